@@ -1,0 +1,249 @@
+"""The problem model: a validated, immutable BSB scenario.
+
+Everything the planner and the checker need is held in frozen dataclasses. Readers
+(``geodata.scenario_io``) turn files into these objects; nothing downstream re-validates.
+
+Units are explicit in names: ``_kg`` kilograms, ``_s`` seconds, ``_km`` kilometres, ``_min``
+minutes. Times of day are seconds after local midnight (``int``); dates are ``datetime.date``
+in the scenario's timezone. Coordinates are ``(lon, lat)`` in EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from datetime import date, timedelta
+
+EARTH_RADIUS_KM = 6371.0088
+"""Mean earth radius (IUGG) used for every haversine distance in bsb."""
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""English three-letter weekday names, index = ``date.weekday()``."""
+
+
+def haversine_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance between two ``(lon, lat)`` points.
+
+    Parameters
+    ----------
+    lon1, lat1, lon2, lat2
+        Coordinates in decimal degrees (EPSG:4326).
+
+    Returns
+    -------
+    float
+        Distance in kilometres on a sphere of radius :data:`EARTH_RADIUS_KM`.
+    """
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi = phi2 - phi1
+    dlmb = math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+@dataclass(frozen=True, slots=True)
+class Warehouse:
+    """A BULOG warehouse that loads trucks.
+
+    ``stock_kg`` is all it can ship over the whole plan, all tranches together.
+    """
+
+    id: str
+    name: str
+    lon: float
+    lat: float
+    stock_kg: float
+
+
+@dataclass(frozen=True, slots=True)
+class Truck:
+    """One truck, based at one warehouse, with its own shift (seconds after midnight)."""
+
+    id: str
+    warehouse_id: str
+    capacity_kg: float
+    shift_start_s: int
+    shift_end_s: int
+    cost_per_km: float
+    cost_per_day: float
+    max_trips_per_day: int | None = None
+    type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DropPoint:
+    """An RT/RW drop point (or PKH meeting place) where families collect their rice.
+
+    ``open_s``/``close_s`` bound the time unloading may *start*; ``None`` means no limit
+    beyond the truck's shift. ``service_min`` overrides the scenario's ``stop_min``.
+    """
+
+    id: str
+    name: str
+    lon: float
+    lat: float
+    kpm: int
+    desa: str = ""
+    kecamatan: str = ""
+    rt: str = ""
+    rw: str = ""
+    open_s: int | None = None
+    close_s: int | None = None
+    service_min: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tranche:
+    """A delivery round: ``kg_per_kpm`` per family between ``release`` and ``deadline`` (inclusive)."""
+
+    id: str
+    name: str
+    kg_per_kpm: float
+    release: date
+    deadline: date
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """Working days (``date.weekday()`` numbers), holidays and the default shift."""
+
+    working_days: frozenset[int] = frozenset(range(6))
+    holidays: frozenset[date] = frozenset()
+    shift_start_s: int = 7 * 3600
+    shift_end_s: int = 17 * 3600
+
+    def is_working_day(self, day: date) -> bool:
+        """Return whether trucks may drive on ``day``."""
+        return day.weekday() in self.working_days and day not in self.holidays
+
+    def working_days_between(self, first: date, last: date) -> list[date]:
+        """All working days from ``first`` to ``last``, both inclusive, in order."""
+        days: list[date] = []
+        day = first
+        while day <= last:
+            if self.is_working_day(day):
+                days.append(day)
+            day += timedelta(days=1)
+        return days
+
+
+@dataclass(frozen=True, slots=True)
+class TravelSettings:
+    """Straight-line travel model: road km = haversine km x ``circuity``, at ``speed_kmh``."""
+
+    speed_kmh: float = 30.0
+    circuity: float = 1.4
+
+    def road_km(self, lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+        """Estimated road distance between two points."""
+        return haversine_km(lon1, lat1, lon2, lat2) * self.circuity
+
+    def travel_s(self, road_km: float) -> int:
+        """Driving time in whole seconds, rounded up so that it is never shorter than the model."""
+        # A tiny epsilon keeps exact products (e.g. 3600.0000000001) from rounding a second up
+        # on one machine and not on another; ceil keeps every leg at least the model's time.
+        return math.ceil(road_km / self.speed_kmh * 3600 - 1e-9)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    """Times spent at stops and at the warehouse."""
+
+    stop_min: float = 15.0
+    per_100kg_min: float = 1.0
+    loading_min: float = 30.0
+
+    @property
+    def loading_s(self) -> int:
+        """Loading time before each trip, in whole seconds (rounded up)."""
+        return math.ceil(self.loading_min * 60 - 1e-9)
+
+    def service_s(self, point: DropPoint, kg: float) -> int:
+        """Unloading time at ``point`` for ``kg``, in whole seconds (rounded up)."""
+        base_min = point.service_min if point.service_min is not None else self.stop_min
+        return math.ceil((base_min + self.per_100kg_min * kg / 100.0) * 60 - 1e-9)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveSettings:
+    """Weights of the plan's cost.
+
+    ``wait_cost_per_kpm_day`` is the secondary term: the cost of one family waiting one day
+    between its tranche's release and its delivery. Zero lets the planner pack trucks tighter
+    at the price of later deliveries.
+    """
+
+    wait_cost_per_kpm_day: float = 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class SolverSettings:
+    """Search budget and strategy.
+
+    ``solution_limit`` is the deterministic budget: the number of solutions each routing
+    subproblem may find. With it (and a time limit that is not reached) the same inputs and seed
+    give the same plan, byte for byte.
+    """
+
+    time_limit_s: float = 60.0
+    seed: int = 0
+    strategy: str = "default"
+    solution_limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A complete, validated planning scenario."""
+
+    name: str
+    start_date: date
+    warehouses: tuple[Warehouse, ...]
+    trucks: tuple[Truck, ...]
+    drop_points: tuple[DropPoint, ...]
+    tranches: tuple[Tranche, ...]
+    sack_kg: float = 15.0
+    timezone: str = "Asia/Jakarta"
+    calendar: Calendar = field(default_factory=Calendar)
+    travel: TravelSettings = field(default_factory=TravelSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
+    objective: ObjectiveSettings = field(default_factory=ObjectiveSettings)
+    solver: SolverSettings = field(default_factory=SolverSettings)
+
+    def demand_kg(self, point: DropPoint, tranche: Tranche) -> float:
+        """Rice owed to ``point`` for ``tranche``: families x kg per family."""
+        return point.kpm * tranche.kg_per_kpm
+
+    def warehouse(self, warehouse_id: str) -> Warehouse:
+        """Look a warehouse up by id (raises ``KeyError``)."""
+        return self._index.warehouses[warehouse_id]
+
+    def drop_point(self, point_id: str) -> DropPoint:
+        """Look a drop point up by id (raises ``KeyError``)."""
+        return self._index.drop_points[point_id]
+
+    def tranche(self, tranche_id: str) -> Tranche:
+        """Look a tranche up by id (raises ``KeyError``)."""
+        return self._index.tranches[tranche_id]
+
+    def truck(self, truck_id: str) -> Truck:
+        """Look a truck up by id (raises ``KeyError``)."""
+        return self._index.trucks[truck_id]
+
+    @cached_property
+    def _index(self) -> _ScenarioIndex:
+        # cached_property writes straight into __dict__, which a frozen dataclass allows.
+        return _ScenarioIndex(
+            warehouses={w.id: w for w in self.warehouses},
+            drop_points={p.id: p for p in self.drop_points},
+            tranches={t.id: t for t in self.tranches},
+            trucks={t.id: t for t in self.trucks},
+        )
+
+
+@dataclass(frozen=True)
+class _ScenarioIndex:
+    warehouses: dict[str, Warehouse]
+    drop_points: dict[str, DropPoint]
+    tranches: dict[str, Tranche]
+    trucks: dict[str, Truck]

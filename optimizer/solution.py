@@ -1,0 +1,303 @@
+"""The plan: routes (one per truck trip), unassigned deliveries with reasons, and KPIs.
+
+This module also defines ``plan.json``, the output contract (see ``docs/plan-format.md``):
+:func:`plan_to_dict` writes it and :func:`plan_from_dict` reads it back. Times are naive local
+date-times of the scenario's timezone, formatted ``YYYY-MM-DDTHH:MM:SS``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from optimizer.model import Scenario
+
+PLAN_FORMAT_VERSION = 1
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+class ReasonCode(StrEnum):
+    """Why a delivery was not planned. Documented in ``docs/plan-format.md``."""
+
+    STOCK = "stock"
+    """No warehouse that can reach the point had stock left."""
+    DEADLINE = "deadline"
+    """No working day between the tranche's release (or the start date) and its deadline."""
+    CAPACITY = "capacity"
+    """No truck (at a warehouse that could serve the point) can carry a single sack."""
+    SHIFT = "shift"
+    """The round trip from every warehouse is longer than every truck's shift."""
+    TIME_WINDOW = "time_window"
+    """The point's opening hours cannot be met within any truck's shift."""
+    FLEET_TIME = "fleet_time"
+    """The trucks had no shift time (or trips) left before the tranche's deadline."""
+    SOLVER = "solver"
+    """The routing search found no route for it within its budget."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """One (drop point, tranche) delivery within a trip, in visiting order."""
+
+    drop_point: str
+    tranche: str
+    kg: float
+    sacks: int
+    arrive: datetime
+    depart: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One trip of one truck: load at the warehouse, visit stops, come back."""
+
+    truck: str
+    warehouse: str
+    date: date
+    trip: int
+    depart: datetime
+    return_: datetime
+    distance_km: float
+    load_kg: float
+    stops: tuple[Stop, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unassigned:
+    """Demand of one (drop point, tranche) that the plan does not deliver, and why."""
+
+    drop_point: str
+    tranche: str
+    kg: float
+    sacks: int
+    reason_code: ReasonCode
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The planner's result.
+
+    ``status`` is ``"complete"`` when the search ran its budget, ``"interrupted"`` when it was
+    stopped early (Ctrl-C) and holds the best plan found by then.
+    """
+
+    scenario_name: str
+    routes: tuple[Route, ...]
+    unassigned: tuple[Unassigned, ...]
+    kpis: dict[str, Any]
+    strategy: str = "default"
+    seed: int = 0
+    status: str = "complete"
+    solver: dict[str, Any] = field(default_factory=dict)
+
+
+def _num(value: float) -> int | float:
+    """Integral floats as ints, so JSON reads ``1500`` rather than ``1500.0``."""
+    if float(value).is_integer():
+        return int(value)
+    return round(float(value), 6)
+
+
+def compute_kpis(
+    scenario: Scenario, routes: Sequence[Route], unassigned: Sequence[Unassigned]
+) -> dict[str, Any]:
+    """Summarise a plan.
+
+    Parameters
+    ----------
+    scenario
+        The scenario the plan is for.
+    routes, unassigned
+        The plan's trips and undelivered demand.
+
+    Returns
+    -------
+    dict
+        JSON-ready KPIs: families, kg per tranche, distance, truck-days, cost, dates, waiting.
+    """
+    tranche_ids = [t.id for t in scenario.tranches]
+    delivered: dict[tuple[str, str], float] = defaultdict(float)
+    kg_per_tranche: dict[str, float] = dict.fromkeys(tranche_ids, 0.0)
+    last_per_tranche: dict[str, date | None] = dict.fromkeys(tranche_ids, None)
+    wait_kpm_days = 0.0
+    distance_km = 0.0
+    distance_cost = 0.0
+    truck_days: set[tuple[str, date]] = set()
+    day_cost = 0.0
+    for route in routes:
+        truck = scenario.truck(route.truck)
+        distance_km += route.distance_km
+        distance_cost += route.distance_km * truck.cost_per_km
+        if (route.truck, route.date) not in truck_days:
+            truck_days.add((route.truck, route.date))
+            day_cost += truck.cost_per_day
+        for stop in route.stops:
+            tranche = scenario.tranche(stop.tranche)
+            delivered[(stop.drop_point, stop.tranche)] += stop.kg
+            kg_per_tranche[stop.tranche] += stop.kg
+            last = last_per_tranche[stop.tranche]
+            if last is None or route.date > last:
+                last_per_tranche[stop.tranche] = route.date
+            families = stop.kg / tranche.kg_per_kpm if tranche.kg_per_kpm else 0.0
+            wait_kpm_days += families * (route.date - tranche.release).days
+    unassigned_per_tranche: dict[str, float] = dict.fromkeys(tranche_ids, 0.0)
+    for item in unassigned:
+        unassigned_per_tranche[item.tranche] += item.kg
+    served_per_tranche: dict[str, int] = dict.fromkeys(tranche_ids, 0)
+    families_served = 0
+    for point in scenario.drop_points:
+        complete_all = True
+        for tranche in scenario.tranches:
+            demand = scenario.demand_kg(point, tranche)
+            if delivered.get((point.id, tranche.id), 0.0) >= demand - 1e-6:
+                served_per_tranche[tranche.id] += point.kpm
+            else:
+                complete_all = False
+        if complete_all:
+            families_served += point.kpm
+    dates = [d for d in last_per_tranche.values() if d is not None]
+    cost = distance_cost + day_cost
+    wait_cost = wait_kpm_days * scenario.objective.wait_cost_per_kpm_day
+    return {
+        "families_total": sum(p.kpm for p in scenario.drop_points),
+        "families_served": families_served,
+        "families_served_per_tranche": served_per_tranche,
+        "kg_delivered": _num(sum(kg_per_tranche.values())),
+        "kg_delivered_per_tranche": {k: _num(v) for k, v in kg_per_tranche.items()},
+        "kg_unassigned": _num(sum(unassigned_per_tranche.values())),
+        "kg_unassigned_per_tranche": {k: _num(v) for k, v in unassigned_per_tranche.items()},
+        "unassigned_deliveries": len(unassigned),
+        "trips": len(routes),
+        "truck_days": len(truck_days),
+        "distance_km": round(distance_km, 3),
+        "cost_distance": round(distance_cost, 2),
+        "cost_truck_days": round(day_cost, 2),
+        "cost": round(cost, 2),
+        "family_wait_days": round(wait_kpm_days, 2),
+        "objective": round(cost + wait_cost, 2),
+        "last_delivery_date": max(dates).isoformat() if dates else None,
+        "last_delivery_date_per_tranche": {
+            k: (v.isoformat() if v is not None else None) for k, v in last_per_tranche.items()
+        },
+    }
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """Serialise a plan to the ``plan.json`` structure (deterministic key and list order)."""
+    return {
+        "format_version": PLAN_FORMAT_VERSION,
+        "scenario": plan.scenario_name,
+        "status": plan.status,
+        "strategy": plan.strategy,
+        "seed": plan.seed,
+        "solver": plan.solver,
+        "kpis": plan.kpis,
+        "routes": [
+            {
+                "truck": r.truck,
+                "warehouse": r.warehouse,
+                "date": r.date.isoformat(),
+                "trip": r.trip,
+                "depart": r.depart.strftime(TIME_FORMAT),
+                "return": r.return_.strftime(TIME_FORMAT),
+                "distance_km": round(r.distance_km, 3),
+                "load_kg": _num(r.load_kg),
+                "stops": [
+                    {
+                        "drop_point": s.drop_point,
+                        "tranche": s.tranche,
+                        "kg": _num(s.kg),
+                        "sacks": s.sacks,
+                        "arrive": s.arrive.strftime(TIME_FORMAT),
+                        "depart": s.depart.strftime(TIME_FORMAT),
+                    }
+                    for s in r.stops
+                ],
+            }
+            for r in plan.routes
+        ],
+        "unassigned": [
+            {
+                "drop_point": u.drop_point,
+                "tranche": u.tranche,
+                "kg": _num(u.kg),
+                "sacks": u.sacks,
+                "reason_code": str(u.reason_code),
+                "reason": u.reason,
+            }
+            for u in plan.unassigned
+        ],
+    }
+
+
+def _time(text: str) -> datetime:
+    return datetime.strptime(text, TIME_FORMAT)
+
+
+def plan_from_dict(data: Mapping[str, Any]) -> Plan:
+    """Read a plan back from the ``plan.json`` structure.
+
+    Raises
+    ------
+    KeyError, ValueError
+        If a field is missing or malformed.
+    """
+    routes = tuple(
+        Route(
+            truck=str(r["truck"]),
+            warehouse=str(r["warehouse"]),
+            date=date.fromisoformat(r["date"]),
+            trip=int(r["trip"]),
+            depart=_time(r["depart"]),
+            return_=_time(r["return"]),
+            distance_km=float(r["distance_km"]),
+            load_kg=float(r["load_kg"]),
+            stops=tuple(
+                Stop(
+                    drop_point=str(s["drop_point"]),
+                    tranche=str(s["tranche"]),
+                    kg=float(s["kg"]),
+                    sacks=int(s["sacks"]),
+                    arrive=_time(s["arrive"]),
+                    depart=_time(s["depart"]),
+                )
+                for s in r["stops"]
+            ),
+        )
+        for r in data["routes"]
+    )
+    unassigned = tuple(
+        Unassigned(
+            drop_point=str(u["drop_point"]),
+            tranche=str(u["tranche"]),
+            kg=float(u["kg"]),
+            sacks=int(u["sacks"]),
+            reason_code=ReasonCode(u["reason_code"]),
+            reason=str(u["reason"]),
+        )
+        for u in data["unassigned"]
+    )
+    return Plan(
+        scenario_name=str(data.get("scenario", "")),
+        routes=routes,
+        unassigned=unassigned,
+        kpis=dict(data.get("kpis", {})),
+        strategy=str(data.get("strategy", "")),
+        seed=int(data.get("seed", 0)),
+        status=str(data.get("status", "complete")),
+        solver=dict(data.get("solver", {})),
+    )
+
+
+def delivered_kg(routes: Iterable[Route]) -> dict[tuple[str, str], float]:
+    """Kilograms delivered per ``(drop_point, tranche)``."""
+    totals: dict[tuple[str, str], float] = defaultdict(float)
+    for route in routes:
+        for stop in route.stops:
+            totals[(stop.drop_point, stop.tranche)] += stop.kg
+    return dict(totals)
