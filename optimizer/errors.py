@@ -49,7 +49,3 @@ class InputError(BsbError, ValueError):
 
 class CheckError(BsbError):
     """A plan violates the rules (raised by callers that want an exception, not a list)."""
-
-
-class PlanningInterrupted(BsbError):
-    """Raised inside the search when the user asked to stop; the best plan is kept."""

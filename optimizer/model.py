@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date, timedelta
+from functools import cached_property
 
 EARTH_RADIUS_KM = 6371.0088
 """Mean earth radius (IUGG) used for every haversine distance in bsb."""
@@ -95,7 +95,7 @@ class DropPoint:
 
 @dataclass(frozen=True, slots=True)
 class Tranche:
-    """A delivery round: ``kg_per_kpm`` per family between ``release`` and ``deadline`` (inclusive)."""
+    """A delivery round: ``kg_per_kpm`` per family from ``release`` to ``deadline``, inclusive."""
 
     id: str
     name: str

@@ -1,0 +1,391 @@
+"""The ``bsb`` command: the only place that prints or exits.
+
+Exit codes, everywhere: 0 done (a plan with unassigned deliveries is done), 1 internal error or
+failed check, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from optimizer.errors import BsbError, InputError
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_INPUT = 2
+
+LOG = logging.getLogger("bsb")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _CommandFailedError(Exception):
+    """Carries an exit code out of a command after its message has been printed."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Map exceptions to exit codes in one place; never show a traceback for bad input."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except _CommandFailedError as stop:
+            sys.exit(stop.code)
+        except InputError as error:
+            click.echo(f"bsb: {error}", err=True)
+            sys.exit(EXIT_INPUT)
+        except BsbError as error:
+            click.echo(f"bsb: error: {error}", err=True)
+            sys.exit(EXIT_INTERNAL)
+        except KeyboardInterrupt:
+            click.echo("bsb: aborted", err=True)
+            sys.exit(130)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except Exception as error:
+            LOG.debug("internal error", exc_info=True)
+            click.echo(
+                f"bsb: internal error: {type(error).__name__}: {error} (run with -v for details)",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.INFO
+    if verbosity > 0:
+        level = logging.DEBUG
+    elif verbosity < 0:
+        level = logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("bsb %(asctime)s %(message)s", "%H:%M:%S"))
+    for name in ("bsb", "optimizer", "geodata"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log lines on stderr.")
+@click.option("-q", "--quiet", count=True, help="Fewer log lines on stderr.")
+@click.version_option(package_name="bsb")
+def main(verbose: int, quiet: int) -> None:
+    """Plan truck routes for BSB rice social assistance.
+
+    \b
+    Examples:
+      bsb demo                          sample, plan and summary in one go
+      bsb sample scen/ --size 400       write a synthetic Bogor-like scenario
+      bsb validate scen/                list every problem in the input
+      bsb plan scen/ -o plan/ --time-limit 60
+      bsb check plan/                   independent feasibility check
+    """
+    _configure_logging(verbose - quiet)
+
+
+# --- shared options ---------------------------------------------------------------------------
+
+time_limit_option = click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Seconds for the whole plan (default: scenario.toml [solver] time_limit_s).",
+)
+seed_option = click.option("--seed", type=int, default=None, help="Random seed.")
+strategy_option = click.option(
+    "--strategy", default=None, help="Routing strategy name (see `bsb strategies`)."
+)
+solution_limit_option = click.option(
+    "--solution-limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Deterministic budget: solutions per routing part. Same inputs, seed and limit give "
+    "a byte-identical plan.json (if the time limit is not reached first).",
+)
+config_option = click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML file whose sections override scenario.toml (e.g. [solver] time_limit_s).",
+)
+language_option = click.option(
+    "--language",
+    type=click.Choice(["id", "en"]),
+    default="id",
+    show_default=True,
+    help="Language of the papers' headings.",
+)
+
+
+@contextmanager
+def _ctrl_c_stops(stop: threading.Event) -> Iterator[None]:
+    """First Ctrl-C: stop searching and keep the best plan. Second: abort."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo(
+            "bsb: stopping the search; writing the best plan found (Ctrl-C again to abort)",
+            err=True,
+        )
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _read(scenario_dir: Path, config: Path | None = None) -> Any:
+    from geodata.scenario_io import read_scenario
+
+    return read_scenario(scenario_dir, config=config)
+
+
+def _plan_and_write(
+    scenario: Any,
+    out_dir: Path,
+    *,
+    language: str,
+) -> Any:
+    """Plan, self-check with the independent checker, then write the folder atomically."""
+    from geodata.plan_files import format_summary, write_plan_folder
+    from geodata.scenario_writer import write_scenario
+    from optimizer.checker import check_plan
+    from optimizer.planner import plan_scenario
+    from optimizer.solution import plan_to_dict
+
+    stop = threading.Event()
+    started = time.monotonic()
+    with _ctrl_c_stops(stop):
+        plan = plan_scenario(scenario, stop=stop)
+    LOG.info("planning took %.1f s", time.monotonic() - started)
+    violations = check_plan(scenario, plan_to_dict(plan))
+    if violations:
+        click.echo(f"bsb: internal error: the plan fails {len(violations)} check(s):", err=True)
+        for violation in violations[:50]:
+            click.echo(f"  - [{violation.rule}] {violation.message}", err=True)
+        raise _CommandFailedError(EXIT_INTERNAL)
+    write_plan_folder(
+        scenario, plan, out_dir, language=language, write_scenario_copy=write_scenario
+    )
+    click.echo(format_summary(scenario, plan))
+    click.echo(f"Plan written to {out_dir}")
+    return plan
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("scenario_dir", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Plan folder to write (replaced atomically).",
+)
+@time_limit_option
+@seed_option
+@strategy_option
+@solution_limit_option
+@config_option
+@language_option
+@_handle_errors
+def plan(
+    scenario_dir: Path,
+    out_dir: Path,
+    time_limit: float | None,
+    seed: int | None,
+    strategy: str | None,
+    solution_limit: int | None,
+    config: Path | None,
+    language: str,
+) -> None:
+    """Plan deliveries for SCENARIO_DIR and write the plan folder.
+
+    \b
+    Example:
+      bsb plan scen/ -o plan/ --time-limit 120 --seed 7
+    """
+    from optimizer.errors import Problem
+    from optimizer.planner import with_overrides
+    from optimizer.strategies import get_strategy
+
+    scenario = _read(scenario_dir, config)
+    scenario = with_overrides(
+        scenario,
+        time_limit_s=time_limit,
+        seed=seed,
+        strategy=strategy,
+        solution_limit=solution_limit,
+    )
+    try:
+        get_strategy(scenario.solver.strategy)
+    except ValueError as error:
+        raise InputError([Problem("--strategy", str(error))]) from error
+    _plan_and_write(scenario, out_dir, language=language)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_handle_errors
+def check(paths: tuple[Path, ...]) -> None:
+    """Check a plan independently: bsb check PLAN_DIR, or bsb check SCENARIO_DIR PLAN_DIR.
+
+    Lists every violation of the planning rules and exits 1 if there is any. The checker
+    imports neither OR-Tools nor the planner.
+    """
+    from optimizer.checker import check_plan_file
+
+    if len(paths) == 1:
+        plan_dir = paths[0]
+        scenario_dir = plan_dir / "scenario"
+    elif len(paths) == 2:
+        scenario_dir, plan_dir = paths
+    else:
+        raise click.UsageError("give PLAN_DIR or SCENARIO_DIR PLAN_DIR")
+    plan_path = plan_dir / "plan.json" if plan_dir.is_dir() else plan_dir
+    if not plan_path.exists():
+        from optimizer.errors import Problem
+
+        raise InputError([Problem(str(plan_path), "no plan.json here")])
+    scenario = _read(scenario_dir)
+    violations = check_plan_file(scenario, plan_path)
+    if violations:
+        for violation in violations:
+            click.echo(f"[{violation.rule}] {violation.message}")
+        click.echo(f"{len(violations)} violation(s) in {plan_path}", err=True)
+        raise _CommandFailedError(EXIT_INTERNAL)
+    data = json.loads(plan_path.read_text(encoding="utf-8"))
+    click.echo(
+        f"OK: {plan_path} passes every check ({len(data.get('routes', []))} trips, "
+        f"{len(data.get('unassigned', []))} unassigned deliveries)."
+    )
+
+
+@main.command()
+@click.argument("scenario_dir", type=click.Path(path_type=Path))
+@config_option
+@_handle_errors
+def validate(scenario_dir: Path, config: Path | None) -> None:
+    """Report every problem in SCENARIO_DIR at once, without planning."""
+    scenario = _read(scenario_dir, config)
+    demand_kg = sum(
+        scenario.demand_kg(p, t) for p in scenario.drop_points for t in scenario.tranches
+    )
+    stock_kg = sum(w.stock_kg for w in scenario.warehouses)
+    click.echo(
+        f"OK: {scenario.name}: {len(scenario.warehouses)} warehouses, {len(scenario.trucks)} "
+        f"trucks, {len(scenario.drop_points)} drop points "
+        f"({sum(p.kpm for p in scenario.drop_points)} families), {len(scenario.tranches)} "
+        f"tranches; demand {demand_kg / 1000:,.1f} t, stock {stock_kg / 1000:,.1f} t."
+    )
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--size",
+    type=click.IntRange(min=1),
+    default=400,
+    show_default=True,
+    help="Number of drop points.",
+)
+@click.option(
+    "--warehouses",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of warehouses (default: one per 500 drop points, at least 2).",
+)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--bogor",
+    "bogor_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Place points in the real villages of Kabupaten Bogor (a folder like ../shared/geodata).",
+)
+@_handle_errors
+def sample(
+    out_dir: Path, size: int, warehouses: int | None, seed: int, bogor_dir: Path | None
+) -> None:
+    """Write a seeded synthetic scenario shaped like Kabupaten Bogor to OUT_DIR."""
+    from geodata.sample import write_sample
+
+    scenario = write_sample(
+        out_dir, n_drop_points=size, n_warehouses=warehouses, seed=seed, bogor_geodata=bogor_dir
+    )
+    click.echo(
+        f"Sample scenario {scenario.name} written to {out_dir}: {len(scenario.warehouses)} "
+        f"warehouses, {len(scenario.trucks)} trucks, {len(scenario.drop_points)} drop points."
+    )
+
+
+@main.command()
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("bsb-demo"),
+    show_default=True,
+    help="Folder for the sample scenario and its plan.",
+)
+@click.option("--size", type=click.IntRange(min=1), default=400, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--time-limit", type=click.FloatRange(min=0.1), default=30.0, show_default=True)
+@language_option
+@_handle_errors
+def demo(out_dir: Path, size: int, seed: int, time_limit: float, language: str) -> None:
+    """Make a sample scenario, plan it and print the summary, in one go.
+
+    Writes OUT/scenario (the input) and OUT/plan (the plan, maps and papers).
+    """
+    from geodata.sample import write_sample
+    from optimizer.planner import with_overrides
+
+    scenario_dir = out_dir / "scenario"
+    write_sample(scenario_dir, n_drop_points=size, seed=seed)
+    scenario = with_overrides(_read(scenario_dir), time_limit_s=time_limit, seed=seed)
+    click.echo(f"Sample scenario written to {scenario_dir}")
+    _plan_and_write(scenario, out_dir / "plan", language=language)
+
+
+@main.command()
+def strategies() -> None:
+    """List the routing strategies accepted by --strategy."""
+    from optimizer.strategies import DEFAULT_STRATEGY, strategy_names
+
+    for name in strategy_names():
+        suffix = f"  (= {DEFAULT_STRATEGY})" if name == "default" else ""
+        click.echo(name + suffix)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,791 @@
+"""The planner: a whole BSB scenario in, a feasible multi-day plan out.
+
+How the problem is split, and why
+---------------------------------
+1. **Screening.** Each (drop point, tranche) delivery is checked alone: a working day in its
+   window, and for each warehouse a truck that can drive there and back within its shift while
+   the point is open. Deliveries that fail everywhere are unassigned with the binding reason.
+2. **Warehouse assignment.** Drop points go to warehouses by *regret* (points with the most to
+   lose from a second-best warehouse choose first), each to the nearest warehouse that still has
+   stock and estimated fleet time for it. Stock is a hard limit; fleet time an estimate that only
+   steers. Each warehouse's problem is then independent (national scale solves them in parallel).
+3. **Routing.** Per warehouse and tranche, deliveries larger than a truckload are cut into full
+   loads plus a remainder, and large sets are cut into angular sectors around the warehouse
+   (``max_chunks_per_part``). Each part is a capacitated VRP with time windows whose vehicles are
+   *trips* (:mod:`optimizer.routing`, OR-Tools). Routing trips rather than truck-days keeps the
+   model small and leaves multi-trip days and calendars to an exact packer.
+4. **Scheduling.** Each warehouse's trips are packed onto truck-days (:mod:`optimizer.schedule`):
+   earliest working day first, trucks already out first, trips on a truck-day ordered by latest
+   feasible departure. Trips that fit nowhere before the deadline become ``fleet_time``.
+
+The time limit bounds the whole plan: routing parts share it in proportion to their size.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+import numpy as np
+
+from optimizer.geometry import FloatArray, road_km_matrix, travel_s_matrix
+from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse
+from optimizer.routing import (
+    RoutingProblem,
+    RoutingResult,
+    SearchSettings,
+    VehicleGroup,
+    solve_routing,
+)
+from optimizer.schedule import (
+    PackedTrip,
+    TimedStop,
+    TripToPack,
+    TruckShift,
+    pack_trips,
+    time_trip,
+    trip_window,
+)
+from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned, compute_kpis
+from optimizer.strategies import Strategy, get_strategy
+
+LOG = logging.getLogger(__name__)
+
+DAY_S = 24 * 3600
+# Share of the estimated fleet time that warehouse assignment may promise away: trips visit
+# several points and lose time to detours and to packing, so the radial estimate is optimistic.
+FLEET_TIME_USABLE = 0.8
+# Seconds kept back from the time limit for building the plan after routing.
+FINISH_RESERVE_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class PlannerOptions:
+    """Knobs of the planner that are not part of the scenario."""
+
+    max_chunks_per_part: int = 200
+    """Largest routing part (chunks); bigger sets are cut into sectors around the warehouse."""
+    min_part_time_s: float = 0.5
+    """No routing part gets less search time than this (if the budget allows)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    point: int
+    tranche: str
+    sacks: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    point: int
+    tranche: str
+    sacks: int
+
+
+@dataclass(slots=True)
+class _Part:
+    warehouse: int
+    tranche: str
+    label: str
+    chunks: list[_Chunk]
+
+
+@dataclass(slots=True)
+class _Trip:
+    warehouse: int
+    tranche: str
+    stops: list[tuple[int, str, int]]  # (point, tranche, sacks) in visiting order
+    timed: list[TimedStop] = field(default_factory=list)
+    travel_back_s: int = 0
+    distance_km: float = 0.0
+
+
+@dataclass(slots=True)
+class _Context:
+    scenario: Scenario
+    points: tuple[DropPoint, ...]
+    warehouses: tuple[Warehouse, ...]
+    tranches: dict[str, Tranche]
+    trucks_at: dict[int, list[Truck]]
+    lon: FloatArray
+    lat: FloatArray
+    wh_lon: FloatArray
+    wh_lat: FloatArray
+    wh_road_km: FloatArray  # warehouses x points
+    wh_travel_s: np.ndarray
+    days: dict[str, tuple[date, ...]]
+    sack_kg: float
+    unassigned: dict[tuple[int, str], list[tuple[int, ReasonCode, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    reach: dict[int, list[int]] = field(default_factory=dict)
+    tranche_sacks: dict[tuple[int, str], int] = field(default_factory=dict)
+    """Sacks assigned per (warehouse, tranche), to share fleet estimates among sectors."""
+    """Warehouses that can serve each point (by point index), filled by screening."""
+
+    def point_open_s(self, point: int) -> int:
+        value = self.points[point].open_s
+        return 0 if value is None else value
+
+    def point_close_s(self, point: int) -> int:
+        value = self.points[point].close_s
+        return DAY_S if value is None else value
+
+    def service_s(self, point: int, sacks: int) -> int:
+        return self.scenario.service.service_s(self.points[point], sacks * self.sack_kg)
+
+    def drop(self, point: int, tranche: str, sacks: int, code: ReasonCode, reason: str) -> None:
+        if sacks > 0:
+            self.unassigned[(point, tranche)].append((sacks, code, reason))
+
+
+def plan_scenario(
+    scenario: Scenario,
+    *,
+    stop: threading.Event | None = None,
+    options: PlannerOptions | None = None,
+) -> Plan:
+    """Plan every delivery of a scenario.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario; its ``solver`` settings give the time limit, seed, strategy and
+        optional solution limit.
+    stop
+        When set (Ctrl-C), routing stops early; the plan is finished from the best solutions
+        found, and marked ``interrupted``.
+    options
+        Decomposition knobs; defaults suit regencies of a few thousand drop points.
+
+    Returns
+    -------
+    Plan
+        Routes, unassigned deliveries with reasons, and KPIs. Every delivered or unassigned kg
+        adds up to each drop point's demand.
+
+    Raises
+    ------
+    ValueError
+        If the strategy name is unknown.
+    """
+    options = options or PlannerOptions()
+    strategy = get_strategy(scenario.solver.strategy)
+    started = time.monotonic()
+    deadline = started + scenario.solver.time_limit_s
+    ctx = _build_context(scenario)
+    deliveries = _screen(ctx)
+    assigned = _assign_warehouses(ctx, deliveries)
+    parts = _make_parts(ctx, assigned, options)
+    trips = _route_parts(ctx, parts, strategy, deadline, stop, options)
+    routes = _schedule(ctx, trips)
+    unassigned = _unassigned_list(ctx)
+    interrupted = stop is not None and stop.is_set()
+    elapsed = time.monotonic() - started
+    LOG.info("planned %d trips in %.1f s", len(routes), elapsed)
+    return Plan(
+        scenario_name=scenario.name,
+        routes=tuple(routes),
+        unassigned=tuple(unassigned),
+        kpis=compute_kpis(scenario, routes, unassigned),
+        strategy=strategy.name,
+        seed=scenario.solver.seed,
+        status="interrupted" if interrupted else "complete",
+        solver={
+            "time_limit_s": scenario.solver.time_limit_s,
+            "solution_limit": scenario.solver.solution_limit,
+            "routing_parts": len(parts),
+        },
+    )
+
+
+# --- 1. screening -----------------------------------------------------------------------------
+
+
+def _build_context(scenario: Scenario) -> _Context:
+    points = scenario.drop_points
+    warehouses = scenario.warehouses
+    lon = np.array([p.lon for p in points], dtype=np.float64)
+    lat = np.array([p.lat for p in points], dtype=np.float64)
+    wh_lon = np.array([w.lon for w in warehouses], dtype=np.float64)
+    wh_lat = np.array([w.lat for w in warehouses], dtype=np.float64)
+    wh_road_km = road_km_matrix(scenario.travel, wh_lon, wh_lat, lon, lat)
+    wh_index = {w.id: i for i, w in enumerate(warehouses)}
+    trucks_at: dict[int, list[Truck]] = {i: [] for i in range(len(warehouses))}
+    for truck in scenario.trucks:
+        if truck.warehouse_id in wh_index:
+            trucks_at[wh_index[truck.warehouse_id]].append(truck)
+    days = {
+        t.id: tuple(
+            scenario.calendar.working_days_between(max(t.release, scenario.start_date), t.deadline)
+        )
+        for t in scenario.tranches
+    }
+    return _Context(
+        scenario=scenario,
+        points=points,
+        warehouses=warehouses,
+        tranches={t.id: t for t in scenario.tranches},
+        trucks_at=trucks_at,
+        lon=lon,
+        lat=lat,
+        wh_lon=wh_lon,
+        wh_lat=wh_lat,
+        wh_road_km=wh_road_km,
+        wh_travel_s=travel_s_matrix(scenario.travel, wh_road_km),
+        days=days,
+        sack_kg=scenario.sack_kg,
+    )
+
+
+def _solo_problem(ctx: _Context, wh: int, point: int, truck: Truck) -> ReasonCode | None:
+    """Why a one-sack trip from ``wh`` to ``point`` on ``truck`` is impossible (None: it fits)."""
+    if truck.capacity_kg < ctx.sack_kg:
+        return ReasonCode.CAPACITY
+    travel = int(ctx.wh_travel_s[wh, point])
+    service = ctx.service_s(point, 1)
+    earliest = truck.shift_start_s + ctx.scenario.service.loading_s
+    open_s, close_s = ctx.point_open_s(point), ctx.point_close_s(point)
+    if earliest + 2 * travel + service > truck.shift_end_s:
+        return ReasonCode.SHIFT
+    arrive = max(earliest + travel, open_s)
+    if arrive > close_s or arrive + service + travel > truck.shift_end_s:
+        return ReasonCode.TIME_WINDOW
+    return None
+
+
+def _screen(ctx: _Context) -> dict[int, list[_Delivery]]:
+    """Deliveries per point that some warehouse can serve; the rest become unassigned."""
+    scenario = ctx.scenario
+    servable: dict[int, list[_Delivery]] = {}
+    self_reach: dict[int, list[int]] = {}
+    for p, point in enumerate(ctx.points):
+        reasons: list[ReasonCode] = []
+        reachable: list[int] = []
+        for wh in range(len(ctx.warehouses)):
+            trucks = ctx.trucks_at[wh]
+            if not trucks:
+                reasons.append(ReasonCode.CAPACITY)
+                continue
+            codes = [_solo_problem(ctx, wh, p, t) for t in trucks]
+            if any(c is None for c in codes):
+                reachable.append(wh)
+            else:
+                reasons.extend(c for c in codes if c is not None)
+        self_reach[p] = reachable
+        for tranche in scenario.tranches:
+            demand_kg = scenario.demand_kg(point, tranche)
+            sacks = round(demand_kg / ctx.sack_kg)
+            if sacks <= 0:
+                continue
+            if not ctx.days[tranche.id]:
+                first = max(tranche.release, scenario.start_date)
+                ctx.drop(
+                    p,
+                    tranche.id,
+                    sacks,
+                    ReasonCode.DEADLINE,
+                    f"Tranche {tranche.id} has no working day between {first.isoformat()} and "
+                    f"its deadline {tranche.deadline.isoformat()} (start date "
+                    f"{scenario.start_date.isoformat()}, working days and holidays of the "
+                    "calendar).",
+                )
+                continue
+            if not reachable:
+                code = _binding(reasons)
+                ctx.drop(p, tranche.id, sacks, code, _unreachable_reason(ctx, p, code))
+                continue
+            servable.setdefault(p, []).append(_Delivery(p, tranche.id, sacks))
+    ctx.reach = self_reach
+    return servable
+
+
+def _binding(reasons: Sequence[ReasonCode]) -> ReasonCode:
+    # The most specific reason wins: a window problem is fixable by the facilitator, a shift
+    # problem needs another warehouse, a capacity problem needs other trucks.
+    for code in (ReasonCode.TIME_WINDOW, ReasonCode.SHIFT, ReasonCode.CAPACITY):
+        if code in reasons:
+            return code
+    return ReasonCode.CAPACITY
+
+
+def _hhmm(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def _unreachable_reason(ctx: _Context, point: int, code: ReasonCode) -> str:
+    dp = ctx.points[point]
+    if not any(ctx.trucks_at.values()):
+        return "No warehouse has a truck."
+    wh = int(np.argmin(ctx.wh_road_km[:, point]))
+    km = float(ctx.wh_road_km[wh, point])
+    travel_min = int(ctx.wh_travel_s[wh, point]) / 60
+    trucks = ctx.trucks_at[wh] or [t for ts in ctx.trucks_at.values() for t in ts]
+    longest = max(t.shift_end_s - t.shift_start_s for t in trucks) / 3600
+    if code is ReasonCode.CAPACITY:
+        biggest = max(t.capacity_kg for t in trucks)
+        return (
+            f"No truck that could reach drop point {dp.id} carries a {ctx.sack_kg:g} kg sack "
+            f"(largest {biggest:g} kg)."
+        )
+    if code is ReasonCode.SHIFT:
+        return (
+            f"The nearest warehouse {ctx.warehouses[wh].id} is {km:.1f} km away by road "
+            f"({travel_min:.0f} min each way): with loading and unloading, the round trip does "
+            f"not fit in the longest shift ({longest:.1f} h)."
+        )
+    window = f"{_hhmm(ctx.point_open_s(point))}-{_hhmm(ctx.point_close_s(point))}"
+    return (
+        f"Drop point {dp.id} is open {window}; from the nearest warehouse "
+        f"{ctx.warehouses[wh].id} ({km:.1f} km, {travel_min:.0f} min) no truck can arrive in that "
+        "window and be back before its shift ends."
+    )
+
+
+# --- 2. warehouse assignment ------------------------------------------------------------------
+
+
+def _fleet_budget_s(ctx: _Context) -> dict[tuple[int, str], float]:
+    budget: dict[tuple[int, str], float] = {}
+    for wh, trucks in ctx.trucks_at.items():
+        for tranche_id, days in ctx.days.items():
+            per_day = sum(t.shift_end_s - t.shift_start_s for t in trucks)
+            budget[(wh, tranche_id)] = FLEET_TIME_USABLE * per_day * len(days)
+    return budget
+
+
+def _fleet_need_s(ctx: _Context, wh: int, delivery: _Delivery) -> float:
+    """Radial estimate of the truck time a delivery uses: its share of full round trips."""
+    trucks = ctx.trucks_at[wh]
+    capacity_sacks = max(int(t.capacity_kg // ctx.sack_kg) for t in trucks)
+    trips = delivery.sacks / capacity_sacks
+    round_trip = 2 * int(ctx.wh_travel_s[wh, delivery.point]) + ctx.scenario.service.loading_s
+    return trips * round_trip + ctx.service_s(delivery.point, delivery.sacks)
+
+
+def _assign_warehouses(
+    ctx: _Context, deliveries: dict[int, list[_Delivery]]
+) -> dict[int, list[_Delivery]]:
+    stock_sacks = [int(w.stock_kg // ctx.sack_kg + 1e-9) for w in ctx.warehouses]
+    budget = _fleet_budget_s(ctx)
+    by_warehouse: dict[int, list[_Delivery]] = defaultdict(list)
+
+    def regret(point: int) -> tuple[float, int]:
+        dists = sorted(float(ctx.wh_road_km[w, point]) for w in ctx.reach[point])
+        second = dists[1] if len(dists) > 1 else 1e9
+        return (-(second - dists[0]), point)
+
+    for point in sorted(deliveries, key=regret):
+        items = deliveries[point]
+        options = sorted(ctx.reach[point], key=lambda w: (float(ctx.wh_road_km[w, point]), w))
+        total = sum(d.sacks for d in items)
+        chosen = None
+        for wh in options:
+            fits_time = all(budget[(wh, d.tranche)] >= _fleet_need_s(ctx, wh, d) for d in items)
+            if stock_sacks[wh] >= total and fits_time:
+                chosen = wh
+                break
+        if chosen is not None:
+            for d in items:
+                budget[(chosen, d.tranche)] -= _fleet_need_s(ctx, chosen, d)
+                by_warehouse[chosen].append(d)
+            stock_sacks[chosen] -= total
+            continue
+        # No single warehouse takes the whole point: place tranche by tranche, first where
+        # stock and time remain, then where stock remains (the scheduler will report time).
+        for d in items:
+            remaining = d.sacks
+            for need_time in (True, False):
+                for wh in options:
+                    if remaining == 0:
+                        break
+                    if stock_sacks[wh] <= 0:
+                        continue
+                    if need_time and budget[(wh, d.tranche)] < _fleet_need_s(ctx, wh, d):
+                        continue
+                    take = min(remaining, stock_sacks[wh])
+                    part = _Delivery(d.point, d.tranche, take)
+                    budget[(wh, d.tranche)] -= _fleet_need_s(ctx, wh, part)
+                    stock_sacks[wh] -= take
+                    by_warehouse[wh].append(part)
+                    remaining -= take
+            if remaining:
+                names = ", ".join(ctx.warehouses[w].id for w in options)
+                ctx.drop(
+                    d.point,
+                    d.tranche,
+                    remaining,
+                    ReasonCode.STOCK,
+                    f"The warehouses that can reach drop point {ctx.points[d.point].id} "
+                    f"({names}) have no stock left for these {remaining * ctx.sack_kg:g} kg; "
+                    "their stock went to drop points with fewer alternatives.",
+                )
+    return by_warehouse
+
+
+# --- 3. routing -------------------------------------------------------------------------------
+
+
+def _make_parts(
+    ctx: _Context, assigned: dict[int, list[_Delivery]], options: PlannerOptions
+) -> list[_Part]:
+    parts: list[_Part] = []
+    for wh in sorted(assigned):
+        trucks = ctx.trucks_at[wh]
+        max_sacks = max(int(t.capacity_kg // ctx.sack_kg) for t in trucks)
+        by_tranche: dict[str, list[_Chunk]] = defaultdict(list)
+        for d in assigned[wh]:
+            remaining = d.sacks
+            # Whole truckloads go straight; the remainder shares a trip with neighbours.
+            while remaining > max_sacks:
+                by_tranche[d.tranche].append(_Chunk(d.point, d.tranche, max_sacks))
+                remaining -= max_sacks
+            by_tranche[d.tranche].append(_Chunk(d.point, d.tranche, remaining))
+        for tranche_id in sorted(by_tranche, key=lambda t: (ctx.tranches[t].release, t)):
+            chunks = by_tranche[tranche_id]
+            ctx.tranche_sacks[(wh, tranche_id)] = sum(c.sacks for c in chunks)
+            sectors = _sectors(ctx, wh, chunks, options.max_chunks_per_part)
+            for k, sector in enumerate(sectors, 1):
+                label = f"warehouse {ctx.warehouses[wh].id} tranche {tranche_id}"
+                if len(sectors) > 1:
+                    label += f" sector {k}/{len(sectors)}"
+                parts.append(_Part(wh, tranche_id, label, sector))
+    return parts
+
+
+def _sectors(ctx: _Context, wh: int, chunks: list[_Chunk], max_chunks: int) -> list[list[_Chunk]]:
+    """Cut chunks into angular sectors around the warehouse, of near-equal size."""
+    if len(chunks) <= max_chunks:
+        return [chunks]
+    n_sectors = math.ceil(len(chunks) / max_chunks)
+    lat0 = math.radians(float(ctx.wh_lat[wh]))
+    angles = np.array(
+        [
+            math.atan2(
+                float(ctx.lat[c.point] - ctx.wh_lat[wh]),
+                float(ctx.lon[c.point] - ctx.wh_lon[wh]) * math.cos(lat0),
+            )
+            for c in chunks
+        ]
+    )
+    order = sorted(range(len(chunks)), key=lambda i: (angles[i], chunks[i].point))
+    # Start the sweep at the widest angular gap so that no sector straddles a dense cluster.
+    sorted_angles = angles[order]
+    gaps = np.diff(np.concatenate([sorted_angles, [sorted_angles[0] + 2 * math.pi]]))
+    start = (int(np.argmax(gaps)) + 1) % len(order)
+    order = order[start:] + order[:start]
+    size = math.ceil(len(chunks) / n_sectors)
+    return [[chunks[i] for i in order[k : k + size]] for k in range(0, len(order), size)]
+
+
+def _groups_for(ctx: _Context, part: _Part) -> tuple[list[VehicleGroup], list[list[Truck]]]:
+    trucks = ctx.trucks_at[part.warehouse]
+    keyed: dict[tuple[int, int, int, float], list[Truck]] = defaultdict(list)
+    for t in trucks:
+        cap = int(t.capacity_kg // ctx.sack_kg)
+        keyed[(cap, t.shift_start_s, t.shift_end_s, t.cost_per_km)].append(t)
+    max_cost = max(t.cost_per_km for t in trucks)
+    total_sacks = sum(c.sacks for c in part.chunks)
+    n_days = len(ctx.days[part.tranche])
+    mean_round_s = float(
+        np.mean([2 * ctx.wh_travel_s[part.warehouse, c.point] for c in part.chunks])
+    )
+    groups: list[VehicleGroup] = []
+    members: list[list[Truck]] = []
+    loading = ctx.scenario.service.loading_s
+    # Big trucks first: full big trucks make the fewest kilometres per kg, so the routing model
+    # gets as many big-truck trips as the fleet can plausibly drive in the tranche's window
+    # (share of this part), and smaller trucks only for the rest. Unlimited small trips would
+    # let the search settle on many half-empty small trips it cannot easily merge.
+    sacks_left = float(total_sacks)
+    part_share = total_sacks / max(1, ctx.tranche_sacks[(part.warehouse, part.tranche)])
+    for (cap, start, end, cost), group_trucks in sorted(keyed.items(), key=lambda kv: -kv[0][0]):
+        per_day = max(1, int((end - start) // max(1.0, mean_round_s + loading + 1800)))
+        limits = [t.max_trips_per_day for t in group_trucks if t.max_trips_per_day is not None]
+        if limits and len(limits) == len(group_trucks):
+            per_day = min(per_day, max(limits))
+        available = len(group_trucks) * per_day * n_days * part_share * FLEET_TIME_USABLE
+        wanted = min(available, sacks_left / (cap * 0.85))
+        sacks_left = max(0.0, sacks_left - wanted * cap * 0.85)
+        weight = cost / max_cost if max_cost > 0 else 1.0
+        groups.append(
+            VehicleGroup(
+                capacity_sacks=cap,
+                earliest_depart_s=start + loading,
+                shift_end_s=end,
+                cost_weight=round(max(weight, 0.05), 4),
+                n_trips=math.ceil(wanted) + 2,
+            )
+        )
+        members.append(group_trucks)
+    if sacks_left > 0:
+        # The estimate says the fleet is short: give every group room, and let the packer
+        # report what does not fit as fleet_time.
+        groups = [
+            replace(g, n_trips=g.n_trips + math.ceil(sacks_left / g.capacity_sacks)) for g in groups
+        ]
+    return groups, members
+
+
+def _routing_problem(ctx: _Context, part: _Part) -> RoutingProblem:
+    wh = part.warehouse
+    idx = [c.point for c in part.chunks]
+    lon = np.concatenate([[ctx.wh_lon[wh]], ctx.lon[idx]])
+    lat = np.concatenate([[ctx.wh_lat[wh]], ctx.lat[idx]])
+    road = road_km_matrix(ctx.scenario.travel, lon, lat, lon, lat)
+    groups, _ = _groups_for(ctx, part)
+    return RoutingProblem(
+        distance_m=np.rint(road * 1000).astype(np.int64),
+        travel_s=travel_s_matrix(ctx.scenario.travel, road),
+        service_s=[0] + [ctx.service_s(c.point, c.sacks) for c in part.chunks],
+        demand_sacks=[0] + [c.sacks for c in part.chunks],
+        open_s=[0] + [ctx.point_open_s(c.point) for c in part.chunks],
+        close_s=[DAY_S] + [ctx.point_close_s(c.point) for c in part.chunks],
+        groups=groups,
+    )
+
+
+def _route_parts(
+    ctx: _Context,
+    parts: list[_Part],
+    strategy: Strategy,
+    deadline: float,
+    stop: threading.Event | None,
+    options: PlannerOptions,
+) -> list[_Trip]:
+    trips: list[_Trip] = []
+    remaining_chunks = sum(len(p.chunks) for p in parts)
+    solver = ctx.scenario.solver
+    for number, part in enumerate(parts, 1):
+        now = time.monotonic()
+        share = len(part.chunks) / max(1, remaining_chunks)
+        budget_s = max(options.min_part_time_s, (deadline - FINISH_RESERVE_S - now) * share)
+        interrupted = stop is not None and stop.is_set()
+        settings = SearchSettings(
+            first_solution=strategy.first_solution,
+            metaheuristic=strategy.metaheuristic,
+            deadline=now + budget_s,
+            # After Ctrl-C the remaining parts still get a first solution, so the plan covers
+            # them, but no improvement search.
+            solution_limit=1 if interrupted else solver.solution_limit,
+            seed=solver.seed,
+        )
+        LOG.info(
+            "routing part %d/%d: %s, %d chunks, %.1f s",
+            number,
+            len(parts),
+            part.label,
+            len(part.chunks),
+            budget_s,
+        )
+        problem = _routing_problem(ctx, part)
+        result = solve_routing(problem, settings, stop, part.label)
+        trips.extend(_trips_from_result(ctx, part, result))
+        remaining_chunks -= len(part.chunks)
+    return trips
+
+
+def _trips_from_result(ctx: _Context, part: _Part, result: RoutingResult) -> list[_Trip]:
+    trips: list[_Trip] = []
+    for _group, nodes in result.trips:
+        merged: dict[tuple[int, str], int] = {}
+        for node in nodes:
+            chunk = part.chunks[node - 1]
+            key = (chunk.point, chunk.tranche)
+            merged[key] = merged.get(key, 0) + chunk.sacks
+        trips.append(
+            _Trip(part.warehouse, part.tranche, [(p, t, s) for (p, t), s in merged.items()])
+        )
+    # Chunks the search could not place get a trip of their own: if that trip is feasible,
+    # the packer may still find it a truck.
+    for node in result.dropped:
+        chunk = part.chunks[node - 1]
+        trips.append(
+            _Trip(part.warehouse, part.tranche, [(chunk.point, chunk.tranche, chunk.sacks)])
+        )
+    return trips
+
+
+# --- 4. scheduling ----------------------------------------------------------------------------
+
+
+def _time_model(ctx: _Context, trip: _Trip) -> None:
+    wh = trip.warehouse
+    idx = [p for p, _, _ in trip.stops]
+    lon = np.concatenate([[ctx.wh_lon[wh]], ctx.lon[idx], [ctx.wh_lon[wh]]])
+    lat = np.concatenate([[ctx.wh_lat[wh]], ctx.lat[idx], [ctx.wh_lat[wh]]])
+    legs_km = road_km_matrix(ctx.scenario.travel, lon[:-1], lat[:-1], lon[1:], lat[1:]).diagonal()
+    legs_s = travel_s_matrix(ctx.scenario.travel, legs_km)
+    trip.distance_km = float(np.sum(legs_km))
+    trip.travel_back_s = int(legs_s[-1])
+    trip.timed = [
+        TimedStop(
+            travel_in_s=int(legs_s[k]),
+            service_s=ctx.service_s(p, sacks),
+            open_s=ctx.point_open_s(p),
+            close_s=ctx.point_close_s(p),
+        )
+        for k, (p, _, sacks) in enumerate(trip.stops)
+    ]
+
+
+def _schedule(ctx: _Context, trips: list[_Trip]) -> list[Route]:
+    loading_s = ctx.scenario.service.loading_s
+    routes: list[Route] = []
+    by_warehouse: dict[int, list[_Trip]] = defaultdict(list)
+    for trip in trips:
+        by_warehouse[trip.warehouse].append(trip)
+    for wh in sorted(by_warehouse):
+        trucks = ctx.trucks_at[wh]
+        shifts = sorted({(t.shift_start_s, t.shift_end_s) for t in trucks})
+        to_pack: list[TripToPack] = []
+        wh_trips = by_warehouse[wh]
+        for key, trip in enumerate(wh_trips):
+            _time_model(ctx, trip)
+            windows = {
+                shift: trip_window(trip.timed, trip.travel_back_s, shift[0] + loading_s, shift[1])
+                for shift in shifts
+            }
+            load = sum(s for _, _, s in trip.stops)
+            families = sum(s * ctx.sack_kg / ctx.tranches[t].kg_per_kpm for _, t, s in trip.stops)
+            duration = time_trip(trip.timed, trip.travel_back_s, 0).return_s
+            to_pack.append(
+                TripToPack(
+                    key=key,
+                    load_sacks=load,
+                    days=ctx.days[trip.tranche],
+                    families=families,
+                    duration_s=duration,
+                    windows=windows,
+                )
+            )
+        shift_list = [
+            TruckShift(
+                truck_id=t.id,
+                capacity_sacks=int(t.capacity_kg // ctx.sack_kg),
+                shift_start_s=t.shift_start_s,
+                shift_end_s=t.shift_end_s,
+                max_trips=t.max_trips_per_day,
+                cost_per_day=t.cost_per_day,
+            )
+            for t in sorted(trucks, key=lambda t: (-t.capacity_kg, t.id))
+        ]
+        placed, unplaced = pack_trips(
+            to_pack, shift_list, loading_s, ctx.scenario.objective.wait_cost_per_kpm_day
+        )
+        for packed in placed:
+            routes.append(_route(ctx, wh_trips[packed.key], packed))
+        for item in unplaced:
+            _report_unplaced(ctx, wh_trips[item.key], item, len(trucks))
+    routes.sort(key=lambda r: (r.date, r.warehouse, r.truck, r.trip))
+    return routes
+
+
+def _route(ctx: _Context, trip: _Trip, packed: PackedTrip) -> Route:
+    timing = time_trip(trip.timed, trip.travel_back_s, packed.depart_s)
+    midnight = datetime.combine(packed.day, datetime.min.time())
+    stops = tuple(
+        Stop(
+            drop_point=ctx.points[p].id,
+            tranche=t,
+            kg=sacks * ctx.sack_kg,
+            sacks=sacks,
+            arrive=midnight + timedelta(seconds=arrive),
+            depart=midnight + timedelta(seconds=leave),
+        )
+        for (p, t, sacks), arrive, leave in zip(
+            trip.stops, timing.arrive_s, timing.leave_s, strict=True
+        )
+    )
+    return Route(
+        truck=packed.truck_id,
+        warehouse=ctx.warehouses[trip.warehouse].id,
+        date=packed.day,
+        trip=packed.trip_number,
+        depart=midnight + timedelta(seconds=timing.depart_s),
+        return_=midnight + timedelta(seconds=timing.return_s),
+        distance_km=trip.distance_km,
+        load_kg=sum(s.kg for s in stops),
+        stops=stops,
+    )
+
+
+def _report_unplaced(ctx: _Context, trip: _Trip, item: TripToPack, n_trucks: int) -> None:
+    wh = ctx.warehouses[trip.warehouse]
+    days = item.days
+    feasible = [w for w in item.windows.values() if w is not None]
+    if not feasible:
+        # The trip fits no shift at all (its stops' windows clash): report each stop's window.
+        for p, t, sacks in trip.stops:
+            ctx.drop(
+                p,
+                t,
+                sacks,
+                ReasonCode.TIME_WINDOW,
+                f"Drop point {ctx.points[p].id}'s opening hours "
+                f"({_hhmm(ctx.point_open_s(p))}-{_hhmm(ctx.point_close_s(p))}) could not be met "
+                f"on a trip from warehouse {wh.id} within a shift.",
+            )
+        return
+    hours = item.duration_s / 3600
+    for p, t, sacks in trip.stops:
+        tranche = ctx.tranches[t]
+        ctx.drop(
+            p,
+            t,
+            sacks,
+            ReasonCode.FLEET_TIME,
+            f"Warehouse {wh.id}'s {n_trucks} truck(s) had no shift time or trips left for this "
+            f"{hours:.1f} h trip ({item.load_sacks * ctx.sack_kg:g} kg) on any of the "
+            f"{len(days)} working days from {days[0].isoformat()} to tranche {tranche.id}'s "
+            f"deadline {tranche.deadline.isoformat()}.",
+        )
+
+
+def _unassigned_list(ctx: _Context) -> list[Unassigned]:
+    items: list[Unassigned] = []
+    for (p, t), entries in sorted(
+        ctx.unassigned.items(), key=lambda kv: (ctx.points[kv[0][0]].id, kv[0][1])
+    ):
+        sacks = sum(e[0] for e in entries)
+        # One entry per (point, tranche): the reason of the largest share is the one reported.
+        main = max(entries, key=lambda e: e[0])
+        items.append(
+            Unassigned(
+                drop_point=ctx.points[p].id,
+                tranche=t,
+                kg=sacks * ctx.sack_kg,
+                sacks=sacks,
+                reason_code=main[1],
+                reason=main[2],
+            )
+        )
+    return items
+
+
+def with_overrides(
+    scenario: Scenario,
+    *,
+    time_limit_s: float | None = None,
+    seed: int | None = None,
+    strategy: str | None = None,
+    solution_limit: int | None = None,
+) -> Scenario:
+    """Return ``scenario`` with solver settings replaced where an override is given."""
+    solver = scenario.solver
+    if time_limit_s is not None:
+        solver = replace(solver, time_limit_s=time_limit_s)
+    if seed is not None:
+        solver = replace(solver, seed=seed)
+    if strategy is not None:
+        solver = replace(solver, strategy=strategy)
+    if solution_limit is not None:
+        solver = replace(solver, solution_limit=solution_limit)
+    return replace(scenario, solver=solver)

@@ -1,0 +1,258 @@
+"""The one module that talks to OR-Tools: trips for one routing subproblem.
+
+A subproblem is one warehouse, one tranche and (for large ones) one angular sector around the
+warehouse. Its nodes are delivery *chunks* (a drop point's demand, split when it exceeds a
+truckload). Its vehicles are *virtual trips*: each trip a truck of some group could make, with a
+departure anywhere in that group's shift. The scheduler (``optimizer.schedule``) later puts the
+trips on truck-days. Routing trips rather than truck-days keeps the OR-Tools model a plain
+capacitated VRP with time windows, which its local search handles well, and leaves multi-trip
+days, calendars and trip limits to a simple exact-feasibility packer.
+
+The search honours a deadline (monotonic seconds), an optional solution limit (the
+deterministic budget) and a stop flag (set on Ctrl-C); in every case it returns the best
+solution found so far.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+LOG = logging.getLogger(__name__)
+
+FIRST_SOLUTION = {
+    "savings": routing_enums_pb2.FirstSolutionStrategy.SAVINGS,
+    "path_cheapest_arc": routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC,
+    "parallel_cheapest_insertion": (
+        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    ),
+    "local_cheapest_insertion": routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION,
+    "christofides": routing_enums_pb2.FirstSolutionStrategy.CHRISTOFIDES,
+    "automatic": routing_enums_pb2.FirstSolutionStrategy.AUTOMATIC,
+}
+METAHEURISTIC = {
+    "gls": routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH,
+    "tabu": routing_enums_pb2.LocalSearchMetaheuristic.TABU_SEARCH,
+    "sa": routing_enums_pb2.LocalSearchMetaheuristic.SIMULATED_ANNEALING,
+    "descent": routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT,
+}
+
+# A dropped chunk must always cost more than any detour that could serve it: distances are in
+# metres (a national-scale trip is < 2e6 m), so 1e9 per chunk is safely dominant without
+# overflowing OR-Tools' int64 objective for tens of thousands of chunks.
+DROP_PENALTY = 1_000_000_000
+DAY_S = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleGroup:
+    """Trucks that are interchangeable for routing: same capacity, shift and cost per km."""
+
+    capacity_sacks: int
+    earliest_depart_s: int
+    shift_end_s: int
+    cost_weight: float
+    n_trips: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingProblem:
+    """A CVRP with time windows over a depot (index 0) and ``n`` chunk nodes (1..n).
+
+    ``distance_m`` and ``travel_s`` are (n+1) x (n+1) integer matrices; ``service_s``,
+    ``demand_sacks``, ``open_s`` and ``close_s`` have length n+1 (entry 0 is the depot's).
+    """
+
+    distance_m: np.ndarray
+    travel_s: np.ndarray
+    service_s: Sequence[int]
+    demand_sacks: Sequence[int]
+    open_s: Sequence[int]
+    close_s: Sequence[int]
+    groups: Sequence[VehicleGroup]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSettings:
+    """How to search one subproblem."""
+
+    first_solution: str = "savings"
+    metaheuristic: str = "gls"
+    deadline: float = math.inf
+    solution_limit: int | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingResult:
+    """Trips as node lists (depot excluded) with their group index; ``dropped`` node indices."""
+
+    trips: tuple[tuple[int, tuple[int, ...]], ...]
+    dropped: tuple[int, ...]
+    solutions: int
+    interrupted: bool
+    objective: int
+
+
+def solve_routing(
+    problem: RoutingProblem,
+    settings: SearchSettings,
+    stop: threading.Event | None = None,
+    label: str = "",
+) -> RoutingResult:
+    """Route one subproblem with OR-Tools.
+
+    Parameters
+    ----------
+    problem
+        Matrices, demands, windows and vehicle groups.
+    settings
+        First-solution strategy, metaheuristic, deadline and optional solution limit.
+    stop
+        When set (e.g. by a Ctrl-C handler), the search stops and keeps its best solution.
+    label
+        Names the subproblem in progress log lines.
+
+    Returns
+    -------
+    RoutingResult
+        The best solution found; chunks it could not route are listed as ``dropped``.
+
+    Raises
+    ------
+    ValueError
+        If a strategy name is unknown.
+    """
+    if settings.first_solution not in FIRST_SOLUTION:
+        raise ValueError(f"unknown first-solution strategy {settings.first_solution!r}")
+    if settings.metaheuristic not in METAHEURISTIC:
+        raise ValueError(f"unknown metaheuristic {settings.metaheuristic!r}")
+    n_nodes = len(problem.demand_sacks)
+    vehicle_group: list[int] = []
+    for index, group in enumerate(problem.groups):
+        vehicle_group.extend([index] * group.n_trips)
+    n_vehicles = len(vehicle_group)
+    if n_nodes <= 1 or n_vehicles == 0:
+        return RoutingResult((), tuple(range(1, n_nodes)), 0, False, 0)
+
+    manager = pywrapcp.RoutingIndexManager(n_nodes, n_vehicles, 0)
+    routing = pywrapcp.RoutingModel(manager)
+
+    # Arc costs: distance weighted by the group's relative cost per km. Matrices are registered
+    # as plain lists: OR-Tools then evaluates them in C++ without calling back into Python.
+    distance_rows = problem.distance_m.tolist()
+    cost_index: dict[float, int] = {}
+    for vehicle, group_index in enumerate(vehicle_group):
+        weight = problem.groups[group_index].cost_weight
+        if weight not in cost_index:
+            if weight == 1.0:
+                matrix = distance_rows
+            else:
+                matrix = np.rint(problem.distance_m * weight).astype(np.int64).tolist()
+            cost_index[weight] = routing.RegisterTransitMatrix(matrix)
+        routing.SetArcCostEvaluatorOfVehicle(cost_index[weight], vehicle)
+
+    demand_index = routing.RegisterUnaryTransitVector([int(d) for d in problem.demand_sacks])
+    routing.AddDimensionWithVehicleCapacity(
+        demand_index,
+        0,
+        [problem.groups[g].capacity_sacks for g in vehicle_group],
+        True,
+        "load",
+    )
+
+    # Time: leaving node i for j takes service(i) + travel(i, j); cumul = arrival (start of
+    # unloading) at a node, waiting allowed as slack.
+    service = np.asarray(problem.service_s, dtype=np.int64)
+    time_matrix = (problem.travel_s + service[:, None]).astype(np.int64)
+    time_index = routing.RegisterTransitMatrix(time_matrix.tolist())
+    routing.AddDimension(time_index, DAY_S, DAY_S, False, "time")
+    time_dim = routing.GetDimensionOrDie("time")
+    for node in range(1, n_nodes):
+        index = manager.NodeToIndex(node)
+        time_dim.CumulVar(index).SetRange(int(problem.open_s[node]), int(problem.close_s[node]))
+        routing.AddDisjunction([index], DROP_PENALTY)
+    for vehicle, group_index in enumerate(vehicle_group):
+        group = problem.groups[group_index]
+        time_dim.CumulVar(routing.Start(vehicle)).SetRange(
+            group.earliest_depart_s, group.shift_end_s
+        )
+        time_dim.CumulVar(routing.End(vehicle)).SetRange(group.earliest_depart_s, group.shift_end_s)
+        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.Start(vehicle)))
+
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = FIRST_SOLUTION[settings.first_solution]
+    params.local_search_metaheuristic = METAHEURISTIC[settings.metaheuristic]
+    remaining_s = settings.deadline - time.monotonic()
+    if math.isfinite(remaining_s):
+        params.time_limit.FromMilliseconds(max(100, int(remaining_s * 1000)))
+    if settings.solution_limit is not None:
+        params.solution_limit = settings.solution_limit
+
+    counter = _Progress(routing, stop, label, settings.deadline)
+    routing.AddAtSolutionCallback(counter)
+    solution = routing.SolveWithParameters(params)
+    if solution is None:
+        LOG.info("%s: no solution found", label)
+        return RoutingResult((), tuple(range(1, n_nodes)), counter.solutions, counter.stopped, 0)
+
+    trips: list[tuple[int, tuple[int, ...]]] = []
+    visited: set[int] = set()
+    for vehicle in range(n_vehicles):
+        nodes: list[int] = []
+        index = solution.Value(routing.NextVar(routing.Start(vehicle)))
+        while not routing.IsEnd(index):
+            node = manager.IndexToNode(index)
+            nodes.append(node)
+            visited.add(node)
+            index = solution.Value(routing.NextVar(index))
+        if nodes:
+            trips.append((vehicle_group[vehicle], tuple(nodes)))
+    dropped = tuple(n for n in range(1, n_nodes) if n not in visited)
+    return RoutingResult(
+        tuple(trips), dropped, counter.solutions, counter.stopped, int(solution.ObjectiveValue())
+    )
+
+
+class _Progress:
+    """At-solution callback: counts solutions, logs now and then, and honours the stop flag.
+
+    OR-Tools holds the interpreter lock while it searches, so a Ctrl-C handler only runs when
+    the search calls back into Python: here. Cancelling keeps the best solution found.
+    """
+
+    LOG_EVERY_S = 5.0
+
+    def __init__(
+        self,
+        routing: pywrapcp.RoutingModel,
+        stop: threading.Event | None,
+        label: str,
+        deadline: float,
+    ) -> None:
+        self.routing = routing
+        self.stop = stop
+        self.label = label
+        self.deadline = deadline
+        self.solutions = 0
+        self.stopped = False
+        self.last_log = time.monotonic()
+
+    def __call__(self) -> None:
+        self.solutions += 1
+        now = time.monotonic()
+        if now - self.last_log >= self.LOG_EVERY_S:
+            self.last_log = now
+            LOG.info(
+                "%s: solution %d, cost %d", self.label, self.solutions, self.routing.CostVar().Max()
+            )
+        if self.stop is not None and self.stop.is_set() and not self.stopped:
+            self.stopped = True
+            self.routing.CancelSearch()

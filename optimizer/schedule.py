@@ -1,0 +1,249 @@
+"""Trip timing and the packing of trips onto truck-days.
+
+A *trip* is a warehouse-stops-warehouse tour that any truck of the warehouse with enough
+capacity can drive. Its timing depends only on when it departs: :func:`trip_window` gives the
+earliest and latest departure that keep every arrival inside the points' opening hours and the
+return inside the shift; :func:`time_trip` lays out arrivals for a given departure.
+
+:func:`pack_trips` then gives each trip a truck and a date: earliest working day first (families
+wait less), trucks already on the road that day first (fewer truck-days), and inside a
+truck-day the trips run in order of latest departure, each ``loading`` after the previous
+return. Trips it cannot place are returned so that the planner reports them as ``fleet_time``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+INF_S = 10**9
+
+
+@dataclass(frozen=True, slots=True)
+class TimedStop:
+    """A stop's fixed data for timing: travel from the previous place, unloading, window."""
+
+    travel_in_s: int
+    service_s: int
+    open_s: int
+    close_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class TripTiming:
+    """Arrivals and departures (seconds after midnight) of one trip departing at ``depart_s``."""
+
+    depart_s: int
+    arrive_s: tuple[int, ...]
+    leave_s: tuple[int, ...]
+    return_s: int
+
+
+def time_trip(stops: Sequence[TimedStop], travel_back_s: int, depart_s: int) -> TripTiming:
+    """Lay a trip out from its departure: arrive, wait for opening if early, unload, go on.
+
+    Parameters
+    ----------
+    stops
+        The trip's stops in visiting order.
+    travel_back_s
+        Driving time from the last stop back to the warehouse.
+    depart_s
+        Departure from the warehouse, seconds after midnight.
+
+    Returns
+    -------
+    TripTiming
+        Arrival (start of unloading) and departure at each stop, and the return time.
+    """
+    arrive: list[int] = []
+    leave: list[int] = []
+    now = depart_s
+    for stop in stops:
+        now = max(now + stop.travel_in_s, stop.open_s)
+        arrive.append(now)
+        now += stop.service_s
+        leave.append(now)
+    return TripTiming(depart_s, tuple(arrive), tuple(leave), now + travel_back_s)
+
+
+def trip_window(
+    stops: Sequence[TimedStop], travel_back_s: int, earliest_s: int, shift_end_s: int
+) -> tuple[int, int] | None:
+    """Earliest and latest feasible departure of a trip, or ``None`` if it fits no departure.
+
+    The latest departure comes from a backward pass: the latest arrival at each stop that still
+    lets the rest of the trip meet its closing times and the shift end. Any departure between
+    the two, waiting where early, is feasible.
+    """
+    latest_next = shift_end_s - travel_back_s
+    for stop in reversed(stops):
+        latest_arrive = min(stop.close_s, latest_next - stop.service_s)
+        if latest_arrive < stop.open_s:
+            return None
+        latest_next = latest_arrive - stop.travel_in_s
+    latest_depart = latest_next
+    if latest_depart < earliest_s:
+        return None
+    # The earliest departure may still arrive after a close if an early wait pushes later
+    # stops; the forward pass from the earliest departure is feasible iff arrivals respect the
+    # backward latest times, which holds by construction when earliest <= latest.
+    return earliest_s, latest_depart
+
+
+@dataclass(frozen=True, slots=True)
+class TruckShift:
+    """What the packer needs of a truck."""
+
+    truck_id: str
+    capacity_sacks: int
+    shift_start_s: int
+    shift_end_s: int
+    max_trips: int | None
+    cost_per_day: float
+
+
+@dataclass(frozen=True, slots=True)
+class TripToPack:
+    """A trip awaiting a truck and a day.
+
+    ``windows`` maps a shift (start, end) to the feasible departure range for trucks with that
+    shift (``None``: infeasible for them). ``families`` weighs the waiting term.
+    """
+
+    key: int
+    load_sacks: int
+    days: tuple[date, ...]
+    families: float
+    duration_s: int
+    windows: dict[tuple[int, int], tuple[int, int] | None]
+
+
+@dataclass(slots=True)
+class _TruckDay:
+    trips: list[TripToPack] = field(default_factory=list)
+    departs: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PackedTrip:
+    """A placed trip: which truck, which day, when it departs, and its trip number that day."""
+
+    key: int
+    truck_id: str
+    day: date
+    depart_s: int
+    trip_number: int
+
+
+def _sequence(trips: Sequence[TripToPack], truck: TruckShift, loading_s: int) -> list[int] | None:
+    """Departures of ``trips`` (already in run order) on one truck-day, or ``None``."""
+    shift = (truck.shift_start_s, truck.shift_end_s)
+    free = truck.shift_start_s + loading_s
+    departs: list[int] = []
+    for trip in trips:
+        window = trip.windows.get(shift)
+        if window is None:
+            return None
+        depart = max(free, window[0])
+        if depart > window[1]:
+            return None
+        departs.append(depart)
+        free = depart + trip.duration_s + loading_s
+    return departs
+
+
+def _try_add(
+    day_trips: list[TripToPack], trip: TripToPack, truck: TruckShift, loading_s: int
+) -> tuple[list[TripToPack], list[int]] | None:
+    if truck.max_trips is not None and len(day_trips) + 1 > truck.max_trips:
+        return None
+    if trip.load_sacks > truck.capacity_sacks:
+        return None
+    shift = (truck.shift_start_s, truck.shift_end_s)
+    if trip.windows.get(shift) is None:
+        return None
+    # Trips with an earlier latest departure go first (earliest-deadline order), which is the
+    # best single order when windows are the only constraint; try appending as a fallback.
+    candidates = sorted([*day_trips, trip], key=lambda t: (_latest(t, shift), t.key))
+    departs = _sequence(candidates, truck, loading_s)
+    if departs is not None:
+        return candidates, departs
+    appended = [*day_trips, trip]
+    departs = _sequence(appended, truck, loading_s)
+    if departs is not None:
+        return appended, departs
+    return None
+
+
+def _latest(trip: TripToPack, shift: tuple[int, int]) -> int:
+    window = trip.windows.get(shift)
+    return window[1] if window is not None else INF_S
+
+
+def pack_trips(
+    trips: Sequence[TripToPack],
+    trucks: Sequence[TruckShift],
+    loading_s: int,
+    wait_cost_per_kpm_day: float,
+) -> tuple[list[PackedTrip], list[TripToPack]]:
+    """Assign trips to truck-days.
+
+    Parameters
+    ----------
+    trips
+        Trips of one warehouse, each with the working days it may run on.
+    trucks
+        That warehouse's trucks.
+    loading_s
+        Loading time before every trip.
+    wait_cost_per_kpm_day
+        Cost of one family waiting one day: weighs a new truck-day today against a later day
+        on a truck that is already out.
+
+    Returns
+    -------
+    tuple
+        The placed trips (with trip numbers in departure order) and the trips that fit nowhere.
+    """
+    # Big trips first within a deadline: they are the hardest to fit, and with a waiting cost
+    # the most families are served earliest.
+    order = sorted(
+        trips,
+        key=lambda t: (min(t.days) if t.days else date.max, -t.families, -t.duration_s, t.key),
+    )
+    days: dict[tuple[str, date], _TruckDay] = {}
+    unplaced: list[TripToPack] = []
+    for trip in order:
+        best: tuple[float, int, int, str, date] | None = None
+        best_plan: tuple[list[TripToPack], list[int]] | None = None
+        for day in trip.days:
+            for truck_number, truck in enumerate(trucks):
+                current = days.get((truck.truck_id, day))
+                plan = _try_add(current.trips if current else [], trip, truck, loading_s)
+                if plan is None:
+                    continue
+                opening_cost = 0.0 if current else truck.cost_per_day
+                wait_cost = wait_cost_per_kpm_day * trip.families * (day - trip.days[0]).days
+                # Prefer the truck whose capacity is closest to the load: big trucks stay free
+                # for big trips.
+                spare = truck.capacity_sacks - trip.load_sacks
+                score = (opening_cost + wait_cost, spare, truck_number, truck.truck_id, day)
+                if best is None or score < best:
+                    best = score
+                    best_plan = plan
+            # A placement on an already-open truck-day with no waiting cannot be beaten later.
+            if best is not None and best[0] == 0.0:
+                break
+        if best is None or best_plan is None:
+            unplaced.append(trip)
+            continue
+        truck_id, day = best[3], best[4]
+        slot = days.setdefault((truck_id, day), _TruckDay())
+        slot.trips, slot.departs = best_plan
+    placed: list[PackedTrip] = []
+    for (truck_id, day), slot in sorted(days.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        for number, (trip, depart) in enumerate(zip(slot.trips, slot.departs, strict=True), 1):
+            placed.append(PackedTrip(trip.key, truck_id, day, depart, number))
+    return placed, unplaced
