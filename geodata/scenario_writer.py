@@ -1,0 +1,275 @@
+"""Write a :class:`~optimizer.model.Scenario` as a scenario folder that reads back equal.
+
+The folder holds ``scenario.toml`` and four CSV files (UTF-8, comma-separated, ``.`` decimals,
+one header row), the input format read by ``geodata.scenario_io.read_scenario``:
+
+``warehouses.csv``
+    ``id, name, lon, lat, stock_kg``
+``trucks.csv``
+    ``id, warehouse_id, capacity_kg, shift_start, shift_end, cost_per_km, cost_per_day,
+    max_trips_per_day, type``
+``drop_points.csv``
+    ``id, name, lon, lat, kpm, desa, kecamatan, rt, rw, open, close, service_min``
+``tranches.csv``
+    ``id, name, kg_per_kpm, release, deadline``
+
+Ids and text are written verbatim. Floats are written with ``repr`` so that they read back
+exactly (integral floats as integers, ``2000`` rather than ``2000.0``); times of day as
+``HH:MM``, or ``HH:MM:SS`` when the seconds are not zero; dates in ISO form; ``None`` as an
+empty cell. The TOML is written here by hand because the standard library only reads TOML.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date
+from pathlib import Path
+
+from optimizer.model import WEEKDAY_NAMES, Scenario
+
+DEFAULT_COST_PER_KM = 5000.0
+"""``[costs] cost_per_km`` written to the TOML: the default for trucks with an empty cell.
+
+Every :class:`~optimizer.model.Truck` carries its own costs and they are written in its own
+cells, so this default never applies on read-back; it documents the reader's default.
+"""
+
+DEFAULT_COST_PER_DAY = 750_000.0
+"""``[costs] cost_per_day`` written to the TOML (see :data:`DEFAULT_COST_PER_KM`)."""
+
+WAREHOUSE_COLUMNS = ("id", "name", "lon", "lat", "stock_kg")
+TRUCK_COLUMNS = (
+    "id",
+    "warehouse_id",
+    "capacity_kg",
+    "shift_start",
+    "shift_end",
+    "cost_per_km",
+    "cost_per_day",
+    "max_trips_per_day",
+    "type",
+)
+DROP_POINT_COLUMNS = (
+    "id",
+    "name",
+    "lon",
+    "lat",
+    "kpm",
+    "desa",
+    "kecamatan",
+    "rt",
+    "rw",
+    "open",
+    "close",
+    "service_min",
+)
+TRANCHE_COLUMNS = ("id", "name", "kg_per_kpm", "release", "deadline")
+
+# Beyond 2**53 not every integer is a float, so "integral floats as ints" stops there.
+_LARGEST_EXACT_INT_FLOAT = 2.0**53
+
+_TOML_SHORT_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def write_scenario(scenario: Scenario, folder: Path) -> None:
+    """Write ``scenario`` as a scenario folder (``scenario.toml`` and four CSV files).
+
+    Parameters
+    ----------
+    scenario
+        The scenario to write.
+    folder
+        Destination folder; created (with its parents) when missing. Existing files of the
+        same names are overwritten, other files are left alone.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "scenario.toml").write_text(scenario_toml(scenario), encoding="utf-8")
+    _write_csv(
+        folder / "warehouses.csv",
+        WAREHOUSE_COLUMNS,
+        (
+            [w.id, w.name, format_float(w.lon), format_float(w.lat), format_float(w.stock_kg)]
+            for w in scenario.warehouses
+        ),
+    )
+    _write_csv(
+        folder / "trucks.csv",
+        TRUCK_COLUMNS,
+        (
+            [
+                t.id,
+                t.warehouse_id,
+                format_float(t.capacity_kg),
+                format_time_of_day(t.shift_start_s),
+                format_time_of_day(t.shift_end_s),
+                format_float(t.cost_per_km),
+                format_float(t.cost_per_day),
+                "" if t.max_trips_per_day is None else str(int(t.max_trips_per_day)),
+                t.type,
+            ]
+            for t in scenario.trucks
+        ),
+    )
+    _write_csv(
+        folder / "drop_points.csv",
+        DROP_POINT_COLUMNS,
+        (
+            [
+                p.id,
+                p.name,
+                format_float(p.lon),
+                format_float(p.lat),
+                str(int(p.kpm)),
+                p.desa,
+                p.kecamatan,
+                p.rt,
+                p.rw,
+                "" if p.open_s is None else format_time_of_day(p.open_s),
+                "" if p.close_s is None else format_time_of_day(p.close_s),
+                "" if p.service_min is None else format_float(p.service_min),
+            ]
+            for p in scenario.drop_points
+        ),
+    )
+    _write_csv(
+        folder / "tranches.csv",
+        TRANCHE_COLUMNS,
+        (
+            [
+                t.id,
+                t.name,
+                format_float(t.kg_per_kpm),
+                t.release.isoformat(),
+                t.deadline.isoformat(),
+            ]
+            for t in scenario.tranches
+        ),
+    )
+
+
+def scenario_toml(scenario: Scenario) -> str:
+    """Return the text of ``scenario.toml`` for ``scenario``, every section included.
+
+    Parameters
+    ----------
+    scenario
+        The scenario whose settings to write.
+
+    Returns
+    -------
+    str
+        TOML text: top-level ``name``, ``start_date``, ``sack_kg``, ``timezone``, then the tables
+        ``[calendar]``, ``[travel]``, ``[service]``, ``[costs]``, ``[objective]``, ``[solver]``.
+        Dates are TOML local dates; times of day are ``"HH:MM"`` strings as in the CSV files.
+    """
+    cal = scenario.calendar
+    solver = scenario.solver
+    working_days = [WEEKDAY_NAMES[d] for d in sorted(cal.working_days)]
+    lines = [
+        f"name = {toml_string(scenario.name)}",
+        f"start_date = {scenario.start_date.isoformat()}",
+        f"sack_kg = {toml_float(scenario.sack_kg)}",
+        f"timezone = {toml_string(scenario.timezone)}",
+        "",
+        "[calendar]",
+        f"working_days = {_toml_array(toml_string(name) for name in working_days)}",
+        f"holidays = {_toml_array(_toml_date(day) for day in sorted(cal.holidays))}",
+        f"shift_start = {toml_string(format_time_of_day(cal.shift_start_s))}",
+        f"shift_end = {toml_string(format_time_of_day(cal.shift_end_s))}",
+        "",
+        "[travel]",
+        f"speed_kmh = {toml_float(scenario.travel.speed_kmh)}",
+        f"circuity = {toml_float(scenario.travel.circuity)}",
+        "",
+        "[service]",
+        f"stop_min = {toml_float(scenario.service.stop_min)}",
+        f"per_100kg_min = {toml_float(scenario.service.per_100kg_min)}",
+        f"loading_min = {toml_float(scenario.service.loading_min)}",
+        "",
+        "# Defaults for trucks with empty cost cells; every truck here has its own costs.",
+        "[costs]",
+        f"cost_per_km = {toml_float(DEFAULT_COST_PER_KM)}",
+        f"cost_per_day = {toml_float(DEFAULT_COST_PER_DAY)}",
+        "",
+        "[objective]",
+        f"wait_cost_per_kpm_day = {toml_float(scenario.objective.wait_cost_per_kpm_day)}",
+        "",
+        "[solver]",
+        f"time_limit_s = {toml_float(solver.time_limit_s)}",
+        f"seed = {int(solver.seed)}",
+        f"strategy = {toml_string(solver.strategy)}",
+    ]
+    if solver.solution_limit is not None:
+        lines.append(f"solution_limit = {int(solver.solution_limit)}")
+    return "\n".join(lines) + "\n"
+
+
+def format_float(value: float) -> str:
+    """Format a number for a CSV cell so that ``float()`` reads back the same value.
+
+    Integral values are written as integers (``2000``); others with ``repr`` (shortest exact).
+    """
+    number = float(value)  # also turns numpy scalars, whose repr is "np.float64(...)", into floats
+    if number.is_integer() and abs(number) < _LARGEST_EXACT_INT_FLOAT:
+        return str(int(number))
+    return repr(number)
+
+
+def format_time_of_day(seconds: int) -> str:
+    """Format seconds after midnight as ``HH:MM``, or ``HH:MM:SS`` when seconds are not zero."""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours:02d}:{minutes:02d}"
+    return f"{text}:{secs:02d}" if secs else text
+
+
+def toml_string(text: str) -> str:
+    """Quote ``text`` as a TOML basic string, escaping quotes, backslashes and controls."""
+    parts = ['"']
+    for char in text:
+        if char in _TOML_SHORT_ESCAPES:
+            parts.append(_TOML_SHORT_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            parts.append(f"\\u{ord(char):04X}")
+        else:
+            parts.append(char)
+    parts.append('"')
+    return "".join(parts)
+
+
+def toml_float(value: float) -> str:
+    """Format a number as a TOML float that ``tomllib`` reads back exactly."""
+    number = float(value)
+    if math.isnan(number):
+        return "nan"
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    # repr of a finite float always has "." or an exponent ("5000.0", "1e-05", "1e+16"), all
+    # of which are TOML floats.
+    return repr(number)
+
+
+def _toml_date(day: date) -> str:
+    return day.isoformat()
+
+
+def _toml_array(items: Iterable[str]) -> str:
+    return "[" + ", ".join(items) + "]"
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    # newline="" lets the csv module own line endings; "\n" keeps the files diff-friendly.
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
