@@ -1,0 +1,1132 @@
+"""Independent feasibility checker for ``plan.json``.
+
+The checker reads the raw ``plan.json`` dict (the structure written by
+``optimizer.solution.plan_to_dict``) and checks it against a :class:`~optimizer.model.Scenario`.
+It returns *every* violation it finds; an empty list means the plan is feasible. Malformed plan
+data (missing keys, bad time strings, unknown ids) are violations too, never exceptions.
+
+It is deliberately independent of the planner: it imports neither OR-Tools nor any solver or
+plan module, and re-implements the haversine distance, the working-day test and the service-time
+formula, so that a bug shared by planner and model helpers cannot hide.
+
+Tolerances: 1 second for times (the planner rounds durations up to whole seconds), 1e-6 kg for
+masses, 0.001 km plus 1e-6 relative for a trip's distance (``plan.json`` rounds it to 3
+decimals).
+
+Rule codes of :class:`Violation` (see :data:`RULES`):
+
+``format``
+    A missing field, a value of the wrong type, a plan that is not an object.
+``time_format``
+    A date or time that is not ``YYYY-MM-DD`` / ``YYYY-MM-DDTHH:MM:SS``.
+``unknown_truck``, ``unknown_warehouse``, ``unknown_drop_point``, ``unknown_tranche``
+    An id that the scenario does not define.
+``warehouse``
+    A trip's warehouse is not its truck's warehouse.
+``empty_trip``
+    A trip without stops.
+``working_day``, ``holiday``, ``start_date``
+    A trip on a non-working weekday, on a holiday, or before the scenario's start date.
+``tranche_window``
+    A trip delivers a tranche outside the tranche's release..deadline dates.
+``route_date``
+    A trip's ``date`` is not the date of its ``depart``.
+``shift_start``
+    A truck's first trip of a day departs before shift start + loading time.
+``trip_overlap``
+    A later trip departs before the previous trip's return + loading time.
+``shift_end``
+    A trip returns after its truck's shift end on the trip's date.
+``trip_numbering``
+    A truck's trips of one date are not numbered 1, 2, ... in departure order.
+``max_trips``
+    More trips in a day than the truck's ``max_trips_per_day``.
+``duplicate_stop``
+    The same (drop point, tranche) twice in one trip.
+``kg``, ``sacks``
+    A non-positive mass, or sacks x sack size that is not the mass.
+``leg_time``
+    An arrival (or the return) sooner than the driving time from the previous place allows.
+``time_window``
+    Unloading starts outside the drop point's opening hours.
+``service_time``
+    A stop departs before its unloading time has passed.
+``distance``
+    A trip's ``distance_km`` is not the sum of its legs.
+``load``
+    A trip's ``load_kg`` is not the sum of its stops' kg.
+``capacity``
+    A trip carries more than its truck's capacity.
+``stock``
+    A warehouse ships more than its stock over the plan.
+``conservation``
+    Delivered + unassigned kg differ from the demand of a (drop point, tranche).
+``duplicate_unassigned``
+    The same (drop point, tranche) twice in ``unassigned``.
+``reason_code``, ``reason``
+    An unknown reason code, or an empty reason sentence.
+``kpis``
+    A KPI that does not match the routes and unassigned entries.
+``file``
+    A plan file that cannot be read or is not JSON (:func:`check_plan_file` only).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse
+
+RULES = frozenset(
+    {
+        "format",
+        "time_format",
+        "unknown_truck",
+        "unknown_warehouse",
+        "unknown_drop_point",
+        "unknown_tranche",
+        "warehouse",
+        "empty_trip",
+        "working_day",
+        "holiday",
+        "start_date",
+        "tranche_window",
+        "route_date",
+        "shift_start",
+        "trip_overlap",
+        "shift_end",
+        "trip_numbering",
+        "max_trips",
+        "duplicate_stop",
+        "kg",
+        "sacks",
+        "leg_time",
+        "time_window",
+        "service_time",
+        "distance",
+        "load",
+        "capacity",
+        "stock",
+        "conservation",
+        "duplicate_unassigned",
+        "reason_code",
+        "reason",
+        "kpis",
+        "file",
+    }
+)
+"""Every rule code a :class:`Violation` can carry."""
+
+REASON_CODES = frozenset(
+    {"stock", "deadline", "capacity", "shift", "time_window", "fleet_time", "solver"}
+)
+"""Valid ``reason_code`` values of unassigned entries (kept apart from the plan module)."""
+
+# Own copy of the constant: the checker must not share a value with the code it checks.
+_EARTH_RADIUS_KM = 6371.0088
+_TIME_TOL_S = 1.0
+_KG_TOL = 1e-6
+# Relative slack for kg sums over a whole plan: float sums of ~1e8 kg lose ~1e-8 kg.
+_KG_REL_TOL = 1e-9
+_DISTANCE_TOL_KM = 0.001
+_DISTANCE_REL_TOL = 1e-6
+_KPI_DISTANCE_TOL_KM = 0.01
+# plan.json rounds each trip's distance to 3 decimals: up to 0.0005 km lost per trip.
+_ROUTE_DISTANCE_ROUNDING_KM = 0.0005
+_KPI_MONEY_TOL = 0.01
+_KPI_DAYS_TOL = 0.01
+_SECONDS_PER_DAY = 86_400
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule.
+
+    ``rule`` is a short code from :data:`RULES`; ``message`` is a sentence naming the truck,
+    date, trip, drop point and the numbers. ``route_index`` and ``stop_index`` are 0-based
+    positions in ``plan["routes"]`` and that route's ``stops`` when the violation belongs to
+    one.
+    """
+
+    rule: str
+    message: str
+    route_index: int | None = None
+    stop_index: int | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Independent re-implementations of the model's formulas.
+
+
+def _haversine_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    half_dphi = (phi2 - phi1) / 2
+    half_dlmb = math.radians(lon2 - lon1) / 2
+    a = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlmb) ** 2
+    return 2 * _EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _road_km(scenario: Scenario, start: tuple[float, float], end: tuple[float, float]) -> float:
+    return _haversine_km(start[0], start[1], end[0], end[1]) * scenario.travel.circuity
+
+
+def _drive_s(scenario: Scenario, road_km: float) -> float:
+    return road_km / scenario.travel.speed_kmh * 3600.0
+
+
+def _service_s(scenario: Scenario, point: DropPoint, kg: float) -> float:
+    base_min = point.service_min if point.service_min is not None else scenario.service.stop_min
+    return (base_min + scenario.service.per_100kg_min * kg / 100.0) * 60.0
+
+
+def _is_holiday(scenario: Scenario, day: date) -> bool:
+    return day in scenario.calendar.holidays
+
+
+def _is_working_weekday(scenario: Scenario, day: date) -> bool:
+    return day.weekday() in scenario.calendar.working_days
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting for messages.
+
+
+def _kg(value: float) -> str:
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def _clock(seconds_after_midnight: float) -> str:
+    whole = math.floor(seconds_after_midnight + 1e-9)
+    days, rest = divmod(whole, _SECONDS_PER_DAY)
+    text = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    if days:
+        text += f" ({days:+d} day{'s' if abs(days) != 1 else ''})"
+    return text
+
+
+def _show(value: Any) -> str:
+    """Show a value as found in the plan, quoted if a string, cut short if long."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _name(value: Any) -> str:
+    """Show an id as it reads in a sentence: unquoted if a short string."""
+    return value if isinstance(value, str) and len(value) <= 40 else _show(value)
+
+
+def _seconds(later: datetime, earlier: datetime) -> float:
+    # Differences never overflow, unlike adding a timedelta to a date near year 9999.
+    return (later - earlier).total_seconds()
+
+
+def _seconds_of_day(moment: datetime, day: date) -> float:
+    return _seconds(moment, datetime.combine(day, time()))
+
+
+def _close(a: float, b: float, abs_tol: float, rel_tol: float) -> bool:
+    return abs(a - b) <= abs_tol + rel_tol * max(abs(a), abs(b))
+
+
+def _kg_equal(a: float, b: float) -> bool:
+    return _close(a, b, _KG_TOL, _KG_REL_TOL)
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing the raw dict into typed records; every defect becomes a violation.
+
+
+@dataclass
+class _Collector:
+    violations: list[Violation] = field(default_factory=list)
+
+    def add(
+        self,
+        rule: str,
+        message: str,
+        route_index: int | None = None,
+        stop_index: int | None = None,
+    ) -> None:
+        self.violations.append(Violation(rule, message, route_index, stop_index))
+
+
+@dataclass(frozen=True)
+class _Index:
+    warehouses: dict[str, Warehouse]
+    trucks: dict[str, Truck]
+    drop_points: dict[str, DropPoint]
+    tranches: dict[str, Tranche]
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> _Index:
+        return cls(
+            warehouses={w.id: w for w in scenario.warehouses},
+            trucks={t.id: t for t in scenario.trucks},
+            drop_points={p.id: p for p in scenario.drop_points},
+            tranches={t.id: t for t in scenario.tranches},
+        )
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Reads typed fields of one JSON object, reporting each defect once."""
+
+    out: _Collector
+    where: str
+    route_index: int | None = None
+    stop_index: int | None = None
+
+    def add(self, rule: str, message: str) -> None:
+        self.out.add(rule, message, self.route_index, self.stop_index)
+
+    def raw(self, data: Mapping[str, Any], key: str) -> tuple[bool, Any]:
+        if key not in data:
+            self.add("format", f"{self.where}: the field '{key}' is missing.")
+            return False, None
+        return True, data[key]
+
+    def text(self, data: Mapping[str, Any], key: str) -> str | None:
+        found, value = self.raw(data, key)
+        if not found:
+            return None
+        if not isinstance(value, str):
+            self.add("format", f"{self.where}: '{key}' is {_show(value)}, not a string.")
+            return None
+        return value
+
+    def number(self, data: Mapping[str, Any], key: str) -> float | None:
+        found, value = self.raw(data, key)
+        if not found:
+            return None
+        number = _as_number(value)
+        if number is None:
+            self.add("format", f"{self.where}: '{key}' is {_show(value)}, not a finite number.")
+        return number
+
+    def integer(self, data: Mapping[str, Any], key: str) -> int | None:
+        found, value = self.raw(data, key)
+        if not found:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add("format", f"{self.where}: '{key}' is {_show(value)}, not an integer.")
+            return None
+        return value
+
+    def moment(self, data: Mapping[str, Any], key: str) -> datetime | None:
+        found, value = self.raw(data, key)
+        if not found:
+            return None
+        parsed = _parse_time(value)
+        if parsed is None:
+            self.add(
+                "time_format",
+                f"{self.where}: '{key}' is {_show(value)}, not a time YYYY-MM-DDTHH:MM:SS.",
+            )
+        return parsed
+
+    def day(self, data: Mapping[str, Any], key: str) -> date | None:
+        found, value = self.raw(data, key)
+        if not found:
+            return None
+        parsed = _parse_date(value)
+        if parsed is None:
+            self.add(
+                "time_format", f"{self.where}: '{key}' is {_show(value)}, not a date YYYY-MM-DD."
+            )
+        return parsed
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not _TIME_RE.fullmatch(value):
+        return None
+    try:
+        return datetime.strptime(value, _TIME_FORMAT)
+    except ValueError:
+        return None
+
+
+def _parse_date(value: Any) -> date | None:
+    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _as_list(value: Any) -> list[Any] | None:
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray):
+        return list(value)
+    return None
+
+
+@dataclass(frozen=True)
+class _Stop:
+    index: int
+    label: str
+    point: DropPoint | None
+    tranche: Tranche | None
+    kg: float | None
+    sacks: int | None
+    arrive: datetime | None
+    depart: datetime | None
+
+
+@dataclass(frozen=True)
+class _Route:
+    index: int
+    label: str
+    truck_id: str | None
+    truck: Truck | None
+    warehouse: Warehouse | None
+    """The warehouse the trip loads at: the declared one if known, else the truck's."""
+    day: date | None
+    trip: int | None
+    depart: datetime | None
+    return_: datetime | None
+    distance_km: float | None
+    load_kg: float | None
+    stops: tuple[_Stop, ...]
+    stops_complete: bool
+    """Whether ``stops`` is a list whose every entry is an object."""
+
+    def stops_kg(self) -> float:
+        return math.fsum(s.kg for s in self.stops if s.kg is not None)
+
+    def kg_complete(self) -> bool:
+        """Whether the trip's load is known: every stop read, each with a numeric kg."""
+        return self.stops_complete and all(s.kg is not None for s in self.stops)
+
+
+@dataclass(frozen=True)
+class _Unassigned:
+    index: int
+    label: str
+    point: DropPoint | None
+    tranche: Tranche | None
+    kg: float | None
+
+
+def _read_stop(
+    raw: Any, route_label: str, route_index: int, stop_index: int, index: _Index, out: _Collector
+) -> _Stop | None:
+    if not isinstance(raw, Mapping):
+        out.add(
+            "format",
+            f"{route_label}, stop {stop_index + 1}: is {_show(raw)}, not an object.",
+            route_index,
+            stop_index,
+        )
+        return None
+    label = (
+        f"{route_label}, stop {stop_index + 1} (drop point {_name(raw.get('drop_point', '?'))}, "
+        f"tranche {_name(raw.get('tranche', '?'))})"
+    )
+    read = _Reader(out, label, route_index, stop_index)
+    point_id = read.text(raw, "drop_point")
+    point = index.drop_points.get(point_id) if point_id is not None else None
+    if point_id is not None and point is None:
+        read.add("unknown_drop_point", f"{label}: the scenario has no drop point '{point_id}'.")
+    tranche_id = read.text(raw, "tranche")
+    tranche = index.tranches.get(tranche_id) if tranche_id is not None else None
+    if tranche_id is not None and tranche is None:
+        read.add("unknown_tranche", f"{label}: the scenario has no tranche '{tranche_id}'.")
+    return _Stop(
+        index=stop_index,
+        label=label,
+        point=point,
+        tranche=tranche,
+        kg=read.number(raw, "kg"),
+        sacks=read.integer(raw, "sacks"),
+        arrive=read.moment(raw, "arrive"),
+        depart=read.moment(raw, "depart"),
+    )
+
+
+def _read_route(raw: Any, route_index: int, index: _Index, out: _Collector) -> _Route | None:
+    if not isinstance(raw, Mapping):
+        out.add("format", f"Route {route_index + 1} is {_show(raw)}, not an object.", route_index)
+        return None
+    label = (
+        f"Truck {_name(raw.get('truck', '?'))} on {_name(raw.get('date', '?'))} "
+        f"trip {_name(raw.get('trip', '?'))}"
+    )
+    read = _Reader(out, label, route_index)
+    truck_id = read.text(raw, "truck")
+    truck = index.trucks.get(truck_id) if truck_id is not None else None
+    if truck_id is not None and truck is None:
+        read.add("unknown_truck", f"{label}: the scenario has no truck '{truck_id}'.")
+    warehouse_id = read.text(raw, "warehouse")
+    warehouse = index.warehouses.get(warehouse_id) if warehouse_id is not None else None
+    if warehouse_id is not None and warehouse is None:
+        read.add("unknown_warehouse", f"{label}: the scenario has no warehouse '{warehouse_id}'.")
+    if warehouse_id is not None and truck is not None and warehouse_id != truck.warehouse_id:
+        read.add(
+            "warehouse",
+            f"{label}: loads at warehouse '{warehouse_id}', but truck {truck.id} is based at "
+            f"'{truck.warehouse_id}'.",
+        )
+    if warehouse is None and truck is not None:
+        warehouse = index.warehouses.get(truck.warehouse_id)
+    day = read.day(raw, "date")
+    trip = read.integer(raw, "trip")
+    depart = read.moment(raw, "depart")
+    return_ = read.moment(raw, "return")
+    distance_km = read.number(raw, "distance_km")
+    load_kg = read.number(raw, "load_kg")
+    stops: list[_Stop] = []
+    stops_complete = False
+    found, raw_stops = read.raw(raw, "stops")
+    if found:
+        stop_list = _as_list(raw_stops)
+        if stop_list is None:
+            read.add("format", f"{label}: 'stops' is {_show(raw_stops)}, not a list.")
+        else:
+            stops_complete = True
+            for stop_index, raw_stop in enumerate(stop_list):
+                stop = _read_stop(raw_stop, label, route_index, stop_index, index, out)
+                if stop is None:
+                    stops_complete = False
+                else:
+                    stops.append(stop)
+    return _Route(
+        index=route_index,
+        label=label,
+        truck_id=truck_id,
+        truck=truck,
+        warehouse=warehouse,
+        day=day,
+        trip=trip,
+        depart=depart,
+        return_=return_,
+        distance_km=distance_km,
+        load_kg=load_kg,
+        stops=tuple(stops),
+        stops_complete=stops_complete,
+    )
+
+
+def _read_unassigned(
+    raw: Any, entry_index: int, scenario: Scenario, index: _Index, out: _Collector
+) -> _Unassigned | None:
+    where = f"Unassigned entry {entry_index + 1}"
+    if not isinstance(raw, Mapping):
+        out.add("format", f"{where} is {_show(raw)}, not an object.")
+        return None
+    label = (
+        f"{where} (drop point {_name(raw.get('drop_point', '?'))}, "
+        f"tranche {_name(raw.get('tranche', '?'))})"
+    )
+    read = _Reader(out, label)
+    point_id = read.text(raw, "drop_point")
+    point = index.drop_points.get(point_id) if point_id is not None else None
+    if point_id is not None and point is None:
+        read.add("unknown_drop_point", f"{label}: the scenario has no drop point '{point_id}'.")
+    tranche_id = read.text(raw, "tranche")
+    tranche = index.tranches.get(tranche_id) if tranche_id is not None else None
+    if tranche_id is not None and tranche is None:
+        read.add("unknown_tranche", f"{label}: the scenario has no tranche '{tranche_id}'.")
+    kg = read.number(raw, "kg")
+    sacks = read.integer(raw, "sacks")
+    _check_kg_and_sacks(scenario, read, label, kg, sacks)
+    code = read.text(raw, "reason_code")
+    if code is not None and code not in REASON_CODES:
+        read.add(
+            "reason_code",
+            f"{label}: reason_code '{code}' is not one of {', '.join(sorted(REASON_CODES))}.",
+        )
+    reason = read.text(raw, "reason")
+    if reason is not None and not reason.strip():
+        read.add("reason", f"{label}: the reason is empty; it must say why in a sentence.")
+    return _Unassigned(entry_index, label, point, tranche, kg)
+
+
+def _check_kg_and_sacks(
+    scenario: Scenario, read: _Reader, label: str, kg: float | None, sacks: int | None
+) -> None:
+    if kg is not None and kg <= 0:
+        read.add("kg", f"{label}: kg is {_kg(kg)}, but it must be more than 0.")
+    if kg is None or sacks is None:
+        return
+    try:
+        sacks_kg = float(sacks) * scenario.sack_kg
+    except OverflowError:
+        sacks_kg = math.inf
+    if not _kg_equal(sacks_kg, kg):
+        read.add(
+            "sacks",
+            f"{label}: {sacks} sacks of {_kg(scenario.sack_kg)} kg make {_kg(sacks_kg)} kg, "
+            f"not the {_kg(kg)} kg stated.",
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Checks.
+
+
+def _check_route_day(scenario: Scenario, route: _Route, out: _Collector) -> None:
+    day = route.day
+    if day is None:
+        return
+    where = route.label
+    weekday = day.strftime("%A")
+    if not _is_working_weekday(scenario, day):
+        out.add("working_day", f"{where}: {day} is a {weekday}, not a working day.", route.index)
+    if _is_holiday(scenario, day):
+        out.add("holiday", f"{where}: {day} is a holiday.", route.index)
+    if day < scenario.start_date:
+        out.add(
+            "start_date",
+            f"{where}: {day} is before the scenario's start date {scenario.start_date}.",
+            route.index,
+        )
+    if route.depart is not None and route.depart.date() != day:
+        out.add(
+            "route_date",
+            f"{where}: the trip departs on {route.depart.date()}, not on its date {day}.",
+            route.index,
+        )
+    for stop in route.stops:
+        tranche = stop.tranche
+        if tranche is not None and not tranche.release <= day <= tranche.deadline:
+            out.add(
+                "tranche_window",
+                f"{stop.label}: delivered on {day}, outside tranche {tranche.id}'s window "
+                f"{tranche.release} to {tranche.deadline}.",
+                route.index,
+                stop.index,
+            )
+
+
+def _check_route_shift_end(route: _Route, out: _Collector) -> None:
+    if route.truck is None or route.day is None or route.return_ is None:
+        return
+    back_s = _seconds_of_day(route.return_, route.day)
+    if back_s > route.truck.shift_end_s + _TIME_TOL_S:
+        out.add(
+            "shift_end",
+            f"{route.label}: returns at {_clock(back_s)}, after truck {route.truck.id}'s shift "
+            f"ends at {_clock(route.truck.shift_end_s)} on {route.day}.",
+            route.index,
+        )
+
+
+def _check_route_stops(scenario: Scenario, route: _Route, out: _Collector) -> None:
+    """Stop contents, timing chain (legs, windows, service) and the return leg."""
+    seen: set[tuple[str, str]] = set()
+    prev_time = route.depart
+    prev_place = (route.warehouse.lon, route.warehouse.lat) if route.warehouse else None
+    prev_name = "the warehouse"
+    for stop in route.stops:
+        read = _Reader(out, stop.label, route.index, stop.index)
+        _check_kg_and_sacks(scenario, read, stop.label, stop.kg, stop.sacks)
+        point = stop.point
+        if point is not None and stop.tranche is not None:
+            pair = (point.id, stop.tranche.id)
+            if pair in seen:
+                read.add("duplicate_stop", f"{stop.label}: this trip already delivers this pair.")
+            seen.add(pair)
+        place = (point.lon, point.lat) if point is not None else None
+        leg_s = 0.0
+        if place is not None and prev_place is not None:
+            leg_s = _drive_s(scenario, _road_km(scenario, prev_place, place))
+        if stop.arrive is not None and prev_time is not None:
+            gap_s = _seconds(stop.arrive, prev_time)
+            if gap_s < leg_s - _TIME_TOL_S:
+                read.add(
+                    "leg_time",
+                    f"{stop.label}: arrives {gap_s:.0f} s after leaving {prev_name}, but the "
+                    f"drive takes {leg_s:.0f} s.",
+                )
+        if stop.arrive is not None and point is not None:
+            day = route.day if route.day is not None else stop.arrive.date()
+            arrive_s = _seconds_of_day(stop.arrive, day)
+            if point.open_s is not None and arrive_s < point.open_s - _TIME_TOL_S:
+                read.add(
+                    "time_window",
+                    f"{stop.label}: unloading starts at {_clock(arrive_s)}, before the point "
+                    f"opens at {_clock(point.open_s)}.",
+                )
+            if point.close_s is not None and arrive_s > point.close_s + _TIME_TOL_S:
+                read.add(
+                    "time_window",
+                    f"{stop.label}: unloading starts at {_clock(arrive_s)}, after the point "
+                    f"closes at {_clock(point.close_s)}.",
+                )
+        if stop.arrive is not None and stop.depart is not None:
+            kg = stop.kg if stop.kg is not None else 0.0
+            service_s = _service_s(scenario, point, kg) if point is not None else 0.0
+            stay_s = _seconds(stop.depart, stop.arrive)
+            if stay_s < service_s - _TIME_TOL_S:
+                read.add(
+                    "service_time",
+                    f"{stop.label}: stays {stay_s:.0f} s, but unloading {_kg(kg)} kg takes "
+                    f"{service_s:.0f} s.",
+                )
+        prev_time = stop.depart
+        prev_place = place
+        prev_name = f"stop {stop.index + 1}"
+    home = (route.warehouse.lon, route.warehouse.lat) if route.warehouse else None
+    if route.return_ is not None and prev_time is not None:
+        leg_s = 0.0
+        if home is not None and prev_place is not None:
+            leg_s = _drive_s(scenario, _road_km(scenario, prev_place, home))
+        gap_s = _seconds(route.return_, prev_time)
+        if gap_s < leg_s - _TIME_TOL_S:
+            out.add(
+                "leg_time",
+                f"{route.label}: returns {gap_s:.0f} s after leaving {prev_name}, but the drive "
+                f"back to the warehouse takes {leg_s:.0f} s.",
+                route.index,
+            )
+
+
+def _check_route_totals(scenario: Scenario, route: _Route, out: _Collector) -> None:
+    """Distance, declared load and capacity."""
+    places: list[tuple[float, float]] = []
+    if route.warehouse is not None and all(s.point is not None for s in route.stops):
+        home = (route.warehouse.lon, route.warehouse.lat)
+        places = [home, *((s.point.lon, s.point.lat) for s in route.stops if s.point), home]
+    if places and route.distance_km is not None and route.stops_complete:
+        legs_km = math.fsum(_road_km(scenario, a, b) for a, b in pairwise(places))
+        if not _close(route.distance_km, legs_km, _DISTANCE_TOL_KM, _DISTANCE_REL_TOL):
+            out.add(
+                "distance",
+                f"{route.label}: distance_km is {_kg(route.distance_km)}, but its legs add up "
+                f"to {legs_km:.3f} km.",
+                route.index,
+            )
+    stops_kg = route.stops_kg()
+    if route.load_kg is not None and route.kg_complete() and not _kg_equal(route.load_kg, stops_kg):
+        out.add(
+            "load",
+            f"{route.label}: load_kg is {_kg(route.load_kg)}, but its stops add up to "
+            f"{_kg(stops_kg)} kg.",
+            route.index,
+        )
+    # A partial sum (some kg unreadable) is still a lower bound of the load.
+    truck = route.truck
+    if truck and stops_kg > truck.capacity_kg and not _kg_equal(stops_kg, truck.capacity_kg):
+        out.add(
+            "capacity",
+            f"{route.label}: carries {_kg(stops_kg)} kg, more than truck {truck.id}'s "
+            f"capacity of {_kg(truck.capacity_kg)} kg.",
+            route.index,
+        )
+
+
+def _check_route(scenario: Scenario, route: _Route, out: _Collector) -> None:
+    if route.stops_complete and not route.stops:
+        out.add("empty_trip", f"{route.label}: the trip has no stops.", route.index)
+    _check_route_day(scenario, route, out)
+    _check_route_shift_end(route, out)
+    _check_route_stops(scenario, route, out)
+    _check_route_totals(scenario, route, out)
+
+
+def _check_truck_days(
+    scenario: Scenario, index: _Index, routes: Sequence[_Route], out: _Collector
+) -> None:
+    """Trip order, numbering, count, shift start and loading gaps per truck and date."""
+    groups: dict[tuple[str, date], list[_Route]] = defaultdict(list)
+    for route in routes:
+        if route.truck_id is not None and route.day is not None:
+            groups[(route.truck_id, route.day)].append(route)
+    loading_s = scenario.service.loading_min * 60.0
+    for (truck_id, day), group in sorted(groups.items()):
+        group.sort(key=lambda r: (r.depart is None, r.depart or datetime.min, r.index))
+        where = f"Truck {truck_id} on {day}"
+        trips = [r.trip for r in group]
+        expected = list(range(1, len(group) + 1))
+        if trips != expected:
+            first_bad = next(r for r, n in zip(group, expected, strict=True) if r.trip != n)
+            out.add(
+                "trip_numbering",
+                f"{where}: trips are numbered {trips} in departure order, not {expected}.",
+                first_bad.index,
+            )
+        truck = index.trucks.get(truck_id)
+        if truck is None:
+            continue
+        limit = truck.max_trips_per_day
+        if limit is not None and len(group) > limit:
+            out.add(
+                "max_trips",
+                f"{where}: {len(group)} trips, more than the truck's {limit} a day.",
+                group[limit].index,
+            )
+        timed = [(r, r.depart) for r in group if r.depart is not None]
+        if not timed:
+            continue
+        first, first_depart = timed[0]
+        start_s = _seconds_of_day(first_depart, day)
+        earliest_s = truck.shift_start_s + loading_s
+        if start_s < earliest_s - _TIME_TOL_S:
+            out.add(
+                "shift_start",
+                f"{first.label}: departs at {_clock(start_s)}, before shift start "
+                f"{_clock(truck.shift_start_s)} + {_kg(scenario.service.loading_min)} min "
+                f"loading = {_clock(earliest_s)}.",
+                first.index,
+            )
+        for (prev, _), (later, later_depart) in pairwise(timed):
+            if prev.return_ is None:
+                continue
+            gap_s = _seconds(later_depart, prev.return_)
+            if gap_s < loading_s - _TIME_TOL_S:
+                out.add(
+                    "trip_overlap",
+                    f"{later.label}: departs {gap_s:.0f} s after trip {_name(prev.trip)} "
+                    f"returns, but loading takes {loading_s:.0f} s.",
+                    later.index,
+                )
+
+
+def _check_stock(scenario: Scenario, routes: Sequence[_Route], out: _Collector) -> None:
+    shipped: dict[str, list[float]] = defaultdict(list)
+    for route in routes:
+        if route.warehouse is not None:
+            shipped[route.warehouse.id].append(route.stops_kg())
+    for warehouse in scenario.warehouses:
+        total_kg = math.fsum(shipped.get(warehouse.id, []))
+        if total_kg > warehouse.stock_kg and not _kg_equal(total_kg, warehouse.stock_kg):
+            out.add(
+                "stock",
+                f"Warehouse {warehouse.id} ({warehouse.name}) ships {_kg(total_kg)} kg over the "
+                f"plan, more than its stock of {_kg(warehouse.stock_kg)} kg.",
+            )
+
+
+def _delivered(routes: Sequence[_Route]) -> dict[tuple[str, str], float]:
+    parts: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for route in routes:
+        for stop in route.stops:
+            if stop.point is not None and stop.tranche is not None and stop.kg is not None:
+                parts[(stop.point.id, stop.tranche.id)].append(stop.kg)
+    return {pair: math.fsum(kgs) for pair, kgs in parts.items()}
+
+
+def _check_conservation(
+    scenario: Scenario,
+    routes: Sequence[_Route],
+    unassigned: Sequence[_Unassigned],
+    out: _Collector,
+) -> None:
+    delivered = _delivered(routes)
+    left: dict[tuple[str, str], list[float]] = defaultdict(list)
+    seen: set[tuple[str, str]] = set()
+    for item in unassigned:
+        if item.point is None or item.tranche is None:
+            continue
+        pair = (item.point.id, item.tranche.id)
+        if pair in seen:
+            out.add("duplicate_unassigned", f"{item.label}: the pair is listed twice.")
+        seen.add(pair)
+        if item.kg is not None:
+            left[pair].append(item.kg)
+    for point in scenario.drop_points:
+        for tranche in scenario.tranches:
+            pair = (point.id, tranche.id)
+            demand_kg = point.kpm * tranche.kg_per_kpm
+            sent_kg = delivered.get(pair, 0.0)
+            left_kg = math.fsum(left.get(pair, []))
+            if not _kg_equal(sent_kg + left_kg, demand_kg):
+                out.add(
+                    "conservation",
+                    f"Drop point {point.id} ({point.name}), tranche {tranche.id}: {_kg(sent_kg)} "
+                    f"kg delivered + {_kg(left_kg)} kg unassigned = {_kg(sent_kg + left_kg)} kg, "
+                    f"but the demand is {point.kpm} families x {_kg(tranche.kg_per_kpm)} kg = "
+                    f"{_kg(demand_kg)} kg.",
+                )
+
+
+@dataclass(frozen=True)
+class _KpiCheck:
+    """Compares reported KPIs with recomputed ones."""
+
+    kpis: Mapping[str, Any]
+    out: _Collector
+
+    def _present(self, name: str, required: bool) -> bool:
+        if name in self.kpis:
+            return True
+        if required:
+            self.out.add("kpis", f"The KPI '{name}' is missing.")
+        return False
+
+    def _number_ok(self, name: str, reported: Any, expected: float, tol: float) -> bool:
+        value = _as_number(reported)
+        if value is None or not _close(value, expected, tol, _KG_REL_TOL):
+            self.out.add(
+                "kpis",
+                f"The KPI '{name}' is {_show(reported)}, but the plan gives {_kg(expected)}.",
+            )
+            return False
+        return True
+
+    def number(self, name: str, expected: float, tol: float, *, required: bool = True) -> None:
+        if self._present(name, required):
+            self._number_ok(name, self.kpis[name], expected, tol)
+
+    def exact(self, name: str, expected: Any, *, required: bool = True) -> None:
+        if not self._present(name, required):
+            return
+        reported = self.kpis[name]
+        if type(reported) is not type(expected) or reported != expected:
+            self.out.add(
+                "kpis",
+                f"The KPI '{name}' is {_show(reported)}, but the plan gives {_show(expected)}.",
+            )
+
+    def per_tranche(
+        self, name: str, expected: Mapping[str, Any], tol: float | None, *, required: bool = True
+    ) -> None:
+        if not self._present(name, required):
+            return
+        reported = self.kpis[name]
+        if not isinstance(reported, Mapping) or set(reported) != set(expected):
+            self.out.add(
+                "kpis",
+                f"The KPI '{name}' is {_show(reported)}; it must give one value for each of the "
+                f"tranches {', '.join(expected)}.",
+            )
+            return
+        for tranche_id, value in expected.items():
+            key = f"{name}[{tranche_id}]"
+            if tol is None:
+                if type(reported[tranche_id]) is not type(value) or reported[tranche_id] != value:
+                    self.out.add(
+                        "kpis",
+                        f"The KPI '{key}' is {_show(reported[tranche_id])}, but the plan gives "
+                        f"{_show(value)}.",
+                    )
+            else:
+                self._number_ok(key, reported[tranche_id], value, tol)
+
+
+def _check_kpis(
+    scenario: Scenario,
+    plan: Mapping[str, Any],
+    route_count: int,
+    routes: Sequence[_Route],
+    unassigned_count: int,
+    unassigned: Sequence[_Unassigned],
+    out: _Collector,
+) -> None:
+    if "kpis" not in plan:
+        out.add("kpis", "The plan has no 'kpis' object.")
+        return
+    kpis = plan["kpis"]
+    if not isinstance(kpis, Mapping):
+        out.add("kpis", f"The plan's 'kpis' is {_show(kpis)}, not an object.")
+        return
+    check = _KpiCheck(kpis, out)
+    tranche_ids = [t.id for t in scenario.tranches]
+    delivered = _delivered(routes)
+
+    sent: dict[str, list[float]] = {t: [] for t in tranche_ids}
+    last: dict[str, date | None] = dict.fromkeys(tranche_ids)
+    wait_parts: list[float] = []
+    for route in routes:
+        for stop in route.stops:
+            tranche = stop.tranche
+            if tranche is None or stop.kg is None:
+                continue
+            sent[tranche.id].append(stop.kg)
+            if route.day is None:
+                continue
+            previous = last[tranche.id]
+            if previous is None or route.day > previous:
+                last[tranche.id] = route.day
+            if tranche.kg_per_kpm:
+                wait_parts.append(stop.kg / tranche.kg_per_kpm * (route.day - tranche.release).days)
+    sent_kg = {t: math.fsum(v) for t, v in sent.items()}
+    left: dict[str, list[float]] = {t: [] for t in tranche_ids}
+    for item in unassigned:
+        if item.tranche is not None and item.kg is not None:
+            left[item.tranche.id].append(item.kg)
+    left_kg = {t: math.fsum(v) for t, v in left.items()}
+
+    served_per_tranche = dict.fromkeys(tranche_ids, 0)
+    families_served = 0
+    for point in scenario.drop_points:
+        complete = True
+        for tranche in scenario.tranches:
+            demand_kg = point.kpm * tranche.kg_per_kpm
+            if delivered.get((point.id, tranche.id), 0.0) >= demand_kg - _KG_TOL:
+                served_per_tranche[tranche.id] += point.kpm
+            else:
+                complete = False
+        if complete:
+            families_served += point.kpm
+
+    truck_days = {(r.truck_id, r.day) for r in routes if r.truck_id is not None and r.day}
+    distances = [r.distance_km for r in routes if r.distance_km is not None]
+    dates = [d for d in last.values() if d is not None]
+    kg_tol = _KG_TOL
+
+    check.number("kg_delivered", math.fsum(sent_kg.values()), kg_tol)
+    check.per_tranche("kg_delivered_per_tranche", sent_kg, kg_tol)
+    check.number("kg_unassigned", math.fsum(left_kg.values()), kg_tol)
+    check.per_tranche("kg_unassigned_per_tranche", left_kg, kg_tol, required=False)
+    check.number(
+        "distance_km",
+        math.fsum(distances),
+        _KPI_DISTANCE_TOL_KM + _ROUTE_DISTANCE_ROUNDING_KM * len(distances),
+    )
+    check.exact("trips", route_count)
+    check.exact("truck_days", len(truck_days))
+    check.exact("families_served", families_served)
+    check.per_tranche("families_served_per_tranche", served_per_tranche, None, required=False)
+    check.exact("families_total", sum(p.kpm for p in scenario.drop_points), required=False)
+    check.exact("unassigned_deliveries", unassigned_count, required=False)
+    check.exact("last_delivery_date", max(dates).isoformat() if dates else None)
+    check.per_tranche(
+        "last_delivery_date_per_tranche",
+        {t: (d.isoformat() if d is not None else None) for t, d in last.items()},
+        None,
+        required=False,
+    )
+    wait_days = math.fsum(wait_parts)
+    check.number("family_wait_days", wait_days, _KPI_DAYS_TOL, required=False)
+    _check_cost_kpis(scenario, routes, truck_days, wait_days, check)
+
+
+def _check_cost_kpis(
+    scenario: Scenario,
+    routes: Sequence[_Route],
+    truck_days: set[tuple[str, date]],
+    wait_days: float,
+    check: _KpiCheck,
+) -> None:
+    """Costs, checked only when every trip's truck and distance are known."""
+    if any(r.truck is None or r.distance_km is None for r in routes):
+        return
+    distance_cost = math.fsum(
+        r.distance_km * r.truck.cost_per_km
+        for r in routes
+        if r.truck is not None and r.distance_km is not None
+    )
+    # Each trip's distance was rounded in plan.json: the cost may differ by that much per km.
+    distance_cost_tol = _KPI_MONEY_TOL + math.fsum(
+        _ROUTE_DISTANCE_ROUNDING_KM * r.truck.cost_per_km for r in routes if r.truck is not None
+    )
+    trucks = {t.id: t for t in scenario.trucks}
+    day_cost = math.fsum(trucks[t].cost_per_day for t, _ in truck_days if t in trucks)
+    cost = distance_cost + day_cost
+    cost_tol = distance_cost_tol + _KPI_MONEY_TOL
+    check.number("cost_distance", distance_cost, distance_cost_tol, required=False)
+    check.number("cost_truck_days", day_cost, _KPI_MONEY_TOL, required=False)
+    check.number("cost", cost, cost_tol, required=False)
+    objective = cost + wait_days * scenario.objective.wait_cost_per_kpm_day
+    check.number("objective", objective, cost_tol + _KPI_MONEY_TOL, required=False)
+
+
+def check_plan(scenario: Scenario, plan: Mapping[str, Any]) -> list[Violation]:
+    """Check a ``plan.json`` dict against a scenario.
+
+    Parameters
+    ----------
+    scenario
+        The scenario the plan claims to solve.
+    plan
+        The raw ``plan.json`` structure (as written by ``optimizer.solution.plan_to_dict`` and
+        read back with :func:`json.load`).
+
+    Returns
+    -------
+    list of Violation
+        Every violation found, routes first in plan order, then warehouse stock, conservation
+        and KPIs. An empty list means the plan is feasible. Malformed data is reported as
+        violations; this function does not raise on any JSON-like input.
+    """
+    out = _Collector()
+    # Typed as a Mapping for callers, but json.load may hand over anything.
+    data: object = plan
+    if not isinstance(data, Mapping):
+        out.add("format", f"The plan is {_show(data)}, not a JSON object.")
+        return out.violations
+    index = _Index.of(scenario)
+    top = _Reader(out, "The plan")
+
+    raw_routes: list[Any] = []
+    found, value = top.raw(data, "routes")
+    if found:
+        listed = _as_list(value)
+        if listed is None:
+            top.add("format", f"The plan's 'routes' is {_show(value)}, not a list.")
+        else:
+            raw_routes = listed
+    routes = [
+        route
+        for i, raw in enumerate(raw_routes)
+        if (route := _read_route(raw, i, index, out)) is not None
+    ]
+
+    raw_unassigned: list[Any] = []
+    found, value = top.raw(data, "unassigned")
+    if found:
+        listed = _as_list(value)
+        if listed is None:
+            top.add("format", f"The plan's 'unassigned' is {_show(value)}, not a list.")
+        else:
+            raw_unassigned = listed
+    unassigned = [
+        item
+        for i, raw in enumerate(raw_unassigned)
+        if (item := _read_unassigned(raw, i, scenario, index, out)) is not None
+    ]
+
+    for route in routes:
+        _check_route(scenario, route, out)
+    _check_truck_days(scenario, index, routes, out)
+    _check_stock(scenario, routes, out)
+    _check_conservation(scenario, routes, unassigned, out)
+    _check_kpis(scenario, data, len(raw_routes), routes, len(raw_unassigned), unassigned, out)
+    return out.violations
+
+
+def check_plan_file(scenario: Scenario, plan_path: Path) -> list[Violation]:
+    """Load a ``plan.json`` file and check it with :func:`check_plan`.
+
+    Parameters
+    ----------
+    scenario
+        The scenario the plan claims to solve.
+    plan_path
+        Path of the ``plan.json`` file.
+
+    Returns
+    -------
+    list of Violation
+        As :func:`check_plan`; a file that cannot be read or parsed as JSON gives exactly one
+        violation with rule ``"file"``.
+    """
+    try:
+        data = json.loads(Path(plan_path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return [Violation("file", f"The plan file {plan_path} cannot be read as JSON: {exc}")]
+    return check_plan(scenario, data)
