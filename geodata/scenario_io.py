@@ -1,0 +1,1500 @@
+"""Read and validate a scenario folder into an :class:`optimizer.model.Scenario`.
+
+A scenario folder holds ``scenario.toml`` and four tables. :func:`read_scenario` reads all of
+them, collects *every* problem it finds (file, row, field, what is wrong and what would be
+right) and raises one :class:`optimizer.errors.InputError`; it never lets a traceback escape
+for bad input. Nothing downstream re-validates.
+
+``scenario.toml``
+    Top level: ``name`` and ``start_date`` (required; a TOML date or ``"YYYY-MM-DD"``),
+    ``sack_kg`` (15), ``timezone`` (``"Asia/Jakarta"``, a zoneinfo name). Sections (defaults in
+    brackets): ``[calendar]`` ``working_days`` (mon..sat, English three-letter names, any
+    case), ``holidays`` (none), ``shift_start``/``shift_end`` (``"07:00"``/``"17:00"``, for
+    trucks whose own cells are empty); ``[travel]`` ``speed_kmh`` (30), ``circuity`` (1.4);
+    ``[service]`` ``stop_min`` (15), ``per_100kg_min`` (1), ``loading_min`` (30); ``[costs]``
+    ``cost_per_km`` (5000 IDR) and ``cost_per_day`` (750000 IDR), both estimates used for
+    trucks whose own cells are empty; ``[objective]`` ``wait_cost_per_kpm_day`` (100);
+    ``[solver]`` ``time_limit_s`` (60), ``seed`` (0), ``strategy`` (``"default"``),
+    ``solution_limit`` (none); ``[files]`` ``warehouses``, ``trucks``, ``drop_points``,
+    ``tranches`` (file names relative to the folder). Unknown keys and sections are problems.
+    A ``config`` TOML with the same layout overrides the scenario's values key by key.
+
+Tables (``.csv`` or ``.xlsx``; drop points and warehouses may also be GeoJSON, GeoPackage or
+Shapefile with Point geometry in any CRS, reprojected to EPSG:4326)
+    ``warehouses``: ``id, name, lon, lat, stock_kg``.
+    ``trucks``: ``id, warehouse_id, capacity_kg`` and optional ``shift_start, shift_end,
+    cost_per_km, cost_per_day, max_trips_per_day, type``.
+    ``drop_points``: ``id, name, lon, lat, kpm`` and optional ``desa, kecamatan, rt, rw,
+    open, close, service_min``.
+    ``tranches``: ``id, name, kg_per_kpm, release, deadline`` (ISO dates, both inclusive).
+    When a table's default ``<name>.csv`` is absent, a same-stem ``.xlsx`` (and for drop
+    points ``.geojson``, ``.gpkg`` or ``.shp``) is used; two such candidates are a problem.
+
+Choices made here
+-----------------
+- Column names are trimmed and matched case-insensitively, with no silent aliases. Extra
+  columns are ignored (planners keep notes in spreadsheets), except a column whose name is a
+  close misspelling of a known column that is absent (``difflib`` ratio >= 0.8, e.g.
+  ``capacity`` or ``kmp``): that is a problem saying "did you mean ...". In a Shapefile a
+  column cut to the format's 10 characters (``service_mi``) counts as the full name.
+- Every cell is trimmed of surrounding whitespace; otherwise ids and codes are verbatim text
+  (``00042`` stays ``00042``). An ``.xlsx`` number cell in a text column is echoed without a
+  trailing ``.0``; leading zeros lost by a number cell cannot be recovered, so store codes as
+  text in spreadsheets.
+- Rows whose cells are all empty are skipped; row numbers still count them, so they match the
+  spreadsheet (header = row 1). Vector files number features from 1, reported as the row and
+  named "feature N" in the message.
+- CSV: UTF-8 with or without BOM, falling back to Windows-1252 (older Excel exports). The
+  separator is the most frequent of ``;``, ``,`` and tab in the header line. In a ``;`` file a
+  numeric column in which any value contains ``,`` uses ``,`` as decimal mark and ``.`` as
+  thousands separator (checked: ``106.74`` in such a column is a problem, not 10674).
+- Times of day are ``H:MM`` or ``H:MM:SS`` (00:00 to 24:00); overnight shifts are not
+  supported. ``max_trips_per_day``, when given, must be at least 1; ``kg_per_kpm`` must be > 0.
+- A table with no data rows is a problem: no plan can be made without warehouses, trucks,
+  drop points or tranches.
+- Vector files: a missing CRS is a problem (no guessing). When no feature lies in Indonesia
+  after reprojection, one problem names the file's CRS instead of one per feature.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import math
+import re
+import tomllib
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from optimizer.errors import InputError, Problem
+from optimizer.model import (
+    WEEKDAY_NAMES,
+    Calendar,
+    DropPoint,
+    ObjectiveSettings,
+    Scenario,
+    ServiceSettings,
+    SolverSettings,
+    Tranche,
+    TravelSettings,
+    Truck,
+    Warehouse,
+)
+
+__all__ = [
+    "INDONESIA_LAT_RANGE",
+    "INDONESIA_LON_RANGE",
+    "SCENARIO_FILE",
+    "read_scenario",
+    "validate_scenario",
+]
+
+T = TypeVar("T")
+
+SCENARIO_FILE = "scenario.toml"
+"""Name of the settings file every scenario folder must hold."""
+
+INDONESIA_LON_RANGE = (94.0, 142.0)
+"""Longitudes (degrees east) a point must fall in to count as inside Indonesia."""
+
+INDONESIA_LAT_RANGE = (-11.5, 6.5)
+"""Latitudes (degrees north) a point must fall in to count as inside Indonesia."""
+
+SACK_TOLERANCE = 1e-9
+"""How far from a whole number of sacks a demand may be (in sacks) and still count as whole."""
+
+DEFAULT_COST_PER_KM = 5000.0
+"""IDR per road km for trucks without their own cost (an estimate)."""
+
+DEFAULT_COST_PER_DAY = 750_000.0
+"""IDR per day a truck is used, for trucks without their own cost (an estimate)."""
+
+DEFAULT_SACK_KG = 15.0
+"""Kg per sack when scenario.toml gives no ``sack_kg`` (BSB rice came in 15 kg sacks)."""
+
+DEFAULT_TIMEZONE = "Asia/Jakarta"
+"""Time zone when scenario.toml gives none (Kabupaten Bogor is on WIB)."""
+
+_DEFAULT_CALENDAR = Calendar()
+_DEFAULT_TRAVEL = TravelSettings()
+_DEFAULT_SERVICE = ServiceSettings()
+_DEFAULT_OBJECTIVE = ObjectiveSettings()
+_DEFAULT_SOLVER = SolverSettings()
+_TYPO_CUTOFF = 0.8
+_SHAPEFILE_NAME_CHARS = 10
+_VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
+_SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm")
+_CSV_SUFFIXES = (".csv", ".txt")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_GROUPED_INTEGER_RE = re.compile(r"[+-]?\d{1,3}(\.\d{3})+")
+_DAY_S = 24 * 3600
+
+_TOP_LEVEL_KEYS = ("name", "start_date", "sack_kg", "timezone")
+_SECTION_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "calendar": ("working_days", "holidays", "shift_start", "shift_end"),
+        "travel": ("speed_kmh", "circuity"),
+        "service": ("stop_min", "per_100kg_min", "loading_min"),
+        "costs": ("cost_per_km", "cost_per_day"),
+        "objective": ("wait_cost_per_kpm_day",),
+        "solver": ("time_limit_s", "seed", "strategy", "solution_limit"),
+        "files": ("warehouses", "trucks", "drop_points", "tranches"),
+    }
+)
+
+# What a right value looks like, quoted in messages so that the fix is obvious.
+_COLUMN_HINTS: Mapping[str, str] = MappingProxyType(
+    {
+        "id": "a unique code, e.g. P001",
+        "name": "a name, e.g. RW 01 Babakan",
+        "warehouse_id": "the id of a warehouse in the warehouses table",
+        "lon": "degrees east in EPSG:4326, 94..142 in Indonesia, e.g. 106.74",
+        "lat": "degrees north in EPSG:4326, -11.5..6.5 in Indonesia, e.g. -6.57",
+        "stock_kg": "kg of rice the warehouse can ship, e.g. 100000",
+        "capacity_kg": "the truck's payload in kg, e.g. 2000",
+        "cost_per_km": "IDR per km, e.g. 5000",
+        "cost_per_day": "IDR per day, e.g. 750000",
+        "max_trips_per_day": "a whole number of trips, at least 1, or empty for no limit",
+        "kpm": "a whole number of families, e.g. 50",
+        "service_min": "minutes at the stop, e.g. 15, or empty for the scenario's stop_min",
+        "kg_per_kpm": "kg per family, e.g. 15",
+        "release": "an ISO date, e.g. 2020-09-01",
+        "deadline": "an ISO date, e.g. 2020-09-30",
+        "shift_start": "a time of day, e.g. 07:00",
+        "shift_end": "a time of day, e.g. 17:00",
+        "open": "a time of day, e.g. 08:00",
+        "close": "a time of day, e.g. 15:00",
+    }
+)
+
+# Common names for a required column: mentioned when the column is missing, never used.
+_ALIAS_HINTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "lon": ("longitude", "lng", "long", "x", "bujur"),
+        "lat": ("latitude", "y", "lintang"),
+        "kpm": ("families", "jumlah_kpm", "kk"),
+        "capacity_kg": ("capacity", "kapasitas", "payload_kg"),
+    }
+)
+
+
+class _UnreadableFileError(Exception):
+    """A table file that cannot be turned into rows at all; becomes one Problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class _TableSpec:
+    key: str
+    label: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    vector_ok: bool = False
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+    @property
+    def default_file(self) -> str:
+        return f"{self.key}.csv"
+
+
+_WAREHOUSES = _TableSpec(
+    "warehouses", "warehouse", ("id", "name", "lon", "lat", "stock_kg"), vector_ok=True
+)
+_TRUCKS = _TableSpec(
+    "trucks",
+    "truck",
+    ("id", "warehouse_id", "capacity_kg"),
+    ("shift_start", "shift_end", "cost_per_km", "cost_per_day", "max_trips_per_day", "type"),
+)
+_DROP_POINTS = _TableSpec(
+    "drop_points",
+    "drop point",
+    ("id", "name", "lon", "lat", "kpm"),
+    ("desa", "kecamatan", "rt", "rw", "open", "close", "service_min"),
+    vector_ok=True,
+)
+_TRANCHES = _TableSpec("tranches", "tranche", ("id", "name", "kg_per_kpm", "release", "deadline"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Point:
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True)
+class _Table:
+    """Raw text cells of one table, with the spreadsheet row number of each data row."""
+
+    file: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    row_numbers: tuple[int, ...]
+    comma_decimal_columns: frozenset[str] = frozenset()
+    # Vector files only: each feature's reprojected location, None where unusable.
+    points: tuple[_Point | None, ...] | None = None
+    crs_name: str = ""
+
+    @property
+    def is_vector(self) -> bool:
+        return self.points is not None
+
+    def column_index(self, column: str) -> int | None:
+        try:
+            return self.columns.index(column)
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Setting:
+    value: object
+    file: str
+
+
+@dataclass(frozen=True, slots=True)
+class _FileChoice:
+    name: str
+    explicit_in: str | None  # the TOML file naming it, None for the default name
+
+
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    name: str | None
+    start_date: date | None
+    sack_kg: float | None
+    timezone: str
+    calendar: Calendar
+    shift_start_s: int | None
+    shift_end_s: int | None
+    travel: TravelSettings
+    service: ServiceSettings
+    objective: ObjectiveSettings
+    solver: SolverSettings
+    cost_per_km: float | None
+    cost_per_day: float | None
+    warehouses_file: _FileChoice
+    trucks_file: _FileChoice
+    drop_points_file: _FileChoice
+    tranches_file: _FileChoice
+
+
+@dataclass(frozen=True, slots=True)
+class _Rowed(Generic[T]):
+    value: T
+    row: int
+
+
+def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
+    """Read a scenario folder, validate everything and build the :class:`Scenario`.
+
+    Parameters
+    ----------
+    folder
+        Folder holding ``scenario.toml`` and the warehouses, trucks, drop points and tranches
+        tables (see the module docstring for the format).
+    config
+        Optional TOML with the same sections as ``scenario.toml``; its values override the
+        scenario's (e.g. ``[solver] time_limit_s``).
+
+    Returns
+    -------
+    Scenario
+        The validated scenario; tables keep their file order.
+
+    Raises
+    ------
+    InputError
+        Listing every problem found in every file, each with file, row and field.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(
+            [
+                Problem(
+                    str(folder),
+                    f"scenario folder not found; expected a folder holding {SCENARIO_FILE} "
+                    "and the warehouses, trucks, drop_points and tranches tables",
+                )
+            ]
+        )
+    problems: list[Problem] = []
+    settings = _read_settings(folder, config, problems)
+
+    warehouse_table = _load_table(folder, _WAREHOUSES, settings.warehouses_file, problems)
+    truck_table = _load_table(folder, _TRUCKS, settings.trucks_file, problems)
+    point_table = _load_table(folder, _DROP_POINTS, settings.drop_points_file, problems)
+    tranche_table = _load_table(folder, _TRANCHES, settings.tranches_file, problems)
+
+    warehouses = _build_all(warehouse_table, _WAREHOUSES, problems, _build_warehouse)
+    # Ids of every warehouse row, valid or not: a bad stock cell must not orphan its trucks.
+    known_warehouses = None if warehouse_table is None else _ids_in(warehouse_table)
+    trucks = _build_all(
+        truck_table,
+        _TRUCKS,
+        problems,
+        lambda cells: _build_truck(cells, settings, known_warehouses),
+    )
+    points = _build_all(point_table, _DROP_POINTS, problems, _build_drop_point)
+    tranches = _build_all(tranche_table, _TRANCHES, problems, _build_tranche)
+    if point_table is not None and settings.sack_kg is not None:
+        _check_whole_sacks(point_table, points, tranches, settings.sack_kg, problems)
+
+    if problems:
+        raise InputError(problems)
+    # No problems means every required setting parsed; the asserts only narrow types.
+    assert settings.name is not None
+    assert settings.start_date is not None
+    assert settings.sack_kg is not None
+    return Scenario(
+        name=settings.name,
+        start_date=settings.start_date,
+        warehouses=tuple(w.value for w in warehouses),
+        trucks=tuple(t.value for t in trucks),
+        drop_points=tuple(p.value for p in points),
+        tranches=tuple(t.value for t in tranches),
+        sack_kg=settings.sack_kg,
+        timezone=settings.timezone,
+        calendar=settings.calendar,
+        travel=settings.travel,
+        service=settings.service,
+        objective=settings.objective,
+        solver=settings.solver,
+    )
+
+
+def validate_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
+    """Validate a scenario folder; the same as :func:`read_scenario`.
+
+    Parameters
+    ----------
+    folder
+        Folder holding ``scenario.toml`` and the four tables.
+    config
+        Optional TOML whose values override the scenario's.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario.
+
+    Raises
+    ------
+    InputError
+        Listing every problem found.
+    """
+    return read_scenario(folder, config=config)
+
+
+# --------------------------------------------------------------------------------------------
+# scenario.toml and the config override
+
+
+def _read_settings(folder: Path, config: Path | None, problems: list[Problem]) -> _Settings:
+    values: dict[str, _Setting] = {}
+    scenario_doc = _load_toml(folder / SCENARIO_FILE, SCENARIO_FILE, problems)
+    if scenario_doc is not None:
+        values.update(_flatten_toml(scenario_doc, SCENARIO_FILE, problems))
+    if config is not None:
+        config_doc = _load_toml(Path(config), str(config), problems)
+        if config_doc is not None:
+            values.update(_flatten_toml(config_doc, str(config), problems))
+    reader = _SettingsReader(values, problems, required=scenario_doc is not None)
+
+    shift_start_s = reader.time_of_day("calendar.shift_start", _DEFAULT_CALENDAR.shift_start_s)
+    shift_end_s = reader.time_of_day("calendar.shift_end", _DEFAULT_CALENDAR.shift_end_s)
+    if shift_start_s is not None and shift_end_s is not None and shift_end_s <= shift_start_s:
+        setting = values.get("calendar.shift_end") or values.get("calendar.shift_start")
+        problems.append(
+            Problem(
+                setting.file if setting else SCENARIO_FILE,
+                f"shift_end {_format_time(shift_end_s)} is not after shift_start "
+                f"{_format_time(shift_start_s)}; the default shift must end later the same day",
+                field="calendar.shift_end",
+            )
+        )
+        shift_start_s = shift_end_s = None
+    calendar = Calendar(
+        working_days=reader.working_days("calendar.working_days"),
+        holidays=reader.holidays("calendar.holidays"),
+        shift_start_s=_or(shift_start_s, _DEFAULT_CALENDAR.shift_start_s),
+        shift_end_s=_or(shift_end_s, _DEFAULT_CALENDAR.shift_end_s),
+    )
+    travel = TravelSettings(
+        speed_kmh=reader.number_or_default(
+            "travel.speed_kmh", _DEFAULT_TRAVEL.speed_kmh, low=0.0, strict=True
+        ),
+        circuity=reader.number_or_default("travel.circuity", _DEFAULT_TRAVEL.circuity, low=1.0),
+    )
+    service = ServiceSettings(
+        stop_min=reader.number_or_default("service.stop_min", _DEFAULT_SERVICE.stop_min),
+        per_100kg_min=reader.number_or_default(
+            "service.per_100kg_min", _DEFAULT_SERVICE.per_100kg_min
+        ),
+        loading_min=reader.number_or_default("service.loading_min", _DEFAULT_SERVICE.loading_min),
+    )
+    objective = ObjectiveSettings(
+        wait_cost_per_kpm_day=reader.number_or_default(
+            "objective.wait_cost_per_kpm_day", _DEFAULT_OBJECTIVE.wait_cost_per_kpm_day
+        )
+    )
+    solver = SolverSettings(
+        time_limit_s=reader.number_or_default(
+            "solver.time_limit_s", _DEFAULT_SOLVER.time_limit_s, low=0.0, strict=True
+        ),
+        seed=_or(reader.integer("solver.seed", _DEFAULT_SOLVER.seed, low=0), _DEFAULT_SOLVER.seed),
+        strategy=_or(
+            reader.text("solver.strategy", _DEFAULT_SOLVER.strategy), _DEFAULT_SOLVER.strategy
+        ),
+        solution_limit=reader.integer("solver.solution_limit", None, low=1),
+    )
+    return _Settings(
+        name=reader.text("name", None),
+        start_date=reader.date_value("start_date"),
+        sack_kg=reader.number("sack_kg", DEFAULT_SACK_KG, low=0.0, strict=True),
+        timezone=_or(reader.timezone("timezone", DEFAULT_TIMEZONE), DEFAULT_TIMEZONE),
+        calendar=calendar,
+        shift_start_s=shift_start_s,
+        shift_end_s=shift_end_s,
+        travel=travel,
+        service=service,
+        objective=objective,
+        solver=solver,
+        cost_per_km=reader.number("costs.cost_per_km", DEFAULT_COST_PER_KM),
+        cost_per_day=reader.number("costs.cost_per_day", DEFAULT_COST_PER_DAY),
+        warehouses_file=reader.file_choice("files.warehouses", _WAREHOUSES.default_file),
+        trucks_file=reader.file_choice("files.trucks", _TRUCKS.default_file),
+        drop_points_file=reader.file_choice("files.drop_points", _DROP_POINTS.default_file),
+        tranches_file=reader.file_choice("files.tranches", _TRANCHES.default_file),
+    )
+
+
+def _or(value: T | None, default: T) -> T:
+    return default if value is None else value
+
+
+def _load_toml(path: Path, display: str, problems: list[Problem]) -> dict[str, object] | None:
+    if not path.is_file():
+        problems.append(
+            Problem(
+                display,
+                "file not found; every scenario folder needs a scenario.toml with at least "
+                'name = "..." and start_date = 2020-09-01'
+                if display == SCENARIO_FILE
+                else "config file not found",
+            )
+        )
+        return None
+    try:
+        with path.open("rb") as stream:
+            return tomllib.load(stream)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib puts "(at line N, column M)" in its message: keep it, it is the line to fix.
+        problems.append(Problem(display, f"not valid TOML: {exc}"))
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(display, f"could not be read: {exc}"))
+    return None
+
+
+def _flatten_toml(
+    doc: Mapping[str, object], file: str, problems: list[Problem]
+) -> dict[str, _Setting]:
+    """Turn a TOML document into ``{"section.key": _Setting}``, reporting unknown names."""
+    flat: dict[str, _Setting] = {}
+    for key, value in doc.items():
+        if key in _TOP_LEVEL_KEYS:
+            flat[key] = _Setting(value, file)
+        elif key in _SECTION_KEYS:
+            if not isinstance(value, dict):
+                problems.append(
+                    Problem(
+                        file, f"'{key}' must be a section: write [{key}] on its own line", field=key
+                    )
+                )
+                continue
+            for sub_key, sub_value in value.items():
+                dotted = f"{key}.{sub_key}"
+                if sub_key in _SECTION_KEYS[key]:
+                    flat[dotted] = _Setting(sub_value, file)
+                else:
+                    known = ", ".join(_SECTION_KEYS[key])
+                    problems.append(
+                        Problem(
+                            file,
+                            f"unknown key '{sub_key}' in [{key}]"
+                            f"{_did_you_mean(sub_key, _SECTION_KEYS[key])}; known keys: {known}",
+                            field=dotted,
+                        )
+                    )
+        else:
+            candidates = _TOP_LEVEL_KEYS + tuple(_SECTION_KEYS)
+            what = "section" if isinstance(value, dict) else "key"
+            problems.append(
+                Problem(
+                    file,
+                    f"unknown {what} '{key}'{_did_you_mean(key, candidates)}; known top-level "
+                    f"keys: {', '.join(_TOP_LEVEL_KEYS)}; sections: {', '.join(_SECTION_KEYS)}",
+                    field=key,
+                )
+            )
+    return flat
+
+
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    match = difflib.get_close_matches(name.lower(), list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+class _SettingsReader:
+    """Typed access to the merged TOML values; every bad value becomes a Problem.
+
+    Each accessor returns the value, the default when the key is absent, or None when the
+    value is bad (the problem is recorded).
+    """
+
+    def __init__(
+        self, values: Mapping[str, _Setting], problems: list[Problem], *, required: bool
+    ) -> None:
+        self._values = values
+        self._problems = problems
+        # Without a readable scenario.toml its absence is the one problem to report.
+        self._required = required
+
+    def _bad(self, key: str, setting: _Setting, message: str) -> None:
+        self._problems.append(Problem(setting.file, message, field=key))
+
+    def _missing(self, key: str, example: str) -> None:
+        if self._required:
+            self._problems.append(
+                Problem(SCENARIO_FILE, f"'{key}' is missing; add e.g. {example}", field=key)
+            )
+
+    def number(
+        self, key: str, default: float, *, low: float = 0.0, strict: bool = False
+    ) -> float | None:
+        setting = self._values.get(key)
+        if setting is None:
+            return default
+        value = setting.value
+        bound = f"> {_fmt(low)}" if strict else f">= {_fmt(low)}"
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            self._bad(
+                key,
+                setting,
+                f"{value!r} is not a number; expected a number {bound}, e.g. {_fmt(default)}",
+            )
+            return None
+        if value < low or (strict and value == low):
+            self._bad(
+                key,
+                setting,
+                f"{_fmt(value)} is out of range; it must be {bound}, e.g. {_fmt(default)}",
+            )
+            return None
+        return float(value)
+
+    def number_or_default(
+        self, key: str, default: float, *, low: float = 0.0, strict: bool = False
+    ) -> float:
+        # A bad value is reported; the default stands in so that reading can go on.
+        return _or(self.number(key, default, low=low, strict=strict), default)
+
+    def integer(self, key: str, default: int | None, *, low: int) -> int | None:
+        setting = self._values.get(key)
+        if setting is None:
+            return default
+        value = setting.value
+        if isinstance(value, bool) or not isinstance(value, int):
+            self._bad(
+                key, setting, f"{value!r} is not a whole number; expected an integer >= {low}"
+            )
+            return None
+        if value < low:
+            self._bad(key, setting, f"{value} is out of range; it must be >= {low}")
+            return None
+        return value
+
+    def text(self, key: str, default: str | None) -> str | None:
+        setting = self._values.get(key)
+        if setting is None:
+            if default is None:
+                self._missing(key, f'{key} = "Kabupaten Bogor, tranche 1"')
+            return default
+        if not isinstance(setting.value, str) or not setting.value.strip():
+            self._bad(
+                key,
+                setting,
+                f"{setting.value!r} is not a text; expected a non-empty string in quotes",
+            )
+            return None
+        return setting.value.strip()
+
+    def date_value(self, key: str) -> date | None:
+        setting = self._values.get(key)
+        if setting is None:
+            self._missing(key, f"{key} = 2020-09-01")
+            return None
+        parsed = _toml_date(setting.value)
+        if parsed is None:
+            self._bad(
+                key,
+                setting,
+                f"{setting.value!r} is not a date; expected e.g. 2020-09-01 (YYYY-MM-DD)",
+            )
+        return parsed
+
+    def timezone(self, key: str, default: str) -> str | None:
+        name = self.text(key, default)
+        if name is None:
+            return None
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            setting = self._values[key]
+            self._bad(
+                key,
+                setting,
+                f"unknown time zone {name!r}; expected a zoneinfo name such as "
+                "'Asia/Jakarta' (WIB), 'Asia/Makassar' (WITA) or 'Asia/Jayapura' (WIT)",
+            )
+            return None
+        return name
+
+    def time_of_day(self, key: str, default: int) -> int | None:
+        setting = self._values.get(key)
+        if setting is None:
+            return default
+        value = setting.value
+        if isinstance(value, time):
+            return value.hour * 3600 + value.minute * 60 + value.second
+        seconds = _parse_time_s(value) if isinstance(value, str) else None
+        if seconds is None:
+            self._bad(
+                key,
+                setting,
+                f'{value!r} is not a time of day; expected "HH:MM", e.g. "{_format_time(default)}"',
+            )
+        return seconds
+
+    def working_days(self, key: str) -> frozenset[int]:
+        setting = self._values.get(key)
+        if setting is None:
+            return _DEFAULT_CALENDAR.working_days
+        if not isinstance(setting.value, list) or not setting.value:
+            self._bad(
+                key,
+                setting,
+                "expected a non-empty list of day names, e.g. "
+                '["mon", "tue", "wed", "thu", "fri", "sat"]',
+            )
+            return _DEFAULT_CALENDAR.working_days
+        days: set[int] = set()
+        for item in setting.value:
+            name = item.strip().lower() if isinstance(item, str) else None
+            if name in WEEKDAY_NAMES:
+                days.add(WEEKDAY_NAMES.index(name))
+            else:
+                self._bad(
+                    key,
+                    setting,
+                    f"{item!r} is not a weekday name; expected one of {', '.join(WEEKDAY_NAMES)}",
+                )
+        return frozenset(days)
+
+    def holidays(self, key: str) -> frozenset[date]:
+        setting = self._values.get(key)
+        if setting is None:
+            return frozenset()
+        if not isinstance(setting.value, list):
+            self._bad(key, setting, 'expected a list of dates, e.g. [2020-10-29] or ["2020-10-29"]')
+            return frozenset()
+        days: set[date] = set()
+        for item in setting.value:
+            parsed = _toml_date(item)
+            if parsed is None:
+                self._bad(
+                    key, setting, f"{item!r} is not a date; expected e.g. 2020-10-29 (YYYY-MM-DD)"
+                )
+            else:
+                days.add(parsed)
+        return frozenset(days)
+
+    def file_choice(self, key: str, default: str) -> _FileChoice:
+        setting = self._values.get(key)
+        if setting is None:
+            return _FileChoice(default, None)
+        if not isinstance(setting.value, str) or not setting.value.strip():
+            self._bad(
+                key, setting, f'{setting.value!r} is not a file name; expected e.g. "{default}"'
+            )
+            return _FileChoice(default, None)
+        return _FileChoice(setting.value.strip(), setting.file)
+
+
+def _toml_date(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return None  # a date and time: the time part would be silently dropped
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return _parse_date(value.strip())
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Locating and reading tables
+
+
+def _load_table(
+    folder: Path, spec: _TableSpec, choice: _FileChoice, problems: list[Problem]
+) -> _Table | None:
+    path = folder / choice.name
+    if not path.is_file():
+        if choice.explicit_in is not None:
+            problems.append(
+                Problem(
+                    choice.name,
+                    f"file not found in {folder}; [files] {spec.key} in "
+                    f"{choice.explicit_in} names it",
+                    field=f"files.{spec.key}",
+                )
+            )
+            return None
+        fallbacks = _fallback_files(folder, spec)
+        if not fallbacks:
+            others = ".xlsx" + (", .geojson, .gpkg or .shp" if spec is _DROP_POINTS else "")
+            problems.append(
+                Problem(
+                    choice.name,
+                    f"file not found in {folder}; expected {choice.name} (or the same name with "
+                    f"{others}), or name the file in scenario.toml under [files] {spec.key}",
+                )
+            )
+            return None
+        if len(fallbacks) > 1:
+            names = ", ".join(p.name for p in fallbacks)
+            problems.append(
+                Problem(
+                    choice.name,
+                    f"not found, and several candidates exist ({names}); name the one to use in "
+                    f"scenario.toml under [files] {spec.key}",
+                )
+            )
+            return None
+        path = fallbacks[0]
+    display = path.relative_to(folder).as_posix() if path.is_relative_to(folder) else str(path)
+    table = _read_table(path, display, spec, problems)
+    if table is not None:
+        table = _check_columns(table, spec, problems)
+    return table
+
+
+def _fallback_files(folder: Path, spec: _TableSpec) -> list[Path]:
+    suffixes = (".xlsx", *((".geojson", ".gpkg", ".shp") if spec is _DROP_POINTS else ()))
+    return [
+        folder / f"{spec.key}{suffix}"
+        for suffix in suffixes
+        if (folder / f"{spec.key}{suffix}").is_file()
+    ]
+
+
+def _read_table(
+    path: Path, display: str, spec: _TableSpec, problems: list[Problem]
+) -> _Table | None:
+    suffix = path.suffix.lower()
+    try:
+        if suffix in _CSV_SUFFIXES:
+            return _read_csv(path, display, problems)
+        if suffix in _SPREADSHEET_SUFFIXES:
+            return _read_xlsx(path, display, problems)
+        if suffix in _VECTOR_SUFFIXES and spec.vector_ok:
+            return _read_vector(path, display, spec, problems)
+    except _UnreadableFileError as exc:
+        problems.append(Problem(display, str(exc)))
+        return None
+    except Exception as exc:  # any reader failure on bad bytes is an input problem, not a crash
+        problems.append(
+            Problem(
+                display,
+                f"could not be read ({type(exc).__name__}: {exc}); "
+                "check that the file is not damaged and opens in a spreadsheet or GIS",
+            )
+        )
+        return None
+    formats = ".csv or .xlsx" + (" (or .geojson, .gpkg, .shp)" if spec.vector_ok else "")
+    problems.append(
+        Problem(
+            display, f"unsupported file type '{suffix}'; save the {spec.key} table as {formats}"
+        )
+    )
+    return None
+
+
+def _read_csv(path: Path, display: str, problems: list[Problem]) -> _Table:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252")  # older Excel "CSV" exports; raises if it is not text at all
+    header_line = text.split("\n", 1)[0]
+    separator = max((";", ",", "\t"), key=header_line.count)
+    if header_line.count(separator) == 0:
+        separator = ","
+    rows = [
+        tuple(cell.strip() for cell in row)
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    ]
+    table = _table_from_rows(display, rows, problems)
+    if separator == ";":
+        comma_columns = frozenset(
+            column
+            for index, column in enumerate(table.columns)
+            if any("," in row[index] for row in table.rows)
+        )
+        table = replace(table, comma_decimal_columns=comma_columns)
+    return table
+
+
+def _read_xlsx(path: Path, display: str, problems: list[Problem]) -> _Table:
+    from openpyxl import load_workbook
+
+    with warnings.catch_warnings():
+        # openpyxl warns about styles and extensions it ignores; none of that matters here.
+        warnings.simplefilter("ignore")
+        workbook = load_workbook(path, read_only=True, data_only=True)
+        try:
+            if not workbook.worksheets:
+                raise _UnreadableFileError(
+                    "the workbook has no sheets; put the table on the first sheet"
+                )
+            sheet = workbook.worksheets[0]
+            rows = [
+                tuple(_cell_text(value) for value in row)
+                for row in sheet.iter_rows(values_only=True)
+            ]
+        finally:
+            workbook.close()
+    return _table_from_rows(display, rows, problems)
+
+
+def _read_vector(path: Path, display: str, spec: _TableSpec, problems: list[Problem]) -> _Table:
+    import geopandas  # heavy: only when a vector file is actually read
+
+    frame = geopandas.read_file(path)
+    geometry_column = frame.geometry.name
+    attribute_columns = [str(c) for c in frame.columns if c != geometry_column]
+    header = [c.strip().lower() for c in attribute_columns]
+    if path.suffix.lower() == ".shp":
+        # Shapefile (DBF) cuts column names to 10 characters; accept the cut name.
+        cut = {name[:_SHAPEFILE_NAME_CHARS]: name for name in spec.known}
+        header = [column if column in spec.known else cut.get(column, column) for column in header]
+    columns_values = [[_cell_text(v) for v in frame[c].tolist()] for c in attribute_columns]
+    rows = [tuple(values[i] for values in columns_values) for i in range(len(frame))]
+    # lon/lat come from the geometry; attribute columns of those names are ignored.
+    keep = [i for i, name in enumerate(header) if name not in ("lon", "lat")]
+    header = [header[i] for i in keep]
+    rows = [tuple(row[i] for i in keep) for row in rows]
+
+    points: list[_Point | None] = [None] * len(frame)
+    crs_name = ""
+    if frame.crs is None:
+        problems.append(
+            Problem(
+                display,
+                "the file has no coordinate reference system (CRS); set it (e.g. "
+                "EPSG:4326 for lon/lat degrees, EPSG:32748 for UTM 48S metres) and save again",
+            )
+        )
+    else:
+        crs_name = frame.crs.to_string()
+        geometries = frame.to_crs("EPSG:4326").geometry.tolist()
+        for index, geometry in enumerate(geometries):
+            feature = index + 1
+            if geometry is None or geometry.is_empty:
+                problems.append(
+                    Problem(
+                        display,
+                        f"feature {feature}: has no geometry; expected a Point",
+                        row=feature,
+                        field="geometry",
+                    )
+                )
+            elif geometry.geom_type != "Point":
+                problems.append(
+                    Problem(
+                        display,
+                        f"feature {feature}: geometry is a {geometry.geom_type}; expected a "
+                        f"Point (one location per {spec.label})",
+                        row=feature,
+                        field="geometry",
+                    )
+                )
+            else:
+                points[index] = _Point(float(geometry.x), float(geometry.y))
+        located = [p for p in points if p is not None]
+        if located and not any(
+            _inside_indonesia(p.lon, p.lat) or _inside_indonesia(p.lat, p.lon) for p in located
+        ):
+            first = located[0]
+            problems.append(
+                Problem(
+                    display,
+                    f"none of the {len(located)} located features lies in Indonesia after "
+                    f"reprojecting from the file's CRS {crs_name} to EPSG:4326 (the first is at "
+                    f"lon {first.lon:.4f}, lat {first.lat:.4f}); the file's CRS {crs_name} is "
+                    "probably wrong: assign the CRS the coordinates were measured in",
+                    field="geometry",
+                )
+            )
+            points = [None] * len(frame)
+    header_row = tuple(header)
+    _unique_header(display, header_row, problems, row=None)
+    return _Table(
+        file=display,
+        columns=header_row,
+        rows=tuple(rows),
+        row_numbers=tuple(range(1, len(frame) + 1)),
+        points=tuple(points),
+        crs_name=crs_name,
+    )
+
+
+def _unique_header(
+    display: str, header: tuple[str, ...], problems: list[Problem], *, row: int | None = 1
+) -> None:
+    # Duplicates are reported; column_index() then reads the first, as a person would.
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            problems.append(
+                Problem(
+                    display,
+                    f"column '{name}' appears more than once in the header; keep one",
+                    row=row,
+                    field=name,
+                )
+            )
+        seen.add(name)
+
+
+def _table_from_rows(
+    display: str, raw_rows: Sequence[tuple[str, ...]], problems: list[Problem]
+) -> _Table:
+    """Build a table from text rows: header in row 1, blank rows skipped, rows padded."""
+    if not raw_rows or not any(raw_rows[0]):
+        raise _UnreadableFileError(
+            "row 1 is empty; it must hold the column names, e.g. id, name, lon, lat, kpm"
+        )
+    header = tuple(cell.strip().lower() for cell in raw_rows[0])
+    _unique_header(display, header, problems)
+    rows: list[tuple[str, ...]] = []
+    numbers: list[int] = []
+    for index, raw in enumerate(raw_rows[1:]):
+        row_number = index + 2
+        if not any(raw):
+            continue
+        if len(raw) > len(header) and any(raw[len(header) :]):
+            problems.append(
+                Problem(
+                    display,
+                    f"row has {len(raw)} cells but the header has {len(header)} columns; a ',' "
+                    "inside a number? Use '.' for decimals in ','-separated files, quote the "
+                    "cell, or save with ';' as separator",
+                    row=row_number,
+                )
+            )
+            continue
+        rows.append(tuple(raw[: len(header)]) + ("",) * (len(header) - len(raw)))
+        numbers.append(row_number)
+    return _Table(display, header, tuple(rows), tuple(numbers))
+
+
+def _cell_text(value: object) -> str:
+    """Echo a spreadsheet or attribute value as the text a person would have typed."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return str(value).upper()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        # Ids typed into a number cell come back as 42.0; echo them as 42.
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        if value != value:  # NaT
+            return ""
+        if value.date() == date(1899, 12, 30):  # Excel's zero day: a time-only cell
+            return value.time().isoformat()
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        total_s = int(value.total_seconds())
+        return f"{total_s // 3600:02d}:{total_s % 3600 // 60:02d}:{total_s % 60:02d}"
+    try:
+        if value != value:  # pandas NA and friends
+            return ""
+    except TypeError:
+        return ""
+    return str(value).strip()
+
+
+def _check_columns(table: _Table, spec: _TableSpec, problems: list[Problem]) -> _Table:
+    present = set(table.columns)
+    required = [c for c in spec.required if not (table.is_vector and c in ("lon", "lat"))]
+    missing = [c for c in required if c not in present]
+    for column in missing:
+        aliases = [a for a in _ALIAS_HINTS.get(column, ()) if a in present]
+        found = f"; found '{aliases[0]}': rename it to '{column}'" if aliases else ""
+        problems.append(
+            Problem(
+                table.file,
+                f"missing required column '{column}' ({_COLUMN_HINTS.get(column, 'text')}){found}; "
+                f"the header has: {', '.join(c for c in table.columns if c) or 'nothing'}",
+                field=column,
+            )
+        )
+    absent_known = [c for c in spec.known if c not in present]
+    for column in table.columns:
+        if not column or column in spec.known:
+            continue
+        match = difflib.get_close_matches(column, absent_known, n=1, cutoff=_TYPO_CUTOFF)
+        if match:
+            problems.append(
+                Problem(
+                    table.file,
+                    f"unknown column '{column}': did you mean '{match[0]}'? Column names must "
+                    "match exactly (any case)",
+                    row=None if table.is_vector else 1,
+                    field=column,
+                )
+            )
+    if not table.rows:
+        problems.append(Problem(table.file, f"has no data rows; add at least one {spec.label}"))
+    return table
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing cells
+
+
+class _RowCells:
+    """Typed access to one row's cells; records a Problem for each bad cell and clears ``ok``."""
+
+    def __init__(self, table: _Table, index: int, problems: list[Problem]) -> None:
+        self.table = table
+        self.index = index
+        self.row = table.row_numbers[index]
+        self.ok = True
+        self._problems = problems
+
+    def problem(self, column: str, message: str) -> None:
+        if self.table.is_vector:
+            message = f"feature {self.row}: {message}"
+        self._problems.append(Problem(self.table.file, message, row=self.row, field=column))
+        self.ok = False
+
+    def raw(self, column: str) -> str | None:
+        index = self.table.column_index(column)
+        return None if index is None else self.table.rows[self.index][index]
+
+    def is_empty(self, column: str) -> bool:
+        return not self.raw(column)
+
+    def text(self, column: str, *, required: bool = False) -> str | None:
+        value = self.raw(column)
+        if value is None:
+            if required:
+                self.ok = False  # the missing column is reported once for the file
+            return None if required else ""
+        if not value and required:
+            self.problem(
+                column, f"{column} is empty; expected {_COLUMN_HINTS.get(column, 'a value')}"
+            )
+            return None
+        return value
+
+    def number(
+        self,
+        column: str,
+        *,
+        required: bool = False,
+        low: float | None = 0.0,
+        strict: bool = False,
+        whole: bool = False,
+    ) -> float | None:
+        """Return the number, or None when empty (a problem if required) or bad (a problem)."""
+        value = self.text(column, required=required)
+        if not value:
+            return None
+        hint = _COLUMN_HINTS.get(column, "a number")
+        try:
+            number = _parse_number(value, decimal_comma=column in self.table.comma_decimal_columns)
+        except ValueError as exc:
+            self.problem(column, f"{value!r} {exc}; expected {hint}")
+            return None
+        if low is not None and (number < low or (strict and number == low)):
+            bound = f"> {_fmt(low)}" if strict else f">= {_fmt(low)}"
+            self.problem(column, f"{column} {_fmt(number)} must be {bound}; expected {hint}")
+            return None
+        if whole and not number.is_integer():
+            self.problem(column, f"{column} {_fmt(number)} is not a whole number; expected {hint}")
+            return None
+        return number
+
+    def time_s(self, column: str) -> int | None:
+        value = self.text(column)
+        if not value:
+            return None
+        seconds = _parse_time_s(value)
+        if seconds is None:
+            self.problem(
+                column,
+                f"{value!r} is not a time of day; expected HH:MM or HH:MM:SS, e.g. "
+                f"{_COLUMN_HINTS.get(column, '08:00').rsplit(' ', 1)[-1]}",
+            )
+        return seconds
+
+    def date_value(self, column: str) -> date | None:
+        value = self.text(column, required=True)
+        if value is None:
+            return None
+        parsed = _parse_date(value)
+        if parsed is None:
+            self.problem(
+                column,
+                f"{value!r} is not a date; expected {_COLUMN_HINTS.get(column, 'YYYY-MM-DD')}",
+            )
+        return parsed
+
+    def coordinates(self) -> _Point | None:
+        if self.table.points is not None:
+            point = self.table.points[self.index]
+            if point is None:
+                self.ok = False  # no CRS or a bad geometry: reported when the file was read
+                return None
+            field_lon = field_lat = field_both = "geometry"
+            after = f" after reprojecting from {self.table.crs_name} to EPSG:4326"
+        else:
+            lon = self.number("lon", required=True, low=None)
+            lat = self.number("lat", required=True, low=None)
+            if lon is None or lat is None:
+                return None
+            point = _Point(lon, lat)
+            field_lon, field_lat, field_both, after = "lon", "lat", "lon/lat", ""
+        if _inside_indonesia(point.lon, point.lat):
+            return point
+        if _inside_indonesia(point.lat, point.lon):
+            self.problem(
+                field_both,
+                f"lon {_fmt(point.lon)}, lat {_fmt(point.lat)}{after} is outside Indonesia: "
+                "latitude and longitude look swapped; lon should be "
+                f"{_fmt(point.lat)} and lat {_fmt(point.lon)}",
+            )
+            return None
+        lon_low, lon_high = INDONESIA_LON_RANGE
+        lat_low, lat_high = INDONESIA_LAT_RANGE
+        if not lon_low <= point.lon <= lon_high:
+            self.problem(
+                field_lon,
+                f"longitude {_fmt(point.lon)}{after} is outside Indonesia; expected "
+                f"{_fmt(lon_low)}..{_fmt(lon_high)} degrees east",
+            )
+        if not lat_low <= point.lat <= lat_high:
+            self.problem(
+                field_lat,
+                f"latitude {_fmt(point.lat)}{after} is outside Indonesia; expected "
+                f"{_fmt(lat_low)}..{_fmt(lat_high)} degrees north",
+            )
+        return None
+
+
+def _parse_number(text: str, *, decimal_comma: bool) -> float:
+    """Parse a number written with '.' decimals, or ',' decimals and '.' thousands.
+
+    Raises
+    ------
+    ValueError
+        With a short reason ("is not a number", ...).
+    """
+    cleaned = text.strip()
+    if decimal_comma:
+        integer_part, _, fraction = cleaned.partition(",")
+        if "." in integer_part:
+            if not _GROUPED_INTEGER_RE.fullmatch(integer_part):
+                raise ValueError(
+                    "mixes '.' and ',' (in this ';'-separated column ',' is the decimal mark "
+                    "and '.' groups thousands, as in 1.500,5)"
+                )
+            integer_part = integer_part.replace(".", "")
+        cleaned = (
+            f"{integer_part}.{fraction}" if fraction or cleaned.endswith(",") else integer_part
+        )
+    if not _NUMBER_RE.fullmatch(cleaned):
+        if "," in text and not decimal_comma:
+            raise ValueError(
+                "is not a number (decimal commas are read only in ';'-separated files)"
+            )
+        raise ValueError("is not a number")
+    number = float(cleaned)
+    if not math.isfinite(number):
+        raise ValueError("is too large")
+    return number
+
+
+def _fmt(number: float) -> str:
+    """Write a number for a message: whole numbers without ".0", others in full precision."""
+    value = float(number)  # TOML gives ints too
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
+def _parse_time_s(text: str) -> int | None:
+    match = _TIME_RE.fullmatch(text.strip())
+    if match is None:
+        return None
+    hours, minutes, seconds = int(match[1]), int(match[2]), int(match[3] or 0)
+    total_s = hours * 3600 + minutes * 60 + seconds
+    if minutes > 59 or seconds > 59 or total_s > _DAY_S:
+        return None
+    return total_s
+
+
+def _parse_date(text: str) -> date | None:
+    if not _DATE_RE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _format_time(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def _inside_indonesia(lon: float, lat: float) -> bool:
+    return (
+        INDONESIA_LON_RANGE[0] <= lon <= INDONESIA_LON_RANGE[1]
+        and INDONESIA_LAT_RANGE[0] <= lat <= INDONESIA_LAT_RANGE[1]
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Building model objects
+
+
+def _build_all(
+    table: _Table | None,
+    spec: _TableSpec,
+    problems: list[Problem],
+    build: Callable[[_RowCells], T | None],
+) -> list[_Rowed[T]]:
+    if table is None:
+        return []
+    built: list[_Rowed[T]] = []
+    first_row_of_id: dict[str, int] = {}
+    for index in range(len(table.rows)):
+        cells = _RowCells(table, index, problems)
+        item_id = cells.raw("id")
+        if item_id:
+            if item_id in first_row_of_id:
+                where = "feature" if table.is_vector else "row"
+                cells.problem(
+                    "id",
+                    f"duplicate id {item_id!r} (first used in {where} {first_row_of_id[item_id]}); "
+                    f"each {spec.label} needs its own id",
+                )
+            else:
+                first_row_of_id[item_id] = cells.row
+        value = build(cells)
+        if value is not None and cells.ok:
+            built.append(_Rowed(value, cells.row))
+    return built
+
+
+def _ids_in(table: _Table) -> set[str] | None:
+    """Return every id in the table, or None without an id column (reported elsewhere)."""
+    index = table.column_index("id")
+    return None if index is None else {row[index] for row in table.rows if row[index]}
+
+
+def _build_warehouse(cells: _RowCells) -> Warehouse | None:
+    item_id = cells.text("id", required=True)
+    name = cells.text("name", required=True)
+    point = cells.coordinates()
+    stock_kg = cells.number("stock_kg", required=True)
+    if item_id is None or name is None or point is None or stock_kg is None:
+        return None
+    return Warehouse(item_id, name, point.lon, point.lat, stock_kg)
+
+
+def _build_truck(
+    cells: _RowCells, settings: _Settings, known_warehouses: set[str] | None
+) -> Truck | None:
+    item_id = cells.text("id", required=True)
+    warehouse_id = cells.text("warehouse_id", required=True)
+    if warehouse_id and known_warehouses is not None and warehouse_id not in known_warehouses:
+        cells.problem(
+            "warehouse_id",
+            f"unknown warehouse {warehouse_id!r}{_closest_ids(warehouse_id, known_warehouses)}",
+        )
+    capacity_kg = cells.number("capacity_kg", required=True, low=0.0, strict=True)
+    if capacity_kg is not None and settings.sack_kg is not None and capacity_kg < settings.sack_kg:
+        cells.problem(
+            "capacity_kg",
+            f"capacity_kg {_fmt(capacity_kg)} is less than one {_fmt(settings.sack_kg)} kg sack; "
+            f"expected at least {_fmt(settings.sack_kg)}",
+        )
+    start_cell = cells.time_s("shift_start")
+    end_cell = cells.time_s("shift_end")
+    # Only an empty cell takes the default; a malformed one (already reported) gives None.
+    shift_start_s = settings.shift_start_s if cells.is_empty("shift_start") else start_cell
+    shift_end_s = settings.shift_end_s if cells.is_empty("shift_end") else end_cell
+    if shift_start_s is not None and shift_end_s is not None and shift_end_s <= shift_start_s:
+        origin = (
+            ""
+            if end_cell is not None and start_cell is not None
+            else " (empty cells use [calendar] of scenario.toml)"
+        )
+        cells.problem(
+            "shift_end",
+            f"shift_end {_format_time(shift_end_s)} is not after shift_start "
+            f"{_format_time(shift_start_s)}{origin}; the shift must end later the same day",
+        )
+    cost_per_km = _or(cells.number("cost_per_km"), settings.cost_per_km)
+    cost_per_day = _or(cells.number("cost_per_day"), settings.cost_per_day)
+    max_trips = cells.number("max_trips_per_day", low=1.0, whole=True)
+    truck_type = cells.text("type") or ""
+    if (
+        item_id is None
+        or warehouse_id is None
+        or capacity_kg is None
+        or shift_start_s is None
+        or shift_end_s is None
+        or cost_per_km is None
+        or cost_per_day is None
+    ):
+        return None
+    return Truck(
+        item_id,
+        warehouse_id,
+        capacity_kg,
+        shift_start_s,
+        shift_end_s,
+        cost_per_km,
+        cost_per_day,
+        None if max_trips is None else int(max_trips),
+        truck_type,
+    )
+
+
+def _closest_ids(item_id: str, known: set[str]) -> str:
+    if not known:
+        return "; the warehouses table has no ids"
+    match = difflib.get_close_matches(item_id, sorted(known), n=1, cutoff=0.6)
+    if match:
+        return f"; did you mean {match[0]!r}?"
+    listed = sorted(known)
+    shown = ", ".join(repr(i) for i in listed[:10]) + (", ..." if len(listed) > 10 else "")
+    return f"; expected one of the warehouse ids: {shown}"
+
+
+def _build_drop_point(cells: _RowCells) -> DropPoint | None:
+    item_id = cells.text("id", required=True)
+    name = cells.text("name", required=True)
+    point = cells.coordinates()
+    kpm = cells.number("kpm", required=True, whole=True)
+    open_s = cells.time_s("open")
+    close_s = cells.time_s("close")
+    if open_s is not None and close_s is not None and close_s < open_s:
+        cells.problem(
+            "close",
+            f"close {_format_time(close_s)} is before open {_format_time(open_s)}; "
+            "expected a closing time later the same day",
+        )
+    service_min = cells.number("service_min")
+    desa, kecamatan = cells.text("desa") or "", cells.text("kecamatan") or ""
+    rt, rw = cells.text("rt") or "", cells.text("rw") or ""
+    if item_id is None or name is None or point is None or kpm is None:
+        return None
+    return DropPoint(
+        item_id,
+        name,
+        point.lon,
+        point.lat,
+        int(kpm),
+        desa,
+        kecamatan,
+        rt,
+        rw,
+        open_s,
+        close_s,
+        service_min,
+    )
+
+
+def _build_tranche(cells: _RowCells) -> Tranche | None:
+    item_id = cells.text("id", required=True)
+    name = cells.text("name", required=True)
+    kg_per_kpm = cells.number("kg_per_kpm", required=True, low=0.0, strict=True)
+    release = cells.date_value("release")
+    deadline = cells.date_value("deadline")
+    if release is not None and deadline is not None and deadline < release:
+        cells.problem(
+            "deadline",
+            f"deadline {deadline.isoformat()} is before release {release.isoformat()}; "
+            "expected a deadline on or after the release date",
+        )
+    if item_id is None or name is None or kg_per_kpm is None or release is None or deadline is None:
+        return None
+    return Tranche(item_id, name, kg_per_kpm, release, deadline)
+
+
+def _check_whole_sacks(
+    table: _Table,
+    points: Sequence[_Rowed[DropPoint]],
+    tranches: Sequence[_Rowed[Tranche]],
+    sack_kg: float,
+    problems: list[Problem],
+) -> None:
+    for tranche in (t.value for t in tranches):
+        for point in points:
+            demand_kg = point.value.kpm * tranche.kg_per_kpm
+            sacks = demand_kg / sack_kg
+            if abs(sacks - round(sacks)) <= SACK_TOLERANCE:
+                continue
+            lower_kg = math.floor(sacks) * sack_kg
+            prefix = f"feature {point.row}: " if table.is_vector else ""
+            problems.append(
+                Problem(
+                    table.file,
+                    f"{prefix}drop point {point.value.id!r}: kpm {point.value.kpm} x "
+                    f"{_fmt(tranche.kg_per_kpm)} kg_per_kpm of tranche {tranche.id!r} = "
+                    f"{_fmt(demand_kg)} kg is not a whole number of {_fmt(sack_kg)} kg sacks "
+                    f"({_fmt(sacks)} sacks); expected a multiple of {_fmt(sack_kg)} kg, e.g. "
+                    f"{_fmt(lower_kg)} or {_fmt(lower_kg + sack_kg)} kg",
+                    row=point.row,
+                    field="kpm",
+                )
+            )

@@ -1,0 +1,273 @@
+"""The planner end to end on small scenarios: feasibility, conservation, reasons, determinism."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from optimizer.checker import check_plan
+from optimizer.model import (
+    Calendar,
+    DropPoint,
+    Scenario,
+    SolverSettings,
+    Tranche,
+    Truck,
+    Warehouse,
+)
+from optimizer.planner import PlannerOptions, plan_scenario, with_overrides
+from optimizer.solution import ReasonCode, plan_to_dict
+from tests.conftest import DRAMAGA, make_tiny_scenario
+
+FAST = SolverSettings(time_limit_s=5.0, seed=1, solution_limit=20)
+
+
+def assert_feasible_and_conserved(scenario: Scenario) -> dict[str, object]:
+    plan = plan_scenario(scenario)
+    data = plan_to_dict(plan)
+    violations = check_plan(scenario, data)
+    assert violations == [], [v.message for v in violations]
+    delivered: dict[tuple[str, str], float] = defaultdict(float)
+    for route in plan.routes:
+        for stop in route.stops:
+            delivered[(stop.drop_point, stop.tranche)] += stop.kg
+    for item in plan.unassigned:
+        delivered[(item.drop_point, item.tranche)] += item.kg
+    for point in scenario.drop_points:
+        for tranche in scenario.tranches:
+            assert delivered[(point.id, tranche.id)] == pytest.approx(
+                scenario.demand_kg(point, tranche)
+            )
+    return data
+
+
+def test_tiny_scenario_is_fully_delivered(tiny_scenario: Scenario) -> None:
+    data = assert_feasible_and_conserved(tiny_scenario)
+    assert data["unassigned"] == []
+    kpis = data["kpis"]
+    assert isinstance(kpis, dict)
+    assert kpis["families_served"] == sum(p.kpm for p in tiny_scenario.drop_points)
+
+
+def test_ids_are_echoed_verbatim(tiny_scenario: Scenario) -> None:
+    data = plan_to_dict(plan_scenario(tiny_scenario))
+    points = {s["drop_point"] for r in data["routes"] for s in r["stops"]}
+    assert "00042" in points
+
+
+def test_demand_over_a_truckload_is_split_over_trips() -> None:
+    big = DropPoint("BIG", "RW besar", 106.76, -6.56, 500)  # 15,000 kg in September
+    scenario = make_tiny_scenario(drop_points=(big,))
+    data = assert_feasible_and_conserved(scenario)
+    routes = data["routes"]
+    assert isinstance(routes, list)
+    september = [r for r in routes if r["stops"][0]["tranche"] == "T-SEP"]
+    assert len(september) >= 3  # 15 t on trucks of at most 5 t
+    assert all(r["load_kg"] <= 5000 for r in september)
+
+
+def test_short_stock_is_reported_not_raised() -> None:
+    scenario = make_tiny_scenario(
+        warehouses=(Warehouse("W1", "Gudang kecil", DRAMAGA[0], DRAMAGA[1], 3000.0),)
+    )
+    data = assert_feasible_and_conserved(scenario)
+    unassigned = data["unassigned"]
+    assert isinstance(unassigned, list)
+    assert {u["reason_code"] for u in unassigned} == {"stock"}
+    assert all("stock" in u["reason"] for u in unassigned)
+
+
+def test_no_working_day_in_window_is_a_deadline_reason() -> None:
+    tranches = (
+        Tranche("SUNDAY", "Minggu saja", 15.0, date(2020, 9, 6), date(2020, 9, 6)),  # a Sunday
+    )
+    data = assert_feasible_and_conserved(make_tiny_scenario(tranches=tranches))
+    unassigned = data["unassigned"]
+    assert isinstance(unassigned, list)
+    assert len(unassigned) == 4
+    assert {u["reason_code"] for u in unassigned} == {"deadline"}
+
+
+def test_point_too_far_for_any_shift_is_a_shift_reason() -> None:
+    far = DropPoint("FAR", "Jauh", 109.0, -7.5, 10)  # about 270 km away: 9 h each way
+    scenario = make_tiny_scenario(drop_points=(far,))
+    data = assert_feasible_and_conserved(scenario)
+    unassigned = data["unassigned"]
+    assert isinstance(unassigned, list)
+    assert {u["reason_code"] for u in unassigned} == {"shift"}
+
+
+def test_window_closed_before_any_truck_can_arrive_is_a_time_window_reason() -> None:
+    early = DropPoint("EARLY", "Pagi", 106.75, -6.56, 10, open_s=5 * 3600, close_s=6 * 3600)
+    data = assert_feasible_and_conserved(make_tiny_scenario(drop_points=(early,)))
+    unassigned = data["unassigned"]
+    assert isinstance(unassigned, list)
+    assert {u["reason_code"] for u in unassigned} == {"time_window"}
+
+
+def test_a_tiny_fleet_runs_out_of_time_before_the_deadline() -> None:
+    points = tuple(
+        DropPoint(f"P{i}", f"RW {i}", 106.70 + 0.01 * (i % 8), -6.50 - 0.01 * (i // 8), 100)
+        for i in range(40)
+    )
+    trucks = (Truck("T1", "W1", 2000.0, 7 * 3600, 17 * 3600, 5000.0, 750_000.0, 2, "CDE"),)
+    tranches = (Tranche("T1", "Satu minggu", 30.0, date(2020, 9, 1), date(2020, 9, 3)),)
+    warehouses = (Warehouse("W1", "Gudang besar", DRAMAGA[0], DRAMAGA[1], 1e6),)
+    scenario = make_tiny_scenario(
+        drop_points=points, trucks=trucks, tranches=tranches, warehouses=warehouses
+    )
+    data = assert_feasible_and_conserved(scenario)
+    unassigned = data["unassigned"]
+    assert isinstance(unassigned, list)
+    assert unassigned
+    assert {u["reason_code"] for u in unassigned} <= {"fleet_time"}
+
+
+def test_max_trips_per_day_is_respected() -> None:
+    trucks = (Truck("T1", "W1", 2000.0, 7 * 3600, 17 * 3600, 5000.0, 750_000.0, 1, "CDE"),)
+    scenario = make_tiny_scenario(trucks=trucks)
+    data = assert_feasible_and_conserved(scenario)
+    routes = data["routes"]
+    assert isinstance(routes, list)
+    per_day: dict[tuple[str, str], int] = defaultdict(int)
+    for route in routes:
+        per_day[(route["truck"], route["date"])] += 1
+    assert max(per_day.values()) == 1
+
+
+def test_same_seed_and_solution_limit_give_identical_plans(tiny_scenario: Scenario) -> None:
+    first = json.dumps(plan_to_dict(plan_scenario(tiny_scenario)))
+    second = json.dumps(plan_to_dict(plan_scenario(tiny_scenario)))
+    assert first == second
+
+
+def test_stop_flag_still_returns_a_complete_feasible_plan(tiny_scenario: Scenario) -> None:
+    stop = threading.Event()
+    stop.set()
+    plan = plan_scenario(tiny_scenario, stop=stop)
+    assert plan.status == "interrupted"
+    assert check_plan(tiny_scenario, plan_to_dict(plan)) == []
+    assert plan.kpis["kg_unassigned"] == 0
+
+
+def test_sectors_split_large_parts_and_stay_feasible() -> None:
+    points = tuple(
+        DropPoint(f"S{i:03d}", f"RW {i}", 106.60 + 0.02 * (i % 10), -6.45 - 0.02 * (i // 10), 40)
+        for i in range(60)
+    )
+    scenario = make_tiny_scenario(drop_points=points)
+    plan = plan_scenario(scenario, options=PlannerOptions(max_chunks_per_part=15))
+    assert plan.solver["routing_parts"] >= 8
+    assert check_plan(scenario, plan_to_dict(plan)) == []
+
+
+def test_unknown_strategy_is_a_value_error(tiny_scenario: Scenario) -> None:
+    with pytest.raises(ValueError, match="unknown strategy"):
+        plan_scenario(with_overrides(tiny_scenario, strategy="nonsense"))
+
+
+# --- property tests ---------------------------------------------------------------------------
+
+SEPT_1 = date(2020, 9, 1)
+
+
+@st.composite
+def small_scenarios(draw: st.DrawFn) -> Scenario:
+    n_wh = draw(st.integers(1, 2))
+    warehouses = tuple(
+        Warehouse(
+            f"W{i}",
+            f"Gudang {i}",
+            draw(st.floats(106.5, 107.0)),
+            draw(st.floats(-6.8, -6.3)),
+            float(draw(st.sampled_from([0, 1500, 6000, 60_000, 1_000_000]))),
+        )
+        for i in range(n_wh)
+    )
+    trucks = []
+    for i in range(draw(st.integers(0, 4))):
+        start_h = draw(st.integers(5, 9))
+        trucks.append(
+            Truck(
+                f"T{i}",
+                f"W{draw(st.integers(0, n_wh - 1))}",
+                float(draw(st.sampled_from([15, 600, 2000, 5000]))),
+                start_h * 3600,
+                (start_h + draw(st.integers(2, 11))) * 3600,
+                draw(st.floats(0, 8000)),
+                draw(st.floats(0, 1e6)),
+                draw(st.one_of(st.none(), st.integers(1, 4))),
+                "",
+            )
+        )
+    points = []
+    for i in range(draw(st.integers(1, 8))):
+        windowed = draw(st.booleans())
+        open_h = draw(st.integers(6, 14))
+        points.append(
+            DropPoint(
+                f"{i:03d}",
+                f"RW {i}",
+                draw(st.floats(106.4, 107.1)),
+                draw(st.floats(-6.85, -6.25)),
+                draw(st.integers(0, 200)),
+                open_s=open_h * 3600 if windowed else None,
+                close_s=(open_h + draw(st.integers(0, 4))) * 3600 if windowed else None,
+                service_min=draw(st.one_of(st.none(), st.floats(0, 60))),
+            )
+        )
+    tranches = []
+    for i in range(draw(st.integers(1, 2))):
+        release = SEPT_1 + timedelta(days=draw(st.integers(0, 20)))
+        tranches.append(
+            Tranche(
+                f"TR{i}",
+                f"Tahap {i}",
+                float(draw(st.sampled_from([15, 30, 45]))),
+                release,
+                release + timedelta(days=draw(st.integers(0, 10))),
+            )
+        )
+    holidays = frozenset(SEPT_1 + timedelta(days=d) for d in draw(st.sets(st.integers(0, 30))))
+    return Scenario(
+        name="random",
+        start_date=SEPT_1 + timedelta(days=draw(st.integers(0, 5))),
+        warehouses=warehouses,
+        trucks=tuple(trucks),
+        drop_points=tuple(points),
+        tranches=tuple(tranches),
+        calendar=Calendar(holidays=holidays),
+        solver=SolverSettings(time_limit_s=5.0, seed=draw(st.integers(0, 3)), solution_limit=5),
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_scenarios())
+@example(make_tiny_scenario())
+@example(make_tiny_scenario(trucks=()))  # no fleet at all: everything unassigned, exit 0
+def test_every_plan_passes_the_checker_and_conserves_every_kg(scenario: Scenario) -> None:
+    assert_feasible_and_conserved(scenario)
+
+
+def test_reason_codes_are_the_documented_ones() -> None:
+    assert {c.value for c in ReasonCode} == {
+        "stock",
+        "deadline",
+        "capacity",
+        "shift",
+        "time_window",
+        "fleet_time",
+        "solver",
+    }
+
+
+def test_with_overrides_replaces_only_what_is_given(tiny_scenario: Scenario) -> None:
+    changed = with_overrides(tiny_scenario, seed=9)
+    assert changed.solver == replace(tiny_scenario.solver, seed=9)

@@ -1,0 +1,483 @@
+"""Tests of geodata.scenario_io: reading a scenario folder and reporting every input problem."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import shutil
+import warnings
+from datetime import date, time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from geodata.scenario_io import _parse_number, read_scenario, validate_scenario
+from optimizer.errors import InputError, Problem
+from optimizer.model import SolverSettings
+from tests.conftest import make_tiny_scenario
+
+SCENARIOS = Path(__file__).parent / "data" / "scenarios"
+VALID = SCENARIOS / "valid_minimal"
+
+
+def scenario_with_defect(defect: str, tmp_path: Path) -> Path:
+    """Copy valid_minimal into tmp_path and lay the defect folder's files over it."""
+    folder = tmp_path / defect
+    shutil.copytree(VALID, folder)
+    for source in (SCENARIOS / defect).iterdir():
+        shutil.copy(source, folder / source.name)
+    return folder
+
+
+def problems_of(folder: Path, **kwargs: Path) -> tuple[Problem, ...]:
+    with pytest.raises(InputError) as caught:
+        read_scenario(folder, **kwargs)
+    return caught.value.problems
+
+
+def the_problem(
+    problems: tuple[Problem, ...], file: str, row: int | None, field: str | None
+) -> Problem:
+    matching = [p for p in problems if (p.file, p.row, p.field) == (file, row, field)]
+    assert matching, f"no problem at {file}, row {row}, field {field}: {problems}"
+    return matching[0]
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as stream:
+        return list(csv.reader(stream))
+
+
+# --------------------------------------------------------------------------------------------
+# Valid inputs
+
+
+def test_valid_minimal_folder_reads_into_the_tiny_scenario() -> None:
+    assert read_scenario(VALID) == make_tiny_scenario()
+
+
+def test_validate_scenario_is_read_scenario() -> None:
+    assert validate_scenario(VALID) == read_scenario(VALID)
+
+
+def test_ids_and_codes_stay_verbatim_text() -> None:
+    scenario = read_scenario(VALID)
+    point = scenario.drop_point("00042")
+    assert (point.id, point.rt, point.rw) == ("00042", "001", "01")
+
+
+def test_defaults_apply_when_scenario_toml_is_minimal(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "scenario.toml").write_text('name = "x"\nstart_date = "2020-09-01"\n')
+    scenario = read_scenario(folder)
+    assert scenario.start_date == date(2020, 9, 1)
+    assert scenario.solver == SolverSettings()
+    assert (scenario.sack_kg, scenario.timezone) == (15.0, "Asia/Jakarta")
+    assert scenario.calendar.working_days == frozenset(range(6))
+
+
+def test_full_scenario_toml_maps_onto_the_settings(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "scenario.toml").write_text(
+        'name = "full"\nstart_date = 2020-09-01\nsack_kg = 5\ntimezone = "Asia/Makassar"\n'
+        '[calendar]\nworking_days = ["MON", "wed"]\nholidays = [2020-09-02, "2020-09-09"]\n'
+        'shift_start = "06:30"\nshift_end = "16:00"\n'
+        "[travel]\nspeed_kmh = 25\ncircuity = 1.3\n"
+        "[service]\nstop_min = 10\nper_100kg_min = 2\nloading_min = 45\n"
+        "[costs]\ncost_per_km = 4000\ncost_per_day = 500000\n"
+        "[objective]\nwait_cost_per_kpm_day = 0\n"
+        '[solver]\ntime_limit_s = 9.5\nseed = 3\nstrategy = "gls"\nsolution_limit = 7\n'
+    )
+    scenario = read_scenario(folder)
+    assert scenario.calendar.working_days == frozenset({0, 2})
+    assert scenario.calendar.holidays == frozenset({date(2020, 9, 2), date(2020, 9, 9)})
+    assert (scenario.travel.speed_kmh, scenario.travel.circuity) == (25.0, 1.3)
+    assert scenario.service.loading_min == 45.0
+    assert scenario.objective.wait_cost_per_kpm_day == 0.0
+    assert scenario.solver == SolverSettings(9.5, 3, "gls", 7)
+    # T1 has empty shift and cost cells: it takes the scenario's defaults.
+    t1 = scenario.truck("T1")
+    assert (t1.shift_start_s, t1.shift_end_s) == (6 * 3600 + 1800, 16 * 3600)
+    assert (t1.cost_per_km, t1.cost_per_day) == (4000.0, 500000.0)
+    assert scenario.truck("T2").shift_start_s == 7 * 3600
+
+
+def test_config_overrides_scenario_values(tmp_path: Path) -> None:
+    config = tmp_path / "fast.toml"
+    config.write_text("[solver]\ntime_limit_s = 2\n[travel]\nspeed_kmh = 40\n")
+    scenario = read_scenario(VALID, config=config)
+    assert scenario.solver == SolverSettings(time_limit_s=2.0, seed=1, solution_limit=50)
+    assert scenario.travel.speed_kmh == 40.0
+
+
+def test_semicolon_csv_with_decimal_commas_and_bom(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "warehouses.csv").write_text(
+        "\ufeffid;name;lon;lat;stock_kg\nW1;Gudang Dramaga;106,74;-6,57;100.000,0\n",
+        encoding="utf-8",
+    )
+    header, *rows = read_rows(folder / "drop_points.csv")
+    lon, lat = header.index("lon"), header.index("lat")
+    with (folder / "drop_points.csv").open("w", newline="", encoding="utf-8-sig") as stream:
+        writer = csv.writer(stream, delimiter=";")
+        writer.writerow(header)
+        for row in rows:
+            row[lon], row[lat] = row[lon].replace(".", ","), row[lat].replace(".", ",")
+            writer.writerow(row)
+    assert read_scenario(folder) == make_tiny_scenario()
+
+
+def test_semicolon_csv_without_commas_reads_points_as_decimals(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "warehouses.csv").write_text(
+        "id;name;lon;lat;stock_kg\nW1;Gudang Dramaga;106.74;-6.57;100000\n"
+    )
+    assert read_scenario(folder) == make_tiny_scenario()
+
+
+def xlsx_value(cell: str) -> object:
+    """What a person would have typed into a spreadsheet cell for this CSV text."""
+    if cell.startswith("0") and len(cell) > 1:
+        return cell  # a code with leading zeros, stored as text
+    for parse in (int, float, date.fromisoformat, time.fromisoformat):
+        try:
+            return parse(cell)
+        except ValueError:
+            continue
+    return cell or None
+
+
+def write_xlsx(csv_path: Path, xlsx_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in read_rows(csv_path):
+        sheet.append([xlsx_value(cell) for cell in row])
+    workbook.save(xlsx_path)
+
+
+def test_xlsx_tables_read_like_csv(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    for table in ("warehouses", "trucks", "drop_points", "tranches"):
+        write_xlsx(folder / f"{table}.csv", folder / f"{table}.xlsx")
+        (folder / f"{table}.csv").unlink()
+    assert read_scenario(folder) == make_tiny_scenario()
+
+
+def test_xlsx_number_cells_in_id_columns_read_as_text_without_point_zero(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "warehouses.csv").unlink()
+    (folder / "trucks.csv").write_text("id,warehouse_id,capacity_kg\nT1,7,2000\n")
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["ID", " Name ", "lon", "lat", "stock_kg"])
+    sheet.append([7.0, "Gudang Dramaga", 106.74, -6.57, 100000])
+    workbook.save(folder / "warehouses.xlsx")
+    scenario = read_scenario(folder)
+    assert [w.id for w in scenario.warehouses] == ["7"]
+    assert scenario.truck("T1").warehouse_id == "7"
+
+
+def write_drop_points_geojson(
+    folder: Path, *, crs: str, relabel_crs: str | None = None, line_at: int | None = None
+) -> None:
+    """Write the tiny scenario's drop points as GeoJSON in ``crs`` and remove the CSV."""
+    import geopandas
+    from shapely.geometry import LineString, Point
+
+    tiny = make_tiny_scenario()
+    frame = geopandas.GeoDataFrame(
+        {
+            "id": [p.id for p in tiny.drop_points],
+            "name": [p.name for p in tiny.drop_points],
+            "kpm": [p.kpm for p in tiny.drop_points],
+            "desa": [p.desa for p in tiny.drop_points],
+            "kecamatan": [p.kecamatan for p in tiny.drop_points],
+            "rt": [p.rt for p in tiny.drop_points],
+            "rw": [p.rw for p in tiny.drop_points],
+            "open": ["", "", "08:00", ""],
+            "close": ["", "", "15:00", ""],
+            "service_min": [None, None, None, 20.0],
+        },
+        geometry=[Point(p.lon, p.lat) for p in tiny.drop_points],
+        crs="EPSG:4326",
+    ).to_crs(crs)
+    if line_at is not None:
+        frame.loc[line_at, "geometry"] = LineString([(106.7, -6.5), (106.8, -6.6)])
+    if relabel_crs is not None:
+        frame = frame.set_crs(relabel_crs, allow_override=True)
+    frame.to_file(folder / "drop_points.geojson", driver="GeoJSON")
+    (folder / "drop_points.csv").unlink()
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:32748"])
+def test_geojson_drop_points_are_reprojected_to_lon_lat(tmp_path: Path, crs: str) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    write_drop_points_geojson(folder, crs=crs)
+    scenario = read_scenario(folder)
+    expected = make_tiny_scenario().drop_points
+    for got, want in zip(scenario.drop_points, expected, strict=True):
+        assert (got.lon, got.lat) == pytest.approx((want.lon, want.lat), abs=1e-7)
+    located = [dataclasses.replace(p, lon=0.0, lat=0.0) for p in scenario.drop_points]
+    assert located == [dataclasses.replace(p, lon=0.0, lat=0.0) for p in expected]
+
+
+def test_files_section_names_the_tables(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "input").mkdir()
+    (folder / "trucks.csv").rename(folder / "input" / "armada.csv")
+    with (folder / "scenario.toml").open("a") as stream:
+        stream.write('[files]\ntrucks = "input/armada.csv"\n')
+    assert read_scenario(folder).trucks == make_tiny_scenario().trucks
+
+
+# --------------------------------------------------------------------------------------------
+# Bad inputs: one fixture folder per defect, each holding only the file(s) that differ
+
+
+DEFECTS = [
+    # defect folder, file, row, field, message fragment, number of problems
+    ("missing_column", "drop_points.csv", None, "kpm", "missing required column 'kpm'", 1),
+    ("empty_required_cell", "trucks.csv", 3, "capacity_kg", "capacity_kg is empty", 1),
+    ("duplicate_id", "drop_points.csv", 4, "id", "duplicate id 'P2' (first used in row 3)", 1),
+    ("non_numeric_stock", "warehouses.csv", 2, "stock_kg", "'banyak' is not a number", 1),
+    ("negative_cost", "trucks.csv", 2, "cost_per_km", "-5000 must be >= 0", 1),
+    ("fractional_kpm", "drop_points.csv", 3, "kpm", "12.5 is not a whole number", 1),
+    ("zero_speed", "scenario.toml", None, "travel.speed_kmh", "it must be > 0", 1),
+    ("circuity_below_one", "scenario.toml", None, "travel.circuity", "it must be >= 1", 1),
+    ("zero_sack", "scenario.toml", None, "sack_kg", "it must be > 0", 1),
+    ("outside_indonesia", "drop_points.csv", 3, "lon", "longitude 16.72 is outside Indonesia", 1),
+    (
+        "swapped_coordinates",
+        "drop_points.csv",
+        3,
+        "lon/lat",
+        "latitude and longitude look swapped",
+        1,
+    ),
+    ("unknown_warehouse", "trucks.csv", 3, "warehouse_id", "unknown warehouse 'W2'", 1),
+    ("deadline_before_release", "tranches.csv", 3, "deadline", "is before release", 1),
+    ("zero_capacity", "trucks.csv", 2, "capacity_kg", "capacity_kg 0 must be > 0", 1),
+    ("capacity_below_one_sack", "trucks.csv", 3, "capacity_kg", "less than one 15 kg sack", 1),
+    ("shift_end_before_start", "trucks.csv", 2, "shift_end", "07:00 is not after shift_start", 1),
+    ("malformed_open", "drop_points.csv", 2, "open", "'8 pagi' is not a time of day", 1),
+    ("close_before_open", "drop_points.csv", 3, "close", "close 08:30 is before open 09:00", 1),
+    (
+        "demand_not_whole_sacks",
+        "drop_points.csv",
+        3,
+        "kpm",
+        "kpm 51 x 7.5 kg_per_kpm of tranche 'T-HALF' = 382.5 kg is not a whole number of 15 kg",
+        1,
+    ),
+    (
+        "bad_weekday",
+        "scenario.toml",
+        None,
+        "calendar.working_days",
+        "'senin' is not a weekday name",
+        1,
+    ),
+    ("bad_date", "tranches.csv", 2, "release", "'01/09/2020' is not a date", 1),
+    ("unreadable_toml", "scenario.toml", None, None, "(at line 4", 1),
+    ("unknown_toml_key", "scenario.toml", None, "solver.time_limit", "mean 'time_limit_s'", 1),
+    ("bad_timezone", "scenario.toml", None, "timezone", "unknown time zone 'WIB'", 1),
+    ("typo_column", "trucks.csv", 1, "capacity", "did you mean 'capacity_kg'?", 2),
+    ("corrupt_xlsx", "drop_points.xlsx", None, None, "could not be read", 1),
+    ("unreadable_geojson", "drop_points.geojson", None, None, "could not be read", 1),
+]
+
+
+@pytest.mark.parametrize(
+    ("defect", "file", "row", "field", "fragment", "count"),
+    DEFECTS,
+    ids=[case[0] for case in DEFECTS],
+)
+def test_defect_is_reported_with_file_row_and_field(
+    tmp_path: Path,
+    defect: str,
+    file: str,
+    row: int | None,
+    field: str | None,
+    fragment: str,
+    count: int,
+) -> None:
+    problems = problems_of(scenario_with_defect(defect, tmp_path))
+    assert fragment in the_problem(problems, file, row, field).message
+    assert len(problems) == count, problems
+
+
+def test_every_defect_folder_has_a_test() -> None:
+    folders = {p.name for p in SCENARIOS.iterdir() if p.is_dir()}
+    tested = {case[0] for case in DEFECTS} | {"valid_minimal", "several_problems_in_several_files"}
+    assert folders == tested
+
+
+def test_several_problems_in_several_files_are_reported_together(tmp_path: Path) -> None:
+    problems = problems_of(scenario_with_defect("several_problems_in_several_files", tmp_path))
+    assert {(p.file, p.row, p.field) for p in problems} == {
+        ("scenario.toml", None, "start_date"),
+        ("scenario.toml", None, "travel.speed_kmh"),
+        ("trucks.csv", 2, "warehouse_id"),
+        ("trucks.csv", 3, "capacity_kg"),
+        ("tranches.csv", 2, "deadline"),
+    }
+
+
+def test_input_error_message_lists_every_problem(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"5 problems in the input") as caught:
+        read_scenario(scenario_with_defect("several_problems_in_several_files", tmp_path))
+    assert "trucks.csv, row 3, field 'capacity_kg'" in str(caught.value)
+
+
+def test_missing_table_file_is_reported(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "trucks.csv").unlink()
+    problems = problems_of(folder)
+    assert "file not found" in the_problem(problems, "trucks.csv", None, None).message
+    assert len(problems) == 1
+
+
+def test_missing_scenario_toml_is_reported_once(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "scenario.toml").unlink()
+    problems = problems_of(folder)
+    assert [p.file for p in problems] == ["scenario.toml"]
+
+
+def test_missing_folder_is_an_input_error(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path / "nowhere")
+    assert problems[0].file == str(tmp_path / "nowhere")
+
+
+def test_missing_name_and_start_date_are_reported(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "scenario.toml").write_text("sack_kg = 15\n")
+    problems = problems_of(folder)
+    assert {p.field for p in problems} == {"name", "start_date"}
+
+
+def test_bad_config_value_names_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "override.toml"
+    config.write_text('[solver]\nseed = "one"\n[solvr]\n')
+    problems = problems_of(VALID, config=config)
+    assert "not a whole number" in the_problem(problems, str(config), None, "solver.seed").message
+    assert "did you mean 'solver'" in the_problem(problems, str(config), None, "solvr").message
+
+
+def test_default_shift_must_end_after_it_starts(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    with (folder / "scenario.toml").open("a") as stream:
+        stream.write('[calendar]\nshift_start = "18:00"\n')
+    problems = problems_of(folder)
+    assert (
+        "not after shift_start 18:00"
+        in the_problem(problems, "scenario.toml", None, "calendar.shift_end").message
+    )
+    assert len(problems) == 1
+
+
+def test_decimal_comma_column_rejects_a_point_decimal(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "warehouses.csv").write_text(
+        "id;name;lon;lat;stock_kg\nW1;Dramaga;106.74;-6,57;100000\nW2;Ciampea;106,70;-6,55;1\n"
+    )
+    problems = problems_of(folder)
+    assert "mixes '.' and ','" in the_problem(problems, "warehouses.csv", 2, "lon").message
+
+
+def test_comma_inside_a_number_of_a_comma_csv_is_reported(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "warehouses.csv").write_text(
+        "id,name,lon,lat,stock_kg\nW1,Gudang Dramaga,106,74,-6,57,100000\n"
+    )
+    problems = problems_of(folder)
+    assert "row has 7 cells" in the_problem(problems, "warehouses.csv", 2, None).message
+
+
+def test_xlsx_fallback_when_csv_is_absent_and_ambiguity_is_reported(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    write_xlsx(folder / "drop_points.csv", folder / "drop_points.xlsx")
+    write_drop_points_geojson(folder, crs="EPSG:4326")  # also removes drop_points.csv
+    problems = problems_of(folder)
+    assert "several candidates" in the_problem(problems, "drop_points.csv", None, None).message
+    (folder / "drop_points.geojson").unlink()
+    assert read_scenario(folder).drop_points == make_tiny_scenario().drop_points
+
+
+def test_geojson_with_a_wrong_crs_names_the_crs(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    # Degrees labelled as UTM metres: after "reprojection" nothing is near Indonesia.
+    write_drop_points_geojson(folder, crs="EPSG:4326", relabel_crs="EPSG:32748")
+    problems = problems_of(folder)
+    message = the_problem(problems, "drop_points.geojson", None, "geometry").message
+    assert "the file's CRS EPSG:32748 is probably wrong" in message
+    assert len(problems) == 1
+
+
+def test_non_point_geometry_is_reported_per_feature(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    write_drop_points_geojson(folder, crs="EPSG:4326", line_at=1)
+    problems = problems_of(folder)
+    message = the_problem(problems, "drop_points.geojson", 2, "geometry").message
+    assert message.startswith("feature 2: geometry is a LineString; expected a Point")
+
+
+def test_shapefile_without_crs_is_reported(tmp_path: Path) -> None:
+    import geopandas
+    from shapely.geometry import Point
+
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "drop_points.csv").unlink()
+    frame = geopandas.GeoDataFrame(
+        {"id": ["00042"], "name": ["RW 01"], "kpm": [50], "service_min": [20.0]},
+        geometry=[Point(106.75, -6.56)],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyogrio warns that the file will have no CRS
+        frame.to_file(folder / "drop_points.shp")
+    problems = problems_of(folder)
+    message = the_problem(problems, "drop_points.shp", None, None).message
+    assert "no coordinate reference system" in message
+    # service_min, cut to 'service_mi' by the DBF format, is not taken for a typo.
+    assert len(problems) == 1
+
+
+def test_vector_feature_outside_indonesia_names_feature_and_crs(tmp_path: Path) -> None:
+    import geopandas
+    from shapely.geometry import Point
+
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "drop_points.csv").unlink()
+    geopandas.GeoDataFrame(
+        {"id": ["00042", "P2"], "name": ["RW 01", "RW 02"], "kpm": [50, 40]},
+        geometry=[Point(106.75, -6.56), Point(16.75, -6.56)],
+        crs="EPSG:4326",
+    ).to_file(folder / "drop_points.gpkg")
+    problems = problems_of(folder)
+    message = the_problem(problems, "drop_points.gpkg", 2, "geometry").message
+    assert message.startswith("feature 2: longitude 16.75 after reprojecting from EPSG:4326")
+
+
+# --------------------------------------------------------------------------------------------
+# Number parsing
+
+
+@given(st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False))
+@example(value=Decimal("1500.50"))
+def test_decimal_comma_numbers_with_thousands_groups_parse_back(value: Decimal) -> None:
+    indonesian = f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    assert _parse_number(indonesian, decimal_comma=True) == pytest.approx(float(value))
+    assert _parse_number(f"{value:.2f}", decimal_comma=False) == pytest.approx(float(value))
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1e", "nan", "inf", "1_000", "--1", "1,5"])
+def test_non_numbers_are_rejected(text: str) -> None:
+    with pytest.raises(ValueError, match="not a number"):
+        _parse_number(text, decimal_comma=False)
