@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -130,6 +131,12 @@ config_option = click.option(
     default=None,
     help="TOML file whose sections override scenario.toml (e.g. [solver] time_limit_s).",
 )
+workers_option = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes routing parts at once (default: every core).",
+)
 language_option = click.option(
     "--language",
     type=click.Choice(["id", "en"]),
@@ -170,18 +177,20 @@ def _plan_and_write(
     out_dir: Path,
     *,
     language: str,
+    workers: int | None,
 ) -> Any:
     """Plan, self-check with the independent checker, then write the folder atomically."""
     from geodata.plan_files import format_summary, write_plan_folder
     from geodata.scenario_writer import write_scenario
     from optimizer.checker import check_plan
-    from optimizer.planner import plan_scenario
+    from optimizer.planner import PlannerOptions, plan_scenario
     from optimizer.solution import plan_to_dict
 
     stop = threading.Event()
     started = time.monotonic()
+    options = PlannerOptions(workers=workers or os.cpu_count() or 1)
     with _ctrl_c_stops(stop):
-        plan = plan_scenario(scenario, stop=stop)
+        plan = plan_scenario(scenario, stop=stop, options=options)
     LOG.info("planning took %.1f s", time.monotonic() - started)
     violations = check_plan(scenario, plan_to_dict(plan))
     if violations:
@@ -215,6 +224,7 @@ def _plan_and_write(
 @strategy_option
 @solution_limit_option
 @config_option
+@workers_option
 @language_option
 @_handle_errors
 def plan(
@@ -225,6 +235,7 @@ def plan(
     strategy: str | None,
     solution_limit: int | None,
     config: Path | None,
+    workers: int | None,
     language: str,
 ) -> None:
     """Plan deliveries for SCENARIO_DIR and write the plan folder.
@@ -249,7 +260,7 @@ def plan(
         get_strategy(scenario.solver.strategy)
     except ValueError as error:
         raise InputError([Problem("--strategy", str(error))]) from error
-    _plan_and_write(scenario, out_dir, language=language)
+    _plan_and_write(scenario, out_dir, language=language, workers=workers)
 
 
 @main.command()
@@ -360,9 +371,12 @@ def sample(
 @click.option("--size", type=click.IntRange(min=1), default=400, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--time-limit", type=click.FloatRange(min=0.1), default=30.0, show_default=True)
+@workers_option
 @language_option
 @_handle_errors
-def demo(out_dir: Path, size: int, seed: int, time_limit: float, language: str) -> None:
+def demo(
+    out_dir: Path, size: int, seed: int, time_limit: float, workers: int | None, language: str
+) -> None:
     """Make a sample scenario, plan it and print the summary, in one go.
 
     Writes OUT/scenario (the input) and OUT/plan (the plan, maps and papers).
@@ -374,7 +388,7 @@ def demo(out_dir: Path, size: int, seed: int, time_limit: float, language: str) 
     write_sample(scenario_dir, n_drop_points=size, seed=seed)
     scenario = with_overrides(_read(scenario_dir), time_limit_s=time_limit, seed=seed)
     click.echo(f"Sample scenario written to {scenario_dir}")
-    _plan_and_write(scenario, out_dir / "plan", language=language)
+    _plan_and_write(scenario, out_dir / "plan", language=language, workers=workers)
 
 
 @main.command()

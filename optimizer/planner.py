@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing
+import signal
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -40,6 +43,7 @@ from optimizer.routing import (
     RoutingProblem,
     RoutingResult,
     SearchSettings,
+    StopFlag,
     VehicleGroup,
     solve_routing,
 )
@@ -73,6 +77,8 @@ class PlannerOptions:
     """Largest routing part (chunks); bigger sets are cut into sectors around the warehouse."""
     min_part_time_s: float = 0.5
     """No routing part gets less search time than this (if the budget allows)."""
+    workers: int = 1
+    """Processes that route parts at once; the CLI uses every core."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -560,23 +566,22 @@ def _route_parts(
     stop: threading.Event | None,
     options: PlannerOptions,
 ) -> list[_Trip]:
+    workers = max(1, min(options.workers, len(parts)))
+    if workers > 1:
+        results = _route_parts_in_pool(ctx, parts, strategy, deadline, stop, workers, options)
+        return [
+            trip
+            for part, result in zip(parts, results, strict=True)
+            for trip in _trips_from_result(ctx, part, result)
+        ]
     trips: list[_Trip] = []
     remaining_chunks = sum(len(p.chunks) for p in parts)
-    solver = ctx.scenario.solver
     for number, part in enumerate(parts, 1):
         now = time.monotonic()
         share = len(part.chunks) / max(1, remaining_chunks)
         budget_s = max(options.min_part_time_s, (deadline - FINISH_RESERVE_S - now) * share)
         interrupted = stop is not None and stop.is_set()
-        settings = SearchSettings(
-            first_solution=strategy.first_solution,
-            metaheuristic=strategy.metaheuristic,
-            deadline=now + budget_s,
-            # After Ctrl-C the remaining parts still get a first solution, so the plan covers
-            # them, but no improvement search.
-            solution_limit=1 if interrupted else solver.solution_limit,
-            seed=solver.seed,
-        )
+        settings = _search_settings(ctx, strategy, now + budget_s, interrupted)
         LOG.info(
             "routing part %d/%d: %s, %d chunks, %.1f s",
             number,
@@ -590,6 +595,104 @@ def _route_parts(
         trips.extend(_trips_from_result(ctx, part, result))
         remaining_chunks -= len(part.chunks)
     return trips
+
+
+def _search_settings(
+    ctx: _Context, strategy: Strategy, deadline: float, interrupted: bool
+) -> SearchSettings:
+    solver = ctx.scenario.solver
+    return SearchSettings(
+        first_solution=strategy.first_solution,
+        metaheuristic=strategy.metaheuristic,
+        deadline=deadline,
+        # After Ctrl-C the remaining parts still get a first solution, so the plan covers
+        # them, but no improvement search.
+        solution_limit=1 if interrupted else solver.solution_limit,
+        seed=solver.seed,
+    )
+
+
+def _route_parts_in_pool(
+    ctx: _Context,
+    parts: list[_Part],
+    strategy: Strategy,
+    deadline: float,
+    stop: threading.Event | None,
+    workers: int,
+    options: PlannerOptions,
+) -> list[RoutingResult]:
+    """Route parts in ``workers`` processes; results come back in part order.
+
+    Each part gets ``workers`` x its share of the remaining time (the pool runs that many at
+    once), capped by the plan's deadline. Biggest parts start first so the pool ends evenly.
+    Workers ignore SIGINT; a Ctrl-C in this process reaches them through a shared event.
+    """
+    context = multiprocessing.get_context("spawn")
+    shared_stop = context.Event()
+    total_chunks = sum(len(p.chunks) for p in parts)
+    available_s = deadline - FINISH_RESERVE_S - time.monotonic()
+    order = sorted(range(len(parts)), key=lambda i: (-len(parts[i].chunks), i))
+    results: dict[int, RoutingResult] = {}
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(shared_stop, LOG.getEffectiveLevel()),
+    ) as pool:
+        futures: dict[Future[RoutingResult], int] = {}
+        for i in order:
+            part = parts[i]
+            budget_s = max(
+                options.min_part_time_s, available_s * workers * len(part.chunks) / total_chunks
+            )
+            settings = _search_settings(ctx, strategy, deadline, stop is not None and stop.is_set())
+            futures[
+                pool.submit(
+                    _solve_in_worker, _routing_problem(ctx, part), settings, budget_s, part.label
+                )
+            ] = i
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            if stop is not None and stop.is_set():
+                shared_stop.set()
+            for future in done:
+                i = futures[future]
+                results[i] = future.result()
+                LOG.info(
+                    "routed part %d/%d: %s (%d solutions)",
+                    len(results),
+                    len(parts),
+                    parts[i].label,
+                    results[i].solutions,
+                )
+    return [results[i] for i in range(len(parts))]
+
+
+_WORKER_STOP: StopFlag | None = None
+
+
+def _worker_init(stop: StopFlag, log_level: int) -> None:
+    global _WORKER_STOP
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_STOP = stop
+    if log_level <= logging.INFO:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("bsb %(asctime)s %(message)s", "%H:%M:%S"))
+        logger = logging.getLogger("optimizer")
+        logger.handlers[:] = [handler]
+        logger.setLevel(log_level)
+        logger.propagate = False
+
+
+def _solve_in_worker(
+    problem: RoutingProblem, settings: SearchSettings, budget_s: float, label: str
+) -> RoutingResult:
+    # The part's clock starts when a worker takes it, not when it was queued.
+    deadline = min(settings.deadline, time.monotonic() + budget_s)
+    if _WORKER_STOP is not None and _WORKER_STOP.is_set():
+        settings = replace(settings, solution_limit=1)
+    return solve_routing(problem, replace(settings, deadline=deadline), _WORKER_STOP, label)
 
 
 def _trips_from_result(ctx: _Context, part: _Part, result: RoutingResult) -> list[_Trip]:

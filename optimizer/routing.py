@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -49,6 +49,14 @@ METAHEURISTIC = {
 # overflowing OR-Tools' int64 objective for tens of thousands of chunks.
 DROP_PENALTY = 1_000_000_000
 DAY_S = 24 * 3600
+
+
+class StopFlag(Protocol):
+    """Anything with ``is_set()``: a ``threading.Event`` or a ``multiprocessing`` event."""
+
+    def is_set(self) -> bool:
+        """Return whether the search should stop."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +112,7 @@ class RoutingResult:
 def solve_routing(
     problem: RoutingProblem,
     settings: SearchSettings,
-    stop: threading.Event | None = None,
+    stop: StopFlag | None = None,
     label: str = "",
 ) -> RoutingResult:
     """Route one subproblem with OR-Tools.
@@ -233,7 +241,7 @@ class _Progress:
     def __init__(
         self,
         routing: pywrapcp.RoutingModel,
-        stop: threading.Event | None,
+        stop: StopFlag | None,
         label: str,
         deadline: float,
     ) -> None:

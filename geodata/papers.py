@@ -1,0 +1,705 @@
+"""The papers people carry: loading lists, receipt lists (TTB) and the facilitators' schedule.
+
+Every paper is written twice, as CSV (UTF-8 with a byte-order mark, so that Excel guesses the
+encoding right) and as ``.xlsx`` (bold, frozen header row; A4, fitted to the page width, header
+row repeated on every printed page; ids as text cells, so ``00042`` stays ``00042``).
+
+Headers are in Bahasa Indonesia by default (``language="id"``) or English (``"en"``); both sets
+live in one table, :class:`Text`, so they cannot drift apart. Folder and file names never depend
+on the language::
+
+    papers/
+        loading_lists.csv|xlsx           every trip, one row per stop
+        loading_lists/{date}_{truck}_trip{n}.csv|xlsx
+        receipts.csv|xlsx                one row per delivered (drop point, tranche)
+        receipts/{drop point}.csv|xlsx   TTB form per drop point (one xlsx sheet per tranche)
+        schedule.csv|xlsx                facilitator schedule by kecamatan, desa, date, arrival
+
+Ids are echoed verbatim inside the papers; in file names they are reduced to safe characters
+(with a short hash of the original id appended whenever that changed the id, so two ids never
+share a file).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum, unique
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from optimizer.model import DropPoint, Scenario, Tranche
+from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned
+
+LANGUAGES: Final = ("id", "en")
+"""Languages of the papers' headers, in the column order of :class:`Text` values."""
+
+LOADING_LISTS: Final = "loading_lists"
+RECEIPTS: Final = "receipts"
+SCHEDULE: Final = "schedule"
+
+Cell = str | int | float | None
+"""One value in a paper: text (ids included), a number, or empty."""
+
+
+@unique
+class Text(Enum):
+    """Every header and fixed word of the papers: ``(Bahasa Indonesia, English)``."""
+
+    TRUCK = ("Truk", "Truck")
+    TRUCK_TYPE = ("Jenis truk", "Truck type")
+    WAREHOUSE = ("Gudang", "Warehouse")
+    WAREHOUSE_NAME = ("Nama gudang", "Warehouse name")
+    DATE = ("Tanggal", "Date")
+    TRIP = ("Rit", "Trip")
+    DEPART = ("Berangkat", "Departure")
+    SEQ = ("Urutan", "Seq.")
+    DROP_POINT = ("ID titik bagi", "Drop point ID")
+    DROP_POINT_NAME = ("Nama titik bagi", "Drop point name")
+    DESA = ("Desa/Kelurahan", "Village (desa)")
+    KECAMATAN = ("Kecamatan", "District (kecamatan)")
+    RT_RW = ("RT/RW", "RT/RW (neighbourhood)")
+    TRANCHE = ("Tahap", "Tranche")
+    TRANCHE_NAME = ("Nama tahap", "Tranche name")
+    SACKS = ("Karung", "Sacks")
+    KG = ("Berat (kg)", "Weight (kg)")
+    TOTAL = ("Jumlah", "Total")
+    KPM = ("Jumlah KPM", "Families (KPM)")
+    TRUCKS = ("Truk pengirim", "Truck(s)")
+    DELIVERY_DATES = ("Tanggal kirim", "Delivery date(s)")
+    NUMBER = ("No.", "No.")
+    KPM_NAME = ("Nama KPM", "Family name (KPM)")
+    KPM_KG = ("Beras diterima (kg)", "Rice received (kg)")
+    SIGNATURE = ("Tanda tangan", "Signature")
+    ARRIVAL_WINDOW = ("Waktu tiba", "Arrival window")
+    STATUS = ("Status", "Status")
+    REASON = ("Alasan", "Reason")
+    DETAIL = ("Keterangan", "Details")
+    DELIVERED = ("Dikirim", "Delivered")
+    PARTIAL = ("Dikirim sebagian", "Partly delivered")
+    NOT_DELIVERED = ("Tidak dikirim", "Not delivered")
+    LOADING_LIST = ("Daftar muat", "Loading list")
+    RECEIPT = ("Tanda Terima Barang (TTB)", "Goods receipt (TTB)")
+    RECEIPTS = ("Rekap TTB", "Receipts")
+    SCHEDULE = ("Jadwal pendamping", "Facilitator schedule")
+    REASON_STOCK = ("Stok gudang tidak cukup", "No stock left")
+    REASON_DEADLINE = ("Tidak ada hari kerja sebelum batas waktu", "No working day before deadline")
+    REASON_CAPACITY = ("Truk terlalu kecil", "No truck can carry a sack")
+    REASON_SHIFT = ("Terlalu jauh untuk satu shift", "Too far for one shift")
+    REASON_TIME_WINDOW = ("Jam buka tidak terpenuhi", "Opening hours cannot be met")
+    REASON_FLEET_TIME = ("Waktu armada habis", "Fleet out of time")
+    REASON_SOLVER = ("Tidak ditemukan rute", "No route found")
+
+    def label(self, language: str) -> str:
+        """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
+        return self.value[_language_index(language)]
+
+
+REASON_TEXT: Final[Mapping[ReasonCode, Text]] = MappingProxyType(
+    {
+        ReasonCode.STOCK: Text.REASON_STOCK,
+        ReasonCode.DEADLINE: Text.REASON_DEADLINE,
+        ReasonCode.CAPACITY: Text.REASON_CAPACITY,
+        ReasonCode.SHIFT: Text.REASON_SHIFT,
+        ReasonCode.TIME_WINDOW: Text.REASON_TIME_WINDOW,
+        ReasonCode.FLEET_TIME: Text.REASON_FLEET_TIME,
+        ReasonCode.SOLVER: Text.REASON_SOLVER,
+    }
+)
+"""A short translated label for each reason code (the plan's own reason text is kept too)."""
+
+_MIN_WIDTH: Final = 6.0
+_MAX_WIDTH: Final = 45.0
+_SIGNATURE_ROW_HEIGHT_PT: Final = 22.0
+"""Room to sign by hand on a printed receipt list."""
+_SHEET_TITLE_MAX: Final = 31
+"""Excel's limit on sheet-name length."""
+_STEM_MAX: Final = 60
+_HASH_CHARS: Final = 8
+_UNSAFE_FILE_CHARS: Final = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE_SHEET_CHARS: Final = re.compile(r"[\[\]:*?/\\]")
+_WINDOWS_RESERVED: Final = frozenset(
+    {"CON", "PRN", "AUX", "NUL"}
+    | {f"COM{i}" for i in range(1, 10)}
+    | {f"LPT{i}" for i in range(1, 10)}
+)
+
+
+def _language_index(language: str) -> int:
+    try:
+        return LANGUAGES.index(language)
+    except ValueError:
+        raise ValueError(
+            f"unknown language {language!r}: expected one of {', '.join(LANGUAGES)}"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    text: Text
+    min_width: float = _MIN_WIDTH
+
+
+@dataclass(frozen=True, slots=True)
+class _Sheet:
+    """One table with an optional block of ``label: value`` lines above it."""
+
+    title: Text
+    columns: tuple[_Column, ...]
+    rows: Sequence[tuple[Cell, ...]]
+    preamble: tuple[tuple[Text, Cell], ...] = ()
+    total: tuple[Cell, ...] | None = None
+    sheet_name: str = ""
+    """Overrides the translated title as the xlsx sheet name (e.g. a tranche id)."""
+    row_height_pt: float | None = None
+    landscape: bool = False
+
+    @property
+    def header_row(self) -> int:
+        """1-based spreadsheet row of the column headers (title, preamble, blank line first)."""
+        return 1 + len(self.preamble) + 1 + 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    """What one (drop point, tranche) received over the whole plan."""
+
+    point: DropPoint
+    tranche: Tranche
+    kg: float
+    sacks: int
+    trucks: tuple[str, ...]
+    dates: tuple[date, ...]
+
+    @property
+    def kpm(self) -> float:
+        return self.kg / self.tranche.kg_per_kpm if self.tranche.kg_per_kpm else 0.0
+
+
+def write_papers(
+    scenario: Scenario, plan: Plan, folder: Path, *, language: str = "id"
+) -> list[Path]:
+    """Write loading lists, receipt lists (TTB) and the facilitator schedule into ``folder``.
+
+    Parameters
+    ----------
+    scenario
+        The scenario the plan is for (names, desa, RT/RW and kg per family come from it).
+    plan
+        The plan to print.
+    folder
+        Destination folder; created if missing. Existing files of the same name are replaced.
+    language
+        ``"id"`` (Bahasa Indonesia, default) or ``"en"`` for the headers.
+
+    Returns
+    -------
+    list of Path
+        Every file written, CSV and xlsx, in a stable order.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is not one of :data:`LANGUAGES`.
+    KeyError
+        If the plan names a drop point, tranche or warehouse the scenario does not have.
+    """
+    _language_index(language)  # fail before writing anything
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    written += _write_loading_lists(scenario, plan, folder, language)
+    written += _write_receipts(scenario, plan, folder, language)
+    written += _write_schedule(scenario, plan, folder, language)
+    return written
+
+
+# --- the three papers -----------------------------------------------------------------------
+
+
+def _sorted_routes(plan: Plan) -> list[Route]:
+    return sorted(plan.routes, key=lambda r: (r.date, r.truck, r.trip))
+
+
+def _write_loading_lists(scenario: Scenario, plan: Plan, folder: Path, language: str) -> list[Path]:
+    routes = _sorted_routes(plan)
+    per_trip_dir = folder / LOADING_LISTS
+    per_trip_dir.mkdir(exist_ok=True)
+    truck_stems = _unique_stems(sorted({r.truck for r in routes}))
+    written: list[Path] = []
+    combined: list[tuple[Cell, ...]] = []
+    stop_columns = (
+        _Column(Text.SEQ),
+        _Column(Text.DROP_POINT),
+        _Column(Text.DROP_POINT_NAME, 20.0),
+        _Column(Text.DESA),
+        _Column(Text.RT_RW),
+        _Column(Text.TRANCHE),
+        _Column(Text.SACKS),
+        _Column(Text.KG),
+    )
+    for route in routes:
+        stop_rows = [
+            (seq, *_stop_cells(scenario, stop)) for seq, stop in enumerate(route.stops, start=1)
+        ]
+        warehouse = scenario.warehouse(route.warehouse)
+        truck = scenario.truck(route.truck)
+        sheet = _Sheet(
+            title=Text.LOADING_LIST,
+            columns=stop_columns,
+            rows=stop_rows,
+            preamble=(
+                (Text.TRUCK, route.truck),
+                (Text.TRUCK_TYPE, truck.type),
+                (Text.WAREHOUSE, route.warehouse),
+                (Text.WAREHOUSE_NAME, warehouse.name),
+                (Text.DATE, route.date.isoformat()),
+                (Text.TRIP, route.trip),
+                (Text.DEPART, _hhmm(route.depart)),
+            ),
+            total=(
+                Text.TOTAL.label(language),
+                None,
+                None,
+                None,
+                None,
+                None,
+                sum(s.sacks for s in route.stops),
+                _number(sum(s.kg for s in route.stops)),
+            ),
+        )
+        stem = f"{route.date.isoformat()}_{truck_stems[route.truck]}_trip{route.trip}"
+        written += _write_both(per_trip_dir / stem, (sheet,), language)
+        trip_cells: tuple[Cell, ...] = (
+            route.date.isoformat(),
+            route.truck,
+            route.trip,
+            _hhmm(route.depart),
+            route.warehouse,
+        )
+        combined.extend(trip_cells + row for row in stop_rows)
+    combined_sheet = _Sheet(
+        title=Text.LOADING_LIST,
+        columns=(
+            _Column(Text.DATE),
+            _Column(Text.TRUCK),
+            _Column(Text.TRIP),
+            _Column(Text.DEPART),
+            _Column(Text.WAREHOUSE),
+            *stop_columns,
+        ),
+        rows=combined,
+        landscape=True,
+    )
+    return _write_both(folder / LOADING_LISTS, (combined_sheet,), language) + written
+
+
+def _stop_cells(scenario: Scenario, stop: Stop) -> tuple[Cell, ...]:
+    point = scenario.drop_point(stop.drop_point)
+    return (
+        stop.drop_point,
+        point.name,
+        point.desa,
+        _rt_rw(point),
+        stop.tranche,
+        stop.sacks,
+        _number(stop.kg),
+    )
+
+
+def _deliveries(scenario: Scenario, plan: Plan) -> list[_Delivery]:
+    """Aggregate the plan's stops per (drop point, tranche), in scenario order."""
+    kg: dict[tuple[str, str], float] = defaultdict(float)
+    sacks: dict[tuple[str, str], int] = defaultdict(int)
+    trucks: dict[tuple[str, str], set[str]] = defaultdict(set)
+    dates: dict[tuple[str, str], set[date]] = defaultdict(set)
+    for route in plan.routes:
+        for stop in route.stops:
+            key = (stop.drop_point, stop.tranche)
+            kg[key] += stop.kg
+            sacks[key] += stop.sacks
+            trucks[key].add(route.truck)
+            dates[key].add(route.date)
+    deliveries = []
+    for point in scenario.drop_points:
+        for tranche in scenario.tranches:
+            key = (point.id, tranche.id)
+            if key in kg:
+                deliveries.append(
+                    _Delivery(
+                        point=point,
+                        tranche=tranche,
+                        kg=kg[key],
+                        sacks=sacks[key],
+                        trucks=tuple(sorted(trucks[key])),
+                        dates=tuple(sorted(dates[key])),
+                    )
+                )
+    return deliveries
+
+
+def _write_receipts(scenario: Scenario, plan: Plan, folder: Path, language: str) -> list[Path]:
+    deliveries = _deliveries(scenario, plan)
+    per_point: dict[str, list[_Delivery]] = defaultdict(list)
+    for delivery in deliveries:
+        per_point[delivery.point.id].append(delivery)
+    per_point_dir = folder / RECEIPTS
+    per_point_dir.mkdir(exist_ok=True)
+    point_stems = _unique_stems(list(per_point))
+    written: list[Path] = []
+    for point_id, point_deliveries in per_point.items():
+        sheets = tuple(_receipt_sheet(d, language) for d in point_deliveries)
+        written += _write_both(per_point_dir / point_stems[point_id], sheets, language)
+    summary_rows = [
+        (
+            d.point.id,
+            d.point.name,
+            d.point.desa,
+            d.point.kecamatan,
+            _rt_rw(d.point),
+            d.tranche.id,
+            _number(d.kpm),
+            d.sacks,
+            _number(d.kg),
+            ", ".join(d.trucks),
+            ", ".join(day.isoformat() for day in d.dates),
+        )
+        for d in sorted(
+            deliveries, key=lambda d: (d.point.kecamatan, d.point.desa, d.point.id)
+        )  # stable: tranche order within a point is kept
+    ]
+    summary = _Sheet(
+        title=Text.RECEIPTS,
+        columns=(
+            _Column(Text.DROP_POINT),
+            _Column(Text.DROP_POINT_NAME, 20.0),
+            _Column(Text.DESA),
+            _Column(Text.KECAMATAN),
+            _Column(Text.RT_RW),
+            _Column(Text.TRANCHE),
+            _Column(Text.KPM),
+            _Column(Text.SACKS),
+            _Column(Text.KG),
+            _Column(Text.TRUCKS),
+            _Column(Text.DELIVERY_DATES),
+        ),
+        rows=summary_rows,
+        landscape=True,
+    )
+    return _write_both(folder / RECEIPTS, (summary,), language) + written
+
+
+def _receipt_sheet(delivery: _Delivery, language: str) -> _Sheet:
+    point, tranche = delivery.point, delivery.tranche
+    # A family is either served in full or not at all; a fraction (a split sack) gets no line.
+    families = math.floor(delivery.kpm + 1e-6)
+    per_family_kg = _number(tranche.kg_per_kpm)
+    return _Sheet(
+        title=Text.RECEIPT,
+        sheet_name=tranche.id,
+        columns=(
+            _Column(Text.NUMBER),
+            _Column(Text.KPM_NAME, 40.0),
+            _Column(Text.KPM_KG),
+            _Column(Text.SIGNATURE, 30.0),
+        ),
+        rows=[(n, None, per_family_kg, None) for n in range(1, families + 1)],
+        preamble=(
+            (Text.DROP_POINT, point.id),
+            (Text.DROP_POINT_NAME, point.name),
+            (Text.RT_RW, _rt_rw(point)),
+            (Text.DESA, point.desa),
+            (Text.KECAMATAN, point.kecamatan),
+            (Text.TRANCHE, tranche.id),
+            (Text.TRANCHE_NAME, tranche.name),
+            (Text.KPM, _number(delivery.kpm)),
+            (Text.SACKS, delivery.sacks),
+            (Text.KG, _number(delivery.kg)),
+            (Text.TRUCKS, ", ".join(delivery.trucks)),
+            (Text.DELIVERY_DATES, ", ".join(day.isoformat() for day in delivery.dates)),
+        ),
+        total=(Text.TOTAL.label(language), None, _number(delivery.kg), None),
+        row_height_pt=_SIGNATURE_ROW_HEIGHT_PT,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _ScheduleLine:
+    sort_key: tuple[str, str, str, str, int, int]
+    cells: tuple[Cell, ...]
+
+
+def _write_schedule(scenario: Scenario, plan: Plan, folder: Path, language: str) -> list[Path]:
+    tranche_order = {t.id: i for i, t in enumerate(scenario.tranches)}
+    missing: dict[tuple[str, str], list[Unassigned]] = defaultdict(list)
+    for item in plan.unassigned:
+        missing[(item.drop_point, item.tranche)].append(item)
+    lines: list[_ScheduleLine] = []
+    for route in plan.routes:
+        for stop in route.stops:
+            point = scenario.drop_point(stop.drop_point)
+            short = missing.get((stop.drop_point, stop.tranche), [])
+            lines.append(
+                _ScheduleLine(
+                    sort_key=(
+                        point.kecamatan,
+                        point.desa,
+                        route.date.isoformat(),
+                        stop.arrive.isoformat(),
+                        0,
+                        tranche_order.get(stop.tranche, -1),
+                    ),
+                    cells=(
+                        *_schedule_point_cells(point, stop.tranche),
+                        route.date.isoformat(),
+                        f"{_hhmm(stop.arrive)}–{_hhmm(stop.depart)}",
+                        route.truck,
+                        route.trip,
+                        stop.sacks,
+                        _number(stop.kg),
+                        (Text.PARTIAL if short else Text.DELIVERED).label(language),
+                        _reason_labels(short, language),
+                        "; ".join(item.reason for item in short),
+                    ),
+                )
+            )
+    for item in plan.unassigned:
+        point = scenario.drop_point(item.drop_point)
+        lines.append(
+            _ScheduleLine(
+                # "~" sorts after every ISO date: what will not come is listed last in a desa.
+                sort_key=(
+                    point.kecamatan,
+                    point.desa,
+                    "~",
+                    point.id,
+                    1,
+                    tranche_order.get(item.tranche, -1),
+                ),
+                cells=(
+                    *_schedule_point_cells(point, item.tranche),
+                    None,
+                    None,
+                    None,
+                    None,
+                    item.sacks,
+                    _number(item.kg),
+                    Text.NOT_DELIVERED.label(language),
+                    _reason_labels([item], language),
+                    item.reason,
+                ),
+            )
+        )
+    lines.sort(key=lambda line: line.sort_key)
+    sheet = _Sheet(
+        title=Text.SCHEDULE,
+        columns=(
+            _Column(Text.DESA),
+            _Column(Text.KECAMATAN),
+            _Column(Text.DROP_POINT),
+            _Column(Text.DROP_POINT_NAME, 20.0),
+            _Column(Text.RT_RW),
+            _Column(Text.TRANCHE),
+            _Column(Text.DATE),
+            _Column(Text.ARRIVAL_WINDOW),
+            _Column(Text.TRUCK),
+            _Column(Text.TRIP),
+            _Column(Text.SACKS),
+            _Column(Text.KG),
+            _Column(Text.STATUS),
+            _Column(Text.REASON),
+            _Column(Text.DETAIL, 30.0),
+        ),
+        rows=[line.cells for line in lines],
+        landscape=True,
+    )
+    return _write_both(folder / SCHEDULE, (sheet,), language)
+
+
+def _schedule_point_cells(point: DropPoint, tranche_id: str) -> tuple[Cell, ...]:
+    return (point.desa, point.kecamatan, point.id, point.name, _rt_rw(point), tranche_id)
+
+
+def _reason_labels(items: Iterable[Unassigned], language: str) -> str:
+    codes = sorted({item.reason_code for item in items})
+    return "; ".join(REASON_TEXT[code].label(language) for code in codes)
+
+
+# --- formatting helpers ---------------------------------------------------------------------
+
+
+def _number(value: float) -> int | float:
+    """Integral values as ints (``1500`` not ``1500.0``), others to 6 decimals."""
+    if float(value).is_integer():
+        return int(value)
+    return round(float(value), 6)
+
+
+def _hhmm(moment: datetime) -> str:
+    return moment.strftime("%H:%M")
+
+
+def _rt_rw(point: DropPoint) -> str:
+    if not point.rt and not point.rw:
+        return ""
+    return f"{point.rt or '-'}/{point.rw or '-'}"
+
+
+def safe_stem(text: str) -> str:
+    """Make a file-name stem of an id: safe characters only, plus a hash if it had to change.
+
+    Parameters
+    ----------
+    text
+        Any id (drop point, truck, ...).
+
+    Returns
+    -------
+    str
+        ``text`` itself when it is made of ``A-Z a-z 0-9 . _ -`` only, is not a reserved Windows
+        device name and is short; otherwise a cleaned version followed by ``-`` and the first
+        8 hex digits of the SHA-1 of ``text`` (so distinct ids keep distinct names).
+    """
+    stem = _UNSAFE_FILE_CHARS.sub("_", text).strip("._")[:_STEM_MAX]
+    # Windows reserves device names even with an extension: "CON.csv", "con.x.xlsx".
+    if stem and stem == text and stem.split(".")[0].upper() not in _WINDOWS_RESERVED:
+        return stem
+    return f"{stem or 'id'}-{_short_hash(text)}"
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:_HASH_CHARS]
+
+
+def _unique_stems(ids: Iterable[str]) -> dict[str, str]:
+    """:func:`safe_stem` per id, also distinct on case-insensitive file systems."""
+    stems: dict[str, str] = {}
+    taken: set[str] = set()
+    for text in ids:
+        stem = safe_stem(text)
+        if stem.casefold() in taken:
+            stem = f"{stem}-{_short_hash(text)}"
+        taken.add(stem.casefold())
+        stems[text] = stem
+    return stems
+
+
+# --- writers --------------------------------------------------------------------------------
+
+
+def _write_both(stem: Path, sheets: Sequence[_Sheet], language: str) -> list[Path]:
+    csv_path = stem.with_name(stem.name + ".csv")
+    xlsx_path = stem.with_name(stem.name + ".xlsx")
+    _write_csv(csv_path, sheets, language)
+    _write_xlsx(xlsx_path, sheets, language)
+    return [csv_path, xlsx_path]
+
+
+def _sheet_lines(sheet: _Sheet, language: str) -> list[tuple[Cell, ...]]:
+    """Lay the sheet out as rows: title, preamble, blank, header, data, total."""
+    lines: list[tuple[Cell, ...]] = [(sheet.title.label(language),)]
+    lines += [(text.label(language), value) for text, value in sheet.preamble]
+    lines.append(())
+    lines.append(tuple(column.text.label(language) for column in sheet.columns))
+    lines += sheet.rows
+    if sheet.total is not None:
+        lines.append(sheet.total)
+    return lines
+
+
+def _write_csv(path: Path, sheets: Sequence[_Sheet], language: str) -> None:
+    # utf-8-sig: the byte-order mark tells Excel the file is UTF-8 (names with é, en dashes).
+    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+        writer = csv.writer(stream)
+        for index, sheet in enumerate(sheets):
+            if index:
+                writer.writerow(())
+            writer.writerows(_sheet_lines(sheet, language))
+
+
+def _xlsx_text(value: Cell) -> Cell:
+    if isinstance(value, str):
+        # openpyxl refuses control characters; they cannot be shown on paper anyway.
+        cleaned: str = ILLEGAL_CHARACTERS_RE.sub("", value)
+        return cleaned
+    return value
+
+
+def _sheet_names(sheets: Sequence[_Sheet], language: str) -> list[str]:
+    names: list[str] = []
+    taken: set[str] = set()
+    for sheet in sheets:
+        base = _UNSAFE_SHEET_CHARS.sub("_", sheet.sheet_name or sheet.title.label(language))
+        base = base.strip("'")[:_SHEET_TITLE_MAX] or "Sheet"
+        name, n = base, 1
+        while name.casefold() in taken:  # Excel compares sheet names case-insensitively
+            n += 1
+            suffix = f" ({n})"
+            name = base[: _SHEET_TITLE_MAX - len(suffix)] + suffix
+        taken.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def _write_xlsx(path: Path, sheets: Sequence[_Sheet], language: str) -> None:
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    bold = Font(bold=True)
+    title_font = Font(bold=True, size=13)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for sheet, name in zip(sheets, _sheet_names(sheets, language), strict=True):
+        ws = workbook.create_sheet(title=name)
+        lines = _sheet_lines(sheet, language)
+        for row_number, line in enumerate(lines, start=1):
+            ws.append([_xlsx_text(value) for value in line])
+            for column_number, value in enumerate(line, start=1):
+                # openpyxl reads a string starting with "=" as a formula; ids and names are text.
+                if isinstance(value, str) and value.startswith("="):
+                    ws.cell(row=row_number, column=column_number).data_type = "s"
+        ws["A1"].font = title_font
+        for row_number in range(2, 2 + len(sheet.preamble)):
+            ws.cell(row=row_number, column=1).font = bold
+        header = sheet.header_row
+        for column_number in range(1, len(sheet.columns) + 1):
+            cell = ws.cell(row=header, column=column_number)
+            cell.font = bold
+            cell.alignment = wrap
+        if sheet.total is not None:
+            for column_number in range(1, len(sheet.columns) + 1):
+                ws.cell(row=ws.max_row, column=column_number).font = bold
+        if sheet.row_height_pt is not None:
+            # One sheet-wide default instead of a height per row: far faster to write.
+            ws.sheet_format.defaultRowHeight = sheet.row_height_pt
+            ws.sheet_format.customHeight = True
+        for column_number, width in enumerate(_column_widths(sheet, lines), start=1):
+            ws.column_dimensions[get_column_letter(column_number)].width = width
+        ws.freeze_panes = ws.cell(row=header + 1, column=1)
+        ws.print_title_rows = f"{header}:{header}"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.orientation = "landscape" if sheet.landscape else "portrait"
+        # Fit every column on the page width; as many pages down as needed.
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+    workbook.save(path)
+
+
+def _column_widths(sheet: _Sheet, lines: Sequence[tuple[Cell, ...]]) -> list[float]:
+    widths = [column.min_width for column in sheet.columns]
+    # The title line may be long; it spills over empty neighbours, so it does not count.
+    for line in lines[1:]:
+        for index, value in enumerate(line[: len(widths)]):
+            if value is not None:
+                widths[index] = max(widths[index], len(str(value)) + 2.0)
+    return [min(width, _MAX_WIDTH) for width in widths]

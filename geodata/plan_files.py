@@ -1,0 +1,383 @@
+"""Write a plan folder, atomically: either the whole new folder is there, or the old one is.
+
+Contents of the folder::
+
+    plan.json          the output contract (optimizer.solution.plan_to_dict), byte-stable
+    scenario/          the validated scenario copy (written by a caller-supplied function)
+    routes.geojson     one LineString per trip: warehouse -> stops -> warehouse, [lon, lat]
+    stops.csv          one row per stop
+    unassigned.csv     one row per undelivered (drop point, tranche)
+    summary.md         :func:`format_summary`
+    papers/            loading lists, receipt lists (TTB), facilitator schedule (geodata.papers)
+
+Everything is first written to a hidden sibling ``.{name}.tmp-<random>``, then swapped into
+place with renames on the same file system, so a crash or an error never leaves half a plan
+where the old one was.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import date
+from pathlib import Path, PurePosixPath
+from typing import Any, Final
+
+from geodata.papers import write_papers
+from optimizer.model import Scenario
+from optimizer.solution import TIME_FORMAT, Plan, Route, compute_kpis, plan_to_dict
+
+logger = logging.getLogger(__name__)
+
+COORDINATE_DECIMALS: Final = 6
+"""About 0.1 m: more than enough for a drop point, and keeps the GeoJSON small and stable."""
+
+STOPS_COLUMNS: Final = (
+    "truck",
+    "warehouse",
+    "date",
+    "trip",
+    "seq",
+    "drop_point",
+    "name",
+    "desa",
+    "kecamatan",
+    "rt",
+    "rw",
+    "lon",
+    "lat",
+    "tranche",
+    "kpm",
+    "kg",
+    "sacks",
+    "arrive",
+    "depart",
+)
+UNASSIGNED_COLUMNS: Final = (
+    "drop_point",
+    "name",
+    "desa",
+    "kecamatan",
+    "tranche",
+    "kg",
+    "sacks",
+    "reason_code",
+    "reason",
+)
+
+
+def write_plan_folder(
+    scenario: Scenario,
+    plan: Plan,
+    out_dir: Path,
+    *,
+    language: str = "id",
+    write_scenario_copy: Callable[[Scenario, Path], None] | None = None,
+    extra_files: Mapping[str, bytes] | None = None,
+) -> Path:
+    """Write every output of a plan into ``out_dir``, replacing it atomically.
+
+    Parameters
+    ----------
+    scenario
+        The scenario the plan is for.
+    plan
+        The plan to write.
+    out_dir
+        The folder to create or replace. Its parent is created if missing.
+    language
+        Language of the papers' headers: ``"id"`` (default) or ``"en"``.
+    write_scenario_copy
+        Writes the scenario's files into the folder it is given (``out_dir/scenario``);
+        skipped when ``None``.
+    extra_files
+        More files to add, relative POSIX path -> content (e.g. ``{"map.html": ...}``).
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is unknown, or an extra file's path is absolute, leaves the folder, or
+        collides with a file already written.
+    NotADirectoryError
+        If ``out_dir`` exists and is not a folder.
+    OSError
+        If writing fails. In every error case ``out_dir`` is left as it was and no temporary
+        folder remains.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir} exists and is not a folder")
+    parent = out_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
+    try:
+        _write_contents(
+            scenario,
+            plan,
+            staging,
+            language=language,
+            write_scenario_copy=write_scenario_copy,
+            extra_files=extra_files or {},
+        )
+        _swap_into_place(staging, out_dir)
+    except BaseException:
+        # BaseException too: Ctrl-C while writing must not leave a temporary folder behind.
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _write_contents(
+    scenario: Scenario,
+    plan: Plan,
+    folder: Path,
+    *,
+    language: str,
+    write_scenario_copy: Callable[[Scenario, Path], None] | None,
+    extra_files: Mapping[str, bytes],
+) -> None:
+    plan_json = json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
+    (folder / "plan.json").write_text(plan_json, encoding="utf-8")
+    if write_scenario_copy is not None:
+        write_scenario_copy(scenario, folder / "scenario")
+    geojson = json.dumps(routes_geojson(scenario, plan), indent=2, ensure_ascii=False) + "\n"
+    (folder / "routes.geojson").write_text(geojson, encoding="utf-8")
+    _write_stops_csv(scenario, plan, folder / "stops.csv")
+    _write_unassigned_csv(scenario, plan, folder / "unassigned.csv")
+    (folder / "summary.md").write_text(format_summary(scenario, plan), encoding="utf-8")
+    write_papers(scenario, plan, folder / "papers", language=language)
+    for relative, content in sorted(extra_files.items()):
+        target = _extra_file_target(folder, relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
+def _extra_file_target(folder: Path, relative: str) -> Path:
+    posix = PurePosixPath(relative)
+    if posix.is_absolute() or not posix.parts or ".." in posix.parts or "\\" in relative:
+        raise ValueError(f"extra file {relative!r}: expected a relative path inside the folder")
+    target = folder.joinpath(*posix.parts)
+    if target.exists():
+        raise ValueError(f"extra file {relative!r} would replace a file of the plan")
+    return target
+
+
+def _swap_into_place(staging: Path, out_dir: Path) -> None:
+    if not out_dir.exists():
+        staging.rename(out_dir)
+        return
+    # Two renames: there is no portable atomic exchange of two folders. Between them out_dir
+    # is briefly missing; it is never half-written.
+    backup = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    backup.rmdir()  # only the unique name is wanted: rename needs it free on Windows
+    out_dir.rename(backup)
+    try:
+        staging.rename(out_dir)
+    except BaseException:
+        backup.rename(out_dir)
+        raise
+    try:
+        shutil.rmtree(backup)
+    except OSError:
+        # The new plan is in place; a leftover backup is untidy, not wrong.
+        logger.warning("could not remove the previous plan folder kept at %s", backup)
+
+
+def routes_geojson(scenario: Scenario, plan: Plan) -> dict[str, Any]:
+    """Build a GeoJSON FeatureCollection of the plan's trips.
+
+    Parameters
+    ----------
+    scenario
+        Supplies the coordinates of warehouses and drop points.
+    plan
+        The plan.
+
+    Returns
+    -------
+    dict
+        JSON-ready FeatureCollection: one LineString per trip, ``[lon, lat]`` rounded to
+        :data:`COORDINATE_DECIMALS`, from the warehouse through the stops back to it, with
+        properties truck, warehouse, date, trip, depart, return, distance_km, load_kg, sacks,
+        n_stops and stops (drop point ids, in order).
+    """
+    return {
+        "type": "FeatureCollection",
+        "features": [_route_feature(scenario, route) for route in plan.routes],
+    }
+
+
+def _position(lon: float, lat: float) -> list[float]:
+    return [round(lon, COORDINATE_DECIMALS), round(lat, COORDINATE_DECIMALS)]
+
+
+def _route_feature(scenario: Scenario, route: Route) -> dict[str, Any]:
+    warehouse = scenario.warehouse(route.warehouse)
+    home = _position(warehouse.lon, warehouse.lat)
+    coordinates = [home]
+    for stop in route.stops:
+        point = scenario.drop_point(stop.drop_point)
+        coordinates.append(_position(point.lon, point.lat))
+    coordinates.append(home)
+    return {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": coordinates},
+        "properties": {
+            "truck": route.truck,
+            "warehouse": route.warehouse,
+            "date": route.date.isoformat(),
+            "trip": route.trip,
+            "depart": route.depart.strftime(TIME_FORMAT),
+            "return": route.return_.strftime(TIME_FORMAT),
+            "distance_km": round(route.distance_km, 3),
+            "load_kg": _number(route.load_kg),
+            "sacks": sum(stop.sacks for stop in route.stops),
+            "n_stops": len(route.stops),
+            "stops": [stop.drop_point for stop in route.stops],
+        },
+    }
+
+
+def _write_stops_csv(scenario: Scenario, plan: Plan, path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(STOPS_COLUMNS)
+        for route in plan.routes:
+            for seq, stop in enumerate(route.stops, start=1):
+                point = scenario.drop_point(stop.drop_point)
+                tranche = scenario.tranche(stop.tranche)
+                kpm = stop.kg / tranche.kg_per_kpm if tranche.kg_per_kpm else 0.0
+                writer.writerow(
+                    (
+                        route.truck,
+                        route.warehouse,
+                        route.date.isoformat(),
+                        route.trip,
+                        seq,
+                        stop.drop_point,
+                        point.name,
+                        point.desa,
+                        point.kecamatan,
+                        point.rt,
+                        point.rw,
+                        f"{point.lon:.{COORDINATE_DECIMALS}f}",
+                        f"{point.lat:.{COORDINATE_DECIMALS}f}",
+                        stop.tranche,
+                        _number(kpm),
+                        _number(stop.kg),
+                        stop.sacks,
+                        stop.arrive.strftime(TIME_FORMAT),
+                        stop.depart.strftime(TIME_FORMAT),
+                    )
+                )
+
+
+def _write_unassigned_csv(scenario: Scenario, plan: Plan, path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(UNASSIGNED_COLUMNS)
+        for item in plan.unassigned:
+            point = scenario.drop_point(item.drop_point)
+            writer.writerow(
+                (
+                    item.drop_point,
+                    point.name,
+                    point.desa,
+                    point.kecamatan,
+                    item.tranche,
+                    _number(item.kg),
+                    item.sacks,
+                    str(item.reason_code),
+                    item.reason,
+                )
+            )
+
+
+def format_summary(scenario: Scenario, plan: Plan) -> str:
+    """Summarise a plan in short Markdown (the CLI prints the same text).
+
+    Parameters
+    ----------
+    scenario
+        The scenario the plan is for.
+    plan
+        The plan. Its KPIs are recomputed from its routes, so the summary never disagrees with
+        them.
+
+    Returns
+    -------
+    str
+        Markdown, one line per fact, ending with a newline.
+    """
+    kpis = compute_kpis(scenario, plan.routes, plan.unassigned)
+    total = kpis["families_total"]
+    served = kpis["families_served"]
+    lines = [
+        f"# Plan: {scenario.name}",
+        "",
+        f"- Status: {plan.status}; strategy: {plan.strategy}; seed: {plan.seed}",
+        f"- Families served (every tranche in full): {served:,} of {total:,}"
+        f" ({_percent(served, total)})",
+    ]
+    for tranche in scenario.tranches:
+        demand_kg = sum(scenario.demand_kg(p, tranche) for p in scenario.drop_points)
+        delivered_kg = kpis["kg_delivered_per_tranche"][tranche.id]
+        last = kpis["last_delivery_date_per_tranche"][tranche.id]
+        if last is None:
+            timing = f"no delivery (deadline {tranche.deadline.isoformat()})"
+        else:
+            late = " **LATE**" if date.fromisoformat(last) > tranche.deadline else ""
+            timing = f"last delivery {last} (deadline {tranche.deadline.isoformat()}){late}"
+        lines.append(
+            f"- Tranche {tranche.id}: {_kg(delivered_kg)} of {_kg(demand_kg)} kg delivered"
+            f" ({_percent(delivered_kg, demand_kg)}); {timing}"
+        )
+    lines.append(
+        f"- Trips: {kpis['trips']:,}; truck-days: {kpis['truck_days']:,};"
+        f" distance: {kpis['distance_km']:,.1f} km; cost: {kpis['cost']:,.0f}"
+    )
+    lines.extend(_unassigned_lines(plan))
+    return "\n".join(lines) + "\n"
+
+
+def _unassigned_lines(plan: Plan) -> list[str]:
+    if not plan.unassigned:
+        return ["- Unassigned: none"]
+    count: dict[str, int] = defaultdict(int)
+    kg: dict[str, float] = defaultdict(float)
+    example: dict[str, str] = {}
+    for item in plan.unassigned:
+        code = str(item.reason_code)
+        count[code] += 1
+        kg[code] += item.kg
+        example.setdefault(code, item.reason)
+    total_kg = sum(kg.values())
+    lines = [f"- Unassigned: {len(plan.unassigned):,} deliveries, {_kg(total_kg)} kg"]
+    # Largest first: the reason that costs the most rice is the one to act on.
+    for code in sorted(count, key=lambda c: (-kg[c], c)):
+        lines.append(f"  - {code}: {count[code]:,} ({_kg(kg[code])} kg), e.g. {example[code]}")
+    return lines
+
+
+def _number(value: float) -> int | float:
+    """Integral values as ints (``1500`` not ``1500.0``), others to 6 decimals."""
+    if float(value).is_integer():
+        return int(value)
+    return round(float(value), 6)
+
+
+def _kg(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _percent(part: float, whole: float) -> str:
+    return f"{100.0 * part / whole:.1f} %" if whole else "n/a"

@@ -1,0 +1,303 @@
+"""Tests of geodata.papers: loading lists, receipt lists (TTB) and the facilitator schedule."""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+
+from geodata.papers import LANGUAGES, REASON_TEXT, Text, safe_stem, write_papers
+from optimizer.model import Scenario
+from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned, compute_kpis
+from tests.conftest import make_tiny_scenario
+
+
+def _at(day: date, hhmm: str) -> datetime:
+    hour, minute = hhmm.split(":")
+    return datetime(day.year, day.month, day.day, int(hour), int(minute))
+
+
+def _route(
+    truck: str, day: date, trip: int, stops: list[tuple[str, str, float, str, str]]
+) -> Route:
+    built = tuple(
+        Stop(point, tranche, kg, round(kg / 15), _at(day, arrive), _at(day, depart))
+        for point, tranche, kg, arrive, depart in stops
+    )
+    return Route(
+        truck=truck,
+        warehouse="W1",
+        date=day,
+        trip=trip,
+        depart=_at(day, "07:30"),
+        return_=_at(day, "12:00"),
+        distance_km=12.5,
+        load_kg=sum(s.kg for s in built),
+        stops=built,
+    )
+
+
+def make_tiny_plan(scenario: Scenario | None = None) -> Plan:
+    """A hand-made plan for make_tiny_scenario.
+
+    00042 and P2 get both tranches in full; P4 gets September only (October: no stock); P3 gets
+    half of September (the rest: fleet time) and nothing in October (no stock).
+    """
+    scenario = scenario or make_tiny_scenario()
+    sep2, sep3, oct1 = date(2020, 9, 2), date(2020, 9, 3), date(2020, 10, 1)
+    routes = (
+        _route(
+            "T2",
+            sep2,
+            1,
+            [
+                ("00042", "T-SEP", 1500.0, "08:10", "08:40"),
+                ("P2", "T-SEP", 1200.0, "09:00", "09:27"),
+            ],
+        ),
+        _route("T1", sep2, 1, [("P4", "T-SEP", 900.0, "08:05", "08:34")]),
+        _route("T2", sep3, 1, [("P3", "T-SEP", 1800.0, "08:20", "08:53")]),
+        _route(
+            "T1",
+            oct1,
+            1,
+            [("00042", "T-OKT", 750.0, "08:10", "08:32"), ("P2", "T-OKT", 600.0, "09:00", "09:21")],
+        ),
+    )
+    unassigned = (
+        Unassigned("P3", "T-SEP", 1800.0, 120, ReasonCode.FLEET_TIME, "trucks out of shift time"),
+        Unassigned("P3", "T-OKT", 1800.0, 120, ReasonCode.STOCK, "warehouse W1 has no stock left"),
+        Unassigned("P4", "T-OKT", 450.0, 30, ReasonCode.STOCK, "warehouse W1 has no stock left"),
+    )
+    return Plan(
+        scenario_name=scenario.name,
+        routes=routes,
+        unassigned=unassigned,
+        kpis=compute_kpis(scenario, routes, unassigned),
+        strategy="default",
+        seed=1,
+    )
+
+
+def _read_csv(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as stream:
+        return list(csv.reader(stream))
+
+
+def _header(rows: list[list[str]], first: str) -> list[str]:
+    return next(row for row in rows if row and row[0] == first)
+
+
+TRIP_STEMS = (
+    "2020-09-02_T1_trip1",
+    "2020-09-02_T2_trip1",
+    "2020-09-03_T2_trip1",
+    "2020-10-01_T1_trip1",
+)
+
+
+@pytest.fixture(scope="module")
+def papers_id(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("papers_id")
+    write_papers(make_tiny_scenario(), make_tiny_plan(), folder, language="id")
+    return folder
+
+
+def test_write_papers_writes_csv_and_xlsx_of_every_paper(papers_id: Path) -> None:
+    names = {p.relative_to(papers_id).as_posix() for p in papers_id.rglob("*") if p.is_file()}
+    for stem in ("loading_lists", "receipts", "schedule"):
+        assert {f"{stem}.csv", f"{stem}.xlsx"} <= names
+    trips = {n for n in names if n.startswith("loading_lists/")}
+    assert trips == {f"loading_lists/{s}.{ext}" for s in TRIP_STEMS for ext in ("csv", "xlsx")}
+    receipts = {n for n in names if n.startswith("receipts/")}
+    assert receipts == {
+        f"receipts/{p}.{ext}" for p in ("00042", "P2", "P3", "P4") for ext in ("csv", "xlsx")
+    }
+
+
+def test_write_papers_returns_every_file_it_wrote(tmp_path: Path) -> None:
+    written = write_papers(make_tiny_scenario(), make_tiny_plan(), tmp_path)
+    on_disk = {p for p in tmp_path.rglob("*") if p.is_file()}
+    assert set(written) == on_disk
+    assert len(written) == len(on_disk)
+
+
+def test_csv_papers_start_with_a_byte_order_mark(papers_id: Path) -> None:
+    for path in papers_id.rglob("*.csv"):
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf"), path
+
+
+@pytest.mark.parametrize(
+    ("language", "seq", "point", "kpm_name", "signature"),
+    [
+        ("id", "Urutan", "ID titik bagi", "Nama KPM", "Tanda tangan"),
+        ("en", "Seq.", "Drop point ID", "Family name (KPM)", "Signature"),
+    ],
+)
+def test_headers_follow_the_language(
+    tmp_path: Path, language: str, seq: str, point: str, kpm_name: str, signature: str
+) -> None:
+    write_papers(make_tiny_scenario(), make_tiny_plan(), tmp_path, language=language)
+    trip = _read_csv(tmp_path / "loading_lists" / "2020-09-02_T2_trip1.csv")
+    assert _header(trip, seq)[:2] == [seq, point]
+    receipt = _read_csv(tmp_path / "receipts" / "00042.csv")
+    assert _header(receipt, "No.") == ["No.", kpm_name, Text.KPM_KG.label(language), signature]
+    workbook = load_workbook(tmp_path / "schedule.xlsx")
+    sheet = workbook.worksheets[0]
+    header_row = int(sheet.freeze_panes[1:]) - 1
+    headers = [cell.value for cell in sheet[header_row]]
+    assert headers[0] == Text.DESA.label(language)
+    assert headers[2] == point
+
+
+def test_unknown_language_is_refused_before_writing(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown language 'fr'"):
+        write_papers(make_tiny_scenario(), make_tiny_plan(), tmp_path / "p", language="fr")
+    assert not (tmp_path / "p").exists()
+
+
+def test_every_text_and_reason_code_has_a_label_in_every_language() -> None:
+    assert set(REASON_TEXT) == set(ReasonCode)
+    for language in LANGUAGES:
+        labels = [text.label(language) for text in Text]
+        assert all(label.strip() for label in labels)
+        # Two headers with the same text would be ambiguous on paper.
+        assert len(set(labels)) == len(labels), language
+
+
+def test_loading_list_per_trip_has_stops_in_order_and_a_total(papers_id: Path) -> None:
+    rows = _read_csv(papers_id / "loading_lists" / "2020-09-02_T2_trip1.csv")
+    assert rows[0] == ["Daftar muat"]
+    assert ["Truk", "T2"] in rows
+    assert ["Berangkat", "07:30"] in rows
+    start = rows.index(_header(rows, "Urutan")) + 1
+    assert rows[start][:2] == ["1", "00042"]
+    assert rows[start][4] == "001/01"
+    assert rows[start + 1][:2] == ["2", "P2"]
+    assert rows[start + 2] == ["Jumlah", "", "", "", "", "", "180", "2700"]
+
+
+def test_combined_loading_list_has_one_row_per_stop(papers_id: Path) -> None:
+    rows = _read_csv(papers_id / "loading_lists.csv")
+    header = _header(rows, "Tanggal")
+    body = rows[rows.index(header) + 1 :]
+    assert len(body) == 6
+    assert [r[0] for r in body] == sorted(r[0] for r in body)
+
+
+def test_receipt_numbers_one_line_per_family(papers_id: Path) -> None:
+    rows = _read_csv(papers_id / "receipts" / "00042.csv")
+    assert ["ID titik bagi", "00042"] in rows
+    assert ["Jumlah KPM", "50"] in rows
+    assert ["Tahap", "T-SEP"] in rows and ["Tahap", "T-OKT"] in rows
+    numbered = [r for r in rows if r and r[0].isdigit() and len(r) == 4]
+    # 50 families, once per tranche, each with the tranche's ration prefilled.
+    assert [int(r[0]) for r in numbered] == list(range(1, 51)) * 2
+    assert {r[2] for r in numbered[:50]} == {"30"}
+    assert {r[2] for r in numbered[50:]} == {"15"}
+    assert all(r[1] == "" and r[3] == "" for r in numbered)
+
+
+def test_partial_receipt_lists_only_the_families_served(papers_id: Path) -> None:
+    rows = _read_csv(papers_id / "receipts" / "P3.csv")
+    assert ["Jumlah KPM", "60"] in rows
+    assert max(int(r[0]) for r in rows if r and r[0].isdigit()) == 60
+
+
+def test_receipt_workbook_has_a_sheet_per_tranche_and_text_ids(papers_id: Path) -> None:
+    workbook = load_workbook(papers_id / "receipts" / "00042.xlsx")
+    assert workbook.sheetnames == ["T-SEP", "T-OKT"]
+    sheet = workbook["T-SEP"]
+    assert sheet["B2"].value == "00042"
+    assert sheet["B2"].data_type == "s"
+    header_row = int(sheet.freeze_panes[1:]) - 1
+    assert sheet.print_title_rows == f"${header_row}:${header_row}"
+    headers = [c.value for c in sheet[header_row]]
+    assert headers == ["No.", "Nama KPM", "Beras diterima (kg)", "Tanda tangan"]
+    assert int(sheet.page_setup.paperSize) == int(sheet.PAPERSIZE_A4)
+
+
+def test_xlsx_header_is_bold_and_frozen(papers_id: Path) -> None:
+    sheet = load_workbook(papers_id / "loading_lists" / "2020-09-02_T2_trip1.xlsx").worksheets[0]
+    header_row = int(sheet.freeze_panes[1:]) - 1
+    assert sheet.cell(row=header_row, column=1).value == "Urutan"
+    assert all(cell.font.b for cell in sheet[header_row])
+    assert sheet.print_title_rows == f"${header_row}:${header_row}"
+    point_cell = sheet.cell(row=header_row + 1, column=2)
+    assert point_cell.value == "00042"
+    assert point_cell.data_type == "s"
+    assert sheet.column_dimensions["C"].width >= len("RW 01 Babakan")
+
+
+def test_receipts_summary_has_one_row_per_point_and_tranche(papers_id: Path) -> None:
+    rows = _read_csv(papers_id / "receipts.csv")
+    body = rows[rows.index(_header(rows, "ID titik bagi")) + 1 :]
+    assert sorted((r[0], r[5]) for r in body) == [
+        ("00042", "T-OKT"),
+        ("00042", "T-SEP"),
+        ("P2", "T-OKT"),
+        ("P2", "T-SEP"),
+        ("P3", "T-SEP"),
+        ("P4", "T-SEP"),
+    ]
+
+
+def test_schedule_lists_what_will_not_come_with_its_reason(papers_id: Path) -> None:
+    rows = _read_csv(papers_id / "schedule.csv")
+    header = _header(rows, "Desa/Kelurahan")
+    body = [dict(zip(header, r, strict=True)) for r in rows[rows.index(header) + 1 :]]
+    p3 = [r for r in body if r["ID titik bagi"] == "P3"]
+    assert [(r["Tahap"], r["Status"]) for r in p3] == [
+        ("T-SEP", "Dikirim sebagian"),
+        ("T-SEP", "Tidak dikirim"),
+        ("T-OKT", "Tidak dikirim"),
+    ]
+    assert p3[0]["Waktu tiba"] == "08:20–08:53"
+    assert p3[2]["Alasan"] == "Stok gudang tidak cukup"
+    assert p3[2]["Keterangan"] == "warehouse W1 has no stock left"
+    delivered = [r for r in body if r["Status"] == "Dikirim"]
+    assert len(delivered) == 5
+    keys = [(r["Kecamatan"], r["Desa/Kelurahan"]) for r in body]
+    assert keys == sorted(keys)
+
+
+def test_ids_that_look_like_formulas_stay_text(tmp_path: Path) -> None:
+    base = make_tiny_scenario()
+    odd = base.drop_points[0].__class__(
+        "=1+1", "=HYPERLINK(x)", 106.75, -6.56, 50, "Babakan", "Dramaga"
+    )
+    scenario = make_tiny_scenario(drop_points=(odd, *base.drop_points[1:]))
+    route = _route("T1", date(2020, 9, 2), 1, [("=1+1", "T-SEP", 1500.0, "08:00", "08:30")])
+    plan = Plan("tiny", (route,), (), compute_kpis(scenario, (route,), ()))
+    write_papers(scenario, plan, tmp_path)
+    receipts = list((tmp_path / "receipts").glob("*.xlsx"))
+    assert len(receipts) == 1
+    assert receipts[0].name.startswith("1_1-")
+    cell = load_workbook(receipts[0]).worksheets[0]["B2"]
+    assert (cell.value, cell.data_type) == ("=1+1", "s")
+
+
+@given(st.text(max_size=80))
+@example("00042")
+@example("CON")
+@example("../etc/passwd")
+def test_safe_stem_is_a_plain_file_name(text: str) -> None:
+    stem = safe_stem(text)
+    assert re.fullmatch(r"[A-Za-z0-9._-]+", stem)
+    assert not stem.startswith(".")
+    assert stem.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL"}
+    plain = re.fullmatch(r"[A-Za-z0-9-]([A-Za-z0-9._-]{0,58}[A-Za-z0-9-])?", text)
+    if plain and text.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL"}:
+        assert stem == text
+
+
+@given(st.text(min_size=1, max_size=20), st.text(min_size=1, max_size=20))
+def test_safe_stem_keeps_distinct_ids_apart(first: str, second: str) -> None:
+    if first != second:
+        assert safe_stem(first) != safe_stem(second)

@@ -1,0 +1,224 @@
+"""Tests of geodata.plan_files: the plan folder, written atomically, and the summary."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from geodata.plan_files import (
+    STOPS_COLUMNS,
+    UNASSIGNED_COLUMNS,
+    format_summary,
+    routes_geojson,
+    write_plan_folder,
+)
+from optimizer.model import Scenario
+from optimizer.solution import Plan, compute_kpis, plan_from_dict, plan_to_dict
+from tests.conftest import make_tiny_scenario
+from tests.test_papers import make_tiny_plan
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def _copy_scenario(scenario: Scenario, folder: Path) -> None:
+    folder.mkdir()
+    (folder / "scenario.toml").write_text(f'name = "{scenario.name}"\n', encoding="utf-8")
+
+
+def _leftovers(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
+
+
+def test_write_plan_folder_writes_every_output(tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    result = write_plan_folder(
+        make_tiny_scenario(),
+        make_tiny_plan(),
+        out,
+        write_scenario_copy=_copy_scenario,
+        extra_files={"map/map.html": b"<html></html>"},
+    )
+    assert result == out
+    for name in ("plan.json", "routes.geojson", "stops.csv", "unassigned.csv", "summary.md"):
+        assert (out / name).is_file(), name
+    assert (out / "scenario" / "scenario.toml").read_text(encoding="utf-8") == 'name = "tiny"\n'
+    assert (out / "papers" / "schedule.xlsx").is_file()
+    assert (out / "map" / "map.html").read_bytes() == b"<html></html>"
+    assert _leftovers(tmp_path) == []
+
+
+def test_scenario_copy_is_skipped_without_a_writer(tmp_path: Path) -> None:
+    write_plan_folder(make_tiny_scenario(), make_tiny_plan(), tmp_path / "plan")
+    assert not (tmp_path / "plan" / "scenario").exists()
+
+
+def test_plan_json_is_the_contract_and_byte_stable(tmp_path: Path) -> None:
+    plan = make_tiny_plan()
+    first = write_plan_folder(make_tiny_scenario(), plan, tmp_path / "a")
+    second = write_plan_folder(make_tiny_scenario(), make_tiny_plan(), tmp_path / "b")
+    data = json.loads((first / "plan.json").read_text(encoding="utf-8"))
+    assert data == json.loads(json.dumps(plan_to_dict(plan)))
+    assert plan_from_dict(data) == plan
+    assert (first / "plan.json").read_bytes() == (second / "plan.json").read_bytes()
+    assert str(tmp_path) not in (first / "plan.json").read_text(encoding="utf-8")
+
+
+def test_routes_geojson_has_one_closed_line_per_trip(tmp_path: Path) -> None:
+    scenario, plan = make_tiny_scenario(), make_tiny_plan()
+    out = write_plan_folder(scenario, plan, tmp_path / "plan")
+    collection = json.loads((out / "routes.geojson").read_text(encoding="utf-8"))
+    assert collection["type"] == "FeatureCollection"
+    assert len(collection["features"]) == len(plan.routes)
+    warehouse = [106.74, -6.57]
+    for feature, route in zip(collection["features"], plan.routes, strict=True):
+        coordinates = feature["geometry"]["coordinates"]
+        assert feature["geometry"]["type"] == "LineString"
+        assert coordinates[0] == warehouse and coordinates[-1] == warehouse
+        assert len(coordinates) == len(route.stops) + 2
+        props = feature["properties"]
+        assert props["stops"] == [s.drop_point for s in route.stops]
+        assert props["n_stops"] == len(route.stops)
+        assert props["sacks"] == sum(s.sacks for s in route.stops)
+    first = collection["features"][0]
+    assert first["geometry"]["coordinates"][1] == [106.75, -6.56]  # [lon, lat] of 00042
+    assert first["properties"]["stops"] == ["00042", "P2"]
+    assert first["properties"]["depart"] == "2020-09-02T07:30:00"
+
+
+def test_routes_geojson_rounds_coordinates_to_six_decimals() -> None:
+    base = make_tiny_scenario()
+    point = base.drop_points[0].__class__("00042", "x", 106.123456789, -6.987654321, 50)
+    scenario = make_tiny_scenario(drop_points=(point, *base.drop_points[1:]))
+    collection = routes_geojson(scenario, make_tiny_plan(scenario))
+    assert collection["features"][0]["geometry"]["coordinates"][1] == [106.123457, -6.987654]
+
+
+def test_stops_csv_keeps_ids_verbatim_and_counts_families(tmp_path: Path) -> None:
+    out = write_plan_folder(make_tiny_scenario(), make_tiny_plan(), tmp_path / "plan")
+    raw = (out / "stops.csv").read_text(encoding="utf-8")
+    assert not raw.startswith("\ufeff")
+    rows = _read_csv(out / "stops.csv")
+    assert tuple(rows[0]) == STOPS_COLUMNS
+    assert len(rows) == 6
+    first = rows[0]
+    assert (first["drop_point"], first["rt"], first["rw"]) == ("00042", "001", "01")
+    assert (first["seq"], first["kpm"], first["kg"], first["sacks"]) == ("1", "50", "1500", "100")
+    assert (first["lon"], first["lat"]) == ("106.750000", "-6.560000")
+    assert first["arrive"] == "2020-09-02T08:10:00"
+    assert rows[1]["seq"] == "2"
+
+
+def test_unassigned_csv_lists_reasons(tmp_path: Path) -> None:
+    out = write_plan_folder(make_tiny_scenario(), make_tiny_plan(), tmp_path / "plan")
+    rows = _read_csv(out / "unassigned.csv")
+    assert tuple(rows[0]) == UNASSIGNED_COLUMNS
+    assert [(r["drop_point"], r["tranche"], r["reason_code"]) for r in rows] == [
+        ("P3", "T-SEP", "fleet_time"),
+        ("P3", "T-OKT", "stock"),
+        ("P4", "T-OKT", "stock"),
+    ]
+    assert rows[0]["name"] == "RW 03 Sukawening"
+
+
+def _failing_copy(scenario: Scenario, folder: Path) -> None:
+    folder.mkdir()
+    (folder / "half.csv").write_text("id\n", encoding="utf-8")
+    raise OSError("disk full")
+
+
+def test_failure_leaves_the_old_folder_untouched_and_no_temp(tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    out.mkdir()
+    (out / "plan.json").write_text("old", encoding="utf-8")
+    with pytest.raises(OSError, match="disk full"):
+        write_plan_folder(
+            make_tiny_scenario(), make_tiny_plan(), out, write_scenario_copy=_failing_copy
+        )
+    assert sorted(p.name for p in out.iterdir()) == ["plan.json"]
+    assert (out / "plan.json").read_text(encoding="utf-8") == "old"
+    assert _leftovers(tmp_path) == []
+
+
+def test_failure_without_an_old_folder_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(OSError, match="disk full"):
+        write_plan_folder(
+            make_tiny_scenario(),
+            make_tiny_plan(),
+            tmp_path / "plan",
+            write_scenario_copy=_failing_copy,
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rewrite_replaces_the_old_folder_completely(tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    out.mkdir()
+    (out / "stale.txt").write_text("from an older run", encoding="utf-8")
+    write_plan_folder(make_tiny_scenario(), make_tiny_plan(), out)
+    assert not (out / "stale.txt").exists()
+    assert (out / "plan.json").is_file()
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("bad", ["/etc/x", "../x", "a/../../x", "plan.json", "a\\b"])
+def test_extra_files_must_stay_inside_and_not_overwrite(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(ValueError, match="extra file"):
+        write_plan_folder(
+            make_tiny_scenario(), make_tiny_plan(), tmp_path / "plan", extra_files={bad: b"x"}
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_language_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown language"):
+        write_plan_folder(make_tiny_scenario(), make_tiny_plan(), tmp_path / "p", language="xx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_out_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "plan"
+    target.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(NotADirectoryError):
+        write_plan_folder(make_tiny_scenario(), make_tiny_plan(), target)
+    assert target.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_papers_language_is_passed_on(tmp_path: Path) -> None:
+    out = write_plan_folder(make_tiny_scenario(), make_tiny_plan(), tmp_path / "p", language="en")
+    text = (out / "papers" / "receipts" / "00042.csv").read_text(encoding="utf-8-sig")
+    assert "Family name (KPM)" in text
+    assert "Nama KPM" not in text
+
+
+def test_summary_reports_families_tranches_and_reasons() -> None:
+    summary = format_summary(make_tiny_scenario(), make_tiny_plan())
+    assert summary.startswith("# Plan: tiny\n")
+    assert "Families served (every tranche in full): 90 of 240 (37.5 %)" in summary
+    # September: 1500 + 1200 + 900 + 1800 of 240 families x 30 kg.
+    assert "Tranche T-SEP: 5,400 of 7,200 kg delivered (75.0 %)" in summary
+    assert "last delivery 2020-09-03 (deadline 2020-09-30)" in summary
+    assert "Unassigned: 3 deliveries, 4,050 kg" in summary
+    assert "  - stock: 2 (2,250 kg), e.g. warehouse W1 has no stock left" in summary
+    assert "  - fleet_time: 1 (1,800 kg), e.g. trucks out of shift time" in summary
+    assert summary.index("stock:") < summary.index("fleet_time:")  # most kg first
+    assert "LATE" not in summary
+    assert len(summary.splitlines()) <= 30
+
+
+def test_summary_flags_late_tranches_and_clean_plans() -> None:
+    base = make_tiny_scenario()
+    early = base.tranches[0].__class__(
+        "T-SEP", "September", 30.0, base.tranches[0].release, base.tranches[0].release
+    )
+    scenario = make_tiny_scenario(tranches=(early, base.tranches[1]))
+    plan = make_tiny_plan(scenario)
+    clean = Plan("tiny", plan.routes, (), compute_kpis(scenario, plan.routes, ()))
+    summary = format_summary(scenario, clean)
+    assert "(deadline 2020-09-01) **LATE**" in summary
+    assert "Unassigned: none" in summary
