@@ -87,6 +87,7 @@ from optimizer.model import (
     Truck,
     Warehouse,
 )
+from optimizer.strategies import get_strategy
 
 __all__ = [
     "INDONESIA_LAT_RANGE",
@@ -459,6 +460,13 @@ def _read_settings(folder: Path, config: Path | None, problems: list[Problem]) -
         ),
         solution_limit=reader.integer("solver.solution_limit", None, low=1),
     )
+    try:
+        get_strategy(solver.strategy)
+    except ValueError as error:
+        setting = values.get("solver.strategy")
+        problems.append(
+            Problem(setting.file if setting else SCENARIO_FILE, str(error), field="solver.strategy")
+        )
     return _Settings(
         name=reader.text("name", None),
         start_date=reader.date_value("start_date"),

@@ -204,6 +204,7 @@ def plan_scenario(
         strategy=strategy.name,
         seed=scenario.solver.seed,
         status="interrupted" if interrupted else "complete",
+        timezone=scenario.timezone,
         solver={
             "time_limit_s": scenario.solver.time_limit_s,
             "solution_limit": scenario.solver.solution_limit,

@@ -93,6 +93,7 @@ class Plan:
     strategy: str = "default"
     seed: int = 0
     status: str = "complete"
+    timezone: str = "Asia/Jakarta"
     solver: dict[str, Any] = field(default_factory=dict)
 
 
@@ -192,6 +193,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     return {
         "format_version": PLAN_FORMAT_VERSION,
         "scenario": plan.scenario_name,
+        "timezone": plan.timezone,
         "status": plan.status,
         "strategy": plan.strategy,
         "seed": plan.seed,
@@ -290,6 +292,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
         strategy=str(data.get("strategy", "")),
         seed=int(data.get("seed", 0)),
         status=str(data.get("status", "complete")),
+        timezone=str(data.get("timezone", "Asia/Jakarta")),
         solver=dict(data.get("solver", {})),
     )
 

@@ -30,13 +30,22 @@ def make_tiny_scenario(**overrides: object) -> Scenario:
         DropPoint("00042", "RW 01 Babakan", 106.75, -6.56, 50, "Babakan", "Dramaga", "001", "01"),
         DropPoint("P2", "RW 02 Ciherang", 106.72, -6.58, 40, "Ciherang", "Dramaga", "", "02"),
         DropPoint(
-            "P3", "RW 03 Sukawening", 106.70, -6.55, 120, "Sukawening", "Dramaga",
-            open_s=8 * 3600, close_s=15 * 3600,
+            "P3",
+            "RW 03 Sukawening",
+            106.70,
+            -6.55,
+            120,
+            "Sukawening",
+            "Dramaga",
+            open_s=8 * 3600,
+            close_s=15 * 3600,
         ),
         DropPoint("P4", "RW 05 Petir", 106.77, -6.60, 30, "Petir", "Dramaga", service_min=20.0),
     )
     tranches = (
-        Tranche("T-SEP", "September (Agustus + September)", 30.0, date(2020, 9, 1), date(2020, 9, 30)),
+        Tranche(
+            "T-SEP", "September (Agustus + September)", 30.0, date(2020, 9, 1), date(2020, 9, 30)
+        ),
         Tranche("T-OKT", "Oktober", 15.0, date(2020, 10, 1), date(2020, 10, 31)),
     )
     fields: dict[str, object] = {

@@ -131,3 +131,42 @@ def test_strategies_lists_default() -> None:
     result = CliRunner().invoke(main, ["strategies"])
     assert result.exit_code == 0
     assert result.output.splitlines()[0].startswith("default")
+
+
+def test_ctrl_c_keeps_the_best_plan_found(sample_dir: Path, tmp_path: Path) -> None:
+    """SIGINT during the search: exit 0, a complete plan marked interrupted that passes check."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "interrupted"
+    command = [
+        sys.executable,
+        "-c",
+        "import cli; cli.main()",
+        "plan",
+        str(sample_dir),
+        "-o",
+        str(out),
+        "--time-limit",
+        "300",
+        "--workers",
+        "2",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    # Wait until the search is under way (a progress line on stderr), then press Ctrl-C.
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "rout" in line or time.monotonic() > deadline:
+            break
+    time.sleep(2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    data = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert data["status"] == "interrupted"
+    result = CliRunner().invoke(main, ["check", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "summary.md").exists()

@@ -89,7 +89,7 @@ def test_full_scenario_toml_maps_onto_the_settings(tmp_path: Path) -> None:
         "[service]\nstop_min = 10\nper_100kg_min = 2\nloading_min = 45\n"
         "[costs]\ncost_per_km = 4000\ncost_per_day = 500000\n"
         "[objective]\nwait_cost_per_kpm_day = 0\n"
-        '[solver]\ntime_limit_s = 9.5\nseed = 3\nstrategy = "gls"\nsolution_limit = 7\n'
+        '[solver]\ntime_limit_s = 9.5\nseed = 3\nstrategy = "pci-gls"\nsolution_limit = 7\n'
     )
     scenario = read_scenario(folder)
     assert scenario.calendar.working_days == frozenset({0, 2})
@@ -97,7 +97,7 @@ def test_full_scenario_toml_maps_onto_the_settings(tmp_path: Path) -> None:
     assert (scenario.travel.speed_kmh, scenario.travel.circuity) == (25.0, 1.3)
     assert scenario.service.loading_min == 45.0
     assert scenario.objective.wait_cost_per_kpm_day == 0.0
-    assert scenario.solver == SolverSettings(9.5, 3, "gls", 7)
+    assert scenario.solver == SolverSettings(9.5, 3, "pci-gls", 7)
     # T1 has empty shift and cost cells: it takes the scenario's defaults.
     t1 = scenario.truck("T1")
     assert (t1.shift_start_s, t1.shift_end_s) == (6 * 3600 + 1800, 16 * 3600)
@@ -481,3 +481,17 @@ def test_decimal_comma_numbers_with_thousands_groups_parse_back(value: Decimal) 
 def test_non_numbers_are_rejected(text: str) -> None:
     with pytest.raises(ValueError, match="not a number"):
         _parse_number(text, decimal_comma=False)
+
+
+def test_unknown_solver_strategy_is_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "scenario"
+    shutil.copytree(VALID, folder)
+    toml = folder / "scenario.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8") + 'strategy = "fastest-please"\n', encoding="utf-8"
+    )
+    with pytest.raises(InputError) as caught:
+        read_scenario(folder)
+    problems = caught.value.problems
+    assert [(p.file, p.field) for p in problems] == [("scenario.toml", "solver.strategy")]
+    assert "unknown strategy" in problems[0].message
