@@ -83,13 +83,8 @@ class PlannerOptions:
 
 @dataclass(frozen=True, slots=True)
 class _Delivery:
-    point: int
-    tranche: str
-    sacks: int
+    """Sacks owed to one point for one tranche; in routing parts, a chunk of at most a load."""
 
-
-@dataclass(frozen=True, slots=True)
-class _Chunk:
     point: int
     tranche: str
     sacks: int
@@ -100,7 +95,7 @@ class _Part:
     warehouse: int
     tranche: str
     label: str
-    chunks: list[_Chunk]
+    chunks: list[_Delivery]
 
 
 @dataclass(slots=True)
@@ -447,14 +442,14 @@ def _make_parts(
     for wh in sorted(assigned):
         trucks = ctx.trucks_at[wh]
         max_sacks = max(int(t.capacity_kg // ctx.sack_kg) for t in trucks)
-        by_tranche: dict[str, list[_Chunk]] = defaultdict(list)
+        by_tranche: dict[str, list[_Delivery]] = defaultdict(list)
         for d in assigned[wh]:
             remaining = d.sacks
             # Whole truckloads go straight; the remainder shares a trip with neighbours.
             while remaining > max_sacks:
-                by_tranche[d.tranche].append(_Chunk(d.point, d.tranche, max_sacks))
+                by_tranche[d.tranche].append(_Delivery(d.point, d.tranche, max_sacks))
                 remaining -= max_sacks
-            by_tranche[d.tranche].append(_Chunk(d.point, d.tranche, remaining))
+            by_tranche[d.tranche].append(_Delivery(d.point, d.tranche, remaining))
         for tranche_id in sorted(by_tranche, key=lambda t: (ctx.tranches[t].release, t)):
             chunks = by_tranche[tranche_id]
             ctx.tranche_sacks[(wh, tranche_id)] = sum(c.sacks for c in chunks)
@@ -467,7 +462,9 @@ def _make_parts(
     return parts
 
 
-def _sectors(ctx: _Context, wh: int, chunks: list[_Chunk], max_chunks: int) -> list[list[_Chunk]]:
+def _sectors(
+    ctx: _Context, wh: int, chunks: list[_Delivery], max_chunks: int
+) -> list[list[_Delivery]]:
     """Cut chunks into angular sectors around the warehouse, of near-equal size."""
     if len(chunks) <= max_chunks:
         return [chunks]
@@ -492,12 +489,13 @@ def _sectors(ctx: _Context, wh: int, chunks: list[_Chunk], max_chunks: int) -> l
     return [[chunks[i] for i in order[k : k + size]] for k in range(0, len(order), size)]
 
 
-def _groups_for(ctx: _Context, part: _Part) -> tuple[list[VehicleGroup], list[list[Truck]]]:
+def _groups_for(ctx: _Context, part: _Part) -> list[VehicleGroup]:
     trucks = ctx.trucks_at[part.warehouse]
     keyed: dict[tuple[int, int, int, float], list[Truck]] = defaultdict(list)
     for t in trucks:
         cap = int(t.capacity_kg // ctx.sack_kg)
-        keyed[(cap, t.shift_start_s, t.shift_end_s, t.cost_per_km)].append(t)
+        if cap > 0:  # a truck that cannot carry one sack makes no trips
+            keyed[(cap, t.shift_start_s, t.shift_end_s, t.cost_per_km)].append(t)
     max_cost = max(t.cost_per_km for t in trucks)
     total_sacks = sum(c.sacks for c in part.chunks)
     n_days = len(ctx.days[part.tranche])
@@ -505,7 +503,6 @@ def _groups_for(ctx: _Context, part: _Part) -> tuple[list[VehicleGroup], list[li
         np.mean([2 * ctx.wh_travel_s[part.warehouse, c.point] for c in part.chunks])
     )
     groups: list[VehicleGroup] = []
-    members: list[list[Truck]] = []
     loading = ctx.scenario.service.loading_s
     # Big trucks first: full big trucks make the fewest kilometres per kg, so the routing model
     # gets as many big-truck trips as the fleet can plausibly drive in the tranche's window
@@ -531,14 +528,13 @@ def _groups_for(ctx: _Context, part: _Part) -> tuple[list[VehicleGroup], list[li
                 n_trips=math.ceil(wanted) + 2,
             )
         )
-        members.append(group_trucks)
     if sacks_left > 0:
         # The estimate says the fleet is short: give every group room, and let the packer
         # report what does not fit as fleet_time.
         groups = [
             replace(g, n_trips=g.n_trips + math.ceil(sacks_left / g.capacity_sacks)) for g in groups
         ]
-    return groups, members
+    return groups
 
 
 def _routing_problem(ctx: _Context, part: _Part) -> RoutingProblem:
@@ -547,7 +543,7 @@ def _routing_problem(ctx: _Context, part: _Part) -> RoutingProblem:
     lon = np.concatenate([[ctx.wh_lon[wh]], ctx.lon[idx]])
     lat = np.concatenate([[ctx.wh_lat[wh]], ctx.lat[idx]])
     road = road_km_matrix(ctx.scenario.travel, lon, lat, lon, lat)
-    groups, _ = _groups_for(ctx, part)
+    groups = _groups_for(ctx, part)
     return RoutingProblem(
         distance_m=np.rint(road * 1000).astype(np.int64),
         travel_s=travel_s_matrix(ctx.scenario.travel, road),

@@ -271,3 +271,21 @@ def test_reason_codes_are_the_documented_ones() -> None:
 def test_with_overrides_replaces_only_what_is_given(tiny_scenario: Scenario) -> None:
     changed = with_overrides(tiny_scenario, seed=9)
     assert changed.solver == replace(tiny_scenario.solver, seed=9)
+
+
+def test_a_truck_too_small_for_one_sack_is_never_used() -> None:
+    tiny = make_tiny_scenario()
+    trucks = (*tiny.trucks, Truck("MINI", "W1", 10.0, 7 * 3600, 17 * 3600, 1.0, 1.0, None, ""))
+    data = assert_feasible_and_conserved(replace(tiny, trucks=trucks))
+    routes = data["routes"]
+    assert isinstance(routes, list)
+    assert all(r["truck"] != "MINI" for r in routes)
+    assert data["unassigned"] == []
+
+
+def test_only_too_small_trucks_gives_capacity_reasons() -> None:
+    trucks = (Truck("MINI", "W1", 10.0, 7 * 3600, 17 * 3600, 1.0, 1.0, None, ""),)
+    data = assert_feasible_and_conserved(make_tiny_scenario(trucks=trucks))
+    unassigned = data["unassigned"]
+    assert isinstance(unassigned, list)
+    assert {u["reason_code"] for u in unassigned} == {"capacity"}
