@@ -1,0 +1,436 @@
+"""The two file-format documents stay true to the code that reads and writes the files.
+
+``docs/plan-format.md`` must name exactly the keys :func:`plan_to_dict` writes, the reason
+codes and the checker's rules; ``docs/scenario-format.md`` exactly the columns and TOML keys
+the scenario writer and reader know. The examples quoted in them are re-made and compared.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import tomllib
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from geodata.plan_files import STOPS_COLUMNS, UNASSIGNED_COLUMNS
+from geodata.sample import write_sample
+from geodata.scenario_io import (
+    _SECTION_KEYS,
+    _TOP_LEVEL_KEYS,
+    DEFAULT_COST_PER_DAY,
+    DEFAULT_COST_PER_KM,
+    DEFAULT_SACK_KG,
+    DEFAULT_TIMEZONE,
+    read_scenario,
+)
+from geodata.scenario_writer import (
+    DROP_POINT_COLUMNS,
+    TRANCHE_COLUMNS,
+    TRUCK_COLUMNS,
+    WAREHOUSE_COLUMNS,
+    format_time_of_day,
+    scenario_toml,
+    write_scenario,
+)
+from optimizer.checker import REASON_CODES, RULES, check_plan
+from optimizer.errors import InputError
+from optimizer.model import (
+    WEEKDAY_NAMES,
+    Calendar,
+    ObjectiveSettings,
+    Scenario,
+    ServiceSettings,
+    SolverSettings,
+    TravelSettings,
+)
+from optimizer.planner import plan_scenario
+from optimizer.solution import (
+    Plan,
+    ReasonCode,
+    Route,
+    Stop,
+    Unassigned,
+    compute_kpis,
+    plan_to_dict,
+)
+from tests.conftest import make_tiny_scenario
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+PLAN_DOC = DOCS / "plan-format.md"
+SCENARIO_DOC = DOCS / "scenario-format.md"
+
+# The worked example of docs/scenario-format.md is this sample.
+SAMPLE_POINTS = 12
+SAMPLE_SEED = 1
+
+_BACKTICKED = re.compile(r"`([^`\n]+)`")
+_FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
+# A paragraph that starts by naming a sample file, then its quoted first lines.
+_QUOTED_FILE = re.compile(
+    r"^`([a-z_]+\.(?:csv|toml))`[^\n]*(?:\n[^\n]+)*\n\n```\w*\n(.*?)^```",
+    re.DOTALL | re.MULTILINE,
+)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _section(doc: str, heading: str) -> str:
+    """The text under ``heading`` (a whole line) up to the next heading of its level or above."""
+    lines = doc.splitlines()
+    try:
+        start = lines.index(heading)
+    except ValueError:
+        pytest.fail(f"heading {heading!r} not found")
+    level = len(heading) - len(heading.lstrip("#"))
+    body: list[str] = []
+    in_code = False
+    for line in lines[start + 1 :]:
+        if line.startswith("```"):
+            in_code = not in_code
+        if not in_code and re.match(rf"#{{1,{level}}} ", line):
+            break
+        body.append(line)
+    return "\n".join(body)
+
+
+def _first_column(section: str) -> set[str]:
+    """Names in backticks in the first cell of each body row of the section's tables."""
+    names: set[str] = set()
+    previous_was_row = False
+    for line in section.splitlines():
+        is_row = line.startswith("|")
+        first_cell = line.strip().strip("|").split("|")[0].strip()
+        # A table's first row is its header; the second is the |---| separator.
+        if is_row and previous_was_row and not set(first_cell) <= {"-", ":"}:
+            names.update(_BACKTICKED.findall(first_cell))
+        previous_was_row = is_row
+    return names
+
+
+def _code_blocks(text: str, language: str) -> list[str]:
+    return [body for lang, body in _FENCE.findall(text) if lang == language]
+
+
+def _hand_made_plan(scenario: Scenario) -> Plan:
+    """A plan with one route, one stop and one unassigned entry: every field filled."""
+    stop = Stop(
+        "P2",
+        "T-SEP",
+        1200.0,
+        80,
+        datetime(2020, 9, 1, 7, 36, 56),
+        datetime(2020, 9, 1, 8, 3, 56),
+    )
+    route = Route(
+        "T2",
+        "W1",
+        date(2020, 9, 1),
+        1,
+        datetime(2020, 9, 1, 7, 30),
+        datetime(2020, 9, 1, 8, 20),
+        6.9,
+        1200.0,
+        (stop,),
+    )
+    missing = Unassigned("P4", "T-OKT", 450.0, 30, ReasonCode.STOCK, "No stock left.")
+    return Plan(
+        scenario_name=scenario.name,
+        routes=(route,),
+        unassigned=(missing,),
+        kpis=compute_kpis(scenario, (route,), (missing,)),
+    )
+
+
+@pytest.fixture(scope="module")
+def plan_doc() -> str:
+    return _text(PLAN_DOC)
+
+
+@pytest.fixture(scope="module")
+def scenario_doc() -> str:
+    return _text(SCENARIO_DOC)
+
+
+@pytest.fixture(scope="module")
+def written_plan() -> dict[str, Any]:
+    return plan_to_dict(_hand_made_plan(make_tiny_scenario()))
+
+
+@pytest.fixture(scope="module")
+def planned_tiny() -> dict[str, Any]:
+    """The planner's own plan.json for the tiny scenario (feasible, so a baseline to edit)."""
+    return plan_to_dict(plan_scenario(make_tiny_scenario()))
+
+
+# --- docs/plan-format.md ----------------------------------------------------------------------
+
+
+def test_plan_doc_lists_exactly_the_top_level_keys(
+    plan_doc: str, written_plan: dict[str, Any]
+) -> None:
+    assert _first_column(_section(plan_doc, "### Top level")) == set(written_plan)
+
+
+def test_plan_doc_lists_exactly_the_route_keys(plan_doc: str, written_plan: dict[str, Any]) -> None:
+    documented = _first_column(_section(plan_doc, "### Route (one trip of one truck)"))
+    assert documented == set(written_plan["routes"][0])
+
+
+def test_plan_doc_lists_exactly_the_stop_keys(plan_doc: str, written_plan: dict[str, Any]) -> None:
+    documented = _first_column(_section(plan_doc, "### Stop"))
+    assert documented == set(written_plan["routes"][0]["stops"][0])
+
+
+def test_plan_doc_lists_exactly_the_unassigned_keys(
+    plan_doc: str, written_plan: dict[str, Any]
+) -> None:
+    documented = _first_column(_section(plan_doc, "### Unassigned entry"))
+    assert documented == set(written_plan["unassigned"][0])
+
+
+def test_plan_doc_lists_exactly_the_kpis(plan_doc: str, written_plan: dict[str, Any]) -> None:
+    assert _first_column(_section(plan_doc, "### KPIs")) == set(written_plan["kpis"])
+
+
+def test_plan_doc_names_the_solver_keys_the_planner_writes(
+    plan_doc: str, planned_tiny: dict[str, Any]
+) -> None:
+    solver_row = next(
+        line for line in _section(plan_doc, "### Top level").splitlines() if "| `solver` |" in line
+    )
+    assert set(planned_tiny["solver"]) <= set(_BACKTICKED.findall(solver_row))
+
+
+def test_plan_doc_marks_exactly_the_kpis_the_checker_requires(
+    plan_doc: str, planned_tiny: dict[str, Any]
+) -> None:
+    scenario = make_tiny_scenario()
+    assert check_plan(scenario, planned_tiny) == []
+    required = set()
+    for name in planned_tiny["kpis"]:
+        kpis = {k: v for k, v in planned_tiny["kpis"].items() if k != name}
+        if check_plan(scenario, {**planned_tiny, "kpis": kpis}):
+            required.add(name)
+    marked = {
+        _BACKTICKED.findall(line)[0]
+        for line in _section(plan_doc, "### KPIs").splitlines()
+        if line.startswith("| `") and line.rstrip().endswith("| yes |")
+    }
+    assert marked == required
+
+
+def test_plan_doc_lists_exactly_the_reason_codes(plan_doc: str) -> None:
+    documented = _first_column(_section(plan_doc, "## Reason codes"))
+    assert documented == {code.value for code in ReasonCode}
+    assert documented == set(REASON_CODES)
+
+
+def test_plan_doc_lists_exactly_the_checker_rules(plan_doc: str) -> None:
+    assert _first_column(_section(plan_doc, "## Rules checked by `bsb check`")) == set(RULES)
+
+
+def test_plan_doc_names_every_column_of_stops_and_unassigned_csv(plan_doc: str) -> None:
+    named = set(_BACKTICKED.findall(_section(plan_doc, "## Other files of the folder")))
+    assert set(STOPS_COLUMNS) <= named
+    assert set(UNASSIGNED_COLUMNS) <= named
+
+
+def test_plan_doc_example_has_the_written_structure(
+    plan_doc: str, written_plan: dict[str, Any]
+) -> None:
+    example, unassigned_entry = (json.loads(b) for b in _code_blocks(plan_doc, "json"))
+    assert set(example) == set(written_plan)
+    assert set(example["kpis"]) == set(written_plan["kpis"])
+    assert set(example["routes"][0]) == set(written_plan["routes"][0])
+    assert set(example["routes"][0]["stops"][0]) == set(written_plan["routes"][0]["stops"][0])
+    assert set(unassigned_entry) == set(written_plan["unassigned"][0])
+    assert unassigned_entry["reason_code"] in REASON_CODES
+
+
+def test_plan_doc_example_route_obeys_every_rule_of_the_tiny_scenario(plan_doc: str) -> None:
+    example = json.loads(_code_blocks(plan_doc, "json")[0])
+    violations = check_plan(make_tiny_scenario(), example)
+    # The example is trimmed to one route: only totals over the whole plan may disagree.
+    assert {v.rule for v in violations} <= {"kpis", "conservation"}
+    assert violations, "the trimmed example should not add up to the full plan's KPIs"
+
+
+# --- docs/scenario-format.md ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("heading", "columns"),
+    [
+        ("## `warehouses`", WAREHOUSE_COLUMNS),
+        ("## `trucks`", TRUCK_COLUMNS),
+        ("## `drop_points`", DROP_POINT_COLUMNS),
+        ("## `tranches`", TRANCHE_COLUMNS),
+    ],
+)
+def test_scenario_doc_lists_exactly_the_written_columns(
+    scenario_doc: str, heading: str, columns: tuple[str, ...]
+) -> None:
+    assert _first_column(_section(scenario_doc, heading)) == set(columns)
+
+
+def test_scenario_doc_lists_exactly_the_toml_keys_the_reader_knows(scenario_doc: str) -> None:
+    toml_part = _section(scenario_doc, "## `scenario.toml`")
+    assert _first_column(_section(toml_part, "### Top level")) == set(_TOP_LEVEL_KEYS)
+    for section, keys in _SECTION_KEYS.items():
+        documented = _first_column(_section(toml_part, f"### `[{section}]`"))
+        assert documented == set(keys), section
+
+
+def test_scenario_doc_names_every_toml_key_the_writer_writes(scenario_doc: str) -> None:
+    scenario = make_tiny_scenario(solver=SolverSettings(solution_limit=5))
+    written = tomllib.loads(scenario_toml(scenario))
+    toml_part = _section(scenario_doc, "## `scenario.toml`")
+    for key, value in written.items():
+        if isinstance(value, dict):
+            documented = _first_column(_section(toml_part, f"### `[{key}]`"))
+            assert set(value) <= documented, key
+        else:
+            assert key in _first_column(_section(toml_part, "### Top level"))
+
+
+def test_scenario_doc_complete_example_has_every_key(scenario_doc: str) -> None:
+    example = tomllib.loads(_code_blocks(_section(scenario_doc, "## `scenario.toml`"), "toml")[0])
+    assert set(_TOP_LEVEL_KEYS) <= set(example)
+    for section, keys in _SECTION_KEYS.items():
+        assert set(example[section]) == set(keys), section
+
+
+def test_scenario_doc_toml_examples_are_accepted_by_the_reader(
+    scenario_doc: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "scenario"
+    write_scenario(make_tiny_scenario(), folder)
+    blocks = _code_blocks(scenario_doc, "toml")
+    assert len(blocks) >= 3
+    for number, block in enumerate(blocks):
+        config = tmp_path / f"block{number}.toml"
+        config.write_text(block, encoding="utf-8")
+        read_scenario(folder, config=config)  # raises InputError listing what is wrong
+
+
+def test_scenario_doc_quotes_the_sample_files_as_written(scenario_doc: str, tmp_path: Path) -> None:
+    folder = tmp_path / "sample"
+    write_sample(folder, n_drop_points=SAMPLE_POINTS, seed=SAMPLE_SEED)
+    example = _section(scenario_doc, "## Worked example: the sample")
+    quoted = dict(_QUOTED_FILE.findall(example))
+    assert set(quoted) == {
+        "scenario.toml",
+        "warehouses.csv",
+        "trucks.csv",
+        "drop_points.csv",
+        "tranches.csv",
+    }
+    hint = "regenerate with geodata.sample.write_sample(n_drop_points=12, seed=1)"
+    for name, lines in quoted.items():
+        actual = _text(folder / name)
+        if name == "scenario.toml":
+            assert lines == actual, hint
+        else:
+            assert actual.startswith(lines), f"{name}: {hint}"
+
+
+def test_scenario_doc_indonesian_locale_example_reads_like_the_sample(
+    scenario_doc: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "sample"
+    sample = write_sample(folder, n_drop_points=SAMPLE_POINTS, seed=SAMPLE_SEED)
+    semicolon = next(
+        b for b in _code_blocks(scenario_doc, "text") if b.startswith("id;name;lon;lat;")
+    )
+    (folder / "warehouses.csv").write_text(semicolon, encoding="utf-8")
+    assert read_scenario(folder).warehouses == sample.warehouses
+
+
+def _break_sample(folder: Path) -> None:
+    """Make the five mistakes the error example of docs/scenario-format.md describes."""
+    toml_path = folder / "scenario.toml"
+    text = _text(toml_path)
+    assert "speed_kmh = 30.0\n" in text
+    toml_path.write_text(text.replace("speed_kmh = 30.0\n", 'speed_kmh = "30"\n'), "utf-8")
+
+    def edit(name: str, row: int, changes: dict[str, str]) -> None:
+        path = folder / name
+        with path.open(encoding="utf-8", newline="") as stream:
+            rows = list(csv.DictReader(stream))
+        rows[row - 2].update(changes)  # spreadsheet row numbers: header = row 1
+        with path.open("w", encoding="utf-8", newline="") as stream:
+            writer = csv.DictWriter(stream, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    edit("trucks.csv", 3, {"warehouse_id": "W1", "capacity_kg": "2 t"})
+    with (folder / "drop_points.csv").open(encoding="utf-8", newline="") as stream:
+        point = list(csv.DictReader(stream))[1]
+    edit("drop_points.csv", 3, {"lon": point["lat"], "lat": point["lon"]})
+    edit("drop_points.csv", 5, {"kpm": "53.5"})
+    edit("tranches.csv", 3, {"deadline": "31-10-2020"})
+
+
+def test_scenario_doc_error_example_is_what_the_reader_reports(
+    scenario_doc: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "sample"
+    write_sample(folder, n_drop_points=SAMPLE_POINTS, seed=SAMPLE_SEED)
+    _break_sample(folder)
+    with pytest.raises(InputError) as caught:
+        read_scenario(folder)
+    console = _code_blocks(_section(scenario_doc, "## How problems are reported"), "console")
+    documented = [line for line in console[0].splitlines() if line.startswith("  - ")]
+    assert documented == [f"  - {problem}" for problem in caught.value.problems]
+    assert f"bsb: {len(documented)} problems in the input:" in console[0]
+
+
+def test_scenario_doc_validate_examples_match_the_command(
+    scenario_doc: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "sample"
+    write_sample(folder, n_drop_points=SAMPLE_POINTS, seed=SAMPLE_SEED)
+    console = _code_blocks(_section(scenario_doc, "## How problems are reported"), "console")
+    ok = CliRunner().invoke(main, ["validate", str(folder)])
+    assert ok.exit_code == 0
+    assert ok.stdout.strip() == console[1].splitlines()[1]
+    _break_sample(folder)
+    bad = CliRunner().invoke(main, ["validate", str(folder)])
+    assert bad.exit_code == 2
+    assert "$ echo $?\n2\n" in console[0]
+
+
+def test_scenario_doc_complete_example_shows_the_defaults(scenario_doc: str) -> None:
+    example = tomllib.loads(_code_blocks(_section(scenario_doc, "## `scenario.toml`"), "toml")[0])
+    calendar = Calendar()
+    assert example["sack_kg"] == DEFAULT_SACK_KG
+    assert example["timezone"] == DEFAULT_TIMEZONE
+    assert example["calendar"]["working_days"] == [
+        WEEKDAY_NAMES[d] for d in sorted(calendar.working_days)
+    ]
+    assert example["calendar"]["shift_start"] == format_time_of_day(calendar.shift_start_s)
+    assert example["calendar"]["shift_end"] == format_time_of_day(calendar.shift_end_s)
+    assert example["travel"] == asdict(TravelSettings())
+    assert example["service"] == asdict(ServiceSettings())
+    assert example["costs"] == {
+        "cost_per_km": DEFAULT_COST_PER_KM,
+        "cost_per_day": DEFAULT_COST_PER_DAY,
+    }
+    assert example["objective"] == asdict(ObjectiveSettings())
+    solver = asdict(SolverSettings())
+    del solver["solution_limit"]  # no default: the example shows one
+    assert {k: v for k, v in example["solver"].items() if k != "solution_limit"} == solver
+    assert example["files"] == {key: f"{key}.csv" for key in _SECTION_KEYS["files"]}
