@@ -136,6 +136,7 @@ _CSV_SUFFIXES = (".csv", ".txt")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
 _NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_COORDINATE_COLUMNS = frozenset({"lon", "lat"})
 _GROUPED_INTEGER_RE = re.compile(r"[+-]?\d{1,3}(\.\d{3})+")
 _DAY_S = 24 * 3600
 
@@ -243,6 +244,8 @@ class _Table:
     rows: tuple[tuple[str, ...], ...]
     row_numbers: tuple[int, ...]
     comma_decimal_columns: frozenset[str] = frozenset()
+    semicolon: bool = False
+    """A ';'-separated file, as Indonesian-locale spreadsheets export."""
     # Vector files only: each feature's reprojected location, None where unusable.
     points: tuple[_Point | None, ...] | None = None
     crs_name: str = ""
@@ -874,7 +877,7 @@ def _read_csv(path: Path, display: str, problems: list[Problem]) -> _Table:
             for index, column in enumerate(table.columns)
             if any("," in row[index] for row in table.rows)
         )
-        table = replace(table, comma_decimal_columns=comma_columns)
+        table = replace(table, comma_decimal_columns=comma_columns, semicolon=True)
     return table
 
 
@@ -1157,6 +1160,21 @@ class _RowCells:
         if not value:
             return None
         hint = _COLUMN_HINTS.get(column, "a number")
+        if (
+            self.table.semicolon
+            and column not in self.table.comma_decimal_columns
+            and column not in _COORDINATE_COLUMNS
+            and _GROUPED_INTEGER_RE.fullmatch(value)
+        ):
+            # In an Indonesian-locale export 8.000 is eight thousand; in a column without any
+            # decimal comma it could also be eight. Guessing wrong is a 1000x error: ask.
+            self.problem(
+                column,
+                f"{value!r} is ambiguous in a ';'-separated file: write "
+                f"{value.replace('.', '')} for {value.replace('.', '')}, or use ',' as the "
+                f"decimal mark (e.g. {value.split('.', 1)[0]},5); expected {hint}",
+            )
+            return None
         try:
             number = _parse_number(value, decimal_comma=column in self.table.comma_decimal_columns)
         except ValueError as exc:

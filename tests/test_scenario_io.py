@@ -495,3 +495,17 @@ def test_unknown_solver_strategy_is_reported(tmp_path: Path) -> None:
     problems = caught.value.problems
     assert [(p.file, p.field) for p in problems] == [("scenario.toml", "solver.strategy")]
     assert "unknown strategy" in problems[0].message
+
+
+def test_semicolon_csv_grouped_number_without_decimal_comma_is_ambiguous(tmp_path: Path) -> None:
+    folder = tmp_path / "scenario"
+    shutil.copytree(VALID, folder)
+    (folder / "warehouses.csv").write_text(
+        "id;name;lon;lat;stock_kg\nW1;Gudang Dramaga;106.74;-6.57;100.000\n", encoding="utf-8"
+    )
+    with pytest.raises(InputError) as caught:
+        read_scenario(folder)
+    problem = caught.value.problems[0]
+    assert (problem.file, problem.row, problem.field) == ("warehouses.csv", 2, "stock_kg")
+    assert "ambiguous" in problem.message
+    assert "100000" in problem.message
