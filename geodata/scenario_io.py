@@ -35,7 +35,7 @@ Choices made here
 - Column names are trimmed and matched case-insensitively, with no silent aliases. Extra
   columns are ignored (planners keep notes in spreadsheets), except a column whose name is a
   close misspelling of a known column that is absent (``difflib`` ratio >= 0.8, e.g.
-  ``capacity`` or ``kmp``): that is a problem saying "did you mean ...". In a Shapefile a
+  ``capacity`` or ``stok_kg``): that is a problem saying "did you mean ...". In a Shapefile a
   column cut to the format's 10 characters (``service_mi``) counts as the full name.
 - Every cell is trimmed of surrounding whitespace; otherwise ids and codes are verbatim text
   (``00042`` stays ``00042``). An ``.xlsx`` number cell in a text column is echoed without a
