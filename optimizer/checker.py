@@ -1045,6 +1045,18 @@ def _check_cost_kpis(
     check.number("objective", objective, cost_tol + _KPI_MONEY_TOL, required=False)
 
 
+def _top_level_list(top: _Reader, data: Mapping[str, Any], key: str) -> list[Any]:
+    """Return the plan's list under ``key``; missing or not a list: a violation, and []."""
+    found, value = top.raw(data, key)
+    if not found:
+        return []
+    listed = _as_list(value)
+    if listed is None:
+        top.add("format", f"The plan's '{key}' is {_show(value)}, not a list.")
+        return []
+    return listed
+
+
 def check_plan(scenario: Scenario, plan: Mapping[str, Any]) -> list[Violation]:
     """Check a ``plan.json`` dict against a scenario.
 
@@ -1072,28 +1084,14 @@ def check_plan(scenario: Scenario, plan: Mapping[str, Any]) -> list[Violation]:
     index = _Index.of(scenario)
     top = _Reader(out, "The plan")
 
-    raw_routes: list[Any] = []
-    found, value = top.raw(data, "routes")
-    if found:
-        listed = _as_list(value)
-        if listed is None:
-            top.add("format", f"The plan's 'routes' is {_show(value)}, not a list.")
-        else:
-            raw_routes = listed
+    raw_routes = _top_level_list(top, data, "routes")
     routes = [
         route
         for i, raw in enumerate(raw_routes)
         if (route := _read_route(raw, i, index, out)) is not None
     ]
 
-    raw_unassigned: list[Any] = []
-    found, value = top.raw(data, "unassigned")
-    if found:
-        listed = _as_list(value)
-        if listed is None:
-            top.add("format", f"The plan's 'unassigned' is {_show(value)}, not a list.")
-        else:
-            raw_unassigned = listed
+    raw_unassigned = _top_level_list(top, data, "unassigned")
     unassigned = [
         item
         for i, raw in enumerate(raw_unassigned)
