@@ -283,17 +283,28 @@ def test_ids_that_look_like_formulas_stay_text(tmp_path: Path) -> None:
     assert (cell.value, cell.data_type) == ("=1+1", "s")
 
 
+WINDOWS_DEVICES = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}
+
+
 @given(st.text(max_size=80))
 @example("00042")
+@example("COM1")
 @example("CON")
 @example("../etc/passwd")
 def test_safe_stem_is_a_plain_file_name(text: str) -> None:
     stem = safe_stem(text)
     assert re.fullmatch(r"[A-Za-z0-9._-]+", stem)
     assert not stem.startswith(".")
-    assert stem.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL"}
+    assert stem.split(".")[0].upper() not in WINDOWS_DEVICES
     plain = re.fullmatch(r"[A-Za-z0-9-]([A-Za-z0-9._-]{0,58}[A-Za-z0-9-])?", text)
-    if plain and text.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL"}:
+    if plain and text.split(".")[0].upper() not in WINDOWS_DEVICES:
         assert stem == text
 
 
