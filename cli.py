@@ -102,6 +102,7 @@ def main(verbose: int, quiet: int) -> None:
       bsb validate scen/                list every problem in the input
       bsb plan scen/ -o plan/ --time-limit 60
       bsb check plan/                   independent feasibility check
+      bsb map plan/ --language en       route map (offline HTML)
     """
     _configure_logging(verbose - quiet)
 
@@ -180,8 +181,10 @@ def _plan_and_write(
     workers: int | None,
 ) -> Any:
     """Plan, self-check with the independent checker, then write the folder atomically."""
+    from geodata.maps import map_files
     from geodata.plan_files import format_summary, write_plan_folder
     from geodata.scenario_writer import write_scenario
+    from geodata.trip_sheets import trip_sheet_files
     from optimizer.checker import check_plan
     from optimizer.planner import PlannerOptions, plan_scenario
     from optimizer.solution import plan_to_dict
@@ -198,8 +201,18 @@ def _plan_and_write(
         for violation in violations[:50]:
             click.echo(f"  - [{violation.rule}] {violation.message}", err=True)
         raise _CommandFailedError(EXIT_INTERNAL)
+    extra = map_files(scenario, plan, name="map.html", language=language, offline=True)
+    extra |= {
+        f"trip_sheets/{name}": page
+        for name, page in trip_sheet_files(scenario, plan, language=language).items()
+    }
     write_plan_folder(
-        scenario, plan, out_dir, language=language, write_scenario_copy=write_scenario
+        scenario,
+        plan,
+        out_dir,
+        language=language,
+        write_scenario_copy=write_scenario,
+        extra_files=extra,
     )
     click.echo(format_summary(scenario, plan))
     click.echo(f"Plan written to {out_dir}")
@@ -389,6 +402,50 @@ def demo(
     scenario = with_overrides(_read(scenario_dir), time_limit_s=time_limit, seed=seed)
     click.echo(f"Sample scenario written to {scenario_dir}")
     _plan_and_write(scenario, out_dir / "plan", language=language, workers=workers)
+
+
+@main.command(name="map")
+@click.argument("plan_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Map file to write (default: PLAN_DIR/map.html).",
+)
+@click.option(
+    "--offline/--online",
+    default=True,
+    show_default=True,
+    help="Offline inlines Leaflet so the map works without internet (tiles stay blank).",
+)
+@language_option
+@_handle_errors
+def map_command(plan_dir: Path, out: Path | None, offline: bool, language: str) -> None:
+    """Draw the route map of a plan folder (HTML, opens in any browser).
+
+    \b
+    Example:
+      bsb map plan/ -o bogor.html --language en
+    """
+    from geodata.maps import write_maps
+    from optimizer.errors import Problem
+    from optimizer.solution import plan_from_dict
+
+    plan_path = plan_dir / "plan.json"
+    if not plan_path.exists():
+        raise InputError([Problem(str(plan_path), "no plan.json here")])
+    scenario = _read(plan_dir / "scenario")
+    try:
+        plan = plan_from_dict(json.loads(plan_path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as error:
+        raise InputError([Problem(str(plan_path), f"not a readable plan: {error}")]) from error
+    written = write_maps(
+        scenario, plan, out or plan_dir / "map.html", language=language, offline=offline
+    )
+    more = f" (+{len(written) - 1} more)" if len(written) > 1 else ""
+    click.echo(f"Map written to {written[0]}{more}")
 
 
 @main.command()

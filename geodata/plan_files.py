@@ -9,6 +9,7 @@ Contents of the folder::
     unassigned.csv     one row per undelivered (drop point, tranche)
     summary.md         :func:`format_summary`
     papers/            loading lists, receipt lists (TTB), facilitator schedule (geodata.papers)
+    (extra files)      from the caller: the CLI adds map.html, maps/ and trip_sheets/
 
 Everything is first written to a hidden sibling ``.{name}.tmp-<random>``, then swapped into
 place with renames on the same file system, so a crash or an error never leaves half a plan

@@ -170,3 +170,29 @@ def test_ctrl_c_keeps_the_best_plan_found(sample_dir: Path, tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["check", str(out)])
     assert result.exit_code == 0, result.output
     assert (out / "summary.md").exists()
+
+
+def test_plan_writes_an_offline_map_and_trip_sheets(plan_dir: Path) -> None:
+    html_files = sorted(p.name for p in plan_dir.glob("*.html"))
+    assert html_files == ["map.html"]
+    html = (plan_dir / "map.html").read_text(encoding="utf-8")
+    assert '<script src="http' not in html
+    assert any((plan_dir / "trip_sheets").glob("*.html"))
+
+
+def test_map_command_writes_online_and_offline_maps(plan_dir: Path, tmp_path: Path) -> None:
+    # The sample has two warehouses: the file named is an index, the maps go to maps/ beside it.
+    for mode, folder in (("--offline", tmp_path / "off"), ("--online", tmp_path / "on")):
+        folder.mkdir()
+        command = ["map", str(plan_dir), "-o", str(folder / "index.html"), mode]
+        result = CliRunner().invoke(main, [*command, "--language", "en"])
+        assert result.exit_code == 0, result.output
+        pages = [p.read_text(encoding="utf-8") for p in folder.rglob("*.html")]
+        assert len(pages) >= 3  # index + one map per warehouse
+        remote = any('<script src="http' in page for page in pages)
+        assert remote is (mode == "--online")
+
+
+def test_map_of_a_folder_without_plan_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["map", str(tmp_path)])
+    assert result.exit_code == 2

@@ -1,0 +1,1379 @@
+"""Route maps of a plan: interactive Leaflet pages that work offline, in Indonesian or English.
+
+What a map shows:
+
+- warehouses as dark square icons (popup: stock, kg shipped per tranche, trips, trucks);
+- one layer per working day holding that day's trips, each a line in its truck's colour with
+  arrowheads drawn along it in the driving direction;
+- drop points as circles coloured by status (:class:`PointStatus`); their popup lists id, RT/RW,
+  desa, kecamatan, families, and per tranche the kg and sacks due and delivered, each arrival
+  with truck and trip, and the reason for what is not delivered;
+- a panel of grouped layer switches (days, tranche filter, statuses, warehouses), a legend, a
+  summary (families served, tonnes, distance, trips, truck-days, unassigned), a search box (drop
+  point id or name, desa) and a day slider with playback.
+
+Scale: every vector is drawn on one canvas (``prefer_canvas``); the data travel as one compact
+GeoJSON-like collection per day plus one for the drop points, and popups are built in the
+browser from feature properties, so 4,000 drop points stay a few MB. The page's own script is
+written here (no folium plugin, no jQuery, Bootstrap or awesome-markers), so an offline page
+needs only Leaflet, which :mod:`geodata.map_assets` inlines from an installed package.
+
+Plans spanning several warehouses get one map per warehouse and an index page
+(:func:`map_files`, :func:`write_maps`).
+
+folium is imported inside the functions that draw, never at module import.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import re
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum, StrEnum, unique
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Final
+
+from geodata.map_assets import LEAFLET_CSS_URL, LEAFLET_JS_URL, inline_assets
+from geodata.papers import safe_stem
+from optimizer.model import DropPoint, Scenario, haversine_km
+from optimizer.solution import Plan, Route, Unassigned
+
+if TYPE_CHECKING:
+    import folium
+
+LANGUAGES: Final = ("id", "en")
+"""Languages of the map labels, in the order of :class:`MapText` values."""
+
+_JINJA_OPENER: Final = re.compile(r"\{(?=[{%#])")
+
+COORDINATE_DECIMALS: Final = 5
+"""About 1 m: plenty for a map, and it keeps a 4,000-point page small."""
+
+MAPS_FOLDER: Final = "maps"
+"""Sub-folder, beside the index page, that holds one map per warehouse."""
+
+OVERALL_MAP_MAX_POINTS: Final = 4000
+"""An index page also links a map of every warehouse together up to this many drop points
+(about the size that renders in a few seconds and stays under 10 MB)."""
+
+FIT_PADDING_TOP_LEFT_PX: Final = (270, 20)
+FIT_PADDING_BOTTOM_RIGHT_PX: Final = (280, 20)
+"""Margins of the first view: the summary panel sits left, the layer panel right."""
+
+TILES_URL: Final = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+TILES_ATTRIBUTION: Final = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+
+TRUCK_COLOURS: Final = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#843c39",
+    "#3182bd",
+    "#e6550d",
+    "#636363",
+    "#6baed6",
+    "#c49c94",
+    "#9c9ede",
+)
+"""Truck line colours, cycled in scenario order; no purple, red or green: those mark statuses."""
+
+
+@unique
+class PointStatus(StrEnum):
+    """Delivery status of a drop point (for one tranche, or over all tranches)."""
+
+    DELIVERED = "delivered"
+    """Everything due arrived in one stop."""
+    SPLIT = "split"
+    """Everything due arrived, over several trips."""
+    PARTIAL = "partial"
+    """Some but not all of what is due arrived (or some tranches only)."""
+    UNASSIGNED = "unassigned"
+    """Nothing due arrived; the popup gives the reason."""
+
+
+STATUS_COLOURS: Final = {
+    PointStatus.DELIVERED: "#1a9850",
+    PointStatus.SPLIT: "#762a83",
+    PointStatus.PARTIAL: "#fdae61",
+    PointStatus.UNASSIGNED: "#d7191c",
+}
+PENDING_COLOUR: Final = "#bdbdbd"
+"""Drop points not yet reached on the day shown by the playback slider."""
+
+
+@unique
+class MapText(Enum):
+    """Every label of the maps and the index page: ``(Bahasa Indonesia, English)``."""
+
+    TITLE = ("Peta rute", "Route map")
+    INDEX_TITLE = ("Peta rute per gudang", "Route maps by warehouse")
+    ALL_WAREHOUSES = ("Semua gudang", "All warehouses")
+    BACK_TO_INDEX = ("Kembali ke daftar peta", "Back to the list of maps")
+    LAYERS = ("Lapisan", "Layers")
+    DAYS = ("Hari", "Days")
+    DAY = ("Hari", "Day")
+    ALL = ("Semua", "All")
+    NONE = ("Tidak ada", "None")
+    TRANCHE = ("Tahap", "Tranche")
+    STATUS = ("Status titik bagi", "Drop point status")
+    WAREHOUSES = ("Gudang", "Warehouses")
+    WAREHOUSE = ("Gudang", "Warehouse")
+    WAREHOUSE_LETTER = ("G", "W")
+    LEGEND = ("Keterangan", "Legend")
+    ROUTE_LEGEND = (
+        "Rute: warna truk, panah = arah perjalanan",
+        "Route: truck colour, arrows = direction of travel",
+    )
+    SUMMARY = ("Ringkasan", "Summary")
+    FAMILIES_SERVED = ("KPM terlayani", "Families served")
+    TONNES = ("Beras terkirim (ton)", "Rice delivered (t)")
+    DISTANCE = ("Jarak (km)", "Distance (km)")
+    TRIPS = ("Rit", "Trips")
+    TRUCK_DAYS = ("Hari-truk", "Truck-days")
+    UNASSIGNED_DELIVERIES = ("Pengiriman tidak terjadwal", "Unassigned deliveries")
+    DELIVERIES = ("pengiriman", "deliveries")
+    SEARCH = ("Cari ID, nama titik, desa", "Search id, drop point, desa")
+    NO_MATCH = ("Tidak ditemukan", "No match")
+    POINTS = ("titik", "points")
+    PLAYBACK = ("Per hari", "Day by day")
+    ALL_DAYS = ("Semua hari", "All days")
+    PLAY = ("Putar", "Play")
+    PAUSE = ("Jeda", "Pause")
+    PENDING = ("Belum dikirim (pada hari ini)", "Not yet delivered (on this day)")
+    STATUS_DELIVERED = ("Terkirim", "Delivered")
+    STATUS_SPLIT = ("Terkirim dalam beberapa rit", "Delivered over several trips")
+    STATUS_PARTIAL = ("Terkirim sebagian", "Partially delivered")
+    STATUS_UNASSIGNED = ("Tidak terkirim", "Unassigned")
+    ID = ("ID", "ID")
+    DESA = ("Desa", "Desa")
+    KECAMATAN = ("Kecamatan", "Kecamatan")
+    RT_RW = ("RT/RW", "RT/RW")
+    KPM = ("KPM", "Families (KPM)")
+    DUE = ("Jatah", "Due")
+    KG = ("kg", "kg")
+    SACKS = ("karung", "sacks")
+    ARRIVAL = ("Tiba", "Arrival")
+    TRUCK = ("Truk", "Truck")
+    TRIP = ("Rit", "Trip")
+    REASON = ("Alasan", "Reason")
+    LATE = ("TERLAMBAT", "LATE")
+    STOCK = ("Stok (kg)", "Stock (kg)")
+    SHIPPED = ("Dikirim (kg)", "Shipped (kg)")
+    TRUCKS = ("Truk", "Trucks")
+    DEPART = ("Berangkat", "Departure")
+    RETURN = ("Kembali", "Return")
+    LOAD = ("Muatan", "Load")
+    STOPS = ("Titik", "Stops")
+    DATE = ("Tanggal", "Date")
+    MAP = ("Peta", "Map")
+    DROP_POINTS = ("Titik bagi", "Drop points")
+
+    def label(self, language: str) -> str:
+        """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
+        return self.value[_language_index(language)]
+
+
+NUMBER_LOCALES: Final = {"id": "id-ID", "en": "en-GB"}
+"""Number formatting in the browser: ``1.234,5`` in Bahasa Indonesia, ``1,234.5`` in English."""
+
+WEEKDAYS: Final = {
+    "id": ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+
+
+def _language_index(language: str) -> int:
+    try:
+        return LANGUAGES.index(language)
+    except ValueError:
+        raise ValueError(
+            f"unknown language {language!r}: expected one of {', '.join(LANGUAGES)}"
+        ) from None
+
+
+def status_label(status: PointStatus, language: str) -> str:
+    """Return the legend label of a status in ``language``."""
+    return MapText[f"STATUS_{status.name}"].label(language)
+
+
+def day_label(day: date, language: str) -> str:
+    """``"Sen 2020-09-07"``: weekday and ISO date."""
+    return f"{WEEKDAYS[language][day.weekday()]} {day.isoformat()}"
+
+
+# --------------------------------------------------------------------------------------------
+# The map's content as plain data (no folium): what build_map draws, and what tests inspect.
+
+
+@dataclass(frozen=True, slots=True)
+class MapSummary:
+    """The summary panel's figures, for the warehouses shown."""
+
+    families_total: int
+    families_served: int
+    kg_delivered: float
+    distance_km: float
+    trips: int
+    truck_days: int
+    unassigned_deliveries: int
+    kg_unassigned: float
+
+
+@dataclass(frozen=True, slots=True)
+class DayRoutes:
+    """One day's layer: its trips as a GeoJSON FeatureCollection of LineStrings."""
+
+    day: date
+    label: str
+    collection: dict[str, Any]
+
+    @property
+    def n_routes(self) -> int:
+        """Number of trips drawn that day."""
+        return len(self.collection["features"])
+
+
+@dataclass(frozen=True, slots=True)
+class MapContent:
+    """Everything one map shows, JSON-ready; built by :func:`map_content`."""
+
+    title: str
+    language: str
+    warehouse: str | None
+    days: tuple[DayRoutes, ...]
+    points: dict[str, Any]
+    warehouses: dict[str, Any]
+    tranches: tuple[tuple[str, str], ...]
+    summary: MapSummary
+    bounds: tuple[tuple[float, float], tuple[float, float]]
+
+    @property
+    def n_points(self) -> int:
+        """Number of drop point markers."""
+        return len(self.points["features"])
+
+
+def map_content(
+    scenario: Scenario, plan: Plan, *, language: str = "id", warehouse: str | None = None
+) -> MapContent:
+    """Gather what a map shows, as JSON-ready data.
+
+    Parameters
+    ----------
+    scenario
+        The scenario of the plan (coordinates, names, demand).
+    plan
+        The plan.
+    language
+        ``"id"`` (default) or ``"en"``.
+    warehouse
+        Show only this warehouse: its trips, the drop points they serve and the undelivered
+        points nearest to it. ``None`` shows everything.
+
+    Returns
+    -------
+    MapContent
+        Days in date order, drop points in scenario order.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` or ``warehouse`` is unknown.
+    """
+    _language_index(language)
+    warehouse_ids = [w.id for w in scenario.warehouses]
+    if warehouse is not None and warehouse not in warehouse_ids:
+        raise ValueError(f"unknown warehouse {warehouse!r}: expected one of {warehouse_ids}")
+    routes = [r for r in plan.routes if warehouse is None or r.warehouse == warehouse]
+    shown_points = _points_of(scenario, plan, routes, warehouse)
+    unassigned = [u for u in plan.unassigned if u.drop_point in shown_points]
+    colours = {
+        truck.id: TRUCK_COLOURS[i % len(TRUCK_COLOURS)] for i, truck in enumerate(scenario.trucks)
+    }
+    days = _day_layers(scenario, routes, colours, language)
+    points = _point_collection(scenario, plan, shown_points)
+    shown_warehouses = [w for w in scenario.warehouses if warehouse is None or w.id == warehouse]
+    warehouses = _warehouse_collection(scenario, plan, [w.id for w in shown_warehouses])
+    title = f"{MapText.TITLE.label(language)}: {scenario.name}"
+    if warehouse is not None:
+        title += f" - {scenario.warehouse(warehouse).name}"
+    lons = [w.lon for w in shown_warehouses] + [scenario.drop_point(p).lon for p in shown_points]
+    lats = [w.lat for w in shown_warehouses] + [scenario.drop_point(p).lat for p in shown_points]
+    return MapContent(
+        title=title,
+        language=language,
+        warehouse=warehouse,
+        days=days,
+        points=points,
+        warehouses=warehouses,
+        tranches=tuple((t.id, t.name) for t in scenario.tranches),
+        summary=_summary(scenario, plan, routes, unassigned, shown_points),
+        bounds=((min(lats), min(lons)), (max(lats), max(lons))),
+    )
+
+
+def _points_of(
+    scenario: Scenario, plan: Plan, routes: Sequence[Route], warehouse: str | None
+) -> list[str]:
+    """Drop point ids shown, in scenario order."""
+    if warehouse is None:
+        return [p.id for p in scenario.drop_points]
+    served = {stop.drop_point for route in routes for stop in route.stops}
+    served_anywhere = {stop.drop_point for route in plan.routes for stop in route.stops}
+    shown: list[str] = []
+    for point in scenario.drop_points:
+        if point.id in served:
+            shown.append(point.id)
+        elif point.id not in served_anywhere and _nearest_warehouse(scenario, point) == warehouse:
+            # Nothing reached it: show it on the map of the warehouse that would serve it.
+            shown.append(point.id)
+    return shown
+
+
+def _nearest_warehouse(scenario: Scenario, point: DropPoint) -> str:
+    return min(
+        scenario.warehouses, key=lambda w: (haversine_km(w.lon, w.lat, point.lon, point.lat), w.id)
+    ).id
+
+
+def _position(lon: float, lat: float) -> list[float]:
+    return [round(lon, COORDINATE_DECIMALS), round(lat, COORDINATE_DECIMALS)]
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else round(float(value), 1)
+
+
+def _clock(moment: datetime) -> str:
+    return moment.strftime("%H:%M")
+
+
+def _day_layers(
+    scenario: Scenario, routes: Sequence[Route], colours: Mapping[str, str], language: str
+) -> tuple[DayRoutes, ...]:
+    by_day: dict[date, list[Route]] = defaultdict(list)
+    for route in routes:
+        by_day[route.date].append(route)
+    layers = []
+    for day in sorted(by_day):
+        features = []
+        for route in sorted(by_day[day], key=lambda r: (r.truck, r.trip)):
+            home = scenario.warehouse(route.warehouse)
+            coordinates = [_position(home.lon, home.lat)]
+            for stop in route.stops:
+                point = scenario.drop_point(stop.drop_point)
+                coordinates.append(_position(point.lon, point.lat))
+            coordinates.append(_position(home.lon, home.lat))
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "LineString", "coordinates": coordinates},
+                    "properties": {
+                        "truck": route.truck,
+                        "type": scenario.truck(route.truck).type,
+                        "warehouse": route.warehouse,
+                        "trip": route.trip,
+                        "color": colours[route.truck],
+                        "tranches": sorted({s.tranche for s in route.stops}),
+                        "depart": _clock(route.depart),
+                        "return": _clock(route.return_),
+                        "km": round(route.distance_km, 1),
+                        "kg": _number(route.load_kg),
+                        "sacks": sum(s.sacks for s in route.stops),
+                        "stops": [s.drop_point for s in route.stops],
+                    },
+                }
+            )
+        layers.append(
+            DayRoutes(
+                day=day,
+                label=day_label(day, language),
+                collection={"type": "FeatureCollection", "features": features},
+            )
+        )
+    return tuple(layers)
+
+
+@dataclass(frozen=True, slots=True)
+class _Visit:
+    day: date
+    tranche: str
+    kg: float
+    sacks: int
+    arrive: datetime
+    truck: str
+    trip: int
+
+
+def _visits_by_point(plan: Plan) -> dict[str, list[_Visit]]:
+    visits: dict[str, list[_Visit]] = defaultdict(list)
+    for route in plan.routes:
+        for stop in route.stops:
+            visits[stop.drop_point].append(
+                _Visit(
+                    route.date,
+                    stop.tranche,
+                    stop.kg,
+                    stop.sacks,
+                    stop.arrive,
+                    route.truck,
+                    route.trip,
+                )
+            )
+    for items in visits.values():
+        items.sort(key=lambda v: (v.arrive, v.truck, v.trip))
+    return visits
+
+
+def tranche_status(due_kg: float, visits: Sequence[_Visit]) -> PointStatus:
+    """Status of one (drop point, tranche) from what is due and the stops that delivered it.
+
+    Parameters
+    ----------
+    due_kg
+        Rice owed for the tranche.
+    visits
+        The stops that delivered part of it.
+
+    Returns
+    -------
+    PointStatus
+        ``UNASSIGNED`` when nothing arrived, ``PARTIAL`` when less than due, ``SPLIT`` when all of
+        it in several stops, ``DELIVERED`` when all of it in one.
+    """
+    delivered_kg = sum(v.kg for v in visits)
+    if delivered_kg <= 1e-9 and due_kg > 1e-9:
+        return PointStatus.UNASSIGNED
+    if delivered_kg < due_kg - 1e-6:
+        return PointStatus.PARTIAL
+    return PointStatus.SPLIT if len(visits) > 1 else PointStatus.DELIVERED
+
+
+def overall_status(statuses: Sequence[PointStatus]) -> PointStatus:
+    """Status of a point over all its tranches: the worst one, where some-but-not-all is partial."""
+    if not statuses:
+        return PointStatus.DELIVERED
+    if all(s is PointStatus.UNASSIGNED for s in statuses):
+        return PointStatus.UNASSIGNED
+    if any(s in (PointStatus.UNASSIGNED, PointStatus.PARTIAL) for s in statuses):
+        return PointStatus.PARTIAL
+    if any(s is PointStatus.SPLIT for s in statuses):
+        return PointStatus.SPLIT
+    return PointStatus.DELIVERED
+
+
+def _point_collection(scenario: Scenario, plan: Plan, point_ids: Iterable[str]) -> dict[str, Any]:
+    visits = _visits_by_point(plan)
+    missing: dict[tuple[str, str], list[Unassigned]] = defaultdict(list)
+    for item in plan.unassigned:
+        missing[(item.drop_point, item.tranche)].append(item)
+    features = []
+    for point_id in point_ids:
+        point = scenario.drop_point(point_id)
+        per_tranche = []
+        statuses = []
+        for tranche in scenario.tranches:
+            due_kg = scenario.demand_kg(point, tranche)
+            done = [v for v in visits.get(point.id, []) if v.tranche == tranche.id]
+            status = tranche_status(due_kg, done)
+            statuses.append(status)
+            gaps = missing.get((point.id, tranche.id), [])
+            per_tranche.append(
+                {
+                    "tranche": tranche.id,
+                    "status": str(status),
+                    "due_kg": _number(due_kg),
+                    "due_sacks": math.ceil(due_kg / scenario.sack_kg - 1e-9),
+                    "kg": _number(sum(v.kg for v in done)),
+                    "sacks": sum(v.sacks for v in done),
+                    "stops": [
+                        {
+                            "date": v.day.isoformat(),
+                            "arrive": _clock(v.arrive),
+                            "truck": v.truck,
+                            "trip": v.trip,
+                            "kg": _number(v.kg),
+                            "sacks": v.sacks,
+                            "late": v.day > tranche.deadline,
+                        }
+                        for v in done
+                    ],
+                    "reason": "; ".join(g.reason for g in gaps),
+                    "reason_code": ",".join(sorted({str(g.reason_code) for g in gaps})),
+                }
+            )
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": _position(point.lon, point.lat)},
+                "properties": {
+                    "id": point.id,
+                    "name": point.name,
+                    "rt": point.rt,
+                    "rw": point.rw,
+                    "desa": point.desa,
+                    "kecamatan": point.kecamatan,
+                    "kpm": point.kpm,
+                    "status": str(overall_status(statuses)),
+                    "tranches": per_tranche,
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _warehouse_collection(
+    scenario: Scenario, plan: Plan, warehouse_ids: Sequence[str]
+) -> dict[str, Any]:
+    features = []
+    for warehouse_id in warehouse_ids:
+        warehouse = scenario.warehouse(warehouse_id)
+        routes = [r for r in plan.routes if r.warehouse == warehouse_id]
+        shipped: dict[str, float] = dict.fromkeys((t.id for t in scenario.tranches), 0.0)
+        for route in routes:
+            for stop in route.stops:
+                shipped[stop.tranche] += stop.kg
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": _position(warehouse.lon, warehouse.lat),
+                },
+                "properties": {
+                    "id": warehouse.id,
+                    "name": warehouse.name,
+                    "stock_kg": _number(warehouse.stock_kg),
+                    "shipped_kg": _number(sum(shipped.values())),
+                    "shipped_kg_per_tranche": {k: _number(v) for k, v in shipped.items()},
+                    "trips": len(routes),
+                    "trucks": sum(1 for t in scenario.trucks if t.warehouse_id == warehouse_id),
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _summary(
+    scenario: Scenario,
+    plan: Plan,
+    routes: Sequence[Route],
+    unassigned: Sequence[Unassigned],
+    point_ids: Sequence[str],
+) -> MapSummary:
+    delivered: dict[tuple[str, str], float] = defaultdict(float)
+    for route in plan.routes:  # every warehouse: a point is served whoever brought the rice
+        for stop in route.stops:
+            delivered[(stop.drop_point, stop.tranche)] += stop.kg
+    families_total = 0
+    families_served = 0
+    for point_id in point_ids:
+        point = scenario.drop_point(point_id)
+        families_total += point.kpm
+        if all(
+            delivered.get((point.id, t.id), 0.0) >= scenario.demand_kg(point, t) - 1e-6
+            for t in scenario.tranches
+        ):
+            families_served += point.kpm
+    return MapSummary(
+        families_total=families_total,
+        families_served=families_served,
+        kg_delivered=sum(s.kg for r in routes for s in r.stops),
+        distance_km=sum(r.distance_km for r in routes),
+        trips=len(routes),
+        truck_days=len({(r.truck, r.date) for r in routes}),
+        unassigned_deliveries=len(unassigned),
+        kg_unassigned=sum(u.kg for u in unassigned),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Drawing with folium.
+
+
+def build_map(
+    scenario: Scenario,
+    plan: Plan,
+    *,
+    language: str = "id",
+    warehouse: str | None = None,
+    index_href: str | None = None,
+) -> folium.Map:
+    """Draw a plan on a folium map.
+
+    Parameters
+    ----------
+    scenario
+        The scenario of the plan.
+    plan
+        The plan.
+    language
+        Labels in Bahasa Indonesia (``"id"``, default) or English (``"en"``).
+    warehouse
+        Draw only this warehouse's part of the plan (see :func:`map_content`).
+    index_href
+        Relative link to an index page of maps, shown in the summary panel.
+
+    Returns
+    -------
+    folium.Map
+        Its children include one element per day (``_name == "BsbDayRoutes"``, with the
+        :class:`DayRoutes` as ``bsb_layer``), one for the drop points (``"BsbDropPoints"``), one
+        for the warehouses (``"BsbWarehouses"``) and the controls (``"BsbControls"``, with the
+        :class:`MapContent` as ``bsb_content``). Links name the Leaflet CDN; offline pages get
+        the assets inlined by :func:`render_map_html`.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` or ``warehouse`` is unknown.
+    """
+    import folium
+    from branca.element import Element, Figure
+
+    content = map_content(scenario, plan, language=language, warehouse=warehouse)
+    (south, west), (north, east) = content.bounds
+    m = folium.Map(
+        location=[(south + north) / 2, (west + east) / 2],
+        zoom_start=11,
+        tiles=None,
+        prefer_canvas=True,
+        control_scale=True,
+    )
+    # Only Leaflet itself: folium's jQuery, Bootstrap and awesome-markers are not needed here.
+    m.default_js = [("leaflet", LEAFLET_JS_URL)]
+    m.default_css = [("leaflet_css", LEAFLET_CSS_URL)]
+    folium.TileLayer(
+        tiles=TILES_URL, attr=TILES_ATTRIBUTION, name="OpenStreetMap", max_zoom=19
+    ).add_to(m)
+    # Room for the panels on both sides, so no drop point starts hidden under one.
+    m.fit_bounds(
+        [list(content.bounds[0]), list(content.bounds[1])],
+        padding_top_left=FIT_PADDING_TOP_LEFT_PX,
+        padding_bottom_right=FIT_PADDING_BOTTOM_RIGHT_PX,
+    )
+    root = m.get_root()
+    assert isinstance(root, Figure)  # a new folium.Map always sits in a Figure
+    root.header.add_child(Element(f"<title>{_html_text(content.title)}</title>"), name="title")
+    root.header.add_child(Element(f"<style>{_CSS}</style>"), name="bsb_css")
+
+    state = f"bsb_{m.get_name()}"
+    config = {
+        "text": {t.name.lower(): t.label(language) for t in MapText},
+        "statuses": [
+            {"code": str(s), "label": status_label(s, language), "color": STATUS_COLOURS[s]}
+            for s in PointStatus
+        ],
+        "pending_color": PENDING_COLOUR,
+        "locale": NUMBER_LOCALES[language],
+        "tranches": [{"id": tid, "name": name} for tid, name in content.tranches],
+        "title": content.title,
+        "index_href": index_href,
+    }
+    _add_script(m, "BsbState", f"var {state} = ({_JS})({m.get_name()}, {_json(config)});")
+    for layer in content.days:
+        element = _add_script(
+            m,
+            "BsbDayRoutes",
+            f"{state}.addDay({_json(layer.day.isoformat())}, {_json(layer.label)}, "
+            f"{_json(layer.collection)});",
+        )
+        element.bsb_layer = layer
+    _add_script(m, "BsbDropPoints", f"{state}.addPoints({_json(content.points)});")
+    _add_script(m, "BsbWarehouses", f"{state}.addWarehouses({_json(content.warehouses)});")
+    summary = {
+        "families_total": content.summary.families_total,
+        "families_served": content.summary.families_served,
+        "tonnes": round(content.summary.kg_delivered / 1000, 1),
+        "distance_km": round(content.summary.distance_km, 1),
+        "trips": content.summary.trips,
+        "truck_days": content.summary.truck_days,
+        "unassigned": content.summary.unassigned_deliveries,
+        "kg_unassigned": _number(content.summary.kg_unassigned),
+    }
+    controls = _add_script(m, "BsbControls", f"{state}.finish({_json(summary)});")
+    controls.bsb_content = content
+    return m
+
+
+def _add_script(m: folium.Map, kind: str, script: str) -> Any:
+    """Add a script to the map as an element named ``kind``; returns it (to attach test data)."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    # Any: tests read the plain data attached to these elements (bsb_layer, bsb_content).
+    element: Any = MacroElement()  # type: ignore[no-untyped-call]
+    element._name = kind
+    element._template = Template(
+        "{% macro script(this, kwargs) %}{{ this.bsb_script }}{% endmacro %}"
+    )
+    # The script is inserted as a value, never parsed by Jinja: data may contain "{{".
+    element.bsb_script = script
+    m.add_child(element)
+    return element
+
+
+def _json(value: object) -> str:
+    """Return JSON safe inside an inline ``<script>`` that branca will read as a template.
+
+    No ``<``, ``>`` or ``&`` can end the script; no ``{{``, ``{%`` or ``{#`` can start a Jinja
+    tag (branca re-reads every rendered script as a template). In compact JSON a ``{`` followed
+    by one of those characters can only sit inside a string, where ``\\u007b`` means the same.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return _JINJA_OPENER.sub("\\\\u007b", text)
+
+
+def _html_text(text: str) -> str:
+    """Return escaped HTML text that branca's template pass leaves as it is."""
+    return html.escape(text).replace("{", "&#123;")
+
+
+def render_map_html(m: folium.Map, *, offline: bool = True) -> str:
+    """Render a map to a standalone HTML page.
+
+    Parameters
+    ----------
+    m
+        A map from :func:`build_map`.
+    offline
+        Inline Leaflet's script and stylesheet (from ``xstatic-leaflet``) so that the page needs
+        no network; only the tile URL template and attribution links then name a host. With
+        ``False`` the page links the Leaflet CDN.
+
+    Returns
+    -------
+    str
+        The page.
+
+    Raises
+    ------
+    ValueError
+        If ``offline`` and the map links a remote script or stylesheet that cannot be inlined.
+    geodata.map_assets.MissingAssetError
+        If ``offline`` and ``xstatic-leaflet`` is not installed.
+    """
+    page: str = m.get_root().render()
+    return inline_assets(page) if offline else page
+
+
+# --------------------------------------------------------------------------------------------
+# Files.
+
+
+def map_files(
+    scenario: Scenario,
+    plan: Plan,
+    *,
+    name: str = "map.html",
+    language: str = "id",
+    offline: bool = True,
+) -> dict[str, bytes]:
+    """Render the map page(s) of a plan, as files relative to the folder that holds ``name``.
+
+    Parameters
+    ----------
+    scenario, plan
+        The plan to draw.
+    name
+        File name of the main page (a map, or the index when there are several warehouses).
+    language
+        ``"id"`` (default) or ``"en"``.
+    offline
+        See :func:`render_map_html`.
+
+    Returns
+    -------
+    dict
+        Relative POSIX path -> UTF-8 content, ready for
+        ``geodata.plan_files.write_plan_folder(extra_files=...)``. One warehouse (or fewer
+        than two that ship anything): ``{name: map}``. Several: ``{name: index,
+        "maps/<warehouse>.html": map, ...}`` plus ``"maps/all.html"`` when the plan has at most
+        :data:`OVERALL_MAP_MAX_POINTS` drop points.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is unknown or ``name`` is not a plain file name.
+    """
+    _language_index(language)
+    if PurePosixPath(name).name != name or name in ("", ".", ".."):
+        raise ValueError(f"map file name {name!r}: expected a plain file name")
+    if len(scenario.warehouses) <= 1:
+        page = render_map_html(build_map(scenario, plan, language=language), offline=offline)
+        return {name: page.encode("utf-8")}
+    back = f"../{name}"
+    files: dict[str, bytes] = {}
+    entries: list[_IndexEntry] = []
+    used: set[str] = set()
+    for warehouse in scenario.warehouses:
+        relative = f"{MAPS_FOLDER}/{_safe_file_stem(warehouse.id, used)}.html"
+        m = build_map(scenario, plan, language=language, warehouse=warehouse.id, index_href=back)
+        content: MapContent = _content_of(m)
+        files[relative] = render_map_html(m, offline=offline).encode("utf-8")
+        entries.append(_IndexEntry(relative, warehouse.id, warehouse.name, content.summary))
+    if len(scenario.drop_points) <= OVERALL_MAP_MAX_POINTS:
+        relative = f"{MAPS_FOLDER}/{_safe_file_stem('all', used)}.html"
+        m = build_map(scenario, plan, language=language, index_href=back)
+        files[relative] = render_map_html(m, offline=offline).encode("utf-8")
+        label = MapText.ALL_WAREHOUSES.label(language)
+        entries.insert(0, _IndexEntry(relative, "", label, _content_of(m).summary))
+    files[name] = index_page(scenario.name, entries, language=language).encode("utf-8")
+    return files
+
+
+def _content_of(m: folium.Map) -> MapContent:
+    for child in m._children.values():
+        content = getattr(child, "bsb_content", None)
+        if isinstance(content, MapContent):
+            return content
+    raise ValueError("not a map drawn by build_map")
+
+
+def _safe_file_stem(identifier: str, used: set[str]) -> str:
+    """Return a file-name-safe stem for an id, unique even on case-insensitive file systems."""
+    stem = safe_stem(identifier)
+    candidate = stem
+    counter = 2
+    while candidate.lower() in used:
+        candidate = f"{stem}_{counter}"
+        counter += 1
+    used.add(candidate.lower())
+    return candidate
+
+
+@dataclass(frozen=True, slots=True)
+class _IndexEntry:
+    href: str
+    warehouse_id: str
+    name: str
+    summary: MapSummary
+
+
+def index_page(scenario_name: str, entries: Sequence[_IndexEntry], *, language: str) -> str:
+    """Return a small offline HTML page linking the maps, with each map's summary figures."""
+    t = {text: html.escape(text.label(language)) for text in MapText}
+    rows = []
+    for entry in entries:
+        s = entry.summary
+        label = html.escape(entry.name)
+        if entry.warehouse_id:
+            label += f" <small>({html.escape(entry.warehouse_id)})</small>"
+        rows.append(
+            f'<tr><td><a href="{html.escape(entry.href)}">{label}</a></td>'
+            f"<td>{s.families_served:,} / {s.families_total:,}</td>"
+            f"<td>{s.kg_delivered / 1000:,.1f}</td><td>{s.distance_km:,.0f}</td>"
+            f"<td>{s.trips:,}</td><td>{s.truck_days:,}</td>"
+            f"<td>{s.unassigned_deliveries:,}</td></tr>"
+        )
+    title = f"{t[MapText.INDEX_TITLE]}: {html.escape(scenario_name)}"
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{language}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title><style>{_INDEX_CSS}</style></head><body>"
+        f"<h1>{title}</h1><table><thead><tr><th>{t[MapText.MAP]}</th>"
+        f"<th>{t[MapText.FAMILIES_SERVED]}</th><th>{t[MapText.TONNES]}</th>"
+        f"<th>{t[MapText.DISTANCE]}</th><th>{t[MapText.TRIPS]}</th>"
+        f"<th>{t[MapText.TRUCK_DAYS]}</th><th>{t[MapText.UNASSIGNED_DELIVERIES]}</th></tr>"
+        f"</thead><tbody>{''.join(rows)}</tbody></table></body></html>\n"
+    )
+
+
+def write_maps(
+    scenario: Scenario,
+    plan: Plan,
+    out: Path,
+    *,
+    language: str = "id",
+    offline: bool = True,
+) -> list[Path]:
+    """Write the map of a plan to ``out`` (and, for several warehouses, ``maps/`` beside it).
+
+    Each file is written to a temporary sibling and moved into place with ``os.replace``, so a
+    reader never sees half a page.
+
+    Parameters
+    ----------
+    scenario, plan
+        The plan to draw.
+    out
+        The map (one warehouse) or the index page (several); its folder is created if missing.
+    language
+        ``"id"`` (default) or ``"en"``.
+    offline
+        See :func:`render_map_html`.
+
+    Returns
+    -------
+    list of Path
+        Every file written, ``out`` first.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is unknown.
+    OSError
+        If a file cannot be written.
+    """
+    files = map_files(scenario, plan, name=out.name, language=language, offline=offline)
+    written: list[Path] = []
+    # The index last: it only links maps that are already in place.
+    for relative in sorted(files, key=lambda r: r == out.name):
+        target = out.parent.joinpath(*PurePosixPath(relative).parts)
+        write_atomic(target, files[relative])
+        written.append(target)
+    written.sort(key=lambda p: p != out)
+    return written
+
+
+def write_atomic(target: Path, content: bytes) -> None:
+    """Write ``content`` to ``target`` through a temporary sibling and ``os.replace``.
+
+    Parameters
+    ----------
+    target
+        The file; its folder is created if missing.
+    content
+        The bytes to write.
+
+    Raises
+    ------
+    OSError
+        If writing fails; no temporary file is left behind.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------------------------
+# The page's own stylesheet and script (no plugin, no CDN).
+
+_INDEX_CSS: Final = (
+    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
+    "table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.3em .6em;"
+    "text-align:right}th:first-child,td:first-child{text-align:left}th{background:#eee}"
+)
+
+_CSS: Final = """
+.bsb-panel{background:#fff;padding:6px 9px;border-radius:5px;box-shadow:0 1px 5px rgba(0,0,0,.4);
+ font:12px/1.4 system-ui,sans-serif;max-height:60vh;overflow:auto;max-width:260px}
+.bsb-panel h4{margin:2px 0 4px;font-size:13px}
+.bsb-panel h5{margin:6px 0 2px;font-size:12px;color:#444}
+.bsb-panel label{display:block;cursor:pointer}
+.bsb-panel table{border-collapse:collapse}.bsb-panel td{padding:0 4px 0 0}
+.bsb-panel td.n{text-align:right;font-weight:600}
+.bsb-swatch{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:4px;
+ border:1px solid #555;vertical-align:middle}
+.bsb-links a{margin-right:6px;cursor:pointer;color:#0b61a4}
+.bsb-search input{width:210px;padding:3px}
+.bsb-search ul{list-style:none;margin:3px 0 0;padding:0;max-height:200px;overflow:auto}
+.bsb-search li{padding:2px 3px;cursor:pointer}.bsb-search li:hover{background:#eef}
+.bsb-play input[type=range]{width:220px}
+.bsb-wh{background:#222;color:#fff;border:2px solid #fff;border-radius:3px;font:bold 13px/18px
+ system-ui,sans-serif;text-align:center;box-shadow:0 0 3px #000}
+.bsb-popup table{border-collapse:collapse;margin-top:3px}
+.bsb-popup td,.bsb-popup th{border:1px solid #ddd;padding:1px 4px;font-size:11px}
+.bsb-late{color:#d7191c;font-weight:700}
+"""
+
+_JS: Final = r"""
+function (map, cfg) {
+  var T = cfg.text, renderer = L.canvas({padding: 0.5});
+  var S = {days: [], points: [], warehouses: L.layerGroup(), pointGroup: L.layerGroup(),
+           tranche: "", play: 0, timer: null, statusOn: {}, dayBoxes: [], whOn: true};
+  var colors = {};
+  cfg.statuses.forEach(function (s) { S.statusOn[s.code] = true; colors[s.code] = s.color; });
+  function esc(v) {
+    return String(v === null || v === undefined ? "" : v).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+  function num(v, d) {
+    return Number(v).toLocaleString(cfg.locale, {maximumFractionDigits: d || 0});
+  }
+  function statusLabel(code) {
+    for (var i = 0; i < cfg.statuses.length; i++) {
+      if (cfg.statuses[i].code === code) { return cfg.statuses[i].label; }
+    }
+    return code;
+  }
+  // A polyline that draws arrowheads along its segments on the canvas, pointing the way driven.
+  var ArrowLine = L.Polyline.extend({
+    _updatePath: function () {
+      L.Polyline.prototype._updatePath.call(this);
+      var r = this._renderer;
+      if (!r || !r._ctx || !r._drawing || !this._parts) { return; }
+      var ctx = r._ctx, size = 4 + this.options.weight;
+      ctx.save();
+      ctx.fillStyle = this.options.color;
+      ctx.globalAlpha = this.options.opacity;
+      for (var i = 0; i < this._parts.length; i++) {
+        var part = this._parts[i];
+        for (var j = 1; j < part.length; j++) {
+          var a = part[j - 1], b = part[j], dx = b.x - a.x, dy = b.y - a.y;
+          var len = Math.sqrt(dx * dx + dy * dy);
+          if (len < 5 * size) { continue; }
+          var ux = dx / len, uy = dy / len;
+          var tx = (a.x + b.x) / 2 + ux * size, ty = (a.y + b.y) / 2 + uy * size;
+          ctx.beginPath();
+          ctx.moveTo(tx, ty);
+          var bx = tx - ux * size * 1.8, by = ty - uy * size * 1.8, wx = uy * size * 0.9;
+          var wy = ux * size * 0.9;
+          ctx.lineTo(bx + wx, by - wy);
+          ctx.lineTo(bx - wx, by + wy);
+          ctx.closePath();
+          ctx.fill();
+        }
+      }
+      ctx.restore();
+    }
+  });
+  function routePopup(p, label) {
+    return '<div class="bsb-popup"><b>' + esc(T.truck) + " " + esc(p.truck) +
+      (p.type ? " (" + esc(p.type) + ")" : "") + ", " + esc(T.trip) + " " + esc(p.trip) +
+      "</b><br>" + esc(label) + "<br>" + esc(T.depart) + " " + esc(p.depart) + " · " +
+      esc(T.return) + " " + esc(p.return) + "<br>" + esc(T.load) + " " + num(p.kg) + " kg, " +
+      num(p.sacks) + " " + esc(T.sacks) + " · " + num(p.km, 1) + " km<br>" + esc(T.tranche) +
+      " " + esc(p.tranches.join(", ")) + " · " + esc(T.stops) + " " + p.stops.length + "</div>";
+  }
+  function pointPopup(p) {
+    var h = '<div class="bsb-popup"><b>' + esc(p.id) + "</b> " + esc(p.name) + "<br>" +
+      esc(T.rt_rw) + " " + esc(p.rt || "-") + "/" + esc(p.rw || "-") + " · " + esc(T.desa) + " " +
+      esc(p.desa) + " · " + esc(T.kecamatan) + " " + esc(p.kecamatan) + "<br>" + esc(T.kpm) +
+      ": " + num(p.kpm) + " · <b>" + esc(statusLabel(p.status)) + "</b>";
+    h += "<table><tr><th>" + esc(T.tranche) + "</th><th>" + esc(T.due) + "</th><th>" +
+      esc(T.arrival) + "</th><th>" + esc(T.truck) + "/" + esc(T.trip) + "</th><th>kg</th><th>" +
+      esc(T.sacks) + "</th></tr>";
+    p.tranches.forEach(function (t) {
+      var rows = Math.max(1, t.stops.length);
+      h += '<tr><td rowspan="' + rows + '">' + esc(t.tranche) + "<br><small>" +
+        esc(statusLabel(t.status)) + '</small></td><td rowspan="' + rows + '">' + num(t.due_kg) +
+        " kg<br>" + num(t.due_sacks) + " " + esc(T.sacks) + "</td>";
+      if (!t.stops.length) { h += '<td colspan="4">-</td></tr>'; }
+      t.stops.forEach(function (s, i) {
+        if (i) { h += "<tr>"; }
+        h += "<td>" + esc(s.date) + " " + esc(s.arrive) +
+          (s.late ? ' <span class="bsb-late">' + esc(T.late) + "</span>" : "") + "</td><td>" +
+          esc(s.truck) + " / " + esc(s.trip) + "</td><td>" + num(s.kg) + "</td><td>" +
+          num(s.sacks) + "</td></tr>";
+      });
+      if (t.reason) {
+        h += '<tr><td colspan="6"><b>' + esc(T.reason) + ":</b> " + esc(t.reason) + "</td></tr>";
+      }
+    });
+    return h + "</table></div>";
+  }
+  function firstDay(p) {
+    var first = null;
+    p.tranches.forEach(function (t) {
+      if (S.tranche && t.tranche !== S.tranche) { return; }
+      t.stops.forEach(function (s) { if (first === null || s.date < first) { first = s.date; } });
+    });
+    return first;
+  }
+  function pointStatus(p) {
+    if (!S.tranche) { return p.status; }
+    for (var i = 0; i < p.tranches.length; i++) {
+      if (p.tranches[i].tranche === S.tranche) { return p.tranches[i].status; }
+    }
+    return p.status;
+  }
+  function refresh() {
+    var nRoutes = 0, nPoints = 0, playDate = S.play > 0 ? S.days[S.play - 1].date : null;
+    S.days.forEach(function (d, i) {
+      var on = S.play > 0 ? i === S.play - 1 : d.on;
+      d.group.clearLayers();
+      if (!on) { return; }
+      d.lines.forEach(function (line) {
+        if (!S.tranche || line.bsb.tranches.indexOf(S.tranche) >= 0) {
+          d.group.addLayer(line);
+          nRoutes++;
+        }
+      });
+    });
+    S.pointGroup.clearLayers();
+    S.points.forEach(function (mk) {
+      var p = mk.bsb, status = pointStatus(p);
+      if (!S.statusOn[status]) { return; }
+      var color = colors[status], first = firstDay(p);
+      if (playDate && status !== "unassigned" && (first === null || first > playDate)) {
+        color = cfg.pending_color;
+      }
+      mk.setStyle({fillColor: color});
+      S.pointGroup.addLayer(mk);
+      nPoints++;
+    });
+    if (S.whOn) { S.warehouses.addTo(map); } else { map.removeLayer(S.warehouses); }
+    var el = map.getContainer();
+    el.setAttribute("data-routes", nRoutes);
+    el.setAttribute("data-markers", nPoints);
+    el.setAttribute("data-warehouses", S.whOn ? S.warehouses.getLayers().length : 0);
+    if (S.playLabel) {
+      S.playLabel.textContent = S.play > 0 ? S.days[S.play - 1].label : T.all_days;
+    }
+  }
+  function panel(position, build) {
+    var C = L.Control.extend({
+      onAdd: function () {
+        var div = L.DomUtil.create("div", "bsb-panel");
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);
+        build(div);
+        return div;
+      }
+    });
+    return new C({position: position}).addTo(map);
+  }
+  function checkbox(parent, label, checked, onchange, swatch) {
+    var l = L.DomUtil.create("label", "", parent), box = L.DomUtil.create("input", "", l);
+    box.type = "checkbox";
+    box.checked = checked;
+    box.addEventListener("change", function () { onchange(box.checked); });
+    if (swatch) {
+      var s = L.DomUtil.create("span", "bsb-swatch", l);
+      s.style.background = swatch;
+    }
+    l.appendChild(document.createTextNode(" " + label));
+    return box;
+  }
+  function radio(parent, name, label, checked, onchange) {
+    var l = L.DomUtil.create("label", "", parent), box = L.DomUtil.create("input", "", l);
+    box.type = "radio";
+    box.name = name;
+    box.checked = checked;
+    box.addEventListener("change", function () { if (box.checked) { onchange(); } });
+    l.appendChild(document.createTextNode(" " + label));
+  }
+  function search(div) {
+    div.className += " bsb-search";
+    var input = L.DomUtil.create("input", "", div), list = L.DomUtil.create("ul", "", div);
+    input.type = "search";
+    input.placeholder = T.search;
+    var desas = {};
+    S.points.forEach(function (mk) {
+      var d = mk.bsb.desa;
+      if (d) { (desas[d] = desas[d] || []).push(mk); }
+    });
+    function show(items) {
+      list.innerHTML = "";
+      items.forEach(function (it) {
+        var li = L.DomUtil.create("li", "", list);
+        li.textContent = it.text;
+        li.addEventListener("click", it.go);
+      });
+    }
+    function matches(q) {
+      q = q.trim().toLowerCase();
+      if (q.length < 1) { return []; }
+      var out = [];
+      Object.keys(desas).forEach(function (d) {
+        if (d.toLowerCase().indexOf(q) >= 0 && out.length < 4) {
+          out.push({text: T.desa + " " + d + " (" + desas[d].length + " " + T.points + ")",
+            exact: d.toLowerCase() === q, go: function () {
+              map.fitBounds(L.latLngBounds(desas[d].map(function (mk) { return mk.getLatLng(); })),
+                {maxZoom: 15, padding: [30, 30]});
+            }});
+        }
+      });
+      S.points.forEach(function (mk) {
+        var p = mk.bsb, id = String(p.id).toLowerCase();
+        if (out.length < 12 && (id.indexOf(q) >= 0 || p.name.toLowerCase().indexOf(q) >= 0)) {
+          out.push({text: p.id + " · " + p.name + " · " + p.desa, exact: id === q, go: function () {
+            map.setView(mk.getLatLng(), Math.max(map.getZoom(), 15));
+            L.popup().setLatLng(mk.getLatLng()).setContent(pointPopup(p)).openOn(map);
+          }});
+        }
+      });
+      out.sort(function (a, b) { return (b.exact ? 1 : 0) - (a.exact ? 1 : 0); });
+      return out;
+    }
+    input.addEventListener("input", function () {
+      var m = matches(input.value);
+      show(m.length || !input.value ? m : [{text: T.no_match, go: function () {}}]);
+    });
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Enter") {
+        var m = matches(input.value);
+        if (m.length) { m[0].go(); }
+      }
+    });
+  }
+  return {
+    addDay: function (date, label, fc) {
+      var day = {date: date, label: label, on: true, group: L.layerGroup().addTo(map), lines: []};
+      fc.features.forEach(function (f) {
+        var p = f.properties;
+        var ll = f.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
+        var line = new ArrowLine(ll, {renderer: renderer, color: p.color, weight: 3,
+          opacity: 0.85});
+        line.bsb = p;
+        line.bindPopup(function () { return routePopup(p, label); }, {maxWidth: 320});
+        day.lines.push(line);
+      });
+      S.days.push(day);
+    },
+    addPoints: function (fc) {
+      S.pointGroup.addTo(map);
+      fc.features.forEach(function (f) {
+        var p = f.properties, c = f.geometry.coordinates;
+        var mk = L.circleMarker([c[1], c[0]], {renderer: renderer, radius: 5, weight: 1,
+          color: "#333", fillOpacity: 0.9, fillColor: colors[p.status]});
+        mk.bsb = p;
+        mk.bindPopup(function () { return pointPopup(p); }, {maxWidth: 420});
+        S.points.push(mk);
+      });
+    },
+    addWarehouses: function (fc) {
+      fc.features.forEach(function (f) {
+        var p = f.properties, c = f.geometry.coordinates;
+        var icon = L.divIcon({className: "bsb-wh", html: esc(T.warehouse_letter),
+          iconSize: [22, 22], iconAnchor: [11, 11]});
+        var mk = L.marker([c[1], c[0]], {icon: icon, zIndexOffset: 1000, title: p.name});
+        var per = Object.keys(p.shipped_kg_per_tranche).map(function (k) {
+          return esc(k) + ": " + num(p.shipped_kg_per_tranche[k]);
+        }).join(", ");
+        mk.bindPopup('<div class="bsb-popup"><b>' + esc(T.warehouse) + " " + esc(p.name) +
+          "</b> (" + esc(p.id) + ")<br>" + esc(T.stock) + ": " + num(p.stock_kg) + "<br>" +
+          esc(T.shipped) + ": " + num(p.shipped_kg) + " (" + per + ")<br>" + esc(T.trips) + ": " +
+          num(p.trips) + " · " + esc(T.trucks) + ": " + num(p.trucks) + "</div>");
+        S.warehouses.addLayer(mk);
+      });
+    },
+    finish: function (sum) {
+      panel("topleft", function (div) {
+        var pct = sum.families_total ? (100 * sum.families_served / sum.families_total) : 0;
+        var h = "<h4>" + esc(cfg.title) + "</h4><table>" +
+          "<tr><td>" + esc(T.families_served) + '</td><td class="n">' + num(sum.families_served) +
+          " / " + num(sum.families_total) + " (" + num(pct, 1) + " %)</td></tr>" +
+          "<tr><td>" + esc(T.tonnes) + '</td><td class="n">' + num(sum.tonnes, 1) + "</td></tr>" +
+          "<tr><td>" + esc(T.distance) + '</td><td class="n">' + num(sum.distance_km, 1) +
+          "</td></tr><tr><td>" + esc(T.trips) + '</td><td class="n">' + num(sum.trips) +
+          "</td></tr><tr><td>" + esc(T.truck_days) + '</td><td class="n">' + num(sum.truck_days) +
+          "</td></tr><tr><td>" + esc(T.unassigned_deliveries) + '</td><td class="n">' +
+          num(sum.unassigned) + " " + esc(T.deliveries) + ", " + num(sum.kg_unassigned) +
+          " kg</td></tr></table>";
+        if (cfg.index_href) {
+          h += '<a href="' + esc(cfg.index_href) + '">' + esc(T.back_to_index) + "</a>";
+        }
+        div.innerHTML = h;
+        div.className += " bsb-summary";
+      });
+      panel("topleft", search);
+      panel("topright", function (div) {
+        div.className += " bsb-layers";
+        L.DomUtil.create("h4", "", div).textContent = T.layers;
+        L.DomUtil.create("h5", "", div).textContent = T.days;
+        var links = L.DomUtil.create("div", "bsb-links", div);
+        [[T.all, true], [T.none, false]].forEach(function (pair) {
+          var a = L.DomUtil.create("a", "", links);
+          a.textContent = pair[0];
+          a.addEventListener("click", function () {
+            S.days.forEach(function (d, i) { d.on = pair[1]; S.dayBoxes[i].checked = pair[1]; });
+            refresh();
+          });
+        });
+        S.days.forEach(function (d) {
+          S.dayBoxes.push(checkbox(div, d.label + " (" + d.lines.length + ")", true,
+            function (v) { d.on = v; refresh(); }));
+        });
+        L.DomUtil.create("h5", "", div).textContent = T.tranche;
+        radio(div, "bsb-tranche", T.all, true, function () { S.tranche = ""; refresh(); });
+        cfg.tranches.forEach(function (t) {
+          radio(div, "bsb-tranche", t.id + " - " + t.name, false,
+            function () { S.tranche = t.id; refresh(); });
+        });
+        L.DomUtil.create("h5", "", div).textContent = T.status;
+        cfg.statuses.forEach(function (s) {
+          checkbox(div, s.label, true,
+            function (v) { S.statusOn[s.code] = v; refresh(); }, s.color);
+        });
+        L.DomUtil.create("h5", "", div).textContent = T.warehouses;
+        checkbox(div, T.warehouses, true, function (v) { S.whOn = v; refresh(); });
+      });
+      panel("bottomright", function (div) {
+        div.className += " bsb-legend";
+        var h = "<h4>" + esc(T.legend) + "</h4>";
+        cfg.statuses.forEach(function (s) {
+          h += '<div><span class="bsb-swatch" style="background:' + s.color + '"></span>' +
+            esc(s.label) + "</div>";
+        });
+        h += '<div><span class="bsb-swatch" style="background:' + cfg.pending_color +
+          '"></span>' + esc(T.pending) + "</div>";
+        h += '<div><span class="bsb-wh" style="display:inline-block;width:16px;line-height:14px;' +
+          'font-size:10px">' + esc(T.warehouse_letter) + "</span> " + esc(T.warehouse) + "</div>";
+        h += "<div>&#10230; " + esc(T.route_legend) + "</div>";
+        div.innerHTML = h;
+      });
+      if (S.days.length > 1) {
+        panel("bottomleft", function (div) {
+          div.className += " bsb-play";
+          L.DomUtil.create("h5", "", div).textContent = T.playback;
+          var range = L.DomUtil.create("input", "", div), button;
+          range.type = "range";
+          range.min = 0;
+          range.max = S.days.length;
+          range.value = 0;
+          range.addEventListener("input", function () { S.play = Number(range.value); refresh(); });
+          L.DomUtil.create("br", "", div);
+          button = L.DomUtil.create("button", "", div);
+          button.type = "button";
+          button.textContent = T.play;
+          S.playLabel = L.DomUtil.create("span", "", div);
+          S.playLabel.style.marginLeft = "6px";
+          button.addEventListener("click", function () {
+            if (S.timer) {
+              clearInterval(S.timer);
+              S.timer = null;
+              button.textContent = T.play;
+              return;
+            }
+            button.textContent = T.pause;
+            S.timer = setInterval(function () {
+              S.play = S.play >= S.days.length ? 1 : S.play + 1;
+              range.value = S.play;
+              refresh();
+              if (S.play >= S.days.length) {
+                clearInterval(S.timer);
+                S.timer = null;
+                button.textContent = T.play;
+              }
+            }, 1200);
+          });
+        });
+      }
+      refresh();
+      map.getContainer().setAttribute("data-days", S.days.length);
+      map.getContainer().setAttribute("data-bsb-ready", "1");
+      // Time from navigation start until layers and controls exist (benchmarks read it).
+      if (window.performance) {
+        map.getContainer().setAttribute("data-ready-ms", Math.round(performance.now()));
+      }
+    }
+  };
+}
+"""

@@ -1,0 +1,406 @@
+"""Printable trip sheets for drivers: one A4 HTML page per truck and day.
+
+Each sheet names the truck, its warehouse and the day, then for every trip of that day the
+departure, return, load and distance, and a table of stops in driving order (arrival, departure,
+drop point, RT/RW, desa, kecamatan, tranche, sacks, kg, and a box for the facilitator's
+initials), with totals and signature lines. A small map drawn as inline SVG (warehouse square,
+numbered stops, each trip's line with arrowheads) needs no network and prints sharply.
+
+Labels are in Bahasa Indonesia (``language="id"``, default) or English (``"en"``); file names
+never depend on the language::
+
+    trip_sheets/{date}_{truck}.html
+
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum, unique
+from pathlib import Path
+from typing import Final
+
+from geodata.maps import TRUCK_COLOURS, WEEKDAYS, write_atomic
+from geodata.papers import safe_stem
+from optimizer.model import Scenario
+from optimizer.solution import Plan, Route
+
+LANGUAGES: Final = ("id", "en")
+
+SVG_WIDTH: Final = 1800
+SVG_HEIGHT: Final = 820
+"""SVG user units of the small map (about 10 per millimetre across an A4 page's text width)."""
+SVG_PADDING: Final = 70
+MIN_SPAN_DEG: Final = 0.005
+"""Smallest extent of the small map (about 500 m), so one stop next to the warehouse is legible."""
+
+
+@unique
+class SheetText(Enum):
+    """Every fixed word of the trip sheets: ``(Bahasa Indonesia, English)``."""
+
+    TITLE = ("Surat jalan", "Trip sheet")
+    TRUCK = ("Truk", "Truck")
+    CAPACITY = ("Kapasitas", "Capacity")
+    WAREHOUSE = ("Gudang", "Warehouse")
+    DATE = ("Tanggal", "Date")
+    TRIP = ("Rit", "Trip")
+    TRIPS = ("Jumlah rit", "Trips")
+    DEPART = ("Berangkat", "Departure")
+    RETURN = ("Kembali", "Return")
+    LOAD = ("Muatan", "Load")
+    DISTANCE = ("Jarak", "Distance")
+    SEQ = ("No.", "No.")
+    ARRIVE = ("Tiba", "Arrive")
+    LEAVE = ("Selesai", "Leave")
+    DROP_POINT = ("Titik bagi", "Drop point")
+    RT_RW = ("RT/RW", "RT/RW")
+    DESA = ("Desa", "Desa")
+    KECAMATAN = ("Kecamatan", "Kecamatan")
+    TRANCHE = ("Tahap", "Tranche")
+    SACKS = ("Karung", "Sacks")
+    KG = ("kg", "kg")
+    INITIALS = ("Paraf pendamping", "Facilitator's initials")
+    TOTAL = ("Jumlah", "Total")
+    DRIVER = ("Sopir", "Driver")
+    WAREHOUSE_OFFICER = ("Petugas gudang", "Warehouse officer")
+    MAP = ("Peta rute", "Route map")
+    PRINT = ("Cetak", "Print")
+
+    def label(self, language: str) -> str:
+        """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
+        return self.value[_language_index(language)]
+
+
+def _language_index(language: str) -> int:
+    try:
+        return LANGUAGES.index(language)
+    except ValueError:
+        raise ValueError(
+            f"unknown language {language!r}: expected one of {', '.join(LANGUAGES)}"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class TruckDay:
+    """The trips of one truck on one day, in trip order."""
+
+    truck: str
+    day: date
+    routes: tuple[Route, ...]
+
+    @property
+    def file_name(self) -> str:
+        """``{date}_{truck}.html``, the truck id made safe by :func:`geodata.papers.safe_stem`."""
+        return f"{self.day.isoformat()}_{safe_stem(self.truck)}.html"
+
+
+def truck_days(plan: Plan) -> list[TruckDay]:
+    """Group a plan's trips by truck and day, sorted by day then truck.
+
+    Parameters
+    ----------
+    plan
+        The plan.
+
+    Returns
+    -------
+    list of TruckDay
+        One per (truck, day) that has at least one trip.
+    """
+    grouped: dict[tuple[date, str], list[Route]] = defaultdict(list)
+    for route in plan.routes:
+        grouped[(route.date, route.truck)].append(route)
+    return [
+        TruckDay(truck, day, tuple(sorted(routes, key=lambda r: r.trip)))
+        for (day, truck), routes in sorted(grouped.items())
+    ]
+
+
+def trip_sheet_files(scenario: Scenario, plan: Plan, *, language: str = "id") -> dict[str, bytes]:
+    """Render every trip sheet of a plan.
+
+    Parameters
+    ----------
+    scenario, plan
+        The plan and its scenario.
+    language
+        ``"id"`` (default) or ``"en"``.
+
+    Returns
+    -------
+    dict
+        File name (``{date}_{truck}.html``) -> UTF-8 page, in day then truck order. Two truck
+        ids that only differ in unsafe characters get a numbered suffix.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is unknown.
+    """
+    _language_index(language)
+    files: dict[str, bytes] = {}
+    for truck_day in truck_days(plan):
+        name = truck_day.file_name
+        counter = 2
+        while name in files:
+            name = truck_day.file_name.removesuffix(".html") + f"_{counter}.html"
+            counter += 1
+        files[name] = trip_sheet_html(scenario, truck_day, language=language).encode("utf-8")
+    return files
+
+
+def write_trip_sheets(
+    scenario: Scenario, plan: Plan, folder: Path, *, language: str = "id"
+) -> list[Path]:
+    """Write one printable A4 HTML trip sheet per truck-day into ``folder``.
+
+    Parameters
+    ----------
+    scenario, plan
+        The plan and its scenario.
+    folder
+        Created if missing. Each file is written to a temporary sibling, then moved into place.
+    language
+        ``"id"`` (default) or ``"en"``.
+
+    Returns
+    -------
+    list of Path
+        The sheets written, in day then truck order.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is unknown.
+    OSError
+        If a file cannot be written.
+    """
+    written = []
+    for name, content in trip_sheet_files(scenario, plan, language=language).items():
+        target = folder / name
+        write_atomic(target, content)
+        written.append(target)
+    return written
+
+
+def trip_sheet_html(scenario: Scenario, truck_day: TruckDay, *, language: str = "id") -> str:
+    """Render the trip sheet of one truck-day as a standalone A4 HTML page.
+
+    Parameters
+    ----------
+    scenario
+        Supplies names, coordinates, truck and warehouse details.
+    truck_day
+        The trips to print.
+    language
+        ``"id"`` (default) or ``"en"``.
+
+    Returns
+    -------
+    str
+        The page: no script, no external resource.
+    """
+
+    def t(text: SheetText) -> str:
+        return html.escape(text.label(language))
+
+    truck = scenario.truck(truck_day.truck)
+    warehouse = scenario.warehouse(truck_day.routes[0].warehouse)
+    weekday = WEEKDAYS[language][truck_day.day.weekday()]
+    title = f"{t(SheetText.TITLE)} {html.escape(truck.id)} {truck_day.day.isoformat()}"
+    total_kg = sum(r.load_kg for r in truck_day.routes)
+    total_sacks = sum(s.sacks for r in truck_day.routes for s in r.stops)
+    total_km = sum(r.distance_km for r in truck_day.routes)
+    truck_line = html.escape(truck.id) + (f" ({html.escape(truck.type)})" if truck.type else "")
+    facts = (
+        f"<table class='facts'><tr><th>{t(SheetText.TRUCK)}</th><td>{truck_line}</td>"
+        f"<th>{t(SheetText.CAPACITY)}</th><td>{_kg(truck.capacity_kg)} kg</td></tr>"
+        f"<tr><th>{t(SheetText.WAREHOUSE)}</th><td>{html.escape(warehouse.name)}"
+        f" ({html.escape(warehouse.id)})</td><th>{t(SheetText.DATE)}</th>"
+        f"<td>{weekday} {truck_day.day.isoformat()}</td></tr>"
+        f"<tr><th>{t(SheetText.TRIPS)}</th><td>{len(truck_day.routes)}</td>"
+        f"<th>{t(SheetText.LOAD)}</th><td>{_kg(total_kg)} kg, {total_sacks} "
+        f"{t(SheetText.SACKS).lower()}, {total_km:,.1f} km</td></tr></table>"
+    )
+    trips = "".join(_trip_table(scenario, route, i, t) for i, route in enumerate(truck_day.routes))
+    signatures = (
+        "<table class='sign'><tr>"
+        f"<td>{t(SheetText.WAREHOUSE_OFFICER)}<br><br><br>(........................)</td>"
+        f"<td>{t(SheetText.DRIVER)}<br><br><br>(........................)</td></tr></table>"
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{language}"><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{_CSS}</style></head><body>"
+        f"<h1>{title}</h1>{facts}"
+        f"<figure><figcaption>{t(SheetText.MAP)}</figcaption>"
+        f"{route_svg(scenario, truck_day.routes)}</figure>"
+        f"{trips}{signatures}</body></html>\n"
+    )
+
+
+def _trip_table(scenario: Scenario, route: Route, index: int, t: Callable[[SheetText], str]) -> str:
+    colour = TRUCK_COLOURS[index % len(TRUCK_COLOURS)]
+    sacks = sum(s.sacks for s in route.stops)
+    heading = (
+        f"<h2><span class='swatch' style='background:{colour}'></span>"
+        f"{t(SheetText.TRIP)} {route.trip}: {t(SheetText.DEPART)} {route.depart:%H:%M}, "
+        f"{t(SheetText.RETURN)} {route.return_:%H:%M}, {t(SheetText.LOAD)} {_kg(route.load_kg)}"
+        f" kg ({sacks} {t(SheetText.SACKS).lower()}), {t(SheetText.DISTANCE)} "
+        f"{route.distance_km:,.1f} km</h2>"
+    )
+    head = (
+        f"<thead><tr><th class='c-seq'>{t(SheetText.SEQ)}</th>"
+        f"<th class='c-time'>{t(SheetText.ARRIVE)}</th>"
+        f"<th class='c-time'>{t(SheetText.LEAVE)}</th><th>{t(SheetText.DROP_POINT)}</th>"
+        f"<th class='c-rtrw'>{t(SheetText.RT_RW)}</th><th class='c-place'>{t(SheetText.DESA)}</th>"
+        f"<th class='c-place'>{t(SheetText.KECAMATAN)}</th>"
+        f"<th class='c-tranche'>{t(SheetText.TRANCHE)}</th>"
+        f"<th class='c-num'>{t(SheetText.SACKS)}</th><th class='c-num'>{t(SheetText.KG)}</th>"
+        f"<th class='initials'>{t(SheetText.INITIALS)}</th></tr></thead>"
+    )
+    rows = []
+    for seq, stop in enumerate(route.stops, start=1):
+        point = scenario.drop_point(stop.drop_point)
+        rt_rw = f"{point.rt or '-'}/{point.rw or '-'}"
+        rows.append(
+            f"<tr><td class='n'>{seq}</td><td>{stop.arrive:%H:%M}</td>"
+            f"<td>{stop.depart:%H:%M}</td><td><b>{html.escape(point.id)}</b> "
+            f"{html.escape(point.name)}</td><td>{html.escape(rt_rw)}</td>"
+            f"<td>{html.escape(point.desa)}</td><td>{html.escape(point.kecamatan)}</td>"
+            f"<td>{html.escape(stop.tranche)}</td><td class='n'>{stop.sacks}</td>"
+            f"<td class='n'>{_kg(stop.kg)}</td><td></td></tr>"
+        )
+    total = (
+        f"<tr class='total'><td colspan='8'>{t(SheetText.TOTAL)}</td>"
+        f"<td class='n'>{sacks}</td><td class='n'>{_kg(route.load_kg)}</td><td></td></tr>"
+    )
+    body = "".join(rows) + total
+    return f"<section>{heading}<table class='stops'>{head}<tbody>{body}</tbody></table></section>"
+
+
+def route_svg(scenario: Scenario, routes: Sequence[Route]) -> str:
+    """Draw trips as a small inline SVG map.
+
+    Parameters
+    ----------
+    scenario
+        Supplies coordinates.
+    routes
+        The trips (of one truck-day), drawn in trip colours with an arrowhead on every leg and
+        the stops numbered in visiting order within each trip.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element (equirectangular projection, north up).
+    """
+    places: list[tuple[float, float]] = []
+    for route in routes:
+        home = scenario.warehouse(route.warehouse)
+        places.append((home.lon, home.lat))
+        places += [
+            (scenario.drop_point(s.drop_point).lon, scenario.drop_point(s.drop_point).lat)
+            for s in route.stops
+        ]
+    lons = [p[0] for p in places]
+    lats = [p[1] for p in places]
+    mid_lat = (min(lats) + max(lats)) / 2
+    x_factor = math.cos(math.radians(mid_lat))
+    span_x = max((max(lons) - min(lons)) * x_factor, MIN_SPAN_DEG)
+    span_y = max(max(lats) - min(lats), MIN_SPAN_DEG)
+    scale = min((SVG_WIDTH - 2 * SVG_PADDING) / span_x, (SVG_HEIGHT - 2 * SVG_PADDING) / span_y)
+    centre_x = (min(lons) + max(lons)) / 2 * x_factor
+    centre_y = (min(lats) + max(lats)) / 2
+
+    def xy(lon: float, lat: float) -> tuple[float, float]:
+        return (
+            round(SVG_WIDTH / 2 + (lon * x_factor - centre_x) * scale, 1),
+            round(SVG_HEIGHT / 2 - (lat - centre_y) * scale, 1),
+        )
+
+    parts = [
+        f'<svg class="map" viewBox="0 0 {SVG_WIDTH} {SVG_HEIGHT}" '
+        'xmlns="http://www.w3.org/2000/svg" role="img">',
+        f'<rect width="{SVG_WIDTH}" height="{SVG_HEIGHT}" fill="#fafafa" stroke="#999"/>',
+    ]
+    labels: list[str] = []
+    for index, route in enumerate(routes):
+        colour = TRUCK_COLOURS[index % len(TRUCK_COLOURS)]
+        home = scenario.warehouse(route.warehouse)
+        points = [xy(home.lon, home.lat)]
+        for seq, stop in enumerate(route.stops, start=1):
+            point = scenario.drop_point(stop.drop_point)
+            x, y = xy(point.lon, point.lat)
+            points.append((x, y))
+            labels.append(
+                f'<circle cx="{x}" cy="{y}" r="26" fill="#fff" stroke="{colour}" '
+                f'stroke-width="6"/><text x="{x}" y="{y + 11}" text-anchor="middle" '
+                f'font-size="32" font-weight="bold">{seq}</text>'
+            )
+        points.append(points[0])
+        path = " ".join(f"{x},{y}" for x, y in points)
+        parts.append(
+            f'<polyline class="route" points="{path}" fill="none" stroke="{colour}" '
+            'stroke-width="7" stroke-linejoin="round" opacity="0.85"/>'
+        )
+        parts += [_arrow(a, b, colour) for a, b in itertools.pairwise(points)]
+    parts += labels
+    for route in routes[:1]:
+        home = scenario.warehouse(route.warehouse)
+        x, y = xy(home.lon, home.lat)
+        parts.append(
+            f'<rect class="warehouse" x="{x - 26}" y="{y - 26}" width="52" height="52" '
+            f'fill="#222" stroke="#fff" stroke-width="4"/>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _arrow(a: tuple[float, float], b: tuple[float, float], colour: str) -> str:
+    """Return a small arrowhead at the middle of leg ``a -> b``, or nothing if the leg is short."""
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    length = math.hypot(dx, dy)
+    if length < 120:
+        return ""
+    ux, uy = dx / length, dy / length
+    tip = ((a[0] + b[0]) / 2 + ux * 20, (a[1] + b[1]) / 2 + uy * 20)
+    base = (tip[0] - ux * 42, tip[1] - uy * 42)
+    left = (base[0] + uy * 20, base[1] - ux * 20)
+    right = (base[0] - uy * 20, base[1] + ux * 20)
+    corners = " ".join(f"{x:.1f},{y:.1f}" for x, y in (tip, left, right))
+    return f'<polygon class="arrow" points="{corners}" fill="{colour}"/>'
+
+
+def _kg(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+_CSS: Final = """
+@page{size:A4 portrait;margin:12mm}
+body{font:10pt/1.35 system-ui,Arial,sans-serif;color:#000;max-width:186mm;margin:0 auto}
+h1{font-size:15pt;margin:0 0 4px}h2{font-size:11pt;margin:10px 0 3px}
+table{border-collapse:collapse;width:100%}
+.facts th{text-align:left;width:18%;font-weight:600}.facts td,.facts th{padding:1px 4px}
+.stops{table-layout:fixed;font-size:8.5pt}
+.stops th,.stops td{border:1px solid #666;padding:2px 3px;vertical-align:top;
+ overflow-wrap:break-word}
+.c-seq{width:7mm}.c-time{width:13mm}.c-rtrw{width:14mm}.c-place{width:22mm}
+.c-tranche{width:15mm}.c-num{width:13mm}
+.stops th{background:#e8e8e8;font-size:7.5pt}.stops td.n{text-align:right}
+.stops .initials{width:20mm}.stops tr.total td{font-weight:700}
+thead{display:table-header-group}tr{break-inside:avoid;page-break-inside:avoid}
+section{break-inside:auto}
+figure{margin:6px 0}figcaption{font-weight:600;font-size:9pt}
+svg.map{width:100%;max-height:85mm;display:block}
+.swatch{display:inline-block;width:10px;height:10px;margin-right:5px;border:1px solid #000}
+.sign{margin-top:14px}.sign td{width:50%;text-align:center;padding-top:6px}
+@media print{*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+"""

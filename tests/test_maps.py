@@ -1,0 +1,314 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from geodata.map_assets import (
+    LEAFLET_CSS_URL,
+    LEAFLET_JS_URL,
+    inline_assets,
+    leaflet_css,
+    remote_references,
+)
+from geodata.maps import (
+    MAPS_FOLDER,
+    TILES_URL,
+    DayRoutes,
+    MapContent,
+    PointStatus,
+    build_map,
+    map_content,
+    map_files,
+    overall_status,
+    render_map_html,
+    write_maps,
+)
+from geodata.sample import make_sample
+from optimizer.model import Scenario, SolverSettings
+from optimizer.planner import plan_scenario
+from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned
+from tests.conftest import make_tiny_scenario
+
+
+def planned(n_points: int, n_warehouses: int) -> tuple[Scenario, Plan]:
+    scenario = make_sample(n_drop_points=n_points, seed=1, n_warehouses=n_warehouses)
+    scenario = dataclasses.replace(
+        scenario, solver=SolverSettings(time_limit_s=5.0, seed=1, solution_limit=5)
+    )
+    return scenario, plan_scenario(scenario)
+
+
+@pytest.fixture(scope="module")
+def one_warehouse() -> tuple[Scenario, Plan]:
+    return planned(30, 1)
+
+
+@pytest.fixture(scope="module")
+def two_warehouses() -> tuple[Scenario, Plan]:
+    return planned(40, 2)
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute)
+
+
+def status_plan() -> tuple[Scenario, Plan]:
+    """Tiny scenario: 00042 delivered, P2 split over two trips, P3 partial, P4 unassigned."""
+    scenario = make_tiny_scenario()
+    d1, d2 = date(2020, 9, 1), date(2020, 9, 2)
+    stops1 = (
+        Stop("00042", "T-SEP", 1500.0, 100, at(d1, 8), at(d1, 8, 30)),
+        Stop("P2", "T-SEP", 600.0, 40, at(d1, 9), at(d1, 9, 20)),
+    )
+    stops2 = (
+        Stop("P2", "T-SEP", 600.0, 40, at(d2, 8), at(d2, 8, 20)),
+        Stop("P3", "T-SEP", 1800.0, 120, at(d2, 9), at(d2, 9, 40)),
+    )
+    stops3 = (
+        Stop("00042", "T-OKT", 750.0, 50, at(date(2020, 10, 1), 8), at(date(2020, 10, 1), 8, 20)),
+        Stop("P2", "T-OKT", 600.0, 40, at(date(2020, 10, 1), 9), at(date(2020, 10, 1), 9, 20)),
+    )
+    routes = (
+        Route("T2", "W1", d1, 1, at(d1, 7), at(d1, 10), 20.0, 2100.0, stops1),
+        Route("T2", "W1", d2, 1, at(d2, 7), at(d2, 10), 25.0, 2400.0, stops2),
+        Route(
+            "T1",
+            "W1",
+            date(2020, 10, 1),
+            1,
+            at(date(2020, 10, 1), 7),
+            at(date(2020, 10, 1), 10),
+            18.0,
+            1350.0,
+            stops3,
+        ),
+    )
+    unassigned = (
+        Unassigned("P3", "T-OKT", 1800.0, 120, ReasonCode.FLEET_TIME, "no truck time left"),
+        Unassigned("P4", "T-SEP", 900.0, 60, ReasonCode.STOCK, "warehouse W1 out of stock"),
+        Unassigned("P4", "T-OKT", 450.0, 30, ReasonCode.STOCK, "warehouse W1 out of stock"),
+    )
+    return scenario, Plan("tiny", routes, unassigned, kpis={})
+
+
+def children(m: Any, kind: str) -> list[Any]:
+    return [c for c in m._children.values() if getattr(c, "_name", "") == kind]
+
+
+def point_properties(content: MapContent) -> dict[str, dict[str, Any]]:
+    return {f["properties"]["id"]: f["properties"] for f in content.points["features"]}
+
+
+def test_map_has_one_routes_layer_per_day_holding_every_trip(
+    one_warehouse: tuple[Scenario, Plan],
+) -> None:
+    scenario, plan = one_warehouse
+    m = build_map(scenario, plan)
+    layers: list[DayRoutes] = [c.bsb_layer for c in children(m, "BsbDayRoutes")]
+    assert [layer.day for layer in layers] == sorted({r.date for r in plan.routes})
+    assert sum(layer.n_routes for layer in layers) == len(plan.routes)
+    for layer in layers:
+        trips = {
+            (f["properties"]["truck"], f["properties"]["trip"])
+            for f in layer.collection["features"]
+        }
+        assert trips == {(r.truck, r.trip) for r in plan.routes if r.date == layer.day}
+
+
+def test_route_lines_start_and_end_at_the_warehouse_and_carry_the_truck_colour(
+    one_warehouse: tuple[Scenario, Plan],
+) -> None:
+    scenario, plan = one_warehouse
+    content = map_content(scenario, plan)
+    home = scenario.warehouses[0]
+    colours_by_truck: dict[str, set[str]] = {}
+    for layer in content.days:
+        for feature in layer.collection["features"]:
+            coords = feature["geometry"]["coordinates"]
+            assert coords[0] == coords[-1] == [round(home.lon, 5), round(home.lat, 5)]
+            assert len(coords) == len(feature["properties"]["stops"]) + 2
+            colours_by_truck.setdefault(feature["properties"]["truck"], set()).add(
+                feature["properties"]["color"]
+            )
+    assert all(len(c) == 1 for c in colours_by_truck.values())
+
+
+def test_one_marker_per_drop_point_with_popup_fields(one_warehouse: tuple[Scenario, Plan]) -> None:
+    scenario, plan = one_warehouse
+    m = build_map(scenario, plan)
+    [points] = children(m, "BsbDropPoints")
+    [controls] = children(m, "BsbControls")
+    content: MapContent = controls.bsb_content
+    assert content.n_points == len(scenario.drop_points)
+    props = content.points["features"][0]["properties"]
+    assert {"id", "name", "rt", "rw", "desa", "kecamatan", "kpm", "status", "tranches"} <= set(
+        props
+    )
+    tranche = props["tranches"][0]
+    assert {"tranche", "status", "due_kg", "due_sacks", "kg", "sacks", "stops", "reason"} <= set(
+        tranche
+    )
+    assert {"date", "arrive", "truck", "trip", "kg", "sacks"} <= set(tranche["stops"][0])
+    assert json.dumps(props["id"]) in points.bsb_script
+
+
+def test_statuses_delivered_split_partial_unassigned_with_reason() -> None:
+    scenario, plan = status_plan()
+    props = point_properties(map_content(scenario, plan))
+    assert props["00042"]["status"] == PointStatus.DELIVERED
+    assert props["P2"]["status"] == PointStatus.SPLIT
+    assert props["P3"]["status"] == PointStatus.PARTIAL
+    assert props["P4"]["status"] == PointStatus.UNASSIGNED
+    p3_okt = next(t for t in props["P3"]["tranches"] if t["tranche"] == "T-OKT")
+    assert p3_okt["status"] == PointStatus.UNASSIGNED
+    assert p3_okt["reason"] == "no truck time left"
+    assert {t["reason_code"] for t in props["P4"]["tranches"]} == {"stock"}
+    p2_sep = next(t for t in props["P2"]["tranches"] if t["tranche"] == "T-SEP")
+    assert [(s["date"], s["arrive"], s["truck"], s["trip"]) for s in p2_sep["stops"]] == [
+        ("2020-09-01", "09:00", "T2", 1),
+        ("2020-09-02", "08:00", "T2", 1),
+    ]
+    assert p2_sep["sacks"] == 80
+
+
+def test_warehouse_popup_data_has_stock_and_shipped_tonnage() -> None:
+    scenario, plan = status_plan()
+    [warehouse] = map_content(scenario, plan).warehouses["features"]
+    props = warehouse["properties"]
+    assert props["stock_kg"] == 100_000
+    assert props["shipped_kg"] == 2100 + 2400 + 1350
+    assert props["shipped_kg_per_tranche"] == {"T-SEP": 4500, "T-OKT": 1350}
+
+
+def test_summary_matches_the_plan_kpis(one_warehouse: tuple[Scenario, Plan]) -> None:
+    scenario, plan = one_warehouse
+    summary = map_content(scenario, plan).summary
+    assert summary.families_served == plan.kpis["families_served"]
+    assert summary.families_total == plan.kpis["families_total"]
+    assert summary.trips == plan.kpis["trips"]
+    assert summary.truck_days == plan.kpis["truck_days"]
+    assert summary.distance_km == pytest.approx(plan.kpis["distance_km"], abs=0.01)
+    assert summary.kg_delivered == pytest.approx(plan.kpis["kg_delivered"])
+
+
+@given(st.lists(st.sampled_from(list(PointStatus)), min_size=1, max_size=4))
+def test_overall_status_is_unassigned_only_when_every_tranche_is(
+    statuses: list[PointStatus],
+) -> None:
+    result = overall_status(statuses)
+    assert (result is PointStatus.UNASSIGNED) == all(s is PointStatus.UNASSIGNED for s in statuses)
+    if all(s in (PointStatus.DELIVERED, PointStatus.SPLIT) for s in statuses):
+        assert result in (PointStatus.DELIVERED, PointStatus.SPLIT)
+    else:
+        assert result in (PointStatus.PARTIAL, PointStatus.UNASSIGNED)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("id", ["Ringkasan", "KPM terlayani", "Keterangan", "Terkirim sebagian", "Cari ID"]),
+        ("en", ["Summary", "Families served", "Legend", "Partially delivered", "Search id"]),
+    ],
+)
+def test_labels_in_bahasa_indonesia_and_english(language: str, words: list[str]) -> None:
+    scenario, plan = status_plan()
+    page = render_map_html(build_map(scenario, plan, language=language))
+    for word in words:
+        assert word in page
+    assert ("Sel 2020-09-01" in page) == (language == "id")
+
+
+def test_unknown_language_or_warehouse_is_refused() -> None:
+    scenario, plan = status_plan()
+    with pytest.raises(ValueError, match="language"):
+        build_map(scenario, plan, language="fr")
+    with pytest.raises(ValueError, match="warehouse"):
+        build_map(scenario, plan, warehouse="W9")
+
+
+def test_offline_page_loads_nothing_from_the_network(one_warehouse: tuple[Scenario, Plan]) -> None:
+    scenario, plan = one_warehouse
+    page = render_map_html(build_map(scenario, plan), offline=True)
+    assert remote_references(page) == []
+    assert not re.search(r"<(script|link)\b[^>]*(src|href)\s*=", page, re.IGNORECASE)
+    assert "Leaflet 1.9.3" in page  # the library itself, inlined
+    assert TILES_URL in page  # the tile template may name its host: tiles stay blank offline
+    for unwanted in ("jquery", "bootstrap", "awesome-markers", "font-awesome", "fontawesome"):
+        assert unwanted not in page.lower()
+
+
+def test_online_page_links_the_leaflet_cdn() -> None:
+    scenario, plan = status_plan()
+    page = render_map_html(build_map(scenario, plan), offline=False)
+    assert remote_references(page) == [LEAFLET_JS_URL, LEAFLET_CSS_URL]
+
+
+def test_inlining_refuses_an_unknown_remote_script() -> None:
+    page = '<head><script src="https://example.org/x.js"></script></head>'
+    with pytest.raises(ValueError, match=r"example\.org"):
+        inline_assets(page)
+    assert inline_assets('<script src="local.js"></script>') == '<script src="local.js"></script>'
+
+
+def test_leaflet_stylesheet_images_are_inlined() -> None:
+    css = leaflet_css()
+    assert "data:image/png;base64," in css
+    assert "url(images/" not in css
+
+
+def test_text_from_the_files_cannot_break_out_of_the_script() -> None:
+    base = make_tiny_scenario()
+    evil = "</script><script>alert(1)</script> {{ x }} {% if %}"
+    point = dataclasses.replace(base.drop_points[0], name=evil)
+    scenario = dataclasses.replace(base, drop_points=(point, *base.drop_points[1:]))
+    page = render_map_html(build_map(scenario, Plan("tiny", (), (), kpis={})))
+    assert evil not in page
+    assert "\\u003c/script\\u003e" in page
+    # branca re-reads scripts as Jinja templates: the braces must survive as escapes.
+    assert "\\u007b{ x }} \\u007b% if %}" in page
+
+
+def test_write_maps_one_warehouse_writes_one_page(
+    one_warehouse: tuple[Scenario, Plan], tmp_path: Path
+) -> None:
+    scenario, plan = one_warehouse
+    out = tmp_path / "plan" / "map.html"
+    assert write_maps(scenario, plan, out) == [out]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["map.html"]
+    assert "data-bsb-ready" in out.read_text(encoding="utf-8")
+
+
+def test_write_maps_many_warehouses_writes_an_index_and_a_map_per_warehouse(
+    two_warehouses: tuple[Scenario, Plan], tmp_path: Path
+) -> None:
+    scenario, plan = two_warehouses
+    out = tmp_path / "map.html"
+    written = write_maps(scenario, plan, out, language="en")
+    maps = tmp_path / MAPS_FOLDER
+    assert written[0] == out
+    assert sorted(p.name for p in maps.iterdir()) == ["W01.html", "W02.html", "all.html"]
+    index = out.read_text(encoding="utf-8")
+    for name in ("W01.html", "W02.html", "all.html"):
+        assert f'href="{MAPS_FOLDER}/{name}"' in index
+    assert "Route maps by warehouse" in index
+    assert 'href=\\"../map.html\\"' in (maps / "W01.html").read_text(encoding="utf-8") or (
+        '"index_href":"../map.html"' in (maps / "W01.html").read_text(encoding="utf-8")
+    )
+    per_warehouse = [map_content(scenario, plan, warehouse=w.id).days for w in scenario.warehouses]
+    assert sum(d.n_routes for days in per_warehouse for d in days) == len(plan.routes)
+    shown = [map_content(scenario, plan, warehouse=w.id).n_points for w in scenario.warehouses]
+    assert sum(shown) >= len(scenario.drop_points)
+
+
+def test_map_files_needs_a_plain_file_name() -> None:
+    scenario, plan = status_plan()
+    with pytest.raises(ValueError, match="file name"):
+        map_files(scenario, plan, name="../map.html")
