@@ -41,14 +41,13 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
 from geodata.map_assets import LEAFLET_CSS_URL, LEAFLET_JS_URL, inline_assets
-from geodata.papers import safe_stem
+from geodata.papers import language_index, safe_stem
 from optimizer.model import DropPoint, Scenario, haversine_km
 from optimizer.solution import Plan, Route, Unassigned
 
 if TYPE_CHECKING:
     import folium
 
-LANGUAGES: Final = ("id", "en")
 """Languages of the map labels, in the order of :class:`MapText` values."""
 
 _JINJA_OPENER: Final = re.compile(r"\{(?=[{%#])")
@@ -186,7 +185,7 @@ class MapText(Enum):
 
     def label(self, language: str) -> str:
         """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
-        return self.value[_language_index(language)]
+        return self.value[language_index(language)]
 
 
 NUMBER_LOCALES: Final = {"id": "id-ID", "en": "en-GB"}
@@ -196,15 +195,6 @@ WEEKDAYS: Final = {
     "id": ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"),
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
 }
-
-
-def _language_index(language: str) -> int:
-    try:
-        return LANGUAGES.index(language)
-    except ValueError:
-        raise ValueError(
-            f"unknown language {language!r}: expected one of {', '.join(LANGUAGES)}"
-        ) from None
 
 
 def status_label(status: PointStatus, language: str) -> str:
@@ -296,7 +286,7 @@ def map_content(
     ValueError
         If ``language`` or ``warehouse`` is unknown.
     """
-    _language_index(language)
+    language_index(language)
     warehouse_ids = [w.id for w in scenario.warehouses]
     if warehouse is not None and warehouse not in warehouse_ids:
         raise ValueError(f"unknown warehouse {warehouse!r}: expected one of {warehouse_ids}")
@@ -813,7 +803,7 @@ def map_files(
     ValueError
         If ``language`` is unknown or ``name`` is not a plain file name.
     """
-    _language_index(language)
+    language_index(language)
     if PurePosixPath(name).name != name or name in ("", ".", ".."):
         raise ValueError(f"map file name {name!r}: expected a plain file name")
     if len(scenario.warehouses) <= 1:

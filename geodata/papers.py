@@ -104,7 +104,7 @@ class Text(Enum):
 
     def label(self, language: str) -> str:
         """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
-        return self.value[_language_index(language)]
+        return self.value[language_index(language)]
 
 
 REASON_TEXT: Final[Mapping[ReasonCode, Text]] = MappingProxyType(
@@ -137,7 +137,8 @@ _WINDOWS_RESERVED: Final = frozenset(
 )
 
 
-def _language_index(language: str) -> int:
+def language_index(language: str) -> int:
+    """Position of ``language`` in :data:`LANGUAGES` (raises ``ValueError`` if unknown)."""
     try:
         return LANGUAGES.index(language)
     except ValueError:
@@ -216,7 +217,7 @@ def write_papers(
     KeyError
         If the plan names a drop point, tranche or warehouse the scenario does not have.
     """
-    _language_index(language)  # fail before writing anything
+    language_index(language)  # fail before writing anything
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     written += _write_loading_lists(scenario, plan, folder, language)

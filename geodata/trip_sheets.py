@@ -27,11 +27,9 @@ from pathlib import Path
 from typing import Final
 
 from geodata.maps import TRUCK_COLOURS, WEEKDAYS, write_atomic
-from geodata.papers import safe_stem
+from geodata.papers import language_index, safe_stem
 from optimizer.model import Scenario
 from optimizer.solution import Plan, Route
-
-LANGUAGES: Final = ("id", "en")
 
 SVG_WIDTH: Final = 1800
 SVG_HEIGHT: Final = 820
@@ -75,16 +73,7 @@ class SheetText(Enum):
 
     def label(self, language: str) -> str:
         """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
-        return self.value[_language_index(language)]
-
-
-def _language_index(language: str) -> int:
-    try:
-        return LANGUAGES.index(language)
-    except ValueError:
-        raise ValueError(
-            f"unknown language {language!r}: expected one of {', '.join(LANGUAGES)}"
-        ) from None
+        return self.value[language_index(language)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +133,7 @@ def trip_sheet_files(scenario: Scenario, plan: Plan, *, language: str = "id") ->
     ValueError
         If ``language`` is unknown.
     """
-    _language_index(language)
+    language_index(language)
     files: dict[str, bytes] = {}
     for truck_day in truck_days(plan):
         name = truck_day.file_name
