@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing
-import signal
 import threading
 import time
 from collections import defaultdict
@@ -37,15 +36,15 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
+from optimizer.engines import Portfolio, default_members, solve
 from optimizer.geometry import FloatArray, road_km_matrix, travel_s_matrix
 from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse
+from optimizer.parallel import worker_init, worker_stop
 from optimizer.routing import (
     RoutingProblem,
     RoutingResult,
     SearchSettings,
-    StopFlag,
     VehicleGroup,
-    solve_routing,
 )
 from optimizer.schedule import (
     PackedTrip,
@@ -564,6 +563,10 @@ def _route_parts(
     options: PlannerOptions,
 ) -> list[_Trip]:
     workers = max(1, min(options.workers, len(parts)))
+    if strategy.multi_core:
+        # The portfolio already uses every core on each part: parts go one after another.
+        with Portfolio(default_members(options.workers), stop) as portfolio:
+            return _route_parts_serially(ctx, parts, strategy, deadline, stop, options, portfolio)
     if workers > 1:
         results = _route_parts_in_pool(ctx, parts, strategy, deadline, stop, workers, options)
         return [
@@ -571,6 +574,18 @@ def _route_parts(
             for part, result in zip(parts, results, strict=True)
             for trip in _trips_from_result(ctx, part, result)
         ]
+    return _route_parts_serially(ctx, parts, strategy, deadline, stop, options, None)
+
+
+def _route_parts_serially(
+    ctx: _Context,
+    parts: list[_Part],
+    strategy: Strategy,
+    deadline: float,
+    stop: threading.Event | None,
+    options: PlannerOptions,
+    portfolio: Portfolio | None,
+) -> list[_Trip]:
     trips: list[_Trip] = []
     remaining_chunks = sum(len(p.chunks) for p in parts)
     for number, part in enumerate(parts, 1):
@@ -588,7 +603,7 @@ def _route_parts(
             budget_s,
         )
         problem = _routing_problem(ctx, part)
-        result = solve_routing(problem, settings, stop, part.label)
+        result = solve(problem, strategy, settings, stop, part.label, portfolio=portfolio)
         trips.extend(_trips_from_result(ctx, part, result))
         remaining_chunks -= len(part.chunks)
     return trips
@@ -601,6 +616,7 @@ def _search_settings(
     return SearchSettings(
         first_solution=strategy.first_solution,
         metaheuristic=strategy.metaheuristic,
+        tuned=strategy.tuned,
         deadline=deadline,
         # After Ctrl-C the remaining parts still get a first solution, so the plan covers
         # them, but no improvement search.
@@ -633,7 +649,7 @@ def _route_parts_in_pool(
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
-        initializer=_worker_init,
+        initializer=worker_init,
         initargs=(shared_stop, LOG.getEffectiveLevel()),
     ) as pool:
         futures: dict[Future[RoutingResult], int] = {}
@@ -645,7 +661,12 @@ def _route_parts_in_pool(
             settings = _search_settings(ctx, strategy, deadline, stop is not None and stop.is_set())
             futures[
                 pool.submit(
-                    _solve_in_worker, _routing_problem(ctx, part), settings, budget_s, part.label
+                    _solve_in_worker,
+                    _routing_problem(ctx, part),
+                    strategy,
+                    settings,
+                    budget_s,
+                    part.label,
                 )
             ] = i
         pending = set(futures)
@@ -666,30 +687,19 @@ def _route_parts_in_pool(
     return [results[i] for i in range(len(parts))]
 
 
-_WORKER_STOP: StopFlag | None = None
-
-
-def _worker_init(stop: StopFlag, log_level: int) -> None:
-    global _WORKER_STOP
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER_STOP = stop
-    if log_level <= logging.INFO:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("bsb %(asctime)s %(message)s", "%H:%M:%S"))
-        logger = logging.getLogger("optimizer")
-        logger.handlers[:] = [handler]
-        logger.setLevel(log_level)
-        logger.propagate = False
-
-
 def _solve_in_worker(
-    problem: RoutingProblem, settings: SearchSettings, budget_s: float, label: str
+    problem: RoutingProblem,
+    strategy: Strategy,
+    settings: SearchSettings,
+    budget_s: float,
+    label: str,
 ) -> RoutingResult:
     # The part's clock starts when a worker takes it, not when it was queued.
     deadline = min(settings.deadline, time.monotonic() + budget_s)
-    if _WORKER_STOP is not None and _WORKER_STOP.is_set():
+    stop = worker_stop()
+    if stop is not None and stop.is_set():
         settings = replace(settings, solution_limit=1)
-    return solve_routing(problem, replace(settings, deadline=deadline), _WORKER_STOP, label)
+    return solve(problem, strategy, replace(settings, deadline=deadline), stop, label)
 
 
 def _trips_from_result(ctx: _Context, part: _Part, result: RoutingResult) -> list[_Trip]:

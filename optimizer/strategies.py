@@ -1,11 +1,18 @@
-"""Routing strategies, selectable by name (``bsb plan --strategy NAME``).
+"""Routing strategies, selectable by name (``bsb plan --strategy NAME``, ``bsb bench solve``).
 
-A strategy names an OR-Tools first-solution heuristic and a local-search metaheuristic. The
-names are ``<first>-<meta>`` with first in ``savings``, ``pca`` (path cheapest arc), ``pci``
-(parallel cheapest insertion), ``lci`` (local cheapest insertion), ``christofides``,
-``automatic``, and meta in ``gls`` (guided local search), ``tabu``, ``sa`` (simulated
-annealing), ``descent``. ``default`` is the strategy that the benchmarks found best on BSB
-scenarios (see ``benchmarks/RESULTS.md``).
+- ``<first>-<meta>``: OR-Tools with one of its first-solution heuristics and one of its
+  metaheuristics, at OR-Tools' default settings otherwise (as its guide sets it up). ``first`` is
+  ``savings``, ``pca`` (path cheapest arc), ``pci`` (parallel cheapest insertion), ``lci`` (local
+  cheapest insertion), ``christofides`` or ``automatic``; ``meta`` is ``gls`` (guided local
+  search), ``tabu``, ``sa`` (simulated annealing) or ``descent``.
+- ``ortools``: the project's best configuration of OR-Tools alone: parallel cheapest insertion,
+  then guided local search with tuned penalties and without the operators that serve models
+  this project never builds (see ``optimizer.routing._tune``).
+- ``pyvrp``: PyVRP's iterated local search, an optional engine (``pip install 'bsb[pyvrp]'``).
+- ``portfolio``: one search per core (PyVRP with different seeds when installed, tuned OR-Tools
+  otherwise and beside them on three or more cores); the best result wins.
+- ``default``: the strategy with the lowest distance on BSB scenarios in
+  ``benchmarks/RESULTS.md``; the README says why.
 """
 
 from __future__ import annotations
@@ -21,25 +28,63 @@ FIRST_SOLUTIONS = {
     "automatic": "automatic",
 }
 METAHEURISTICS = ("gls", "tabu", "sa", "descent")
-DEFAULT_STRATEGY = "savings-gls"
+ENGINES = ("ortools", "pyvrp", "portfolio")
+DEFAULT_STRATEGY = "ortools"
 
 
 @dataclass(frozen=True, slots=True)
 class Strategy:
-    """A named way to search the routing parts."""
+    """A named way to search the routing subproblems.
+
+    Attributes
+    ----------
+    name
+        The name users type.
+    engine
+        ``ortools``, ``pyvrp`` or ``portfolio``.
+    first_solution, metaheuristic
+        OR-Tools' first-solution heuristic and metaheuristic (OR-Tools engine only).
+    tuned
+        Whether OR-Tools runs with the project's tuned local search.
+    """
 
     name: str
-    first_solution: str
-    metaheuristic: str
+    engine: str = "ortools"
+    first_solution: str = "parallel_cheapest_insertion"
+    metaheuristic: str = "gls"
+    tuned: bool = False
+
+    @property
+    def multi_core(self) -> bool:
+        """Whether one search uses every core (and so must run alone on the machine)."""
+        return self.engine == "portfolio"
+
+
+NAMED = {
+    "ortools": Strategy("ortools", "ortools", "parallel_cheapest_insertion", "gls", tuned=True),
+    "pyvrp": Strategy("pyvrp", "pyvrp"),
+    "portfolio": Strategy("portfolio", "portfolio"),
+}
 
 
 def strategy_names() -> list[str]:
-    """Every selectable strategy name, ``default`` first."""
-    return ["default"] + [f"{f}-{m}" for f in FIRST_SOLUTIONS for m in METAHEURISTICS]
+    """Every selectable strategy name: ``default``, the named ones, then the OR-Tools crosses."""
+    crosses = [f"{f}-{m}" for f in FIRST_SOLUTIONS for m in METAHEURISTICS]
+    return ["default", *NAMED, *crosses]
 
 
 def get_strategy(name: str) -> Strategy:
     """Resolve a strategy name.
+
+    Parameters
+    ----------
+    name
+        One of :func:`strategy_names`.
+
+    Returns
+    -------
+    Strategy
+        ``default`` resolves to the strategy it stands for, under that strategy's own name.
 
     Raises
     ------
@@ -47,7 +92,9 @@ def get_strategy(name: str) -> Strategy:
         If the name is not one of :func:`strategy_names`.
     """
     resolved = DEFAULT_STRATEGY if name == "default" else name
+    if resolved in NAMED:
+        return NAMED[resolved]
     first, _, meta = resolved.partition("-")
     if first not in FIRST_SOLUTIONS or meta not in METAHEURISTICS:
         raise ValueError(f"unknown strategy {name!r}; choose one of: {', '.join(strategy_names())}")
-    return Strategy(resolved, FIRST_SOLUTIONS[first], meta)
+    return Strategy(resolved, "ortools", FIRST_SOLUTIONS[first], meta)
