@@ -458,5 +458,203 @@ def strategies() -> None:
         click.echo(name + suffix)
 
 
+@main.group()
+def bench() -> None:
+    """Benchmarks: solve one VRP instance, run a strategy comparison, write its report."""
+
+
+@bench.command(name="solve")
+@click.argument("instance", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "solution",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Solution file to write (Route #k lines, then Cost).",
+)
+@click.option("--strategy", default="default", show_default=True, help="See `bsb strategies`.")
+@click.option("--time-limit", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--solution-limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Deterministic budget: stop after this many solutions (OR-Tools) or iterations (PyVRP).",
+)
+@click.option(
+    "--trace",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write improving solutions over time as CSV (elapsed_s,distance).",
+)
+@_handle_errors
+def bench_solve(
+    instance: Path,
+    solution: Path,
+    strategy: str,
+    time_limit: float,
+    seed: int,
+    solution_limit: int | None,
+    trace: Path | None,
+) -> None:
+    """Solve one Solomon/Homberger .txt or VRPLIB .vrp INSTANCE, minimising total distance.
+
+    \b
+    Example:
+      bsb bench solve C101.txt -o C101.sol --strategy ortools --time-limit 10
+    """
+    from benchmarks.solve import bench_strategy_names, solve_instance, write_trace
+    from benchmarks.vrp import read_instance, write_solution
+    from optimizer.errors import Problem
+
+    if strategy not in bench_strategy_names():
+        names = ", ".join(bench_strategy_names())
+        raise InputError([Problem("--strategy", f"unknown strategy {strategy!r}; one of {names}")])
+    try:
+        parsed = read_instance(instance)
+    except (OSError, ValueError) as error:
+        raise InputError([Problem(str(instance), f"not a readable instance: {error}")]) from error
+    stop = threading.Event()
+    with _ctrl_c_stops(stop):
+        outcome = solve_instance(
+            parsed, strategy, time_limit, seed, stop=stop, solution_limit=solution_limit
+        )
+    if trace is not None:
+        write_trace(trace, outcome.trace)
+    if not outcome.complete:
+        click.echo(f"{parsed.name}: no solution serving every customer was found", err=True)
+        raise _CommandFailedError(EXIT_INTERNAL)
+    write_solution(solution, outcome.routes, outcome.distance)
+    click.echo(
+        f"{parsed.name}: {len(outcome.routes)} routes, distance {outcome.distance:.2f} "
+        f"-> {solution}"
+    )
+
+
+@bench.command(name="run")
+@click.option(
+    "--preset",
+    type=click.Choice(["quick", "full"]),
+    default="quick",
+    show_default=True,
+    help="quick: at most 15 minutes on 2 cores; full: every family and strategy.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run folder (results.csv, solutions, plots). Default: benchmarks/runs/<preset>.",
+)
+@click.option("--families", default=None, help="Comma list: solomon,homberger,x,random,bsb.")
+@click.option("--strategies", default=None, help="Comma list; replaces the preset's.")
+@click.option("--instances", "instance_names", default=None, help="Comma list of instance names.")
+@click.option(
+    "--instances-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder with solomon/, homberger/, cvrplib_x/ and bks.csv "
+    "(default: ../shared/benchmarks/instances or $BSB_INSTANCES).",
+)
+@click.option("--seeds", default="1", show_default=True, help="Comma list of solver seeds.")
+@click.option("--time-factor", type=click.FloatRange(min=0.01), default=1.0, show_default=True)
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Default: CPU count.")
+@click.option(
+    "--results-md",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Markdown file whose `strategies` section gets the tables (default: none).",
+)
+@_handle_errors
+def bench_run(
+    preset: str,
+    out: Path | None,
+    families: str | None,
+    strategies: str | None,
+    instance_names: str | None,
+    instances_root: Path | None,
+    seeds: str,
+    time_factor: float,
+    jobs: int | None,
+    results_md: Path | None,
+) -> None:
+    """Compare strategies on benchmark families; resumable (a rerun skips finished rows).
+
+    \b
+    Example:
+      bsb bench run --preset quick --results-md benchmarks/RESULTS.md
+    """
+    from benchmarks.report import write_report
+    from benchmarks.runner import run
+    from optimizer.errors import Problem
+
+    def split(text: str | None) -> list[str] | None:
+        return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",")]
+    except ValueError as error:
+        raise InputError([Problem("--seeds", "a comma list of integers")]) from error
+    out = out or Path("benchmarks") / "runs" / preset
+    stop = threading.Event()
+    with _ctrl_c_stops(stop):
+        try:
+            csv_path = run(
+                preset,
+                out,
+                families=split(families),
+                strategies=split(strategies),
+                instances=split(instance_names),
+                instances_root=instances_root,
+                seeds=seed_list,
+                time_factor=time_factor,
+                jobs=jobs,
+                stop=stop,
+                progress=LOG.info,
+            )
+        except ValueError as error:
+            raise InputError([Problem("bench run", str(error))]) from error
+    if stop.is_set():
+        click.echo(f"Interrupted; rerun the same command to resume ({out / 'results.csv'})")
+        return
+    if results_md is not None:
+        command = "bsb bench run " + " ".join(sys.argv[3:])
+        write_report(csv_path, results_md, out / "plots", command)
+    click.echo(f"Results in {csv_path}")
+
+
+@bench.command(name="report")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--results-md",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("benchmarks") / "RESULTS.md",
+    show_default=True,
+)
+@click.option("--check", is_flag=True, help="Recompute every row from its solution file instead.")
+@_handle_errors
+def bench_report(run_dir: Path, results_md: Path, check: bool) -> None:
+    """Write the tables and plots of RUN_DIR, or re-check its rows with --check."""
+    from benchmarks.report import check_results, write_report
+
+    csv_path = run_dir / "results.csv"
+    if not csv_path.exists():
+        from optimizer.errors import Problem
+
+        raise InputError([Problem(str(csv_path), "no results.csv in this run folder")])
+    if check:
+        mismatches = check_results(csv_path)
+        for line in mismatches:
+            click.echo(line, err=True)
+        if mismatches:
+            raise _CommandFailedError(EXIT_INTERNAL)
+        click.echo(f"All rows of {csv_path} recomputed: they match.")
+        return
+    write_report(
+        csv_path, results_md, run_dir / "plots", "bsb bench report " + " ".join(sys.argv[3:])
+    )
+    click.echo(f"Report written to {results_md}")
+
+
 if __name__ == "__main__":
     main()
