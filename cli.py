@@ -515,6 +515,10 @@ def bench_solve(
         parsed = read_instance(instance)
     except (OSError, ValueError) as error:
         raise InputError([Problem(str(instance), f"not a readable instance: {error}")]) from error
+    try:
+        solution.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError([Problem(str(solution), f"cannot create its folder: {error}")]) from error
     stop = threading.Event()
     with _ctrl_c_stops(stop):
         outcome = solve_instance(

@@ -256,7 +256,9 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                     ("C101", "C201", "R101", "R201", "RC101", "RC201"),
                 ),
                 FamilyPlan("random", ("ortools", "pyvrp", "portfolio"), ("R200_1", "R200_2")),
-                FamilyPlan("bsb", ("savings-gls", "pci-gls", "pca-gls"), ("synthetic-200",)),
+                FamilyPlan(
+                    "bsb", ("savings-gls", "ortools", "pyvrp", "portfolio"), ("synthetic-200",)
+                ),
             ),
         ),
         "full": Preset(

@@ -25,7 +25,7 @@ import numpy as np
 
 from benchmarks.vrp import VrpInstance, euclid_matrix, route_cost
 from optimizer.engines import solve
-from optimizer.routing import RoutingProblem, SearchSettings, StopFlag, VehicleGroup
+from optimizer.routing import DROP_PENALTY, RoutingProblem, SearchSettings, StopFlag, VehicleGroup
 from optimizer.strategies import get_strategy, strategy_names
 
 SCALE = 100
@@ -166,7 +166,10 @@ def solve_instance(
         lambda at, cost: raw_trace.append((at, cost)),
     )
     routes = [list(nodes) for _, nodes in result.trips if nodes]
-    trace = [(max(0.0, at - started), cost / SCALE) for at, cost in raw_trace]
+    # Costs with a drop penalty belong to solutions that leave customers out: not in the trace.
+    trace = [
+        (max(0.0, at - started), cost / SCALE) for at, cost in raw_trace if cost < DROP_PENALTY
+    ]
     distance = route_cost(instance, routes, "euclid_double")
     return Outcome(routes, distance, trace, not result.dropped)
 
