@@ -451,10 +451,24 @@ def map_command(plan_dir: Path, out: Path | None, offline: bool, language: str) 
 @main.command()
 def strategies() -> None:
     """List the routing strategies accepted by --strategy."""
-    from optimizer.strategies import DEFAULT_STRATEGY, strategy_names
+    from optimizer.strategies import (
+        DEFAULT_STRATEGY,
+        FALLBACK_STRATEGY,
+        default_strategy_name,
+        pyvrp_installed,
+        strategy_names,
+    )
 
     for name in strategy_names():
-        suffix = f"  (= {DEFAULT_STRATEGY})" if name == "default" else ""
+        suffix = ""
+        if name == "default":
+            suffix = f"  (= {default_strategy_name()}"
+            if DEFAULT_STRATEGY != FALLBACK_STRATEGY:
+                suffix += f"; {FALLBACK_STRATEGY} without PyVRP" if pyvrp_installed() else ""
+                suffix += "; pip install 'bsb[pyvrp]' for pyvrp" if not pyvrp_installed() else ""
+            suffix += ")"
+        elif name in ("pyvrp",) and not pyvrp_installed():
+            suffix = "  (not installed: pip install 'bsb[pyvrp]')"
         click.echo(name + suffix)
 
 

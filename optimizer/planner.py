@@ -659,6 +659,12 @@ def _route_parts_in_pool(
                 options.min_part_time_s, available_s * workers * len(part.chunks) / total_chunks
             )
             settings = _search_settings(ctx, strategy, deadline, stop is not None and stop.is_set())
+            LOG.info(
+                "routing part %s in a worker: %d chunks, up to %.1f s",
+                part.label,
+                len(part.chunks),
+                budget_s,
+            )
             futures[
                 pool.submit(
                     _solve_in_worker,

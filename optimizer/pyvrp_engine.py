@@ -137,7 +137,7 @@ def solve_pyvrp(
         return _result(problem, [], 0, False)
 
     data = _problem_data(problem, groups, servable)
-    stop_flag = _StopWhenSet(stop)
+    stop_flag = _StopWhenSet(stop, label)
     budget: StoppingCriterion
     if settings.solution_limit is not None:
         budget = MaxIterations(settings.solution_limit)
@@ -191,13 +191,27 @@ def solve_pyvrp(
 
 
 class _StopWhenSet:
-    """PyVRP stopping criterion that honours the stop flag and remembers that it fired."""
+    """PyVRP stopping criterion: honours the stop flag, and logs progress now and then.
 
-    def __init__(self, stop: StopFlag | None) -> None:
+    PyVRP calls it once per iteration, so it is also where long searches report that they are
+    alive (a progress line every :attr:`LOG_EVERY_S` seconds, as the OR-Tools engine does).
+    """
+
+    LOG_EVERY_S = 5.0
+
+    def __init__(self, stop: StopFlag | None, label: str = "") -> None:
         self.stop = stop
+        self.label = label
         self.triggered = False
+        self.iterations = 0
+        self.last_log = time.monotonic()
 
-    def __call__(self, best_cost: int) -> bool:
+    def __call__(self, best_cost: float) -> bool:
+        self.iterations += 1
+        now = time.monotonic()
+        if now - self.last_log >= self.LOG_EVERY_S:
+            self.last_log = now
+            LOG.info("%s: PyVRP iteration %d, cost %.0f", self.label, self.iterations, best_cost)
         if self.stop is not None and self.stop.is_set():
             self.triggered = True
         return self.triggered

@@ -12,11 +12,13 @@
 - ``portfolio``: one search per core (PyVRP with different seeds when installed, tuned OR-Tools
   otherwise and beside them on three or more cores); the best result wins.
 - ``default``: the strategy with the lowest distance on BSB scenarios in
-  ``benchmarks/RESULTS.md``; the README says why.
+  ``benchmarks/RESULTS.md`` (``pyvrp``), or ``ortools`` when PyVRP is not installed; the README
+  gives the numbers.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 FIRST_SOLUTIONS = {
@@ -29,7 +31,10 @@ FIRST_SOLUTIONS = {
 }
 METAHEURISTICS = ("gls", "tabu", "sa", "descent")
 ENGINES = ("ortools", "pyvrp", "portfolio")
-DEFAULT_STRATEGY = "ortools"
+DEFAULT_STRATEGY = "pyvrp"
+FALLBACK_STRATEGY = "ortools"
+"""``default`` without PyVRP: the best strategy that needs nothing beyond OR-Tools."""
+PYVRP_HINT = "needs PyVRP: pip install 'bsb[pyvrp]'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,16 @@ NAMED = {
 }
 
 
+def pyvrp_installed() -> bool:
+    """Whether the optional PyVRP engine is installed (without importing it)."""
+    return importlib.util.find_spec("pyvrp") is not None
+
+
+def default_strategy_name() -> str:
+    """Name what ``default`` stands for here: :data:`DEFAULT_STRATEGY`, or the fallback."""
+    return DEFAULT_STRATEGY if pyvrp_installed() else FALLBACK_STRATEGY
+
+
 def strategy_names() -> list[str]:
     """Every selectable strategy name: ``default``, the named ones, then the OR-Tools crosses."""
     crosses = [f"{f}-{m}" for f in FIRST_SOLUTIONS for m in METAHEURISTICS]
@@ -89,10 +104,13 @@ def get_strategy(name: str) -> Strategy:
     Raises
     ------
     ValueError
-        If the name is not one of :func:`strategy_names`.
+        If the name is not one of :func:`strategy_names`, or names PyVRP when it is not
+        installed.
     """
-    resolved = DEFAULT_STRATEGY if name == "default" else name
+    resolved = default_strategy_name() if name == "default" else name
     if resolved in NAMED:
+        if NAMED[resolved].engine == "pyvrp" and not pyvrp_installed():
+            raise ValueError(f"strategy {name!r} {PYVRP_HINT}")
         return NAMED[resolved]
     first, _, meta = resolved.partition("-")
     if first not in FIRST_SOLUTIONS or meta not in METAHEURISTICS:

@@ -434,3 +434,16 @@ def test_scenario_doc_complete_example_shows_the_defaults(scenario_doc: str) -> 
     del solver["solution_limit"]  # no default: the example shows one
     assert {k: v for k, v in example["solver"].items() if k != "solution_limit"} == solver
     assert example["files"] == {key: f"{key}.csv" for key in _SECTION_KEYS["files"]}
+
+
+def test_benchmarks_doc_names_every_strategy_and_family() -> None:
+    from benchmarks.runner import FAMILIES
+    from benchmarks.solve import REFERENCE_STRATEGIES
+    from optimizer.strategies import NAMED
+
+    text = (DOCS / "benchmarks.md").read_text(encoding="utf-8")
+    for name in [*NAMED, "default", "<first>-<meta>"]:
+        assert f"| `{name}` |" in text, name
+    assert "| `vroom`, `vroom-x0` |" in text and set(REFERENCE_STRATEGIES) == {"vroom", "vroom-x0"}
+    for family in FAMILIES:
+        assert f"| `{family}` |" in text, family

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import optimizer.pyvrp_engine
-from optimizer import engines
+from optimizer import engines, strategies
 from optimizer.checker import check_plan
 from optimizer.engines import Member, Portfolio, default_members, result_cost, solve
 from optimizer.model import Scenario
@@ -32,6 +32,7 @@ from optimizer.routing import (
 from optimizer.solution import plan_to_dict
 from optimizer.strategies import (
     DEFAULT_STRATEGY,
+    FALLBACK_STRATEGY,
     FIRST_SOLUTIONS,
     METAHEURISTICS,
     NAMED,
@@ -79,6 +80,16 @@ def test_default_resolves_to_the_default_strategy_under_its_own_name() -> None:
     resolved = get_strategy("default")
     assert resolved == NAMED[DEFAULT_STRATEGY]
     assert resolved.name == DEFAULT_STRATEGY
+
+
+def test_default_falls_back_to_ortools_without_pyvrp(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(strategies, "pyvrp_installed", lambda: False)
+    assert get_strategy("default") is NAMED[FALLBACK_STRATEGY]
+    assert FALLBACK_STRATEGY == "ortools"
+    with pytest.raises(ValueError, match="bsb\\[pyvrp\\]"):
+        get_strategy("pyvrp")
+    # The portfolio still works: tuned OR-Tools members.
+    assert get_strategy("portfolio").engine == "portfolio"
 
 
 @pytest.mark.parametrize("name", sorted(NAMED))
@@ -181,7 +192,6 @@ class _Captured:
     ("name", "first", "meta", "tuned"),
     [
         ("ortools", "parallel_cheapest_insertion", "gls", True),
-        ("default", "parallel_cheapest_insertion", "gls", True),
         ("pca-tabu", "path_cheapest_arc", "tabu", False),
     ],
 )
