@@ -518,13 +518,24 @@ def bench_solve(
     Example:
       bsb bench solve C101.txt -o C101.sol --strategy ortools --time-limit 10
     """
-    from benchmarks.solve import bench_strategy_names, solve_instance, write_trace
+    from benchmarks.solve import (
+        REFERENCE_STRATEGIES,
+        bench_strategy_names,
+        solve_instance,
+        write_trace,
+    )
     from benchmarks.vrp import read_instance, write_solution
     from optimizer.errors import Problem
+    from optimizer.strategies import get_strategy
 
     if strategy not in bench_strategy_names():
         names = ", ".join(bench_strategy_names())
         raise InputError([Problem("--strategy", f"unknown strategy {strategy!r}; one of {names}")])
+    if strategy not in REFERENCE_STRATEGIES:
+        try:
+            get_strategy(strategy)  # a known name whose engine is not installed
+        except ValueError as error:
+            raise InputError([Problem("--strategy", str(error))]) from error
     try:
         parsed = read_instance(instance)
     except (OSError, ValueError) as error:

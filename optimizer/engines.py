@@ -21,30 +21,19 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, replace
 from types import TracebackType
 
-import numpy as np
-
 from optimizer.parallel import worker_init, worker_stop
 from optimizer.routing import (
-    DROP_PENALTY,
     ImprovementCallback,
     RoutingProblem,
     RoutingResult,
     SearchSettings,
     StopFlag,
     solve_routing,
+    trips_cost,
 )
-from optimizer.strategies import NAMED, Strategy
+from optimizer.strategies import NAMED, Strategy, pyvrp_installed
 
 LOG = logging.getLogger(__name__)
-
-
-def pyvrp_available() -> bool:
-    """Whether the optional PyVRP engine can be imported."""
-    try:
-        import pyvrp  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def result_cost(problem: RoutingProblem, result: RoutingResult) -> int:
@@ -63,14 +52,7 @@ def result_cost(problem: RoutingProblem, result: RoutingResult) -> int:
         Sum over trips of ``rint(distance * cost_weight)`` per arc, plus
         :data:`~optimizer.routing.DROP_PENALTY` per dropped node.
     """
-    total = DROP_PENALTY * len(result.dropped)
-    distance = problem.distance_m
-    for group, nodes in result.trips:
-        weight = problem.groups[group].cost_weight
-        path = [0, *nodes, 0]
-        arcs = distance[path[:-1], path[1:]]
-        total += int(arcs.sum()) if weight == 1.0 else int(np.rint(arcs * weight).sum())
-    return total
+    return trips_cost(problem, result.trips, len(result.dropped))
 
 
 def solve(
@@ -159,7 +141,7 @@ def default_members(cores: int | None = None, *, with_pyvrp: bool | None = None)
         At least one member.
     """
     n = max(1, cores if cores is not None else len(os.sched_getaffinity(0)))
-    use_pyvrp = pyvrp_available() if with_pyvrp is None else with_pyvrp
+    use_pyvrp = pyvrp_installed() if with_pyvrp is None else with_pyvrp
     ortools = NAMED["ortools"]
     if use_pyvrp:
         members = [Member(NAMED["pyvrp"], i) for i in range(n)]
@@ -296,7 +278,7 @@ def _warm_up() -> None:
     """Import the engines in a fresh worker so that the first real search starts at once."""
     import optimizer.pyvrp_engine  # noqa: F401
 
-    if pyvrp_available():
+    if pyvrp_installed():
         import pyvrp  # noqa: F401
 
 

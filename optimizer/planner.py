@@ -593,7 +593,7 @@ def _route_parts_serially(
         share = len(part.chunks) / max(1, remaining_chunks)
         budget_s = max(options.min_part_time_s, (deadline - FINISH_RESERVE_S - now) * share)
         interrupted = stop is not None and stop.is_set()
-        settings = _search_settings(ctx, strategy, now + budget_s, interrupted)
+        settings = _search_settings(ctx, now + budget_s, interrupted)
         LOG.info(
             "routing part %d/%d: %s, %d chunks, %.1f s",
             number,
@@ -609,14 +609,10 @@ def _route_parts_serially(
     return trips
 
 
-def _search_settings(
-    ctx: _Context, strategy: Strategy, deadline: float, interrupted: bool
-) -> SearchSettings:
+def _search_settings(ctx: _Context, deadline: float, interrupted: bool) -> SearchSettings:
     solver = ctx.scenario.solver
+    # The strategy's engine and heuristics are applied by engines.solve, not here.
     return SearchSettings(
-        first_solution=strategy.first_solution,
-        metaheuristic=strategy.metaheuristic,
-        tuned=strategy.tuned,
         deadline=deadline,
         # After Ctrl-C the remaining parts still get a first solution, so the plan covers
         # them, but no improvement search.
@@ -658,7 +654,7 @@ def _route_parts_in_pool(
             budget_s = max(
                 options.min_part_time_s, available_s * workers * len(part.chunks) / total_chunks
             )
-            settings = _search_settings(ctx, strategy, deadline, stop is not None and stop.is_set())
+            settings = _search_settings(ctx, deadline, stop is not None and stop.is_set())
             LOG.info(
                 "routing part %s in a worker: %d chunks, up to %.1f s",
                 part.label,

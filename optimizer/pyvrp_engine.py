@@ -35,13 +35,13 @@ import numpy as np
 
 from optimizer.errors import BsbError
 from optimizer.routing import (
-    DROP_PENALTY,
     ImprovementCallback,
     RoutingProblem,
     RoutingResult,
     SearchSettings,
     StopFlag,
     VehicleGroup,
+    trips_cost,
 )
 
 if TYPE_CHECKING:
@@ -318,15 +318,9 @@ def _trips(solution: pyvrp.Solution, groups: Sequence[int], servable: Sequence[i
 def _objective(problem: RoutingProblem, trips: Sequence[_Trip]) -> int:
     """OR-Tools' objective for these trips: weighted arc costs plus the drop penalties."""
     served = sum(len(trip.nodes) for trip in trips)
-    dropped = len(problem.demand_sacks) - 1 - served
-    total = DROP_PENALTY * dropped
-    for trip in trips:
-        weight = problem.groups[trip.group].cost_weight
-        path = np.asarray([0, *trip.nodes, 0], dtype=np.intp)
-        arcs = problem.distance_m[path[:-1], path[1:]].astype(np.int64)
-        # Same rounding as routing.solve_routing's weighted transit matrices.
-        total += int(arcs.sum()) if weight == 1.0 else int(np.rint(arcs * weight).sum())
-    return total
+    return trips_cost(
+        problem, [(t.group, t.nodes) for t in trips], len(problem.demand_sacks) - 1 - served
+    )
 
 
 def _result(

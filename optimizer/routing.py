@@ -128,6 +128,36 @@ class RoutingResult:
     objective: int
 
 
+def trips_cost(
+    problem: RoutingProblem, trips: Sequence[tuple[int, Sequence[int]]], n_dropped: int
+) -> int:
+    """OR-Tools' objective for trips of any engine: weighted arc costs plus drop penalties.
+
+    Parameters
+    ----------
+    problem
+        The routed problem.
+    trips
+        ``(group index, nodes without the depot)`` per trip.
+    n_dropped
+        Nodes left unserved.
+
+    Returns
+    -------
+    int
+        Sum over trips of ``rint(distance * cost_weight)`` per arc (the rounding of the
+        weighted transit matrices :func:`solve_routing` registers), plus :data:`DROP_PENALTY`
+        per dropped node.
+    """
+    total = DROP_PENALTY * n_dropped
+    for group, nodes in trips:
+        weight = problem.groups[group].cost_weight
+        path = np.asarray([0, *nodes, 0], dtype=np.intp)
+        arcs = problem.distance_m[path[:-1], path[1:]].astype(np.int64)
+        total += int(arcs.sum()) if weight == 1.0 else int(np.rint(arcs * weight).sum())
+    return total
+
+
 def solve_routing(
     problem: RoutingProblem,
     settings: SearchSettings,
@@ -170,7 +200,9 @@ def solve_routing(
         vehicle_group.extend([index] * group.n_trips)
     n_vehicles = len(vehicle_group)
     if n_nodes <= 1 or n_vehicles == 0:
-        return RoutingResult((), tuple(range(1, n_nodes)), 0, False, 0)
+        return RoutingResult(
+            (), tuple(range(1, n_nodes)), 0, False, DROP_PENALTY * max(0, n_nodes - 1)
+        )
 
     manager = pywrapcp.RoutingIndexManager(n_nodes, n_vehicles, 0)
     routing = pywrapcp.RoutingModel(manager)
@@ -240,7 +272,13 @@ def solve_routing(
     solution = routing.SolveWithParameters(params)
     if solution is None:
         LOG.info("%s: no solution found", label)
-        return RoutingResult((), tuple(range(1, n_nodes)), counter.solutions, counter.stopped, 0)
+        return RoutingResult(
+            (),
+            tuple(range(1, n_nodes)),
+            counter.solutions,
+            counter.stopped,
+            DROP_PENALTY * (n_nodes - 1),
+        )
 
     trips: list[tuple[int, tuple[int, ...]]] = []
     visited: set[int] = set()

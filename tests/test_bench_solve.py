@@ -453,3 +453,16 @@ def test_trace_holds_only_solutions_that_serve_every_customer() -> None:
     assert outcome.complete
     assert outcome.trace
     assert all(distance < DROP_PENALTY / SCALE for _, distance in outcome.trace)
+
+
+def test_bench_solve_names_the_extra_when_pyvrp_is_missing(
+    instance_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from optimizer import strategies
+
+    monkeypatch.setattr(strategies, "pyvrp_installed", lambda: False)
+    solution = tmp_path / "out.sol"
+    code, output = bench_solve(str(instance_file), "-o", str(solution), "--strategy", "pyvrp")
+    assert code == 2, output
+    assert "bsb[pyvrp]" in output
+    assert not solution.exists()
