@@ -81,7 +81,7 @@ def _configure_logging(verbosity: int) -> None:
         level = logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("bsb %(asctime)s %(message)s", "%H:%M:%S"))
-    for name in ("bsb", "optimizer", "geodata"):
+    for name in ("bsb", "optimizer", "geodata", "service", "uvicorn"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.setLevel(level)
@@ -181,10 +181,7 @@ def _plan_and_write(
     workers: int | None,
 ) -> Any:
     """Plan, self-check with the independent checker, then write the folder atomically."""
-    from geodata.maps import map_files
-    from geodata.plan_files import format_summary, write_plan_folder
-    from geodata.scenario_writer import write_scenario
-    from geodata.trip_sheets import trip_sheet_files
+    from geodata.plan_files import format_summary, write_complete_plan
     from optimizer.checker import check_plan
     from optimizer.planner import PlannerOptions, plan_scenario
     from optimizer.solution import plan_to_dict
@@ -201,19 +198,7 @@ def _plan_and_write(
         for violation in violations[:50]:
             click.echo(f"  - [{violation.rule}] {violation.message}", err=True)
         raise _CommandFailedError(EXIT_INTERNAL)
-    extra = map_files(scenario, plan, name="map.html", language=language, offline=True)
-    extra |= {
-        f"trip_sheets/{name}": page
-        for name, page in trip_sheet_files(scenario, plan, language=language).items()
-    }
-    write_plan_folder(
-        scenario,
-        plan,
-        out_dir,
-        language=language,
-        write_scenario_copy=write_scenario,
-        extra_files=extra,
-    )
+    write_complete_plan(scenario, plan, out_dir, language=language)
     click.echo(format_summary(scenario, plan))
     click.echo(f"Plan written to {out_dir}")
     return plan
@@ -687,3 +672,178 @@ def bench_report(run_dir: Path, results_md: Path, check: bool) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --- the planning service ---------------------------------------------------------------------
+
+data_option = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="bsb-data",
+    show_default=True,
+    envvar="BSB_DATA",
+    help="Data folder: database, scenarios, plans, job logs (env BSB_DATA).",
+)
+db_option = click.option(
+    "--db",
+    "db_url",
+    default=None,
+    envvar="BSB_DB",
+    help="SQLAlchemy database URL, e.g. postgresql+psycopg://user@host/bsb "
+    "(default: SQLite in the data folder; env BSB_DB).",
+)
+
+
+def _service_config(data_dir: Path, db_url: str | None, **settings: Any) -> Any:
+    try:
+        from service.config import ServiceConfig
+    except ImportError as error:
+        raise click.UsageError(
+            f"the planning service needs the `serve` extra ({error.name} is missing): "
+            "pip install 'bsb[serve]'"
+        ) from error
+    return ServiceConfig(data_dir=data_dir, db_url=db_url, **settings)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@data_option
+@db_option
+@click.option(
+    "--max-jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Jobs running at once, each in its own process.",
+)
+@click.option(
+    "--max-queued",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Jobs that may wait; one more gets 429.",
+)
+@click.option(
+    "--job-workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Planner processes per job (default: the cores shared among --max-jobs).",
+)
+@click.option(
+    "--max-body-mb",
+    type=click.FloatRange(min=0.001),
+    default=50.0,
+    show_default=True,
+    help="Largest request body (uploads); bigger ones get 413.",
+)
+@_handle_errors
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path,
+    db_url: str | None,
+    max_jobs: int,
+    max_queued: int,
+    job_workers: int | None,
+    max_body_mb: float,
+) -> None:
+    """Run the planning service: HTTP API under /api/v1 and a web page at /.
+
+    \b
+    Example:
+      bsb token create --role planner --data /srv/bsb
+      bsb serve --data /srv/bsb --port 8000
+    """
+    config = _service_config(
+        data_dir,
+        db_url,
+        max_jobs=max_jobs,
+        max_queued=max_queued,
+        job_workers=job_workers,
+        max_body_bytes=int(max_body_mb * 2**20),
+    )
+    import uvicorn
+
+    from service.app import create_app
+
+    app = create_app(config)
+    LOG.info("serving %s on http://%s:%d/ (data in %s)", "bsb", host, port, data_dir)
+    # access_log off: the app logs requests itself, with signed links redacted.
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)
+
+
+@main.group()
+def token() -> None:
+    """Create, list and revoke API tokens of the planning service."""
+
+
+@token.command("create")
+@click.option(
+    "--role",
+    type=click.Choice(["planner", "viewer"]),
+    required=True,
+    help="planner: read and write; viewer: read only.",
+)
+@click.option("--name", default="", help="Who holds the token (shown by `bsb token list`).")
+@data_option
+@db_option
+@_handle_errors
+def token_create(role: str, name: str, data_dir: Path, db_url: str | None) -> None:
+    """Create a token and print it once; only its hash is stored."""
+    config = _service_config(data_dir, db_url)
+    from service.db import open_database
+    from service.tokens import create_token
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine, sessions = open_database(config.database_url)
+    try:
+        secret = create_token(sessions, role, name)
+    finally:
+        engine.dispose()
+    click.echo(secret)
+    click.echo(f"Created a {role} token; it is shown only this once.", err=True)
+
+
+@token.command("list")
+@data_option
+@db_option
+@_handle_errors
+def token_list(data_dir: Path, db_url: str | None) -> None:
+    """List tokens (id, role, name, created, revoked); never the tokens themselves."""
+    config = _service_config(data_dir, db_url)
+    from service.db import open_database
+    from service.tokens import list_tokens
+
+    engine, sessions = open_database(config.database_url)
+    try:
+        for row in list_tokens(sessions):
+            revoked = f" revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else ""
+            click.echo(
+                f"{row.id}  {row.role:8}  {row.created_at:%Y-%m-%d %H:%M}  {row.name}{revoked}"
+            )
+    finally:
+        engine.dispose()
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@data_option
+@db_option
+@_handle_errors
+def token_revoke(token_id: str, data_dir: Path, db_url: str | None) -> None:
+    """Revoke the token with TOKEN_ID (from `bsb token list`)."""
+    config = _service_config(data_dir, db_url)
+    from service.db import open_database
+    from service.tokens import revoke_token
+
+    engine, sessions = open_database(config.database_url)
+    try:
+        if not revoke_token(sessions, token_id):
+            from optimizer.errors import Problem
+
+            raise InputError([Problem("TOKEN_ID", f"no active token {token_id!r}")])
+    finally:
+        engine.dispose()
+    click.echo(f"Revoked {token_id}.")

@@ -137,6 +137,46 @@ def write_plan_folder(
     return out_dir
 
 
+def write_complete_plan(
+    scenario: Scenario, plan: Plan, out_dir: Path, *, language: str = "id"
+) -> Path:
+    """Write the plan folder ``bsb plan`` writes: plan files, offline map, trip sheets, scenario.
+
+    Parameters
+    ----------
+    scenario
+        The scenario the plan is for; a copy goes to ``out_dir/scenario``.
+    plan
+        The plan, already checked by the caller.
+    out_dir
+        The folder to create or replace atomically (see :func:`write_plan_folder`).
+    language
+        ``"id"`` or ``"en"`` for the map, papers and trip sheets.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+    """
+    from geodata.maps import map_files
+    from geodata.scenario_writer import write_scenario
+    from geodata.trip_sheets import trip_sheet_files
+
+    extra = map_files(scenario, plan, name="map.html", language=language, offline=True)
+    extra |= {
+        f"trip_sheets/{name}": page
+        for name, page in trip_sheet_files(scenario, plan, language=language).items()
+    }
+    return write_plan_folder(
+        scenario,
+        plan,
+        out_dir,
+        language=language,
+        write_scenario_copy=write_scenario,
+        extra_files=extra,
+    )
+
+
 def _write_contents(
     scenario: Scenario,
     plan: Plan,

@@ -29,7 +29,7 @@ import multiprocessing
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -146,11 +146,16 @@ class _Context:
             self.unassigned[(point, tranche)].append((sacks, code, reason))
 
 
+ProgressCallback = Callable[[float, str], None]
+"""Receives ``(fraction done in 0..1, what the planner is doing)``."""
+
+
 def plan_scenario(
     scenario: Scenario,
     *,
     stop: threading.Event | None = None,
     options: PlannerOptions | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Plan:
     """Plan every delivery of a scenario.
 
@@ -164,6 +169,10 @@ def plan_scenario(
         found, and marked ``interrupted``.
     options
         Decomposition knobs; defaults suit regencies of a few thousand drop points.
+    progress
+        Told what the planner is doing and roughly how far it is: when routing parts start
+        and end, and, for parts routed in this process, at each improving solution (from
+        the engine's solution callback). Called from the planning thread; keep it quick.
 
     Returns
     -------
@@ -184,7 +193,10 @@ def plan_scenario(
     deliveries = _screen(ctx)
     assigned = _assign_warehouses(ctx, deliveries)
     parts = _make_parts(ctx, assigned, options)
-    trips = _route_parts(ctx, parts, strategy, deadline, stop, options)
+    report = _Progress(progress, started, deadline)
+    report(0.0, f"routing {len(parts)} part(s)")
+    trips = _route_parts(ctx, parts, strategy, deadline, stop, options, report)
+    report(1.0, "scheduling trips")
     routes = _schedule(ctx, trips)
     unassigned = _unassigned_list(ctx)
     interrupted = stop is not None and stop.is_set()
@@ -205,6 +217,24 @@ def plan_scenario(
             "routing_parts": len(parts),
         },
     )
+
+
+class _Progress:
+    """Relays progress as the larger of the parts routed and the time budget used."""
+
+    def __init__(self, callback: ProgressCallback | None, started: float, deadline: float):
+        self.callback = callback
+        self.started = started
+        self.deadline = deadline
+
+    def __call__(self, parts_share: float, message: str) -> None:
+        if self.callback is None:
+            return
+        # The search runs until its deadline, so elapsed time is the best estimate of how far
+        # it is; a part finished early (a solution limit) moves the bar ahead of the clock.
+        span = max(1e-9, self.deadline - self.started)
+        by_time = (time.monotonic() - self.started) / span
+        self.callback(min(1.0, max(parts_share, by_time)), message)
 
 
 # --- 1. screening -----------------------------------------------------------------------------
@@ -561,20 +591,25 @@ def _route_parts(
     deadline: float,
     stop: threading.Event | None,
     options: PlannerOptions,
+    report: _Progress,
 ) -> list[_Trip]:
     workers = max(1, min(options.workers, len(parts)))
     if strategy.multi_core:
         # The portfolio already uses every core on each part: parts go one after another.
         with Portfolio(default_members(options.workers), stop) as portfolio:
-            return _route_parts_serially(ctx, parts, strategy, deadline, stop, options, portfolio)
+            return _route_parts_serially(
+                ctx, parts, strategy, deadline, stop, options, portfolio, report
+            )
     if workers > 1:
-        results = _route_parts_in_pool(ctx, parts, strategy, deadline, stop, workers, options)
+        results = _route_parts_in_pool(
+            ctx, parts, strategy, deadline, stop, workers, options, report
+        )
         return [
             trip
             for part, result in zip(parts, results, strict=True)
             for trip in _trips_from_result(ctx, part, result)
         ]
-    return _route_parts_serially(ctx, parts, strategy, deadline, stop, options, None)
+    return _route_parts_serially(ctx, parts, strategy, deadline, stop, options, None, report)
 
 
 def _route_parts_serially(
@@ -585,9 +620,11 @@ def _route_parts_serially(
     stop: threading.Event | None,
     options: PlannerOptions,
     portfolio: Portfolio | None,
+    report: _Progress,
 ) -> list[_Trip]:
     trips: list[_Trip] = []
-    remaining_chunks = sum(len(p.chunks) for p in parts)
+    total_chunks = sum(len(p.chunks) for p in parts)
+    remaining_chunks = total_chunks
     for number, part in enumerate(parts, 1):
         now = time.monotonic()
         share = len(part.chunks) / max(1, remaining_chunks)
@@ -603,7 +640,16 @@ def _route_parts_serially(
             budget_s,
         )
         problem = _routing_problem(ctx, part)
-        result = solve(problem, strategy, settings, stop, part.label, portfolio=portfolio)
+        done_share = 1.0 - remaining_chunks / max(1, total_chunks)
+        message = f"routing part {number}/{len(parts)}: {part.label}"
+        report(done_share, message)
+
+        def improved(
+            _when: float, cost: int, message: str = message, share: float = done_share
+        ) -> None:
+            report(share, f"{message}, best cost {cost:,}")
+
+        result = solve(problem, strategy, settings, stop, part.label, improved, portfolio=portfolio)
         trips.extend(_trips_from_result(ctx, part, result))
         remaining_chunks -= len(part.chunks)
     return trips
@@ -629,6 +675,7 @@ def _route_parts_in_pool(
     stop: threading.Event | None,
     workers: int,
     options: PlannerOptions,
+    report: _Progress,
 ) -> list[RoutingResult]:
     """Route parts in ``workers`` processes; results come back in part order.
 
@@ -679,6 +726,10 @@ def _route_parts_in_pool(
             for future in done:
                 i = futures[future]
                 results[i] = future.result()
+                report(
+                    len(results) / len(parts),
+                    f"routed part {len(results)}/{len(parts)}: {parts[i].label}",
+                )
                 LOG.info(
                     "routed part %d/%d: %s (%d solutions)",
                     len(results),

@@ -16,6 +16,9 @@ from optimizer.model import (
     Warehouse,
 )
 
+# The service tests' real server on loopback (one per module that asks for it).
+from tests.service_live import live_server  # noqa: F401
+
 DRAMAGA = (106.74, -6.57)
 
 

@@ -1,0 +1,682 @@
+"""The planning service's HTTP API and web page (FastAPI).
+
+Everything under ``/api/v1`` except ``/health`` needs ``Authorization: Bearer <token>``:
+viewers read, planners read and write. Plan files are served with a sandboxing
+Content-Security-Policy, so a map's scripts run in an opaque origin: they can neither read the
+web page's storage (where the token is) nor call the API. Browsers open plan files through
+signed links (:mod:`service.links`), never with the token in a URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import shutil
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, File, Request, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
+
+from service.config import ServiceConfig
+from service.db import JobRow, PlanRow, ScenarioRow, new_id, open_database, utcnow
+from service.jobs import ConflictError, JobManager, NotFoundError, QueueFullError
+from service.links import load_secret, make_link, verify_link
+from service.problems import (
+    PROBLEM_JSON,
+    ApiError,
+    BodyLimitMiddleware,
+    ProblemDetails,
+    ProblemItem,
+    items_from_problems,
+    problem_response,
+)
+from service.tokens import Identity, identify
+
+LOG = logging.getLogger("bsb.service")
+ACCESS_LOG = logging.getLogger("bsb.access")
+STATIC_DIR = Path(__file__).parent / "static"
+API = "/api/v1"
+
+# Plan files (maps, papers) run in a sandbox without allow-same-origin: an opaque origin that
+# cannot read this site's storage, and connect-src 'none' stops any request back to the API.
+FILE_CSP = (
+    "sandbox allow-scripts allow-popups allow-modals "
+    "allow-downloads; default-src 'none'; script-src 'unsafe-inline'; "
+    "style-src 'unsafe-inline'; img-src data: blob: https:; font-src data:; "
+    "connect-src 'none'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+FILE_MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json",
+    ".geojson": "application/geo+json",
+    ".csv": "text/csv; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".toml": "text/plain; charset=utf-8",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
+
+
+def _bsb_version() -> str:
+    try:
+        return version("bsb")
+    except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
+        return "0+unknown"
+
+
+# --- response and request bodies ------------------------------------------------------------
+
+
+class Health(BaseModel):
+    """The server is up."""
+
+    status: Literal["ok"] = "ok"
+    version: str
+
+
+class Me(BaseModel):
+    """Who the token belongs to."""
+
+    role: Literal["planner", "viewer"]
+    name: str
+
+
+class ScenarioOut(BaseModel):
+    """An uploaded scenario."""
+
+    id: str
+    name: str
+    created_at: datetime
+    drop_points: int
+    families: int
+    warehouses: int
+    trucks: int
+    demand_kg: float
+
+
+class JobIn(BaseModel):
+    """A request to plan a scenario."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario_id: str = Field(min_length=1, max_length=100)
+    time_limit_s: float = Field(gt=0, le=86400, description="Search time for the whole plan.")
+    strategy: str | None = Field(
+        default=None, max_length=100, description="A name from `bsb strategies`."
+    )
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    language: Literal["id", "en"] = Field(default="id", description="Language of the papers.")
+
+
+class JobOut(BaseModel):
+    """A planning job and how far it is."""
+
+    id: str
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    progress: float = Field(ge=0, le=1)
+    message: str | None
+    kpis: dict[str, Any] | None
+    plan_id: str | None
+    error: str | None
+    scenario_id: str
+    time_limit_s: float
+    strategy: str | None
+    seed: int | None
+    language: str
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class PlanOut(BaseModel):
+    """A finished plan and the files in its folder."""
+
+    id: str
+    job_id: str
+    scenario_id: str
+    created_at: datetime
+    status: str
+    kpis: dict[str, Any]
+    files: list[str]
+
+
+class LinkOut(BaseModel):
+    """A signed, read-only link to a plan's folder for a browser."""
+
+    url: str = Field(description="Append a file path, e.g. `map.html`.")
+    expires_at: datetime
+
+
+def _scenario_out(row: ScenarioRow) -> ScenarioOut:
+    return ScenarioOut.model_validate(row, from_attributes=True)
+
+
+def _job_out(row: JobRow) -> JobOut:
+    return JobOut.model_validate(row, from_attributes=True)
+
+
+# --- documented error responses -------------------------------------------------------------
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    descriptions = {
+        400: "The multipart body could not be parsed.",
+        401: "No token, or an unknown or revoked one.",
+        403: "The token's role may not do this.",
+        404: "No such resource.",
+        409: "The job has already finished.",
+        413: "The request body is larger than the server's limit.",
+        422: "The request or the uploaded scenario is invalid; `errors` lists every problem.",
+        429: "The job queue is full; retry later.",
+    }
+    return {code: {"model": ProblemDetails, "description": descriptions[code]} for code in codes}
+
+
+READ = _errors(401, 404, 422)
+
+
+def _located(code: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"headers": {"Location": {"schema": {"type": "string"}}}}}
+
+
+def _file_responses() -> dict[int | str, dict[str, Any]]:
+    media_types = sorted({m.split(";")[0] for m in FILE_MEDIA_TYPES.values()})
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        200: {
+            "description": "The file.",
+            "content": dict.fromkeys([*media_types, "application/octet-stream"], binary),
+        }
+    }
+
+
+WRITE = _errors(401, 403, 404, 413, 422)
+
+
+# --- authentication -------------------------------------------------------------------------
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `bsb token create`.")
+
+
+def _who(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Identity:
+    if credentials is None:
+        raise ApiError(
+            401,
+            "Authentication required",
+            "send Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    identity = identify(request.app.state.sessions, credentials.credentials)
+    if identity is None:
+        raise ApiError(
+            401,
+            "Invalid token",
+            "the token is unknown or revoked",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return identity
+
+
+def _planner(identity: Annotated[Identity, Depends(_who)]) -> Identity:
+    if identity.role != "planner":
+        raise ApiError(403, "Forbidden", "this needs a planner token")
+    return identity
+
+
+Reader = Annotated[Identity, Depends(_who)]
+"""Any valid token."""
+Writer = Annotated[Identity, Depends(_planner)]
+"""A planner's token."""
+
+
+# --- the application ------------------------------------------------------------------------
+
+
+def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
+    """Build the service.
+
+    Parameters
+    ----------
+    config
+        Data folder, database and limits.
+    run_jobs
+        Start the scheduler that runs jobs (tests of the API alone may leave it off).
+
+    Returns
+    -------
+    FastAPI
+        The ASGI application; ``uvicorn`` serves it in ``bsb serve``.
+    """
+    for folder in (config.data_dir, config.scenarios_dir, config.plans_dir, config.tmp_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    engine, sessions = open_database(config.database_url)
+    secret = load_secret(config.data_dir / "secret.key")
+    manager = JobManager(config, sessions)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_jobs:
+            manager.start()
+        try:
+            yield
+        finally:
+            if run_jobs:
+                manager.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="bsb planning service",
+        version=_bsb_version(),
+        description=(
+            "Upload BSB scenarios, run planning jobs and read plans. Every call except "
+            "`/health` needs `Authorization: Bearer <token>` (`bsb token create`): viewers "
+            "read, planners read and write. Errors are `application/problem+json`."
+        ),
+        openapi_url=f"{API}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    app.state.sessions = sessions
+    app.state.manager = manager
+
+    # --- errors and headers ------------------------------------------------------------------
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
+        return problem_response(
+            error.status, error.title, error.detail, errors=error.errors, headers=error.headers
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed"}.get(error.status_code, "Error")
+        return problem_response(
+            error.status_code, title, str(error.detail), headers=error.headers or {}
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        items = [
+            ProblemItem(
+                where=".".join(str(part) for part in item.get("loc", ())),
+                message=str(item.get("msg", "invalid")),
+            )
+            for item in error.errors()
+        ]
+        return problem_response(422, "Invalid request", f"{len(items)} problem(s)", errors=items)
+
+    @app.exception_handler(Exception)
+    async def _internal(_request: Request, error: Exception) -> JSONResponse:
+        LOG.error("internal error", exc_info=error)
+        return problem_response(500, "Internal error", "see the server log")
+
+    @app.middleware("http")
+    async def _headers_and_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.monotonic()
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.url.path.startswith(API):
+            response.headers.setdefault("Cache-Control", "no-store")
+        ACCESS_LOG.info(
+            "%s %s %d %.0f ms",
+            request.method,
+            _loggable_path(request.url.path),
+            response.status_code,
+            1000 * (time.monotonic() - started),
+        )
+        return response
+
+    # --- routes ------------------------------------------------------------------------------
+
+    @app.get(f"{API}/health", tags=["service"])
+    def health() -> Health:
+        """Tell whether the server is up (no token needed)."""
+        return Health(version=_bsb_version())
+
+    @app.get(f"{API}/me", tags=["service"], responses=_errors(401))
+    def me(identity: Reader) -> Me:
+        """Tell the caller's role."""
+        return Me(role=identity.role, name=identity.name)  # type: ignore[arg-type]
+
+    @app.get(f"{API}/scenarios", tags=["scenarios"], responses=_errors(401))
+    def list_scenarios(_identity: Reader) -> list[ScenarioOut]:
+        """List uploaded scenarios, newest first."""
+        with sessions() as session:
+            rows = session.scalars(
+                select(ScenarioRow).order_by(ScenarioRow.created_at.desc()).limit(1000)
+            )
+            return [_scenario_out(row) for row in rows]
+
+    @app.post(
+        f"{API}/scenarios",
+        tags=["scenarios"],
+        status_code=201,
+        responses=_located(201) | _errors(400, 401, 403, 413, 422),
+    )
+    def upload_scenario(
+        identity: Writer,
+        file: Annotated[UploadFile, File(description="A zip of a scenario folder.")],
+        response: Response,
+    ) -> ScenarioOut:
+        """Upload a scenario folder as a zip; it is validated as `bsb validate` does."""
+        row = _store_scenario(config, sessions, file, identity)
+        response.headers["Location"] = f"{API}/scenarios/{row.id}"
+        return _scenario_out(row)
+
+    @app.get(f"{API}/scenarios/{{scenario_id}}", tags=["scenarios"], responses=READ)
+    def get_scenario(scenario_id: str, _identity: Reader) -> ScenarioOut:
+        """Describe one scenario."""
+        with sessions() as session:
+            row = session.get(ScenarioRow, scenario_id)
+            if row is None:
+                raise ApiError(404, "Not found", f"no scenario {scenario_id!r}")
+            return _scenario_out(row)
+
+    @app.get(f"{API}/jobs", tags=["jobs"], responses=_errors(401))
+    def list_jobs(_identity: Reader) -> list[JobOut]:
+        """List jobs, newest first."""
+        with sessions() as session:
+            rows = session.scalars(select(JobRow).order_by(JobRow.created_at.desc()).limit(1000))
+            return [_job_out(row) for row in rows]
+
+    @app.post(
+        f"{API}/jobs",
+        tags=["jobs"],
+        status_code=202,
+        responses=_located(202) | _errors(401, 403, 404, 413, 422, 429),
+    )
+    def create_job(body: JobIn, identity: Writer, response: Response) -> JobOut:
+        """Queue a planning job; poll the `Location` for its progress."""
+        if body.time_limit_s > config.max_time_limit_s:
+            raise ApiError(
+                422,
+                "Invalid request",
+                f"time_limit_s may be at most {config.max_time_limit_s:g}",
+                errors=[ProblemItem(where="body.time_limit_s", message="too large")],
+            )
+        if body.strategy is not None:
+            from optimizer.strategies import get_strategy
+
+            try:
+                get_strategy(body.strategy)
+            except ValueError as error:
+                raise ApiError(
+                    422,
+                    "Invalid request",
+                    str(error),
+                    errors=[ProblemItem(where="body.strategy", message=str(error))],
+                ) from error
+        try:
+            job = manager.submit(
+                scenario_id=body.scenario_id,
+                time_limit_s=body.time_limit_s,
+                strategy=body.strategy,
+                seed=body.seed,
+                language=body.language,
+                created_by=identity.token_id,
+            )
+        except NotFoundError as error:
+            raise ApiError(404, "Not found", str(error)) from error
+        except QueueFullError as error:
+            raise ApiError(
+                429, "Too many jobs waiting", str(error), headers={"Retry-After": "30"}
+            ) from error
+        response.headers["Location"] = f"{API}/jobs/{job.id}"
+        return _job_out(job)
+
+    @app.get(f"{API}/jobs/{{job_id}}", tags=["jobs"], responses=READ)
+    def get_job(job_id: str, _identity: Reader) -> JobOut:
+        """Tell a job's status, progress, KPIs and plan."""
+        with sessions() as session:
+            row = session.get(JobRow, job_id)
+            if row is None:
+                raise ApiError(404, "Not found", f"no job {job_id!r}")
+            return _job_out(row)
+
+    @app.post(
+        f"{API}/jobs/{{job_id}}/cancel",
+        tags=["jobs"],
+        status_code=202,
+        responses=_errors(401, 403, 404, 409, 422),
+    )
+    def cancel_job(job_id: str, _identity: Writer) -> JobOut:
+        """Cancel a job; a running one stops its search and keeps the best plan found."""
+        try:
+            return _job_out(manager.cancel(job_id))
+        except NotFoundError as error:
+            raise ApiError(404, "Not found", str(error)) from error
+        except ConflictError as error:
+            raise ApiError(409, "Conflict", str(error)) from error
+
+    @app.get(f"{API}/plans", tags=["plans"], responses=_errors(401))
+    def list_plans(_identity: Reader) -> list[PlanOut]:
+        """List plans, newest first."""
+        with sessions() as session:
+            rows = session.scalars(select(PlanRow).order_by(PlanRow.created_at.desc()).limit(1000))
+            return [_plan_out(config, row) for row in rows]
+
+    @app.get(f"{API}/plans/{{plan_id}}", tags=["plans"], responses=READ)
+    def get_plan(plan_id: str, _identity: Reader) -> PlanOut:
+        """Describe one plan and list its files."""
+        return _plan_out(config, _plan_row(sessions, plan_id))
+
+    @app.get(
+        f"{API}/plans/{{plan_id}}/files/{{path:path}}",
+        tags=["plans"],
+        response_class=FileResponse,
+        responses=_file_responses() | READ,
+    )
+    def get_plan_file(plan_id: str, path: str, _identity: Reader) -> FileResponse:
+        """Download a file of a plan's folder (`plan.json`, `map.html`, papers ...)."""
+        _plan_row(sessions, plan_id)
+        return _serve_file(config.plans_dir / plan_id, path)
+
+    @app.post(f"{API}/plans/{{plan_id}}/links", tags=["plans"], status_code=201, responses=READ)
+    def create_link(plan_id: str, _identity: Reader) -> LinkOut:
+        """Make a signed link a browser can open without the token (viewers may too)."""
+        _plan_row(sessions, plan_id)
+        link, expires = make_link(secret, plan_id, config.link_ttl_s)
+        return LinkOut(url=f"/view/{link}/", expires_at=datetime.fromtimestamp(expires, UTC))
+
+    @app.get("/view/{link}/{path:path}", include_in_schema=False)
+    def view_file(link: str, path: str) -> FileResponse:
+        plan_id = verify_link(secret, link)
+        if plan_id is None:
+            raise ApiError(404, "Not found", "the link is unknown or has expired")
+        _plan_row(sessions, plan_id)
+        return _serve_file(config.plans_dir / plan_id, path)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(
+            STATIC_DIR / "index.html",
+            media_type="text/html; charset=utf-8",
+            headers={"Content-Security-Policy": PAGE_CSP, "X-Frame-Options": "DENY"},
+        )
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _loggable_path(path: str) -> str:
+    # A signed link is a credential: keep it out of logs.
+    if path.startswith("/view/"):
+        rest = path[len("/view/") :].split("/", 1)
+        return "/view/<link>/" + (rest[1] if len(rest) > 1 else "")
+    return path
+
+
+def _plan_row(sessions: sessionmaker[Session], plan_id: str) -> PlanRow:
+    with sessions() as session:
+        row = session.get(PlanRow, plan_id)
+        if row is None:
+            raise ApiError(404, "Not found", f"no plan {plan_id!r}")
+        return row
+
+
+def _plan_out(config: ServiceConfig, row: PlanRow) -> PlanOut:
+    folder = config.plans_dir / row.id
+    files = sorted(
+        path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
+    )
+    return PlanOut(
+        id=row.id,
+        job_id=row.job_id,
+        scenario_id=row.scenario_id,
+        created_at=row.created_at,
+        status=row.status,
+        kpis=row.kpis,
+        files=files,
+    )
+
+
+def _serve_file(folder: Path, path: str) -> FileResponse:
+    relative = PurePosixPath(path)
+    unsafe = (
+        not path
+        or "\\" in path
+        or "\x00" in path
+        or relative.is_absolute()
+        or any(part in ("..", ".") or part.startswith(".") for part in relative.parts)
+    )
+    if not unsafe:
+        root = folder.resolve()
+        target = folder.joinpath(*relative.parts).resolve()
+        unsafe = not target.is_relative_to(root) or not target.is_file()
+    if unsafe:
+        raise ApiError(404, "Not found", "no such file in this plan")
+    media = FILE_MEDIA_TYPES.get(target.suffix.lower())
+    if media is None:
+        media = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    return FileResponse(
+        target,
+        media_type=media,
+        headers={
+            "Content-Security-Policy": FILE_CSP,
+            "Cross-Origin-Resource-Policy": "same-origin",
+        },
+    )
+
+
+def _store_scenario(
+    config: ServiceConfig,
+    sessions: sessionmaker[Session],
+    upload: UploadFile,
+    identity: Identity,
+) -> ScenarioRow:
+    """Check, extract and validate an uploaded zip, then keep it under a new id."""
+    from geodata.scenario_io import validate_scenario
+    from optimizer.errors import InputError
+    from service.archive import check_spreadsheets, extract_zip
+
+    display = PurePosixPath(upload.filename or "upload.zip").name or "upload.zip"
+    scenario_id = new_id("s")
+    work = config.tmp_dir / f"upload-{scenario_id}"
+    work.mkdir(parents=True)
+    try:
+        archive = work / "upload.zip"
+        with archive.open("wb") as handle:
+            shutil.copyfileobj(upload.file, handle, 1 << 20)
+        root = extract_zip(archive, work / "files", config.archive_limits, display)
+        check_spreadsheets(root, config.archive_limits, display)
+        try:
+            scenario = validate_scenario(root)
+        except InputError as error:
+            raise ApiError(
+                422,
+                "Invalid scenario",
+                f"{len(error.problems)} problem(s) in {display}",
+                errors=items_from_problems(error.problems, hide={str(root): display}),
+            ) from error
+        target = config.scenarios_dir / scenario_id
+        root.rename(target)
+    except InputError as error:
+        raise ApiError(
+            422,
+            "Invalid upload",
+            f"{len(error.problems)} problem(s) in {display}",
+            errors=items_from_problems(error.problems),
+        ) from error
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    demand_kg = sum(
+        scenario.demand_kg(p, t) for p in scenario.drop_points for t in scenario.tranches
+    )
+    row = ScenarioRow(
+        id=scenario_id,
+        name=scenario.name[:200],
+        created_at=utcnow(),
+        created_by=identity.token_id,
+        drop_points=len(scenario.drop_points),
+        families=sum(p.kpm for p in scenario.drop_points),
+        warehouses=len(scenario.warehouses),
+        trucks=len(scenario.trucks),
+        demand_kg=float(demand_kg),
+    )
+    try:
+        with sessions.begin() as session:
+            session.add(row)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return row
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """Document errors as problem+json (FastAPI would say application/json)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for code, answer in operation.get("responses", {}).items():
+                content = answer.get("content", {})
+                if code.isdigit() and int(code) >= 400 and "application/json" in content:
+                    answer["content"] = {
+                        PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+                    }
+    components = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    app.openapi_schema = schema
+    return schema

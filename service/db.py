@@ -1,0 +1,217 @@
+"""The service's tables, its database engine and its schema migrations.
+
+SQLite (the default) runs in WAL mode so that readers never wait for the one writer; every
+write is a short transaction. PostgreSQL works the same through a ``postgresql+psycopg://`` URL.
+The schema is created and upgraded by Alembic migrations (``service/migrations``) at every
+start, never by ``create_all``, so a data folder made by an older bsb is upgraded in place.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+FINISHED_STATUSES = frozenset({"done", "failed", "cancelled"})
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    """Return a random id such as ``j_3f9a0c1d2e4b5a69`` (64 random bits)."""
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Store in UTC."""
+        if value is None:
+            return None
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Read back timezone-aware UTC."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class JSONText(TypeDecorator[dict[str, Any]]):
+    """A JSON object kept as text, portable between SQLite and PostgreSQL."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: Any) -> str | None:
+        """Store as JSON text."""
+        return None if value is None else json.dumps(value, sort_keys=True)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> dict[str, Any] | None:
+        """Parse the JSON text."""
+        return None if value is None else dict(json.loads(value))
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the service's tables."""
+
+
+class Token(Base):
+    """An API token; only its SHA-256 is stored."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ScenarioRow(Base):
+    """An uploaded, validated scenario; its files are in ``scenarios/<id>/``."""
+
+    __tablename__ = "scenarios"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    created_by: Mapped[str] = mapped_column(String(40))
+    drop_points: Mapped[int] = mapped_column(Integer)
+    families: Mapped[int] = mapped_column(Integer)
+    warehouses: Mapped[int] = mapped_column(Integer)
+    trucks: Mapped[int] = mapped_column(Integer)
+    demand_kg: Mapped[float] = mapped_column(Float)
+
+
+class JobRow(Base):
+    """A planning job: queued, then run in its own process."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    scenario_id: Mapped[str] = mapped_column(ForeignKey("scenarios.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    time_limit_s: Mapped[float] = mapped_column(Float)
+    strategy: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    language: Mapped[str] = mapped_column(String(5), default="id")
+    kpis: Mapped[dict[str, Any] | None] = mapped_column(JSONText(), nullable=True)
+    plan_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class PlanRow(Base):
+    """A finished plan; its folder ``plans/<id>/`` is complete before this row exists."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
+    scenario_id: Mapped[str] = mapped_column(ForeignKey("scenarios.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    kpis: Mapped[dict[str, Any]] = mapped_column(JSONText())
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL, e.g. ``sqlite:////srv/bsb/bsb.db`` or ``postgresql+psycopg://...``.
+
+    Returns
+    -------
+    Engine
+        With ``pool_pre_ping`` so a restarted PostgreSQL does not fail the next request.
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, pool_pre_ping=True
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            # WAL: readers (the web page polling) never block the writer (job progress).
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest migration.
+
+    Parameters
+    ----------
+    engine
+        The service's engine.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def open_database(url: str) -> tuple[Engine, sessionmaker[Any]]:
+    """Open (and migrate) the database at ``url``.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL.
+
+    Returns
+    -------
+    tuple
+        The engine and a session factory whose objects stay readable after commit.
+    """
+    engine = make_engine(url)
+    migrate(engine)
+    return engine, sessionmaker(engine, expire_on_commit=False)

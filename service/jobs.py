@@ -1,0 +1,480 @@
+"""Job scheduling: a queue in the database, one process per running job, restart recovery.
+
+The scheduler thread claims queued jobs oldest first, up to ``max_jobs`` at once, and runs each
+in ``python -m service.worker`` (own process group). One thread per running job reads the
+job's JSON-lines events and writes them to the database; the worker never touches the
+database, so a killed worker cannot leave a half-written row. A plan folder is complete (it is
+renamed into place) before its row is committed; at start, folders without a row and
+temporary folders are removed, and jobs the last server left ``running`` are requeued (or
+failed after ``max_attempts``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.config import ServiceConfig
+from service.db import FINISHED_STATUSES, JobRow, PlanRow, ScenarioRow, new_id, utcnow
+
+LOG = logging.getLogger("bsb.service")
+# Seconds between progress writes per job: the bar moves smoothly without flooding the database.
+PROGRESS_WRITE_S = 0.5
+# A job still running this long after its time limit (plus writing its files) is stopped.
+OVERRUN_GRACE_S = 120.0
+# After a stop request, seconds before the job's processes are killed.
+STOP_GRACE_S = 60.0
+
+
+class QueueFullError(Exception):
+    """Too many jobs are waiting; the caller should retry later (HTTP 429)."""
+
+
+class NotFoundError(Exception):
+    """No such job or scenario."""
+
+
+class ConflictError(Exception):
+    """The job has already finished."""
+
+
+@dataclass(slots=True)
+class _Running:
+    job_id: str
+    plan_id: str
+    process: subprocess.Popen[str]
+    started: float
+    time_limit_s: float
+    thread: threading.Thread | None = None
+    interrupt_sent_at: float | None = None
+    killed: bool = False
+
+
+class JobManager:
+    """Owns the queue and the job processes of one server.
+
+    Parameters
+    ----------
+    config
+        The service configuration.
+    sessions
+        Session factory of the service database.
+    """
+
+    def __init__(self, config: ServiceConfig, sessions: sessionmaker[Session]) -> None:
+        self.config = config
+        self.sessions = sessions
+        self._lock = threading.Lock()
+        self._running: dict[str, _Running] = {}
+        self._shutdown = threading.Event()
+        self._wake = threading.Event()
+        self._scheduler: threading.Thread | None = None
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Recover from the previous run, then start scheduling."""
+        for folder in (
+            self.config.scenarios_dir,
+            self.config.plans_dir,
+            self.config.jobs_dir,
+            self.config.tmp_dir,
+        ):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.recover()
+        self._scheduler = threading.Thread(target=self._schedule, name="bsb-scheduler")
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        """Stop scheduling, kill running jobs and put them back in the queue."""
+        self._shutdown.set()
+        self._wake.set()
+        with self._lock:
+            running = list(self._running.values())
+        for run in running:
+            run.killed = True
+            _kill_group(run.process)
+        for run in running:
+            if run.thread is not None:
+                run.thread.join(timeout=30)
+        if self._scheduler is not None:
+            self._scheduler.join(timeout=30)
+        with self.sessions.begin() as session:
+            for run in running:
+                job = session.get(JobRow, run.job_id)
+                if job is not None and job.status == "running":
+                    _requeue(job, "requeued: the server was stopped while this job ran")
+                    # A deliberate stop is not a failed attempt.
+                    job.attempts = max(0, job.attempts - 1)
+                _remove_tree(self.config.plans_dir / run.plan_id)
+
+    def recover(self) -> None:
+        """Settle what the previous server left: orphans, running jobs and partial output."""
+        with self.sessions.begin() as session:
+            for job in session.scalars(select(JobRow).where(JobRow.status == "running")):
+                if job.worker_pid is not None:
+                    _kill_orphan(job.worker_pid, job.id)
+                if job.cancel_requested:
+                    job.status = "cancelled"
+                    job.error = "the server stopped before the best plan found was saved"
+                    job.finished_at = utcnow()
+                elif job.attempts >= self.config.max_attempts:
+                    job.status = "failed"
+                    job.error = (
+                        f"the server stopped while this job ran ({job.attempts} times); not retried"
+                    )
+                    job.finished_at = utcnow()
+                else:
+                    _requeue(job, "requeued: the server stopped while this job ran")
+                LOG.warning("job %s was running when the server stopped: %s", job.id, job.status)
+            plan_ids = set(session.scalars(select(PlanRow.id)))
+            scenario_ids = set(session.scalars(select(ScenarioRow.id)))
+        _remove_unknown(self.config.plans_dir, plan_ids)
+        _remove_unknown(self.config.scenarios_dir, scenario_ids)
+        for entry in self.config.tmp_dir.iterdir():
+            _remove_tree(entry)
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def submit(
+        self,
+        *,
+        scenario_id: str,
+        time_limit_s: float,
+        strategy: str | None,
+        seed: int | None,
+        language: str,
+        created_by: str,
+    ) -> JobRow:
+        """Queue a job.
+
+        Raises
+        ------
+        NotFoundError
+            If the scenario does not exist.
+        QueueFullError
+            If ``max_queued`` jobs are already waiting.
+        """
+        # One lock: two requests must not both see the last free place in the queue.
+        with self._lock, self.sessions.begin() as session:
+            if session.get(ScenarioRow, scenario_id) is None:
+                raise NotFoundError(f"no scenario {scenario_id!r}")
+            waiting = session.scalar(
+                select(func.count()).select_from(JobRow).where(JobRow.status == "queued")
+            )
+            if (waiting or 0) >= self.config.max_queued:
+                raise QueueFullError(
+                    f"{waiting} jobs are waiting (the limit is {self.config.max_queued})"
+                )
+            job = JobRow(
+                id=new_id("j"),
+                scenario_id=scenario_id,
+                status="queued",
+                progress=0.0,
+                message="queued",
+                time_limit_s=time_limit_s,
+                strategy=strategy,
+                seed=seed,
+                language=language,
+                cancel_requested=False,
+                attempts=0,
+                created_by=created_by,
+                created_at=utcnow(),
+            )
+            session.add(job)
+        self._wake.set()
+        return job
+
+    def cancel(self, job_id: str) -> JobRow:
+        """Cancel a job: a queued one at once, a running one keeps the best plan found.
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such job.
+        ConflictError
+            If the job has already finished.
+        """
+        with self._lock, self.sessions.begin() as session:
+            job = session.get(JobRow, job_id)
+            if job is None:
+                raise NotFoundError(f"no job {job_id!r}")
+            if job.status in FINISHED_STATUSES:
+                raise ConflictError(f"job {job_id} has already finished ({job.status})")
+            job.cancel_requested = True
+            if job.status == "queued":
+                job.status = "cancelled"
+                job.message = "cancelled before it started"
+                job.finished_at = utcnow()
+            else:
+                job.message = "cancelling: stopping the search, keeping the best plan found"
+            run = self._running.get(job_id)
+        if run is not None and run.interrupt_sent_at is None:
+            run.interrupt_sent_at = time.monotonic()
+            _signal(run.process, signal.SIGINT)
+        return job
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of jobs per status."""
+        with self.sessions() as session:
+            rows = session.execute(select(JobRow.status, func.count()).group_by(JobRow.status))
+            return {status: int(count) for status, count in rows}
+
+    # --- scheduling --------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        while not self._shutdown.is_set():
+            try:
+                self._police_overruns()
+                while not self._shutdown.is_set() and self._free_slots() > 0:
+                    if not self._start_next():
+                        break
+            except Exception:
+                # The scheduler must outlive a database hiccup; the next round retries.
+                LOG.exception("scheduler round failed")
+            self._wake.wait(self.config.poll_s)
+            self._wake.clear()
+
+    def _free_slots(self) -> int:
+        with self._lock:
+            return self.config.max_jobs - len(self._running)
+
+    def _start_next(self) -> bool:
+        with self._lock, self.sessions.begin() as session:
+            job = session.scalars(
+                select(JobRow)
+                .where(JobRow.status == "queued")
+                .order_by(JobRow.created_at, JobRow.id)
+                .limit(1)
+            ).first()
+            if job is None:
+                return False
+            plan_id = new_id("p")
+            log_path = self.config.jobs_dir / f"{job.id}.log"
+            command = [
+                sys.executable,
+                "-m",
+                "service.worker",
+                "--job",
+                job.id,
+                "--scenario",
+                str(self.config.scenarios_dir / job.scenario_id),
+                "--out",
+                str(self.config.plans_dir / plan_id),
+                "--time-limit",
+                repr(job.time_limit_s),
+                "--language",
+                job.language,
+                "--workers",
+                str(self.config.workers_per_job),
+                "--parent-pid",
+                str(os.getpid()),
+            ]
+            if job.strategy:
+                command += ["--strategy", job.strategy]
+            if job.seed is not None:
+                command += ["--seed", str(job.seed)]
+            with log_path.open("ab") as log:
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    text=True,
+                    start_new_session=True,
+                    env=_worker_env(),
+                )
+            job.status = "running"
+            job.attempts += 1
+            job.progress = 0.0
+            job.message = "starting"
+            job.started_at = utcnow()
+            job.worker_pid = process.pid
+            run = _Running(job.id, plan_id, process, time.monotonic(), job.time_limit_s)
+            self._running[job.id] = run
+        LOG.info("job %s started (process %d)", job.id, process.pid)
+        run.thread = threading.Thread(target=self._follow, args=(run,), name=f"job-{run.job_id}")
+        run.thread.start()
+        return True
+
+    def _police_overruns(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            running = list(self._running.values())
+        for run in running:
+            allowed_s = run.time_limit_s + max(OVERRUN_GRACE_S, 0.5 * run.time_limit_s)
+            if run.interrupt_sent_at is None and now - run.started > allowed_s:
+                LOG.warning("job %s overran its time limit; stopping it", run.job_id)
+                run.interrupt_sent_at = now
+                _signal(run.process, signal.SIGINT)
+            elif (
+                run.interrupt_sent_at is not None
+                and not run.killed
+                and now - run.interrupt_sent_at > STOP_GRACE_S
+            ):
+                LOG.warning("job %s did not stop; killing it", run.job_id)
+                run.killed = True
+                _kill_group(run.process)
+
+    # --- one running job ---------------------------------------------------------------------
+
+    def _follow(self, run: _Running) -> None:
+        outcome: dict[str, Any] = {}
+        last_write = 0.0
+        assert run.process.stdout is not None
+        for line in _lines(run.process.stdout):
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                LOG.warning("job %s wrote a line that is not an event", run.job_id)
+                continue
+            kind = event.get("event")
+            if kind == "progress":
+                now = time.monotonic()
+                if now - last_write >= PROGRESS_WRITE_S or float(event["progress"]) >= 1.0:
+                    last_write = now
+                    self._write_progress(run.job_id, event)
+            elif kind in ("done", "failed"):
+                outcome = event
+        code = run.process.wait()
+        try:
+            self._finish(run, code, outcome)
+        except Exception:
+            LOG.exception("could not record the end of job %s", run.job_id)
+        finally:
+            with self._lock:
+                self._running.pop(run.job_id, None)
+            self._wake.set()
+
+    def _write_progress(self, job_id: str, event: dict[str, Any]) -> None:
+        with self.sessions.begin() as session:
+            session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status == "running")
+                .values(
+                    progress=max(0.0, min(1.0, float(event["progress"]))),
+                    message=str(event.get("message", ""))[:500],
+                )
+            )
+
+    def _finish(self, run: _Running, code: int, outcome: dict[str, Any]) -> None:
+        if self._shutdown.is_set() and run.killed:
+            return  # stop() requeues it
+        plan_dir = self.config.plans_dir / run.plan_id
+        with self.sessions.begin() as session:
+            job = session.get(JobRow, run.job_id)
+            if job is None:
+                return
+            job.worker_pid = None
+            job.finished_at = utcnow()
+            if outcome.get("event") == "done" and code == 0 and plan_dir.is_dir():
+                kpis = dict(outcome.get("kpis") or {})
+                session.add(
+                    PlanRow(
+                        id=run.plan_id,
+                        job_id=job.id,
+                        scenario_id=job.scenario_id,
+                        created_at=utcnow(),
+                        status=str(outcome.get("status", "complete")),
+                        kpis=kpis,
+                    )
+                )
+                job.plan_id = run.plan_id
+                job.kpis = kpis
+                job.progress = 1.0
+                if job.cancel_requested:
+                    job.status = "cancelled"
+                    job.message = "cancelled; the best plan found was kept"
+                else:
+                    job.status = "done"
+                    job.message = "done"
+                LOG.info("job %s %s: plan %s", job.id, job.status, run.plan_id)
+                return
+            _remove_tree(plan_dir)
+            if run.killed:
+                reason = "stopped: it ran far past its time limit and did not stop when asked"
+            else:
+                reason = str(outcome.get("error") or f"the job process ended with code {code}")
+            job.status = "cancelled" if job.cancel_requested and not outcome else "failed"
+            job.error = reason
+            job.message = job.status
+            LOG.warning("job %s %s: %s", job.id, job.status, reason)
+
+
+def _lines(stream: IO[str]) -> Iterator[str]:
+    for line in stream:
+        line = line.strip()
+        if line:
+            yield line
+
+
+def _requeue(job: JobRow, message: str) -> None:
+    job.status = "queued"
+    job.progress = 0.0
+    job.message = message
+    job.started_at = None
+    job.worker_pid = None
+
+
+def _worker_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The worker must import this very bsb, wherever the server was started from.
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _signal(process: subprocess.Popen[str], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signum)
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    # The worker leads its own process group; its planner processes are in it too.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _kill_orphan(pid: int, job_id: str) -> None:
+    """Kill a job process the previous server left, if that pid is still that job's."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return  # gone (or not Linux: the worker's own watchdog ends it)
+    if b"service.worker" in cmdline and job_id.encode() in cmdline:
+        LOG.warning("killing job process %d left by the previous server", pid)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def _remove_unknown(folder: Path, known: set[str]) -> None:
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        if entry.name.startswith(".") or entry.name not in known:
+            LOG.warning("removing partial output %s", entry)
+            _remove_tree(entry)
+
+
+def _remove_tree(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

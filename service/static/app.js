@@ -1,0 +1,780 @@
+/*
+ * The bsb planning service's web page: log in with a token, list scenarios, jobs and plans,
+ * and (planners) upload scenarios, start and cancel jobs.
+ *
+ * Security notes:
+ * - The page runs under a strict CSP (script-src 'self'): no inline code, no eval.
+ * - Data from the server (scenario names come from users) is only ever put into the page with
+ *   textContent and DOM calls, never innerHTML.
+ * - The token lives in sessionStorage (this tab only) and travels only in the Authorization
+ *   header; plan files are opened through short-lived signed links in a new tab without an
+ *   opener, where they run sandboxed in an opaque origin.
+ */
+"use strict";
+
+(function () {
+  const API = "/api/v1";
+  const TOKEN_KEY = "bsb.token";
+  const FAST_REFRESH_MS = 2000;
+  const SLOW_REFRESH_MS = 15000;
+  const ACTIVE_STATUSES = new Set(["queued", "running"]);
+  const PAPER_FOLDERS = ["trip_sheets/", "papers/"];
+
+  const state = {
+    token: null,
+    me: null,
+    scenarios: [],
+    jobs: [],
+    plans: [],
+    timer: null,
+    // Bumped at every log-in and log-out: answers to an older session's requests are dropped.
+    generation: 0,
+    // The generation whose refresh is in flight (null: none), and whether another is wanted.
+    refreshing: null,
+    refreshAgain: false,
+    // Last rendered data per table: an unchanged table is not rebuilt, so open <details>,
+    // focus and text selection survive the periodic refresh.
+    renderedKeys: {},
+    openPapers: new Set(),
+    // A just-uploaded scenario, to select in the job form once the list shows it.
+    preferredScenario: null,
+  };
+
+  // --- small DOM helpers --------------------------------------------------------------------
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  /**
+   * Create an element. `props` may hold className, testid, text, title, and attrs (an object of
+   * attributes); children are nodes or strings (added as text nodes).
+   */
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    const p = props || {};
+    if (p.className) node.className = p.className;
+    if (p.testid) node.dataset.testid = p.testid;
+    if (p.text !== undefined && p.text !== null) node.textContent = String(p.text);
+    if (p.title) node.title = p.title;
+    if (p.attrs) {
+      for (const [name, value] of Object.entries(p.attrs)) node.setAttribute(name, value);
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(typeof child === "string" ? document.createTextNode(child) : child);
+    }
+    return node;
+  }
+
+  function clear(node) {
+    node.replaceChildren();
+  }
+
+  function show(node, visible) {
+    node.hidden = !visible;
+  }
+
+  // --- formatting ---------------------------------------------------------------------------
+
+  const DASH = "\u2014";
+
+  function parseTime(text) {
+    if (!text) return null;
+    // The server sends timezone-aware UTC; treat a bare timestamp as UTC too, not local time.
+    const hasZone = /(?:Z|[+-]\d\d:?\d\d)$/i.test(text);
+    const date = new Date(hasZone ? text : text + "Z");
+    return Number.isNaN(date.getTime()) ? null : date;
+  }
+
+  function pad(n) {
+    return String(n).padStart(2, "0");
+  }
+
+  function formatTime(text) {
+    const date = parseTime(text);
+    if (!date) return DASH;
+    return (
+      `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+      `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
+    );
+  }
+
+  function timeCell(text) {
+    const cell = el("td", { className: "time", text: formatTime(text) });
+    if (text) cell.title = String(text);
+    return cell;
+  }
+
+  function isNumber(value) {
+    return typeof value === "number" && Number.isFinite(value);
+  }
+
+  function formatNumber(value, digits) {
+    if (!isNumber(value)) return DASH;
+    return value.toLocaleString(undefined, { maximumFractionDigits: digits });
+  }
+
+  function formatSeconds(value) {
+    return isNumber(value) ? `${formatNumber(value, 1)} s` : DASH;
+  }
+
+  function shortId(id) {
+    const text = String(id || "");
+    return text.length > 10 ? text.slice(0, 10) : text;
+  }
+
+  // --- problems (RFC 9457) ------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, problem) {
+      super(problem.title + (problem.detail ? `: ${problem.detail}` : ""));
+      this.status = status;
+      this.problem = problem;
+    }
+  }
+
+  class AuthError extends ApiError {}
+
+  function toProblem(status, body, statusText) {
+    const problem = {
+      title: `HTTP ${status}${statusText ? " " + statusText : ""}`,
+      status: status,
+      detail: "",
+      errors: [],
+    };
+    if (body && typeof body === "object" && !Array.isArray(body)) {
+      if (typeof body.title === "string" && body.title) problem.title = body.title;
+      if (typeof body.detail === "string") problem.detail = body.detail;
+      if (Array.isArray(body.errors)) {
+        problem.errors = body.errors
+          .filter((item) => item && typeof item === "object")
+          .map((item) => ({
+            where: item.where === undefined || item.where === null ? "" : String(item.where),
+            message: item.message === undefined ? "" : String(item.message),
+          }));
+      }
+    }
+    return problem;
+  }
+
+  function problemOf(error) {
+    if (error instanceof ApiError) return error.problem;
+    return { title: "Error", status: 0, detail: String(error && error.message), errors: [] };
+  }
+
+  /** Fill `box` with a problem: title (status), detail, and the list of individual errors. */
+  function showProblem(box, error, prefix) {
+    const problem = problemOf(error);
+    clear(box);
+    box.className = box.className.replace(/\bresult-(ok|error)\b/g, "").trim() + " result-error";
+    const status = problem.status ? ` (${problem.status})` : "";
+    box.append(
+      el("p", { className: "problem-title", testid: "problem-title" },
+        `${prefix ? prefix + ": " : ""}${problem.title}${status}`),
+    );
+    if (problem.detail) box.append(el("p", { className: "problem-detail", text: problem.detail }));
+    if (problem.errors.length) {
+      const list = el("ul", { className: "problem-errors", testid: "problem-errors" });
+      for (const item of problem.errors) {
+        const li = el("li", { testid: "problem-error" });
+        if (item.where) li.append(el("span", { className: "where", text: item.where }), ": ");
+        li.append(item.message);
+        list.append(li);
+      }
+      box.append(list);
+    }
+    show(box, true);
+  }
+
+  function showOk(box, ...content) {
+    clear(box);
+    box.className = box.className.replace(/\bresult-(ok|error)\b/g, "").trim() + " result-ok";
+    box.append(el("p", {}, ...content));
+    show(box, true);
+  }
+
+  /** Show the failure of a click (cancel, open a file) until dismissed or the next one. */
+  function showAction(error, prefix) {
+    const box = $("action-problem");
+    showProblem(box, error, prefix);
+    const dismiss = el("button", { className: "button button-small button-quiet",
+      testid: "action-dismiss", text: "Dismiss", attrs: { type: "button" } });
+    dismiss.addEventListener("click", () => show(box, false));
+    box.append(dismiss);
+  }
+
+  // --- the API ------------------------------------------------------------------------------
+
+  /**
+   * Call the API with the token. Resolves to the parsed JSON body (or null); rejects with an
+   * ApiError carrying the problem document. A 401 ends the session and shows the log-in form.
+   */
+  async function api(method, path, options) {
+    const opts = options || {};
+    const token = opts.token || state.token;
+    const generation = state.generation;
+    const headers = { Accept: "application/json, application/problem+json" };
+    if (token) headers.Authorization = "Bearer " + token;
+    let body;
+    if (opts.json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(opts.json);
+    } else if (opts.form !== undefined) {
+      body = opts.form; // the browser sets the multipart boundary
+    }
+    let response;
+    try {
+      response = await fetch(API + path, {
+        method: method,
+        headers: headers,
+        body: body,
+        cache: "no-store",
+        credentials: "omit",
+        referrerPolicy: "no-referrer",
+      });
+    } catch (error) {
+      throw new ApiError(0, {
+        title: "The server could not be reached",
+        status: 0,
+        detail: String(error && error.message),
+        errors: [],
+      });
+    }
+    const text = await response.text();
+    let data = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch (_error) {
+        data = null;
+      }
+    }
+    if (!response.ok) {
+      const problem = toProblem(response.status, data, response.statusText);
+      if (response.status === 401) {
+        if (!opts.token && generation === state.generation) {
+          endSession(`Your session has ended (${problem.title}). Please log in again.`);
+        }
+        throw new AuthError(401, problem);
+      }
+      throw new ApiError(response.status, problem);
+    }
+    return data;
+  }
+
+  // --- session ------------------------------------------------------------------------------
+
+  function storedToken() {
+    try {
+      return window.sessionStorage.getItem(TOKEN_KEY);
+    } catch (_error) {
+      return null;
+    }
+  }
+
+  function storeToken(token) {
+    try {
+      if (token) window.sessionStorage.setItem(TOKEN_KEY, token);
+      else window.sessionStorage.removeItem(TOKEN_KEY);
+    } catch (_error) {
+      // Storage disabled: the session lasts until the page is reloaded.
+    }
+  }
+
+  function isPlanner() {
+    return Boolean(state.me && state.me.role === "planner");
+  }
+
+  function stopRefresh() {
+    if (state.timer !== null) window.clearTimeout(state.timer);
+    state.timer = null;
+  }
+
+  function resetData() {
+    state.me = null;
+    state.scenarios = [];
+    state.jobs = [];
+    state.plans = [];
+    state.renderedKeys = {};
+    state.openPapers.clear();
+    state.preferredScenario = null;
+    for (const id of ["scenarios-body", "jobs-body", "plans-body", "job-scenario"]) clear($(id));
+    for (const id of ["upload-result", "job-result", "notice", "action-problem"]) {
+      clear($(id));
+      show($(id), false);
+    }
+    $("upload-form").reset();
+    $("job-form").reset();
+  }
+
+  /** Forget the token and show the log-in form, with `message` if given. */
+  function endSession(message) {
+    state.generation += 1;
+    state.token = null;
+    stopRefresh();
+    storeToken(null);
+    resetData();
+    show($("app"), false);
+    show($("session"), false);
+    show($("login"), true);
+    const box = $("login-message");
+    box.textContent = message || "";
+    show(box, Boolean(message));
+    $("login-token").value = "";
+    $("login-token").focus();
+  }
+
+  function startSession(token, me) {
+    state.generation += 1;
+    state.token = token;
+    state.me = me;
+    storeToken(token);
+    show($("login"), false);
+    show($("login-message"), false);
+    $("login-token").value = "";
+    $("role").textContent = me.role;
+    $("session-name").textContent = me.name ? me.name : "";
+    show($("session"), true);
+    show($("planner-tools"), isPlanner());
+    show($("app"), true);
+    refresh();
+  }
+
+  async function logIn(token) {
+    const button = document.querySelector("#login-form button[type=submit]");
+    button.disabled = true;
+    try {
+      const me = await api("GET", "/me", { token: token });
+      if (!me || (me.role !== "planner" && me.role !== "viewer")) {
+        throw new ApiError(0, {
+          title: "Unexpected answer from the server",
+          status: 0,
+          detail: "",
+          errors: [],
+        });
+      }
+      startSession(token, me);
+    } catch (error) {
+      const problem = problemOf(error);
+      const message =
+        error instanceof AuthError
+          ? `That token was not accepted: ${problem.detail || problem.title}.`
+          : `Could not log in: ${problem.title}${problem.detail ? " \u2013 " + problem.detail : ""}`;
+      storeToken(null);
+      const box = $("login-message");
+      box.textContent = message;
+      show(box, true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // --- refreshing ---------------------------------------------------------------------------
+
+  function anyActiveJob() {
+    return state.jobs.some((job) => ACTIVE_STATUSES.has(job.status));
+  }
+
+  function scheduleRefresh() {
+    stopRefresh();
+    if (!state.token) return;
+    const delay = anyActiveJob() ? FAST_REFRESH_MS : SLOW_REFRESH_MS;
+    state.timer = window.setTimeout(refresh, delay);
+    $("refresh-state").textContent = `Updated ${formatTime(new Date().toISOString())}, ` +
+      `refreshing every ${delay / 1000} s`;
+  }
+
+  async function refresh() {
+    if (!state.token) return;
+    const generation = state.generation;
+    if (state.refreshing === generation) {
+      state.refreshAgain = true;
+      return;
+    }
+    stopRefresh();
+    state.refreshing = generation;
+    state.refreshAgain = false;
+    try {
+      const [scenarios, jobs, plans] = await Promise.all([
+        api("GET", "/scenarios"),
+        api("GET", "/jobs"),
+        api("GET", "/plans"),
+      ]);
+      if (generation !== state.generation) return;
+      state.scenarios = Array.isArray(scenarios) ? scenarios : [];
+      state.jobs = Array.isArray(jobs) ? jobs : [];
+      state.plans = Array.isArray(plans) ? plans : [];
+      render();
+      show($("notice"), false);
+    } catch (error) {
+      if (generation !== state.generation || error instanceof AuthError) return;
+      showProblem($("notice"), error, "Could not refresh");
+    } finally {
+      // An older session's refresh ends quietly: the current session runs its own.
+      if (state.refreshing === generation) {
+        state.refreshing = null;
+        if (generation !== state.generation) {
+          // Logged out meanwhile: nothing to schedule for that session.
+        } else if (state.refreshAgain) {
+          refresh();
+        } else {
+          scheduleRefresh();
+        }
+      }
+    }
+  }
+
+  // --- rendering ----------------------------------------------------------------------------
+
+  function scenarioById(id) {
+    return state.scenarios.find((s) => s.id === id) || null;
+  }
+
+  function scenarioName(id) {
+    const scenario = scenarioById(id);
+    return scenario ? String(scenario.name) : String(id || DASH);
+  }
+
+  /** Run `build` only when `key` changed since the last time for this table. */
+  function renderIfChanged(name, key, build) {
+    if (state.renderedKeys[name] === key) return;
+    state.renderedKeys[name] = key;
+    build();
+  }
+
+  function render() {
+    const names = state.scenarios.map((s) => [s.id, s.name, s.demand_kg]);
+    const role = state.me ? state.me.role : "";
+    renderIfChanged("scenarios", JSON.stringify(state.scenarios), renderScenarios);
+    renderIfChanged("scenario-select", JSON.stringify(names), renderScenarioSelect);
+    renderIfChanged("jobs", JSON.stringify([state.jobs, names, role]), renderJobs);
+    renderIfChanged("plans", JSON.stringify([state.plans, names]), renderPlans);
+  }
+
+  function numCell(text) {
+    return el("td", { className: "num", text: text });
+  }
+
+  function renderScenarios() {
+    const body = $("scenarios-body");
+    clear(body);
+    for (const s of state.scenarios) {
+      const row = el("tr", { testid: "scenario-row" });
+      row.dataset.id = String(s.id);
+      row.append(
+        el("td", { className: "name", testid: "scenario-name", text: s.name, title: s.id }),
+        numCell(formatNumber(s.drop_points, 0)),
+        numCell(formatNumber(s.families, 0)),
+        numCell(formatNumber(s.warehouses, 0)),
+        numCell(formatNumber(s.trucks, 0)),
+        numCell(isNumber(s.demand_kg) ? formatNumber(s.demand_kg / 1000, 1) : DASH),
+        timeCell(s.created_at),
+      );
+      body.append(row);
+    }
+    show($("scenarios-empty"), state.scenarios.length === 0);
+  }
+
+  function renderScenarioSelect() {
+    const select = $("job-scenario");
+    const previous = select.value;
+    clear(select);
+    if (state.scenarios.length === 0) {
+      select.append(el("option", { text: "Upload a scenario first", attrs: { value: "" } }));
+      select.disabled = true;
+      return;
+    }
+    select.disabled = false;
+    for (const s of state.scenarios) {
+      const option = el("option", { text: `${s.name} (${formatTime(s.created_at)})` });
+      option.value = String(s.id);
+      select.append(option);
+    }
+    const wanted = state.preferredScenario || previous;
+    if (wanted && scenarioById(wanted)) {
+      select.value = wanted;
+      if (wanted === state.preferredScenario) state.preferredScenario = null;
+    }
+  }
+
+  function statusBadge(status, testid) {
+    return el("span", { className: `badge status status-${status}`, testid: testid, text: status });
+  }
+
+  function renderJobs() {
+    const body = $("jobs-body");
+    clear(body);
+    for (const job of state.jobs) {
+      const row = el("tr", { testid: "job-row" });
+      row.dataset.id = String(job.id);
+      row.dataset.status = String(job.status);
+
+      const statusCell = el("td", {}, statusBadge(job.status, "job-status"));
+      if (job.cancel_requested && ACTIVE_STATUSES.has(job.status)) {
+        statusCell.append(el("span", { className: "hint block", text: "cancel requested" }));
+      }
+
+      const progress = el("progress", { testid: "job-progress", attrs: { max: "1" } });
+      const fraction = isNumber(job.progress) ? Math.min(1, Math.max(0, job.progress)) : 0;
+      progress.value = job.status === "done" ? 1 : fraction;
+      const percent = `${Math.round(progress.value * 100)}%`;
+      progress.textContent = percent;
+      progress.setAttribute("aria-label", `Progress ${percent}`);
+      const progressCell = el("td", { className: "col-progress" },
+        el("div", { className: "progress-line" }, progress,
+          el("span", { className: "percent", text: percent })));
+      if (job.message) {
+        progressCell.append(el("div", { className: "job-message", testid: "job-message",
+          text: job.message }));
+      }
+      if (job.error) {
+        progressCell.append(el("div", { className: "job-error", testid: "job-error",
+          text: job.error }));
+      }
+
+      const actions = el("td", { className: "actions no-print" });
+      if (isPlanner() && ACTIVE_STATUSES.has(job.status) && !job.cancel_requested) {
+        const button = el("button", {
+          className: "button button-small button-danger",
+          testid: "job-cancel",
+          text: "Cancel",
+          attrs: { type: "button" },
+        });
+        button.addEventListener("click", () => cancelJob(job.id, button));
+        actions.append(button);
+      }
+
+      row.append(
+        el("td", { className: "mono", testid: "job-id", text: shortId(job.id), title: job.id }),
+        el("td", { className: "name", text: scenarioName(job.scenario_id) }),
+        statusCell,
+        progressCell,
+        numCell(formatSeconds(job.time_limit_s)),
+        el("td", { text: job.strategy ? job.strategy : "default" }),
+        timeCell(job.started_at),
+        timeCell(job.finished_at),
+        actions,
+      );
+      body.append(row);
+    }
+    show($("jobs-empty"), state.jobs.length === 0);
+  }
+
+  function kpi(kpis, name) {
+    return kpis && isNumber(kpis[name]) ? kpis[name] : null;
+  }
+
+  function deliveredText(plan) {
+    const kpis = plan.kpis || {};
+    const delivered = kpi(kpis, "kg_delivered");
+    if (delivered === null) return DASH;
+    const scenario = scenarioById(plan.scenario_id);
+    let demand = scenario && isNumber(scenario.demand_kg) ? scenario.demand_kg : null;
+    const unassigned = kpi(kpis, "kg_unassigned");
+    if (demand === null && unassigned !== null) demand = delivered + unassigned;
+    if (demand === null) return formatNumber(delivered, 0);
+    const share = demand > 0 ? ` (${formatNumber((100 * delivered) / demand, 1)}%)` : "";
+    return `${formatNumber(delivered, 0)} / ${formatNumber(demand, 0)}${share}`;
+  }
+
+  function familiesText(kpis) {
+    const served = kpi(kpis, "families_served");
+    const total = kpi(kpis, "families_total");
+    if (served === null) return DASH;
+    return total === null ? formatNumber(served, 0) : `${formatNumber(served, 0)} / ${formatNumber(total, 0)}`;
+  }
+
+  /** A link that asks for a signed URL and opens `path` of the plan in a new tab. */
+  function fileLink(plan, path, label, testid) {
+    const link = el("a", { className: "file-link", testid: testid, text: label,
+      attrs: { href: "#", rel: "noopener noreferrer" } });
+    link.dataset.path = path;
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      openPlanFile(plan.id, path, link);
+    });
+    return link;
+  }
+
+  function encodePath(path) {
+    return path.split("/").map(encodeURIComponent).join("/");
+  }
+
+  async function openPlanFile(planId, path, link) {
+    if (link.getAttribute("aria-busy") === "true") return;
+    link.setAttribute("aria-busy", "true");
+    try {
+      const answer = await api("POST", `/plans/${encodeURIComponent(planId)}/links`);
+      if (!answer || typeof answer.url !== "string" || !answer.url.startsWith("/view/")) {
+        throw new ApiError(0, { title: "Unexpected link from the server", status: 0,
+          detail: "", errors: [] });
+      }
+      // noopener: the plan's page gets no handle on this one; noreferrer: no Referer header.
+      window.open(answer.url + encodePath(path), "_blank", "noopener,noreferrer");
+    } catch (error) {
+      if (!(error instanceof AuthError)) showAction(error, `Could not open ${path}`);
+    } finally {
+      link.removeAttribute("aria-busy");
+    }
+  }
+
+  function papersDetails(plan) {
+    const files = Array.isArray(plan.files) ? plan.files.map(String) : [];
+    const papers = files.filter((f) => PAPER_FOLDERS.some((folder) => f.startsWith(folder)));
+    if (papers.length === 0) return null;
+    const details = el("details", { className: "papers", testid: "plan-papers" });
+    details.open = state.openPapers.has(plan.id);
+    details.addEventListener("toggle", () => {
+      if (details.open) state.openPapers.add(plan.id);
+      else state.openPapers.delete(plan.id);
+    });
+    details.append(el("summary", { testid: "plan-papers-summary",
+      text: `Papers (${papers.length})` }));
+    // One group per folder: trip sheets, loading lists, receipts, ...
+    const groups = new Map();
+    for (const path of papers) {
+      const slash = path.lastIndexOf("/");
+      const folder = path.slice(0, slash);
+      if (!groups.has(folder)) groups.set(folder, []);
+      groups.get(folder).push(path);
+    }
+    for (const [folder, paths] of groups) {
+      const list = el("ul", { className: "paper-list" });
+      for (const path of paths) {
+        list.append(el("li", {}, fileLink(plan, path, path.slice(folder.length + 1),
+          "plan-paper-link")));
+      }
+      details.append(el("div", { className: "paper-group" },
+        el("div", { className: "paper-folder", text: folder.replace(/_/g, " ") + "/" }), list));
+    }
+    return details;
+  }
+
+  function renderPlans() {
+    const body = $("plans-body");
+    clear(body);
+    for (const plan of state.plans) {
+      const kpis = plan.kpis || {};
+      const files = Array.isArray(plan.files) ? plan.files : [];
+      const row = el("tr", { testid: "plan-row" });
+      row.dataset.id = String(plan.id);
+      const links = el("div", { className: "plan-links" });
+      if (files.includes("map.html")) links.append(fileLink(plan, "map.html", "Map", "plan-map-link"));
+      if (files.includes("summary.md")) {
+        links.append(fileLink(plan, "summary.md", "Summary", "plan-summary-link"));
+      }
+      const papers = papersDetails(plan);
+      const open = el("td", { className: "open" }, links);
+      if (papers) open.append(papers);
+      const distance = kpi(kpis, "distance_km");
+      row.append(
+        timeCell(plan.created_at),
+        el("td", { className: "name", text: scenarioName(plan.scenario_id), title: plan.id }),
+        el("td", {}, statusBadge(plan.status, "plan-status")),
+        el("td", { className: "num", testid: "plan-delivered", text: deliveredText(plan) }),
+        numCell(familiesText(kpis)),
+        el("td", { className: "num", testid: "plan-trips",
+          text: formatNumber(kpi(kpis, "trips"), 0) }),
+        el("td", { className: "num", testid: "plan-distance",
+          text: distance === null ? DASH : formatNumber(distance, 1) }),
+        open,
+      );
+      body.append(row);
+    }
+    show($("plans-empty"), state.plans.length === 0);
+  }
+
+  // --- planner actions ----------------------------------------------------------------------
+
+  async function cancelJob(jobId, button) {
+    button.disabled = true;
+    try {
+      await api("POST", `/jobs/${encodeURIComponent(jobId)}/cancel`);
+    } catch (error) {
+      if (!(error instanceof AuthError)) showAction(error, "Could not cancel the job");
+    }
+    refresh();
+  }
+
+  async function uploadScenario(event) {
+    event.preventDefault();
+    const input = $("upload-file");
+    const box = $("upload-result");
+    const file = input.files && input.files[0];
+    if (!file) return;
+    const button = event.target.querySelector("button[type=submit]");
+    button.disabled = true;
+    showOk(box, `Uploading ${file.name}\u2026`);
+    const form = new FormData();
+    form.append("file", file, file.name);
+    try {
+      const scenario = await api("POST", "/scenarios", { form: form });
+      showOk(box, "Uploaded ", el("strong", { text: scenario.name }),
+        ` (${formatNumber(scenario.drop_points, 0)} drop points).`);
+      $("upload-form").reset();
+      state.preferredScenario = String(scenario.id);
+      await refresh();
+    } catch (error) {
+      if (!(error instanceof AuthError)) showProblem(box, error, "Upload failed");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function submitJob(event) {
+    event.preventDefault();
+    const box = $("job-result");
+    const scenarioId = $("job-scenario").value;
+    if (!scenarioId) return;
+    const body = {
+      scenario_id: scenarioId,
+      time_limit_s: Number($("job-time-limit").value),
+      strategy: $("job-strategy").value.trim() || null,
+      seed: $("job-seed").value === "" ? null : Number($("job-seed").value),
+    };
+    // Sent only when it differs from the server's default (Bahasa Indonesia papers).
+    if ($("job-language").value !== "id") body.language = $("job-language").value;
+    const button = event.target.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const job = await api("POST", "/jobs", { json: body });
+      showOk(box, "Job ", el("span", { className: "mono", text: shortId(job.id) }),
+        ` queued for ${scenarioName(job.scenario_id)}.`);
+      await refresh();
+    } catch (error) {
+      if (!(error instanceof AuthError)) showProblem(box, error, "Could not start the job");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // --- start --------------------------------------------------------------------------------
+
+  function init() {
+    $("login-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const token = $("login-token").value.trim();
+      if (token) logIn(token);
+    });
+    $("logout").addEventListener("click", () => endSession("You have logged out."));
+    $("upload-form").addEventListener("submit", uploadScenario);
+    $("job-form").addEventListener("submit", submitJob);
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible" && state.token) refresh();
+    });
+    window.addEventListener("beforeprint", () => {
+      $("printed-at").textContent = `Printed ${formatTime(new Date().toISOString())}`;
+    });
+
+    const token = storedToken();
+    if (token) {
+      logIn(token);
+    } else {
+      show($("login"), true);
+      $("login-token").focus();
+    }
+  }
+
+  init();
+})();

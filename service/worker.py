@@ -1,0 +1,156 @@
+"""The process that runs one planning job: ``python -m service.worker ...``.
+
+The server starts one per running job, in its own session (process group), and talks to it
+through pipes: the job writes JSON lines on stdout (``progress``, then ``done`` or
+``failed``); its log goes to stderr, which the server keeps in ``jobs/<id>.log``. SIGINT
+stops the search and still writes the best plan found (cancel); SIGTERM kills the job and
+every planner process it started. On Linux the kernel sends SIGTERM when the server dies,
+and a watchdog thread does the same everywhere else, so no solver outlives its server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+LOG = logging.getLogger("bsb.worker")
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+PR_SET_PDEATHSIG = 1
+
+
+def _kill_own_group(*_args: object) -> None:
+    # The planner's pool processes share this process group: take them all down at once.
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent_pid:  # the server died before prctl took effect
+        _kill_own_group()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                _kill_own_group()
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+class _Events:
+    """JSON-lines channel to the server; a broken pipe means the server is gone."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.lock = threading.Lock()
+        self.last_progress = 0.0
+
+    def send(self, event: str, **fields: Any) -> None:
+        line = json.dumps({"event": event, **fields}, sort_keys=True)
+        with self.lock:
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except (BrokenPipeError, OSError):
+                _kill_own_group()
+
+    def progress(self, fraction: float, message: str) -> None:
+        now = time.monotonic()
+        # Improvements can come hundreds of times a second; the server needs a few a second.
+        if now - self.last_progress < 0.25 and fraction < 1.0:
+            return
+        self.last_progress = now
+        self.send("progress", progress=round(fraction, 4), message=message)
+
+
+def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) -> int:
+    """Read the scenario, plan it, check the plan and write its folder; report on ``events``."""
+    from geodata.plan_files import write_complete_plan
+    from geodata.scenario_io import read_scenario
+    from optimizer.checker import check_plan
+    from optimizer.errors import InputError
+    from optimizer.planner import PlannerOptions, plan_scenario, with_overrides
+    from optimizer.solution import plan_to_dict
+
+    try:
+        scenario = read_scenario(Path(args.scenario))
+        scenario = with_overrides(
+            scenario,
+            time_limit_s=args.time_limit,
+            seed=args.seed,
+            strategy=args.strategy,
+            solution_limit=None,
+        )
+        events.send("progress", progress=0.0, message="planning")
+        plan = plan_scenario(
+            scenario,
+            stop=stop,
+            options=PlannerOptions(workers=args.workers),
+            progress=events.progress,
+        )
+    except InputError as error:
+        events.send("failed", error=str(error))
+        return EXIT_BAD_INPUT
+    except ValueError as error:  # unknown strategy
+        events.send("failed", error=str(error))
+        return EXIT_BAD_INPUT
+    violations = check_plan(scenario, plan_to_dict(plan))
+    if violations:
+        shown = "; ".join(f"[{v.rule}] {v.message}" for v in violations[:10])
+        problem = f"internal error: the plan fails {len(violations)} check(s): {shown}"
+        events.send("failed", error=problem)
+        return EXIT_FAILED
+    events.send("progress", progress=1.0, message="writing the plan folder")
+    write_complete_plan(scenario, plan, Path(args.out), language=args.language)
+    events.send("done", status=plan.status, kpis=plan_to_dict(plan)["kpis"])
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one job; the exit code is 0 done, 1 failed, 2 bad input."""
+    parser = argparse.ArgumentParser(prog="python -m service.worker")
+    parser.add_argument("--job", required=True)
+    parser.add_argument("--scenario", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--time-limit", type=float, required=True)
+    parser.add_argument("--strategy", default=None)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--language", default="id")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--parent-pid", type=int, required=True)
+    args = parser.parse_args(argv)
+
+    _die_with_parent(args.parent_pid)
+    signal.signal(signal.SIGTERM, _kill_own_group)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format=f"%(asctime)s job {args.job} %(name)s: %(message)s",
+    )
+    events = _Events(sys.stdout)
+    try:
+        return run_job(args, events, stop)
+    except Exception as error:
+        LOG.exception("job failed")
+        events.send("failed", error=f"internal error: {type(error).__name__}: {error}")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""The service's web page in a real browser: a planner's day, a viewer's look, and map isolation.
+
+Headless Chromium drives the page served by a real ``bsb serve`` on loopback: log in, upload a
+scenario zip, plan it, open the plan's map from its signed link, then log in as a viewer. The map
+tab must run in an opaque origin (CSP sandbox): no access to the page's storage, where the token
+is, and no way to call the API. Skipped when Chromium or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.service_live import LiveServer, scenario_zip, zip_bytes
+
+try:
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        ConsoleMessage,
+        Page,
+        Request,
+        expect,
+        sync_playwright,
+    )
+except ImportError:  # pragma: no cover - depends on the environment
+    HAVE_PLAYWRIGHT = False
+else:
+    HAVE_PLAYWRIGHT = True
+
+
+def find_chromium() -> str | None:
+    found = shutil.which("chromium")
+    if found:
+        return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+CHROMIUM = find_chromium()
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed"),
+    pytest.mark.skipif(not HAVE_PLAYWRIGHT, reason="playwright is not installed"),
+]
+
+# Seconds the planner may search; the job then needs a few more to write its files.
+TIME_LIMIT_S = 3
+JOB_TIMEOUT_MS = 120_000
+
+# Init scripts run outside the page's CSP, so this listener sees every violation the page causes.
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(event.violatedDirective + " " + event.blockedURI);
+});
+"""
+
+# Run in the map's tab: what can its scripts reach?
+PROBE_ISOLATION = """async () => {
+  const out = {origin: String(window.origin), opener: window.opener === null ? "null" : "set"};
+  for (const name of ["sessionStorage", "localStorage"]) {
+    try {
+      const store = window[name];
+      const items = [];
+      for (let i = 0; i < store.length; i++) {
+        const key = store.key(i);
+        items.push(key + "=" + store.getItem(key));
+      }
+      out[name] = "readable:" + items.join(";");
+    } catch (error) {
+      out[name] = "threw:" + error.name;
+    }
+  }
+  try {
+    out.cookie = "readable:" + document.cookie;
+  } catch (error) {
+    out.cookie = "threw:" + error.name;
+  }
+  try {
+    const response = await fetch("/api/v1/me");
+    out.fetch = "answered:" + response.status;
+  } catch (error) {
+    out.fetch = "threw:" + error.name;
+  }
+  return out;
+}"""
+
+
+@dataclass
+class Watch:
+    """What the browser reported while the test ran."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    request_urls: list[str] = field(default_factory=list)
+
+    def attach(self, context: BrowserContext, page: Page) -> None:
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        context.on("request", self._request)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+    def _request(self, request: Request) -> None:
+        self.request_urls.append(request.url)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def log_in(page: Page, token: str, role: str) -> None:
+    page.get_by_test_id("login-token").fill(token)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("role")).to_have_text(role)
+    expect(page.get_by_test_id("login-token")).to_be_hidden()
+
+
+def probe_isolation(page: Page) -> dict[str, Any]:
+    result: dict[str, Any] = page.evaluate(PROBE_ISOLATION)
+    return result
+
+
+def unexpected_errors(errors: list[str]) -> list[str]:
+    """Console errors other than the browser's notes on the failures the test provoked."""
+    provoked = re.compile(r"Failed to load resource: .* status of (401|422)\b")
+    return [text for text in errors if not provoked.search(text)]
+
+
+def test_planner_and_viewer_in_the_browser(
+    live_server: LiveServer, browser: Browser, tmp_path: Path
+) -> None:
+    archive = scenario_zip(tmp_path, size=12, seed=61_051)
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(zip_bytes({"broken/drop_points.csv": b"id,name\nP1,Only a name\n"}))
+
+    context = browser.new_context(base_url=live_server.url)
+    context.add_init_script(RECORD_CSP_VIOLATIONS)
+    page = context.new_page()
+    watch = Watch()
+    watch.attach(context, page)
+
+    answer = page.goto("/")
+    assert answer is not None and answer.ok
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
+
+    # A wrong token is refused with a message, and nothing is kept.
+    page.get_by_test_id("login-token").fill("bsb_not-a-real-token")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("login-message")).to_contain_text("not accepted")
+    assert page.evaluate("sessionStorage.length") == 0
+
+    # --- planner: upload, plan, open the map ---------------------------------------------
+    log_in(page, live_server.planner_token, "planner")
+    assert page.evaluate("sessionStorage.length") == 1
+    assert page.evaluate("localStorage.length") == 0
+    assert page.evaluate("document.cookie") == ""
+
+    page.get_by_test_id("upload-file").set_input_files(broken)
+    page.get_by_test_id("upload-submit").click()
+    result = page.get_by_test_id("upload-result")
+    expect(result).to_contain_text("Upload failed")
+    expect(result.get_by_test_id("problem-error").first).to_be_visible()
+    expect(page.get_by_test_id("scenario-row")).to_have_count(0)
+
+    page.get_by_test_id("upload-file").set_input_files(archive)
+    page.get_by_test_id("upload-submit").click()
+    expect(result).to_contain_text("Uploaded")
+    expect(page.get_by_test_id("scenario-row")).to_have_count(1)
+    scenario_name = page.get_by_test_id("scenario-name").inner_text()
+    assert scenario_name
+
+    form = page.get_by_test_id("job-form")
+    expect(form.get_by_test_id("job-scenario")).to_contain_text(scenario_name)
+    form.get_by_test_id("job-time-limit").fill(str(TIME_LIMIT_S))
+    form.get_by_test_id("job-seed").fill("7")
+    page.get_by_test_id("job-submit").click()
+    expect(page.get_by_test_id("job-result")).to_contain_text("queued")
+
+    job = page.get_by_test_id("job-row")
+    expect(job).to_have_count(1)
+    expect(job).to_contain_text(scenario_name)
+    expect(job.get_by_test_id("job-status")).to_have_text("done", timeout=JOB_TIMEOUT_MS)
+    expect(job.get_by_test_id("job-progress")).to_have_attribute("value", "1")
+    expect(job.get_by_test_id("job-cancel")).to_have_count(0)
+
+    plan = page.get_by_test_id("plan-row")
+    expect(plan).to_have_count(1)
+    expect(plan).to_contain_text(scenario_name)
+    expect(plan.get_by_test_id("plan-delivered")).to_contain_text(" / ")
+    expect(plan.get_by_test_id("plan-trips")).to_have_text(re.compile(r"^\d+$"))
+    plan.get_by_test_id("plan-papers-summary").click()
+    expect(plan.get_by_test_id("plan-paper-link").first).to_be_visible()
+
+    with context.expect_page() as opened:
+        plan.get_by_test_id("plan-map-link").click()
+    map_page = opened.value
+    map_page.wait_for_load_state()
+    map_url = re.escape(live_server.url) + r"/view/[^/]+/map\.html"
+    assert re.fullmatch(map_url, map_page.url), map_page.url
+    if map_page.locator(".leaflet-container").count() == 0:
+        # Several warehouses: map.html is an index of maps/*.html, one link away.
+        map_page.locator('a[href^="maps/"]').first.click()
+        map_page.wait_for_url(re.compile(r"/view/[^/]+/maps/[^/]+\.html$"))
+        map_page.wait_for_load_state()
+    expect(map_page.locator(".leaflet-container")).to_have_count(1)
+
+    isolation = probe_isolation(map_page)
+    assert isolation["origin"] == "null", isolation  # opaque origin: the CSP sandbox
+    assert isolation["opener"] == "null", isolation  # opened with noopener
+    for store in ("sessionStorage", "localStorage", "cookie"):
+        value = isolation[store]
+        assert value.startswith("threw:") or live_server.planner_token not in value, isolation
+    assert isolation["sessionStorage"].startswith("threw:"), isolation
+    assert isolation["fetch"].startswith("threw:"), isolation  # connect-src 'none'
+    map_page.close()
+
+    # --- viewer: sees the plan, not the planner's tools -------------------------------------
+    page.get_by_test_id("logout").click()
+    expect(page.get_by_test_id("login-token")).to_be_visible()
+    expect(page.get_by_test_id("login-message")).to_contain_text("logged out")
+    assert page.evaluate("sessionStorage.length") == 0
+    expect(page.get_by_test_id("plan-row")).to_have_count(0)
+
+    log_in(page, live_server.viewer_token, "viewer")
+    expect(page.get_by_test_id("plan-row")).to_have_count(1)
+    expect(page.get_by_test_id("plan-map-link")).to_be_visible()
+    expect(page.get_by_test_id("job-row").get_by_test_id("job-status")).to_have_text("done")
+    for testid in ("upload-form", "upload-file", "job-form", "job-submit"):
+        expect(page.get_by_test_id(testid)).to_be_hidden()
+    expect(page.get_by_test_id("job-cancel")).to_have_count(0)
+
+    # --- what the browser saw ---------------------------------------------------------------
+    violations = page.evaluate("window.__cspViolations")
+    context.close()
+    assert violations == []
+    assert watch.page_errors == []
+    assert unexpected_errors(watch.console_errors) == []
+    tokens = (live_server.planner_token, live_server.viewer_token)
+    assert not [url for url in watch.request_urls if any(t in url for t in tokens)]
+    assert any("/view/" in url for url in watch.request_urls)
