@@ -58,6 +58,8 @@ class _Events:
         self.stream = stream
         self.lock = threading.Lock()
         self.last_progress = 0.0
+        self.fraction = 0.0
+        self.message = "starting"
 
     def send(self, event: str, **fields: Any) -> None:
         line = json.dumps({"event": event, **fields}, sort_keys=True)
@@ -70,11 +72,25 @@ class _Events:
 
     def progress(self, fraction: float, message: str) -> None:
         now = time.monotonic()
+        self.fraction = max(self.fraction, fraction)
+        self.message = message
         # Improvements can come hundreds of times a second; the server needs a few a second.
         if now - self.last_progress < 0.25 and fraction < 1.0:
             return
         self.last_progress = now
-        self.send("progress", progress=round(fraction, 4), message=message)
+        self.send("progress", progress=round(self.fraction, 4), message=message)
+
+    def heartbeat(self, time_limit_s: float, stop: threading.Event) -> None:
+        """Move the bar with the clock while parts are routed in other processes.
+
+        Parts routed by the planner's pool report only when they end; the search uses its
+        whole time limit, so the clock is an honest estimate in between.
+        """
+        started = time.monotonic()
+        while not stop.wait(1.0):
+            by_time = min(0.99, (time.monotonic() - started) / max(1e-9, time_limit_s))
+            if by_time > self.fraction:
+                self.progress(by_time, self.message)
 
 
 def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) -> int:
@@ -95,13 +111,23 @@ def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) ->
             strategy=args.strategy,
             solution_limit=None,
         )
-        events.send("progress", progress=0.0, message="planning")
-        plan = plan_scenario(
-            scenario,
-            stop=stop,
-            options=PlannerOptions(workers=args.workers),
-            progress=events.progress,
-        )
+        events.progress(0.0, "planning")
+        finished = threading.Event()
+        threading.Thread(
+            target=events.heartbeat,
+            args=(scenario.solver.time_limit_s, finished),
+            name="progress-heartbeat",
+            daemon=True,
+        ).start()
+        try:
+            plan = plan_scenario(
+                scenario,
+                stop=stop,
+                options=PlannerOptions(workers=args.workers),
+                progress=events.progress,
+            )
+        finally:
+            finished.set()
     except InputError as error:
         events.send("failed", error=str(error))
         return EXIT_BAD_INPUT

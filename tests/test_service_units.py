@@ -1,0 +1,216 @@
+"""The service's parts without HTTP: tokens, links, migrations, the queue and restart recovery."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy.orm import Session, sessionmaker
+
+from cli import main
+from optimizer.errors import Problem
+from service.config import ServiceConfig
+from service.db import JobRow, PlanRow, ScenarioRow, open_database, utcnow
+from service.jobs import ConflictError, JobManager, NotFoundError, QueueFullError
+from service.links import load_secret, make_link, verify_link
+from service.problems import items_from_problems
+from service.tokens import create_token, hash_token, identify, list_tokens, revoke_token
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> ServiceConfig:
+    config = ServiceConfig(data_dir=tmp_path / "data", max_queued=2)
+    for folder in (config.scenarios_dir, config.plans_dir, config.jobs_dir, config.tmp_dir):
+        folder.mkdir(parents=True)
+    return config
+
+
+@pytest.fixture
+def sessions(config: ServiceConfig) -> sessionmaker[Session]:
+    _engine, factory = open_database(config.database_url)
+    return factory
+
+
+def _scenario(sessions: sessionmaker[Session], scenario_id: str = "s_1") -> str:
+    with sessions.begin() as session:
+        session.add(
+            ScenarioRow(
+                id=scenario_id,
+                name="test",
+                created_at=utcnow(),
+                created_by="t_1",
+                drop_points=1,
+                families=1,
+                warehouses=1,
+                trucks=1,
+                demand_kg=45.0,
+            )
+        )
+    return scenario_id
+
+
+def _job(sessions: sessionmaker[Session], job_id: str, **fields: Any) -> None:
+    values: dict[str, Any] = {
+        "scenario_id": "s_1",
+        "status": "queued",
+        "progress": 0.0,
+        "time_limit_s": 5.0,
+        "language": "id",
+        "cancel_requested": False,
+        "attempts": 0,
+        "created_by": "t_1",
+        "created_at": utcnow(),
+    }
+    values.update(fields)
+    with sessions.begin() as session:
+        session.add(JobRow(id=job_id, **values))
+
+
+def test_migrations_create_the_schema_once(config: ServiceConfig) -> None:
+    open_database(config.database_url)
+    open_database(config.database_url)  # a second start upgrades nothing and breaks nothing
+    with sqlite3.connect(config.data_dir / "bsb.db") as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"tokens", "scenarios", "jobs", "plans", "alembic_version"} <= tables
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_tokens_are_stored_as_hashes_only(
+    config: ServiceConfig, sessions: sessionmaker[Session]
+) -> None:
+    token = create_token(sessions, "viewer", "Bogor staff")
+    identity = identify(sessions, token)
+    assert identity is not None and identity.role == "viewer" and identity.name == "Bogor staff"
+    raw = (config.data_dir / "bsb.db").read_bytes()
+    assert token.encode() not in raw
+    assert [row.token_hash for row in list_tokens(sessions)] == [hash_token(token)]
+    assert identify(sessions, token + "x") is None
+    assert identify(sessions, "not-even-the-prefix") is None
+    assert revoke_token(sessions, identity.token_id)
+    assert identify(sessions, token) is None
+    assert not revoke_token(sessions, identity.token_id)
+    with pytest.raises(ValueError, match="unknown role"):
+        create_token(sessions, "admin")
+
+
+def test_links_name_one_plan_and_expire(tmp_path: Path) -> None:
+    secret = load_secret(tmp_path / "secret.key")
+    assert load_secret(tmp_path / "secret.key") == secret  # kept across starts
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+    link, expires = make_link(secret, "p_abc", 3600, now=1_000_000)
+    assert expires == 1_003_600
+    assert verify_link(secret, link, now=1_003_599) == "p_abc"
+    assert verify_link(secret, link, now=1_003_601) is None
+    plan_id, stamp, signature = link.split(".")
+    assert verify_link(secret, f"p_other.{stamp}.{signature}", now=1_000_000) is None
+    assert verify_link(secret, f"{plan_id}.{int(stamp) + 9999}.{signature}", now=0) is None
+    assert verify_link(b"another server", link, now=1_000_000) is None
+    assert verify_link(secret, "garbage", now=0) is None
+
+
+def test_the_queue_refuses_more_than_its_limit(
+    config: ServiceConfig, sessions: sessionmaker[Session]
+) -> None:
+    manager = JobManager(config, sessions)
+    scenario_id = _scenario(sessions)
+    submit = {
+        "scenario_id": scenario_id,
+        "time_limit_s": 1.0,
+        "strategy": None,
+        "seed": None,
+        "language": "id",
+        "created_by": "t_1",
+    }
+    first = manager.submit(**submit)
+    manager.submit(**submit)
+    with pytest.raises(QueueFullError):
+        manager.submit(**submit)
+    with pytest.raises(NotFoundError):
+        manager.submit(**(submit | {"scenario_id": "s_missing"}))
+    # Cancelling a waiting job frees its place at once.
+    assert manager.cancel(first.id).status == "cancelled"
+    manager.submit(**submit)
+    with pytest.raises(ConflictError):
+        manager.cancel(first.id)
+    with pytest.raises(NotFoundError):
+        manager.cancel("j_missing")
+    assert manager.counts() == {"cancelled": 1, "queued": 2}
+
+
+def test_recovery_requeues_fails_and_cleans_up(
+    config: ServiceConfig, sessions: sessionmaker[Session]
+) -> None:
+    _scenario(sessions)
+    _job(sessions, "j_again", status="running", attempts=1, worker_pid=2**22 + 1)
+    _job(sessions, "j_tired", status="running", attempts=config.max_attempts)
+    _job(sessions, "j_stopping", status="running", attempts=1, cancel_requested=True)
+    _job(sessions, "j_done", status="done", attempts=1, plan_id="p_kept")
+    with sessions.begin() as session:
+        session.add(
+            PlanRow(
+                id="p_kept",
+                job_id="j_done",
+                scenario_id="s_1",
+                created_at=utcnow(),
+                status="complete",
+                kpis={},
+            )
+        )
+    (config.scenarios_dir / "s_1").mkdir()
+    (config.scenarios_dir / "s_unrecorded").mkdir()
+    (config.plans_dir / "p_kept").mkdir()
+    (config.plans_dir / "p_kept" / "plan.json").write_text("{}")
+    (config.plans_dir / "p_unrecorded").mkdir()
+    (config.plans_dir / ".p_half.tmp-x1y2").mkdir()
+    (config.tmp_dir / "upload-s_2").mkdir()
+
+    JobManager(config, sessions).recover()
+
+    with sessions() as session:
+        again = session.get(JobRow, "j_again")
+        tired = session.get(JobRow, "j_tired")
+        stopping = session.get(JobRow, "j_stopping")
+        done = session.get(JobRow, "j_done")
+    assert again is not None and tired is not None and stopping is not None and done is not None
+    assert (again.status, again.worker_pid, again.started_at) == ("queued", None, None)
+    assert "requeued" in (again.message or "")
+    assert tired.status == "failed"
+    assert f"({config.max_attempts} times)" in (tired.error or "")
+    assert stopping.status == "cancelled" and stopping.error
+    assert done.status == "done"
+    assert sorted(p.name for p in config.plans_dir.iterdir()) == ["p_kept"]
+    assert (config.plans_dir / "p_kept" / "plan.json").exists()
+    assert sorted(p.name for p in config.scenarios_dir.iterdir()) == ["s_1"]
+    assert list(config.tmp_dir.iterdir()) == []
+
+
+def test_problem_items_keep_validate_wording_and_hide_server_paths() -> None:
+    problems = [
+        Problem("drop_points.csv", "must be a whole number", row=3, field="kpm"),
+        Problem("trucks.csv", "file not found in /srv/bsb/tmp/upload-1/files"),
+    ]
+    items = items_from_problems(problems, hide={"/srv/bsb/tmp/upload-1/files": "s.zip"})
+    assert f"{items[0].where}: {items[0].message}" == str(problems[0])
+    assert (items[0].row, items[0].field) == (3, "kpm")
+    assert items[1].message == "file not found in s.zip"
+
+
+def test_token_commands(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    created = runner.invoke(main, ["token", "create", "--role", "viewer", "--data", data])
+    assert created.exit_code == 0, created.output
+    token = created.stdout.strip()
+    assert token.startswith("bsb_")
+    listed = runner.invoke(main, ["token", "list", "--data", data])
+    assert listed.exit_code == 0
+    assert "viewer" in listed.stdout and token not in listed.stdout
+    token_id = listed.stdout.split()[0]
+    assert runner.invoke(main, ["token", "revoke", token_id, "--data", data]).exit_code == 0
+    assert runner.invoke(main, ["token", "revoke", token_id, "--data", data]).exit_code == 2
+    bad_role = runner.invoke(main, ["token", "create", "--role", "admin", "--data", data])
+    assert bad_role.exit_code == 2
