@@ -40,8 +40,8 @@ def bsb(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     )
 
 
-def create_token(data_dir: Path, role: str) -> str:
-    out = bsb("token", "create", "--role", role, "--data", str(data_dir)).stdout
+def create_token(data_dir: Path, role: str, *args: str) -> str:
+    out = bsb("token", "create", "--role", role, "--data", str(data_dir), *args).stdout
     lines = out.strip().splitlines()
     assert len(lines) == 1, out  # the token alone on stdout
     return lines[0]

@@ -2,36 +2,65 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli import main
 from optimizer.errors import Problem
 from service.config import ServiceConfig
-from service.db import JobRow, PlanRow, ScenarioRow, open_database, utcnow
+from service.db import Base, JobRow, PlanRow, ScenarioRow, open_database, utcnow
 from service.jobs import ConflictError, JobManager, NotFoundError, QueueFullError
 from service.links import load_secret, make_link, verify_link
 from service.problems import items_from_problems
 from service.tokens import create_token, hash_token, identify, list_tokens, revoke_token
 
+POSTGRES_URL = os.environ.get("BSB_TEST_POSTGRES_URL")
 
-@pytest.fixture
-def config(tmp_path: Path) -> ServiceConfig:
-    config = ServiceConfig(data_dir=tmp_path / "data", max_queued=2)
+
+def _empty_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(
+                POSTGRES_URL is None, reason="set BSB_TEST_POSTGRES_URL (.ci/run does)"
+            ),
+        ),
+    ]
+)
+def config(request: pytest.FixtureRequest, tmp_path: Path) -> ServiceConfig:
+    db_url = None
+    if request.param == "postgresql":
+        assert POSTGRES_URL is not None
+        _empty_postgres(POSTGRES_URL)
+        db_url = POSTGRES_URL
+    config = ServiceConfig(data_dir=tmp_path / "data", max_queued=2, db_url=db_url)
     for folder in (config.scenarios_dir, config.plans_dir, config.jobs_dir, config.tmp_dir):
         folder.mkdir(parents=True)
     return config
 
 
 @pytest.fixture
-def sessions(config: ServiceConfig) -> sessionmaker[Session]:
-    _engine, factory = open_database(config.database_url)
-    return factory
+def sessions(config: ServiceConfig) -> Iterator[sessionmaker[Session]]:
+    engine, factory = open_database(config.database_url)
+    yield factory
+    engine.dispose()
 
 
 def _scenario(sessions: sessionmaker[Session], scenario_id: str = "s_1") -> str:
@@ -70,8 +99,16 @@ def _job(sessions: sessionmaker[Session], job_id: str, **fields: Any) -> None:
 
 
 def test_migrations_create_the_schema_once(config: ServiceConfig) -> None:
-    open_database(config.database_url)
-    open_database(config.database_url)  # a second start upgrades nothing and breaks nothing
+    open_database(config.database_url)[0].dispose()
+    engine, _sessions = open_database(config.database_url)  # a second start changes nothing
+    with engine.connect() as connection:
+        tables = set(inspect(connection).get_table_names())
+        versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    engine.dispose()
+    assert {"tokens", "scenarios", "jobs", "plans", "alembic_version"} <= tables
+    assert [tuple(row) for row in versions] == [("0001",)]
+    if config.db_url is not None:
+        return
     with sqlite3.connect(config.data_dir / "bsb.db") as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"tokens", "scenarios", "jobs", "plans", "alembic_version"} <= tables
@@ -85,8 +122,8 @@ def test_tokens_are_stored_as_hashes_only(
     token = create_token(sessions, "viewer", "Bogor staff")
     identity = identify(sessions, token)
     assert identity is not None and identity.role == "viewer" and identity.name == "Bogor staff"
-    raw = (config.data_dir / "bsb.db").read_bytes()
-    assert token.encode() not in raw
+    if config.db_url is None:
+        assert token.encode() not in (config.data_dir / "bsb.db").read_bytes()
     assert [row.token_hash for row in list_tokens(sessions)] == [hash_token(token)]
     assert identify(sessions, token + "x") is None
     assert identify(sessions, "not-even-the-prefix") is None
