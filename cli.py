@@ -706,6 +706,20 @@ def _service_config(data_dir: Path, db_url: str | None, **settings: Any) -> Any:
     return ServiceConfig(data_dir=data_dir, db_url=db_url, **settings)
 
 
+@contextmanager
+def _service_database(data_dir: Path, db_url: str | None) -> Iterator[Any]:
+    """Open (and migrate) the service's database for a command; close it after."""
+    config = _service_config(data_dir, db_url)
+    from service.db import open_database
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine, sessions = open_database(config.database_url)
+    try:
+        yield sessions
+    finally:
+        engine.dispose()
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
@@ -792,16 +806,10 @@ def token() -> None:
 @_handle_errors
 def token_create(role: str, name: str, data_dir: Path, db_url: str | None) -> None:
     """Create a token and print it once; only its hash is stored."""
-    config = _service_config(data_dir, db_url)
-    from service.db import open_database
     from service.tokens import create_token
 
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    engine, sessions = open_database(config.database_url)
-    try:
+    with _service_database(data_dir, db_url) as sessions:
         secret = create_token(sessions, role, name)
-    finally:
-        engine.dispose()
     click.echo(secret)
     click.echo(f"Created a {role} token; it is shown only this once.", err=True)
 
@@ -812,19 +820,13 @@ def token_create(role: str, name: str, data_dir: Path, db_url: str | None) -> No
 @_handle_errors
 def token_list(data_dir: Path, db_url: str | None) -> None:
     """List tokens (id, role, name, created, revoked); never the tokens themselves."""
-    config = _service_config(data_dir, db_url)
-    from service.db import open_database
     from service.tokens import list_tokens
 
-    engine, sessions = open_database(config.database_url)
-    try:
-        for row in list_tokens(sessions):
-            revoked = f" revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else ""
-            click.echo(
-                f"{row.id}  {row.role:8}  {row.created_at:%Y-%m-%d %H:%M}  {row.name}{revoked}"
-            )
-    finally:
-        engine.dispose()
+    with _service_database(data_dir, db_url) as sessions:
+        rows = list_tokens(sessions)
+    for row in rows:
+        revoked = f" revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else ""
+        click.echo(f"{row.id}  {row.role:8}  {row.created_at:%Y-%m-%d %H:%M}  {row.name}{revoked}")
 
 
 @token.command("revoke")
@@ -834,16 +836,11 @@ def token_list(data_dir: Path, db_url: str | None) -> None:
 @_handle_errors
 def token_revoke(token_id: str, data_dir: Path, db_url: str | None) -> None:
     """Revoke the token with TOKEN_ID (from `bsb token list`)."""
-    config = _service_config(data_dir, db_url)
-    from service.db import open_database
+    from optimizer.errors import Problem
     from service.tokens import revoke_token
 
-    engine, sessions = open_database(config.database_url)
-    try:
-        if not revoke_token(sessions, token_id):
-            from optimizer.errors import Problem
-
-            raise InputError([Problem("TOKEN_ID", f"no active token {token_id!r}")])
-    finally:
-        engine.dispose()
+    with _service_database(data_dir, db_url) as sessions:
+        revoked = revoke_token(sessions, token_id)
+    if not revoked:
+        raise InputError([Problem("TOKEN_ID", f"no active token {token_id!r}")])
     click.echo(f"Revoked {token_id}.")

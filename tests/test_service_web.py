@@ -9,7 +9,6 @@ is, and no way to call the API. Skipped when Chromium or Playwright is missing.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.service_live import LiveServer, scenario_zip, zip_bytes
+from tests.test_map_browser import find_chromium
 
 try:
     from playwright.sync_api import (
@@ -33,13 +33,6 @@ except ImportError:  # pragma: no cover - depends on the environment
     HAVE_PLAYWRIGHT = False
 else:
     HAVE_PLAYWRIGHT = True
-
-
-def find_chromium() -> str | None:
-    found = shutil.which("chromium")
-    if found:
-        return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
 CHROMIUM = find_chromium()
