@@ -16,7 +16,9 @@ from optimizer.checker import check_plan_file
 from tests.service_live import (
     LiveServer,
     bsb,
+    create_token,
     scenario_zip,
+    start_server,
     upload,
     wait_for_job,
     zip_bytes,
@@ -374,3 +376,30 @@ def test_web_page_is_served_with_a_strict_policy(live_server: LiveServer) -> Non
     assert response.status_code == 200
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+
+
+def test_a_full_queue_answers_429(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    token = create_token(data, "planner")
+    server = start_server(data, "--max-queued", "1", "--job-workers", "1")
+    server.planner_token = token
+    archive = scenario_zip(tmp_path, size=10, seed=90_518)
+    try:
+        with server.client() as client:
+            scenario = upload(client, archive).json()
+            job = {"scenario_id": scenario["id"], "time_limit_s": 60}
+            running = client.post("/api/v1/jobs", json=job).json()
+            wait_for_job(client, running["id"], until=("running",), timeout_s=60)
+            waiting = client.post("/api/v1/jobs", json=job)
+            assert waiting.status_code == 202
+            refused = client.post("/api/v1/jobs", json=job)
+            body = _is_problem(refused, 429)
+            assert refused.headers["retry-after"]
+            assert "limit is 1" in body["detail"]
+            # Nothing was queued for the refused request.
+            assert len(client.get("/api/v1/jobs").json()) == 2
+            for job_id in (waiting.json()["id"], running["id"]):
+                assert client.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 202
+            assert wait_for_job(client, running["id"])["status"] == "cancelled"
+    finally:
+        server.stop()
