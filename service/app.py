@@ -9,6 +9,7 @@ signed links (:mod:`service.links`), never with the token in a URL.
 
 from __future__ import annotations
 
+import functools
 import logging
 import mimetypes
 import shutil
@@ -549,11 +550,16 @@ def _plan_row(sessions: sessionmaker[Session], plan_id: str) -> PlanRow:
         return row
 
 
-def _plan_out(config: ServiceConfig, row: PlanRow) -> PlanOut:
-    folder = config.plans_dir / row.id
-    files = sorted(
-        path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
+@functools.lru_cache(maxsize=4096)
+def _plan_files(folder: Path) -> tuple[str, ...]:
+    # A plan folder never changes once renamed into place, so its listing can be kept.
+    return tuple(
+        sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
     )
+
+
+def _plan_out(config: ServiceConfig, row: PlanRow) -> PlanOut:
+    files = list(_plan_files(config.plans_dir / row.id))
     return PlanOut(
         id=row.id,
         job_id=row.job_id,
