@@ -51,6 +51,8 @@ LOG = logging.getLogger("bsb.service")
 ACCESS_LOG = logging.getLogger("bsb.access")
 STATIC_DIR = Path(__file__).parent / "static"
 API = "/api/v1"
+# Paths anyone may read: the health check and the API description.
+PUBLIC_PATHS = frozenset({f"{API}/health", f"{API}/openapi.json"})
 
 # Plan files (maps, papers) run in a sandbox without allow-same-origin: an opaque origin that
 # cannot read this site's storage, and connect-src 'none' stops any request back to the API.
@@ -183,7 +185,7 @@ def _job_out(row: JobRow) -> JobOut:
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
-        400: "The multipart body could not be parsed.",
+        400: "The request body could not be parsed (broken multipart, or JSON that is not UTF-8).",
         401: "No token, or an unknown or revoked one.",
         403: "The token's role may not do this.",
         404: "No such resource.",
@@ -205,12 +207,12 @@ def _located(code: int) -> dict[int | str, dict[str, Any]]:
 def _file_responses() -> dict[int | str, dict[str, Any]]:
     media_types = sorted({m.split(";")[0] for m in FILE_MEDIA_TYPES.values()})
     binary = {"schema": {"type": "string", "format": "binary"}}
-    return {
-        200: {
-            "description": "The file.",
-            "content": dict.fromkeys([*media_types, "application/octet-stream"], binary),
-        }
+    content: dict[str, Any] = {
+        # A JSON file's body is the JSON document itself, not a string.
+        media: {"schema": {}} if media.endswith("json") else binary
+        for media in [*media_types, "application/octet-stream"]
     }
+    return {200: {"description": "The file.", "content": content}}
 
 
 WRITE = _errors(401, 403, 404, 413, 422)
@@ -343,7 +345,22 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.monotonic()
-        response = await call_next(request)
+        path = request.url.path
+        if (
+            path.startswith(f"{API}/")
+            and path not in PUBLIC_PATHS
+            and not request.headers.get("authorization", "").lower().startswith("bearer ")
+        ):
+            # FastAPI parses a body before it resolves dependencies; without this, a caller
+            # without a token would learn about a broken body (400/422) instead of getting 401.
+            response: Response = problem_response(
+                401,
+                "Authentication required",
+                "send Authorization: Bearer <token>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        else:
+            response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if request.url.path.startswith(API):
@@ -414,7 +431,7 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
         f"{API}/jobs",
         tags=["jobs"],
         status_code=202,
-        responses=_located(202) | _errors(401, 403, 404, 413, 422, 429),
+        responses=_located(202) | _errors(400, 401, 403, 404, 413, 422, 429),
     )
     def create_job(body: JobIn, identity: Writer, response: Response) -> JobOut:
         """Queue a planning job; poll the `Location` for its progress."""
