@@ -696,13 +696,31 @@ db_option = click.option(
 
 
 def _service_config(data_dir: Path, db_url: str | None, **settings: Any) -> Any:
-    try:
-        from service.config import ServiceConfig
-    except ImportError as error:
+    import importlib.util
+
+    # The service's libraries are an extra: say which one is missing, not a traceback.
+    needed = ("fastapi", "uvicorn", "multipart", "sqlalchemy", "alembic")
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
         raise click.UsageError(
-            f"the planning service needs the `serve` extra ({error.name} is missing): "
+            f"the planning service needs the `serve` extra ({', '.join(missing)} missing): "
             "pip install 'bsb[serve]'"
-        ) from error
+        )
+    if db_url:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(db_url)
+        except ArgumentError as error:
+            raise click.BadParameter(str(error), param_hint="--db") from error
+        if url.get_backend_name() == "postgresql" and importlib.util.find_spec("psycopg") is None:
+            raise click.UsageError(
+                "PostgreSQL needs the `postgres` extra (psycopg missing): "
+                "pip install 'bsb[postgres]'"
+            )
+    from service.config import ServiceConfig
+
     return ServiceConfig(data_dir=data_dir, db_url=db_url, **settings)
 
 

@@ -251,3 +251,11 @@ def test_token_commands(tmp_path: Path) -> None:
     assert runner.invoke(main, ["token", "revoke", token_id, "--data", data]).exit_code == 2
     bad_role = runner.invoke(main, ["token", "create", "--role", "admin", "--data", data])
     assert bad_role.exit_code == 2
+
+
+def test_service_commands_report_bad_usage_with_exit_2(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    bad_url = runner.invoke(main, ["token", "list", "--data", data, "--db", "not a url"])
+    assert bad_url.exit_code == 2
+    assert "--db" in bad_url.output
