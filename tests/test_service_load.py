@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,9 @@ from tests.service_live import (
 API = "/api/v1"
 USERS = 20
 REQUEST_LIMIT = 1000
-# Long enough that the jobs run through the load, short enough for the whole test to take ~1 min.
-LONG_TIME_LIMITS_S = (8.0, 9.0, 10.0, 11.0)
+# Long enough that all four jobs run through the whole load (about 20 s), short enough for the
+# test to take about a minute.
+LONG_TIME_LIMITS_S = (30.0, 31.0, 32.0, 33.0)
 LOCUST_RUN_TIME_S = 120
 FINISHED = ("done", "failed", "cancelled")
 
@@ -118,7 +120,8 @@ def test_a_thousand_requests_while_jobs_run(tmp_path: Path) -> None:
     data_dir.mkdir()
     planner = create_token(data_dir, "planner")
     viewer = create_token(data_dir, "viewer")
-    server = start_server(data_dir, "--max-jobs", "2", "--job-workers", "1")
+    # Four job processes at once, so the four long jobs all run (not wait) during the load.
+    server = start_server(data_dir, "--max-jobs", "4", "--job-workers", "1")
     server.planner_token = planner
     server.viewer_token = viewer
     try:
@@ -130,8 +133,10 @@ def test_a_thousand_requests_while_jobs_run(tmp_path: Path) -> None:
             finished = wait_for_job(client, _submit(client, scenario_id, 0.5), timeout_s=120)
             assert finished["status"] == "done", finished
             long_jobs = [_submit(client, scenario_id, limit) for limit in LONG_TIME_LIMITS_S]
-            _wait_until_running(client, long_jobs[0])
+            for job_id in long_jobs:
+                _wait_until_running(client, job_id)
 
+            load_started = datetime.now(UTC)
             summary = _run_locust(
                 server,
                 tmp_path,
@@ -144,6 +149,7 @@ def test_a_thousand_requests_while_jobs_run(tmp_path: Path) -> None:
                     "BSB_LONG_JOB_IDS": ",".join(long_jobs),
                 },
             )
+            load_ended = datetime.now(UTC)
             report = json.dumps({k: v for k, v in summary.items() if k != "output"}, indent=1)
             assert summary["completed"] == REQUEST_LIMIT, report + summary["output"]
             assert summary["locust_requests"] == REQUEST_LIMIT, report
@@ -169,6 +175,9 @@ def test_a_thousand_requests_while_jobs_run(tmp_path: Path) -> None:
                 job = wait_for_job(client, job_id, timeout_s=120)
                 assert job["status"] == "done", job
                 assert job["plan_id"], job
+                # All four ran for the whole load, at the same time.
+                assert datetime.fromisoformat(job["started_at"]) < load_started, job
+                assert datetime.fromisoformat(job["finished_at"]) > load_ended, job
             # The cheap jobs only had to exist: stop those still waiting, then all must settle.
             for job_id in summary["submitted"]:
                 if client.get(f"{API}/jobs/{job_id}").json()["status"] not in FINISHED:
