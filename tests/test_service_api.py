@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import zipfile
@@ -403,3 +404,28 @@ def test_a_full_queue_answers_429(tmp_path: Path) -> None:
             assert wait_for_job(client, running["id"])["status"] == "cancelled"
     finally:
         server.stop()
+
+
+def test_a_hostile_spreadsheet_inside_the_zip_is_refused_before_it_is_read(
+    live_server: LiveServer,
+) -> None:
+    # An .xlsx is a zip too: one that would write outside its folder, and one that inflates
+    # 200 MB of zeros, are refused by the archive checks, not opened by the spreadsheet reader.
+    slip = zip_bytes({"[Content_Types].xml": b"<Types/>", "../../evil.xml": b"<x/>"})
+    bomb = zip_bytes({"[Content_Types].xml": b"<Types/>", "xl/sheet.xml": b"\0" * 200 * 2**20})
+    buffer = io.BytesIO()
+    # Stored, not deflated: the outer zip must pass its own ratio check so the inner ones are
+    # what gets refused.
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("scenario.toml", b'name = "x"\nstart_date = 2020-09-01\n')
+        zf.writestr("drop_points.xlsx", slip)
+        zf.writestr("trucks.xlsx", bomb)
+    data = buffer.getvalue()
+    with live_server.client("planner") as client:
+        body = _is_problem(
+            client.post("/api/v1/scenarios", files={"file": ("x.zip", data, "application/zip")}),
+            422,
+        )
+    wheres = " ".join(item["where"] for item in body["errors"])
+    assert "drop_points.xlsx: ../../evil.xml" in wheres, body
+    assert "trucks.xlsx: xl/sheet.xml" in wheres, body
