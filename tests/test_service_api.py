@@ -14,6 +14,7 @@ import pytest
 
 from geodata.scenario_io import read_scenario
 from optimizer.checker import check_plan_file
+from optimizer.strategies import default_strategy_name
 from tests.service_live import (
     LiveServer,
     bsb,
@@ -300,12 +301,16 @@ def test_unknown_strategy_is_refused(live_server: LiveServer, uploaded: dict[str
     assert body["errors"][0]["where"] == "body.strategy"
 
 
+# Cancelling reaches OR-Tools through its solution callback, and PyVRP (the default when it is
+# installed) through its stop criterion.
+@pytest.mark.parametrize("strategy", ["ortools", None])
 def test_cancel_keeps_the_best_plan_found(
-    live_server: LiveServer, uploaded: dict[str, Any]
+    live_server: LiveServer, uploaded: dict[str, Any], strategy: str | None
 ) -> None:
     with live_server.client("planner") as client:
         job = client.post(
-            "/api/v1/jobs", json={"scenario_id": uploaded["id"], "time_limit_s": 120}
+            "/api/v1/jobs",
+            json={"scenario_id": uploaded["id"], "time_limit_s": 120, "strategy": strategy},
         ).json()
         running = wait_for_job(client, job["id"], until=("running",), timeout_s=120)
         # Let the search find something before stopping it.
@@ -319,6 +324,8 @@ def test_cancel_keeps_the_best_plan_found(
         assert ended["plan_id"], ended
         plan = client.get(f"/api/v1/plans/{ended['plan_id']}").json()
         assert plan["status"] == "interrupted"
+        plan_json = client.get(f"/api/v1/plans/{ended['plan_id']}/files/plan.json").json()
+        assert plan_json["strategy"] == (strategy or default_strategy_name())
         assert ended["progress"] == 1.0
 
 
