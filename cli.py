@@ -18,11 +18,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
 from optimizer.errors import BsbError, InputError
+
+if TYPE_CHECKING:
+    from service.config import ServiceConfig
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -670,10 +673,6 @@ def bench_report(run_dir: Path, results_md: Path, check: bool) -> None:
     click.echo(f"Report written to {results_md}")
 
 
-if __name__ == "__main__":
-    main()
-
-
 # --- the planning service ---------------------------------------------------------------------
 
 data_option = click.option(
@@ -695,7 +694,7 @@ db_option = click.option(
 )
 
 
-def _service_config(data_dir: Path, db_url: str | None, **settings: Any) -> Any:
+def _service_config(data_dir: Path, db_url: str | None, **settings: Any) -> ServiceConfig:
     import importlib.util
 
     # The service's libraries are an extra: say which one is missing, not a traceback.
@@ -862,3 +861,7 @@ def token_revoke(token_id: str, data_dir: Path, db_url: str | None) -> None:
     if not revoked:
         raise InputError([Problem("TOKEN_ID", f"no active token {token_id!r}")])
     click.echo(f"Revoked {token_id}.")
+
+
+if __name__ == "__main__":
+    main()

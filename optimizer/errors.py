@@ -28,13 +28,18 @@ class Problem:
     row: int | None = None
     field: str | None = None
 
-    def __str__(self) -> str:
+    @property
+    def where(self) -> str:
+        """File, row and field, e.g. ``drop_points.csv, row 3, field 'kpm'``."""
         where = self.file
         if self.row is not None:
             where += f", row {self.row}"
         if self.field:
             where += f", field '{self.field}'"
-        return f"{where}: {self.message}"
+        return where
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
 
 
 class InputError(BsbError, ValueError):

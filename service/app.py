@@ -215,12 +215,18 @@ def _file_responses() -> dict[int | str, dict[str, Any]]:
     return {200: {"description": "The file.", "content": content}}
 
 
-WRITE = _errors(401, 403, 404, 413, 422)
-
-
 # --- authentication -------------------------------------------------------------------------
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `bsb token create`.")
+
+
+def _no_token() -> ApiError:
+    return ApiError(
+        401,
+        "Authentication required",
+        "send Authorization: Bearer <token>",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def _who(
@@ -228,12 +234,7 @@ def _who(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Identity:
     if credentials is None:
-        raise ApiError(
-            401,
-            "Authentication required",
-            "send Authorization: Bearer <token>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _no_token()
     identity = identify(request.app.state.sessions, credentials.credentials)
     if identity is None:
         raise ApiError(
@@ -275,8 +276,7 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
     FastAPI
         The ASGI application; ``uvicorn`` serves it in ``bsb serve``.
     """
-    for folder in (config.data_dir, config.scenarios_dir, config.plans_dir, config.tmp_dir):
-        folder.mkdir(parents=True, exist_ok=True)
+    config.create_folders()
     engine, sessions = open_database(config.database_url)
     secret = load_secret(config.data_dir / "secret.key")
     manager = JobManager(config, sessions)
@@ -305,17 +305,14 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.config = config
+    # The authentication dependency is module-level (FastAPI resolves its annotations there).
     app.state.sessions = sessions
-    app.state.manager = manager
 
     # --- errors and headers ------------------------------------------------------------------
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
-        return problem_response(
-            error.status, error.title, error.detail, errors=error.errors, headers=error.headers
-        )
+        return error.response()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -353,22 +350,17 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
         ):
             # FastAPI parses a body before it resolves dependencies; without this, a caller
             # without a token would learn about a broken body (400/422) instead of getting 401.
-            response: Response = problem_response(
-                401,
-                "Authentication required",
-                "send Authorization: Bearer <token>",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            response: Response = _no_token().response()
         else:
             response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if request.url.path.startswith(API):
+        if path.startswith(API):
             response.headers.setdefault("Cache-Control", "no-store")
         ACCESS_LOG.info(
             "%s %s %d %.0f ms",
             request.method,
-            _loggable_path(request.url.path),
+            _loggable_path(path),
             response.status_code,
             1000 * (time.monotonic() - started),
         )

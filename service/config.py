@@ -87,3 +87,8 @@ class ServiceConfig:
     def tmp_dir(self) -> Path:
         """Uploads being received and checked; emptied at start."""
         return self.data_dir / "tmp"
+
+    def create_folders(self) -> None:
+        """Create the data folder and its subfolders if missing."""
+        for folder in (self.scenarios_dir, self.plans_dir, self.jobs_dir, self.tmp_dir):
+            folder.mkdir(parents=True, exist_ok=True)

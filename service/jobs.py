@@ -89,13 +89,7 @@ class JobManager:
 
     def start(self) -> None:
         """Recover from the previous run, then start scheduling."""
-        for folder in (
-            self.config.scenarios_dir,
-            self.config.plans_dir,
-            self.config.jobs_dir,
-            self.config.tmp_dir,
-        ):
-            folder.mkdir(parents=True, exist_ok=True)
+        self.config.create_folders()
         self.recover()
         self._scheduler = threading.Thread(target=self._schedule, name="bsb-scheduler")
         self._scheduler.start()

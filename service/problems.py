@@ -68,6 +68,12 @@ class ApiError(Exception):
         self.errors = list(errors)
         self.headers = dict(headers or {})
 
+    def response(self) -> JSONResponse:
+        """Build the problem+json answer for this error."""
+        return problem_response(
+            self.status, self.title, self.detail, errors=self.errors, headers=self.headers
+        )
+
 
 def items_from_problems(
     problems: Iterable[Problem], *, hide: Mapping[str, str] | None = None
@@ -89,14 +95,12 @@ def items_from_problems(
     """
     items = []
     for problem in problems:
-        text = str(problem)
-        where = text[: -len(problem.message) - 2] if text.endswith(problem.message) else text
         message = problem.message
         for secret, shown in (hide or {}).items():
             message = message.replace(secret, shown)
         items.append(
             ProblemItem(
-                where=where,
+                where=problem.where,
                 message=message,
                 file=problem.file,
                 row=problem.row,

@@ -98,7 +98,6 @@ def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) ->
     from geodata.plan_files import write_complete_plan
     from geodata.scenario_io import read_scenario
     from optimizer.checker import check_plan
-    from optimizer.errors import InputError
     from optimizer.planner import PlannerOptions, plan_scenario, with_overrides
     from optimizer.solution import plan_to_dict
 
@@ -128,13 +127,11 @@ def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) ->
             )
         finally:
             finished.set()
-    except InputError as error:
+    except ValueError as error:  # InputError (the scenario), or an unknown strategy
         events.send("failed", error=str(error))
         return EXIT_BAD_INPUT
-    except ValueError as error:  # unknown strategy
-        events.send("failed", error=str(error))
-        return EXIT_BAD_INPUT
-    violations = check_plan(scenario, plan_to_dict(plan))
+    plan_dict = plan_to_dict(plan)
+    violations = check_plan(scenario, plan_dict)
     if violations:
         shown = "; ".join(f"[{v.rule}] {v.message}" for v in violations[:10])
         problem = f"internal error: the plan fails {len(violations)} check(s): {shown}"
@@ -142,7 +139,7 @@ def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) ->
         return EXIT_FAILED
     events.send("progress", progress=1.0, message="writing the plan folder")
     write_complete_plan(scenario, plan, Path(args.out), language=args.language)
-    events.send("done", status=plan.status, kpis=plan_to_dict(plan)["kpis"])
+    events.send("done", status=plan.status, kpis=plan_dict["kpis"])
     return EXIT_OK
 
 

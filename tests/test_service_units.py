@@ -51,8 +51,7 @@ def config(request: pytest.FixtureRequest, tmp_path: Path) -> ServiceConfig:
         _empty_postgres(POSTGRES_URL)
         db_url = POSTGRES_URL
     config = ServiceConfig(data_dir=tmp_path / "data", max_queued=2, db_url=db_url)
-    for folder in (config.scenarios_dir, config.plans_dir, config.jobs_dir, config.tmp_dir):
-        folder.mkdir(parents=True)
+    config.create_folders()
     return config
 
 
