@@ -201,10 +201,16 @@ def _plan_and_write(
         for violation in violations[:50]:
             click.echo(f"  - [{violation.rule}] {violation.message}", err=True)
         raise _CommandFailedError(EXIT_INTERNAL)
-    write_complete_plan(scenario, plan, out_dir, language=language)
+    writing_started = time.monotonic()
+    write_complete_plan(scenario, plan, out_dir, language=language, progress=_log_write_stage)
+    LOG.info("writing the plan folder took %.1f s", time.monotonic() - writing_started)
     click.echo(format_summary(scenario, plan))
     click.echo(f"Plan written to {out_dir}")
     return plan
+
+
+def _log_write_stage(number: int, total: int, stage: str) -> None:
+    LOG.info("writing the plan folder %d/%d: %s", number, total, stage)
 
 
 # --- commands ---------------------------------------------------------------------------------

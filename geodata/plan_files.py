@@ -35,6 +35,12 @@ from optimizer.solution import TIME_FORMAT, Plan, Route, compute_kpis, plan_to_d
 
 logger = logging.getLogger(__name__)
 
+WRITE_STAGES: Final = ("maps", "trip sheets", "plan files", "papers")
+"""The stages of writing a complete plan folder, in order, as told to a :data:`WriteProgress`."""
+
+WriteProgress = Callable[[int, int, str], None]
+"""Told ``(number, total, stage)`` as each stage of :data:`WRITE_STAGES` starts (1-based)."""
+
 COORDINATE_DECIMALS: Final = 6
 """About 0.1 m: more than enough for a drop point, and keeps the GeoJSON small and stable."""
 
@@ -80,6 +86,7 @@ def write_plan_folder(
     language: str = "id",
     write_scenario_copy: Callable[[Scenario, Path], None] | None = None,
     extra_files: Mapping[str, bytes] | None = None,
+    progress: WriteProgress | None = None,
 ) -> Path:
     """Write every output of a plan into ``out_dir``, replacing it atomically.
 
@@ -98,6 +105,8 @@ def write_plan_folder(
         skipped when ``None``.
     extra_files
         More files to add, relative POSIX path -> content (e.g. ``{"map.html": ...}``).
+    progress
+        Told as the "plan files" and "papers" stages start (see :data:`WriteProgress`).
 
     Returns
     -------
@@ -128,6 +137,7 @@ def write_plan_folder(
             language=language,
             write_scenario_copy=write_scenario_copy,
             extra_files=extra_files or {},
+            progress=progress,
         )
         _swap_into_place(staging, out_dir)
     except BaseException:
@@ -138,7 +148,12 @@ def write_plan_folder(
 
 
 def write_complete_plan(
-    scenario: Scenario, plan: Plan, out_dir: Path, *, language: str = "id"
+    scenario: Scenario,
+    plan: Plan,
+    out_dir: Path,
+    *,
+    language: str = "id",
+    progress: WriteProgress | None = None,
 ) -> Path:
     """Write the plan folder ``bsb plan`` writes: plan files, offline map, trip sheets, scenario.
 
@@ -152,6 +167,9 @@ def write_complete_plan(
         The folder to create or replace atomically (see :func:`write_plan_folder`).
     language
         ``"id"`` or ``"en"`` for the map, papers and trip sheets.
+    progress
+        Told as each stage of :data:`WRITE_STAGES` starts: writing takes seconds per hundred
+        drop points, mostly maps and papers, and the CLI and the service show where it is.
 
     Returns
     -------
@@ -162,7 +180,9 @@ def write_complete_plan(
     from geodata.scenario_writer import write_scenario
     from geodata.trip_sheets import trip_sheet_files
 
+    _tell(progress, "maps")
     extra = map_files(scenario, plan, name="map.html", language=language, offline=True)
+    _tell(progress, "trip sheets")
     extra |= {
         f"trip_sheets/{name}": page
         for name, page in trip_sheet_files(scenario, plan, language=language).items()
@@ -174,7 +194,13 @@ def write_complete_plan(
         language=language,
         write_scenario_copy=write_scenario,
         extra_files=extra,
+        progress=progress,
     )
+
+
+def _tell(progress: WriteProgress | None, stage: str) -> None:
+    if progress is not None:
+        progress(WRITE_STAGES.index(stage) + 1, len(WRITE_STAGES), stage)
 
 
 def _write_contents(
@@ -185,7 +211,9 @@ def _write_contents(
     language: str,
     write_scenario_copy: Callable[[Scenario, Path], None] | None,
     extra_files: Mapping[str, bytes],
+    progress: WriteProgress | None = None,
 ) -> None:
+    _tell(progress, "plan files")
     plan_json = json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
     (folder / "plan.json").write_text(plan_json, encoding="utf-8")
     if write_scenario_copy is not None:
@@ -195,6 +223,7 @@ def _write_contents(
     _write_stops_csv(scenario, plan, folder / "stops.csv")
     _write_unassigned_csv(scenario, plan, folder / "unassigned.csv")
     (folder / "summary.md").write_text(format_summary(scenario, plan), encoding="utf-8")
+    _tell(progress, "papers")
     write_papers(scenario, plan, folder / "papers", language=language)
     for relative, content in sorted(extra_files.items()):
         target = _extra_file_target(folder, relative)

@@ -222,3 +222,18 @@ def test_summary_flags_late_tranches_and_clean_plans() -> None:
     summary = format_summary(scenario, clean)
     assert "(deadline 2020-09-01) **LATE**" in summary
     assert "Unassigned: none" in summary
+
+
+def test_write_complete_plan_tells_each_stage_as_it_starts(tmp_path: Path) -> None:
+    from geodata.plan_files import WRITE_STAGES, write_complete_plan
+
+    told: list[tuple[int, int, str]] = []
+    out = tmp_path / "plan"
+
+    def progress(number: int, total: int, stage: str) -> None:
+        told.append((number, total, stage))
+
+    write_complete_plan(make_tiny_scenario(), make_tiny_plan(), out, progress=progress)
+    assert told == [(i + 1, len(WRITE_STAGES), stage) for i, stage in enumerate(WRITE_STAGES)]
+    assert (out / "papers" / "schedule.xlsx").is_file()
+    assert (out / "map.html").is_file()
