@@ -340,7 +340,8 @@ class JobManager:
             kind = event.get("event")
             if kind == "progress":
                 now = time.monotonic()
-                if now - last_write >= PROGRESS_WRITE_S or float(event["progress"]) >= 1.0:
+                due = now - last_write >= PROGRESS_WRITE_S or bool(event.get("milestone"))
+                if due or float(event["progress"]) >= 1.0:
                     last_write = now
                     self._write_progress(run.job_id, event)
             elif kind in ("done", "failed"):
@@ -390,6 +391,8 @@ class JobManager:
                 )
                 job.plan_id = run.plan_id
                 job.kpis = kpis
+                if outcome.get("strategy"):
+                    job.strategy = str(outcome["strategy"])
                 job.progress = 1.0
                 if job.cancel_requested:
                     job.status = "cancelled"

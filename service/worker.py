@@ -28,6 +28,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 PR_SET_PDEATHSIG = 1
+PLANNING_SHARE = 0.9
+"""Share of the progress bar for planning; writing the plan folder fills the rest (seconds
+per hundred drop points, mostly the papers)."""
 
 
 def _kill_own_group(*_args: object) -> None:
@@ -80,6 +83,20 @@ class _Events:
         self.last_progress = now
         self.send("progress", progress=round(self.fraction, 4), message=message)
 
+    def planning(self, fraction: float, message: str) -> None:
+        """Report planning's progress, on its share of the bar."""
+        self.progress(PLANNING_SHARE * fraction, message)
+
+    def writing(self, number: int, total: int, stage: str) -> None:
+        """Report that a stage of writing the plan folder starts (a ``WriteProgress``)."""
+        done = (number - 1) / total
+        self.fraction = max(self.fraction, PLANNING_SHARE + (1.0 - PLANNING_SHARE) * done)
+        self.message = f"writing the plan folder {number}/{total}: {stage}"
+        # Sent at once and marked as a milestone: a stage must not be lost to the throttles.
+        self.send(
+            "progress", progress=round(self.fraction, 4), message=self.message, milestone=True
+        )
+
     def heartbeat(self, time_limit_s: float, stop: threading.Event) -> None:
         """Move the bar with the clock while parts are routed in other processes.
 
@@ -89,8 +106,8 @@ class _Events:
         started = time.monotonic()
         while not stop.wait(1.0):
             by_time = min(0.99, (time.monotonic() - started) / max(1e-9, time_limit_s))
-            if by_time > self.fraction:
-                self.progress(by_time, self.message)
+            if PLANNING_SHARE * by_time > self.fraction:
+                self.planning(by_time, self.message)
 
 
 def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) -> int:
@@ -110,7 +127,7 @@ def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) ->
             strategy=args.strategy,
             solution_limit=None,
         )
-        events.progress(0.0, "planning")
+        events.planning(0.0, "planning")
         finished = threading.Event()
         threading.Thread(
             target=events.heartbeat,
@@ -123,7 +140,7 @@ def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) ->
                 scenario,
                 stop=stop,
                 options=PlannerOptions(workers=args.workers),
-                progress=events.progress,
+                progress=events.planning,
             )
         finally:
             finished.set()
@@ -137,9 +154,11 @@ def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) ->
         problem = f"internal error: the plan fails {len(violations)} check(s): {shown}"
         events.send("failed", error=problem)
         return EXIT_FAILED
-    events.send("progress", progress=1.0, message="writing the plan folder")
-    write_complete_plan(scenario, plan, Path(args.out), language=args.language)
-    events.send("done", status=plan.status, kpis=plan_dict["kpis"])
+    write_complete_plan(
+        scenario, plan, Path(args.out), language=args.language, progress=events.writing
+    )
+    # The strategy the planner resolved ("default" names a real one by then).
+    events.send("done", status=plan.status, kpis=plan_dict["kpis"], strategy=plan.strategy)
     return EXIT_OK
 
 

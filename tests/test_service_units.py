@@ -148,6 +148,31 @@ def test_links_name_one_plan_and_expire(tmp_path: Path) -> None:
     assert verify_link(secret, "garbage", now=0) is None
 
 
+def test_worker_reports_each_writing_stage_after_planning_without_throttling() -> None:
+    import io
+    import json
+
+    from geodata.plan_files import WRITE_STAGES
+    from service.worker import PLANNING_SHARE, _Events
+
+    stream = io.StringIO()
+    events = _Events(stream)
+    events.planning(1.0, "routed part 6/6")
+    total = len(WRITE_STAGES)
+    for number, stage in enumerate(WRITE_STAGES, start=1):
+        events.writing(number, total, stage)  # all within the throttle's quarter second
+    sent = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert sent[0]["progress"] == pytest.approx(PLANNING_SHARE)
+    stages = sent[1:]
+    assert [event["message"] for event in stages] == [
+        f"writing the plan folder {n}/{total}: {stage}"
+        for n, stage in enumerate(WRITE_STAGES, start=1)
+    ]
+    assert all(event["milestone"] for event in stages)
+    shares = [event["progress"] for event in stages]
+    assert shares == sorted(shares) and shares[0] >= PLANNING_SHARE and shares[-1] < 1.0
+
+
 def test_the_queue_refuses_more_than_its_limit(
     config: ServiceConfig, sessions: sessionmaker[Session]
 ) -> None:
