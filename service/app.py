@@ -50,6 +50,8 @@ from service.tokens import Identity, identify
 LOG = logging.getLogger("bsb.service")
 ACCESS_LOG = logging.getLogger("bsb.access")
 STATIC_DIR = Path(__file__).parent / "static"
+PLAN_MAP = "map.html"
+"""The file a signed link opens: the plan's map (an index of maps with several warehouses)."""
 API = "/api/v1"
 # Paths anyone may read: the health check and the API description.
 PUBLIC_PATHS = frozenset({f"{API}/health", f"{API}/openapi.json"})
@@ -168,7 +170,10 @@ class PlanOut(BaseModel):
 class LinkOut(BaseModel):
     """A signed, read-only link to a plan's folder for a browser."""
 
-    url: str = Field(description="Append a file path, e.g. `map.html`.")
+    url: str = Field(description="A full URL that opens the plan's map (`map.html`).")
+    folder_url: str = Field(
+        description="The plan's folder, ending in `/`: append a file path, e.g. `summary.md`."
+    )
     expires_at: datetime
 
 
@@ -512,11 +517,22 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
         return _serve_file(config.plans_dir / plan_id, path)
 
     @app.post(f"{API}/plans/{{plan_id}}/links", tags=["plans"], status_code=201, responses=READ)
-    def create_link(plan_id: str, _identity: Reader) -> LinkOut:
-        """Make a signed link a browser can open without the token (viewers may too)."""
+    def create_link(plan_id: str, request: Request, _identity: Reader) -> LinkOut:
+        """Make a signed link a browser can open without the token (viewers may too).
+
+        `url` opens the plan's map as given; the map's own links (`maps/...`) and any other
+        file of the plan resolve under `folder_url` with the same signature.
+        """
         _plan_row(sessions, plan_id)
         link, expires = make_link(secret, plan_id, config.link_ttl_s)
-        return LinkOut(url=f"/view/{link}/", expires_at=datetime.fromtimestamp(expires, UTC))
+        # Absolute, from the address the client used (behind a proxy: its forwarded headers),
+        # so the link can be pasted into a chat or a mail and still open.
+        folder_url = f"{str(request.base_url).rstrip('/')}/view/{link}/"
+        return LinkOut(
+            url=folder_url + PLAN_MAP,
+            folder_url=folder_url,
+            expires_at=datetime.fromtimestamp(expires, UTC),
+        )
 
     @app.get("/view/{link}/{path:path}", include_in_schema=False)
     def view_file(link: str, path: str) -> FileResponse:
@@ -524,7 +540,8 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
         if plan_id is None:
             raise ApiError(404, "Not found", "the link is unknown or has expired")
         _plan_row(sessions, plan_id)
-        return _serve_file(config.plans_dir / plan_id, path)
+        # The bare folder opens the map too: relative links in it resolve the same way.
+        return _serve_file(config.plans_dir / plan_id, path or PLAN_MAP)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:

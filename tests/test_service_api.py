@@ -136,6 +136,8 @@ def test_job_runs_to_a_plan_that_passes_the_independent_check(
     assert check_plan_file(scenario, plan_path) == []
     plan = json.loads(response.content)
     assert plan["kpis"] == finished_job["kpis"] == info["kpis"]
+    # The job records the strategy the planner resolved, not the null it was asked with.
+    assert finished_job["strategy"] == plan["strategy"] == default_strategy_name()
     # The same check from the command line, on a folder laid out like `bsb plan` writes it.
     checked = bsb("check", str(uploaded["folder"]), str(plan_path), check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -251,17 +253,26 @@ def test_signed_links_open_plan_files_without_the_token(
     with live_server.client("viewer") as viewer:
         response = viewer.post(f"/api/v1/plans/{finished_job['plan_id']}/links")
     assert response.status_code == 201, response.text
-    url = response.json()["url"]
+    answer = response.json()
+    url, folder = answer["url"], answer["folder_url"]
     assert live_server.viewer_token not in url
-    page = httpx.get(f"{live_server.url}{url}map.html")
+    # A full URL that opens the map as given: pasted into a browser, it needs nothing added.
+    assert re.fullmatch(re.escape(live_server.url) + r"/view/[^/]+/", folder), folder
+    assert url == folder + "map.html"
+    page = httpx.get(url)
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     csp = page.headers["content-security-policy"]
     assert "sandbox" in csp and "allow-same-origin" not in csp
     assert "connect-src 'none'" in csp
-    forged = re.sub(r"\.[^./]+/$", ".AAAA/", url)
-    assert httpx.get(f"{live_server.url}{forged}map.html").status_code == 404
-    assert httpx.get(f"{live_server.url}{url}..%2Fsecret.key").status_code == 404
+    # The folder itself opens the map too, and every other file of the plan is under it.
+    assert httpx.get(folder).content == page.content
+    plan_json = httpx.get(folder + "plan.json")
+    assert plan_json.status_code == 200 and plan_json.json()["strategy"]
+    forged = re.sub(r"\.[^./]+/$", ".AAAA/", folder)
+    assert httpx.get(f"{forged}map.html").status_code == 404
+    assert httpx.get(forged).status_code == 404
+    assert httpx.get(f"{folder}..%2Fsecret.key").status_code == 404
 
 
 def test_unknown_ids_and_finished_jobs(
@@ -326,6 +337,7 @@ def test_cancel_keeps_the_best_plan_found(
         assert plan["status"] == "interrupted"
         plan_json = client.get(f"/api/v1/plans/{ended['plan_id']}/files/plan.json").json()
         assert plan_json["strategy"] == (strategy or default_strategy_name())
+        assert ended["strategy"] == plan_json["strategy"]  # the one used, not null
         assert ended["progress"] == 1.0
 
 
