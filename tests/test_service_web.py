@@ -3,7 +3,9 @@
 Headless Chromium drives the page served by a real ``bsb serve`` on loopback: log in, upload a
 scenario zip, plan it, open the plan's map from its signed link, then log in as a viewer. The map
 tab must run in an opaque origin (CSP sandbox): no access to the page's storage, where the token
-is, and no way to call the API. Skipped when Chromium or Playwright is missing.
+is, and no way to call the API. The page speaks Bahasa Indonesia until the reader switches to
+English. Skipped when Chromium or Playwright is missing; the check that every word of the page
+is in its table for both languages runs everywhere.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from optimizer.strategies import default_strategy_name
 from tests.service_live import LiveServer, scenario_zip, zip_bytes
 from tests.test_map_browser import find_chromium
 
@@ -36,10 +39,13 @@ else:
 
 
 CHROMIUM = find_chromium()
-pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed"),
-    pytest.mark.skipif(not HAVE_PLAYWRIGHT, reason="playwright is not installed"),
-]
+needs_browser = pytest.mark.skipif(
+    CHROMIUM is None or not HAVE_PLAYWRIGHT, reason="chromium or playwright is not installed"
+)
+STATIC = Path(__file__).resolve().parents[1] / "service" / "static"
+LANGUAGES = ("id", "en")
+# The reader's words for the roles and statuses the server sends.
+ROLE_WORDS = {"id": {"planner": "perencana", "viewer": "peninjau"}}
 
 # Seconds the planner may search; the job then needs a few more to write its files.
 TIME_LIMIT_S = 3
@@ -105,6 +111,44 @@ class Watch:
         self.request_urls.append(request.url)
 
 
+def text_table_keys() -> dict[str, set[str]]:
+    """The entries of app.js's TEXT table, per language (one entry per line, 6 spaces in)."""
+    script = (STATIC / "app.js").read_text(encoding="utf-8")
+    table = script[script.index("const TEXT = {") :]
+    keys: dict[str, set[str]] = {}
+    current: set[str] = set()
+    for line in table.splitlines()[1:]:
+        if re.fullmatch(r" {4}(\w+): \{", line):
+            current = keys.setdefault(line.strip()[:-3], set())
+        elif match := re.match(r' {6}"?([\w.]+)"?: ', line):
+            current.add(match.group(1))
+        elif line.startswith("  };"):
+            break
+    return keys
+
+
+def test_every_word_of_the_page_is_in_the_table_in_both_languages() -> None:
+    keys = text_table_keys()
+    assert set(keys) == set(LANGUAGES)
+    assert keys["id"] == keys["en"], keys["id"] ^ keys["en"]
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    script = (STATIC / "app.js").read_text(encoding="utf-8")
+    used = set(re.findall(r'data-i18n="([\w.]+)"', page))
+    used |= set(re.findall(r"data-i18n-attr=\"[\w-]+:([\w.]+)\"", page))
+    used |= set(re.findall(r'\b(?:t|nodes)\("([\w.]+)"', script))
+    used |= {f"status.{s}" for s in ("queued", "running", "done", "failed", "cancelled")}
+    used |= {f"status.{s}" for s in ("complete", "interrupted")} | {"role.planner", "role.viewer"}
+    assert len(used) > 60
+    assert used <= keys["id"], used - keys["id"]
+    # Words outside the table would not switch: the page holds none but the language names
+    # (each in its own language) and the noscript line (in both).
+    body = re.sub(r"<!--.*?-->|<script.*?</script>|<style.*?</style>", "", page, flags=re.S)
+    body = body[body.index("<body>") :]
+    body = re.sub(r"<noscript>.*?</noscript>", "", body, flags=re.S)
+    words = {w.strip() for w in re.findall(r">([^<]+)<", body) if w.strip()}
+    assert words == {"bsb", "Bahasa Indonesia", "English"}, words
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
@@ -118,7 +162,8 @@ def browser() -> Iterator[Browser]:
 def log_in(page: Page, token: str, role: str) -> None:
     page.get_by_test_id("login-token").fill(token)
     page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("role")).to_have_text(role)
+    expect(page.get_by_test_id("role")).to_have_attribute("data-role", role)
+    expect(page.get_by_test_id("role")).to_have_text(ROLE_WORDS["id"][role])
     expect(page.get_by_test_id("login-token")).to_be_hidden()
 
 
@@ -133,6 +178,7 @@ def unexpected_errors(errors: list[str]) -> list[str]:
     return [text for text in errors if not provoked.search(text)]
 
 
+@needs_browser
 def test_planner_and_viewer_in_the_browser(
     live_server: LiveServer, browser: Browser, tmp_path: Path
 ) -> None:
@@ -150,10 +196,16 @@ def test_planner_and_viewer_in_the_browser(
     assert answer is not None and answer.ok
     assert "script-src 'self'" in answer.headers["content-security-policy"]
 
+    # Bahasa Indonesia by default, like the papers.
+    expect(page.locator("html")).to_have_attribute("lang", "id")
+    expect(page.get_by_test_id("login-submit")).to_have_text("Masuk")
+    expect(page.get_by_test_id("language-id")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_test_id("language-en")).to_have_attribute("aria-pressed", "false")
+
     # A wrong token is refused with a message, and nothing is kept.
     page.get_by_test_id("login-token").fill("bsb_not-a-real-token")
     page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("login-message")).to_contain_text("not accepted")
+    expect(page.get_by_test_id("login-message")).to_contain_text("tidak diterima")
     assert page.evaluate("sessionStorage.length") == 0
 
     # --- planner: upload, plan, open the map ---------------------------------------------
@@ -165,13 +217,13 @@ def test_planner_and_viewer_in_the_browser(
     page.get_by_test_id("upload-file").set_input_files(broken)
     page.get_by_test_id("upload-submit").click()
     result = page.get_by_test_id("upload-result")
-    expect(result).to_contain_text("Upload failed")
+    expect(result).to_contain_text("Unggahan gagal")
     expect(result.get_by_test_id("problem-error").first).to_be_visible()
     expect(page.get_by_test_id("scenario-row")).to_have_count(0)
 
     page.get_by_test_id("upload-file").set_input_files(archive)
     page.get_by_test_id("upload-submit").click()
-    expect(result).to_contain_text("Uploaded")
+    expect(result).to_contain_text("terunggah")
     expect(page.get_by_test_id("scenario-row")).to_have_count(1)
     scenario_name = page.get_by_test_id("scenario-name").inner_text()
     assert scenario_name
@@ -181,13 +233,16 @@ def test_planner_and_viewer_in_the_browser(
     form.get_by_test_id("job-time-limit").fill(str(TIME_LIMIT_S))
     form.get_by_test_id("job-seed").fill("7")
     page.get_by_test_id("job-submit").click()
-    expect(page.get_by_test_id("job-result")).to_contain_text("queued")
+    expect(page.get_by_test_id("job-result")).to_contain_text("antrean")
 
     job = page.get_by_test_id("job-row")
     expect(job).to_have_count(1)
     expect(job).to_contain_text(scenario_name)
-    expect(job.get_by_test_id("job-status")).to_have_text("done", timeout=JOB_TIMEOUT_MS)
+    expect(job.get_by_test_id("job-status")).to_have_text("selesai", timeout=JOB_TIMEOUT_MS)
+    expect(job.get_by_test_id("job-status")).to_have_attribute("data-status", "done")
     expect(job.get_by_test_id("job-progress")).to_have_attribute("value", "1")
+    # The strategy the planner used, not "default".
+    expect(job.get_by_test_id("job-strategy")).to_have_text(default_strategy_name())
     expect(job.get_by_test_id("job-cancel")).to_have_count(0)
 
     plan = page.get_by_test_id("plan-row")
@@ -224,17 +279,37 @@ def test_planner_and_viewer_in_the_browser(
     # --- viewer: sees the plan, not the planner's tools -------------------------------------
     page.get_by_test_id("logout").click()
     expect(page.get_by_test_id("login-token")).to_be_visible()
-    expect(page.get_by_test_id("login-message")).to_contain_text("logged out")
+    expect(page.get_by_test_id("login-message")).to_contain_text("telah keluar")
     assert page.evaluate("sessionStorage.length") == 0
     expect(page.get_by_test_id("plan-row")).to_have_count(0)
 
     log_in(page, live_server.viewer_token, "viewer")
     expect(page.get_by_test_id("plan-row")).to_have_count(1)
     expect(page.get_by_test_id("plan-map-link")).to_be_visible()
-    expect(page.get_by_test_id("job-row").get_by_test_id("job-status")).to_have_text("done")
+    expect(page.get_by_test_id("job-row").get_by_test_id("job-status")).to_have_text("selesai")
     for testid in ("upload-form", "upload-file", "job-form", "job-submit"):
         expect(page.get_by_test_id(testid)).to_be_hidden()
     expect(page.get_by_test_id("job-cancel")).to_have_count(0)
+
+    # --- English on the switch, remembered across a reload ----------------------------------
+    jobs_title = page.locator("#jobs-title")
+    expect(jobs_title).to_have_text("Pekerjaan")
+    page.get_by_test_id("language-en").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(jobs_title).to_have_text("Jobs")
+    expect(page.get_by_test_id("role")).to_have_text("viewer")
+    expect(page.get_by_test_id("job-row").get_by_test_id("job-status")).to_have_text("done")
+    expect(page.get_by_test_id("plan-map-link")).to_have_text("Map")
+    expect(page.get_by_test_id("language-en")).to_have_attribute("aria-pressed", "true")
+    # Only the language is kept beyond the tab, never the token.
+    assert page.evaluate("Object.keys(localStorage)") == ["bsb.language"]
+    page.reload()
+    expect(page.get_by_test_id("role")).to_have_text("viewer")  # still logged in (this tab)
+    expect(jobs_title).to_have_text("Jobs")
+    expect(page.get_by_test_id("logout")).to_have_text("Log out")
+    page.get_by_test_id("language-id").click()
+    expect(jobs_title).to_have_text("Pekerjaan")
+    expect(page.get_by_test_id("logout")).to_have_text("Keluar")
 
     # --- what the browser saw ---------------------------------------------------------------
     violations = page.evaluate("window.__cspViolations")

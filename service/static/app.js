@@ -7,8 +7,11 @@
  * - Data from the server (scenario names come from users) is only ever put into the page with
  *   textContent and DOM calls, never innerHTML.
  * - The token lives in sessionStorage (this tab only) and travels only in the Authorization
- *   header; plan files are opened through short-lived signed links in a new tab without an
+ *   header (localStorage holds only the reader's language); plan files are opened through short-lived signed links in a new tab without an
  *   opener, where they run sandboxed in an opaque origin.
+ *
+ * Every word the page shows comes from TEXT below, in Bahasa Indonesia by default and in
+ * English after a click on the switch in the top bar (remembered in this browser).
  */
 "use strict";
 
@@ -19,6 +22,261 @@
   const SLOW_REFRESH_MS = 15000;
   const ACTIVE_STATUSES = new Set(["queued", "running"]);
   const PAPER_FOLDERS = ["trip_sheets/", "papers/"];
+  const LANGUAGE_KEY = "bsb.language";
+  const DEFAULT_LANGUAGE = "id";
+  // Numbers and times are written for the reader's language (18.764 or 18,764).
+  const LOCALES = { id: "id-ID", en: "en-GB" };
+
+  // --- words --------------------------------------------------------------------------------
+
+  /*
+   * One table for every word of the page, per language. An entry is a string, a list of
+   * strings and {code: "..."} parts (for <code> in running text), or a function of the values
+   * it shows returning either. index.html names entries with data-i18n (text) and
+   * data-i18n-attr ("attribute:key ..."); the code below with t().
+   */
+  const TEXT = {
+    id: {
+      title: "bsb \u2014 layanan perencanaan",
+      brand: "layanan perencanaan",
+      "language.label": "Bahasa halaman",
+      logout: "Keluar",
+      optional: "(opsional)",
+      "login.title": "Masuk",
+      "login.hint": [
+        "Tempelkan token akses yang Anda terima (dibuat dengan ",
+        { code: "bsb token create" },
+        "). Token hanya disimpan di tab peramban ini dan dilupakan saat Anda keluar atau " +
+          "menutup tab.",
+      ],
+      "login.token": "Token akses",
+      "login.submit": "Masuk",
+      "upload.title": "Unggah skenario",
+      "upload.hint": [
+        "Berkas ",
+        { code: ".zip" },
+        " berisi folder skenario, diperiksa seperti ",
+        { code: "bsb validate" },
+        ".",
+      ],
+      "upload.file": "Zip skenario",
+      "upload.submit": "Unggah",
+      "job.title": "Rencanakan skenario",
+      "job.scenario": "Skenario",
+      "job.timeLimit": "Batas waktu (detik)",
+      "job.seed": "Benih acak (seed)",
+      "job.strategy": "Strategi",
+      "job.strategyDefault": "bawaan",
+      "job.language": "Bahasa dokumen",
+      "job.submit": "Mulai perencanaan",
+      "jobs.title": "Pekerjaan",
+      "jobs.job": "Pekerjaan",
+      "jobs.scenario": "Skenario",
+      "jobs.status": "Status",
+      "jobs.progress": "Kemajuan",
+      "jobs.timeLimit": "Batas waktu",
+      "jobs.strategy": "Strategi",
+      "jobs.started": "Mulai",
+      "jobs.finished": "Selesai",
+      "jobs.actions": "Tindakan",
+      "jobs.empty": "Belum ada pekerjaan.",
+      "plans.title": "Rencana",
+      "plans.created": "Dibuat",
+      "plans.scenario": "Skenario",
+      "plans.status": "Status",
+      "plans.delivered": "Kg dijadwalkan / kebutuhan",
+      "plans.families": "KPM dijadwalkan",
+      "plans.trips": "Perjalanan",
+      "plans.distance": "Jarak km",
+      "plans.open": "Buka",
+      "plans.empty": "Belum ada rencana.",
+      "plans.map": "Peta",
+      "plans.summary": "Ringkasan",
+      "plans.papers": (count) => `Dokumen (${count})`,
+      "scenarios.title": "Skenario",
+      "scenarios.name": "Nama",
+      "scenarios.dropPoints": "Titik bagi",
+      "scenarios.families": "KPM",
+      "scenarios.warehouses": "Gudang",
+      "scenarios.trucks": "Truk",
+      "scenarios.demand": "Kebutuhan (ton)",
+      "scenarios.created": "Dibuat",
+      "scenarios.empty": "Belum ada skenario.",
+      "status.queued": "dalam antrean",
+      "status.running": "berjalan",
+      "status.done": "selesai",
+      "status.failed": "gagal",
+      "status.cancelled": "dibatalkan",
+      "status.complete": "lengkap",
+      "status.interrupted": "terhenti",
+      "role.planner": "perencana",
+      "role.viewer": "peninjau",
+      error: "Galat",
+      dismiss: "Tutup",
+      unreachable: "Server tidak dapat dihubungi",
+      unexpectedAnswer: "Jawaban server tidak terduga",
+      unexpectedLink: "Tautan dari server tidak terduga",
+      sessionEnded: (title) => `Sesi Anda berakhir (${title}). Silakan masuk lagi.`,
+      tokenRefused: (reason) => `Token itu tidak diterima: ${reason}.`,
+      loginFailed: (reason) => `Tidak dapat masuk: ${reason}`,
+      loggedOut: "Anda telah keluar.",
+      refreshState: (time, seconds) => `Diperbarui ${time}; diperbarui lagi tiap ${seconds} detik`,
+      refreshFailed: "Tidak dapat memperbarui",
+      uploadFirst: "Unggah skenario terlebih dahulu",
+      cancelRequested: "pembatalan diminta",
+      progressLabel: (percent) => `Kemajuan ${percent}`,
+      cancel: "Batalkan",
+      cancelFailed: "Tidak dapat membatalkan pekerjaan",
+      openFailed: (path) => `Tidak dapat membuka ${path}`,
+      uploading: (name) => `Mengunggah ${name}\u2026`,
+      uploaded: (name, points) => ["Skenario ", name, ` terunggah (${points} titik bagi).`],
+      uploadFailed: "Unggahan gagal",
+      jobQueued: (id, scenario) => ["Pekerjaan ", id, ` masuk antrean untuk ${scenario}.`],
+      jobFailed: "Tidak dapat memulai pekerjaan",
+      printed: (time) => `Dicetak ${time}`,
+      seconds: (value) => `${value} detik`,
+    },
+    en: {
+      title: "bsb \u2014 planning service",
+      brand: "planning service",
+      "language.label": "Page language",
+      logout: "Log out",
+      optional: "(optional)",
+      "login.title": "Log in",
+      "login.hint": [
+        "Paste the access token you were given (made with ",
+        { code: "bsb token create" },
+        "). It is kept in this browser tab only and forgotten when you log out or close the tab.",
+      ],
+      "login.token": "Access token",
+      "login.submit": "Log in",
+      "upload.title": "Upload a scenario",
+      "upload.hint": [
+        "A ",
+        { code: ".zip" },
+        " of a scenario folder, checked like ",
+        { code: "bsb validate" },
+        ".",
+      ],
+      "upload.file": "Scenario zip",
+      "upload.submit": "Upload",
+      "job.title": "Plan a scenario",
+      "job.scenario": "Scenario",
+      "job.timeLimit": "Time limit (s)",
+      "job.seed": "Seed",
+      "job.strategy": "Strategy",
+      "job.strategyDefault": "default",
+      "job.language": "Papers language",
+      "job.submit": "Start planning",
+      "jobs.title": "Jobs",
+      "jobs.job": "Job",
+      "jobs.scenario": "Scenario",
+      "jobs.status": "Status",
+      "jobs.progress": "Progress",
+      "jobs.timeLimit": "Time limit",
+      "jobs.strategy": "Strategy",
+      "jobs.started": "Started",
+      "jobs.finished": "Finished",
+      "jobs.actions": "Actions",
+      "jobs.empty": "No jobs yet.",
+      "plans.title": "Plans",
+      "plans.created": "Created",
+      "plans.scenario": "Scenario",
+      "plans.status": "Status",
+      "plans.delivered": "Planned kg / demand",
+      "plans.families": "Families planned",
+      "plans.trips": "Trips",
+      "plans.distance": "Distance km",
+      "plans.open": "Open",
+      "plans.empty": "No plans yet.",
+      "plans.map": "Map",
+      "plans.summary": "Summary",
+      "plans.papers": (count) => `Papers (${count})`,
+      "scenarios.title": "Scenarios",
+      "scenarios.name": "Name",
+      "scenarios.dropPoints": "Drop points",
+      "scenarios.families": "Families",
+      "scenarios.warehouses": "Warehouses",
+      "scenarios.trucks": "Trucks",
+      "scenarios.demand": "Demand t",
+      "scenarios.created": "Created",
+      "scenarios.empty": "No scenarios yet.",
+      "status.queued": "queued",
+      "status.running": "running",
+      "status.done": "done",
+      "status.failed": "failed",
+      "status.cancelled": "cancelled",
+      "status.complete": "complete",
+      "status.interrupted": "interrupted",
+      "role.planner": "planner",
+      "role.viewer": "viewer",
+      error: "Error",
+      dismiss: "Dismiss",
+      unreachable: "The server could not be reached",
+      unexpectedAnswer: "Unexpected answer from the server",
+      unexpectedLink: "Unexpected link from the server",
+      sessionEnded: (title) => `Your session has ended (${title}). Please log in again.`,
+      tokenRefused: (reason) => `That token was not accepted: ${reason}.`,
+      loginFailed: (reason) => `Could not log in: ${reason}`,
+      loggedOut: "You have logged out.",
+      refreshState: (time, seconds) => `Updated ${time}, refreshing every ${seconds} s`,
+      refreshFailed: "Could not refresh",
+      uploadFirst: "Upload a scenario first",
+      cancelRequested: "cancel requested",
+      progressLabel: (percent) => `Progress ${percent}`,
+      cancel: "Cancel",
+      cancelFailed: "Could not cancel the job",
+      openFailed: (path) => `Could not open ${path}`,
+      uploading: (name) => `Uploading ${name}\u2026`,
+      uploaded: (name, points) => ["Uploaded ", name, ` (${points} drop points).`],
+      uploadFailed: "Upload failed",
+      jobQueued: (id, scenario) => ["Job ", id, ` queued for ${scenario}.`],
+      jobFailed: "Could not start the job",
+      printed: (time) => `Printed ${time}`,
+      seconds: (value) => `${value} s`,
+    },
+  };
+
+  function storedLanguage() {
+    try {
+      const language = window.localStorage.getItem(LANGUAGE_KEY);
+      return language && TEXT[language] ? language : DEFAULT_LANGUAGE;
+    } catch (_error) {
+      return DEFAULT_LANGUAGE;
+    }
+  }
+
+  let language = storedLanguage();
+
+  /** The entry `key` in the reader's language: a string or a list of parts. */
+  function entry(key, ...values) {
+    const value = key in TEXT[language] ? TEXT[language][key] : TEXT[DEFAULT_LANGUAGE][key];
+    if (value === undefined) return key;
+    return typeof value === "function" ? value(...values) : value;
+  }
+
+  /** The entry `key` as plain text (for textContent, attributes and messages). */
+  function t(key, ...values) {
+    const value = entry(key, ...values);
+    if (!Array.isArray(value)) return String(value);
+    return value.map((part) => (part && part.code !== undefined ? part.code : String(part)))
+      .join("");
+  }
+
+  /** The entry `key` as nodes: strings become text, {code} parts <code>, nodes stay. */
+  function nodes(key, ...values) {
+    const value = entry(key, ...values);
+    const parts = Array.isArray(value) ? value : [value];
+    return parts.map((part) => {
+      if (part instanceof Node) return part;
+      if (part && part.code !== undefined) {
+        const code = document.createElement("code");
+        code.textContent = part.code;
+        return code;
+      }
+      return document.createTextNode(String(part));
+    });
+  }
 
   const state = {
     token: null,
@@ -38,6 +296,8 @@
     openPapers: new Set(),
     // A just-uploaded scenario, to select in the job form once the list shows it.
     preferredScenario: null,
+    // When the lists were last refreshed and the delay to the next refresh, for the note.
+    refreshNote: null,
   };
 
   // --- small DOM helpers --------------------------------------------------------------------
@@ -94,10 +354,14 @@
   function formatTime(text) {
     const date = parseTime(text);
     if (!date) return DASH;
-    return (
-      `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-      `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
-    );
+    return date.toLocaleString(LOCALES[language], {
+      year: "numeric",
+      month: "short",
+      day: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
   }
 
   function timeCell(text) {
@@ -112,11 +376,11 @@
 
   function formatNumber(value, digits) {
     if (!isNumber(value)) return DASH;
-    return value.toLocaleString(undefined, { maximumFractionDigits: digits });
+    return value.toLocaleString(LOCALES[language], { maximumFractionDigits: digits });
   }
 
   function formatSeconds(value) {
-    return isNumber(value) ? `${formatNumber(value, 1)} s` : DASH;
+    return isNumber(value) ? t("seconds", formatNumber(value, 1)) : DASH;
   }
 
   function shortId(id) {
@@ -160,7 +424,7 @@
 
   function problemOf(error) {
     if (error instanceof ApiError) return error.problem;
-    return { title: "Error", status: 0, detail: String(error && error.message), errors: [] };
+    return { title: t("error"), status: 0, detail: String(error && error.message), errors: [] };
   }
 
   /** Fill `box` with a problem: title (status), detail, and the list of individual errors. */
@@ -199,7 +463,7 @@
     const box = $("action-problem");
     showProblem(box, error, prefix);
     const dismiss = el("button", { className: "button button-small button-quiet",
-      testid: "action-dismiss", text: "Dismiss", attrs: { type: "button" } });
+      testid: "action-dismiss", text: t("dismiss"), attrs: { type: "button" } });
     dismiss.addEventListener("click", () => show(box, false));
     box.append(dismiss);
   }
@@ -235,7 +499,7 @@
       });
     } catch (error) {
       throw new ApiError(0, {
-        title: "The server could not be reached",
+        title: t("unreachable"),
         status: 0,
         detail: String(error && error.message),
         errors: [],
@@ -254,7 +518,7 @@
       const problem = toProblem(response.status, data, response.statusText);
       if (response.status === 401) {
         if (!opts.token && generation === state.generation) {
-          endSession(`Your session has ended (${problem.title}). Please log in again.`);
+          endSession(t("sessionEnded", problem.title));
         }
         throw new AuthError(401, problem);
       }
@@ -333,7 +597,8 @@
     show($("login"), false);
     show($("login-message"), false);
     $("login-token").value = "";
-    $("role").textContent = me.role;
+    $("role").textContent = t(`role.${me.role}`);
+    $("role").dataset.role = me.role;
     $("session-name").textContent = me.name ? me.name : "";
     show($("session"), true);
     show($("planner-tools"), isPlanner());
@@ -348,7 +613,7 @@
       const me = await api("GET", "/me", { token: token });
       if (!me || (me.role !== "planner" && me.role !== "viewer")) {
         throw new ApiError(0, {
-          title: "Unexpected answer from the server",
+          title: t("unexpectedAnswer"),
           status: 0,
           detail: "",
           errors: [],
@@ -359,8 +624,8 @@
       const problem = problemOf(error);
       const message =
         error instanceof AuthError
-          ? `That token was not accepted: ${problem.detail || problem.title}.`
-          : `Could not log in: ${problem.title}${problem.detail ? " \u2013 " + problem.detail : ""}`;
+          ? t("tokenRefused", problem.detail || problem.title)
+          : t("loginFailed", `${problem.title}${problem.detail ? " \u2013 " + problem.detail : ""}`);
       storeToken(null);
       const box = $("login-message");
       box.textContent = message;
@@ -381,8 +646,15 @@
     if (!state.token) return;
     const delay = anyActiveJob() ? FAST_REFRESH_MS : SLOW_REFRESH_MS;
     state.timer = window.setTimeout(refresh, delay);
-    $("refresh-state").textContent = `Updated ${formatTime(new Date().toISOString())}, ` +
-      `refreshing every ${delay / 1000} s`;
+    state.refreshNote = { at: new Date().toISOString(), delay_s: delay / 1000 };
+    showRefreshNote();
+  }
+
+  function showRefreshNote() {
+    const note = state.refreshNote;
+    $("refresh-state").textContent = note
+      ? t("refreshState", formatTime(note.at), formatNumber(note.delay_s, 0))
+      : "";
   }
 
   async function refresh() {
@@ -409,7 +681,7 @@
       show($("notice"), false);
     } catch (error) {
       if (generation !== state.generation || error instanceof AuthError) return;
-      showProblem($("notice"), error, "Could not refresh");
+      showProblem($("notice"), error, t("refreshFailed"));
     } finally {
       // An older session's refresh ends quietly: the current session runs its own.
       if (state.refreshing === generation) {
@@ -481,7 +753,7 @@
     const previous = select.value;
     clear(select);
     if (state.scenarios.length === 0) {
-      select.append(el("option", { text: "Upload a scenario first", attrs: { value: "" } }));
+      select.append(el("option", { text: t("uploadFirst"), attrs: { value: "" } }));
       select.disabled = true;
       return;
     }
@@ -498,8 +770,13 @@
     }
   }
 
+  /** A status in the reader's words; the server's value stays in data-status. */
   function statusBadge(status, testid) {
-    return el("span", { className: `badge status status-${status}`, testid: testid, text: status });
+    const known = `status.${status}` in TEXT[language];
+    const badge = el("span", { className: `badge status status-${status}`, testid: testid,
+      text: known ? t(`status.${status}`) : status });
+    badge.dataset.status = String(status);
+    return badge;
   }
 
   function renderJobs() {
@@ -512,7 +789,7 @@
 
       const statusCell = el("td", {}, statusBadge(job.status, "job-status"));
       if (job.cancel_requested && ACTIVE_STATUSES.has(job.status)) {
-        statusCell.append(el("span", { className: "hint block", text: "cancel requested" }));
+        statusCell.append(el("span", { className: "hint block", text: t("cancelRequested") }));
       }
 
       const progress = el("progress", { testid: "job-progress", attrs: { max: "1" } });
@@ -520,7 +797,7 @@
       progress.value = job.status === "done" ? 1 : fraction;
       const percent = `${Math.round(progress.value * 100)}%`;
       progress.textContent = percent;
-      progress.setAttribute("aria-label", `Progress ${percent}`);
+      progress.setAttribute("aria-label", t("progressLabel", percent));
       const progressCell = el("td", { className: "col-progress" },
         el("div", { className: "progress-line" }, progress,
           el("span", { className: "percent", text: percent })));
@@ -538,7 +815,7 @@
         const button = el("button", {
           className: "button button-small button-danger",
           testid: "job-cancel",
-          text: "Cancel",
+          text: t("cancel"),
           attrs: { type: "button" },
         });
         button.addEventListener("click", () => cancelJob(job.id, button));
@@ -551,7 +828,7 @@
         statusCell,
         progressCell,
         numCell(formatSeconds(job.time_limit_s)),
-        el("td", { text: job.strategy ? job.strategy : "default" }),
+        el("td", { testid: "job-strategy", text: job.strategy ? job.strategy : t("job.strategyDefault") }),
         timeCell(job.started_at),
         timeCell(job.finished_at),
         actions,
@@ -601,17 +878,33 @@
     return path.split("/").map(encodeURIComponent).join("/");
   }
 
+  /**
+   * The path of the signed folder a link answer names ("/view/<link>/"), or null. The server
+   * gives a full URL; only its path is used, on this page's own origin, so an answer can never
+   * send the reader elsewhere, and a proxy that hides its address does not break the link.
+   */
+  function viewFolder(answer) {
+    if (!answer || typeof answer.folder_url !== "string") return null;
+    let pathname;
+    try {
+      pathname = new URL(answer.folder_url, window.location.href).pathname;
+    } catch (_error) {
+      return null;
+    }
+    return /^\/view\/[^/]+\/$/.test(pathname) ? pathname : null;
+  }
+
   async function openPlanFile(planId, path, link) {
     if (link.getAttribute("aria-busy") === "true") return;
     link.setAttribute("aria-busy", "true");
     try {
       const answer = await api("POST", `/plans/${encodeURIComponent(planId)}/links`);
-      if (!answer || typeof answer.url !== "string" || !answer.url.startsWith("/view/")) {
-        throw new ApiError(0, { title: "Unexpected link from the server", status: 0,
-          detail: "", errors: [] });
+      const folder = viewFolder(answer);
+      if (folder === null) {
+        throw new ApiError(0, { title: t("unexpectedLink"), status: 0, detail: "", errors: [] });
       }
       // noopener: the plan's page gets no handle on this one; noreferrer: no Referer header.
-      window.open(answer.url + encodePath(path), "_blank", "noopener,noreferrer");
+      window.open(folder + encodePath(path), "_blank", "noopener,noreferrer");
     } catch (error) {
       if (!(error instanceof AuthError)) showAction(error, `Could not open ${path}`);
     } finally {
@@ -630,7 +923,7 @@
       else state.openPapers.delete(plan.id);
     });
     details.append(el("summary", { testid: "plan-papers-summary",
-      text: `Papers (${papers.length})` }));
+      text: t("plans.papers", papers.length) }));
     // One group per folder: trip sheets, loading lists, receipts, ...
     const groups = new Map();
     for (const path of papers) {
@@ -660,9 +953,11 @@
       const row = el("tr", { testid: "plan-row" });
       row.dataset.id = String(plan.id);
       const links = el("div", { className: "plan-links" });
-      if (files.includes("map.html")) links.append(fileLink(plan, "map.html", "Map", "plan-map-link"));
+      if (files.includes("map.html")) {
+        links.append(fileLink(plan, "map.html", t("plans.map"), "plan-map-link"));
+      }
       if (files.includes("summary.md")) {
-        links.append(fileLink(plan, "summary.md", "Summary", "plan-summary-link"));
+        links.append(fileLink(plan, "summary.md", t("plans.summary"), "plan-summary-link"));
       }
       const papers = papersDetails(plan);
       const open = el("td", { className: "open" }, links);
@@ -692,7 +987,7 @@
     try {
       await api("POST", `/jobs/${encodeURIComponent(jobId)}/cancel`);
     } catch (error) {
-      if (!(error instanceof AuthError)) showAction(error, "Could not cancel the job");
+      if (!(error instanceof AuthError)) showAction(error, t("cancelFailed"));
     }
     refresh();
   }
@@ -705,18 +1000,18 @@
     if (!file) return;
     const button = event.target.querySelector("button[type=submit]");
     button.disabled = true;
-    showOk(box, `Uploading ${file.name}\u2026`);
+    showOk(box, t("uploading", file.name));
     const form = new FormData();
     form.append("file", file, file.name);
     try {
       const scenario = await api("POST", "/scenarios", { form: form });
-      showOk(box, "Uploaded ", el("strong", { text: scenario.name }),
-        ` (${formatNumber(scenario.drop_points, 0)} drop points).`);
+      showOk(box, ...nodes("uploaded", el("strong", { text: scenario.name }),
+        formatNumber(scenario.drop_points, 0)));
       $("upload-form").reset();
       state.preferredScenario = String(scenario.id);
       await refresh();
     } catch (error) {
-      if (!(error instanceof AuthError)) showProblem(box, error, "Upload failed");
+      if (!(error instanceof AuthError)) showProblem(box, error, t("uploadFailed"));
     } finally {
       button.disabled = false;
     }
@@ -739,11 +1034,11 @@
     button.disabled = true;
     try {
       const job = await api("POST", "/jobs", { json: body });
-      showOk(box, "Job ", el("span", { className: "mono", text: shortId(job.id) }),
-        ` queued for ${scenarioName(job.scenario_id)}.`);
+      showOk(box, ...nodes("jobQueued", el("span", { className: "mono", text: shortId(job.id) }),
+        scenarioName(job.scenario_id)));
       await refresh();
     } catch (error) {
-      if (!(error instanceof AuthError)) showProblem(box, error, "Could not start the job");
+      if (!(error instanceof AuthError)) showProblem(box, error, t("jobFailed"));
     } finally {
       button.disabled = false;
     }
@@ -751,20 +1046,60 @@
 
   // --- start --------------------------------------------------------------------------------
 
+  // --- language -----------------------------------------------------------------------------
+
+  /** Put the reader's language into every word of the page, static and rendered. */
+  function applyLanguage() {
+    document.documentElement.lang = language;
+    document.title = t("title");
+    for (const node of document.querySelectorAll("[data-i18n]")) {
+      node.replaceChildren(...nodes(node.dataset.i18n));
+    }
+    for (const node of document.querySelectorAll("[data-i18n-attr]")) {
+      for (const pair of node.dataset.i18nAttr.split(/\s+/)) {
+        const [attribute, key] = pair.split(":");
+        node.setAttribute(attribute, t(key));
+      }
+    }
+    for (const button of document.querySelectorAll("#language [data-language]")) {
+      button.setAttribute("aria-pressed", String(button.dataset.language === language));
+    }
+    if (state.me) $("role").textContent = t(`role.${state.me.role}`);
+    showRefreshNote();
+    // Rebuild the tables in the new words (the data is unchanged, so force it).
+    state.renderedKeys = {};
+    if (state.token) render();
+  }
+
+  function setLanguage(next) {
+    if (!TEXT[next] || next === language) return;
+    language = next;
+    try {
+      window.localStorage.setItem(LANGUAGE_KEY, next);
+    } catch (_error) {
+      // Storage disabled: the choice lasts until the page is reloaded.
+    }
+    applyLanguage();
+  }
+
   function init() {
+    applyLanguage();
     $("login-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const token = $("login-token").value.trim();
       if (token) logIn(token);
     });
-    $("logout").addEventListener("click", () => endSession("You have logged out."));
+    $("logout").addEventListener("click", () => endSession(t("loggedOut")));
+    for (const button of document.querySelectorAll("#language [data-language]")) {
+      button.addEventListener("click", () => setLanguage(button.dataset.language));
+    }
     $("upload-form").addEventListener("submit", uploadScenario);
     $("job-form").addEventListener("submit", submitJob);
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible" && state.token) refresh();
     });
     window.addEventListener("beforeprint", () => {
-      $("printed-at").textContent = `Printed ${formatTime(new Date().toISOString())}`;
+      $("printed-at").textContent = t("printed", formatTime(new Date().toISOString()));
     });
 
     const token = storedToken();
