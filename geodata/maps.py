@@ -64,7 +64,12 @@ OVERALL_MAP_MAX_POINTS: Final = 4000
 
 FIT_PADDING_TOP_LEFT_PX: Final = (270, 20)
 FIT_PADDING_BOTTOM_RIGHT_PX: Final = (280, 20)
-"""Margins of the first view: the summary panel sits left, the layer panel right."""
+"""Margins of the first view: the summary panel sits left, the layer panel right. On a screen
+too narrow for both (a phone), the page fits the drop points again with small margins."""
+
+NARROW_SCREEN_PX: Final = 600
+"""Below this map width (a phone held upright) the day list and the legend start folded, so the
+panels leave the map visible (the stylesheet's ``@media`` rule narrows them at the same width)."""
 
 TILES_URL: Final = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 TILES_ATTRIBUTION: Final = (
@@ -675,6 +680,15 @@ def build_map(
         "tranches": [{"id": tid, "name": name} for tid, name in content.tranches],
         "title": content.title,
         "index_href": index_href,
+        # Every warehouse on one map: the legs from and back to the warehouses would hide the
+        # stops under a fan of spokes, so they are drawn faint and the stops' clusters stand out.
+        "overview": warehouse is None and len(scenario.warehouses) > 1,
+        "fit": {
+            "bounds": [list(content.bounds[0]), list(content.bounds[1])],
+            "top_left": list(FIT_PADDING_TOP_LEFT_PX),
+            "bottom_right": list(FIT_PADDING_BOTTOM_RIGHT_PX),
+        },
+        "narrow_px": NARROW_SCREEN_PX,
     }
     _add_script(m, "BsbState", f"var {state} = ({_JS})({m.get_name()}, {_json(config)});")
     for layer in content.days:
@@ -972,6 +986,10 @@ _INDEX_CSS: Final = (
 _CSS: Final = """
 .bsb-panel{background:#fff;padding:6px 9px;border-radius:5px;box-shadow:0 1px 5px rgba(0,0,0,.4);
  font:12px/1.4 system-ui,sans-serif;max-height:60vh;overflow:auto;max-width:260px}
+.bsb-layers{max-height:calc(100vh - 170px)}
+.bsb-days{max-height:28vh;overflow:auto;margin-top:2px}
+.bsb-panel summary{cursor:pointer}
+.bsb-panel summary h4,.bsb-panel summary h5{display:inline}
 .bsb-panel h4{margin:2px 0 4px;font-size:13px}
 .bsb-panel h5{margin:6px 0 2px;font-size:12px;color:#444}
 .bsb-panel label{display:block;cursor:pointer}
@@ -989,6 +1007,10 @@ _CSS: Final = """
 .bsb-popup table{border-collapse:collapse;margin-top:3px}
 .bsb-popup td,.bsb-popup th{border:1px solid #ddd;padding:1px 4px;font-size:11px}
 .bsb-late{color:#d7191c;font-weight:700}
+/* Last, to win over the rules above: a phone held upright. */
+@media (max-width:600px){.bsb-panel{max-width:44vw;font-size:11px}
+ .bsb-search input,.bsb-play input[type=range]{width:34vw;box-sizing:border-box}
+ .bsb-layers{max-height:45vh}.bsb-days{max-height:20vh}}
 """
 
 _JS: Final = r"""
@@ -1159,6 +1181,13 @@ function (map, cfg) {
     box.addEventListener("change", function () { if (box.checked) { onchange(); } });
     l.appendChild(document.createTextNode(" " + label));
   }
+  // A section that folds under its heading; folded at first on a narrow screen (a phone).
+  function folder(parent, heading, text, className) {
+    var details = L.DomUtil.create("details", className, parent);
+    details.open = map.getSize().x >= cfg.narrow_px;
+    L.DomUtil.create(heading, "", L.DomUtil.create("summary", "", details)).textContent = text;
+    return details;
+  }
   function search(div) {
     div.className += " bsb-search";
     var input = L.DomUtil.create("input", "", div), list = L.DomUtil.create("ul", "", div);
@@ -1219,8 +1248,22 @@ function (map, cfg) {
       fc.features.forEach(function (f) {
         var p = f.properties;
         var ll = f.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
-        var line = new ArrowLine(ll, {renderer: renderer, color: p.color, weight: 3,
-          opacity: 0.85});
+        var line;
+        if (cfg.overview && ll.length > 2) {
+          // The stops' part in the truck's colour; the legs from and back to the warehouse as
+          // faint dashes, so many warehouses' trips do not become a fan of spokes.
+          var leg = {renderer: renderer, color: p.color, weight: 1, opacity: 0.3,
+            dashArray: "2 5"};
+          line = L.featureGroup([
+            L.polyline([ll[0], ll[1]], leg),
+            L.polyline([ll[ll.length - 2], ll[ll.length - 1]], leg),
+            new ArrowLine(ll.slice(1, ll.length - 1), {renderer: renderer, color: p.color,
+              weight: 2, opacity: 0.85})
+          ]);
+        } else {
+          line = new ArrowLine(ll, {renderer: renderer, color: p.color, weight: 3,
+            opacity: 0.85});
+        }
         line.bsb = p;
         line.bindPopup(function () { return routePopup(p, label); }, {maxWidth: 320});
         day.lines.push(line);
@@ -1274,23 +1317,11 @@ function (map, cfg) {
         div.className += " bsb-summary";
       });
       panel("topleft", search);
+      // Short filters first, the long list of days last in its own scrolling box: however
+      // many days a plan has, the tranche filter stays at the top of the panel, on screen.
       panel("topright", function (div) {
         div.className += " bsb-layers";
         L.DomUtil.create("h4", "", div).textContent = T.layers;
-        L.DomUtil.create("h5", "", div).textContent = T.days;
-        var links = L.DomUtil.create("div", "bsb-links", div);
-        [[T.all, true], [T.none, false]].forEach(function (pair) {
-          var a = L.DomUtil.create("a", "", links);
-          a.textContent = pair[0];
-          a.addEventListener("click", function () {
-            S.days.forEach(function (d, i) { d.on = pair[1]; S.dayBoxes[i].checked = pair[1]; });
-            refresh();
-          });
-        });
-        S.days.forEach(function (d) {
-          S.dayBoxes.push(checkbox(div, d.label + " (" + d.lines.length + ")", true,
-            function (v) { d.on = v; refresh(); }));
-        });
         L.DomUtil.create("h5", "", div).textContent = T.tranche;
         radio(div, "bsb-tranche", T.all, true, function () { S.tranche = ""; refresh(); });
         cfg.tranches.forEach(function (t) {
@@ -1304,10 +1335,25 @@ function (map, cfg) {
         });
         L.DomUtil.create("h5", "", div).textContent = T.warehouses;
         checkbox(div, T.warehouses, true, function (v) { S.whOn = v; refresh(); });
+        var fold = folder(div, "h5", T.days, "bsb-days-fold");
+        var links = L.DomUtil.create("div", "bsb-links", fold);
+        [[T.all, true], [T.none, false]].forEach(function (pair) {
+          var a = L.DomUtil.create("a", "", links);
+          a.textContent = pair[0];
+          a.addEventListener("click", function () {
+            S.days.forEach(function (d, i) { d.on = pair[1]; S.dayBoxes[i].checked = pair[1]; });
+            refresh();
+          });
+        });
+        var dayList = L.DomUtil.create("div", "bsb-days", fold);
+        S.days.forEach(function (d) {
+          S.dayBoxes.push(checkbox(dayList, d.label + " (" + d.lines.length + ")", true,
+            function (v) { d.on = v; refresh(); }));
+        });
       });
       panel("bottomright", function (div) {
         div.className += " bsb-legend";
-        var h = "<h4>" + esc(T.legend) + "</h4>";
+        var body = folder(div, "h4", T.legend, "bsb-legend-fold"), h = "";
         cfg.statuses.forEach(function (s) {
           h += '<div><span class="bsb-swatch" style="background:' + s.color + '"></span>' +
             esc(s.label) + "</div>";
@@ -1317,7 +1363,7 @@ function (map, cfg) {
         h += '<div><span class="bsb-wh" style="display:inline-block;width:16px;line-height:14px;' +
           'font-size:10px">' + esc(T.warehouse_letter) + "</span> " + esc(T.warehouse) + "</div>";
         h += "<div>&#10230; " + esc(T.route_legend) + "</div>";
-        div.innerHTML = h;
+        body.insertAdjacentHTML("beforeend", h);
       });
       if (S.days.length > 1) {
         panel("bottomleft", function (div) {
@@ -1357,6 +1403,19 @@ function (map, cfg) {
         });
       }
       refresh();
+      // The first view leaves room for the panels; on a screen too narrow for that room, fit
+      // the drop points again with small margins instead of zooming in to a street.
+      var size = map.getSize(), fit = cfg.fit;
+      if (size.x < fit.top_left[0] + fit.bottom_right[0] + 200) {
+        map.fitBounds(fit.bounds, {paddingTopLeft: [10, 60], paddingBottomRight: [10, 60]});
+      }
+      // Credit the tiles only once one is shown: a map opened offline shows none.
+      map.eachLayer(function (layer) {
+        var credit = layer instanceof L.TileLayer && layer.getAttribution();
+        if (!credit || !map.attributionControl) { return; }
+        map.attributionControl.removeAttribution(credit);
+        layer.once("tileload", function () { map.attributionControl.addAttribution(credit); });
+      });
       map.getContainer().setAttribute("data-days", S.days.length);
       map.getContainer().setAttribute("data-bsb-ready", "1");
       // Time from navigation start until layers and controls exist (benchmarks read it).

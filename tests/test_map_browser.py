@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from geodata.maps import build_map, render_map_html
+from geodata.maps import NARROW_SCREEN_PX, build_map, render_map_html
 from geodata.sample import make_sample
 from optimizer.model import Scenario, SolverSettings
 from optimizer.planner import plan_scenario
@@ -67,8 +67,9 @@ EXERCISE_CONTROLS = """<script>
   radios[1].checked = true; fire(radios[1], "change");
   out.routes_first_tranche = n("data-routes");
   radios[0].checked = true; fire(radios[0], "change");
-  var statuses = document.querySelectorAll(".bsb-layers input[type=checkbox]");
-  var delivered = statuses[statuses.length - 5];
+  // The status boxes sit right in the panel (the days in their own box): delivered first.
+  var statuses = document.querySelectorAll(".bsb-layers > label > input[type=checkbox]");
+  var delivered = statuses[0];
   delivered.checked = false; fire(delivered, "change");
   out.markers_without_delivered = n("data-markers");
   delivered.checked = true; fire(delivered, "change");
@@ -84,6 +85,7 @@ EXERCISE_CONTROLS = """<script>
   out.popup_text = popup ? popup.textContent : "";
   out.warehouse_icons = document.querySelectorAll(".leaflet-marker-icon.bsb-wh").length;
   out.canvases = document.querySelectorAll(".leaflet-overlay-pane canvas").length;
+  out.attribution = document.querySelector(".leaflet-control-attribution").textContent;
   el.setAttribute("data-test", JSON.stringify(out));
   function report() {
     document.documentElement.setAttribute("data-errors", JSON.stringify(window.__bsbErrors));
@@ -212,7 +214,88 @@ def test_controls_filter_days_tranches_statuses_and_search(browser_run: BrowserR
     assert scenario.drop_points[0].desa in out["popup_text"]
 
 
+def test_no_tile_credit_without_tiles(browser_run: BrowserRun) -> None:
+    # No network, so no tile is shown, and none is credited; Leaflet's own credit stays.
+    attribution = recorded(browser_run)["attribution"]
+    assert "Leaflet" in attribution
+    assert "OpenStreetMap" not in attribution
+
+
 def test_screenshot_is_saved(browser_run: BrowserRun) -> None:
     assert browser_run.screenshot.exists()
     assert browser_run.screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert browser_run.screenshot.stat().st_size > 20_000
+
+
+# --- layouts at a desktop's and a phone's size (Playwright drives the same Chromium) ---------
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the environment
+    sync_playwright = None  # type: ignore[assignment]
+
+VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844), "phone-sideways": (844, 390)}
+
+# Is the element itself what a tap at its centre reaches (not scrolled away inside its panel,
+# not under another panel, not off screen)?
+TAP_REACHES = """el => {
+  const r = el.getBoundingClientRect();
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return hit === el || (hit !== null && el.parentNode.contains(hit));
+}"""
+
+
+@pytest.fixture(scope="module")
+def overview_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Scenario, Plan, Path]:
+    """The all-warehouses map of a two-warehouse plan, written offline."""
+    scenario = make_sample(n_drop_points=40, seed=3, n_warehouses=2)
+    scenario = dataclasses.replace(
+        scenario, solver=SolverSettings(time_limit_s=5.0, seed=1, solution_limit=5)
+    )
+    plan = plan_scenario(scenario)
+    page = tmp_path_factory.mktemp("overview") / "all.html"
+    page.write_text(render_map_html(build_map(scenario, plan), offline=True), encoding="utf-8")
+    return scenario, plan, page
+
+
+@pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed")
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+def test_the_tranche_filter_stays_on_screen_and_the_overview_draws_every_trip(
+    overview_page: tuple[Scenario, Plan, Path], viewport: str
+) -> None:
+    scenario, plan, page_path = overview_page
+    width, height = VIEWPORTS[viewport]
+    assert CHROMIUM is not None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            context = browser.new_context(viewport={"width": width, "height": height})
+            # No network: tiles fail at once, as on a laptop in the field.
+            context.route(re.compile(r"^https?://"), lambda route: route.abort())
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(page_path.as_uri())
+            page.wait_for_selector(".folium-map[data-bsb-ready]")
+            radios = page.locator('input[name="bsb-tranche"]')
+            assert radios.count() == len(scenario.tranches) + 1
+            for index in range(radios.count()):
+                assert radios.nth(index).evaluate(TAP_REACHES), (viewport, index)
+            radios.nth(1).check()
+            routes = int(page.locator(".folium-map").get_attribute("data-routes") or -1)
+            first = scenario.tranches[0].id
+            assert routes == sum(1 for r in plan.routes if any(s.tranche == first for s in r.stops))
+            radios.nth(0).check()
+            routes = int(page.locator(".folium-map").get_attribute("data-routes") or -1)
+            assert routes == len(plan.routes)
+            # On a phone held upright the long lists start folded; elsewhere they are open.
+            days_open = page.locator("details.bsb-days-fold").evaluate("d => d.open")
+            assert days_open is (width >= NARROW_SCREEN_PX)
+            # The first view holds every warehouse, even on a phone.
+            for icon in page.locator(".leaflet-marker-icon.bsb-wh").all():
+                box = icon.bounding_box()
+                assert box is not None
+                assert 0 <= box["x"] <= width and 0 <= box["y"] <= height, (viewport, box)
+            assert errors == []
+        finally:
+            browser.close()

@@ -20,6 +20,7 @@ from geodata.map_assets import (
 )
 from geodata.maps import (
     MAPS_FOLDER,
+    NARROW_SCREEN_PX,
     TILES_URL,
     DayRoutes,
     MapContent,
@@ -312,3 +313,48 @@ def test_map_files_needs_a_plain_file_name() -> None:
     scenario, plan = status_plan()
     with pytest.raises(ValueError, match="file name"):
         map_files(scenario, plan, name="../map.html")
+
+
+def page_config(page: str) -> dict[str, Any]:
+    """The configuration the page's script is started with (the JSON after the map's name)."""
+    match = re.search(r"\}\n\)\((map_\w+), ", page)
+    assert match, "no bsb script in the page"
+    config: dict[str, Any] = json.JSONDecoder().raw_decode(page, match.end())[0]
+    return config
+
+
+def test_only_the_all_warehouses_view_draws_the_warehouse_legs_faint(
+    one_warehouse: tuple[Scenario, Plan], two_warehouses: tuple[Scenario, Plan]
+) -> None:
+    scenario, plan = two_warehouses
+    overview = render_map_html(build_map(scenario, plan), offline=False)
+    assert page_config(overview)["overview"] is True
+    assert 'dashArray: "2 5"' in overview  # the legs from and back to the warehouses
+    one = scenario.warehouses[0].id
+    single = render_map_html(build_map(scenario, plan, warehouse=one), offline=False)
+    assert page_config(single)["overview"] is False
+    lone = render_map_html(build_map(*one_warehouse), offline=False)
+    assert page_config(lone)["overview"] is False
+
+
+def test_narrow_screens_get_their_own_first_view_and_folded_panels(
+    one_warehouse: tuple[Scenario, Plan],
+) -> None:
+    scenario, plan = one_warehouse
+    m = build_map(scenario, plan)
+    page = render_map_html(m, offline=False)
+    config = page_config(page)
+    content = map_content(scenario, plan)
+    assert config["fit"]["bounds"] == [list(content.bounds[0]), list(content.bounds[1])]
+    assert config["narrow_px"] == NARROW_SCREEN_PX
+    assert f"@media (max-width:{NARROW_SCREEN_PX}px)" in page
+    # The day list scrolls in its own box below the tranche filter.
+    script = page[page.index('L.DomUtil.create("h4", "", div).textContent = T.layers') :]
+    assert script.index("T.tranche") < script.index("T.days") < script.index('"bsb-days"')
+
+
+def test_tile_credit_waits_for_a_tile(one_warehouse: tuple[Scenario, Plan]) -> None:
+    page = render_map_html(build_map(*one_warehouse), offline=True)
+    assert "OpenStreetMap" in page  # the credit is there for when tiles show...
+    assert "removeAttribution(credit)" in page  # ...removed at first...
+    assert 'layer.once("tileload"' in page  # ...and given back by the first tile shown
