@@ -19,7 +19,7 @@ import html
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum, unique
@@ -37,6 +37,12 @@ SVG_HEIGHT: Final = 820
 SVG_PADDING: Final = 70
 MIN_SPAN_DEG: Final = 0.005
 """Smallest extent of the small map (about 500 m), so one stop next to the warehouse is legible."""
+MARKER_RADIUS: Final = 26
+"""Radius of a numbered stop marker, in SVG units (about 2.5 mm printed)."""
+MARKER_GAP: Final = 4
+"""Space kept between two markers, and between a marker and the warehouse."""
+WAREHOUSE_HALF: Final = 26
+"""Half the side of the warehouse square, in SVG units."""
 
 
 @unique
@@ -320,6 +326,17 @@ def route_svg(scenario: Scenario, routes: Sequence[Route]) -> str:
         'xmlns="http://www.w3.org/2000/svg" role="img">',
         f'<rect width="{SVG_WIDTH}" height="{SVG_HEIGHT}" fill="#fafafa" stroke="#999"/>',
     ]
+    # A truck belongs to one warehouse: every trip of the day starts there.
+    first_home = scenario.warehouse(routes[0].warehouse)
+    home_xy = xy(first_home.lon, first_home.lat)
+    # Markers sit on their stop unless that would cover another marker or the warehouse; then
+    # they move to the nearest free place, with a leader line back to a dot on the stop.
+    anchors = [
+        xy(scenario.drop_point(s.drop_point).lon, scenario.drop_point(s.drop_point).lat)
+        for route in routes
+        for s in route.stops
+    ]
+    marker_centres = iter(_place_markers(anchors, home_xy))
     labels: list[str] = []
     for index, route in enumerate(routes):
         colour = TRUCK_COLOURS[index % len(TRUCK_COLOURS)]
@@ -329,10 +346,18 @@ def route_svg(scenario: Scenario, routes: Sequence[Route]) -> str:
             point = scenario.drop_point(stop.drop_point)
             x, y = xy(point.lon, point.lat)
             points.append((x, y))
+            mx, my = next(marker_centres)
+            if (mx, my) != (x, y):
+                labels.insert(
+                    0,
+                    f'<line class="leader" x1="{x}" y1="{y}" x2="{mx}" y2="{my}" '
+                    f'stroke="{colour}" stroke-width="3"/><circle class="anchor" cx="{x}" '
+                    f'cy="{y}" r="7" fill="{colour}"/>',
+                )
             labels.append(
-                f'<circle cx="{x}" cy="{y}" r="26" fill="#fff" stroke="{colour}" '
-                f'stroke-width="6"/><text x="{x}" y="{y + 11}" text-anchor="middle" '
-                f'font-size="32" font-weight="bold">{seq}</text>'
+                f'<g class="stop"><circle cx="{mx}" cy="{my}" r="{MARKER_RADIUS}" fill="#fff" '
+                f'stroke="{colour}" stroke-width="6"/><text x="{mx}" y="{round(my + 11, 1)}" '
+                f'text-anchor="middle" font-size="32" font-weight="bold">{seq}</text></g>'
             )
         points.append(points[0])
         path = " ".join(f"{x},{y}" for x, y in points)
@@ -342,15 +367,64 @@ def route_svg(scenario: Scenario, routes: Sequence[Route]) -> str:
         )
         parts += [_arrow(a, b, colour) for a, b in itertools.pairwise(points)]
     parts += labels
-    for route in routes[:1]:
-        home = scenario.warehouse(route.warehouse)
-        x, y = xy(home.lon, home.lat)
-        parts.append(
-            f'<rect class="warehouse" x="{x - 26}" y="{y - 26}" width="52" height="52" '
-            f'fill="#222" stroke="#fff" stroke-width="4"/>'
-        )
+    x, y = home_xy
+    side = 2 * WAREHOUSE_HALF
+    parts.append(
+        f'<rect class="warehouse" x="{round(x - WAREHOUSE_HALF, 1)}" '
+        f'y="{round(y - WAREHOUSE_HALF, 1)}" width="{side}" height="{side}" '
+        f'fill="#222" stroke="#fff" stroke-width="4"/>'
+    )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _place_markers(
+    anchors: Sequence[tuple[float, float]], warehouse: tuple[float, float]
+) -> list[tuple[float, float]]:
+    """Return a centre for each stop marker, in order: none overlaps another or the warehouse.
+
+    Each marker takes the free place nearest its stop, searched on rings around it (the stop
+    itself first); places stay inside the drawing. Deterministic: the same trips give the same
+    drawing.
+    """
+    clear_marker = 2 * MARKER_RADIUS + MARKER_GAP
+    # The square's corner is sqrt(2) half-sides from its centre (plus its white border).
+    clear_warehouse = MARKER_RADIUS + WAREHOUSE_HALF * math.sqrt(2) + MARKER_GAP + 2
+    low = MARKER_RADIUS + MARKER_GAP
+    placed: list[tuple[float, float]] = []
+
+    def free(x: float, y: float) -> bool:
+        if not (low <= x <= SVG_WIDTH - low and low <= y <= SVG_HEIGHT - low):
+            return False
+        if math.hypot(x - warehouse[0], y - warehouse[1]) < clear_warehouse:
+            return False
+        return all(math.hypot(x - px, y - py) >= clear_marker for px, py in placed)
+
+    for ax, ay in anchors:
+        choice = None
+        for x, y in _rings(ax, ay, step=MARKER_RADIUS / 2):
+            if free(x, y):
+                choice = (x, y)
+                break
+        # The rings reach every corner of the drawing, and it holds far more markers than a
+        # truck-day has stops, so a place is always found; keep the stop itself if not.
+        placed.append(choice if choice is not None else (ax, ay))
+    return placed
+
+
+def _rings(x: float, y: float, *, step: float) -> Iterator[tuple[float, float]]:
+    """Yield ``(x, y)``, then points on rings of growing radius around it (rounded to 0.1)."""
+    yield x, y
+    for ring in range(1, int(math.hypot(SVG_WIDTH, SVG_HEIGHT) / step) + 1):
+        radius = ring * step
+        count = max(8, int(2 * math.pi * radius / step))
+        for k in range(count):
+            # Start straight up and go round, so markers move the same way on every sheet.
+            angle = -math.pi / 2 + 2 * math.pi * k / count
+            yield (
+                round(x + radius * math.cos(angle), 1),
+                round(y + radius * math.sin(angle), 1),
+            )
 
 
 def _arrow(a: tuple[float, float], b: tuple[float, float], colour: str) -> str:
@@ -378,13 +452,15 @@ body{font:10pt/1.35 system-ui,Arial,sans-serif;color:#000;max-width:186mm;margin
 h1{font-size:15pt;margin:0 0 4px}h2{font-size:11pt;margin:10px 0 3px}
 table{border-collapse:collapse;width:100%}
 .facts th{text-align:left;width:18%;font-weight:600}.facts td,.facts th{padding:1px 4px}
-.stops{table-layout:fixed;font-size:8.5pt}
-.stops th,.stops td{border:1px solid #666;padding:2px 3px;vertical-align:top;
- overflow-wrap:break-word}
-.c-seq{width:7mm}.c-time{width:13mm}.c-rtrw{width:14mm}.c-place{width:22mm}
-.c-tranche{width:15mm}.c-num{width:13mm}
+/* Columns as wide as their longest word: ids, RT/RW, times and tranches never wrap, names wrap
+   only between words, so a driver never reads half a village name. */
+.stops{table-layout:auto;font-size:8pt}
+.stops th,.stops td{border:1px solid #666;padding:2px;vertical-align:top;
+ overflow-wrap:normal;word-break:normal;hyphens:manual}
+.stops td b,.stops td:nth-child(2),.stops td:nth-child(3),.stops td:nth-child(5),
+.stops td:nth-child(8){white-space:nowrap}
 .stops th{background:#e8e8e8;font-size:7.5pt}.stops td.n{text-align:right}
-.stops .initials{width:20mm}.stops tr.total td{font-weight:700}
+.stops .initials{width:15mm}.stops tr.total td{font-weight:700}
 thead{display:table-header-group}tr{break-inside:avoid;page-break-inside:avoid}
 section{break-inside:auto}
 figure{margin:6px 0}figcaption{font-weight:600;font-size:9pt}

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geodata.papers import safe_stem
-from geodata.trip_sheets import trip_sheet_files, truck_days, write_trip_sheets
+from geodata.trip_sheets import route_svg, trip_sheet_files, truck_days, write_trip_sheets
 from optimizer.model import Scenario
 from optimizer.solution import Plan, Route, Stop
 from tests.conftest import make_tiny_scenario
+from tests.test_map_browser import find_chromium
 
 DAY = date(2020, 9, 1)
 
@@ -121,3 +125,140 @@ def test_truck_ids_become_safe_file_names_and_text_is_escaped() -> None:
     page = files[name].decode("utf-8")
     assert "&lt;b&gt;RW 02&lt;/b&gt;" in page
     assert "T/2 &lt;x&gt;" in page
+
+
+# --- layout: the sketch's markers and the stops table ----------------------------------------
+
+
+def crowded_plan(offsets_deg: list[tuple[float, float]]) -> tuple[Scenario, Plan]:
+    """One trip of T2 to drop points at the given offsets from the warehouse (W1), with long
+    ids and names."""
+    base = make_tiny_scenario()
+    home = base.warehouses[0]
+    template = base.drop_points[0]
+    points = tuple(
+        dataclasses.replace(
+            template,
+            # Longer than any in the sample (ids of 10, names of 14 letters), as real ones are.
+            id=f"3201.2001.{i:04d}",
+            name=f"RW {i:02d} Cibodasrahajakulon",
+            lon=home.lon + dx,
+            lat=home.lat + dy,
+            desa="Sukamakmurjayasari",
+            kecamatan="Cigudegkulonwetan",
+        )
+        for i, (dx, dy) in enumerate(offsets_deg)
+    )
+    scenario = dataclasses.replace(base, drop_points=points)
+    stops = tuple(
+        Stop(p.id, "T-SEP", 300.0, 20, at(8, i), at(8, i + 1)) for i, p in enumerate(points)
+    )
+    route = Route("T2", "W1", DAY, 1, at(7), at(12), 5.0, 300.0 * len(stops), stops)
+    return scenario, Plan("crowded", (route,), (), kpis={})
+
+
+def markers_and_warehouse(svg: str) -> tuple[list[tuple[float, float, float]], tuple[float, ...]]:
+    markers = [
+        (float(x), float(y), float(r))
+        for x, y, r in re.findall(
+            r'<g class="stop"><circle cx="([-\d.]+)" cy="([-\d.]+)" r="([\d.]+)"', svg
+        )
+    ]
+    found = re.search(
+        r'<rect class="warehouse" x="([-\d.]+)" y="([-\d.]+)" width="([\d.]+)" height="([\d.]+)"',
+        svg,
+    )
+    assert found
+    return markers, tuple(float(v) for v in found.groups())
+
+
+def assert_nothing_hidden(svg: str, n_stops: int) -> None:
+    markers, (wx, wy, width, height) = markers_and_warehouse(svg)
+    assert len(markers) == n_stops
+    centre = (wx + width / 2, wy + height / 2)
+    for i, (x, y, r) in enumerate(markers):
+        # Clear of the warehouse square, corners included.
+        assert math.hypot(x - centre[0], y - centre[1]) >= r + math.hypot(width, height) / 2
+        for x2, y2, r2 in markers[i + 1 :]:
+            assert math.hypot(x - x2, y - y2) >= r + r2, (i, x, y, x2, y2)
+    # A moved marker's leader runs from a dot on its stop to the marker.
+    dots = {
+        (float(x), float(y))
+        for x, y in re.findall(r'<circle class="anchor" cx="([-\d.]+)" cy="([-\d.]+)"', svg)
+    }
+    for x1, y1, x2, y2 in re.findall(
+        r'<line class="leader" x1="([-\d.]+)" y1="([-\d.]+)" x2="([-\d.]+)" y2="([-\d.]+)"', svg
+    ):
+        assert (float(x1), float(y1)) in dots
+        assert (float(x2), float(y2)) in {(x, y) for x, y, _ in markers}
+
+
+def test_markers_of_stops_on_top_of_each_other_and_of_the_warehouse_all_show() -> None:
+    # Twelve stops within 30 m, three of them at the warehouse itself and two at one place.
+    offsets = [(0.0, 0.0)] * 3 + [(0.0002 * (i % 4), 0.0001 * (i // 4)) for i in range(9)]
+    scenario, plan = crowded_plan(offsets)
+    svg = route_svg(scenario, plan.routes)
+    assert_nothing_hidden(svg, len(offsets))
+    assert svg.count('class="leader"') >= 3  # moved markers point back to their stop
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(-0.01, 0.01), st.floats(-0.01, 0.01)), min_size=1, max_size=25))
+def test_no_marker_ever_hides_another_or_the_warehouse(
+    offsets: list[tuple[float, float]],
+) -> None:
+    scenario, plan = crowded_plan(offsets)
+    assert_nothing_hidden(route_svg(scenario, plan.routes), len(offsets))
+
+
+def test_stop_columns_wrap_only_between_words() -> None:
+    scenario, plan = crowded_plan([(0.001 * i, 0.0) for i in range(3)])
+    page = trip_sheet_files(scenario, plan)["2020-09-01_T2.html"].decode("utf-8")
+    css = page[page.index("<style>") : page.index("</style>")]
+    assert "table-layout:auto" in css
+    for breaking in ("break-word", "anywhere", "break-all", "hyphens:auto"):
+        assert breaking not in css
+    assert re.search(r"\.stops td b[^{]*\{white-space:nowrap\}", css)  # the drop point id
+
+
+BROKEN_WORDS = """() => {
+  const broken = [];
+  for (const cell of document.querySelectorAll(".stops td, .stops th")) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const re = /\\S+/g;
+      for (let m = re.exec(node.data); m; m = re.exec(node.data)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (lines.size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+def test_no_word_of_the_stops_table_breaks_in_a_browser_at_a4_width(tmp_path: Path) -> None:
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    scenario, plan = crowded_plan([(0.001 * i, 0.0005 * i) for i in range(8)])
+    page_path = tmp_path / "sheet.html"
+    page_path.write_bytes(trip_sheet_files(scenario, plan)["2020-09-01_T2.html"])
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            # 186 mm of text at 96 dpi, as printed on A4.
+            page = browser.new_page(viewport={"width": 703, "height": 1000})
+            page.goto(page_path.as_uri())
+            assert page.evaluate(BROKEN_WORDS) == []
+            table_px, body_px = page.evaluate(
+                "() => [document.querySelector('table.stops').scrollWidth,"
+                " document.body.clientWidth]"
+            )
+            assert table_px <= body_px  # and the table still fits the page
+        finally:
+            browser.close()
