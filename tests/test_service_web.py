@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from geodata.plan_files import WRITE_STAGES
 from optimizer.strategies import default_strategy_name
 from tests.service_live import LiveServer, scenario_zip, zip_bytes
 from tests.test_map_browser import find_chromium
@@ -120,11 +121,25 @@ def text_table_keys() -> dict[str, set[str]]:
     for line in table.splitlines()[1:]:
         if re.fullmatch(r" {4}(\w+): \{", line):
             current = keys.setdefault(line.strip()[:-3], set())
-        elif match := re.match(r' {6}"?([\w.]+)"?: ', line):
+        elif match := re.match(r' {6}"?([\w. ]+)"?: ', line):
             current.add(match.group(1))
         elif line.startswith("  };"):
             break
     return keys
+
+
+def test_the_page_translates_the_messages_the_service_writes() -> None:
+    script = (STATIC / "app.js").read_text(encoding="utf-8")
+    table = script[script.index("const SERVER_MESSAGES = {") :]
+    table = table[: table.index("};")]
+    messages = re.findall(r'^\s+"?([^":]+(?::[^"]+)?)"?: "message\.', table, flags=re.M)
+    assert len(messages) == 7, messages
+    server = "".join(
+        (STATIC.parent / name).read_text(encoding="utf-8") for name in ("jobs.py", "worker.py")
+    )
+    for message in messages:
+        assert f'"{message}"' in server, message
+    assert 'f"writing the plan folder {number}/{total}: {stage}"' in server
 
 
 def test_every_word_of_the_page_is_in_the_table_in_both_languages() -> None:
@@ -138,6 +153,7 @@ def test_every_word_of_the_page_is_in_the_table_in_both_languages() -> None:
     used |= set(re.findall(r'\b(?:t|nodes)\("([\w.]+)"', script))
     used |= {f"status.{s}" for s in ("queued", "running", "done", "failed", "cancelled")}
     used |= {f"status.{s}" for s in ("complete", "interrupted")} | {"role.planner", "role.viewer"}
+    used |= {f"stage.{stage}" for stage in WRITE_STAGES}
     assert len(used) > 60
     assert used <= keys["id"], used - keys["id"]
     # Words outside the table would not switch: the page holds none but the language names
@@ -240,6 +256,7 @@ def test_planner_and_viewer_in_the_browser(
     expect(job).to_contain_text(scenario_name)
     expect(job.get_by_test_id("job-status")).to_have_text("selesai", timeout=JOB_TIMEOUT_MS)
     expect(job.get_by_test_id("job-status")).to_have_attribute("data-status", "done")
+    expect(job.get_by_test_id("job-message")).to_have_text("selesai")
     expect(job.get_by_test_id("job-progress")).to_have_attribute("value", "1")
     # The strategy the planner used, not "default".
     expect(job.get_by_test_id("job-strategy")).to_have_text(default_strategy_name())
@@ -299,6 +316,7 @@ def test_planner_and_viewer_in_the_browser(
     expect(jobs_title).to_have_text("Jobs")
     expect(page.get_by_test_id("role")).to_have_text("viewer")
     expect(page.get_by_test_id("job-row").get_by_test_id("job-status")).to_have_text("done")
+    expect(page.get_by_test_id("job-row").get_by_test_id("job-message")).to_have_text("done")
     expect(page.get_by_test_id("plan-map-link")).to_have_text("Map")
     expect(page.get_by_test_id("language-en")).to_have_attribute("aria-pressed", "true")
     # Only the language is kept beyond the tab, never the token.

@@ -135,6 +135,19 @@
       jobFailed: "Tidak dapat memulai pekerjaan",
       printed: (time) => `Dicetak ${time}`,
       seconds: (value) => `${value} detik`,
+      "message.queued": "menunggu giliran",
+      "message.starting": "dimulai",
+      "message.planning": "merencanakan",
+      "message.done": "selesai",
+      "message.cancelledBeforeStart": "dibatalkan sebelum dimulai",
+      "message.cancelling": "membatalkan: pencarian dihentikan, rencana terbaik disimpan",
+      "message.cancelledKept": "dibatalkan; rencana terbaik yang ditemukan disimpan",
+      "message.writing": (number, total, stage) =>
+        `menulis folder rencana ${number}/${total}: ${stage}`,
+      "stage.maps": "peta",
+      "stage.trip sheets": "surat jalan",
+      "stage.plan files": "berkas rencana",
+      "stage.papers": "dokumen",
     },
     en: {
       title: "bsb \u2014 planning service",
@@ -234,8 +247,46 @@
       jobFailed: "Could not start the job",
       printed: (time) => `Printed ${time}`,
       seconds: (value) => `${value} s`,
+      "message.queued": "queued",
+      "message.starting": "starting",
+      "message.planning": "planning",
+      "message.done": "done",
+      "message.cancelledBeforeStart": "cancelled before it started",
+      "message.cancelling": "cancelling: stopping the search, keeping the best plan found",
+      "message.cancelledKept": "cancelled; the best plan found was kept",
+      "message.writing": (number, total, stage) =>
+        `writing the plan folder ${number}/${total}: ${stage}`,
+      "stage.maps": "maps",
+      "stage.trip sheets": "trip sheets",
+      "stage.plan files": "plan files",
+      "stage.papers": "papers",
     },
   };
+
+  // The job messages the service itself writes (service/jobs.py, service/worker.py), in the
+  // reader's words; the planner's own progress lines ("routed part 2/6 ...") stay as sent.
+  const SERVER_MESSAGES = {
+    queued: "message.queued",
+    starting: "message.starting",
+    planning: "message.planning",
+    done: "message.done",
+    "cancelled before it started": "message.cancelledBeforeStart",
+    "cancelling: stopping the search, keeping the best plan found": "message.cancelling",
+    "cancelled; the best plan found was kept": "message.cancelledKept",
+  };
+  const WRITING_MESSAGE = /^writing the plan folder (\d+)\/(\d+): (.+)$/;
+
+  function serverMessage(text) {
+    const message = String(text);
+    if (Object.prototype.hasOwnProperty.call(SERVER_MESSAGES, message)) {
+      return t(SERVER_MESSAGES[message]);
+    }
+    const writing = WRITING_MESSAGE.exec(message);
+    if (writing && `stage.${writing[3]}` in TEXT[language]) {
+      return t("message.writing", writing[1], writing[2], t(`stage.${writing[3]}`));
+    }
+    return message;
+  }
 
   function storedLanguage() {
     try {
@@ -803,7 +854,7 @@
           el("span", { className: "percent", text: percent })));
       if (job.message) {
         progressCell.append(el("div", { className: "job-message", testid: "job-message",
-          text: job.message }));
+          text: serverMessage(job.message) }));
       }
       if (job.error) {
         progressCell.append(el("div", { className: "job-error", testid: "job-error",
