@@ -169,7 +169,7 @@ def write_complete_plan(
         ``"id"`` or ``"en"`` for the map, papers and trip sheets.
     progress
         Told as each stage of :data:`WRITE_STAGES` starts: writing takes seconds per hundred
-        drop points, mostly maps and papers, and the CLI and the service show where it is.
+        drop points (mostly the papers), and the CLI and the service show where it is.
 
     Returns
     -------
