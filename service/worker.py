@@ -92,6 +92,7 @@ class _Events:
         done = (number - 1) / total
         self.fraction = max(self.fraction, PLANNING_SHARE + (1.0 - PLANNING_SHARE) * done)
         self.message = f"writing the plan folder {number}/{total}: {stage}"
+        LOG.info("%s", self.message)  # the job's log shows how long each stage took
         # Sent at once and marked as a milestone: a stage must not be lost to the throttles.
         self.send(
             "progress", progress=round(self.fraction, 4), message=self.message, milestone=True

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from geodata.plan_files import WRITE_STAGES
 from geodata.scenario_io import read_scenario
 from optimizer.checker import check_plan_file
 from optimizer.strategies import default_strategy_name
@@ -138,6 +139,10 @@ def test_job_runs_to_a_plan_that_passes_the_independent_check(
     assert plan["kpis"] == finished_job["kpis"] == info["kpis"]
     # The job records the strategy the planner resolved, not the null it was asked with.
     assert finished_job["strategy"] == plan["strategy"] == default_strategy_name()
+    # Writing the folder went stage by stage (the job's log keeps what its progress said).
+    job_log = (live_server.data_dir / "jobs" / f"{finished_job['id']}.log").read_text()
+    stages = re.findall(r"writing the plan folder (\d)/4: ([a-z ]+)$", job_log, flags=re.M)
+    assert stages == [(str(n), s) for n, s in enumerate(WRITE_STAGES, start=1)]
     # The same check from the command line, on a folder laid out like `bsb plan` writes it.
     checked = bsb("check", str(uploaded["folder"]), str(plan_path), check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
