@@ -943,7 +943,15 @@ def _pack_warehouse(
         }
         load = sum(s for _, _, s in trip.stops)
         families = sum(s * ctx.sack_kg / ctx.tranches[t].kg_per_kpm for _, t, s in trip.stops)
-        duration = time_trip(trip.timed, trip.travel_back_s, 0).return_s
+        # The trip's length when it leaves as early as it may (no wait for a point's opening
+        # that a later departure would avoid); without a feasible window, its length from
+        # the earliest loading.
+        starts = [w[0] for w in windows.values() if w is not None] or [
+            min(start for start, _ in shifts) + loading_s
+        ]
+        duration = min(
+            time_trip(trip.timed, trip.travel_back_s, start).return_s - start for start in starts
+        )
         to_pack.append(
             TripToPack(
                 key=key,
@@ -952,6 +960,8 @@ def _pack_warehouse(
                 families=families,
                 duration_s=duration,
                 windows=windows,
+                stops=tuple(trip.timed),
+                travel_back_s=trip.travel_back_s,
             )
         )
     shift_list = [
