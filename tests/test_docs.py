@@ -447,3 +447,28 @@ def test_benchmarks_doc_names_every_strategy_and_family() -> None:
     assert "| `vroom`, `vroom-x0` |" in text and set(REFERENCE_STRATEGIES) == {"vroom", "vroom-x0"}
     for family in FAMILIES:
         assert f"| `{family}` |" in text, family
+
+
+def test_plan_doc_lists_exactly_the_reason_facts(plan_doc: str) -> None:
+    from dataclasses import fields
+
+    from optimizer.reasons import ReasonFacts
+
+    documented = _first_column(_section(plan_doc, "### Reason facts"))
+    assert documented == {f.name for f in fields(ReasonFacts)}
+
+
+def test_plan_doc_says_what_default_is_written_as(
+    plan_doc: str, planned_tiny: dict[str, Any]
+) -> None:
+    from optimizer.strategies import FALLBACK_STRATEGY, strategy_names
+
+    row = next(
+        line for line in _section(plan_doc, "### Top level").splitlines() if "`strategy`" in line
+    )
+    # What the planner really writes for "default" is what the doc says it writes.
+    assert planned_tiny["strategy"] != "default"
+    assert f'`"{planned_tiny["strategy"]}"`' in row
+    assert f'`"{FALLBACK_STRATEGY}"`' in row
+    example = json.loads(_code_blocks(plan_doc, "json")[0])
+    assert example["strategy"] in set(strategy_names()) - {"default"}
