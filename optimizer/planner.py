@@ -67,9 +67,6 @@ DAY_S = 24 * 3600
 FLEET_TIME_USABLE = 0.8
 # Seconds kept back from the time limit for building the plan after routing.
 FINISH_RESERVE_S = 1.0
-# Rounds of "stock that trips could not use goes back to its warehouse and is offered again".
-# Each round needs a new (delivery, warehouse) pair, so it ends by itself; this only bounds it.
-MAX_STOCK_ROUNDS = 8
 # Share of the time limit the first routing round may use when stock is already short: the rest
 # routes deliveries offered stock that comes back from trips no truck could drive.
 FIRST_ROUND_SHARE = 0.85
@@ -85,6 +82,8 @@ class PlannerOptions:
     """No routing part gets less search time than this (if the budget allows)."""
     workers: int = 1
     """Processes that route parts at once; the CLI uses every core."""
+    stock_rounds: int = 8
+    """Most rounds of offering stock again that trips without a truck gave back (1: none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +206,9 @@ def plan_scenario(
     pending = [d for point in sorted(servable) for d in servable[point]]
     n_parts = 0
     n_rounds = 0
-    for n_rounds in range(1, MAX_STOCK_ROUNDS + 1):
+    # Rounds of "stock that trips could not use goes back to its warehouse and is offered
+    # again": each needs a new (delivery, warehouse) pair, so they end by themselves.
+    for n_rounds in range(1, max(1, options.stock_rounds) + 1):
         assigned, short = _assign_warehouses(ctx, pending, rounds)
         if not assigned:
             pending = short
@@ -259,6 +260,7 @@ class _Progress:
         self.callback = callback
         self.started = started
         self.deadline = deadline
+        self.best = 0.0
 
     def __call__(self, parts_share: float, message: str) -> None:
         if self.callback is None:
@@ -267,7 +269,9 @@ class _Progress:
         # it is; a part finished early (a solution limit) moves the bar ahead of the clock.
         span = max(1e-9, self.deadline - self.started)
         by_time = (time.monotonic() - self.started) / span
-        self.callback(min(1.0, max(parts_share, by_time)), message)
+        # Never backwards: a later stock round starts its parts from zero again.
+        self.best = min(1.0, max(self.best, parts_share, by_time))
+        self.callback(self.best, message)
 
 
 # --- 1. screening -----------------------------------------------------------------------------

@@ -368,3 +368,85 @@ def test_only_too_small_trucks_gives_capacity_reasons() -> None:
     unassigned = data["unassigned"]
     assert isinstance(unassigned, list)
     assert {u["reason_code"] for u in unassigned} == {"capacity"}
+
+
+@st.composite
+def shortage_scenarios(draw: st.DrawFn) -> Scenario:
+    """Two or three warehouses close together, short of stock and of fleet at the same time."""
+    n_wh = draw(st.integers(2, 3))
+    tranches = (
+        Tranche(
+            "T-SEP", "September", 30.0, SEPT_1, SEPT_1 + timedelta(days=draw(st.integers(0, 6)))
+        ),
+        Tranche(
+            "T-OKT",
+            "Oktober",
+            15.0,
+            date(2020, 10, 1),
+            date(2020, 10, 1) + timedelta(days=draw(st.integers(0, 3))),
+        ),
+    )
+    points = tuple(
+        DropPoint(
+            f"P{i}",
+            f"RW {i}",
+            draw(st.floats(106.6, 106.9)),
+            draw(st.floats(-6.65, -6.45)),
+            draw(st.integers(1, 90)),
+            open_s=8 * 3600 if i % 4 == 0 else None,
+            close_s=12 * 3600 if i % 4 == 0 else None,
+        )
+        for i in range(draw(st.integers(3, 14)))
+    )
+    demand_kg = sum(p.kpm for p in points) * 45.0
+    warehouses = tuple(
+        Warehouse(
+            f"W{i}",
+            f"Gudang {i}",
+            draw(st.floats(106.65, 106.85)),
+            draw(st.floats(-6.6, -6.5)),
+            # Stock not a multiple of a ration on purpose: 7 kg here and there must be left over.
+            float(int(demand_kg * draw(st.floats(0.05, 0.8))) + draw(st.integers(0, 40))),
+        )
+        for i in range(n_wh)
+    )
+    trucks = tuple(
+        Truck(
+            f"T{w}-{k}",
+            f"W{w}",
+            float(draw(st.sampled_from([2000, 5000]))),
+            7 * 3600,
+            draw(st.integers(10, 17)) * 3600,
+            5000.0,
+            800_000.0,
+            draw(st.integers(1, 2)),
+            "",
+        )
+        for w in range(n_wh)
+        for k in range(draw(st.integers(0, 2)))
+    )
+    return make_tiny_scenario(
+        warehouses=warehouses,
+        trucks=trucks,
+        drop_points=points,
+        tranches=tranches,
+        solver=SolverSettings(time_limit_s=5.0, seed=draw(st.integers(0, 3)), solution_limit=5),
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shortage_scenarios())
+def test_under_shortage_families_are_whole_and_stock_reasons_are_true(scenario: Scenario) -> None:
+    data = assert_feasible_and_conserved(scenario)  # includes the ration and stock_reason rules
+    rations = {t.id: t.kg_per_kpm for t in scenario.tranches}
+    for route in data["routes"]:
+        for stop in route["stops"]:
+            assert stop["kg"] % rations[stop["tranche"]] == 0
+    for entry in data["unassigned"]:
+        assert entry["kg"] % rations[entry["tranche"]] == 0
+        if entry["reason_code"] == "stock":
+            facts = entry["reason_facts"]
+            assert facts["warehouses"], entry
+            assert all(kg < rations[entry["tranche"]] for kg in facts["leftover_kg"])
+            for warehouse, kg in zip(facts["warehouses"], facts["leftover_kg"], strict=True):
+                assert f"{warehouse} {kg:,.0f} kg" in entry["reason"]
