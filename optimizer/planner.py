@@ -8,7 +8,8 @@ How the problem is split, and why
 2. **Warehouse assignment.** Drop points go to warehouses by *regret* (points with the most to
    lose from a second-best warehouse choose first), each to the nearest warehouse that still has
    stock and estimated fleet time for it. Stock is a hard limit; fleet time an estimate that only
-   steers. Each warehouse's problem is then independent (national scale solves them in parallel).
+   steers. Rice moves in whole rations (``kg_per_kpm``): a family is served whole or waits.
+   Each warehouse's problem is then independent (national scale solves them in parallel).
 3. **Routing.** Per warehouse and tranche, deliveries larger than a truckload are cut into full
    loads plus a remainder, and large sets are cut into angular sectors around the warehouse
    (``max_chunks_per_part``). Each part is a capacitated VRP with time windows whose vehicles are
@@ -17,6 +18,11 @@ How the problem is split, and why
 4. **Scheduling.** Each warehouse's trips are packed onto truck-days (:mod:`optimizer.schedule`):
    earliest working day first, trucks already out first, trips on a truck-day ordered by latest
    feasible departure. Trips that fit nowhere before the deadline become ``fleet_time``.
+5. **Stock goes back.** The stock of trips that found no truck returns to its warehouse and is
+   offered again (steps 2-4, packing each warehouse's old and new trips together) to the
+   deliveries still waiting, never twice to the same (delivery, warehouse) pair, until a round
+   gives nothing back. A delivery is ``stock`` only if, at the end, no warehouse that can reach
+   it has a family's ration left.
 
 The time limit bounds the whole plan: routing parts share it in proportion to their size.
 """
