@@ -228,7 +228,9 @@ def plan_scenario(
             round_deadline = started + FIRST_ROUND_SHARE * scenario.solver.time_limit_s
         again = f", stock round {n_rounds}" if n_rounds > 1 else ""
         report(0.0, f"routing {len(parts)} part(s){again}")
-        trips = _route_parts(ctx, parts, strategy, round_deadline, stop, options, report)
+        trips = _route_parts(
+            ctx, parts, strategy, round_deadline, stop, options, report, later_round=n_rounds > 1
+        )
         report(1.0, "scheduling trips")
         returned = rounds.pack(trips)
         pending = short + returned
@@ -729,8 +731,14 @@ def _route_parts(
     stop: threading.Event | None,
     options: PlannerOptions,
     report: _Progress,
+    *,
+    later_round: bool = False,
 ) -> list[_Trip]:
     workers = max(1, min(options.workers, len(parts)))
+    if later_round and sum(len(p.chunks) for p in parts) <= options.max_chunks_per_part:
+        # A small later stock round: starting worker processes would take longer than routing
+        # it here.
+        workers = 1
     if strategy.multi_core:
         # The portfolio already uses every core on each part: parts go one after another.
         with Portfolio(default_members(options.workers), stop) as portfolio:
@@ -766,7 +774,8 @@ def _route_parts_serially(
         now = time.monotonic()
         share = len(part.chunks) / max(1, remaining_chunks)
         budget_s = max(options.min_part_time_s, (deadline - FINISH_RESERVE_S - now) * share)
-        interrupted = stop is not None and stop.is_set()
+        # Out of time (a later stock round): a first solution only, like after Ctrl-C.
+        interrupted = (stop is not None and stop.is_set()) or now >= deadline - FINISH_RESERVE_S
         settings = _search_settings(ctx, now + budget_s, interrupted)
         LOG.info(
             "routing part %d/%d: %s, %d chunks, %.1f s",
