@@ -205,10 +205,15 @@ def english_reason(code: ReasonCode, facts: ReasonFacts, drop_point: str, tranch
             "in that window and be back before its shift ends."
         )
     if code is ReasonCode.FLEET_TIME:
+        what = (
+            f"this {facts.trip_h:.1f} h trip ({_kg(facts.trip_kg)})"
+            if facts.trip_h is not None
+            else f"these {_kg(facts.trip_kg)}"
+        )
         return (
             f"Not enough fleet before the deadline: warehouse {wh}'s {facts.trucks or 0} "
-            f"truck(s) had no shift time or trips left for this {facts.trip_h or 0:.1f} h trip "
-            f"({_kg(facts.trip_kg)}) on any of the {facts.working_days or 0} working days from "
-            f"{_day(facts.first_day)} to tranche {tranche}'s deadline {_day(facts.deadline)}."
+            f"truck(s) had no shift time or trips left for {what} on any of the "
+            f"{facts.working_days or 0} working days from {_day(facts.first_day)} to tranche "
+            f"{tranche}'s deadline {_day(facts.deadline)}."
         )
     return f"The routing search found no route for drop point {drop_point} within its budget."
