@@ -24,18 +24,16 @@ Results replace the ``shortage`` section of ``benchmarks/RESULTS.md``.
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from benchmarks.metrics import machine_description, replace_section
+from benchmarks.metrics import geographies, replace_section, results_section, sample_size_parser
 from geodata.sample import write_sample
 from geodata.scenario_io import read_scenario
 from optimizer.checker import check_plan
@@ -45,7 +43,6 @@ from optimizer.solution import plan_to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-DEFAULT_GEODATA = ROOT.parent / "shared" / "geodata"
 SHORT_WAREHOUSE_SHARE = 0.2
 """The last warehouse holds this share of its nearest points' demand."""
 OCTOBER_DAYS = 2
@@ -154,22 +151,12 @@ def table(rows: list[Row]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and update RESULTS.md."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="400,1000")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--time-limit", type=float, default=None, help="seconds per plan")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--bogor", type=Path, default=DEFAULT_GEODATA)
-    parser.add_argument("--no-bogor", action="store_true", help="synthetic geography only")
-    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser = sample_size_parser(__doc__.splitlines()[0], "400,1000")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     sizes = [int(s) for s in args.sizes.split(",")]
-    geographies: list[Path | None] = [None]
-    if not args.no_bogor and (args.bogor / "bogor_desa_32.01_centroids.csv").exists():
-        geographies.append(args.bogor)
     rows: list[Row] = []
-    for bogor in geographies:
+    for bogor in geographies(args):
         for n in sizes:
             limit = args.time_limit or (30.0 if n <= 500 else 60.0)
             for rounds in (1, PlannerOptions().stock_rounds):
@@ -184,19 +171,15 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 print(table([row]).splitlines()[-1], flush=True)
     command = " ".join(["python -m benchmarks.shortage", *(argv or sys.argv[1:])])
-    body = "\n".join(
+    body = results_section(
+        "Plans under shortage: stock offered again",
+        command,
         [
-            "## Plans under shortage: stock offered again",
-            "",
-            f"- machine: {machine_description()}",
-            f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-            f"- command: `{command}`",
-            f"- seed {args.seed}, {args.workers} worker processes, default strategy; each "
+            f"seed {args.seed}, {args.workers} worker processes, default strategy; each "
             "warehouse holds its nearest points' demand, the last one a fifth of it; October's "
-            f"deadline is its release + {OCTOBER_DAYS} days",
-            "",
-            table(rows),
-        ]
+            f"deadline is its release + {OCTOBER_DAYS} days"
+        ],
+        table(rows),
     )
     print(body)
     if not args.no_write:
