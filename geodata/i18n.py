@@ -125,7 +125,7 @@ def weekday_name(day: date, language: str) -> str:
 def format_clock(moment: datetime | time, language: str) -> str:
     """Time of day in the locale's short form: ``08.00`` (id) or ``08:00`` (en)."""
     value = moment.time() if isinstance(moment, datetime) else moment
-    return _babel_time(value, format="HH:mm", locale=_locale(language))
+    return _babel_time(value, format="short", locale=_locale(language))
 
 
 def format_seconds_of_day(seconds: int | None, language: str) -> str:
