@@ -382,7 +382,8 @@ def reason_sentence(
     Returns
     -------
     str
-        One or two sentences, numbers and dates formatted for the language's locale.
+        One or two sentences, numbers and dates formatted for the language's locale; only the
+        reason's short label when ``facts`` holds nothing (a plan written before the facts).
 
     Raises
     ------
@@ -390,4 +391,7 @@ def reason_sentence(
         If ``language`` is unknown.
     """
     say = _SENTENCES[LANGUAGES[language_index(language)]]
+    if facts == ReasonFacts() and code is not ReasonCode.SOLVER:
+        # A plan written before reasons carried their facts: the label, not a row of "?".
+        return f"{reason_label(code, language)}."
     return say(code, _Say(facts, language), drop_point, tranche)
