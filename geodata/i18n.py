@@ -190,7 +190,7 @@ class Term(Enum):
     COST = ("biaya", "cost")
     NONE = ("tidak ada", "none")
     DELIVERIES = ("pengiriman", "deliveries")
-    FOR_EXAMPLE = ("contoh", "e.g.")
+    FOR_EXAMPLE = ("contoh", "for example")
 
     def label(self, language: str) -> str:
         """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
