@@ -148,7 +148,7 @@ class MapText(Enum):
     WAREHOUSES = ("Gudang", "Warehouses")
     WAREHOUSE = ("Gudang", "Warehouse")
     WAREHOUSE_LETTER = ("G", "W")
-    LEGEND = ("Keterangan", "Legend")
+    LEGEND = ("Legenda", "Legend")
     ROUTE_LEGEND = (
         "Rute: warna truk, panah = arah perjalanan",
         "Route: truck colour, arrows = direction of travel",
@@ -161,7 +161,7 @@ class MapText(Enum):
     TRUCK_DAYS = ("Hari-truk", "Truck-days")
     UNASSIGNED_DELIVERIES = ("Pengiriman tidak terjadwal", "Deliveries not scheduled")
     DELIVERIES = ("pengiriman", "deliveries")
-    SEARCH = ("Cari ID, nama titik, desa", "Search id, drop point, desa")
+    SEARCH = ("Cari ID, nama titik, desa", "Search id, drop point, village")
     NO_MATCH = ("Tidak ditemukan", "No match")
     POINTS = ("titik", "points")
     PLAYBACK = ("Per hari", "Day by day")

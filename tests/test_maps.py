@@ -216,7 +216,7 @@ def test_overall_status_is_unassigned_only_when_every_tranche_is(
 @pytest.mark.parametrize(
     ("language", "words"),
     [
-        ("id", ["Ringkasan", "KPM terlayani", "Keterangan", "Dijadwalkan sebagian", "Cari ID"]),
+        ("id", ["Ringkasan", "KPM terlayani", "Legenda", "Dijadwalkan sebagian", "Cari ID"]),
         ("en", ["Summary", "Families served", "Legend", "Partly scheduled", "Search id"]),
     ],
 )
