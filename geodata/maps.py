@@ -177,7 +177,7 @@ class MapText(Enum):
     DESA = ("Desa", "Village")
     KECAMATAN = ("Kecamatan", "District")
     RT_RW = ("RT/RW", "RT/RW")
-    KPM = ("KPM", "Families (KPM)")
+    KPM = ("KPM", "Families")
     DUE = ("Jatah", "Due")
     KG = ("kg", "kg")
     SACKS = ("karung", "sacks")

@@ -452,7 +452,7 @@ def _unassigned_lines(plan: Plan, language: str) -> list[str]:
     # Largest first: the reason that costs the most rice is the one to act on.
     for code in sorted(count, key=lambda c: (-kg[c], str(c))):
         lines.append(
-            f"  - {reason_label(code, language)} (`{code}`): "
+            f"  - {reason_label(code, language)}: "
             f"{format_integer(count[code], language)} ({format_kg(kg[code], language)}); "
             f"{Term.FOR_EXAMPLE.label(language)}: {example[code]}"
         )

@@ -51,7 +51,7 @@ class SheetText(Enum):
     WAREHOUSE = ("Gudang", "Warehouse")
     DATE = ("Tanggal", "Date")
     TRIP = ("Rit", "Trip")
-    TRIPS = ("Jumlah rit", "Trips")
+    TRIPS = ("Jumlah rit", "Number of trips")
     DEPART = ("Berangkat", "Departure")
     RETURN = ("Kembali", "Return")
     LOAD = ("Muatan", "Load")

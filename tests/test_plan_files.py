@@ -207,9 +207,9 @@ def test_summary_reports_families_tranches_and_reasons() -> None:
         in summary
     )
     assert "Not scheduled: 3 deliveries, 4,050 kg" in summary
-    assert "  - No stock left (`stock`): 2 (2,250 kg); for example: The warehouses" in summary
-    assert "  - Not enough fleet before the deadline (`fleet_time`): 1 (1,800 kg);" in summary
-    assert summary.index("`stock`") < summary.index("`fleet_time`")  # most kg first
+    assert "  - No stock left: 2 (2,250 kg); for example: The warehouses" in summary
+    assert "  - Not enough fleet before the deadline: 1 (1,800 kg);" in summary
+    assert summary.index("No stock left") < summary.index("Not enough fleet")  # most kg first
     assert "LATE" not in summary
     assert len(summary.splitlines()) <= 30
 
@@ -224,7 +224,7 @@ def test_summary_is_in_bahasa_indonesia_by_default() -> None:
     )
     assert "jarak: 50,0 km" in summary
     assert "Tidak terjadwal: 3 pengiriman, 4.050 kg" in summary
-    assert "  - Stok gudang habis (`stock`): 2 (2.250 kg); contoh: Gudang yang dapat" in summary
+    assert "  - Stok gudang habis: 2 (2.250 kg); contoh: Gudang yang dapat" in summary
     assert "Armada tidak cukup sebelum batas waktu: 2 truk gudang W1" in summary
 
 
