@@ -195,29 +195,23 @@ def test_one_english_word_has_one_indonesian_word() -> None:
 
 def _plan_with_every_reason(scenario: Scenario) -> Plan:
     base = make_tiny_plan(scenario)
-    extra = tuple(
+    every_code = [
         Unassigned("P4", "T-OKT", 30.0, 2, code, f"English reason {code}", FULL_FACTS)
         for code in ReasonCode
-    ) + (
-        Unassigned(
-            "P3",
-            "T-OKT",
-            30.0,
-            2,
-            ReasonCode.CAPACITY,
-            "No warehouse has a truck.",
-            ReasonFacts(no_trucks=True),
-        ),
-        Unassigned(
-            "P3",
-            "T-OKT",
-            30.0,
-            2,
-            ReasonCode.TIME_WINDOW,
-            "English",
-            replace(FULL_FACTS, distance_km=None),
-        ),
+    ]
+    no_trucks = Unassigned(
+        "P3", "T-OKT", 30.0, 2, ReasonCode.CAPACITY, "English", ReasonFacts(no_trucks=True)
     )
+    on_its_trip = Unassigned(
+        "P3",
+        "T-OKT",
+        30.0,
+        2,
+        ReasonCode.TIME_WINDOW,
+        "English",
+        replace(FULL_FACTS, distance_km=None),
+    )
+    extra = (*every_code, no_trucks, on_its_trip)
     unassigned = base.unassigned + extra
     return replace(
         base,
