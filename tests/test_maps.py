@@ -315,3 +315,25 @@ def test_map_files_needs_a_plain_file_name() -> None:
     scenario, plan = status_plan()
     with pytest.raises(ValueError, match="file name"):
         map_files(scenario, plan, name="../map.html")
+
+
+def test_reasons_read_back_from_plan_json_are_said_in_the_maps_language() -> None:
+    # `bsb map PLAN_DIR` draws from plan.json: the reason's facts travel in `reason_facts`.
+    from optimizer.reasons import ReasonFacts
+    from optimizer.solution import plan_from_dict, plan_to_dict
+
+    scenario, plan = status_plan()
+    facts = ReasonFacts(warehouses=("W1",), leftover_kg=(1_250.5,), ration_kg=15.0)
+    plan = dataclasses.replace(
+        plan,
+        unassigned=tuple(
+            dataclasses.replace(u, facts=facts) if u.reason_code is ReasonCode.STOCK else u
+            for u in plan.unassigned
+        ),
+    )
+    read_back = plan_from_dict(json.loads(json.dumps(plan_to_dict(plan))))
+    for language, expected in (("id", "W1 1.250,5 kg"), ("en", "W1 1,250.5 kg")):
+        props = point_properties(map_content(scenario, read_back, language=language))
+        p4 = next(t for t in props["P4"]["tranches"] if t["tranche"] == "T-OKT")
+        assert expected in p4["reason"]
+    assert p4["reason"].startswith("The warehouses that can reach drop point P4")
