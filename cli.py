@@ -202,7 +202,7 @@ def _plan_and_write(
             click.echo(f"  - [{violation.rule}] {violation.message}", err=True)
         raise _CommandFailedError(EXIT_INTERNAL)
     write_complete_plan(scenario, plan, out_dir, language=language)
-    click.echo(format_summary(scenario, plan))
+    click.echo(format_summary(scenario, plan, language=language))
     click.echo(f"Plan written to {out_dir}")
     return plan
 

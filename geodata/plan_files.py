@@ -7,7 +7,7 @@ Contents of the folder::
     routes.geojson     one LineString per trip: warehouse -> stops -> warehouse, [lon, lat]
     stops.csv          one row per stop
     unassigned.csv     one row per undelivered (drop point, tranche)
-    summary.md         :func:`format_summary`
+    summary.md         :func:`format_summary`, in the plan's language
     papers/            loading lists, receipt lists (TTB), facilitator schedule (geodata.papers)
     (extra files)      from the caller: the CLI adds map.html, maps/ and trip_sheets/
 
@@ -29,8 +29,21 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
+from geodata.i18n import (
+    Term,
+    format_integer,
+    format_kg,
+    format_km,
+    format_long_date,
+    format_number,
+    format_percent,
+    language_index,
+    reason_label,
+    reason_sentence,
+)
 from geodata.papers import write_papers
 from optimizer.model import Scenario
+from optimizer.reasons import ReasonCode
 from optimizer.solution import TIME_FORMAT, Plan, Route, compute_kpis, plan_to_dict
 
 logger = logging.getLogger(__name__)
@@ -194,7 +207,8 @@ def _write_contents(
     (folder / "routes.geojson").write_text(geojson, encoding="utf-8")
     _write_stops_csv(scenario, plan, folder / "stops.csv")
     _write_unassigned_csv(scenario, plan, folder / "unassigned.csv")
-    (folder / "summary.md").write_text(format_summary(scenario, plan), encoding="utf-8")
+    summary = format_summary(scenario, plan, language=language)
+    (folder / "summary.md").write_text(summary, encoding="utf-8")
     write_papers(scenario, plan, folder / "papers", language=language)
     for relative, content in sorted(extra_files.items()):
         target = _extra_file_target(folder, relative)
@@ -343,7 +357,7 @@ def _write_unassigned_csv(scenario: Scenario, plan: Plan, path: Path) -> None:
             )
 
 
-def format_summary(scenario: Scenario, plan: Plan) -> str:
+def format_summary(scenario: Scenario, plan: Plan, *, language: str = "id") -> str:
     """Summarise a plan in short Markdown (the CLI prints the same text).
 
     Parameters
@@ -353,59 +367,95 @@ def format_summary(scenario: Scenario, plan: Plan) -> str:
     plan
         The plan. Its KPIs are recomputed from its routes, so the summary never disagrees with
         them.
+    language
+        ``"id"`` (Bahasa Indonesia, default) or ``"en"``: the words, and the numbers and dates
+        as the language's locale writes them (:mod:`geodata.i18n`).
 
     Returns
     -------
     str
         Markdown, one line per fact, ending with a newline.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is unknown.
     """
+    language_index(language)
+
+    def t(term: Term) -> str:
+        return term.label(language)
+
+    def n(value: float) -> str:
+        return format_number(value, language)
+
     kpis = compute_kpis(scenario, plan.routes, plan.unassigned)
     total = kpis["families_total"]
     served = kpis["families_served"]
+    status = {"complete": Term.COMPLETE, "interrupted": Term.INTERRUPTED}.get(plan.status)
     lines = [
-        f"# Plan: {scenario.name}",
+        f"# {t(Term.PLAN)}: {scenario.name}",
         "",
-        f"- Status: {plan.status}; strategy: {plan.strategy}; seed: {plan.seed}",
-        f"- Families served (every tranche in full): {served:,} of {total:,}"
-        f" ({_percent(served, total)})",
+        f"- {t(Term.STATUS)}: {t(status) if status else plan.status}; "
+        f"{t(Term.STRATEGY)}: {plan.strategy}; {t(Term.SEED)}: {plan.seed}",
+        f"- {t(Term.FAMILIES_SERVED)}: {n(served)} {t(Term.OF)} {n(total)}"
+        f" ({format_percent(served, total, language)})",
     ]
     for tranche in scenario.tranches:
         demand_kg = sum(scenario.demand_kg(p, tranche) for p in scenario.drop_points)
         delivered_kg = kpis["kg_delivered_per_tranche"][tranche.id]
         last = kpis["last_delivery_date_per_tranche"][tranche.id]
+        deadline = f"{t(Term.DEADLINE)} {format_long_date(tranche.deadline, language)}"
         if last is None:
-            timing = f"no delivery (deadline {tranche.deadline.isoformat()})"
+            timing = f"{t(Term.NO_DELIVERY)} ({deadline})"
         else:
-            late = " **LATE**" if date.fromisoformat(last) > tranche.deadline else ""
-            timing = f"last delivery {last} (deadline {tranche.deadline.isoformat()}){late}"
+            last_day = date.fromisoformat(last)
+            late = f" **{t(Term.LATE)}**" if last_day > tranche.deadline else ""
+            timing = (
+                f"{t(Term.LAST_DELIVERY)} {format_long_date(last_day, language)} ({deadline}){late}"
+            )
         lines.append(
-            f"- Tranche {tranche.id}: {_kg(delivered_kg)} of {_kg(demand_kg)} kg delivered"
-            f" ({_percent(delivered_kg, demand_kg)}); {timing}"
+            f"- {t(Term.TRANCHE)} {tranche.id}: {n(delivered_kg)} {t(Term.OF)} {n(demand_kg)}"
+            f" {t(Term.KG_SCHEDULED)} ({format_percent(delivered_kg, demand_kg, language)});"
+            f" {timing}"
         )
     lines.append(
-        f"- Trips: {kpis['trips']:,}; truck-days: {kpis['truck_days']:,};"
-        f" distance: {kpis['distance_km']:,.1f} km; cost: {kpis['cost']:,.0f}"
+        f"- {t(Term.TRIPS)}: {format_integer(kpis['trips'], language)}; "
+        f"{t(Term.TRUCK_DAYS)}: {format_integer(kpis['truck_days'], language)}; "
+        f"{t(Term.DISTANCE)}: {format_km(kpis['distance_km'], language)}; "
+        f"{t(Term.COST)}: {format_integer(kpis['cost'], language)}"
     )
-    lines.extend(_unassigned_lines(plan))
+    lines.extend(_unassigned_lines(plan, language))
     return "\n".join(lines) + "\n"
 
 
-def _unassigned_lines(plan: Plan) -> list[str]:
+def _unassigned_lines(plan: Plan, language: str) -> list[str]:
+    heading = Term.NOT_SCHEDULED.label(language)
     if not plan.unassigned:
-        return ["- Unassigned: none"]
-    count: dict[str, int] = defaultdict(int)
-    kg: dict[str, float] = defaultdict(float)
-    example: dict[str, str] = {}
+        return [f"- {heading}: {Term.NONE.label(language)}"]
+    count: dict[ReasonCode, int] = defaultdict(int)
+    kg: dict[ReasonCode, float] = defaultdict(float)
+    example: dict[ReasonCode, str] = {}
     for item in plan.unassigned:
-        code = str(item.reason_code)
+        code = item.reason_code
         count[code] += 1
         kg[code] += item.kg
-        example.setdefault(code, item.reason)
+        example.setdefault(
+            code,
+            reason_sentence(code, item.facts, item.drop_point, item.tranche, language),
+        )
     total_kg = sum(kg.values())
-    lines = [f"- Unassigned: {len(plan.unassigned):,} deliveries, {_kg(total_kg)} kg"]
+    lines = [
+        f"- {heading}: {format_integer(len(plan.unassigned), language)} "
+        f"{Term.DELIVERIES.label(language)}, {format_kg(total_kg, language)}"
+    ]
     # Largest first: the reason that costs the most rice is the one to act on.
-    for code in sorted(count, key=lambda c: (-kg[c], c)):
-        lines.append(f"  - {code}: {count[code]:,} ({_kg(kg[code])} kg), e.g. {example[code]}")
+    for code in sorted(count, key=lambda c: (-kg[c], str(c))):
+        lines.append(
+            f"  - {reason_label(code, language)}: "
+            f"{format_integer(count[code], language)} ({format_kg(kg[code], language)}); "
+            f"{Term.FOR_EXAMPLE.label(language)}: {example[code]}"
+        )
     return lines
 
 
@@ -414,11 +464,3 @@ def _number(value: float) -> int | float:
     if float(value).is_integer():
         return int(value)
     return round(float(value), 6)
-
-
-def _kg(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
-def _percent(part: float, whole: float) -> str:
-    return f"{100.0 * part / whole:.1f} %" if whole else "n/a"

@@ -124,7 +124,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert (out / "plan" / "plan.json").exists()
-    assert "families" in result.output.lower()
+    assert "KPM terlayani" in result.output  # the summary, in Bahasa Indonesia by default
 
 
 def test_strategies_lists_default() -> None:

@@ -197,18 +197,43 @@ def test_papers_language_is_passed_on(tmp_path: Path) -> None:
 
 
 def test_summary_reports_families_tranches_and_reasons() -> None:
-    summary = format_summary(make_tiny_scenario(), make_tiny_plan())
+    summary = format_summary(make_tiny_scenario(), make_tiny_plan(), language="en")
     assert summary.startswith("# Plan: tiny\n")
-    assert "Families served (every tranche in full): 90 of 240 (37.5 %)" in summary
+    assert "Families served (every tranche in full): 90 of 240 (37.5%)" in summary
     # September: 1500 + 1200 + 900 + 1800 of 240 families x 30 kg.
-    assert "Tranche T-SEP: 5,400 of 7,200 kg delivered (75.0 %)" in summary
-    assert "last delivery 2020-09-03 (deadline 2020-09-30)" in summary
-    assert "Unassigned: 3 deliveries, 4,050 kg" in summary
-    assert "  - stock: 2 (2,250 kg), e.g. warehouse W1 has no stock left" in summary
-    assert "  - fleet_time: 1 (1,800 kg), e.g. trucks out of shift time" in summary
-    assert summary.index("stock:") < summary.index("fleet_time:")  # most kg first
+    assert "Tranche T-SEP: 5,400 of 7,200 kg scheduled (75.0%)" in summary
+    assert (
+        "last delivery Thursday, 3 September 2020 (deadline Wednesday, 30 September 2020)"
+        in summary
+    )
+    assert "Not scheduled: 3 deliveries, 4,050 kg" in summary
+    assert "  - No stock left: 2 (2,250 kg); for example: The warehouses" in summary
+    assert "  - Not enough fleet before the deadline: 1 (1,800 kg);" in summary
+    assert summary.index("No stock left") < summary.index("Not enough fleet")  # most kg first
     assert "LATE" not in summary
     assert len(summary.splitlines()) <= 30
+
+
+def test_summary_is_in_bahasa_indonesia_by_default() -> None:
+    summary = format_summary(make_tiny_scenario(), make_tiny_plan())
+    assert summary.startswith("# Rencana: tiny\n")
+    assert "KPM terlayani (semua tahap penuh): 90 dari 240 (37,5%)" in summary
+    assert "Tahap T-SEP: 5.400 dari 7.200 kg dijadwalkan (75,0%)" in summary
+    assert "pengiriman terakhir Kamis, 3 September 2020 (batas waktu Rabu, 30 September 2020)" in (
+        summary
+    )
+    assert "jarak: 50,0 km" in summary
+    assert "Tidak terjadwal: 3 pengiriman, 4.050 kg" in summary
+    assert "  - Stok gudang habis: 2 (2.250 kg); contoh: Gudang yang dapat" in summary
+    assert "Armada tidak cukup sebelum batas waktu: 2 truk gudang W1" in summary
+
+
+def test_summary_md_follows_the_plan_language(tmp_path: Path) -> None:
+    for language, first in (("id", "# Rencana: tiny"), ("en", "# Plan: tiny")):
+        out = write_plan_folder(
+            make_tiny_scenario(), make_tiny_plan(), tmp_path / language, language=language
+        )
+        assert (out / "summary.md").read_text(encoding="utf-8").startswith(first + "\n")
 
 
 def test_summary_flags_late_tranches_and_clean_plans() -> None:
@@ -219,6 +244,9 @@ def test_summary_flags_late_tranches_and_clean_plans() -> None:
     scenario = make_tiny_scenario(tranches=(early, base.tranches[1]))
     plan = make_tiny_plan(scenario)
     clean = Plan("tiny", plan.routes, (), compute_kpis(scenario, plan.routes, ()))
-    summary = format_summary(scenario, clean)
-    assert "(deadline 2020-09-01) **LATE**" in summary
-    assert "Unassigned: none" in summary
+    summary = format_summary(scenario, clean, language="en")
+    assert "(deadline Tuesday, 1 September 2020) **LATE**" in summary
+    assert "Not scheduled: none" in summary
+    summary_id = format_summary(scenario, clean)
+    assert "(batas waktu Selasa, 1 September 2020) **TERLAMBAT**" in summary_id
+    assert "Tidak terjadwal: tidak ada" in summary_id
