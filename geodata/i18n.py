@@ -298,11 +298,16 @@ def _indonesian(code: ReasonCode, s: _Say, drop_point: str, tranche: str) -> str
             "tiba pada jam itu dan kembali sebelum jam kerjanya berakhir."
         )
     if code is ReasonCode.FLEET_TIME:
+        what = (
+            f"perjalanan {s.hours(f.trip_h)} jam ini ({s.kg(f.trip_kg)})"
+            if f.trip_h is not None
+            else f"{s.kg(f.trip_kg)} ini"
+        )
         return (
             f"Armada tidak cukup sebelum batas waktu: {f.trucks or 0} truk gudang {s.warehouse} "
-            f"tidak punya sisa jam kerja atau rit untuk perjalanan {s.hours(f.trip_h)} jam ini "
-            f"({s.kg(f.trip_kg)}) pada {f.working_days or 0} hari kerja dari {s.day(f.first_day)} "
-            f"sampai batas waktu tahap {tranche}, {s.day(f.deadline)}."
+            f"tidak punya sisa jam kerja atau rit untuk {what} pada {f.working_days or 0} hari "
+            f"kerja dari {s.day(f.first_day)} sampai batas waktu tahap {tranche}, "
+            f"{s.day(f.deadline)}."
         )
     return (
         f"Pencarian rute tidak menemukan rute untuk titik bagi {drop_point} dalam batas waktu "
@@ -349,11 +354,16 @@ def _english(code: ReasonCode, s: _Say, drop_point: str, tranche: str) -> str:
             "arrive in that window and be back before its shift ends."
         )
     if code is ReasonCode.FLEET_TIME:
+        what = (
+            f"this {s.hours(f.trip_h)} h trip ({s.kg(f.trip_kg)})"
+            if f.trip_h is not None
+            else f"these {s.kg(f.trip_kg)}"
+        )
         return (
             f"Not enough fleet before the deadline: warehouse {s.warehouse}'s {f.trucks or 0} "
-            f"truck(s) had no shift time or trips left for this {s.hours(f.trip_h)} h trip "
-            f"({s.kg(f.trip_kg)}) on any of the {f.working_days or 0} working days from "
-            f"{s.day(f.first_day)} to tranche {tranche}'s deadline, {s.day(f.deadline)}."
+            f"truck(s) had no shift time or trips left for {what} on any of the "
+            f"{f.working_days or 0} working days from {s.day(f.first_day)} to tranche "
+            f"{tranche}'s deadline, {s.day(f.deadline)}."
         )
     return f"The routing search found no route for drop point {drop_point} within its budget."
 

@@ -462,7 +462,12 @@ def _assign_warehouses(
 
     def options_for(d: _Delivery) -> list[int]:
         return sorted(
-            (w for w in ctx.reach[d.point] if (d.point, d.tranche, w) not in rounds.tried),
+            (
+                w
+                for w in ctx.reach[d.point]
+                if (d.point, d.tranche, w) not in rounds.tried
+                and (w, d.tranche) not in rounds.fleet_full
+            ),
             key=lambda w: (float(ctx.wh_road_km[w, d.point]), w),
         )
 
@@ -523,6 +528,9 @@ class _StockRounds:
         """(point, tranche, warehouse) whose trip found no truck: not offered again."""
         self.failures: dict[tuple[int, str], tuple[ReasonCode, ReasonFacts]] = {}
         """The last packing failure of each (point, tranche)."""
+        self.fleet_full: set[tuple[int, str]] = set()
+        """(warehouse, tranche) whose fleet already left a trip without a truck: stock that
+        comes back is not offered to that tranche there again (its trips would fail too)."""
         self.trips: dict[int, list[_Trip]] = defaultdict(list)
         self.placed: dict[int, list[tuple[_Trip, PackedTrip]]] = {}
 
@@ -543,6 +551,8 @@ class _StockRounds:
             for trip, item in unplaced:
                 for stop, code, facts in _unplaced_failures(ctx, trip, item):
                     point, tranche, sacks = stop
+                    if code is ReasonCode.FLEET_TIME:
+                        self.fleet_full.add((wh, tranche))
                     self.failures[(point, tranche)] = (code, facts)
                     self.tried.add((point, tranche, wh))
                     returned.append(_Delivery(point, tranche, sacks))
@@ -573,9 +583,11 @@ def _report_pending(ctx: _Context, pending: list[_Delivery], rounds: _StockRound
         if failure is not None:
             ctx.drop(d.point, d.tranche, d.sacks, failure[0], failure[1])
         elif with_ration:
-            # Only when the round limit stopped the search: stock came back from trips the
-            # fleet of that warehouse could not drive, so its fleet is what is short.
-            wh = with_ration[0]
+            # A warehouse in reach has rice left, but its fleet already left trips of this
+            # tranche without a truck (or the round limit stopped the search): the fleet is
+            # what is short.
+            full = [w for w in with_ration if (w, d.tranche) in rounds.fleet_full]
+            wh = (full or with_ration)[0]
             tranche = ctx.tranches[d.tranche]
             days = ctx.days[d.tranche]
             facts = ReasonFacts(

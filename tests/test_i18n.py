@@ -146,6 +146,15 @@ def test_fleet_time_says_not_enough_fleet_before_the_deadline() -> None:
     assert reason_label(ReasonCode.FLEET_TIME, "en") == "Not enough fleet before the deadline"
 
 
+def test_fleet_time_without_a_trip_says_the_kg_not_a_zero_hour_trip() -> None:
+    # Stock that came back to a warehouse whose fleet is full for the tranche: no trip was made.
+    facts = replace(FULL_FACTS, trip_h=None)
+    for language, hours in (("id", "perjalanan"), ("en", " h trip")):
+        sentence = reason_sentence(ReasonCode.FLEET_TIME, facts, "P3", "T-SEP", language)
+        assert hours not in sentence
+        assert ("18.764 kg" if language == "id" else "18,764 kg") in sentence
+
+
 def test_stock_sentence_names_the_warehouses_and_their_leftover() -> None:
     sentence = reason_sentence(ReasonCode.STOCK, FULL_FACTS, "P3", "T-OKT", "id")
     assert "W1 12,5 kg" in sentence and "(30 kg)" in sentence
