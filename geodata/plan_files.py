@@ -11,9 +11,12 @@ Contents of the folder::
     papers/            loading lists, receipt lists (TTB), facilitator schedule (geodata.papers)
     (extra files)      from the caller: the CLI adds map.html, maps/ and trip_sheets/
 
+    .bsb-output.json   the manifest: every file bsb wrote, with its SHA-256 (geodata.output_guard)
+
 Everything is first written to a hidden sibling ``.{name}.tmp-<random>``, then swapped into
 place with renames on the same file system, so a crash or an error never leaves half a plan
-where the old one was.
+where the old one was. Only a new or empty folder, or (with ``force``) a plan folder bsb wrote
+and nothing else, is ever replaced; never the scenario folder (see geodata.output_guard).
 """
 
 from __future__ import annotations
@@ -21,10 +24,8 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import shutil
-import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
@@ -41,6 +42,7 @@ from geodata.i18n import (
     reason_label,
     reason_sentence,
 )
+from geodata.output_guard import check_output_folder, write_folder_atomically
 from geodata.papers import write_papers
 from optimizer.model import Scenario
 from optimizer.reasons import ReasonCode
@@ -93,8 +95,13 @@ def write_plan_folder(
     language: str = "id",
     write_scenario_copy: Callable[[Scenario, Path], None] | None = None,
     extra_files: Mapping[str, bytes] | None = None,
+    force: bool = False,
+    protected: Sequence[Path] = (),
 ) -> Path:
     """Write every output of a plan into ``out_dir``, replacing it atomically.
+
+    ``out_dir`` is written only where :func:`geodata.output_guard.check_output_folder` allows:
+    a new or empty folder, or a plan folder bsb wrote (holding nothing else) with ``force``.
 
     Parameters
     ----------
@@ -111,6 +118,10 @@ def write_plan_folder(
         skipped when ``None``.
     extra_files
         More files to add, relative POSIX path -> content (e.g. ``{"map.html": ...}``).
+    force
+        Replace a plan folder bsb wrote earlier.
+    protected
+        Input folders (the scenario folder) that ``out_dir`` must not be, hold or lie in.
 
     Returns
     -------
@@ -119,21 +130,17 @@ def write_plan_folder(
 
     Raises
     ------
+    InputError
+        If ``out_dir`` may not be written (see :mod:`geodata.output_guard`); nothing is written.
     ValueError
         If ``language`` is unknown, or an extra file's path is absolute, leaves the folder, or
         collides with a file already written.
-    NotADirectoryError
-        If ``out_dir`` exists and is not a folder.
     OSError
         If writing fails. In every error case ``out_dir`` is left as it was and no temporary
         folder remains.
     """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise NotADirectoryError(f"{out_dir} exists and is not a folder")
-    parent = out_dir.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
-    try:
+
+    def write(staging: Path) -> None:
         _write_contents(
             scenario,
             plan,
@@ -142,16 +149,20 @@ def write_plan_folder(
             write_scenario_copy=write_scenario_copy,
             extra_files=extra_files or {},
         )
-        _swap_into_place(staging, out_dir)
-    except BaseException:
-        # BaseException too: Ctrl-C while writing must not leave a temporary folder behind.
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out_dir
+
+    return write_folder_atomically(
+        out_dir, "plan", write, force=force, protected=protected, option="-o"
+    )
 
 
 def write_complete_plan(
-    scenario: Scenario, plan: Plan, out_dir: Path, *, language: str = "id"
+    scenario: Scenario,
+    plan: Plan,
+    out_dir: Path,
+    *,
+    language: str = "id",
+    force: bool = False,
+    protected: Sequence[Path] = (),
 ) -> Path:
     """Write the plan folder ``bsb plan`` writes: plan files, offline map, trip sheets, scenario.
 
@@ -165,16 +176,24 @@ def write_complete_plan(
         The folder to create or replace atomically (see :func:`write_plan_folder`).
     language
         ``"id"`` or ``"en"`` for the map, papers and trip sheets.
+    force, protected
+        As for :func:`write_plan_folder`.
 
     Returns
     -------
     Path
         ``out_dir``.
+
+    Raises
+    ------
+    InputError
+        If ``out_dir`` may not be written; checked before the maps are drawn.
     """
     from geodata.maps import map_files
     from geodata.scenario_writer import write_scenario
     from geodata.trip_sheets import trip_sheet_files
 
+    check_output_folder(out_dir, kind="plan", force=force, protected=protected)
     extra = map_files(scenario, plan, name="map.html", language=language, offline=True)
     extra |= {
         f"trip_sheets/{name}": page
@@ -187,6 +206,8 @@ def write_complete_plan(
         language=language,
         write_scenario_copy=write_scenario,
         extra_files=extra,
+        force=force,
+        protected=protected,
     )
 
 
@@ -224,27 +245,6 @@ def _extra_file_target(folder: Path, relative: str) -> Path:
     if target.exists():
         raise ValueError(f"extra file {relative!r} would replace a file of the plan")
     return target
-
-
-def _swap_into_place(staging: Path, out_dir: Path) -> None:
-    if not out_dir.exists():
-        staging.rename(out_dir)
-        return
-    # Two renames: there is no portable atomic exchange of two folders. Between them out_dir
-    # is briefly missing; it is never half-written.
-    backup = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-    backup.rmdir()  # only the unique name is wanted: rename needs it free on Windows
-    out_dir.rename(backup)
-    try:
-        staging.rename(out_dir)
-    except BaseException:
-        backup.rename(out_dir)
-        raise
-    try:
-        shutil.rmtree(backup)
-    except OSError:
-        # The new plan is in place; a leftover backup is untidy, not wrong.
-        logger.warning("could not remove the previous plan folder kept at %s", backup)
 
 
 def routes_geojson(scenario: Scenario, plan: Plan) -> dict[str, Any]:
