@@ -76,6 +76,8 @@ from types import MappingProxyType
 
 from benchmarks import bsb_family, vrp
 from benchmarks.metrics import machine_description
+from geodata.output_guard import MANIFEST_NAME, read_manifest, write_manifest
+from optimizer.errors import InputError, Problem
 
 LOG = logging.getLogger(__name__)
 
@@ -540,6 +542,79 @@ def row_from_csv(cells: Mapping[str, str]) -> ResultRow:
             raise ValueError(f"results.csv has no column {name}")
         values[name] = _from_text(cells[name], _HINTS[name], name)
     return ResultRow(**values)  # type: ignore[arg-type]
+
+
+RUN_LAYOUT = frozenset({"results.csv", "solutions", "instances", "plots", MANIFEST_NAME})
+"""What a run folder holds at its top level; anything else there was not written by bsb."""
+
+
+def prepare_run_folder(out: Path) -> None:
+    """Check that ``out`` may hold a run, and mark a new run folder as bsb's.
+
+    A run is resumable, so a run folder bsb wrote (its manifest says ``bench-run``, or, for
+    runs older than manifests, its ``results.csv`` has the runner's header) is written into
+    again without ``--force``. A missing or empty folder becomes a new run folder. Anything
+    else is refused: a file, a link, a folder bsb did not write, or a run folder that also
+    holds entries outside :data:`RUN_LAYOUT`.
+
+    Parameters
+    ----------
+    out
+        The run folder.
+
+    Raises
+    ------
+    InputError
+        Naming what was found and what to do; nothing is written.
+    """
+    where = f"--out {out}"
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        what = "a symbolic link" if out.is_symlink() else "a file"
+        raise InputError([Problem(where, f"is {what}, not a run folder; choose a new folder.")])
+    if out.exists():
+        entries = sorted(e.name + ("/" if e.is_dir() else "") for e in out.iterdir())
+        manifest = read_manifest(out)
+        ours = manifest is not None and manifest.kind == "bench-run"
+        if entries and not ours and not (manifest is None and _legacy_run(out)):
+            found = "a different bsb output" if manifest is not None else "files bsb did not write"
+            raise InputError(
+                [
+                    Problem(
+                        where,
+                        f"is not a benchmark run folder: it holds {found} "
+                        f"({', '.join(entries[:5])}). Nothing was changed: choose a new or "
+                        "empty folder.",
+                    )
+                ]
+            )
+        foreign = [
+            name
+            for name in entries
+            if name.rstrip("/") not in RUN_LAYOUT or (out / name.rstrip("/")).is_symlink()
+        ]
+        if foreign:
+            raise InputError(
+                [
+                    Problem(
+                        where,
+                        "is a benchmark run folder but also holds what bsb did not write "
+                        f"({', '.join(foreign[:5])}). Nothing was changed: move those away, "
+                        "or choose a new folder.",
+                    )
+                ]
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    if read_manifest(out) is None and not (out / "results.csv").exists():
+        write_manifest(out, "bench-run", track_files=False)
+
+
+def _legacy_run(out: Path) -> bool:
+    csv_path = out / "results.csv"
+    if csv_path.is_symlink() or not csv_path.is_file():
+        return False
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    return tuple(header) == tuple(COLUMNS)
 
 
 def read_rows(csv_path: Path) -> list[ResultRow]:
@@ -1042,11 +1117,13 @@ def run(
     ------
     KeyError
         If the preset is unknown.
+    InputError
+        If ``out`` is not a run folder the runner may write (see :func:`prepare_run_folder`).
     KeyboardInterrupt
         Re-raised after the children are terminated and the CSV is consistent.
     """
-    out = out.resolve()
     chosen = PRESETS[preset]
+    given, out = out, out.resolve()
     stop = stop if stop is not None else threading.Event()
     jobs = jobs or os.cpu_count() or 1
     report = progress if progress is not None else LOG.info
@@ -1062,6 +1139,7 @@ def run(
         time_factor=time_factor,
         bogor_geodata=bogor_geodata,
     )
+    prepare_run_folder(given)
     finished = {row.key for row in read_rows(csv_path) if row.status != "error"}
     todo = [t for t in tasks if t.key not in finished]
     planned = _format_duration(planned_wall_s(todo, cores=jobs))

@@ -56,6 +56,7 @@ from geodata.i18n import (
 )
 from geodata.map_assets import LEAFLET_CSS_URL, LEAFLET_JS_URL, inline_assets
 from geodata.papers import safe_stem
+from optimizer.errors import InputError
 from optimizer.model import DropPoint, Scenario, haversine_km
 from optimizer.solution import Plan, Route, Unassigned
 
@@ -914,11 +915,17 @@ def write_maps(
     *,
     language: str = "id",
     offline: bool = True,
+    force: bool = False,
+    protected: Sequence[Path] = (),
 ) -> list[Path]:
     """Write the map of a plan to ``out`` (and, for several warehouses, ``maps/`` beside it).
 
     Each file is written to a temporary sibling and moved into place with ``os.replace``, so a
-    reader never sees half a page.
+    reader never sees half a page. Each page ends with :data:`BSB_MAP_MARKER`. A file already
+    there is replaced only when bsb wrote it: a map listed, unchanged, in the manifest of its
+    plan folder is redrawn in place; another bsb map needs ``force``; anything else is refused
+    (:func:`geodata.output_guard.check_output_file`), before any file is written. Files written
+    into a plan folder are recorded in its manifest.
 
     Parameters
     ----------
@@ -930,6 +937,10 @@ def write_maps(
         ``"id"`` (default) or ``"en"``.
     offline
         See :func:`render_map_html`.
+    force
+        Replace maps bsb wrote earlier.
+    protected
+        Input folders (the plan's scenario) that no map may be written into.
 
     Returns
     -------
@@ -938,20 +949,66 @@ def write_maps(
 
     Raises
     ------
+    InputError
+        If a file may not be written; nothing is written.
     ValueError
         If ``language`` is unknown.
     OSError
         If a file cannot be written.
     """
+    from geodata.output_guard import add_to_manifest, output_file_problem
+
     files = map_files(scenario, plan, name=out.name, language=language, offline=offline)
+    targets = {relative: out.parent.joinpath(*PurePosixPath(relative).parts) for relative in files}
+    problems = [
+        problem
+        for relative in sorted(targets)
+        if (
+            problem := output_file_problem(
+                targets[relative],
+                force=force,
+                written_by_bsb=is_bsb_map,
+                protected=protected,
+                option="-o" if targets[relative] == out else "map",
+                what="map",
+            )
+        )
+        is not None
+    ]
+    if problems:
+        raise InputError(problems)
     written: list[Path] = []
     # The index last: it only links maps that are already in place.
     for relative in sorted(files, key=lambda r: r == out.name):
-        target = out.parent.joinpath(*PurePosixPath(relative).parts)
-        write_atomic(target, files[relative])
+        target = targets[relative]
+        write_atomic(target, files[relative] + BSB_MAP_MARKER)
         written.append(target)
+    add_to_manifest(out.parent, written)
     written.sort(key=lambda p: p != out)
     return written
+
+
+BSB_MAP_MARKER: Final = b"<!-- bsb map -->\n"
+"""Appended to every page :func:`write_maps` writes, so a later run knows bsb wrote it."""
+
+
+def is_bsb_map(path: Path) -> bool:
+    """Whether ``path`` is a page :func:`write_maps` wrote (it ends with :data:`BSB_MAP_MARKER`).
+
+    Parameters
+    ----------
+    path
+        An existing file.
+
+    Returns
+    -------
+    bool
+        ``True`` when its last bytes are the marker.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as stream:
+        stream.seek(max(0, size - len(BSB_MAP_MARKER)))
+        return stream.read() == BSB_MAP_MARKER
 
 
 def write_atomic(target: Path, content: bytes) -> None:
