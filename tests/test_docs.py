@@ -8,6 +8,7 @@ the scenario writer and reader know. The examples quoted in them are re-made and
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 import tomllib
@@ -19,7 +20,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from benchmarks.runner import RUN_LAYOUT
+from benchmarks.solve import SOLUTION_COMMENT
 from cli import main
+from geodata.maps import BSB_MAP_MARKER
+from geodata.output_guard import KIND_NAMES, MANIFEST_NAME, write_manifest
 from geodata.plan_files import STOPS_COLUMNS, UNASSIGNED_COLUMNS
 from geodata.sample import write_sample
 from geodata.scenario_io import (
@@ -472,3 +477,34 @@ def test_plan_doc_says_what_default_is_written_as(
     assert f'`"{FALLBACK_STRATEGY}"`' in row
     example = json.loads(_code_blocks(plan_doc, "json")[0])
     assert example["strategy"] in set(strategy_names()) - {"default"}
+
+
+# --- docs/plan-format.md: the manifest ----------------------------------------------------------
+
+MANIFEST_HEADING = "## The manifest, `.bsb-output.json`"
+
+
+def test_plan_doc_manifest_names_the_keys_and_kinds_bsb_writes(
+    plan_doc: str, tmp_path: Path
+) -> None:
+    section = _section(plan_doc, MANIFEST_HEADING)
+    assert f"`{MANIFEST_NAME}`" in MANIFEST_HEADING
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("a", encoding="utf-8")
+    write_manifest(tmp_path, "plan")
+    written = json.loads((tmp_path / MANIFEST_NAME).read_text(encoding="utf-8"))
+    assert _first_column(section) == set(written)
+    example = _FENCE.findall(section)[0][1]
+    assert set(re.findall(r'^ "(\w+)"', example, re.MULTILINE)) == set(written)
+    assert written["files"] == {"sub/a.txt": hashlib.sha256(b"a").hexdigest()}
+    kind_row = next(line for line in section.splitlines() if line.startswith("| `kind`"))
+    assert set(_BACKTICKED.findall(kind_row)) - {"kind"} == set(KIND_NAMES)
+
+
+def test_plan_doc_names_the_markers_of_single_files(plan_doc: str) -> None:
+    section = _section(plan_doc, MANIFEST_HEADING)
+    assert f"`{BSB_MAP_MARKER.decode().strip()}`" in section
+    assert f"`Comment : {SOLUTION_COMMENT}`" in section
+    assert set(RUN_LAYOUT) - {MANIFEST_NAME} == {
+        name.rstrip("/") for name in _BACKTICKED.findall(section) if name.rstrip("/") in RUN_LAYOUT
+    }
