@@ -19,12 +19,14 @@ from geodata.map_assets import (
     remote_references,
 )
 from geodata.maps import (
+    BSB_MAP_MARKER,
     MAPS_FOLDER,
     TILES_URL,
     DayRoutes,
     MapContent,
     PointStatus,
     build_map,
+    is_bsb_map,
     map_content,
     map_files,
     overall_status,
@@ -32,6 +34,7 @@ from geodata.maps import (
     write_maps,
 )
 from geodata.sample import make_sample
+from optimizer.errors import InputError
 from optimizer.model import Scenario, SolverSettings
 from optimizer.planner import plan_scenario
 from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned
@@ -287,6 +290,24 @@ def test_write_maps_one_warehouse_writes_one_page(
     assert write_maps(scenario, plan, out) == [out]
     assert sorted(p.name for p in out.parent.iterdir()) == ["map.html"]
     assert "data-bsb-ready" in out.read_text(encoding="utf-8")
+
+
+def test_write_maps_marks_its_pages_and_replaces_only_them(
+    one_warehouse: tuple[Scenario, Plan], tmp_path: Path
+) -> None:
+    scenario, plan = one_warehouse
+    out = tmp_path / "map.html"
+    write_maps(scenario, plan, out)
+    assert out.read_bytes().endswith(BSB_MAP_MARKER) and is_bsb_map(out)
+    with pytest.raises(InputError, match="holds a map bsb wrote earlier"):
+        write_maps(scenario, plan, out, language="en")
+    write_maps(scenario, plan, out, language="en", force=True)
+    mine = tmp_path / "mine.html"
+    mine.write_text("<p>my notes</p>", encoding="utf-8")
+    with pytest.raises(InputError, match="exists and bsb did not write it"):
+        write_maps(scenario, plan, mine, force=True)
+    assert mine.read_text(encoding="utf-8") == "<p>my notes</p>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.html", "mine.html"]
 
 
 def test_write_maps_many_warehouses_writes_an_index_and_a_map_per_warehouse(
