@@ -263,6 +263,13 @@ def output_folder_problem(
         )
     if not target.exists():
         return None
+    if Path.cwd().resolve().is_relative_to(target.resolve()):
+        # The folder is replaced by a rename: the shell would be left in a deleted folder.
+        return Problem(
+            where,
+            "is or holds the current folder; bsb replaces a folder as a whole, so it cannot "
+            "write there. Nothing was changed: give a new folder name, e.g. -o plan.",
+        )
     if not target.is_dir():
         return Problem(
             where, "is a file, not a folder. Nothing was changed: choose a new folder name."

@@ -111,6 +111,16 @@ def test_a_file_or_a_link_is_refused_as_a_folder(tmp_path: Path) -> None:
     _refused(tmp_path / "link", "is a symbolic link")
 
 
+def test_the_current_folder_or_one_holding_it_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inside = tmp_path / "empty" / "here"
+    inside.mkdir(parents=True)
+    monkeypatch.chdir(inside)
+    _refused(Path(), "is or holds the current folder")
+    _refused(Path(".."), "is or holds the current folder")
+
+
 def test_an_unreadable_manifest_counts_as_not_written_by_bsb(tmp_path: Path) -> None:
     out = _bsb_folder(tmp_path / "out")
     (out / MANIFEST_NAME).write_text("{not json", encoding="utf-8")
