@@ -367,15 +367,19 @@ def test_a_new_run_folder_is_marked_and_resumed_without_force(
     assert len(rows) == 4
 
 
-def test_a_run_folder_older_than_manifests_is_recognised_by_its_results(tmp_path: Path) -> None:
+def test_a_run_folder_older_than_manifests_is_recognised_by_its_layout(tmp_path: Path) -> None:
     out = tmp_path / "old-run"
     (out / "solutions").mkdir(parents=True)
     (out / "results.csv").write_text(",".join(runner.COLUMNS) + "\n", encoding="utf-8")
-    runner.prepare_run_folder(out)
-    assert read_manifest(out) is None  # left as it was
+    runner.check_run_folder(out)
+    runner.mark_run_folder(out)
+    manifest = read_manifest(out)
+    assert manifest is not None and manifest.kind == "bench-run" and manifest.files is None
 
 
-@pytest.mark.parametrize("setup", ["foreign folder", "foreign file in a run", "a file", "a plan"])
+@pytest.mark.parametrize(
+    "setup", ["foreign folder", "foreign file in a run", "a file", "a plan", "foreign results"]
+)
 def test_run_refuses_an_out_folder_with_what_bsb_did_not_write(
     tmp_path: Path, instances_root: Path, fake_solver: Path, setup: str
 ) -> None:
@@ -385,12 +389,15 @@ def test_run_refuses_an_out_folder_with_what_bsb_did_not_write(
     elif setup == "a plan":
         out.mkdir()
         write_manifest(out, "plan")
+    elif setup == "foreign results":
+        out.mkdir()
+        (out / "results.csv").write_text("name,score\nme,10\n", encoding="utf-8")
     else:
         out.mkdir()
         if setup == "foreign file in a run":
             write_manifest(out, "bench-run", track_files=False)
         (out / "thesis.tex").write_text("mine", encoding="utf-8")
     before = tree_digest(tmp_path)
-    with pytest.raises(InputError, match=r"--out .*Nothing was changed|is a file"):
+    with pytest.raises(InputError, match=r"--out .*(Nothing was changed|is a file)"):
         _run(out, instances_root, ["good"])
     assert tree_digest(tmp_path) == before
