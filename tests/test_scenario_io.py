@@ -269,11 +269,31 @@ DEFECTS = [
     ("malformed_open", "drop_points.csv", 2, "open", "'8 pagi' is not a time of day", 1),
     ("close_before_open", "drop_points.csv", 3, "close", "close 08:30 is before open 09:00", 1),
     (
-        "demand_not_whole_sacks",
+        "ration_not_whole_sacks",
+        "tranches.csv",
+        3,
+        "kg_per_kpm",
+        "kg_per_kpm 22.5 is not a whole number of 15 kg sacks (1.5 sacks): a family's ration "
+        "is handed over in whole sacks; expected a multiple of sack_kg 15, e.g. 15 or 30",
+        1,
+    ),
+    (
+        "point_in_sea",
         "drop_points.csv",
         3,
-        "kpm",
-        "kpm 51 x 7.5 kg_per_kpm of tranche 'T-HALF' = 382.5 kg is not a whole number of 15 kg",
+        "lon/lat",
+        "lon 106.8, lat -5.6 is in the sea, 14 km from the nearest land",
+        1,
+    ),
+    (
+        "tranche_without_working_day",
+        "tranches.csv",
+        2,
+        "release/deadline",
+        "no working day from release 2020-09-06 (Sunday) to deadline 2020-09-06 (Sunday): "
+        "2020-09-06 (Sunday) is not a working day ([calendar] working_days = mon, tue, wed, "
+        "thu, fri, sat); expected a window holding at least one working day, e.g. deadline "
+        "2020-09-07 (Monday)",
         1,
     ),
     (
