@@ -54,6 +54,13 @@ Choices made here
   drop points or tranches.
 - Vector files: a missing CRS is a problem (no guessing). When no feature lies in Indonesia
   after reprojection, one problem names the file's CRS instead of one per feature.
+- Impossible input is refused before planning. A warehouse or drop point farther than
+  :data:`geodata.land.LAND_TOLERANCE_M` from land is a problem (field ``lon/lat``, or
+  ``geometry`` in vector files) naming its distance to the nearest land; rows with other bad
+  cells are checked too. A tranche with no working day from the later of ``release`` and
+  ``start_date`` to ``deadline`` is a problem (field ``release/deadline``) naming each day and
+  why it is not a working day. ``kg_per_kpm`` must be a whole number of ``sack_kg`` sacks (a
+  family's ration is never split), which also makes every point's demand whole sacks.
 """
 
 from __future__ import annotations
@@ -354,6 +361,8 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
     warehouses = _build_all(
         warehouse_table, _WAREHOUSES, problems, _build_warehouse, located=located_warehouses
     )
+    if warehouse_table is not None:
+        _check_on_land(warehouse_table, _WAREHOUSES, located_warehouses, problems)
     # Ids of every warehouse row, valid or not: a bad stock cell must not orphan its trucks.
     known_warehouses = None if warehouse_table is None else _ids_in(warehouse_table)
     trucks = _build_all(
@@ -366,16 +375,14 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
     points = _build_all(
         point_table, _DROP_POINTS, problems, _build_drop_point, located=located_points
     )
+    if point_table is not None:
+        _check_on_land(point_table, _DROP_POINTS, located_points, problems)
     tranches = _build_all(
         tranche_table,
         _TRANCHES,
         problems,
         lambda cells: _build_tranche(cells, settings.sack_kg),
     )
-    if warehouse_table is not None:
-        _check_on_land(warehouse_table, _WAREHOUSES, located_warehouses, problems)
-    if point_table is not None:
-        _check_on_land(point_table, _DROP_POINTS, located_points, problems)
     if tranche_table is not None:
         _check_tranche_windows(tranche_table, tranches, settings, problems)
 
