@@ -39,6 +39,7 @@ point.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -132,6 +133,8 @@ class LandPolygons:
         self._polygon_tree = shapely.STRtree(self._polygons)
         self._pieces = _coast_pieces(self._polygons, COAST_PIECE_SEGMENTS)
         self._piece_tree = shapely.STRtree(self._pieces)
+        # GEOS builds a prepared polygon's edge index on its first query: one query at a time.
+        self._query_lock = threading.Lock()
 
     @property
     def polygon_count(self) -> int:
@@ -156,9 +159,10 @@ class LandPolygons:
         lon_deg, lat_deg = _as_coordinates(lon, lat)
         points = shapely.points(lon_deg, lat_deg)
         point_index, polygon_index = self._polygon_tree.query(points)
-        inside = shapely.intersects_xy(
-            self._polygons[polygon_index], lon_deg[point_index], lat_deg[point_index]
-        )
+        with self._query_lock:
+            inside = shapely.intersects_xy(
+                self._polygons[polygon_index], lon_deg[point_index], lat_deg[point_index]
+            )
         on_land = np.zeros(len(lon_deg), dtype=bool)
         on_land[point_index[inside]] = True
         return on_land
@@ -321,14 +325,22 @@ def surely_on_land(lon: npt.ArrayLike, lat: npt.ArrayLike) -> BoolArray:
     return on_land
 
 
-@lru_cache(maxsize=1)
+_LOAD_LOCK = threading.Lock()
+"""Held while loading, so that threads asking at once (the service) load the data only once."""
+
+
 def _load_mask() -> Any:
+    with _LOAD_LOCK:
+        return _load_mask_once()
+
+
+@lru_cache(maxsize=1)
+def _load_mask_once() -> Any:
     from roaring_landmask import LandmaskProvider, RoaringMask
 
     return RoaringMask.new(LandmaskProvider.Osm)
 
 
-@lru_cache(maxsize=1)
 def load_land() -> LandPolygons:
     """Load the land polygons of :data:`LAND_REGION` from ``roaring-landmask`` (once).
 
@@ -337,6 +349,12 @@ def load_land() -> LandPolygons:
     LandPolygons
         Cached for the life of the process: the first call takes about 5 s.
     """
+    with _LOAD_LOCK:
+        return _load_land_once()
+
+
+@lru_cache(maxsize=1)
+def _load_land_once() -> LandPolygons:
     import shapely
     from roaring_landmask import LandmaskProvider, Shapes
 
