@@ -418,6 +418,32 @@ def test_scenario_doc_validate_examples_match_the_command(
     assert "$ echo $?\n2\n" in console[0]
 
 
+def test_scenario_doc_impossible_input_example_is_what_validate_reports(
+    scenario_doc: str, tmp_path: Path
+) -> None:
+    from geodata.land import LAND_TOLERANCE_M
+
+    folder = tmp_path / "sample"
+    write_sample(folder, n_drop_points=SAMPLE_POINTS, seed=SAMPLE_SEED)
+    points = _text(folder / "drop_points.csv")
+    assert ",106.427224,-6.329663," in points  # the drop point in row 4
+    (folder / "drop_points.csv").write_text(
+        points.replace(",106.427224,-6.329663,", ",106.427224,-5.329663,"), "utf-8"
+    )
+    tranches = _text(folder / "tranches.csv").splitlines(keepends=True)
+    tranches[1] = tranches[1].replace(",30,", ",22.5,")
+    tranches[2] = tranches[2].replace("2020-10-01,2020-10-31", "2020-10-04,2020-10-04")
+    (folder / "tranches.csv").write_text("".join(tranches), "utf-8")
+    console = _code_blocks(_section(scenario_doc, "## How problems are reported"), "console")
+    example = next(block for block in console if "is in the sea" in block)
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 2
+    documented = [line for line in example.splitlines() if line.startswith("  - ")]
+    assert documented == [line for line in result.stderr.splitlines() if line.startswith("  - ")]
+    assert len(documented) == 3
+    assert f"more than **{LAND_TOLERANCE_M:g} m** from land" in scenario_doc
+
+
 def test_scenario_doc_complete_example_shows_the_defaults(scenario_doc: str) -> None:
     example = tomllib.loads(_code_blocks(_section(scenario_doc, "## `scenario.toml`"), "toml")[0])
     calendar = Calendar()
