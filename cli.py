@@ -141,6 +141,12 @@ workers_option = click.option(
     default=None,
     help="Processes routing parts at once (default: every core).",
 )
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an output bsb wrote earlier (never the scenario, never a folder holding "
+    "files bsb did not write).",
+)
 language_option = click.option(
     "--language",
     type=click.Choice(["id", "en"]),
@@ -182,6 +188,8 @@ def _plan_and_write(
     *,
     language: str,
     workers: int | None,
+    force: bool = False,
+    protected: tuple[Path, ...] = (),
 ) -> Any:
     """Plan, self-check with the independent checker, then write the folder atomically."""
     from geodata.plan_files import format_summary, write_complete_plan
@@ -202,9 +210,17 @@ def _plan_and_write(
             click.echo(f"  - [{violation.rule}] {violation.message}", err=True)
         raise _CommandFailedError(EXIT_INTERNAL)
     writing_started = time.monotonic()
-    write_complete_plan(scenario, plan, out_dir, language=language, progress=_log_write_stage)
+    write_complete_plan(
+        scenario,
+        plan,
+        out_dir,
+        language=language,
+        force=force,
+        protected=protected,
+        progress=_log_write_stage,
+    )
     LOG.info("writing the plan folder took %.1f s", time.monotonic() - writing_started)
-    click.echo(format_summary(scenario, plan))
+    click.echo(format_summary(scenario, plan, language=language))
     click.echo(f"Plan written to {out_dir}")
     return plan
 
@@ -224,7 +240,8 @@ def _log_write_stage(number: int, total: int, stage: str) -> None:
     "out_dir",
     type=click.Path(path_type=Path),
     required=True,
-    help="Plan folder to write (replaced atomically).",
+    help="Plan folder to write: a new or empty folder, or (with --force) a plan folder bsb "
+    "wrote. Never the scenario folder.",
 )
 @time_limit_option
 @seed_option
@@ -233,6 +250,7 @@ def _log_write_stage(number: int, total: int, stage: str) -> None:
 @config_option
 @workers_option
 @language_option
+@force_option
 @_handle_errors
 def plan(
     scenario_dir: Path,
@@ -244,6 +262,7 @@ def plan(
     config: Path | None,
     workers: int | None,
     language: str,
+    force: bool,
 ) -> None:
     """Plan deliveries for SCENARIO_DIR and write the plan folder.
 
@@ -251,10 +270,13 @@ def plan(
     Example:
       bsb plan scen/ -o plan/ --time-limit 120 --seed 7
     """
+    from geodata.output_guard import check_output_folder
     from optimizer.errors import Problem
     from optimizer.planner import with_overrides
     from optimizer.strategies import get_strategy
 
+    # Before reading and planning: a refused folder should not cost minutes of search.
+    check_output_folder(out_dir, kind="plan", force=force, protected=(scenario_dir,))
     scenario = _read(scenario_dir, config)
     scenario = with_overrides(
         scenario,
@@ -267,7 +289,14 @@ def plan(
         get_strategy(scenario.solver.strategy)
     except ValueError as error:
         raise InputError([Problem("--strategy", str(error))]) from error
-    _plan_and_write(scenario, out_dir, language=language, workers=workers)
+    _plan_and_write(
+        scenario,
+        out_dir,
+        language=language,
+        workers=workers,
+        force=force,
+        protected=(scenario_dir,),
+    )
 
 
 @main.command()
@@ -349,15 +378,29 @@ def validate(scenario_dir: Path, config: Path | None) -> None:
     default=None,
     help="Place points in the real villages of Kabupaten Bogor (a folder like ../shared/geodata).",
 )
+@force_option
 @_handle_errors
 def sample(
-    out_dir: Path, size: int, warehouses: int | None, seed: int, bogor_dir: Path | None
+    out_dir: Path,
+    size: int,
+    warehouses: int | None,
+    seed: int,
+    bogor_dir: Path | None,
+    force: bool,
 ) -> None:
-    """Write a seeded synthetic scenario shaped like Kabupaten Bogor to OUT_DIR."""
+    """Write a seeded synthetic scenario shaped like Kabupaten Bogor to OUT_DIR.
+
+    OUT_DIR must be new or empty, or (with --force) a sample scenario bsb wrote.
+    """
     from geodata.sample import write_sample
 
     scenario = write_sample(
-        out_dir, n_drop_points=size, n_warehouses=warehouses, seed=seed, bogor_geodata=bogor_dir
+        out_dir,
+        n_drop_points=size,
+        n_warehouses=warehouses,
+        seed=seed,
+        bogor_geodata=bogor_dir,
+        force=force,
     )
     click.echo(
         f"Sample scenario {scenario.name} written to {out_dir}: {len(scenario.warehouses)} "
@@ -380,22 +423,43 @@ def sample(
 @click.option("--time-limit", type=click.FloatRange(min=0.1), default=30.0, show_default=True)
 @workers_option
 @language_option
+@force_option
 @_handle_errors
 def demo(
-    out_dir: Path, size: int, seed: int, time_limit: float, workers: int | None, language: str
+    out_dir: Path,
+    size: int,
+    seed: int,
+    time_limit: float,
+    workers: int | None,
+    language: str,
+    force: bool,
 ) -> None:
     """Make a sample scenario, plan it and print the summary, in one go.
 
-    Writes OUT/scenario (the input) and OUT/plan (the plan, maps and papers).
+    Writes OUT/scenario (the input) and OUT/plan (the plan, maps and papers). OUT must be new
+    or empty; a second demo into the same OUT needs --force.
     """
+    from geodata.output_guard import check_output_folder, read_manifest, write_manifest
     from geodata.sample import write_sample
     from optimizer.planner import with_overrides
 
+    check_output_folder(out_dir, kind="demo", force=force)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if read_manifest(out_dir) is None:
+        # Marks OUT as a demo bsb wrote; its scenario/ and plan/ carry their own manifests.
+        write_manifest(out_dir, "demo")
     scenario_dir = out_dir / "scenario"
-    write_sample(scenario_dir, n_drop_points=size, seed=seed)
+    write_sample(scenario_dir, n_drop_points=size, seed=seed, force=True)
     scenario = with_overrides(_read(scenario_dir), time_limit_s=time_limit, seed=seed)
     click.echo(f"Sample scenario written to {scenario_dir}")
-    _plan_and_write(scenario, out_dir / "plan", language=language, workers=workers)
+    _plan_and_write(
+        scenario,
+        out_dir / "plan",
+        language=language,
+        workers=workers,
+        force=True,
+        protected=(scenario_dir,),
+    )
 
 
 @main.command(name="map")
@@ -406,7 +470,8 @@ def demo(
     "out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Map file to write (default: PLAN_DIR/map.html).",
+    help="Map file to write (default: PLAN_DIR/map.html, redrawn in place). An existing file "
+    "is replaced only if bsb wrote it, and then only with --force.",
 )
 @click.option(
     "--offline/--online",
@@ -415,8 +480,11 @@ def demo(
     help="Offline inlines Leaflet so the map works without internet (tiles stay blank).",
 )
 @language_option
+@force_option
 @_handle_errors
-def map_command(plan_dir: Path, out: Path | None, offline: bool, language: str) -> None:
+def map_command(
+    plan_dir: Path, out: Path | None, offline: bool, language: str, force: bool
+) -> None:
     """Draw the route map of a plan folder (HTML, opens in any browser).
 
     \b
@@ -436,7 +504,13 @@ def map_command(plan_dir: Path, out: Path | None, offline: bool, language: str) 
     except (ValueError, KeyError, TypeError) as error:
         raise InputError([Problem(str(plan_path), f"not a readable plan: {error}")]) from error
     written = write_maps(
-        scenario, plan, out or plan_dir / "map.html", language=language, offline=offline
+        scenario,
+        plan,
+        out or plan_dir / "map.html",
+        language=language,
+        offline=offline,
+        force=force,
+        protected=(plan_dir / "scenario",),
     )
     more = f" (+{len(written) - 1} more)" if len(written) > 1 else ""
     click.echo(f"Map written to {written[0]}{more}")
@@ -479,7 +553,8 @@ def bench() -> None:
     "solution",
     type=click.Path(path_type=Path),
     required=True,
-    help="Solution file to write (Route #k lines, then Cost).",
+    help="Solution file to write (Route #k lines, then Cost). An existing file is replaced "
+    "only if bsb wrote it, and then only with --force.",
 )
 @click.option("--strategy", default="default", show_default=True, help="See `bsb strategies`.")
 @click.option("--time-limit", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
@@ -496,6 +571,7 @@ def bench() -> None:
     default=None,
     help="Also write improving solutions over time as CSV (elapsed_s,distance).",
 )
+@force_option
 @_handle_errors
 def bench_solve(
     instance: Path,
@@ -505,22 +581,52 @@ def bench_solve(
     seed: int,
     solution_limit: int | None,
     trace: Path | None,
+    force: bool,
 ) -> None:
     """Solve one Solomon/Homberger .txt or VRPLIB .vrp INSTANCE, minimising total distance.
 
     \b
     Example:
       bsb bench solve C101.txt -o C101.sol --strategy ortools --time-limit 10
+
+    Prints the gap over the best-known solution when bks.csv (beside the instance's family
+    folder, or in ../shared/benchmarks/instances) has one for the instance.
     """
     from benchmarks.solve import (
         REFERENCE_STRATEGIES,
+        SOLUTION_COMMENT,
         bench_strategy_names,
+        best_known_gap,
+        is_bsb_solution,
+        is_bsb_trace,
         solve_instance,
         write_trace,
     )
     from benchmarks.vrp import read_instance, write_solution
+    from geodata.output_guard import output_file_problem
     from optimizer.errors import Problem
     from optimizer.strategies import get_strategy
+
+    outputs = [(solution, "-o", "solution file", is_bsb_solution)]
+    if trace is not None:
+        outputs.append((trace, "--trace", "trace file", is_bsb_trace))
+    refused = [
+        problem
+        for path, option, what, recognise in outputs
+        if (
+            problem := output_file_problem(
+                path,
+                force=force,
+                written_by_bsb=recognise,
+                protected=(instance,),
+                option=option,
+                what=what,
+            )
+        )
+        is not None
+    ]
+    if refused:
+        raise InputError(refused)
 
     if strategy not in bench_strategy_names():
         names = ", ".join(bench_strategy_names())
@@ -548,11 +654,19 @@ def bench_solve(
     if not outcome.complete:
         click.echo(f"{parsed.name}: no solution serving every customer was found", err=True)
         raise _CommandFailedError(EXIT_INTERNAL)
-    write_solution(solution, outcome.routes, outcome.distance)
+    write_solution(solution, outcome.routes, outcome.distance, comment=SOLUTION_COMMENT)
     click.echo(
         f"{parsed.name}: {len(outcome.routes)} routes, distance {outcome.distance:.2f} "
         f"-> {solution}"
     )
+    gap = best_known_gap(instance, parsed, outcome.routes)
+    if gap is not None:
+        ref = gap.reference
+        click.echo(
+            f"{parsed.name}: gap {gap.percent:+.2f} % over the best-known {ref.distance:g} "
+            f"({ref.vehicles} vehicles, {ref.convention}; this solution: "
+            f"{len(outcome.routes)} routes)"
+        )
 
 
 @bench.command(name="run")
@@ -635,6 +749,8 @@ def bench_run(
                 stop=stop,
                 progress=LOG.info,
             )
+        except InputError:
+            raise
         except ValueError as error:
             raise InputError([Problem("bench run", str(error))]) from error
     if stop.is_set():

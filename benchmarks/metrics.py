@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import platform
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 from optimizer.model import Scenario, haversine_km
@@ -68,3 +71,44 @@ def replace_section(results: Path, marker: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     results.write_text(text, encoding="utf-8")
+
+
+DEFAULT_GEODATA = Path(__file__).resolve().parents[2] / "shared" / "geodata"
+"""``../shared/geodata`` beside the project: the real villages of Kabupaten Bogor."""
+
+
+def sample_size_parser(description: str, sizes: str) -> argparse.ArgumentParser:
+    """Options shared by the benchmarks that plan seeded samples of several sizes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--sizes", default=sizes)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--time-limit", type=float, default=None, help="override, seconds")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--bogor", type=Path, default=DEFAULT_GEODATA)
+    parser.add_argument("--no-bogor", action="store_true", help="synthetic geography only")
+    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    return parser
+
+
+def geographies(args: argparse.Namespace) -> list[Path | None]:
+    """Synthetic geography (``None``), and the Bogor villages when their folder is there."""
+    found: list[Path | None] = [None]
+    if not args.no_bogor and (args.bogor / "bogor_desa_32.01_centroids.csv").exists():
+        found.append(args.bogor)
+    return found
+
+
+def results_section(title: str, command: str, notes: list[str], table: str) -> str:
+    """Return a RESULTS.md section: title, machine, date, command, notes, then the table."""
+    return "\n".join(
+        [
+            f"## {title}",
+            "",
+            f"- machine: {machine_description()}",
+            f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+            f"- command: `{command}`",
+            *(f"- {note}" for note in notes),
+            "",
+            table,
+        ]
+    )

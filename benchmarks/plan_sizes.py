@@ -16,19 +16,22 @@ Results replace the ``plan-sizes`` section of ``benchmarks/RESULTS.md``.
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
 import resource
 import sys
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.metrics import machine_description, radial_lower_bound_km, replace_section
+from benchmarks.metrics import (
+    geographies,
+    radial_lower_bound_km,
+    replace_section,
+    results_section,
+    sample_size_parser,
+)
 from geodata.plan_files import write_plan_folder
 from geodata.sample import write_sample
 from geodata.scenario_io import read_scenario
@@ -39,7 +42,6 @@ from optimizer.solution import plan_to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-DEFAULT_GEODATA = ROOT.parent / "shared" / "geodata"
 
 
 def default_time_limit_s(n_points: int) -> float:
@@ -144,39 +146,23 @@ def table(rows: list[Row]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and update RESULTS.md."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100,500,2000,4000")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--time-limit", type=float, default=None, help="override, seconds")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--bogor", type=Path, default=DEFAULT_GEODATA)
-    parser.add_argument("--no-bogor", action="store_true", help="synthetic geography only")
-    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser = sample_size_parser(__doc__.splitlines()[0], "100,500,2000,4000")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     sizes = [int(s) for s in args.sizes.split(",")]
-    geographies: list[Path | None] = [None]
-    if not args.no_bogor and (args.bogor / "bogor_desa_32.01_centroids.csv").exists():
-        geographies.append(args.bogor)
     rows: list[Row] = []
-    for bogor in geographies:
+    for bogor in geographies(args):
         for n in sizes:
             limit = args.time_limit or default_time_limit_s(n)
             row = run_one(n, seed=args.seed, time_limit_s=limit, workers=args.workers, bogor=bogor)
             rows.append(row)
             print(table([row]).splitlines()[-1], flush=True)
     command = " ".join(["python -m benchmarks.plan_sizes", *(argv or sys.argv[1:])])
-    body = "\n".join(
-        [
-            "## Plan sizes: time and distance over the radial lower bound",
-            "",
-            f"- machine: {machine_description()}",
-            f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-            f"- command: `{command}`",
-            f"- seed {args.seed}, {args.workers} worker processes, default strategy",
-            "",
-            table(rows),
-        ]
+    body = results_section(
+        "Plan sizes: time and distance over the radial lower bound",
+        command,
+        [f"seed {args.seed}, {args.workers} worker processes, default strategy"],
+        table(rows),
     )
     print(body)
     if not args.no_write:

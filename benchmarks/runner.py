@@ -76,6 +76,8 @@ from types import MappingProxyType
 
 from benchmarks import bsb_family, vrp
 from benchmarks.metrics import machine_description
+from geodata.output_guard import KIND_NAMES, MANIFEST_NAME, read_manifest, write_manifest
+from optimizer.errors import InputError, Problem
 
 LOG = logging.getLogger(__name__)
 
@@ -540,6 +542,92 @@ def row_from_csv(cells: Mapping[str, str]) -> ResultRow:
             raise ValueError(f"results.csv has no column {name}")
         values[name] = _from_text(cells[name], _HINTS[name], name)
     return ResultRow(**values)  # type: ignore[arg-type]
+
+
+RUN_LAYOUT = frozenset({"results.csv", "solutions", "instances", "plots", MANIFEST_NAME})
+"""What a run folder holds at its top level; anything else there was not written by bsb."""
+
+
+def check_run_folder(out: Path) -> None:
+    """Check that ``out`` may hold a run (:func:`mark_run_folder` then marks a new one).
+
+    A run is resumable, so a run folder bsb wrote is written into again without ``--force``:
+    one whose manifest says ``bench-run``, or, for runs older than manifests, one without a
+    manifest whose top level holds only entries of :data:`RUN_LAYOUT`. Either way every entry
+    at its top level must be in :data:`RUN_LAYOUT` (no link) and its ``results.csv``, if any,
+    must have the runner's header, so that no row is ever appended to someone else's table. A
+    missing or empty folder becomes a new run folder. Anything else is refused: a file, a link,
+    another kind of bsb output, a folder holding what the runner does not write.
+
+    Parameters
+    ----------
+    out
+        The run folder.
+
+    Raises
+    ------
+    InputError
+        Naming what was found and what to do. Nothing is written.
+    """
+    where = f"--out {out}"
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        what = "a symbolic link" if out.is_symlink() else "a file"
+        raise InputError([Problem(where, f"is {what}, not a run folder; choose a new folder.")])
+    if not out.exists():
+        return
+    manifest = read_manifest(out)
+    if manifest is not None and manifest.kind != "bench-run":
+        raise InputError(
+            [
+                Problem(
+                    where,
+                    f"holds {KIND_NAMES.get(manifest.kind, manifest.kind)} bsb wrote, not a "
+                    "benchmark run. Nothing was changed: choose a new or empty folder.",
+                )
+            ]
+        )
+    foreign = sorted(
+        entry.name + ("/" if entry.is_dir() else "")
+        for entry in out.iterdir()
+        if entry.name not in RUN_LAYOUT or entry.is_symlink()
+    )
+    results = out / "results.csv"
+    if results.exists() and not _runner_results(results):
+        foreign.append("results.csv (not the runner's columns)")
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise InputError(
+            [
+                Problem(
+                    where,
+                    f"holds what the benchmark runner did not write ({shown}). Nothing was "
+                    "changed: choose a new or empty folder, or move those away.",
+                )
+            ]
+        )
+
+
+def mark_run_folder(out: Path) -> None:
+    """Create ``out`` if missing and mark it as a run folder, unless it already is one.
+
+    Parameters
+    ----------
+    out
+        A folder :func:`check_run_folder` accepted.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    if read_manifest(out) is None:
+        write_manifest(out, "bench-run", track_files=False)
+
+
+def _runner_results(csv_path: Path) -> bool:
+    if csv_path.is_symlink() or not csv_path.is_file():
+        return False
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    return tuple(header) == tuple(COLUMNS)
 
 
 def read_rows(csv_path: Path) -> list[ResultRow]:
@@ -1042,11 +1130,14 @@ def run(
     ------
     KeyError
         If the preset is unknown.
+    InputError
+        If ``out`` is not a run folder the runner may write (see :func:`check_run_folder`).
     KeyboardInterrupt
         Re-raised after the children are terminated and the CSV is consistent.
     """
-    out = out.resolve()
     chosen = PRESETS[preset]
+    check_run_folder(out)
+    given, out = out, out.resolve()
     stop = stop if stop is not None else threading.Event()
     jobs = jobs or os.cpu_count() or 1
     report = progress if progress is not None else LOG.info
@@ -1062,6 +1153,7 @@ def run(
         time_factor=time_factor,
         bogor_geodata=bogor_geodata,
     )
+    mark_run_folder(given)
     finished = {row.key for row in read_rows(csv_path) if row.status != "error"}
     todo = [t for t in tasks if t.key not in finished]
     planned = _format_duration(planned_wall_s(todo, cores=jobs))

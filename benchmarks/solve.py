@@ -23,7 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.vrp import VrpInstance, euclid_matrix, route_cost
+from benchmarks.vrp import (
+    DEFAULT_INSTANCES,
+    Bks,
+    VrpInstance,
+    euclid_matrix,
+    family_of,
+    gap_percent,
+    gap_reference,
+    load_bks,
+    route_cost,
+)
 from optimizer.engines import solve
 from optimizer.routing import DROP_PENALTY, RoutingProblem, SearchSettings, StopFlag, VehicleGroup
 from optimizer.strategies import get_strategy, strategy_names
@@ -180,7 +190,112 @@ def write_trace(path: Path, trace: Sequence[tuple[float, float]]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["elapsed_s", "distance"])
+        writer.writerow(TRACE_HEADER.split(","))
         for elapsed, distance in trace:
             writer.writerow([f"{elapsed:.3f}", f"{distance:.4f}"])
     Path(tmp).replace(path)
+
+
+SOLUTION_COMMENT = "written by bsb bench solve"
+"""The ``Comment`` line of every solution file ``bsb bench solve`` writes: marks it as bsb's."""
+
+TRACE_HEADER = "elapsed_s,distance"
+"""First line of a trace file :func:`write_trace` writes."""
+
+
+def is_bsb_solution(path: Path) -> bool:
+    """Whether ``path`` is a solution file ``bsb bench solve`` wrote (its comment line says so).
+
+    Parameters
+    ----------
+    path
+        An existing file.
+
+    Returns
+    -------
+    bool
+        ``True`` when a line reads ``Comment : written by bsb bench solve``.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return f"Comment : {SOLUTION_COMMENT}" in lines
+
+
+def is_bsb_trace(path: Path) -> bool:
+    """Whether ``path`` looks like a trace :func:`write_trace` wrote (its header, numbers only).
+
+    Parameters
+    ----------
+    path
+        An existing file.
+
+    Returns
+    -------
+    bool
+        ``True`` when the first line is :data:`TRACE_HEADER` and every other line two numbers.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return False
+    if not lines or lines[0] != TRACE_HEADER:
+        return False
+    try:
+        return all(len([float(cell) for cell in line.split(",")]) == 2 for line in lines[1:])
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A solution's gap over the best-known solution of its instance."""
+
+    reference: Bks
+    percent: float
+
+
+def best_known_gap(
+    instance_path: Path,
+    instance: VrpInstance,
+    routes: Sequence[Sequence[int]],
+    *,
+    bks_path: Path | None = None,
+) -> Gap | None:
+    """Gap of ``routes`` over the instance's best-known solution, when ``bks.csv`` has one.
+
+    Parameters
+    ----------
+    instance_path
+        The instance file; its family comes from :func:`benchmarks.vrp.family_of`.
+    instance
+        The instance read from it.
+    routes
+        A solution (customers per route, depot left out).
+    bks_path
+        The best-known table. Default: ``bks.csv`` beside the instance's family folder (e.g.
+        ``instances/bks.csv`` for ``instances/solomon/C101.txt``) if there is one, else the one
+        of :data:`benchmarks.vrp.DEFAULT_INSTANCES`.
+
+    Returns
+    -------
+    Gap | None
+        ``None`` when there is no table, the table is unreadable or has no row for the instance
+        (random instances never do).
+    """
+    family = family_of(instance_path)
+    if family == "random":
+        return None
+    if bks_path is None:
+        beside = instance_path.resolve().parent.parent / "bks.csv"
+        bks_path = beside if beside.is_file() else DEFAULT_INSTANCES / "bks.csv"
+    if not bks_path.is_file():
+        return None
+    try:
+        reference = gap_reference(instance.name, family, load_bks(bks_path))
+    except (OSError, ValueError):
+        return None
+    if reference is None:
+        return None
+    return Gap(reference, gap_percent(instance, routes, reference))

@@ -510,10 +510,14 @@ def _time_violations(
     return violations
 
 
-def write_solution(path: Path, routes: Sequence[Sequence[int]], cost: float) -> None:
+def write_solution(
+    path: Path, routes: Sequence[Sequence[int]], cost: float, *, comment: str | None = None
+) -> None:
     """Write a solution in VRPLIB format, atomically.
 
-    ``Route #k: c1 c2 ...`` lines (non-empty routes only, numbered from 1), then ``Cost <cost>``.
+    ``Route #k: c1 c2 ...`` lines (non-empty routes only, numbered from 1), then ``Cost <cost>``,
+    then ``Comment : <comment>`` when one is given (VRPLIB readers take it as a key-value line,
+    :func:`read_solution` skips it).
 
     Parameters
     ----------
@@ -523,12 +527,18 @@ def write_solution(path: Path, routes: Sequence[Sequence[int]], cost: float) -> 
         Customer numbers per route, depot left out.
     cost
         The cost to state (by convention of this project: double-precision distance).
+    comment
+        One line of text without a line break, e.g. who wrote the file.
     """
     lines = [
         f"Route #{k}: " + " ".join(str(int(c)) for c in route)
         for k, route in enumerate((r for r in routes if len(r) > 0), start=1)
     ]
     lines.append(f"Cost {round(float(cost), 6)!r}")
+    if comment is not None:
+        if "\n" in comment or "\r" in comment:
+            raise ValueError("a solution comment is one line")
+        lines.append(f"Comment : {comment}")
     _write_atomic(path, "\n".join(lines) + "\n")
 
 

@@ -6,8 +6,9 @@ What a map shows:
 - one layer per working day holding that day's trips, each a line in its truck's colour with
   arrowheads drawn along it in the driving direction;
 - drop points as circles coloured by status (:class:`PointStatus`); their popup lists id, RT/RW,
-  desa, kecamatan, families, and per tranche the kg and sacks due and delivered, each arrival
-  with truck and trip, and the reason for what is not delivered;
+  desa, kecamatan, families, and per tranche the kg and sacks due and scheduled, each arrival
+  with truck and trip, and the reason for what is not scheduled (said in the map's language from
+  the reason's code and facts, :func:`geodata.i18n.reason_sentence`);
 - a panel of grouped layer switches (days, tranche filter, statuses, warehouses), a legend, a
   summary (families served, tonnes, distance, trips, truck-days, unassigned), a search box (drop
   point id or name, desa) and a day slider with playback.
@@ -20,6 +21,10 @@ needs only Leaflet, which :mod:`geodata.map_assets` inlines from an installed pa
 
 Plans spanning several warehouses get one map per warehouse and an index page
 (:func:`map_files`, :func:`write_maps`).
+
+Every word is in the map's language (:class:`MapText`, ``docs/glossary.md``); dates and times
+are formatted in Python by Babel (:mod:`geodata.i18n`), numbers in the browser by ``Intl`` with the
+same locale (:data:`geodata.i18n.BROWSER_LOCALES`).
 
 folium is imported inside the functions that draw, never at module import.
 """
@@ -40,8 +45,18 @@ from enum import Enum, StrEnum, unique
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
+from geodata.i18n import (
+    BROWSER_LOCALES,
+    format_clock,
+    format_decimal,
+    format_integer,
+    format_short_date,
+    language_index,
+    reason_sentence,
+)
 from geodata.map_assets import LEAFLET_CSS_URL, LEAFLET_JS_URL, inline_assets
-from geodata.papers import language_index, safe_stem
+from geodata.papers import safe_stem
+from optimizer.errors import InputError
 from optimizer.model import DropPoint, Scenario, haversine_km
 from optimizer.solution import Plan, Route, Unassigned
 
@@ -108,7 +123,7 @@ class PointStatus(StrEnum):
     PARTIAL = "partial"
     """Some but not all of what is due arrived (or some tranches only)."""
     UNASSIGNED = "unassigned"
-    """Nothing due arrived; the popup gives the reason."""
+    """Nothing due is scheduled; the popup gives the reason."""
 
 
 STATUS_COLOURS: Final = {
@@ -139,36 +154,36 @@ class MapText(Enum):
     WAREHOUSES = ("Gudang", "Warehouses")
     WAREHOUSE = ("Gudang", "Warehouse")
     WAREHOUSE_LETTER = ("G", "W")
-    LEGEND = ("Keterangan", "Legend")
+    LEGEND = ("Legenda", "Legend")
     ROUTE_LEGEND = (
         "Rute: warna truk, panah = arah perjalanan",
         "Route: truck colour, arrows = direction of travel",
     )
     SUMMARY = ("Ringkasan", "Summary")
     FAMILIES_SERVED = ("KPM terlayani", "Families served")
-    TONNES = ("Beras terkirim (ton)", "Rice delivered (t)")
+    TONNES = ("Beras dijadwalkan (ton)", "Rice scheduled (t)")
     DISTANCE = ("Jarak (km)", "Distance (km)")
     TRIPS = ("Rit", "Trips")
     TRUCK_DAYS = ("Hari-truk", "Truck-days")
-    UNASSIGNED_DELIVERIES = ("Pengiriman tidak terjadwal", "Unassigned deliveries")
+    UNASSIGNED_DELIVERIES = ("Pengiriman tidak terjadwal", "Deliveries not scheduled")
     DELIVERIES = ("pengiriman", "deliveries")
-    SEARCH = ("Cari ID, nama titik, desa", "Search id, drop point, desa")
+    SEARCH = ("Cari ID, nama titik, desa", "Search id, drop point, village")
     NO_MATCH = ("Tidak ditemukan", "No match")
     POINTS = ("titik", "points")
     PLAYBACK = ("Per hari", "Day by day")
     ALL_DAYS = ("Semua hari", "All days")
     PLAY = ("Putar", "Play")
     PAUSE = ("Jeda", "Pause")
-    PENDING = ("Belum dikirim (pada hari ini)", "Not yet delivered (on this day)")
-    STATUS_DELIVERED = ("Terkirim", "Delivered")
-    STATUS_SPLIT = ("Terkirim dalam beberapa rit", "Delivered over several trips")
-    STATUS_PARTIAL = ("Terkirim sebagian", "Partially delivered")
-    STATUS_UNASSIGNED = ("Tidak terkirim", "Unassigned")
+    PENDING = ("Belum tiba (pada hari ini)", "Not yet arrived (on this day)")
+    STATUS_DELIVERED = ("Dijadwalkan", "Scheduled")
+    STATUS_SPLIT = ("Dijadwalkan dalam beberapa rit", "Scheduled over several trips")
+    STATUS_PARTIAL = ("Dijadwalkan sebagian", "Partly scheduled")
+    STATUS_UNASSIGNED = ("Tidak terjadwal", "Not scheduled")
     ID = ("ID", "ID")
-    DESA = ("Desa", "Desa")
-    KECAMATAN = ("Kecamatan", "Kecamatan")
+    DESA = ("Desa", "Village")
+    KECAMATAN = ("Kecamatan", "District")
     RT_RW = ("RT/RW", "RT/RW")
-    KPM = ("KPM", "Families (KPM)")
+    KPM = ("KPM", "Families")
     DUE = ("Jatah", "Due")
     KG = ("kg", "kg")
     SACKS = ("karung", "sacks")
@@ -178,7 +193,7 @@ class MapText(Enum):
     REASON = ("Alasan", "Reason")
     LATE = ("TERLAMBAT", "LATE")
     STOCK = ("Stok (kg)", "Stock (kg)")
-    SHIPPED = ("Dikirim (kg)", "Shipped (kg)")
+    SHIPPED = ("Dijadwalkan (kg)", "Scheduled (kg)")
     TRUCKS = ("Truk", "Trucks")
     DEPART = ("Berangkat", "Departure")
     RETURN = ("Kembali", "Return")
@@ -193,13 +208,8 @@ class MapText(Enum):
         return self.value[language_index(language)]
 
 
-NUMBER_LOCALES: Final = {"id": "id-ID", "en": "en-GB"}
+NUMBER_LOCALES: Final = BROWSER_LOCALES
 """Number formatting in the browser: ``1.234,5`` in Bahasa Indonesia, ``1,234.5`` in English."""
-
-WEEKDAYS: Final = {
-    "id": ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"),
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-}
 
 
 def status_label(status: PointStatus, language: str) -> str:
@@ -208,8 +218,8 @@ def status_label(status: PointStatus, language: str) -> str:
 
 
 def day_label(day: date, language: str) -> str:
-    """``"Sen 2020-09-07"``: weekday and ISO date."""
-    return f"{WEEKDAYS[language][day.weekday()]} {day.isoformat()}"
+    """``"Sen, 7 Sep 2020"`` (id) or ``"Mon, 7 Sept 2020"`` (en): the locale's short date."""
+    return format_short_date(day, language)
 
 
 # --------------------------------------------------------------------------------------------
@@ -302,7 +312,7 @@ def map_content(
         truck.id: TRUCK_COLOURS[i % len(TRUCK_COLOURS)] for i, truck in enumerate(scenario.trucks)
     }
     days = _day_layers(scenario, routes, colours, language)
-    points = _point_collection(scenario, plan, shown_points)
+    points = _point_collection(scenario, plan, shown_points, language)
     shown_warehouses = [w for w in scenario.warehouses if warehouse is None or w.id == warehouse]
     warehouses = _warehouse_collection(scenario, plan, [w.id for w in shown_warehouses])
     title = f"{MapText.TITLE.label(language)}: {scenario.name}"
@@ -355,8 +365,8 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(float(value), 1)
 
 
-def _clock(moment: datetime) -> str:
-    return moment.strftime("%H:%M")
+def _clock(moment: datetime, language: str) -> str:
+    return format_clock(moment, language)
 
 
 def _day_layers(
@@ -386,8 +396,8 @@ def _day_layers(
                         "trip": route.trip,
                         "color": colours[route.truck],
                         "tranches": sorted({s.tranche for s in route.stops}),
-                        "depart": _clock(route.depart),
-                        "return": _clock(route.return_),
+                        "depart": _clock(route.depart, language),
+                        "return": _clock(route.return_, language),
                         "km": round(route.distance_km, 1),
                         "kg": _number(route.load_kg),
                         "sacks": sum(s.sacks for s in route.stops),
@@ -473,7 +483,9 @@ def overall_status(statuses: Sequence[PointStatus]) -> PointStatus:
     return PointStatus.DELIVERED
 
 
-def _point_collection(scenario: Scenario, plan: Plan, point_ids: Iterable[str]) -> dict[str, Any]:
+def _point_collection(
+    scenario: Scenario, plan: Plan, point_ids: Iterable[str], language: str
+) -> dict[str, Any]:
     visits = _visits_by_point(plan)
     missing: dict[tuple[str, str], list[Unassigned]] = defaultdict(list)
     for item in plan.unassigned:
@@ -500,7 +512,8 @@ def _point_collection(scenario: Scenario, plan: Plan, point_ids: Iterable[str]) 
                     "stops": [
                         {
                             "date": v.day.isoformat(),
-                            "arrive": _clock(v.arrive),
+                            "day": day_label(v.day, language),
+                            "arrive": _clock(v.arrive, language),
                             "truck": v.truck,
                             "trip": v.trip,
                             "kg": _number(v.kg),
@@ -509,7 +522,11 @@ def _point_collection(scenario: Scenario, plan: Plan, point_ids: Iterable[str]) 
                         }
                         for v in done
                     ],
-                    "reason": "; ".join(g.reason for g in gaps),
+                    # In the map's language, from the facts (plan.json keeps its English).
+                    "reason": " ".join(
+                        reason_sentence(g.reason_code, g.facts, g.drop_point, g.tranche, language)
+                        for g in gaps
+                    ),
                     "reason_code": ",".join(sorted({str(g.reason_code) for g in gaps})),
                 }
             )
@@ -874,6 +891,10 @@ class _IndexEntry:
 def index_page(scenario_name: str, entries: Sequence[_IndexEntry], *, language: str) -> str:
     """Return a small offline HTML page linking the maps, with each map's summary figures."""
     t = {text: html.escape(text.label(language)) for text in MapText}
+
+    def n(value: float) -> str:
+        return format_integer(value, language)
+
     rows = []
     for entry in entries:
         s = entry.summary
@@ -882,10 +903,10 @@ def index_page(scenario_name: str, entries: Sequence[_IndexEntry], *, language: 
             label += f" <small>({html.escape(entry.warehouse_id)})</small>"
         rows.append(
             f'<tr><td><a href="{html.escape(entry.href)}">{label}</a></td>'
-            f"<td>{s.families_served:,} / {s.families_total:,}</td>"
-            f"<td>{s.kg_delivered / 1000:,.1f}</td><td>{s.distance_km:,.0f}</td>"
-            f"<td>{s.trips:,}</td><td>{s.truck_days:,}</td>"
-            f"<td>{s.unassigned_deliveries:,}</td></tr>"
+            f"<td>{n(s.families_served)} / {n(s.families_total)}</td>"
+            f"<td>{format_decimal(s.kg_delivered / 1000, language, 1)}</td>"
+            f"<td>{n(s.distance_km)}</td><td>{n(s.trips)}</td><td>{n(s.truck_days)}</td>"
+            f"<td>{n(s.unassigned_deliveries)}</td></tr>"
         )
     title = f"{t[MapText.INDEX_TITLE]}: {html.escape(scenario_name)}"
     return (
@@ -908,11 +929,17 @@ def write_maps(
     *,
     language: str = "id",
     offline: bool = True,
+    force: bool = False,
+    protected: Sequence[Path] = (),
 ) -> list[Path]:
     """Write the map of a plan to ``out`` (and, for several warehouses, ``maps/`` beside it).
 
     Each file is written to a temporary sibling and moved into place with ``os.replace``, so a
-    reader never sees half a page.
+    reader never sees half a page. Each page ends with :data:`BSB_MAP_MARKER`. A file already
+    there is replaced only when bsb wrote it: a map listed, unchanged, in the manifest of its
+    plan folder is redrawn in place; another bsb map needs ``force``; anything else is refused
+    (:func:`geodata.output_guard.check_output_file`), before any file is written. Files written
+    into a plan folder are recorded in its manifest.
 
     Parameters
     ----------
@@ -924,6 +951,10 @@ def write_maps(
         ``"id"`` (default) or ``"en"``.
     offline
         See :func:`render_map_html`.
+    force
+        Replace maps bsb wrote earlier.
+    protected
+        Input folders (the plan's scenario) that no map may be written into.
 
     Returns
     -------
@@ -932,20 +963,66 @@ def write_maps(
 
     Raises
     ------
+    InputError
+        If a file may not be written; nothing is written.
     ValueError
         If ``language`` is unknown.
     OSError
         If a file cannot be written.
     """
+    from geodata.output_guard import add_to_manifest, output_file_problem
+
     files = map_files(scenario, plan, name=out.name, language=language, offline=offline)
+    targets = {relative: out.parent.joinpath(*PurePosixPath(relative).parts) for relative in files}
+    problems = [
+        problem
+        for relative in sorted(targets)
+        if (
+            problem := output_file_problem(
+                targets[relative],
+                force=force,
+                written_by_bsb=is_bsb_map,
+                protected=protected,
+                option="-o" if targets[relative] == out else "map",
+                what="map",
+            )
+        )
+        is not None
+    ]
+    if problems:
+        raise InputError(problems)
     written: list[Path] = []
     # The index last: it only links maps that are already in place.
     for relative in sorted(files, key=lambda r: r == out.name):
-        target = out.parent.joinpath(*PurePosixPath(relative).parts)
-        write_atomic(target, files[relative])
+        target = targets[relative]
+        write_atomic(target, files[relative] + BSB_MAP_MARKER)
         written.append(target)
+    add_to_manifest(out.parent, written)
     written.sort(key=lambda p: p != out)
     return written
+
+
+BSB_MAP_MARKER: Final = b"<!-- bsb map -->\n"
+"""Appended to every page :func:`write_maps` writes, so a later run knows bsb wrote it."""
+
+
+def is_bsb_map(path: Path) -> bool:
+    """Whether ``path`` is a page :func:`write_maps` wrote (it ends with :data:`BSB_MAP_MARKER`).
+
+    Parameters
+    ----------
+    path
+        An existing file.
+
+    Returns
+    -------
+    bool
+        ``True`` when its last bytes are the marker.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as stream:
+        stream.seek(max(0, size - len(BSB_MAP_MARKER)))
+        return stream.read() == BSB_MAP_MARKER
 
 
 def write_atomic(target: Path, content: bytes) -> None:
@@ -1089,7 +1166,7 @@ function (map, cfg) {
       if (!t.stops.length) { h += '<td colspan="4">-</td></tr>'; }
       t.stops.forEach(function (s, i) {
         if (i) { h += "<tr>"; }
-        h += "<td>" + esc(s.date) + " " + esc(s.arrive) +
+        h += "<td>" + esc(s.day) + " " + esc(s.arrive) +
           (s.late ? ' <span class="bsb-late">' + esc(T.late) + "</span>" : "") + "</td><td>" +
           esc(s.truck) + " / " + esc(s.trip) + "</td><td>" + num(s.kg) + "</td><td>" +
           num(s.sacks) + "</td></tr>";

@@ -4,15 +4,23 @@ Every paper is written twice, as CSV (UTF-8 with a byte-order mark, so that Exce
 encoding right) and as ``.xlsx`` (bold, frozen header row; A4, fitted to the page width, header
 row repeated on every printed page; ids as text cells, so ``00042`` stays ``00042``).
 
-Headers are in Bahasa Indonesia by default (``language="id"``) or English (``"en"``); both sets
-live in one table, :class:`Text`, so they cannot drift apart. Folder and file names never depend
-on the language::
+Headers, statuses and reasons are in Bahasa Indonesia by default (``language="id"``) or English
+(``"en"``); both sets live in one table, :class:`Text` (statuses and reasons in
+:class:`geodata.i18n.Term`), so they cannot drift apart; ``docs/glossary.md`` lists them. What a
+person reads is formatted for the language's locale by :mod:`geodata.i18n` (Babel): times
+(``08.00–09.30``), lists of dates and the reasons' sentences. Numbers stay numbers and dates stay
+dates: CSV cells hold plain numbers and ISO dates (``2020-09-07``) so that any spreadsheet reads
+them; xlsx cells are real numbers (grouped digits) and real dates shown with the weekday and month
+written out in the paper's language (``Senin, 7 September 2020``). Folder and file names never
+depend on the language::
 
     papers/
         loading_lists.csv|xlsx           every trip, one row per stop
         loading_lists/{date}_{truck}_trip{n}.csv|xlsx
         receipts.csv|xlsx                one row per delivered (drop point, tranche)
-        receipts/{drop point}.csv|xlsx   TTB form per drop point (one xlsx sheet per tranche)
+        receipts/{drop point}.csv|xlsx   TTB form per drop point (one xlsx sheet per tranche): one
+                                         numbered line per family served, and how many of the
+                                         point's families still wait, and why
         schedule.csv|xlsx                facilitator schedule by kecamatan, desa, date, arrival
 
 Ids are echoed verbatim inside the papers; in file names they are reduced to safe characters
@@ -27,12 +35,11 @@ import hashlib
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import Enum, unique
 from pathlib import Path
-from types import MappingProxyType
 from typing import Final
 
 from openpyxl import Workbook
@@ -40,18 +47,37 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from geodata.i18n import (
+    LANGUAGES,
+    Term,
+    format_clock,
+    format_short_date,
+    format_time_range,
+    language_index,
+    reason_label,
+    reason_sentence,
+)
 from optimizer.model import DropPoint, Scenario, Tranche
-from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned
+from optimizer.solution import Plan, Route, Stop, Unassigned
 
-LANGUAGES: Final = ("id", "en")
-"""Languages of the papers' headers, in the column order of :class:`Text` values."""
+__all__ = ["LANGUAGES", "Text", "language_index", "safe_stem", "write_papers"]
 
 LOADING_LISTS: Final = "loading_lists"
 RECEIPTS: Final = "receipts"
 SCHEDULE: Final = "schedule"
 
-Cell = str | int | float | None
-"""One value in a paper: text (ids included), a number, or empty."""
+Cell = str | int | float | date | tuple[date, ...] | None
+"""One value in a paper: text (ids included), a number, a date, some dates, or empty."""
+
+_XLSX_DATE_FORMATS: Final = {
+    "id": "[$-421]dddd, d mmmm yyyy",
+    "en": "[$-809]dddd, d mmmm yyyy",
+}
+"""How a date cell shows in Excel and LibreOffice: weekday and month written out in the paper's
+language (``[$-421]`` is Bahasa Indonesia's locale id, ``[$-809]`` British English's), whatever
+the reader's own settings."""
+_XLSX_DATE_WIDTH: Final = 27.0
+"""Room for the longest written-out date (``Wednesday, 30 September 2020``)."""
 
 
 @unique
@@ -83,42 +109,20 @@ class Text(Enum):
     KPM_NAME = ("Nama KPM", "Family name (KPM)")
     KPM_KG = ("Beras diterima (kg)", "Rice received (kg)")
     SIGNATURE = ("Tanda tangan", "Signature")
-    ARRIVAL_WINDOW = ("Waktu tiba", "Arrival window")
+    ARRIVAL_WINDOW = ("Perkiraan waktu bongkar", "Expected unloading window")
     STATUS = ("Status", "Status")
     REASON = ("Alasan", "Reason")
     DETAIL = ("Keterangan", "Details")
-    DELIVERED = ("Dikirim", "Delivered")
-    PARTIAL = ("Dikirim sebagian", "Partly delivered")
-    NOT_DELIVERED = ("Tidak dikirim", "Not delivered")
+    KPM_WAITING = ("KPM masih menunggu", "Families still waiting")
     LOADING_LIST = ("Daftar muat", "Loading list")
     RECEIPT = ("Tanda Terima Barang (TTB)", "Goods receipt (TTB)")
     RECEIPTS = ("Rekap TTB", "Receipts")
     SCHEDULE = ("Jadwal pendamping", "Facilitator schedule")
-    REASON_STOCK = ("Stok gudang tidak cukup", "No stock left")
-    REASON_DEADLINE = ("Tidak ada hari kerja sebelum batas waktu", "No working day before deadline")
-    REASON_CAPACITY = ("Truk terlalu kecil", "No truck can carry a sack")
-    REASON_SHIFT = ("Terlalu jauh untuk satu shift", "Too far for one shift")
-    REASON_TIME_WINDOW = ("Jam buka tidak terpenuhi", "Opening hours cannot be met")
-    REASON_FLEET_TIME = ("Waktu armada habis", "Fleet out of time")
-    REASON_SOLVER = ("Tidak ditemukan rute", "No route found")
 
     def label(self, language: str) -> str:
         """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
         return self.value[language_index(language)]
 
-
-REASON_TEXT: Final[Mapping[ReasonCode, Text]] = MappingProxyType(
-    {
-        ReasonCode.STOCK: Text.REASON_STOCK,
-        ReasonCode.DEADLINE: Text.REASON_DEADLINE,
-        ReasonCode.CAPACITY: Text.REASON_CAPACITY,
-        ReasonCode.SHIFT: Text.REASON_SHIFT,
-        ReasonCode.TIME_WINDOW: Text.REASON_TIME_WINDOW,
-        ReasonCode.FLEET_TIME: Text.REASON_FLEET_TIME,
-        ReasonCode.SOLVER: Text.REASON_SOLVER,
-    }
-)
-"""A short translated label for each reason code (the plan's own reason text is kept too)."""
 
 _MIN_WIDTH: Final = 6.0
 _MAX_WIDTH: Final = 45.0
@@ -135,16 +139,6 @@ _WINDOWS_RESERVED: Final = frozenset(
     | {f"COM{i}" for i in range(1, 10)}
     | {f"LPT{i}" for i in range(1, 10)}
 )
-
-
-def language_index(language: str) -> int:
-    """Position of ``language`` in :data:`LANGUAGES` (raises ``ValueError`` if unknown)."""
-    try:
-        return LANGUAGES.index(language)
-    except ValueError:
-        raise ValueError(
-            f"unknown language {language!r}: expected one of {', '.join(LANGUAGES)}"
-        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +179,20 @@ class _Delivery:
     dates: tuple[date, ...]
 
     @property
-    def kpm(self) -> float:
-        return self.kg / self.tranche.kg_per_kpm if self.tranche.kg_per_kpm else 0.0
+    def families(self) -> int:
+        """Families served in full.
+
+        The planner delivers whole rations, so ``kg`` is a whole number of them; a remainder (a
+        plan from elsewhere) serves no family and gets no line.
+        """
+        if not self.tranche.kg_per_kpm:
+            return 0
+        return math.floor(self.kg / self.tranche.kg_per_kpm + 1e-6)
+
+    @property
+    def families_waiting(self) -> int:
+        """The point's families of this tranche that get nothing from this plan."""
+        return max(self.point.kpm - self.families, 0)
 
 
 def write_papers(
@@ -265,9 +271,9 @@ def _write_loading_lists(scenario: Scenario, plan: Plan, folder: Path, language:
                 (Text.TRUCK_TYPE, truck.type),
                 (Text.WAREHOUSE, route.warehouse),
                 (Text.WAREHOUSE_NAME, warehouse.name),
-                (Text.DATE, route.date.isoformat()),
+                (Text.DATE, route.date),
                 (Text.TRIP, route.trip),
-                (Text.DEPART, _hhmm(route.depart)),
+                (Text.DEPART, format_clock(route.depart, language)),
             ),
             total=(
                 Text.TOTAL.label(language),
@@ -283,10 +289,10 @@ def _write_loading_lists(scenario: Scenario, plan: Plan, folder: Path, language:
         stem = f"{route.date.isoformat()}_{truck_stems[route.truck]}_trip{route.trip}"
         written += _write_both(per_trip_dir / stem, (sheet,), language)
         trip_cells: tuple[Cell, ...] = (
-            route.date.isoformat(),
+            route.date,
             route.truck,
             route.trip,
-            _hhmm(route.depart),
+            format_clock(route.depart, language),
             route.warehouse,
         )
         combined.extend(trip_cells + row for row in stop_rows)
@@ -352,6 +358,7 @@ def _deliveries(scenario: Scenario, plan: Plan) -> list[_Delivery]:
 
 def _write_receipts(scenario: Scenario, plan: Plan, folder: Path, language: str) -> list[Path]:
     deliveries = _deliveries(scenario, plan)
+    missing = _missing(plan)
     per_point: dict[str, list[_Delivery]] = defaultdict(list)
     for delivery in deliveries:
         per_point[delivery.point.id].append(delivery)
@@ -360,7 +367,10 @@ def _write_receipts(scenario: Scenario, plan: Plan, folder: Path, language: str)
     point_stems = _unique_stems(list(per_point))
     written: list[Path] = []
     for point_id, point_deliveries in per_point.items():
-        sheets = tuple(_receipt_sheet(d, language) for d in point_deliveries)
+        sheets = tuple(
+            _receipt_sheet(d, missing.get((d.point.id, d.tranche.id), []), language)
+            for d in point_deliveries
+        )
         written += _write_both(per_point_dir / point_stems[point_id], sheets, language)
     summary_rows = [
         (
@@ -370,11 +380,12 @@ def _write_receipts(scenario: Scenario, plan: Plan, folder: Path, language: str)
             d.point.kecamatan,
             _rt_rw(d.point),
             d.tranche.id,
-            _number(d.kpm),
+            d.families,
+            d.families_waiting,
             d.sacks,
             _number(d.kg),
             ", ".join(d.trucks),
-            ", ".join(day.isoformat() for day in d.dates),
+            d.dates,
         )
         for d in sorted(
             deliveries, key=lambda d: (d.point.kecamatan, d.point.desa, d.point.id)
@@ -390,6 +401,7 @@ def _write_receipts(scenario: Scenario, plan: Plan, folder: Path, language: str)
             _Column(Text.RT_RW),
             _Column(Text.TRANCHE),
             _Column(Text.KPM),
+            _Column(Text.KPM_WAITING),
             _Column(Text.SACKS),
             _Column(Text.KG),
             _Column(Text.TRUCKS),
@@ -401,11 +413,15 @@ def _write_receipts(scenario: Scenario, plan: Plan, folder: Path, language: str)
     return _write_both(folder / RECEIPTS, (summary,), language) + written
 
 
-def _receipt_sheet(delivery: _Delivery, language: str) -> _Sheet:
+def _receipt_sheet(delivery: _Delivery, short: Sequence[Unassigned], language: str) -> _Sheet:
     point, tranche = delivery.point, delivery.tranche
-    # A family is either served in full or not at all; a fraction (a split sack) gets no line.
-    families = math.floor(delivery.kpm + 1e-6)
+    # A family is either served in full or not at all: one line per family served, and the
+    # total is what those lines hold.
+    families = delivery.families
     per_family_kg = _number(tranche.kg_per_kpm)
+    waiting: tuple[tuple[Text, Cell], ...] = ((Text.KPM_WAITING, delivery.families_waiting),)
+    if delivery.families_waiting:
+        waiting += ((Text.REASON, _reason_sentences(short, language)),)
     return _Sheet(
         title=Text.RECEIPT,
         sheet_name=tranche.id,
@@ -424,13 +440,14 @@ def _receipt_sheet(delivery: _Delivery, language: str) -> _Sheet:
             (Text.KECAMATAN, point.kecamatan),
             (Text.TRANCHE, tranche.id),
             (Text.TRANCHE_NAME, tranche.name),
-            (Text.KPM, _number(delivery.kpm)),
+            (Text.KPM, families),
+            *waiting,
             (Text.SACKS, delivery.sacks),
             (Text.KG, _number(delivery.kg)),
             (Text.TRUCKS, ", ".join(delivery.trucks)),
-            (Text.DELIVERY_DATES, ", ".join(day.isoformat() for day in delivery.dates)),
+            (Text.DELIVERY_DATES, delivery.dates),
         ),
-        total=(Text.TOTAL.label(language), None, _number(delivery.kg), None),
+        total=(Text.TOTAL.label(language), None, _number(families * tranche.kg_per_kpm), None),
         row_height_pt=_SIGNATURE_ROW_HEIGHT_PT,
     )
 
@@ -443,9 +460,7 @@ class _ScheduleLine:
 
 def _write_schedule(scenario: Scenario, plan: Plan, folder: Path, language: str) -> list[Path]:
     tranche_order = {t.id: i for i, t in enumerate(scenario.tranches)}
-    missing: dict[tuple[str, str], list[Unassigned]] = defaultdict(list)
-    for item in plan.unassigned:
-        missing[(item.drop_point, item.tranche)].append(item)
+    missing = _missing(plan)
     lines: list[_ScheduleLine] = []
     for route in plan.routes:
         for stop in route.stops:
@@ -463,15 +478,15 @@ def _write_schedule(scenario: Scenario, plan: Plan, folder: Path, language: str)
                     ),
                     cells=(
                         *_schedule_point_cells(point, stop.tranche),
-                        route.date.isoformat(),
-                        f"{_hhmm(stop.arrive)}–{_hhmm(stop.depart)}",
+                        route.date,
+                        format_time_range(stop.arrive, stop.depart, language),
                         route.truck,
                         route.trip,
                         stop.sacks,
                         _number(stop.kg),
-                        (Text.PARTIAL if short else Text.DELIVERED).label(language),
+                        (Term.PARTLY_SCHEDULED if short else Term.SCHEDULED).label(language),
                         _reason_labels(short, language),
-                        "; ".join(item.reason for item in short),
+                        _reason_sentences(short, language),
                     ),
                 )
             )
@@ -496,9 +511,9 @@ def _write_schedule(scenario: Scenario, plan: Plan, folder: Path, language: str)
                     None,
                     item.sacks,
                     _number(item.kg),
-                    Text.NOT_DELIVERED.label(language),
+                    Term.NOT_SCHEDULED.label(language),
                     _reason_labels([item], language),
-                    item.reason,
+                    _reason_sentences([item], language),
                 ),
             )
         )
@@ -532,9 +547,25 @@ def _schedule_point_cells(point: DropPoint, tranche_id: str) -> tuple[Cell, ...]
     return (point.desa, point.kecamatan, point.id, point.name, _rt_rw(point), tranche_id)
 
 
+def _missing(plan: Plan) -> dict[tuple[str, str], list[Unassigned]]:
+    """Group the plan's unassigned deliveries by (drop point, tranche)."""
+    missing: dict[tuple[str, str], list[Unassigned]] = defaultdict(list)
+    for item in plan.unassigned:
+        missing[(item.drop_point, item.tranche)].append(item)
+    return missing
+
+
 def _reason_labels(items: Iterable[Unassigned], language: str) -> str:
     codes = sorted({item.reason_code for item in items})
-    return "; ".join(REASON_TEXT[code].label(language) for code in codes)
+    return "; ".join(reason_label(code, language) for code in codes)
+
+
+def _reason_sentences(items: Iterable[Unassigned], language: str) -> str:
+    """Why, in the paper's language, written from each reason's code and facts."""
+    return " ".join(
+        reason_sentence(item.reason_code, item.facts, item.drop_point, item.tranche, language)
+        for item in items
+    )
 
 
 # --- formatting helpers ---------------------------------------------------------------------
@@ -545,10 +576,6 @@ def _number(value: float) -> int | float:
     if float(value).is_integer():
         return int(value)
     return round(float(value), 6)
-
-
-def _hhmm(moment: datetime) -> str:
-    return moment.strftime("%H:%M")
 
 
 def _rt_rw(point: DropPoint) -> str:
@@ -619,6 +646,15 @@ def _sheet_lines(sheet: _Sheet, language: str) -> list[tuple[Cell, ...]]:
     return lines
 
 
+def _csv_value(value: Cell) -> str | int | float | None:
+    """ISO dates in CSV: every spreadsheet reads ``2020-09-07`` as a date, in any locale."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return ", ".join(day.isoformat() for day in value)
+    return value
+
+
 def _write_csv(path: Path, sheets: Sequence[_Sheet], language: str) -> None:
     # utf-8-sig: the byte-order mark tells Excel the file is UTF-8 (names with é, en dashes).
     with path.open("w", encoding="utf-8-sig", newline="") as stream:
@@ -626,10 +662,15 @@ def _write_csv(path: Path, sheets: Sequence[_Sheet], language: str) -> None:
         for index, sheet in enumerate(sheets):
             if index:
                 writer.writerow(())
-            writer.writerows(_sheet_lines(sheet, language))
+            writer.writerows(
+                [_csv_value(value) for value in line] for line in _sheet_lines(sheet, language)
+            )
 
 
-def _xlsx_text(value: Cell) -> Cell:
+def _xlsx_value(value: Cell, language: str) -> str | int | float | date | None:
+    if isinstance(value, tuple):
+        # Several dates in one cell are text: written out, in the paper's language.
+        value = "; ".join(format_short_date(day, language) for day in value)
     if isinstance(value, str):
         # openpyxl refuses control characters; they cannot be shown on paper anyway.
         cleaned: str = ILLEGAL_CHARACTERS_RE.sub("", value)
@@ -663,11 +704,17 @@ def _write_xlsx(path: Path, sheets: Sequence[_Sheet], language: str) -> None:
         ws = workbook.create_sheet(title=name)
         lines = _sheet_lines(sheet, language)
         for row_number, line in enumerate(lines, start=1):
-            ws.append([_xlsx_text(value) for value in line])
+            ws.append([_xlsx_value(value, language) for value in line])
             for column_number, value in enumerate(line, start=1):
+                cell = ws.cell(row=row_number, column=column_number)
                 # openpyxl reads a string starting with "=" as a formula; ids and names are text.
                 if isinstance(value, str) and value.startswith("="):
-                    ws.cell(row=row_number, column=column_number).data_type = "s"
+                    cell.data_type = "s"
+                elif isinstance(value, date):
+                    cell.number_format = _XLSX_DATE_FORMATS[language]
+                elif isinstance(value, int | float) and not isinstance(value, bool):
+                    # Digits grouped as the reader's spreadsheet groups them (18.764 in id_ID).
+                    cell.number_format = "#,##0" if float(value).is_integer() else "#,##0.0##"
         ws["A1"].font = title_font
         for row_number in range(2, 2 + len(sheet.preamble)):
             ws.cell(row=row_number, column=1).font = bold
@@ -701,6 +748,10 @@ def _column_widths(sheet: _Sheet, lines: Sequence[tuple[Cell, ...]]) -> list[flo
     # The title line may be long; it spills over empty neighbours, so it does not count.
     for line in lines[1:]:
         for index, value in enumerate(line[: len(widths)]):
-            if value is not None:
+            if isinstance(value, date):
+                widths[index] = max(widths[index], _XLSX_DATE_WIDTH)
+            elif isinstance(value, tuple):
+                widths[index] = max(widths[index], 18.0 * len(value))
+            elif value is not None:
                 widths[index] = max(widths[index], len(str(value)) + 2.0)
     return [min(width, _MAX_WIDTH) for width in widths]

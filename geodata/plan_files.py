@@ -7,13 +7,16 @@ Contents of the folder::
     routes.geojson     one LineString per trip: warehouse -> stops -> warehouse, [lon, lat]
     stops.csv          one row per stop
     unassigned.csv     one row per undelivered (drop point, tranche)
-    summary.md         :func:`format_summary`
+    summary.md         :func:`format_summary`, in the plan's language
     papers/            loading lists, receipt lists (TTB), facilitator schedule (geodata.papers)
     (extra files)      from the caller: the CLI adds map.html, maps/ and trip_sheets/
 
+    .bsb-output.json   the manifest: every file bsb wrote, with its SHA-256 (geodata.output_guard)
+
 Everything is first written to a hidden sibling ``.{name}.tmp-<random>``, then swapped into
 place with renames on the same file system, so a crash or an error never leaves half a plan
-where the old one was.
+where the old one was. Only a new or empty folder, or (with ``force``) a plan folder bsb wrote
+and nothing else, is ever replaced; never the scenario folder (see geodata.output_guard).
 """
 
 from __future__ import annotations
@@ -21,16 +24,28 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import shutil
-import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
+from geodata.i18n import (
+    Term,
+    format_integer,
+    format_kg,
+    format_km,
+    format_long_date,
+    format_number,
+    format_percent,
+    language_index,
+    reason_label,
+    reason_sentence,
+)
+from geodata.output_guard import check_output_folder, write_folder_atomically
 from geodata.papers import write_papers
 from optimizer.model import Scenario
+from optimizer.reasons import ReasonCode
 from optimizer.solution import TIME_FORMAT, Plan, Route, compute_kpis, plan_to_dict
 
 logger = logging.getLogger(__name__)
@@ -86,9 +101,14 @@ def write_plan_folder(
     language: str = "id",
     write_scenario_copy: Callable[[Scenario, Path], None] | None = None,
     extra_files: Mapping[str, bytes] | None = None,
+    force: bool = False,
+    protected: Sequence[Path] = (),
     progress: WriteProgress | None = None,
 ) -> Path:
     """Write every output of a plan into ``out_dir``, replacing it atomically.
+
+    ``out_dir`` is written only where :func:`geodata.output_guard.check_output_folder` allows:
+    a new or empty folder, or a plan folder bsb wrote (holding nothing else) with ``force``.
 
     Parameters
     ----------
@@ -105,6 +125,10 @@ def write_plan_folder(
         skipped when ``None``.
     extra_files
         More files to add, relative POSIX path -> content (e.g. ``{"map.html": ...}``).
+    force
+        Replace a plan folder bsb wrote earlier.
+    protected
+        Input folders (the scenario folder) that ``out_dir`` must not be, hold or lie in.
     progress
         Told as the "plan files" and "papers" stages start (see :data:`WriteProgress`).
 
@@ -115,21 +139,17 @@ def write_plan_folder(
 
     Raises
     ------
+    InputError
+        If ``out_dir`` may not be written (see :mod:`geodata.output_guard`); nothing is written.
     ValueError
         If ``language`` is unknown, or an extra file's path is absolute, leaves the folder, or
         collides with a file already written.
-    NotADirectoryError
-        If ``out_dir`` exists and is not a folder.
     OSError
         If writing fails. In every error case ``out_dir`` is left as it was and no temporary
         folder remains.
     """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise NotADirectoryError(f"{out_dir} exists and is not a folder")
-    parent = out_dir.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
-    try:
+
+    def write(staging: Path) -> None:
         _write_contents(
             scenario,
             plan,
@@ -139,12 +159,10 @@ def write_plan_folder(
             extra_files=extra_files or {},
             progress=progress,
         )
-        _swap_into_place(staging, out_dir)
-    except BaseException:
-        # BaseException too: Ctrl-C while writing must not leave a temporary folder behind.
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out_dir
+
+    return write_folder_atomically(
+        out_dir, "plan", write, force=force, protected=protected, option="-o"
+    )
 
 
 def write_complete_plan(
@@ -153,6 +171,8 @@ def write_complete_plan(
     out_dir: Path,
     *,
     language: str = "id",
+    force: bool = False,
+    protected: Sequence[Path] = (),
     progress: WriteProgress | None = None,
 ) -> Path:
     """Write the plan folder ``bsb plan`` writes: plan files, offline map, trip sheets, scenario.
@@ -167,6 +187,8 @@ def write_complete_plan(
         The folder to create or replace atomically (see :func:`write_plan_folder`).
     language
         ``"id"`` or ``"en"`` for the map, papers and trip sheets.
+    force, protected
+        As for :func:`write_plan_folder`.
     progress
         Told as each stage of :data:`WRITE_STAGES` starts: writing takes seconds per hundred
         drop points (mostly the papers), and the CLI and the service show where it is.
@@ -175,11 +197,17 @@ def write_complete_plan(
     -------
     Path
         ``out_dir``.
+
+    Raises
+    ------
+    InputError
+        If ``out_dir`` may not be written; checked before the maps are drawn.
     """
     from geodata.maps import map_files
     from geodata.scenario_writer import write_scenario
     from geodata.trip_sheets import trip_sheet_files
 
+    check_output_folder(out_dir, kind="plan", force=force, protected=protected)
     _tell(progress, "maps")
     extra = map_files(scenario, plan, name="map.html", language=language, offline=True)
     _tell(progress, "trip sheets")
@@ -194,6 +222,8 @@ def write_complete_plan(
         language=language,
         write_scenario_copy=write_scenario,
         extra_files=extra,
+        force=force,
+        protected=protected,
         progress=progress,
     )
 
@@ -222,7 +252,8 @@ def _write_contents(
     (folder / "routes.geojson").write_text(geojson, encoding="utf-8")
     _write_stops_csv(scenario, plan, folder / "stops.csv")
     _write_unassigned_csv(scenario, plan, folder / "unassigned.csv")
-    (folder / "summary.md").write_text(format_summary(scenario, plan), encoding="utf-8")
+    summary = format_summary(scenario, plan, language=language)
+    (folder / "summary.md").write_text(summary, encoding="utf-8")
     _tell(progress, "papers")
     write_papers(scenario, plan, folder / "papers", language=language)
     for relative, content in sorted(extra_files.items()):
@@ -239,27 +270,6 @@ def _extra_file_target(folder: Path, relative: str) -> Path:
     if target.exists():
         raise ValueError(f"extra file {relative!r} would replace a file of the plan")
     return target
-
-
-def _swap_into_place(staging: Path, out_dir: Path) -> None:
-    if not out_dir.exists():
-        staging.rename(out_dir)
-        return
-    # Two renames: there is no portable atomic exchange of two folders. Between them out_dir
-    # is briefly missing; it is never half-written.
-    backup = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-    backup.rmdir()  # only the unique name is wanted: rename needs it free on Windows
-    out_dir.rename(backup)
-    try:
-        staging.rename(out_dir)
-    except BaseException:
-        backup.rename(out_dir)
-        raise
-    try:
-        shutil.rmtree(backup)
-    except OSError:
-        # The new plan is in place; a leftover backup is untidy, not wrong.
-        logger.warning("could not remove the previous plan folder kept at %s", backup)
 
 
 def routes_geojson(scenario: Scenario, plan: Plan) -> dict[str, Any]:
@@ -372,7 +382,7 @@ def _write_unassigned_csv(scenario: Scenario, plan: Plan, path: Path) -> None:
             )
 
 
-def format_summary(scenario: Scenario, plan: Plan) -> str:
+def format_summary(scenario: Scenario, plan: Plan, *, language: str = "id") -> str:
     """Summarise a plan in short Markdown (the CLI prints the same text).
 
     Parameters
@@ -382,59 +392,95 @@ def format_summary(scenario: Scenario, plan: Plan) -> str:
     plan
         The plan. Its KPIs are recomputed from its routes, so the summary never disagrees with
         them.
+    language
+        ``"id"`` (Bahasa Indonesia, default) or ``"en"``: the words, and the numbers and dates
+        as the language's locale writes them (:mod:`geodata.i18n`).
 
     Returns
     -------
     str
         Markdown, one line per fact, ending with a newline.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is unknown.
     """
+    language_index(language)
+
+    def t(term: Term) -> str:
+        return term.label(language)
+
+    def n(value: float) -> str:
+        return format_number(value, language)
+
     kpis = compute_kpis(scenario, plan.routes, plan.unassigned)
     total = kpis["families_total"]
     served = kpis["families_served"]
+    status = {"complete": Term.COMPLETE, "interrupted": Term.INTERRUPTED}.get(plan.status)
     lines = [
-        f"# Plan: {scenario.name}",
+        f"# {t(Term.PLAN)}: {scenario.name}",
         "",
-        f"- Status: {plan.status}; strategy: {plan.strategy}; seed: {plan.seed}",
-        f"- Families served (every tranche in full): {served:,} of {total:,}"
-        f" ({_percent(served, total)})",
+        f"- {t(Term.STATUS)}: {t(status) if status else plan.status}; "
+        f"{t(Term.STRATEGY)}: {plan.strategy}; {t(Term.SEED)}: {plan.seed}",
+        f"- {t(Term.FAMILIES_SERVED)}: {n(served)} {t(Term.OF)} {n(total)}"
+        f" ({format_percent(served, total, language)})",
     ]
     for tranche in scenario.tranches:
         demand_kg = sum(scenario.demand_kg(p, tranche) for p in scenario.drop_points)
         delivered_kg = kpis["kg_delivered_per_tranche"][tranche.id]
         last = kpis["last_delivery_date_per_tranche"][tranche.id]
+        deadline = f"{t(Term.DEADLINE)} {format_long_date(tranche.deadline, language)}"
         if last is None:
-            timing = f"no delivery (deadline {tranche.deadline.isoformat()})"
+            timing = f"{t(Term.NO_DELIVERY)} ({deadline})"
         else:
-            late = " **LATE**" if date.fromisoformat(last) > tranche.deadline else ""
-            timing = f"last delivery {last} (deadline {tranche.deadline.isoformat()}){late}"
+            last_day = date.fromisoformat(last)
+            late = f" **{t(Term.LATE)}**" if last_day > tranche.deadline else ""
+            timing = (
+                f"{t(Term.LAST_DELIVERY)} {format_long_date(last_day, language)} ({deadline}){late}"
+            )
         lines.append(
-            f"- Tranche {tranche.id}: {_kg(delivered_kg)} of {_kg(demand_kg)} kg delivered"
-            f" ({_percent(delivered_kg, demand_kg)}); {timing}"
+            f"- {t(Term.TRANCHE)} {tranche.id}: {n(delivered_kg)} {t(Term.OF)} {n(demand_kg)}"
+            f" {t(Term.KG_SCHEDULED)} ({format_percent(delivered_kg, demand_kg, language)});"
+            f" {timing}"
         )
     lines.append(
-        f"- Trips: {kpis['trips']:,}; truck-days: {kpis['truck_days']:,};"
-        f" distance: {kpis['distance_km']:,.1f} km; cost: {kpis['cost']:,.0f}"
+        f"- {t(Term.TRIPS)}: {format_integer(kpis['trips'], language)}; "
+        f"{t(Term.TRUCK_DAYS)}: {format_integer(kpis['truck_days'], language)}; "
+        f"{t(Term.DISTANCE)}: {format_km(kpis['distance_km'], language)}; "
+        f"{t(Term.COST)}: {format_integer(kpis['cost'], language)}"
     )
-    lines.extend(_unassigned_lines(plan))
+    lines.extend(_unassigned_lines(plan, language))
     return "\n".join(lines) + "\n"
 
 
-def _unassigned_lines(plan: Plan) -> list[str]:
+def _unassigned_lines(plan: Plan, language: str) -> list[str]:
+    heading = Term.NOT_SCHEDULED.label(language)
     if not plan.unassigned:
-        return ["- Unassigned: none"]
-    count: dict[str, int] = defaultdict(int)
-    kg: dict[str, float] = defaultdict(float)
-    example: dict[str, str] = {}
+        return [f"- {heading}: {Term.NONE.label(language)}"]
+    count: dict[ReasonCode, int] = defaultdict(int)
+    kg: dict[ReasonCode, float] = defaultdict(float)
+    example: dict[ReasonCode, str] = {}
     for item in plan.unassigned:
-        code = str(item.reason_code)
+        code = item.reason_code
         count[code] += 1
         kg[code] += item.kg
-        example.setdefault(code, item.reason)
+        example.setdefault(
+            code,
+            reason_sentence(code, item.facts, item.drop_point, item.tranche, language),
+        )
     total_kg = sum(kg.values())
-    lines = [f"- Unassigned: {len(plan.unassigned):,} deliveries, {_kg(total_kg)} kg"]
+    lines = [
+        f"- {heading}: {format_integer(len(plan.unassigned), language)} "
+        f"{Term.DELIVERIES.label(language)}, {format_kg(total_kg, language)}"
+    ]
     # Largest first: the reason that costs the most rice is the one to act on.
-    for code in sorted(count, key=lambda c: (-kg[c], c)):
-        lines.append(f"  - {code}: {count[code]:,} ({_kg(kg[code])} kg), e.g. {example[code]}")
+    for code in sorted(count, key=lambda c: (-kg[c], str(c))):
+        lines.append(
+            f"  - {reason_label(code, language)}: "
+            f"{format_integer(count[code], language)} ({format_kg(kg[code], language)}); "
+            f"{Term.FOR_EXAMPLE.label(language)}: {example[code]}"
+        )
     return lines
 
 
@@ -443,11 +489,3 @@ def _number(value: float) -> int | float:
     if float(value).is_integer():
         return int(value)
     return round(float(value), 6)
-
-
-def _kg(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
-def _percent(part: float, whole: float) -> str:
-    return f"{100.0 * part / whole:.1f} %" if whole else "n/a"

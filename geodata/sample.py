@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from geodata.output_guard import check_output_folder, write_folder_atomically
 from geodata.scenario_writer import write_scenario
 from optimizer.model import (
     EARTH_RADIUS_KM,
@@ -290,28 +291,47 @@ def write_sample(
     n_warehouses: int | None = None,
     seed: int = 1,
     bogor_geodata: Path | None = None,
+    force: bool = False,
 ) -> Scenario:
-    """Generate a sample with :func:`make_sample` and write it as a scenario folder.
+    """Generate a sample with :func:`make_sample` and write it as a scenario folder, atomically.
+
+    The folder is written under a temporary name with its manifest and renamed into place
+    (:func:`geodata.output_guard.write_folder_atomically`): only a new or empty folder, or a
+    sample scenario bsb wrote (holding nothing else) with ``force``, is written.
 
     Parameters
     ----------
     folder
-        Destination folder (created when missing).
+        Destination folder (created when missing, with its parents).
     n_drop_points, n_warehouses, seed, bogor_geodata
         As for :func:`make_sample`.
+    force
+        Replace a sample scenario folder bsb wrote earlier.
 
     Returns
     -------
     Scenario
         The scenario that was written.
+
+    Raises
+    ------
+    InputError
+        If ``folder`` may not be written; nothing is written.
     """
+    check_output_folder(folder, kind="scenario", force=force, option="OUT_DIR")
     scenario = make_sample(
         n_drop_points=n_drop_points,
         n_warehouses=n_warehouses,
         seed=seed,
         bogor_geodata=bogor_geodata,
     )
-    write_scenario(scenario, folder)
+    write_folder_atomically(
+        folder,
+        "scenario",
+        lambda staging: write_scenario(scenario, staging),
+        force=force,
+        option="OUT_DIR",
+    )
     return scenario
 
 

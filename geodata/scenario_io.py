@@ -54,6 +54,13 @@ Choices made here
   drop points or tranches.
 - Vector files: a missing CRS is a problem (no guessing). When no feature lies in Indonesia
   after reprojection, one problem names the file's CRS instead of one per feature.
+- Impossible input is refused before planning. A warehouse or drop point farther than
+  :data:`geodata.land.LAND_TOLERANCE_M` from land is a problem (field ``lon/lat``, or
+  ``geometry`` in vector files) naming its distance to the nearest land; rows with other bad
+  cells are checked too. A tranche with no working day from the later of ``release`` and
+  ``start_date`` to ``deadline`` is a problem (field ``release/deadline``) naming each day and
+  why it is not a working day. ``kg_per_kpm`` must be a whole number of ``sack_kg`` sacks (a
+  family's ration is never split), which also makes every point's demand whole sacks.
 """
 
 from __future__ import annotations
@@ -73,6 +80,7 @@ from types import MappingProxyType
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from geodata.land import LAND_TOLERANCE_M, find_sea_points
 from optimizer.errors import InputError, Problem
 from optimizer.model import (
     WEEKDAY_NAMES,
@@ -109,7 +117,15 @@ INDONESIA_LAT_RANGE = (-11.5, 6.5)
 """Latitudes (degrees north) a point must fall in to count as inside Indonesia."""
 
 SACK_TOLERANCE = 1e-9
-"""How far from a whole number of sacks a demand may be (in sacks) and still count as whole."""
+"""How far from a whole number of sacks a ration may be (in sacks) and still count as whole."""
+
+_LISTED_DAYS_MAX = 10
+"""Non-working days named in one message; a longer list ends with "..."."""
+
+_WEEKDAY_FULL_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+_NEXT_WORKING_DAY_SEARCH_DAYS = 366
+"""How far past a deadline to look for a working day to suggest."""
 
 DEFAULT_COST_PER_KM = 5000.0
 """IDR per road km for trucks without their own cost (an estimate)."""
@@ -341,7 +357,12 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
     point_table = _load_table(folder, _DROP_POINTS, settings.drop_points_file, problems)
     tranche_table = _load_table(folder, _TRANCHES, settings.tranches_file, problems)
 
-    warehouses = _build_all(warehouse_table, _WAREHOUSES, problems, _build_warehouse)
+    located_warehouses: list[_Rowed[_Point]] = []
+    warehouses = _build_all(
+        warehouse_table, _WAREHOUSES, problems, _build_warehouse, located=located_warehouses
+    )
+    if warehouse_table is not None:
+        _check_on_land(warehouse_table, _WAREHOUSES, located_warehouses, problems)
     # Ids of every warehouse row, valid or not: a bad stock cell must not orphan its trucks.
     known_warehouses = None if warehouse_table is None else _ids_in(warehouse_table)
     trucks = _build_all(
@@ -350,10 +371,20 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
         problems,
         lambda cells: _build_truck(cells, settings, known_warehouses),
     )
-    points = _build_all(point_table, _DROP_POINTS, problems, _build_drop_point)
-    tranches = _build_all(tranche_table, _TRANCHES, problems, _build_tranche)
-    if point_table is not None and settings.sack_kg is not None:
-        _check_whole_sacks(point_table, points, tranches, settings.sack_kg, problems)
+    located_points: list[_Rowed[_Point]] = []
+    points = _build_all(
+        point_table, _DROP_POINTS, problems, _build_drop_point, located=located_points
+    )
+    if point_table is not None:
+        _check_on_land(point_table, _DROP_POINTS, located_points, problems)
+    tranches = _build_all(
+        tranche_table,
+        _TRANCHES,
+        problems,
+        lambda cells: _build_tranche(cells, settings.sack_kg),
+    )
+    if tranche_table is not None:
+        _check_tranche_windows(tranche_table, tranches, settings, problems)
 
     if problems:
         raise InputError(problems)
@@ -1118,6 +1149,8 @@ class _RowCells:
         self.index = index
         self.row = table.row_numbers[index]
         self.ok = True
+        self.point: _Point | None = None
+        """The row's location once :meth:`coordinates` found it inside Indonesia."""
         self._problems = problems
 
     def problem(self, column: str, message: str) -> None:
@@ -1230,6 +1263,7 @@ class _RowCells:
             point = _Point(lon, lat)
             field_lon, field_lat, field_both, after = "lon", "lat", "lon/lat", ""
         if _inside_indonesia(point.lon, point.lat):
+            self.point = point
             return point
         if _inside_indonesia(point.lat, point.lon):
             self.problem(
@@ -1335,7 +1369,14 @@ def _build_all(
     spec: _TableSpec,
     problems: list[Problem],
     build: Callable[[_RowCells], T | None],
+    *,
+    located: list[_Rowed[_Point]] | None = None,
 ) -> list[_Rowed[T]]:
+    """Build every row; rows with a location inside Indonesia go to ``located`` too.
+
+    ``located`` takes rows whatever their other cells hold, so that a place in the sea is
+    reported alongside a bad number in the same row.
+    """
     if table is None:
         return []
     built: list[_Rowed[T]] = []
@@ -1356,6 +1397,8 @@ def _build_all(
         value = build(cells)
         if value is not None and cells.ok:
             built.append(_Rowed(value, cells.row))
+        if located is not None and cells.point is not None:
+            located.append(_Rowed(cells.point, cells.row))
     return built
 
 
@@ -1480,10 +1523,24 @@ def _build_drop_point(cells: _RowCells) -> DropPoint | None:
     )
 
 
-def _build_tranche(cells: _RowCells) -> Tranche | None:
+def _build_tranche(cells: _RowCells, sack_kg: float | None) -> Tranche | None:
     item_id = cells.text("id", required=True)
     name = cells.text("name", required=True)
     kg_per_kpm = cells.number("kg_per_kpm", required=True, low=0.0, strict=True)
+    if kg_per_kpm is not None and sack_kg is not None:
+        # A family's ration is handed over in whole sacks: a ration of 1.5 sacks would split
+        # a sack, and every delivery must be a whole number of rations and of sacks.
+        sacks = kg_per_kpm / sack_kg
+        if abs(sacks - round(sacks)) > SACK_TOLERANCE:
+            lower = math.floor(sacks)
+            nearest = [n * sack_kg for n in (lower, lower + 1) if n >= 1]
+            cells.problem(
+                "kg_per_kpm",
+                f"kg_per_kpm {_fmt(kg_per_kpm)} is not a whole number of {_fmt(sack_kg)} kg "
+                f"sacks ({_fmt(round(sacks, 4))} sacks): a family's ration is handed over in "
+                f"whole sacks; expected a multiple of sack_kg {_fmt(sack_kg)}, e.g. "
+                + " or ".join(_fmt(kg) for kg in nearest),
+            )
     release = cells.date_value("release")
     deadline = cells.date_value("deadline")
     if release is not None and deadline is not None and deadline < release:
@@ -1497,30 +1554,119 @@ def _build_tranche(cells: _RowCells) -> Tranche | None:
     return Tranche(item_id, name, kg_per_kpm, release, deadline)
 
 
-def _check_whole_sacks(
+# --------------------------------------------------------------------------------------------
+# Checks across rows and settings
+
+
+def _check_on_land(
+    table: _Table, spec: _TableSpec, located: Sequence[_Rowed[_Point]], problems: list[Problem]
+) -> None:
+    """Report every located row whose place lies in the sea, with its distance to land."""
+    if not located:
+        return
+    sea_points = find_sea_points(
+        [item.value.lon for item in located], [item.value.lat for item in located]
+    )
+    for sea in sea_points:
+        item = located[sea.index]
+        where = f"lon {_fmt(item.value.lon)}, lat {_fmt(item.value.lat)}"
+        if table.is_vector:
+            prefix = f"feature {item.row}: "
+            where += f" (after reprojecting from {table.crs_name} to EPSG:4326)"
+            field = "geometry"
+        else:
+            prefix, field = "", "lon/lat"
+        problems.append(
+            Problem(
+                table.file,
+                f"{prefix}{where} is in the sea, {_format_distance(sea.distance_to_land_km)} "
+                f"from the nearest land; expected the {spec.label}'s place on land (within "
+                f"{_fmt(LAND_TOLERANCE_M)} m of the coast): look for a lost digit or a wrong "
+                "sign, or read the coordinates off a map",
+                row=item.row,
+                field=field,
+            )
+        )
+
+
+def _format_distance(distance_km: float) -> str:
+    if distance_km < 1.0:
+        return f"{round(distance_km * 1000):d} m"
+    if distance_km < 10.0:
+        return f"{distance_km:.1f} km"
+    return f"{round(distance_km):d} km"
+
+
+def _check_tranche_windows(
     table: _Table,
-    points: Sequence[_Rowed[DropPoint]],
     tranches: Sequence[_Rowed[Tranche]],
-    sack_kg: float,
+    settings: _Settings,
     problems: list[Problem],
 ) -> None:
-    for tranche in (t.value for t in tranches):
-        for point in points:
-            demand_kg = point.value.kpm * tranche.kg_per_kpm
-            sacks = demand_kg / sack_kg
-            if abs(sacks - round(sacks)) <= SACK_TOLERANCE:
-                continue
-            lower_kg = math.floor(sacks) * sack_kg
-            prefix = f"feature {point.row}: " if table.is_vector else ""
-            problems.append(
-                Problem(
-                    table.file,
-                    f"{prefix}drop point {point.value.id!r}: kpm {point.value.kpm} x "
-                    f"{_fmt(tranche.kg_per_kpm)} kg_per_kpm of tranche {tranche.id!r} = "
-                    f"{_fmt(demand_kg)} kg is not a whole number of {_fmt(sack_kg)} kg sacks "
-                    f"({_fmt(sacks)} sacks); expected a multiple of {_fmt(sack_kg)} kg, e.g. "
-                    f"{_fmt(lower_kg)} or {_fmt(lower_kg + sack_kg)} kg",
-                    row=point.row,
-                    field="kpm",
-                )
+    """Report every tranche whose window (from release or start_date) holds no working day."""
+    calendar = settings.calendar
+    for item in tranches:
+        tranche = item.value
+        if tranche.deadline < tranche.release:
+            continue  # reported when the row was read
+        first = tranche.release
+        opening = f"release {_fmt_day(tranche.release)}"
+        if settings.start_date is not None and settings.start_date > tranche.release:
+            first = settings.start_date
+            opening = (
+                f"the scenario's start_date {_fmt_day(settings.start_date)} (release "
+                f"{tranche.release.isoformat()} is earlier)"
             )
+        if first > tranche.deadline:
+            message = (
+                f"deadline {_fmt_day(tranche.deadline)} is before the scenario's start_date "
+                f"{_fmt_day(first)}: no day is left to deliver tranche {tranche.id!r}; expected "
+                f"a deadline on or after {first.isoformat()}"
+            )
+        elif calendar.working_days_between(first, tranche.deadline):
+            continue
+        else:
+            message = (
+                f"no working day from {opening} to deadline {_fmt_day(tranche.deadline)}: "
+                f"{_non_working_reasons(calendar, first, tranche.deadline)}; expected a window "
+                f"holding at least one working day{_next_working_day_hint(calendar, tranche)}"
+            )
+        problems.append(Problem(table.file, message, row=item.row, field="release/deadline"))
+
+
+def _fmt_day(day: date) -> str:
+    # Named here rather than by strftime("%A"), which follows the process locale.
+    return f"{day.isoformat()} ({_WEEKDAY_FULL_NAMES[day.weekday()]})"
+
+
+def _non_working_reasons(calendar: Calendar, first: date, last: date) -> str:
+    """Say why each day from ``first`` to ``last`` is not a working day."""
+    weekend: list[date] = []
+    holidays: list[date] = []
+    day = first
+    while day <= last:
+        (holidays if day in calendar.holidays else weekend).append(day)
+        day += timedelta(days=1)
+    working = ", ".join(WEEKDAY_NAMES[d] for d in sorted(calendar.working_days))
+    reasons = []
+    if weekend:
+        verb = "is not a working day" if len(weekend) == 1 else "are not working days"
+        reasons.append(f"{_listed_days(weekend)} {verb} ([calendar] working_days = {working})")
+    if holidays:
+        verb = "is a holiday" if len(holidays) == 1 else "are holidays"
+        reasons.append(f"{_listed_days(holidays)} {verb} ([calendar] holidays)")
+    return "; ".join(reasons)
+
+
+def _listed_days(days: Sequence[date]) -> str:
+    shown = ", ".join(_fmt_day(d) for d in days[:_LISTED_DAYS_MAX])
+    return shown + (", ..." if len(days) > _LISTED_DAYS_MAX else "")
+
+
+def _next_working_day_hint(calendar: Calendar, tranche: Tranche) -> str:
+    day = tranche.deadline
+    for _ in range(_NEXT_WORKING_DAY_SEARCH_DAYS):
+        day += timedelta(days=1)
+        if calendar.is_working_day(day):
+            return f", e.g. deadline {_fmt_day(day)}"
+    return ""

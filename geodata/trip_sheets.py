@@ -6,8 +6,9 @@ drop point, RT/RW, desa, kecamatan, tranche, sacks, kg, and a box for the facili
 initials), with totals and signature lines. A small map drawn as inline SVG (warehouse square,
 numbered stops, each trip's line with arrowheads) needs no network and prints sharply.
 
-Labels are in Bahasa Indonesia (``language="id"``, default) or English (``"en"``); file names
-never depend on the language::
+Labels are in Bahasa Indonesia (``language="id"``, default) or English (``"en"``), numbers,
+dates and times formatted for the language's locale by :mod:`geodata.i18n` (``1.500 kg``,
+``Rabu, 2 September 2020``, ``08.10``); file names never depend on the language::
 
     trip_sheets/{date}_{truck}.html
 
@@ -21,13 +22,14 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import Enum, unique
 from pathlib import Path
 from typing import Final
 
-from geodata.maps import TRUCK_COLOURS, WEEKDAYS, write_atomic
-from geodata.papers import language_index, safe_stem
+from geodata.i18n import format_clock, format_km, format_long_date, format_number, language_index
+from geodata.maps import TRUCK_COLOURS, write_atomic
+from geodata.papers import safe_stem
 from optimizer.model import Scenario
 from optimizer.solution import Plan, Route
 
@@ -55,7 +57,7 @@ class SheetText(Enum):
     WAREHOUSE = ("Gudang", "Warehouse")
     DATE = ("Tanggal", "Date")
     TRIP = ("Rit", "Trip")
-    TRIPS = ("Jumlah rit", "Trips")
+    TRIPS = ("Jumlah rit", "Number of trips")
     DEPART = ("Berangkat", "Departure")
     RETURN = ("Kembali", "Return")
     LOAD = ("Muatan", "Load")
@@ -65,8 +67,8 @@ class SheetText(Enum):
     LEAVE = ("Selesai", "Leave")
     DROP_POINT = ("Titik bagi", "Drop point")
     RT_RW = ("RT/RW", "RT/RW")
-    DESA = ("Desa", "Desa")
-    KECAMATAN = ("Kecamatan", "Kecamatan")
+    DESA = ("Desa", "Village")
+    KECAMATAN = ("Kecamatan", "District")
     TRANCHE = ("Tahap", "Tranche")
     SACKS = ("Karung", "Sacks")
     KG = ("kg", "kg")
@@ -208,23 +210,26 @@ def trip_sheet_html(scenario: Scenario, truck_day: TruckDay, *, language: str = 
 
     truck = scenario.truck(truck_day.truck)
     warehouse = scenario.warehouse(truck_day.routes[0].warehouse)
-    weekday = WEEKDAYS[language][truck_day.day.weekday()]
-    title = f"{t(SheetText.TITLE)} {html.escape(truck.id)} {truck_day.day.isoformat()}"
+    day = html.escape(format_long_date(truck_day.day, language))
+    title = f"{t(SheetText.TITLE)} {html.escape(truck.id)} {day}"
     total_kg = sum(r.load_kg for r in truck_day.routes)
     total_sacks = sum(s.sacks for r in truck_day.routes for s in r.stops)
     total_km = sum(r.distance_km for r in truck_day.routes)
     truck_line = html.escape(truck.id) + (f" ({html.escape(truck.type)})" if truck.type else "")
     facts = (
         f"<table class='facts'><tr><th>{t(SheetText.TRUCK)}</th><td>{truck_line}</td>"
-        f"<th>{t(SheetText.CAPACITY)}</th><td>{_kg(truck.capacity_kg)} kg</td></tr>"
+        f"<th>{t(SheetText.CAPACITY)}</th><td>{_kg(truck.capacity_kg, language)} kg</td></tr>"
         f"<tr><th>{t(SheetText.WAREHOUSE)}</th><td>{html.escape(warehouse.name)}"
         f" ({html.escape(warehouse.id)})</td><th>{t(SheetText.DATE)}</th>"
-        f"<td>{weekday} {truck_day.day.isoformat()}</td></tr>"
+        f"<td>{day}</td></tr>"
         f"<tr><th>{t(SheetText.TRIPS)}</th><td>{len(truck_day.routes)}</td>"
-        f"<th>{t(SheetText.LOAD)}</th><td>{_kg(total_kg)} kg, {total_sacks} "
-        f"{t(SheetText.SACKS).lower()}, {total_km:,.1f} km</td></tr></table>"
+        f"<th>{t(SheetText.LOAD)}</th><td>{_kg(total_kg, language)} kg, "
+        f"{_kg(total_sacks, language)} {t(SheetText.SACKS).lower()}, "
+        f"{format_km(total_km, language)}</td></tr></table>"
     )
-    trips = "".join(_trip_table(scenario, route, i, t) for i, route in enumerate(truck_day.routes))
+    trips = "".join(
+        _trip_table(scenario, route, i, t, language) for i, route in enumerate(truck_day.routes)
+    )
     signatures = (
         "<table class='sign'><tr>"
         f"<td>{t(SheetText.WAREHOUSE_OFFICER)}<br><br><br>(........................)</td>"
@@ -241,15 +246,22 @@ def trip_sheet_html(scenario: Scenario, truck_day: TruckDay, *, language: str = 
     )
 
 
-def _trip_table(scenario: Scenario, route: Route, index: int, t: Callable[[SheetText], str]) -> str:
+def _trip_table(
+    scenario: Scenario, route: Route, index: int, t: Callable[[SheetText], str], language: str
+) -> str:
     colour = TRUCK_COLOURS[index % len(TRUCK_COLOURS)]
     sacks = sum(s.sacks for s in route.stops)
+
+    def clock(moment: datetime) -> str:
+        return format_clock(moment, language)
+
     heading = (
         f"<h2><span class='swatch' style='background:{colour}'></span>"
-        f"{t(SheetText.TRIP)} {route.trip}: {t(SheetText.DEPART)} {route.depart:%H:%M}, "
-        f"{t(SheetText.RETURN)} {route.return_:%H:%M}, {t(SheetText.LOAD)} {_kg(route.load_kg)}"
-        f" kg ({sacks} {t(SheetText.SACKS).lower()}), {t(SheetText.DISTANCE)} "
-        f"{route.distance_km:,.1f} km</h2>"
+        f"{t(SheetText.TRIP)} {route.trip}: {t(SheetText.DEPART)} {clock(route.depart)}, "
+        f"{t(SheetText.RETURN)} {clock(route.return_)}, {t(SheetText.LOAD)} "
+        f"{_kg(route.load_kg, language)} kg ({_kg(sacks, language)} "
+        f"{t(SheetText.SACKS).lower()}), {t(SheetText.DISTANCE)} "
+        f"{format_km(route.distance_km, language)}</h2>"
     )
     head = (
         f"<thead><tr><th class='c-seq'>{t(SheetText.SEQ)}</th>"
@@ -266,16 +278,17 @@ def _trip_table(scenario: Scenario, route: Route, index: int, t: Callable[[Sheet
         point = scenario.drop_point(stop.drop_point)
         rt_rw = f"{point.rt or '-'}/{point.rw or '-'}"
         rows.append(
-            f"<tr><td class='n'>{seq}</td><td>{stop.arrive:%H:%M}</td>"
-            f"<td>{stop.depart:%H:%M}</td><td><b>{html.escape(point.id)}</b> "
+            f"<tr><td class='n'>{seq}</td><td>{clock(stop.arrive)}</td>"
+            f"<td>{clock(stop.depart)}</td><td><b>{html.escape(point.id)}</b> "
             f"{html.escape(point.name)}</td><td>{html.escape(rt_rw)}</td>"
             f"<td>{html.escape(point.desa)}</td><td>{html.escape(point.kecamatan)}</td>"
-            f"<td>{html.escape(stop.tranche)}</td><td class='n'>{stop.sacks}</td>"
-            f"<td class='n'>{_kg(stop.kg)}</td><td></td></tr>"
+            f"<td>{html.escape(stop.tranche)}</td><td class='n'>{_kg(stop.sacks, language)}</td>"
+            f"<td class='n'>{_kg(stop.kg, language)}</td><td></td></tr>"
         )
     total = (
         f"<tr class='total'><td colspan='8'>{t(SheetText.TOTAL)}</td>"
-        f"<td class='n'>{sacks}</td><td class='n'>{_kg(route.load_kg)}</td><td></td></tr>"
+        f"<td class='n'>{_kg(sacks, language)}</td>"
+        f"<td class='n'>{_kg(route.load_kg, language)}</td><td></td></tr>"
     )
     body = "".join(rows) + total
     return f"<section>{heading}<table class='stops'>{head}<tbody>{body}</tbody></table></section>"
@@ -442,8 +455,8 @@ def _arrow(a: tuple[float, float], b: tuple[float, float], colour: str) -> str:
     return f'<polygon class="arrow" points="{corners}" fill="{colour}"/>'
 
 
-def _kg(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+def _kg(value: float, language: str) -> str:
+    return format_number(value, language)
 
 
 _CSS: Final = """

@@ -59,6 +59,12 @@ Rule codes of :class:`Violation` (see :data:`RULES`):
     A trip carries more than its truck's capacity.
 ``stock``
     A warehouse ships more than its stock over the plan.
+``ration``
+    A stop or unassigned entry whose kg is not a whole number of the tranche's rations: a
+    family's rice is delivered whole or not at all.
+``stock_reason``
+    An unassigned entry says ``stock`` while a warehouse that can reach the point still has a
+    family's ration left.
 ``conservation``
     Delivered + unassigned kg differ from the demand of a (drop point, tranche).
 ``duplicate_unassigned``
@@ -116,6 +122,8 @@ RULES = frozenset(
         "load",
         "capacity",
         "stock",
+        "ration",
+        "stock_reason",
         "conservation",
         "duplicate_unassigned",
         "reason_code",
@@ -428,6 +436,7 @@ class _Unassigned:
     point: DropPoint | None
     tranche: Tranche | None
     kg: float | None
+    reason_code: str | None = None
 
 
 def _read_stop(
@@ -561,7 +570,7 @@ def _read_unassigned(
     reason = read.text(raw, "reason")
     if reason is not None and not reason.strip():
         read.add("reason", f"{label}: the reason is empty; it must say why in a sentence.")
-    return _Unassigned(entry_index, label, point, tranche, kg)
+    return _Unassigned(entry_index, label, point, tranche, kg, code)
 
 
 def _check_kg_and_sacks(
@@ -818,6 +827,92 @@ def _check_stock(scenario: Scenario, routes: Sequence[_Route], out: _Collector) 
                 f"Warehouse {warehouse.id} ({warehouse.name}) ships {_kg(total_kg)} kg over the "
                 f"plan, more than its stock of {_kg(warehouse.stock_kg)} kg.",
             )
+
+
+def _whole_rations(kg: float, ration_kg: float) -> bool:
+    if ration_kg <= 0:
+        return True
+    families = kg / ration_kg
+    return abs(families - round(families)) <= _KG_TOL * max(1.0, abs(families))
+
+
+def _check_rations(
+    routes: Sequence[_Route], unassigned: Sequence[_Unassigned], out: _Collector
+) -> None:
+    items: list[tuple[str, Tranche | None, float | None, tuple[int, ...]]] = [
+        (stop.label, stop.tranche, stop.kg, (route.index, stop.index))
+        for route in routes
+        for stop in route.stops
+    ]
+    items += [(item.label, item.tranche, item.kg, ()) for item in unassigned]
+    for label, tranche, kg, where in items:
+        if tranche is None or kg is None or _whole_rations(kg, tranche.kg_per_kpm):
+            continue
+        out.add(
+            "ration",
+            f"{label}: {_kg(kg)} kg is {kg / tranche.kg_per_kpm:g} rations of "
+            f"{_kg(tranche.kg_per_kpm)} kg; a family's ration cannot be split.",
+            *where,
+        )
+
+
+# A warehouse counts as reaching a point only when a one-sack trip fits with this much to
+# spare, so that rounding of leg times (the planner rounds each leg up to whole seconds) can
+# never make the checker see a warehouse the planner rightly left out.
+_REACH_SLACK_S = 60.0
+
+
+def _reaches(scenario: Scenario, warehouse: Warehouse, point: DropPoint) -> bool:
+    """Whether some truck of ``warehouse`` can serve ``point`` alone, as screening demands.
+
+    The truck must carry a family's ration of every tranche, and drive there (after loading),
+    unload one sack within the point's opening hours and drive back within its shift.
+    """
+    ration_kg = max((t.kg_per_kpm for t in scenario.tranches), default=0.0)
+    loading_s = scenario.service.loading_min * 60.0
+    travel_s = _drive_s(
+        scenario, _road_km(scenario, (warehouse.lon, warehouse.lat), (point.lon, point.lat))
+    )
+    service_s = _service_s(scenario, point, scenario.sack_kg)
+    open_s = point.open_s if point.open_s is not None else 0
+    close_s = point.close_s if point.close_s is not None else _SECONDS_PER_DAY
+    for truck in scenario.trucks:
+        if truck.warehouse_id != warehouse.id or truck.capacity_kg < ration_kg:
+            continue
+        earliest = truck.shift_start_s + loading_s
+        arrive = max(earliest + travel_s, open_s)
+        back = arrive + service_s + travel_s
+        if arrive + _REACH_SLACK_S <= close_s and back + _REACH_SLACK_S <= truck.shift_end_s:
+            return True
+    return False
+
+
+def _check_stock_reasons(
+    scenario: Scenario,
+    routes: Sequence[_Route],
+    unassigned: Sequence[_Unassigned],
+    out: _Collector,
+) -> None:
+    shipped: dict[str, list[float]] = defaultdict(list)
+    for route in routes:
+        if route.warehouse is not None:
+            shipped[route.warehouse.id].append(route.stops_kg())
+    left_kg = {w.id: w.stock_kg - math.fsum(shipped.get(w.id, [])) for w in scenario.warehouses}
+    for item in unassigned:
+        if item.reason_code != "stock" or item.point is None or item.tranche is None:
+            continue
+        ration_kg = item.tranche.kg_per_kpm
+        for warehouse in scenario.warehouses:
+            left = left_kg[warehouse.id]
+            if left + _KG_TOL < ration_kg or not _reaches(scenario, warehouse, item.point):
+                continue
+            out.add(
+                "stock_reason",
+                f"{item.label}: the reason is stock, but warehouse {warehouse.id} can reach the "
+                f"point and has {_kg(left)} kg left, at least one family's ration "
+                f"({_kg(ration_kg)} kg).",
+            )
+            break
 
 
 def _delivered(routes: Sequence[_Route]) -> dict[tuple[str, str], float]:
@@ -1102,6 +1197,8 @@ def check_plan(scenario: Scenario, plan: Mapping[str, Any]) -> list[Violation]:
         _check_route(scenario, route, out)
     _check_truck_days(scenario, index, routes, out)
     _check_stock(scenario, routes, out)
+    _check_rations(routes, unassigned, out)
+    _check_stock_reasons(scenario, routes, unassigned, out)
     _check_conservation(scenario, routes, unassigned, out)
     _check_kpis(scenario, data, len(raw_routes), routes, len(raw_unassigned), unassigned, out)
     return out.violations

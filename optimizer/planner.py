@@ -8,7 +8,8 @@ How the problem is split, and why
 2. **Warehouse assignment.** Drop points go to warehouses by *regret* (points with the most to
    lose from a second-best warehouse choose first), each to the nearest warehouse that still has
    stock and estimated fleet time for it. Stock is a hard limit; fleet time an estimate that only
-   steers. Each warehouse's problem is then independent (national scale solves them in parallel).
+   steers. Rice moves in whole rations (``kg_per_kpm``): a family is served whole or waits.
+   Each warehouse's problem is then independent (national scale solves them in parallel).
 3. **Routing.** Per warehouse and tranche, deliveries larger than a truckload are cut into full
    loads plus a remainder, and large sets are cut into angular sectors around the warehouse
    (``max_chunks_per_part``). Each part is a capacitated VRP with time windows whose vehicles are
@@ -17,6 +18,11 @@ How the problem is split, and why
 4. **Scheduling.** Each warehouse's trips are packed onto truck-days (:mod:`optimizer.schedule`):
    earliest working day first, trucks already out first, trips on a truck-day ordered by latest
    feasible departure. Trips that fit nowhere before the deadline become ``fleet_time``.
+5. **Stock goes back.** The stock of trips that found no truck returns to its warehouse and is
+   offered again (steps 2-4, packing each warehouse's old and new trips together) to the
+   deliveries still waiting, never twice to the same (delivery, warehouse) pair, until a round
+   gives nothing back. A delivery is ``stock`` only if, at the end, no warehouse that can reach
+   it has a family's ration left.
 
 The time limit bounds the whole plan: routing parts share it in proportion to their size.
 """
@@ -40,6 +46,7 @@ from optimizer.engines import Portfolio, default_members, solve
 from optimizer.geometry import FloatArray, road_km_matrix, travel_s_matrix
 from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse
 from optimizer.parallel import worker_init, worker_stop
+from optimizer.reasons import ReasonFacts, english_reason
 from optimizer.routing import (
     RoutingProblem,
     RoutingResult,
@@ -66,6 +73,9 @@ DAY_S = 24 * 3600
 FLEET_TIME_USABLE = 0.8
 # Seconds kept back from the time limit for building the plan after routing.
 FINISH_RESERVE_S = 1.0
+# Share of the time limit the first routing round may use when stock is already short: the rest
+# routes deliveries offered stock that comes back from trips no truck could drive.
+FIRST_ROUND_SHARE = 0.85
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +88,8 @@ class PlannerOptions:
     """No routing part gets less search time than this (if the budget allows)."""
     workers: int = 1
     """Processes that route parts at once; the CLI uses every core."""
+    stock_rounds: int = 8
+    """Most rounds of offering stock again that trips without a truck gave back (1: none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +134,9 @@ class _Context:
     wh_travel_s: np.ndarray
     days: dict[str, tuple[date, ...]]
     sack_kg: float
-    unassigned: dict[tuple[int, str], list[tuple[int, ReasonCode, str]]] = field(
+    ration_sacks: dict[str, int]
+    """Sacks of one family's ration per tranche: deliveries move in whole rations."""
+    unassigned: dict[tuple[int, str], list[tuple[int, ReasonCode, ReasonFacts]]] = field(
         default_factory=lambda: defaultdict(list)
     )
     reach: dict[int, list[int]] = field(default_factory=dict)
@@ -141,9 +155,11 @@ class _Context:
     def service_s(self, point: int, sacks: int) -> int:
         return self.scenario.service.service_s(self.points[point], sacks * self.sack_kg)
 
-    def drop(self, point: int, tranche: str, sacks: int, code: ReasonCode, reason: str) -> None:
+    def drop(
+        self, point: int, tranche: str, sacks: int, code: ReasonCode, facts: ReasonFacts
+    ) -> None:
         if sacks > 0:
-            self.unassigned[(point, tranche)].append((sacks, code, reason))
+            self.unassigned[(point, tranche)].append((sacks, code, facts))
 
 
 ProgressCallback = Callable[[float, str], None]
@@ -190,18 +206,43 @@ def plan_scenario(
     started = time.monotonic()
     deadline = started + scenario.solver.time_limit_s
     ctx = _build_context(scenario)
-    deliveries = _screen(ctx)
-    assigned = _assign_warehouses(ctx, deliveries)
-    parts = _make_parts(ctx, assigned, options)
+    servable = _screen(ctx)
     report = _Progress(progress, started, deadline)
-    report(0.0, f"routing {len(parts)} part(s)")
-    trips = _route_parts(ctx, parts, strategy, deadline, stop, options, report)
-    report(1.0, "scheduling trips")
-    routes = _schedule(ctx, trips)
+    rounds = _StockRounds(ctx)
+    pending = [d for point in sorted(servable) for d in servable[point]]
+    n_parts = 0
+    n_rounds = 0
+    # Rounds of "stock that trips could not use goes back to its warehouse and is offered
+    # again": each needs a new (delivery, warehouse) pair, so they end by themselves.
+    for n_rounds in range(1, max(1, options.stock_rounds) + 1):
+        assigned, short = _assign_warehouses(ctx, pending, rounds)
+        if not assigned:
+            pending = short
+            break
+        parts = _make_parts(ctx, assigned, options)
+        n_parts += len(parts)
+        # A shortage now means stock may come back from trips that find no truck: keep some
+        # of the budget for routing the deliveries it is offered to.
+        round_deadline = deadline
+        if n_rounds == 1 and short:
+            round_deadline = started + FIRST_ROUND_SHARE * scenario.solver.time_limit_s
+        again = f", stock round {n_rounds}" if n_rounds > 1 else ""
+        report(0.0, f"routing {len(parts)} part(s){again}")
+        trips = _route_parts(
+            ctx, parts, strategy, round_deadline, stop, options, report, later_round=n_rounds > 1
+        )
+        report(1.0, "scheduling trips")
+        returned = rounds.pack(trips)
+        pending = short + returned
+        if not returned:
+            # Nothing came back: the stock left is what assignment left, already offered.
+            break
+    routes = rounds.routes()
+    _report_pending(ctx, pending, rounds)
     unassigned = _unassigned_list(ctx)
     interrupted = stop is not None and stop.is_set()
     elapsed = time.monotonic() - started
-    LOG.info("planned %d trips in %.1f s", len(routes), elapsed)
+    LOG.info("planned %d trips in %.1f s (%d stock round(s))", len(routes), elapsed, n_rounds)
     return Plan(
         scenario_name=scenario.name,
         routes=tuple(routes),
@@ -214,7 +255,8 @@ def plan_scenario(
         solver={
             "time_limit_s": scenario.solver.time_limit_s,
             "solution_limit": scenario.solver.solution_limit,
-            "routing_parts": len(parts),
+            "routing_parts": n_parts,
+            "stock_rounds": n_rounds,
         },
     )
 
@@ -226,6 +268,7 @@ class _Progress:
         self.callback = callback
         self.started = started
         self.deadline = deadline
+        self.best = 0.0
 
     def __call__(self, parts_share: float, message: str) -> None:
         if self.callback is None:
@@ -234,7 +277,9 @@ class _Progress:
         # it is; a part finished early (a solution limit) moves the bar ahead of the clock.
         span = max(1e-9, self.deadline - self.started)
         by_time = (time.monotonic() - self.started) / span
-        self.callback(min(1.0, max(parts_share, by_time)), message)
+        # Never backwards: a later stock round starts its parts from zero again.
+        self.best = min(1.0, max(self.best, parts_share, by_time))
+        self.callback(self.best, message)
 
 
 # --- 1. screening -----------------------------------------------------------------------------
@@ -273,12 +318,24 @@ def _build_context(scenario: Scenario) -> _Context:
         wh_travel_s=travel_s_matrix(scenario.travel, wh_road_km),
         days=days,
         sack_kg=scenario.sack_kg,
+        ration_sacks={t.id: _ration_sacks(t, scenario.sack_kg) for t in scenario.tranches},
     )
+
+
+def _ration_sacks(tranche: Tranche, sack_kg: float) -> int:
+    """Sacks in one family's ration; the reader refuses a ration that is not whole sacks."""
+    sacks = tranche.kg_per_kpm / sack_kg
+    if sacks < 1 - 1e-9 or abs(sacks - round(sacks)) > 1e-9:
+        raise ValueError(
+            f"tranche {tranche.id}: a ration of {tranche.kg_per_kpm:g} kg is not a whole number "
+            f"of {sack_kg:g} kg sacks"
+        )
+    return round(sacks)
 
 
 def _solo_problem(ctx: _Context, wh: int, point: int, truck: Truck) -> ReasonCode | None:
     """Why a one-sack trip from ``wh`` to ``point`` on ``truck`` is impossible (None: it fits)."""
-    if truck.capacity_kg < ctx.sack_kg:
+    if truck.capacity_kg < max(ctx.ration_sacks.values(), default=1) * ctx.sack_kg:
         return ReasonCode.CAPACITY
     travel = int(ctx.wh_travel_s[wh, point])
     service = ctx.service_s(point, 1)
@@ -318,20 +375,14 @@ def _screen(ctx: _Context) -> dict[int, list[_Delivery]]:
                 continue
             if not ctx.days[tranche.id]:
                 first = max(tranche.release, scenario.start_date)
-                ctx.drop(
-                    p,
-                    tranche.id,
-                    sacks,
-                    ReasonCode.DEADLINE,
-                    f"Tranche {tranche.id} has no working day between {first.isoformat()} and "
-                    f"its deadline {tranche.deadline.isoformat()} (start date "
-                    f"{scenario.start_date.isoformat()}, working days and holidays of the "
-                    "calendar).",
+                facts = ReasonFacts(
+                    first_day=first, deadline=tranche.deadline, start_date=scenario.start_date
                 )
+                ctx.drop(p, tranche.id, sacks, ReasonCode.DEADLINE, facts)
                 continue
             if not reachable:
                 code = _binding(reasons)
-                ctx.drop(p, tranche.id, sacks, code, _unreachable_reason(ctx, p, code))
+                ctx.drop(p, tranche.id, sacks, code, _unreachable_facts(ctx, p, code))
                 continue
             servable.setdefault(p, []).append(_Delivery(p, tranche.id, sacks))
     ctx.reach = self_reach
@@ -347,36 +398,23 @@ def _binding(reasons: Sequence[ReasonCode]) -> ReasonCode:
     return ReasonCode.CAPACITY
 
 
-def _hhmm(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
-
-
-def _unreachable_reason(ctx: _Context, point: int, code: ReasonCode) -> str:
-    dp = ctx.points[point]
+def _unreachable_facts(ctx: _Context, point: int, code: ReasonCode) -> ReasonFacts:
     if not any(ctx.trucks_at.values()):
-        return "No warehouse has a truck."
+        return ReasonFacts(no_trucks=True)
     wh = int(np.argmin(ctx.wh_road_km[:, point]))
-    km = float(ctx.wh_road_km[wh, point])
-    travel_min = int(ctx.wh_travel_s[wh, point]) / 60
     trucks = ctx.trucks_at[wh] or [t for ts in ctx.trucks_at.values() for t in ts]
-    longest = max(t.shift_end_s - t.shift_start_s for t in trucks) / 3600
     if code is ReasonCode.CAPACITY:
-        biggest = max(t.capacity_kg for t in trucks)
-        return (
-            f"No truck that could reach drop point {dp.id} carries a {ctx.sack_kg:g} kg sack "
-            f"(largest {biggest:g} kg)."
+        return ReasonFacts(
+            ration_kg=max(ctx.ration_sacks.values(), default=1) * ctx.sack_kg,
+            largest_truck_kg=max(t.capacity_kg for t in trucks),
         )
-    if code is ReasonCode.SHIFT:
-        return (
-            f"The nearest warehouse {ctx.warehouses[wh].id} is {km:.1f} km away by road "
-            f"({travel_min:.0f} min each way): with loading and unloading, the round trip does "
-            f"not fit in the longest shift ({longest:.1f} h)."
-        )
-    window = f"{_hhmm(ctx.point_open_s(point))}-{_hhmm(ctx.point_close_s(point))}"
-    return (
-        f"Drop point {dp.id} is open {window}; from the nearest warehouse "
-        f"{ctx.warehouses[wh].id} ({km:.1f} km, {travel_min:.0f} min) no truck can arrive in that "
-        "window and be back before its shift ends."
+    return ReasonFacts(
+        warehouses=(ctx.warehouses[wh].id,),
+        distance_km=round(float(ctx.wh_road_km[wh, point]), 3),
+        travel_min=round(int(ctx.wh_travel_s[wh, point]) / 60, 1),
+        shift_h=round(max(t.shift_end_s - t.shift_start_s for t in trucks) / 3600, 2),
+        open_s=ctx.point_open_s(point),
+        close_s=ctx.point_close_s(point),
     )
 
 
@@ -402,63 +440,172 @@ def _fleet_need_s(ctx: _Context, wh: int, delivery: _Delivery) -> float:
 
 
 def _assign_warehouses(
-    ctx: _Context, deliveries: dict[int, list[_Delivery]]
-) -> dict[int, list[_Delivery]]:
-    stock_sacks = [int(w.stock_kg // ctx.sack_kg + 1e-9) for w in ctx.warehouses]
-    budget = _fleet_budget_s(ctx)
+    ctx: _Context, pending: list[_Delivery], rounds: _StockRounds
+) -> tuple[dict[int, list[_Delivery]], list[_Delivery]]:
+    """Give pending deliveries stock at warehouses that can reach them, in whole rations.
+
+    Returns the deliveries per warehouse, and the rations no warehouse had stock for (yet).
+    A (delivery, warehouse) pair whose trip already found no truck is not offered again.
+    """
+    stock = rounds.stock_left
+    budget = rounds.budget
     by_warehouse: dict[int, list[_Delivery]] = defaultdict(list)
+    short: list[_Delivery] = []
+    by_point: dict[int, list[_Delivery]] = defaultdict(list)
+    for d in pending:
+        by_point[d.point].append(d)
 
     def regret(point: int) -> tuple[float, int]:
         dists = sorted(float(ctx.wh_road_km[w, point]) for w in ctx.reach[point])
         second = dists[1] if len(dists) > 1 else 1e9
         return (-(second - dists[0]), point)
 
-    for point in sorted(deliveries, key=regret):
-        items = deliveries[point]
-        options = sorted(ctx.reach[point], key=lambda w: (float(ctx.wh_road_km[w, point]), w))
+    def options_for(d: _Delivery) -> list[int]:
+        return sorted(
+            (
+                w
+                for w in ctx.reach[d.point]
+                if (d.point, d.tranche, w) not in rounds.tried
+                and (w, d.tranche) not in rounds.fleet_full
+            ),
+            key=lambda w: (float(ctx.wh_road_km[w, d.point]), w),
+        )
+
+    for point in sorted(by_point, key=regret):
+        items = by_point[point]
         total = sum(d.sacks for d in items)
+        common = [w for w in options_for(items[0]) if all(w in options_for(d) for d in items)]
         chosen = None
-        for wh in options:
+        for wh in common:
             fits_time = all(budget[(wh, d.tranche)] >= _fleet_need_s(ctx, wh, d) for d in items)
-            if stock_sacks[wh] >= total and fits_time:
+            if stock[wh] >= total and fits_time:
                 chosen = wh
                 break
         if chosen is not None:
             for d in items:
                 budget[(chosen, d.tranche)] -= _fleet_need_s(ctx, chosen, d)
                 by_warehouse[chosen].append(d)
-            stock_sacks[chosen] -= total
+            stock[chosen] -= total
             continue
-        # No single warehouse takes the whole point: place tranche by tranche, first where
-        # stock and time remain, then where stock remains (the scheduler will report time).
+        # No single warehouse takes the whole point: place tranche by tranche, in whole
+        # rations, first where stock and time remain, then where stock remains (the packer
+        # reports what the fleet cannot drive, and its stock comes back).
         for d in items:
+            ration = ctx.ration_sacks[d.tranche]
             remaining = d.sacks
+            options = options_for(d)
             for need_time in (True, False):
                 for wh in options:
-                    if remaining == 0:
-                        break
-                    if stock_sacks[wh] <= 0:
+                    take = min(remaining, stock[wh] // ration * ration)
+                    if take <= 0:
                         continue
-                    if need_time and budget[(wh, d.tranche)] < _fleet_need_s(ctx, wh, d):
-                        continue
-                    take = min(remaining, stock_sacks[wh])
                     part = _Delivery(d.point, d.tranche, take)
-                    budget[(wh, d.tranche)] -= _fleet_need_s(ctx, wh, part)
-                    stock_sacks[wh] -= take
+                    need = _fleet_need_s(ctx, wh, part)
+                    if need_time and budget[(wh, d.tranche)] < need:
+                        continue
+                    budget[(wh, d.tranche)] -= need
+                    stock[wh] -= take
                     by_warehouse[wh].append(part)
                     remaining -= take
             if remaining:
-                names = ", ".join(ctx.warehouses[w].id for w in options)
-                ctx.drop(
-                    d.point,
-                    d.tranche,
-                    remaining,
-                    ReasonCode.STOCK,
-                    f"The warehouses that can reach drop point {ctx.points[d.point].id} "
-                    f"({names}) have no stock left for these {remaining * ctx.sack_kg:g} kg; "
-                    "their stock went to drop points with fewer alternatives.",
-                )
-    return by_warehouse
+                short.append(_Delivery(d.point, d.tranche, remaining))
+    return by_warehouse, short
+
+
+class _StockRounds:
+    """What is settled so far: trips on trucks per warehouse, stock left, pairs that failed.
+
+    Each round's new trips are packed together with the trips the warehouse already holds;
+    trips that find no truck give their stock back and their deliveries are offered again.
+    """
+
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = ctx
+        self.stock_sacks = [int(w.stock_kg // ctx.sack_kg + 1e-9) for w in ctx.warehouses]
+        self.stock_left = list(self.stock_sacks)
+        self.budget = _fleet_budget_s(ctx)
+        self.tried: set[tuple[int, str, int]] = set()
+        """(point, tranche, warehouse) whose trip found no truck: not offered again."""
+        self.failures: dict[tuple[int, str], tuple[ReasonCode, ReasonFacts]] = {}
+        """The last packing failure of each (point, tranche)."""
+        self.fleet_full: set[tuple[int, str]] = set()
+        """(warehouse, tranche) whose fleet already left a trip without a truck: stock that
+        comes back is not offered to that tranche there again (its trips would fail too)."""
+        self.trips: dict[int, list[_Trip]] = defaultdict(list)
+        self.placed: dict[int, list[tuple[_Trip, PackedTrip]]] = {}
+
+    def pack(self, new_trips: list[_Trip]) -> list[_Delivery]:
+        """Pack new trips with their warehouses' trips; return the deliveries that came back."""
+        ctx = self.ctx
+        returned: list[_Delivery] = []
+        by_warehouse: dict[int, list[_Trip]] = defaultdict(list)
+        for trip in new_trips:
+            by_warehouse[trip.warehouse].append(trip)
+        for wh in sorted(by_warehouse):
+            trips = self.trips[wh] + by_warehouse[wh]
+            placed, unplaced = _pack_warehouse(ctx, wh, trips)
+            self.placed[wh] = placed
+            self.trips[wh] = [trip for trip, _ in placed]
+            held = sum(s for trip, _ in placed for _, _, s in trip.stops)
+            self.stock_left[wh] = self.stock_sacks[wh] - held
+            for trip, item in unplaced:
+                for stop, code, facts in _unplaced_failures(ctx, trip, item):
+                    point, tranche, sacks = stop
+                    if code is ReasonCode.FLEET_TIME:
+                        self.fleet_full.add((wh, tranche))
+                    self.failures[(point, tranche)] = (code, facts)
+                    self.tried.add((point, tranche, wh))
+                    returned.append(_Delivery(point, tranche, sacks))
+        return returned
+
+    def routes(self) -> list[Route]:
+        """Every placed trip as a route, in date, warehouse, truck and trip order."""
+        routes = [
+            _route(self.ctx, trip, packed)
+            for wh in sorted(self.placed)
+            for trip, packed in self.placed[wh]
+        ]
+        routes.sort(key=lambda r: (r.date, r.warehouse, r.truck, r.trip))
+        return routes
+
+
+def _report_pending(ctx: _Context, pending: list[_Delivery], rounds: _StockRounds) -> None:
+    """Record why each delivery still pending after the last round is not delivered.
+
+    ``stock`` only when no warehouse that can reach the point has a family's ration left;
+    otherwise the delivery's own packing failure (its fleet or its opening hours).
+    """
+    for d in pending:
+        ration = ctx.ration_sacks[d.tranche]
+        reach = sorted(ctx.reach[d.point], key=lambda w: (float(ctx.wh_road_km[w, d.point]), w))
+        with_ration = [w for w in reach if rounds.stock_left[w] >= ration]
+        failure = rounds.failures.get((d.point, d.tranche))
+        if failure is not None:
+            ctx.drop(d.point, d.tranche, d.sacks, failure[0], failure[1])
+        elif with_ration:
+            # A warehouse in reach has rice left, but its fleet already left trips of this
+            # tranche without a truck (or the round limit stopped the search): the fleet is
+            # what is short.
+            full = [w for w in with_ration if (w, d.tranche) in rounds.fleet_full]
+            wh = (full or with_ration)[0]
+            tranche = ctx.tranches[d.tranche]
+            days = ctx.days[d.tranche]
+            facts = ReasonFacts(
+                warehouses=(ctx.warehouses[wh].id,),
+                trucks=len(ctx.trucks_at[wh]),
+                trip_kg=d.sacks * ctx.sack_kg,
+                working_days=len(days),
+                first_day=days[0] if days else None,
+                deadline=tranche.deadline,
+            )
+            ctx.drop(d.point, d.tranche, d.sacks, ReasonCode.FLEET_TIME, facts)
+        else:
+            facts = ReasonFacts(
+                warehouses=tuple(ctx.warehouses[w].id for w in reach),
+                leftover_kg=tuple(rounds.stock_left[w] * ctx.sack_kg for w in reach),
+                ration_kg=ration * ctx.sack_kg,
+            )
+            ctx.drop(d.point, d.tranche, d.sacks, ReasonCode.STOCK, facts)
 
 
 # --- 3. routing -------------------------------------------------------------------------------
@@ -473,11 +620,15 @@ def _make_parts(
         max_sacks = max(int(t.capacity_kg // ctx.sack_kg) for t in trucks)
         by_tranche: dict[str, list[_Delivery]] = defaultdict(list)
         for d in assigned[wh]:
+            ration = ctx.ration_sacks[d.tranche]
+            # A load is whole rations: a family's rice never travels on two trucks. Screening
+            # kept only warehouses with a truck that carries the largest ration.
+            load = max_sacks // ration * ration
             remaining = d.sacks
             # Whole truckloads go straight; the remainder shares a trip with neighbours.
-            while remaining > max_sacks:
-                by_tranche[d.tranche].append(_Delivery(d.point, d.tranche, max_sacks))
-                remaining -= max_sacks
+            while remaining > load:
+                by_tranche[d.tranche].append(_Delivery(d.point, d.tranche, load))
+                remaining -= load
             by_tranche[d.tranche].append(_Delivery(d.point, d.tranche, remaining))
         for tranche_id in sorted(by_tranche, key=lambda t: (ctx.tranches[t].release, t)):
             chunks = by_tranche[tranche_id]
@@ -592,8 +743,14 @@ def _route_parts(
     stop: threading.Event | None,
     options: PlannerOptions,
     report: _Progress,
+    *,
+    later_round: bool = False,
 ) -> list[_Trip]:
     workers = max(1, min(options.workers, len(parts)))
+    if later_round and sum(len(p.chunks) for p in parts) <= options.max_chunks_per_part:
+        # A small later stock round: starting worker processes would take longer than routing
+        # it here.
+        workers = 1
     if strategy.multi_core:
         # The portfolio already uses every core on each part: parts go one after another.
         with Portfolio(default_members(options.workers), stop) as portfolio:
@@ -629,7 +786,8 @@ def _route_parts_serially(
         now = time.monotonic()
         share = len(part.chunks) / max(1, remaining_chunks)
         budget_s = max(options.min_part_time_s, (deadline - FINISH_RESERVE_S - now) * share)
-        interrupted = stop is not None and stop.is_set()
+        # Out of time (a later stock round): a first solution only, like after Ctrl-C.
+        interrupted = (stop is not None and stop.is_set()) or now >= deadline - FINISH_RESERVE_S
         settings = _search_settings(ctx, now + budget_s, interrupted)
         LOG.info(
             "routing part %d/%d: %s, %d chunks, %.1f s",
@@ -799,56 +957,62 @@ def _time_model(ctx: _Context, trip: _Trip) -> None:
     ]
 
 
-def _schedule(ctx: _Context, trips: list[_Trip]) -> list[Route]:
+def _pack_warehouse(
+    ctx: _Context, wh: int, trips: list[_Trip]
+) -> tuple[list[tuple[_Trip, PackedTrip]], list[tuple[_Trip, TripToPack]]]:
+    """Pack one warehouse's trips onto its truck-days: (placed, unplaced)."""
     loading_s = ctx.scenario.service.loading_s
-    routes: list[Route] = []
-    by_warehouse: dict[int, list[_Trip]] = defaultdict(list)
-    for trip in trips:
-        by_warehouse[trip.warehouse].append(trip)
-    for wh in sorted(by_warehouse):
-        trucks = ctx.trucks_at[wh]
-        shifts = sorted({(t.shift_start_s, t.shift_end_s) for t in trucks})
-        to_pack: list[TripToPack] = []
-        wh_trips = by_warehouse[wh]
-        for key, trip in enumerate(wh_trips):
+    trucks = ctx.trucks_at[wh]
+    shifts = sorted({(t.shift_start_s, t.shift_end_s) for t in trucks})
+    to_pack: list[TripToPack] = []
+    for key, trip in enumerate(trips):
+        if not trip.timed:
             _time_model(ctx, trip)
-            windows = {
-                shift: trip_window(trip.timed, trip.travel_back_s, shift[0] + loading_s, shift[1])
-                for shift in shifts
-            }
-            load = sum(s for _, _, s in trip.stops)
-            families = sum(s * ctx.sack_kg / ctx.tranches[t].kg_per_kpm for _, t, s in trip.stops)
-            duration = time_trip(trip.timed, trip.travel_back_s, 0).return_s
-            to_pack.append(
-                TripToPack(
-                    key=key,
-                    load_sacks=load,
-                    days=ctx.days[trip.tranche],
-                    families=families,
-                    duration_s=duration,
-                    windows=windows,
-                )
-            )
-        shift_list = [
-            TruckShift(
-                truck_id=t.id,
-                capacity_sacks=int(t.capacity_kg // ctx.sack_kg),
-                shift_start_s=t.shift_start_s,
-                shift_end_s=t.shift_end_s,
-                max_trips=t.max_trips_per_day,
-                cost_per_day=t.cost_per_day,
-            )
-            for t in sorted(trucks, key=lambda t: (-t.capacity_kg, t.id))
+        windows = {
+            shift: trip_window(trip.timed, trip.travel_back_s, shift[0] + loading_s, shift[1])
+            for shift in shifts
+        }
+        load = sum(s for _, _, s in trip.stops)
+        families = sum(s * ctx.sack_kg / ctx.tranches[t].kg_per_kpm for _, t, s in trip.stops)
+        # The trip's length when it leaves as early as it may (no wait for a point's opening
+        # that a later departure would avoid); without a feasible window, its length from
+        # the earliest loading.
+        starts = [w[0] for w in windows.values() if w is not None] or [
+            min(start for start, _ in shifts) + loading_s
         ]
-        placed, unplaced = pack_trips(
-            to_pack, shift_list, loading_s, ctx.scenario.objective.wait_cost_per_kpm_day
+        duration = min(
+            time_trip(trip.timed, trip.travel_back_s, start).return_s - start for start in starts
         )
-        for packed in placed:
-            routes.append(_route(ctx, wh_trips[packed.key], packed))
-        for item in unplaced:
-            _report_unplaced(ctx, wh_trips[item.key], item, len(trucks))
-    routes.sort(key=lambda r: (r.date, r.warehouse, r.truck, r.trip))
-    return routes
+        to_pack.append(
+            TripToPack(
+                key=key,
+                load_sacks=load,
+                days=ctx.days[trip.tranche],
+                families=families,
+                duration_s=duration,
+                windows=windows,
+                stops=tuple(trip.timed),
+                travel_back_s=trip.travel_back_s,
+            )
+        )
+    shift_list = [
+        TruckShift(
+            truck_id=t.id,
+            capacity_sacks=int(t.capacity_kg // ctx.sack_kg),
+            shift_start_s=t.shift_start_s,
+            shift_end_s=t.shift_end_s,
+            max_trips=t.max_trips_per_day,
+            cost_per_day=t.cost_per_day,
+        )
+        for t in sorted(trucks, key=lambda t: (-t.capacity_kg, t.id))
+    ]
+    placed, unplaced = pack_trips(
+        to_pack, shift_list, loading_s, ctx.scenario.objective.wait_cost_per_kpm_day
+    )
+    return (
+        [(trips[packed.key], packed) for packed in placed],
+        [(trips[item.key], item) for item in unplaced],
+    )
 
 
 def _route(ctx: _Context, trip: _Trip, packed: PackedTrip) -> Route:
@@ -880,36 +1044,37 @@ def _route(ctx: _Context, trip: _Trip, packed: PackedTrip) -> Route:
     )
 
 
-def _report_unplaced(ctx: _Context, trip: _Trip, item: TripToPack, n_trucks: int) -> None:
+def _unplaced_failures(
+    ctx: _Context, trip: _Trip, item: TripToPack
+) -> list[tuple[tuple[int, str, int], ReasonCode, ReasonFacts]]:
+    """Why each stop of a trip that found no truck-day is not delivered from its warehouse."""
     wh = ctx.warehouses[trip.warehouse]
     days = item.days
     feasible = [w for w in item.windows.values() if w is not None]
     if not feasible:
         # The trip fits no shift at all (its stops' windows clash): report each stop's window.
-        for p, t, sacks in trip.stops:
-            ctx.drop(
-                p,
-                t,
-                sacks,
+        return [
+            (
+                (p, t, sacks),
                 ReasonCode.TIME_WINDOW,
-                f"Drop point {ctx.points[p].id}'s opening hours "
-                f"({_hhmm(ctx.point_open_s(p))}-{_hhmm(ctx.point_close_s(p))}) could not be met "
-                f"on a trip from warehouse {wh.id} within a shift.",
+                ReasonFacts(
+                    warehouses=(wh.id,),
+                    open_s=ctx.point_open_s(p),
+                    close_s=ctx.point_close_s(p),
+                ),
             )
-        return
-    hours = item.duration_s / 3600
-    for p, t, sacks in trip.stops:
-        tranche = ctx.tranches[t]
-        ctx.drop(
-            p,
-            t,
-            sacks,
-            ReasonCode.FLEET_TIME,
-            f"Warehouse {wh.id}'s {n_trucks} truck(s) had no shift time or trips left for this "
-            f"{hours:.1f} h trip ({item.load_sacks * ctx.sack_kg:g} kg) on any of the "
-            f"{len(days)} working days from {days[0].isoformat()} to tranche {tranche.id}'s "
-            f"deadline {tranche.deadline.isoformat()}.",
-        )
+            for p, t, sacks in trip.stops
+        ]
+    facts = ReasonFacts(
+        warehouses=(wh.id,),
+        trucks=len(ctx.trucks_at[trip.warehouse]),
+        trip_h=round(item.duration_s / 3600, 2),
+        trip_kg=item.load_sacks * ctx.sack_kg,
+        working_days=len(days),
+        first_day=days[0] if days else None,
+        deadline=ctx.tranches[trip.tranche].deadline,
+    )
+    return [((p, t, sacks), ReasonCode.FLEET_TIME, facts) for p, t, sacks in trip.stops]
 
 
 def _unassigned_list(ctx: _Context) -> list[Unassigned]:
@@ -927,7 +1092,8 @@ def _unassigned_list(ctx: _Context) -> list[Unassigned]:
                 kg=sacks * ctx.sack_kg,
                 sacks=sacks,
                 reason_code=main[1],
-                reason=main[2],
+                reason=english_reason(main[1], main[2], ctx.points[p].id, t),
+                facts=main[2],
             )
         )
     return items

@@ -118,6 +118,17 @@ class TripToPack:
     families: float
     duration_s: int
     windows: dict[tuple[int, int], tuple[int, int] | None]
+    stops: tuple[TimedStop, ...] = ()
+    """The trip's stops: when given, a departure's return time is timed exactly (waiting at
+    points that open later shortens as the departure moves later); otherwise it is
+    departure + ``duration_s``."""
+    travel_back_s: int = 0
+
+    def return_s(self, depart_s: int) -> int:
+        """When the truck is back at the warehouse if it leaves at ``depart_s``."""
+        if self.stops:
+            return time_trip(self.stops, self.travel_back_s, depart_s).return_s
+        return depart_s + self.duration_s
 
 
 @dataclass(slots=True)
@@ -150,7 +161,7 @@ def _sequence(trips: Sequence[TripToPack], truck: TruckShift, loading_s: int) ->
         if depart > window[1]:
             return None
         departs.append(depart)
-        free = depart + trip.duration_s + loading_s
+        free = trip.return_s(depart) + loading_s
     return departs
 
 

@@ -11,32 +11,28 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from optimizer.model import Scenario
+from optimizer.reasons import ReasonCode, ReasonFacts, facts_from_dict, facts_to_dict
+
+__all__ = [
+    "PLAN_FORMAT_VERSION",
+    "TIME_FORMAT",
+    "Plan",
+    "ReasonCode",
+    "ReasonFacts",
+    "Route",
+    "Stop",
+    "Unassigned",
+    "compute_kpis",
+    "delivered_kg",
+    "plan_from_dict",
+    "plan_to_dict",
+]
 
 PLAN_FORMAT_VERSION = 1
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
-
-
-class ReasonCode(StrEnum):
-    """Why a delivery was not planned. Documented in ``docs/plan-format.md``."""
-
-    STOCK = "stock"
-    """No warehouse that can reach the point had stock left."""
-    DEADLINE = "deadline"
-    """No working day between the tranche's release (or the start date) and its deadline."""
-    CAPACITY = "capacity"
-    """No truck (at a warehouse that could serve the point) can carry a single sack."""
-    SHIFT = "shift"
-    """The round trip from every warehouse is longer than every truck's shift."""
-    TIME_WINDOW = "time_window"
-    """The point's opening hours cannot be met within any truck's shift."""
-    FLEET_TIME = "fleet_time"
-    """The trucks had no shift time (or trips) left before the tranche's deadline."""
-    SOLVER = "solver"
-    """The routing search found no route for it within its budget."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +72,8 @@ class Unassigned:
     sacks: int
     reason_code: ReasonCode
     reason: str
+    facts: ReasonFacts = field(default_factory=ReasonFacts)
+    """The figures behind ``reason``, so papers and maps can say it in every language."""
 
 
 @dataclass(frozen=True)
@@ -231,6 +229,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "sacks": u.sacks,
                 "reason_code": str(u.reason_code),
                 "reason": u.reason,
+                "reason_facts": facts_to_dict(u.facts),
             }
             for u in plan.unassigned
         ],
@@ -281,6 +280,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
             sacks=int(u["sacks"]),
             reason_code=ReasonCode(u["reason_code"]),
             reason=str(u["reason"]),
+            facts=facts_from_dict(u.get("reason_facts", {})),
         )
         for u in data["unassigned"]
     )

@@ -578,9 +578,15 @@ def _plan_row(sessions: sessionmaker[Session], plan_id: str) -> PlanRow:
 
 @functools.lru_cache(maxsize=4096)
 def _plan_files(folder: Path) -> tuple[str, ...]:
-    # A plan folder never changes once renamed into place, so its listing can be kept.
+    # A plan folder never changes once renamed into place, so its listing can be kept. Hidden
+    # files (bsb's manifest, .bsb-output.json) are not served, so they are not listed either.
+    relatives = (path.relative_to(folder) for path in folder.rglob("*") if path.is_file())
     return tuple(
-        sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
+        sorted(
+            relative.as_posix()
+            for relative in relatives
+            if not any(part.startswith(".") for part in relative.parts)
+        )
     )
 
 

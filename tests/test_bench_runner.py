@@ -18,6 +18,9 @@ import pytest
 
 from benchmarks import report, runner
 from benchmarks.runner import PRESETS, ResultRow, Task, append_row, read_rows
+from geodata.output_guard import read_manifest, write_manifest
+from optimizer.errors import InputError
+from tests.test_output_guard import tree_digest
 
 # Depot at (0, 0), customers on the axes at distance 10; wide windows, capacity 100, 4 vehicles.
 TINY_SOLOMON = """{name}
@@ -348,3 +351,53 @@ def test_gap_curve_is_the_mean_best_so_far_from_when_every_run_has_a_solution(
     assert curve.times_s == (2.0, 3.0, 3.5, 5.0, 10.0)
     assert curve.mean_gap_pct == pytest.approx((25.0, 10.0, 10.0, 5.0, 5.0))
     assert (curve.runs, curve.without_solution) == (3, 1)
+
+
+# --- the run folder: resumable, never over files bsb did not write ----------------------------
+
+
+def test_a_new_run_folder_is_marked_and_resumed_without_force(
+    tmp_path: Path, instances_root: Path, fake_solver: Path
+) -> None:
+    out = tmp_path / "out"
+    _run(out, instances_root, ["good"])
+    manifest = read_manifest(out)
+    assert manifest is not None and manifest.kind == "bench-run"
+    rows = _run(out, instances_root, ["good", "bad"])
+    assert len(rows) == 4
+
+
+def test_a_run_folder_older_than_manifests_is_recognised_by_its_layout(tmp_path: Path) -> None:
+    out = tmp_path / "old-run"
+    (out / "solutions").mkdir(parents=True)
+    (out / "results.csv").write_text(",".join(runner.COLUMNS) + "\n", encoding="utf-8")
+    runner.check_run_folder(out)
+    runner.mark_run_folder(out)
+    manifest = read_manifest(out)
+    assert manifest is not None and manifest.kind == "bench-run" and manifest.files is None
+
+
+@pytest.mark.parametrize(
+    "setup", ["foreign folder", "foreign file in a run", "a file", "a plan", "foreign results"]
+)
+def test_run_refuses_an_out_folder_with_what_bsb_did_not_write(
+    tmp_path: Path, instances_root: Path, fake_solver: Path, setup: str
+) -> None:
+    out = tmp_path / "out"
+    if setup == "a file":
+        out.write_text("mine", encoding="utf-8")
+    elif setup == "a plan":
+        out.mkdir()
+        write_manifest(out, "plan")
+    elif setup == "foreign results":
+        out.mkdir()
+        (out / "results.csv").write_text("name,score\nme,10\n", encoding="utf-8")
+    else:
+        out.mkdir()
+        if setup == "foreign file in a run":
+            write_manifest(out, "bench-run", track_files=False)
+        (out / "thesis.tex").write_text("mine", encoding="utf-8")
+    before = tree_digest(tmp_path)
+    with pytest.raises(InputError, match=r"--out .*(Nothing was changed|is a file)"):
+        _run(out, instances_root, ["good"])
+    assert tree_digest(tmp_path) == before

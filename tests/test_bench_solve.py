@@ -19,6 +19,8 @@ pytest.importorskip("vrplib")  # benchmarks.vrp reads instances with it
 from benchmarks.solve import (
     SCALE,
     bench_strategy_names,
+    is_bsb_solution,
+    is_bsb_trace,
     routing_problem,
     solve_instance,
     write_trace,
@@ -37,6 +39,7 @@ from cli import main
 from optimizer import engines
 from optimizer.routing import DROP_PENALTY
 from optimizer.strategies import strategy_names
+from tests.test_output_guard import tree_digest
 
 HAS_PYVRP = importlib.util.find_spec("pyvrp") is not None
 HAS_VROOM = importlib.util.find_spec("vroom") is not None
@@ -466,3 +469,65 @@ def test_bench_solve_names_the_extra_when_pyvrp_is_missing(
     assert code == 2, output
     assert "bsb[pyvrp]" in output
     assert not solution.exists()
+
+
+# --- bsb bench solve -o: never over the instance or a file bsb did not write; the gap --------
+
+
+def test_bench_solve_refuses_the_instance_and_foreign_files(
+    instance_file: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "C101.sol").write_text("Route #1: 1\nCost 1\n", encoding="utf-8")  # someone's
+    before = (tree_digest(tmp_path), instance_file.read_bytes())
+    for target, message in (
+        (instance_file, "is the input itself"),
+        (tmp_path / "C101.sol", "exists and bsb did not write it"),
+    ):
+        code, output = bench_solve(str(instance_file), "-o", str(target), "--force")
+        assert code == 2, output
+        assert message in output
+    code, output = bench_solve(
+        str(instance_file), "-o", str(tmp_path / "new.sol"), "--trace", str(tmp_path / "C101.sol")
+    )
+    assert code == 2, output
+    assert "--trace" in output and "exists and bsb did not write it" in output
+    assert (tree_digest(tmp_path), instance_file.read_bytes()) == before
+
+
+def test_bench_solve_replaces_its_own_solution_only_with_force(
+    instance_file: Path, tmp_path: Path
+) -> None:
+    solution, trace = tmp_path / "out.sol", tmp_path / "trace.csv"
+    args = [str(instance_file), "-o", str(solution), "--trace", str(trace), "--solution-limit", "5"]
+    assert bench_solve(*args)[0] == 0
+    assert is_bsb_solution(solution) and is_bsb_trace(trace)
+    assert read_solution(solution)[0]  # the comment line does not disturb the reader
+    code, output = bench_solve(*args)
+    assert code == 2, output
+    assert "holds a solution file bsb wrote earlier" in output
+    assert "holds a trace file bsb wrote earlier" in output
+    assert bench_solve(*args, "--force")[0] == 0
+
+
+def test_bench_solve_prints_the_gap_when_the_instance_has_a_best_known_solution(
+    instance_file: Path, tmp_path: Path
+) -> None:
+    family = tmp_path / "instances" / "solomon"
+    family.mkdir(parents=True)
+    copy = family / instance_file.name
+    copy.write_bytes(instance_file.read_bytes())
+    name = read_instance(copy).name
+    (tmp_path / "instances" / "bks.csv").write_text(
+        "family,instance,customers,vehicles,bks_distance,objective_convention,source\n"
+        f"solomon,{name},15,3,100.0,distance_only;dimacs_trunc1,test\n",
+        encoding="utf-8",
+    )
+    solution = tmp_path / "out.sol"
+    code, output = bench_solve(str(copy), "-o", str(solution), "--solution-limit", "5")
+    assert code == 0, output
+    routes, _ = read_solution(solution)
+    truncated = route_cost(read_instance(copy), routes, "dimacs_trunc1")
+    gap = 100.0 * (truncated - 100.0) / 100.0
+    assert f"gap {gap:+.2f} % over the best-known 100 (3 vehicles" in output
+    code, output = bench_solve(str(instance_file), "-o", str(tmp_path / "b.sol"), "--force")
+    assert code == 0 and "gap" not in output  # a random instance has no best-known solution

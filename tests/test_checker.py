@@ -747,3 +747,76 @@ def test_checker_imports_only_the_model_errors_and_the_standard_library() -> Non
         if name not in allowed_own and name.split(".")[0] not in sys.stdlib_module_names
     }
     assert outside == set()
+
+
+# --------------------------------------------------------------------------------------------
+# Whole families and true stock reasons.
+
+
+def test_a_split_ration_is_reported(tiny_scenario: Scenario) -> None:
+    # 99 sacks of 15 kg to 00042 in September are 49.5 rations of 30 kg: half a family.
+    plan = build_valid_plan(tiny_scenario)
+    sep1 = date(2020, 9, 1)
+    plan["routes"][0] = layout_route(
+        tiny_scenario,
+        "T1",
+        sep1,
+        1,
+        7 * 3600 + 1800,
+        [PlannedStop("00042", "T-SEP", 99), PlannedStop("P4", "T-SEP", 31)],
+    )
+    second = plan["routes"][1]
+    shift_route(
+        second, _seconds_of(plan["routes"][0]["return"]) + 1800 - _seconds_of(second["depart"])
+    )
+    plan["unassigned"][0].update(kg=435, sacks=29)
+    plan["unassigned"].append(
+        {
+            "drop_point": "00042",
+            "tranche": "T-SEP",
+            "kg": 15,
+            "sacks": 1,
+            "reason_code": "solver",
+            "reason": "Half a family left over.",
+        }
+    )
+    refresh_kpis(tiny_scenario, plan)
+    violations = check_plan(tiny_scenario, plan)
+    assert rules_of(violations) == {"ration"}
+    messages = " ".join(v.message for v in violations)
+    assert "49.5 rations" in messages and "0.5 rations" in messages and "14.5 rations" in messages
+
+
+@pytest.mark.parametrize(
+    ("stock_kg", "flagged"),
+    [
+        (9900.0, set()),  # everything shipped: stock is the true reason
+        (9914.0, set()),  # 14 kg left: less than any family's ration
+        (9915.0, {"T-OKT"}),  # one October ration (15 kg) left, not a September one (30 kg)
+        (9930.0, {"T-SEP", "T-OKT"}),
+    ],
+)
+def test_stock_reason_with_a_ration_left_in_reach_is_reported(
+    plan: dict[str, Any], stock_kg: float, flagged: set[str]
+) -> None:
+    scenario = make_tiny_scenario(
+        warehouses=(Warehouse("W1", "Gudang Dramaga", DRAMAGA[0], DRAMAGA[1], stock_kg),)
+    )
+    for entry in plan["unassigned"]:
+        entry["reason_code"] = "stock"
+    violations = [v for v in check_plan(scenario, plan) if v.rule == "stock_reason"]
+    assert {v.message.split("tranche ")[1].split(")")[0] for v in violations} == flagged
+    assert all("W1" in v.message for v in violations)
+
+
+def test_stock_reason_is_true_when_the_warehouse_with_stock_cannot_reach(
+    plan: dict[str, Any],
+) -> None:
+    # A second warehouse full of rice, but with no truck: it reaches nobody.
+    far = Warehouse("W9", "Gudang jauh", 106.9, -6.5, 50_000.0)
+    scenario = make_tiny_scenario(
+        warehouses=(Warehouse("W1", "Gudang Dramaga", DRAMAGA[0], DRAMAGA[1], 9900.0), far)
+    )
+    for entry in plan["unassigned"]:
+        entry["reason_code"] = "stock"
+    assert "stock_reason" not in rules_of(check_plan(scenario, plan))

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
+from tests.test_output_guard import tree_digest
 
 DATA = Path(__file__).parent / "data" / "scenarios"
 FAST = ["--time-limit", "20", "--solution-limit", "10", "--seed", "3"]
@@ -124,7 +125,23 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert (out / "plan" / "plan.json").exists()
-    assert "families" in result.output.lower()
+    assert "KPM terlayani" in result.output  # the summary, in Bahasa Indonesia by default
+    before = tree_digest(tmp_path)
+    code, output = _invoke("demo", "-o", str(out), "--size", "20", "--time-limit", "5")
+    _assert_refused(code, output, "holds a demo (sample scenario and plan) bsb wrote earlier")
+    _assert_refused(code, output, "add --force to replace it")
+    assert tree_digest(tmp_path) == before
+    code, output = _invoke("demo", "-o", str(out), "--size", "20", "--time-limit", "5", "--force")
+    assert code == 0, output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+
+
+def test_demo_refuses_a_folder_bsb_did_not_write(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    before = tree_digest(tmp_path)
+    code, output = _invoke("demo", "-o", str(tmp_path), "--size", "5", "--force")
+    _assert_refused(code, output, "bsb did not write it (it holds notes.txt)")
+    assert tree_digest(tmp_path) == before
 
 
 def test_strategies_lists_default() -> None:
@@ -196,3 +213,125 @@ def test_map_command_writes_online_and_offline_maps(plan_dir: Path, tmp_path: Pa
 def test_map_of_a_folder_without_plan_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["map", str(tmp_path)])
     assert result.exit_code == 2
+
+
+# --- nothing is destroyed: -o never replaces the scenario or what bsb did not write -----------
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["-q", *args])
+    return result.exit_code, result.output
+
+
+def _assert_refused(code: int, output: str, message: str) -> None:
+    assert code == 2, output
+    assert message in " ".join(output.split()), output
+    assert "Traceback" not in output
+
+
+def test_plan_onto_its_scenario_folder_exits_2_and_changes_nothing(sample_dir: Path) -> None:
+    before = tree_digest(sample_dir.parent)
+    for target in (sample_dir, sample_dir.parent / "scenario" / ".." / "scenario"):
+        for force in ([], ["--force"]):
+            code, output = _invoke("plan", str(sample_dir), "-o", str(target), *force, *FAST)
+            _assert_refused(code, output, "is the scenario folder; bsb never writes over its input")
+    assert tree_digest(sample_dir.parent) == before
+
+
+def test_plan_onto_a_folder_holding_the_scenario_exits_2(sample_dir: Path) -> None:
+    before = tree_digest(sample_dir.parent)
+    code, output = _invoke("plan", str(sample_dir), "-o", str(sample_dir.parent), "--force")
+    _assert_refused(code, output, f"holds the scenario folder {sample_dir}")
+    assert tree_digest(sample_dir.parent) == before
+
+
+def test_plan_into_the_scenario_folder_exits_2(sample_dir: Path) -> None:
+    before = tree_digest(sample_dir.parent)
+    code, output = _invoke("plan", str(sample_dir), "-o", str(sample_dir / "plan"))
+    _assert_refused(code, output, "is inside the scenario folder")
+    assert tree_digest(sample_dir.parent) == before
+
+
+def test_plan_onto_a_folder_with_a_foreign_file_exits_2_and_keeps_it(
+    sample_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "b9"
+    out.mkdir()
+    (out / "important.txt").write_text("do not delete", encoding="utf-8")
+    before = tree_digest(tmp_path)
+    for force in ([], ["--force"]):
+        code, output = _invoke("plan", str(sample_dir), "-o", str(out), *force, *FAST)
+        _assert_refused(
+            code, output, "is not empty and bsb did not write it (it holds important.txt)"
+        )
+    assert tree_digest(tmp_path) == before
+
+
+def test_replanning_a_plan_folder_needs_force(
+    sample_dir: Path, plan_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "plan"
+    shutil.copytree(plan_dir, out)
+    before = tree_digest(tmp_path)
+    code, output = _invoke("plan", str(sample_dir), "-o", str(out), *FAST)
+    _assert_refused(
+        code, output, "holds a plan bsb wrote earlier. Nothing was changed: add --force"
+    )
+    assert tree_digest(tmp_path) == before
+    (out / "summary.md").write_text("my notes", encoding="utf-8")  # an edit is not bsb's
+    code, output = _invoke("plan", str(sample_dir), "-o", str(out), "--force", *FAST)
+    _assert_refused(code, output, "summary.md (changed)")
+    shutil.rmtree(out)
+    shutil.copytree(plan_dir, out)
+    code, output = _invoke("plan", str(sample_dir), "-o", str(out), "--force", *FAST)
+    assert code == 0, output
+    assert (out / "plan.json").read_bytes() == (plan_dir / "plan.json").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan"]
+
+
+def test_sample_refuses_a_foreign_folder_and_replaces_its_own_only_with_force(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "scen"
+    out.mkdir()
+    (out / "drop_points.csv").write_text("my own data", encoding="utf-8")
+    before = tree_digest(tmp_path)
+    code, output = _invoke("sample", str(out), "--size", "5", "--force")
+    _assert_refused(code, output, "OUT_DIR")
+    _assert_refused(code, output, "bsb did not write it (it holds drop_points.csv)")
+    assert tree_digest(tmp_path) == before
+    fresh = tmp_path / "fresh"
+    assert _invoke("sample", str(fresh), "--size", "5")[0] == 0
+    written = tree_digest(fresh)
+    code, output = _invoke("sample", str(fresh), "--size", "6")
+    _assert_refused(code, output, "holds a sample scenario bsb wrote earlier")
+    assert tree_digest(fresh) == written
+    assert _invoke("sample", str(fresh), "--size", "6", "--force")[0] == 0
+    assert tree_digest(fresh) != written
+
+
+def test_map_refuses_files_bsb_did_not_write_and_the_scenario_folder(
+    plan_dir: Path, tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan"
+    shutil.copytree(plan_dir, plan)
+    (tmp_path / "index.html").write_text("<p>my page</p>", encoding="utf-8")
+    before = tree_digest(tmp_path)
+    code, output = _invoke("map", str(plan), "-o", str(tmp_path / "index.html"), "--force")
+    _assert_refused(code, output, "exists and bsb did not write it")
+    code, output = _invoke("map", str(plan), "-o", str(plan / "scenario" / "map.html"))
+    _assert_refused(code, output, "is inside the scenario folder")
+    assert tree_digest(tmp_path) == before
+    # The plan's own map is redrawn in place and stays the plan's: a later --force is allowed.
+    assert _invoke("map", str(plan), "--language", "en")[0] == 0
+    assert tree_digest(plan) != before
+    assert "Route maps" in (plan / "map.html").read_text(encoding="utf-8")
+    from geodata.output_guard import check_output_folder
+
+    check_output_folder(plan, kind="plan", force=True)
+    # A map bsb wrote elsewhere is replaced only with --force.
+    out = tmp_path / "maps-en" / "index.html"
+    assert _invoke("map", str(plan), "-o", str(out))[0] == 0
+    code, output = _invoke("map", str(plan), "-o", str(out))
+    _assert_refused(code, output, "holds a map bsb wrote earlier")
+    assert _invoke("map", str(plan), "-o", str(out), "--force")[0] == 0

@@ -8,6 +8,7 @@ the scenario writer and reader know. The examples quoted in them are re-made and
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 import tomllib
@@ -19,7 +20,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from benchmarks.runner import RUN_LAYOUT
+from benchmarks.solve import SOLUTION_COMMENT
 from cli import main
+from geodata.maps import BSB_MAP_MARKER
+from geodata.output_guard import KIND_NAMES, MANIFEST_NAME, write_manifest
 from geodata.plan_files import STOPS_COLUMNS, UNASSIGNED_COLUMNS
 from geodata.sample import write_sample
 from geodata.scenario_io import (
@@ -413,6 +418,32 @@ def test_scenario_doc_validate_examples_match_the_command(
     assert "$ echo $?\n2\n" in console[0]
 
 
+def test_scenario_doc_impossible_input_example_is_what_validate_reports(
+    scenario_doc: str, tmp_path: Path
+) -> None:
+    from geodata.land import LAND_TOLERANCE_M
+
+    folder = tmp_path / "sample"
+    write_sample(folder, n_drop_points=SAMPLE_POINTS, seed=SAMPLE_SEED)
+    points = _text(folder / "drop_points.csv")
+    assert ",106.427224,-6.329663," in points  # the drop point in row 4
+    (folder / "drop_points.csv").write_text(
+        points.replace(",106.427224,-6.329663,", ",106.427224,-5.329663,"), "utf-8"
+    )
+    tranches = _text(folder / "tranches.csv").splitlines(keepends=True)
+    tranches[1] = tranches[1].replace(",30,", ",22.5,")
+    tranches[2] = tranches[2].replace("2020-10-01,2020-10-31", "2020-10-04,2020-10-04")
+    (folder / "tranches.csv").write_text("".join(tranches), "utf-8")
+    console = _code_blocks(_section(scenario_doc, "## How problems are reported"), "console")
+    example = next(block for block in console if "is in the sea" in block)
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 2
+    documented = [line for line in example.splitlines() if line.startswith("  - ")]
+    assert documented == [line for line in result.stderr.splitlines() if line.startswith("  - ")]
+    assert len(documented) == 3
+    assert f"more than **{LAND_TOLERANCE_M:g} m** from land" in scenario_doc
+
+
 def test_scenario_doc_complete_example_shows_the_defaults(scenario_doc: str) -> None:
     example = tomllib.loads(_code_blocks(_section(scenario_doc, "## `scenario.toml`"), "toml")[0])
     calendar = Calendar()
@@ -447,3 +478,59 @@ def test_benchmarks_doc_names_every_strategy_and_family() -> None:
     assert "| `vroom`, `vroom-x0` |" in text and set(REFERENCE_STRATEGIES) == {"vroom", "vroom-x0"}
     for family in FAMILIES:
         assert f"| `{family}` |" in text, family
+
+
+def test_plan_doc_lists_exactly_the_reason_facts(plan_doc: str) -> None:
+    from dataclasses import fields
+
+    from optimizer.reasons import ReasonFacts
+
+    documented = _first_column(_section(plan_doc, "### Reason facts"))
+    assert documented == {f.name for f in fields(ReasonFacts)}
+
+
+def test_plan_doc_says_what_default_is_written_as(
+    plan_doc: str, planned_tiny: dict[str, Any]
+) -> None:
+    from optimizer.strategies import FALLBACK_STRATEGY, strategy_names
+
+    row = next(
+        line for line in _section(plan_doc, "### Top level").splitlines() if "`strategy`" in line
+    )
+    # What the planner really writes for "default" is what the doc says it writes.
+    assert planned_tiny["strategy"] != "default"
+    assert f'`"{planned_tiny["strategy"]}"`' in row
+    assert f'`"{FALLBACK_STRATEGY}"`' in row
+    example = json.loads(_code_blocks(plan_doc, "json")[0])
+    assert example["strategy"] in set(strategy_names()) - {"default"}
+
+
+# --- docs/plan-format.md: the manifest ----------------------------------------------------------
+
+MANIFEST_HEADING = "## The manifest, `.bsb-output.json`"
+
+
+def test_plan_doc_manifest_names_the_keys_and_kinds_bsb_writes(
+    plan_doc: str, tmp_path: Path
+) -> None:
+    section = _section(plan_doc, MANIFEST_HEADING)
+    assert f"`{MANIFEST_NAME}`" in MANIFEST_HEADING
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("a", encoding="utf-8")
+    write_manifest(tmp_path, "plan")
+    written = json.loads((tmp_path / MANIFEST_NAME).read_text(encoding="utf-8"))
+    assert _first_column(section) == set(written)
+    example = _FENCE.findall(section)[0][1]
+    assert set(re.findall(r'^ "(\w+)"', example, re.MULTILINE)) == set(written)
+    assert written["files"] == {"sub/a.txt": hashlib.sha256(b"a").hexdigest()}
+    kind_row = next(line for line in section.splitlines() if line.startswith("| `kind`"))
+    assert set(_BACKTICKED.findall(kind_row)) - {"kind"} == set(KIND_NAMES)
+
+
+def test_plan_doc_names_the_markers_of_single_files(plan_doc: str) -> None:
+    section = _section(plan_doc, MANIFEST_HEADING)
+    assert f"`{BSB_MAP_MARKER.decode().strip()}`" in section
+    assert f"`Comment : {SOLUTION_COMMENT}`" in section
+    assert set(RUN_LAYOUT) - {MANIFEST_NAME} == {
+        name.rstrip("/") for name in _BACKTICKED.findall(section) if name.rstrip("/") in RUN_LAYOUT
+    }

@@ -19,6 +19,7 @@ from geodata.map_assets import (
     remote_references,
 )
 from geodata.maps import (
+    BSB_MAP_MARKER,
     MAPS_FOLDER,
     NARROW_SCREEN_PX,
     TILES_URL,
@@ -26,6 +27,7 @@ from geodata.maps import (
     MapContent,
     PointStatus,
     build_map,
+    is_bsb_map,
     map_content,
     map_files,
     overall_status,
@@ -33,6 +35,7 @@ from geodata.maps import (
     write_maps,
 )
 from geodata.sample import make_sample
+from optimizer.errors import InputError
 from optimizer.model import Scenario, SolverSettings
 from optimizer.planner import plan_scenario
 from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned
@@ -170,13 +173,15 @@ def test_statuses_delivered_split_partial_unassigned_with_reason() -> None:
     assert props["P4"]["status"] == PointStatus.UNASSIGNED
     p3_okt = next(t for t in props["P3"]["tranches"] if t["tranche"] == "T-OKT")
     assert p3_okt["status"] == PointStatus.UNASSIGNED
-    assert p3_okt["reason"] == "no truck time left"
+    # In the map's language, never plan.json's English (no facts here: the reason's label).
+    assert p3_okt["reason"] == "Armada tidak cukup sebelum batas waktu."
     assert {t["reason_code"] for t in props["P4"]["tranches"]} == {"stock"}
     p2_sep = next(t for t in props["P2"]["tranches"] if t["tranche"] == "T-SEP")
     assert [(s["date"], s["arrive"], s["truck"], s["trip"]) for s in p2_sep["stops"]] == [
-        ("2020-09-01", "09:00", "T2", 1),
-        ("2020-09-02", "08:00", "T2", 1),
+        ("2020-09-01", "09.00", "T2", 1),
+        ("2020-09-02", "08.00", "T2", 1),
     ]
+    assert p2_sep["stops"][0]["day"] == "Sel, 1 Sep 2020"
     assert p2_sep["sacks"] == 80
 
 
@@ -215,8 +220,8 @@ def test_overall_status_is_unassigned_only_when_every_tranche_is(
 @pytest.mark.parametrize(
     ("language", "words"),
     [
-        ("id", ["Ringkasan", "KPM terlayani", "Keterangan", "Terkirim sebagian", "Cari ID"]),
-        ("en", ["Summary", "Families served", "Legend", "Partially delivered", "Search id"]),
+        ("id", ["Ringkasan", "KPM terlayani", "Legenda", "Dijadwalkan sebagian", "Cari ID"]),
+        ("en", ["Summary", "Families served", "Legend", "Partly scheduled", "Search id"]),
     ],
 )
 def test_labels_in_bahasa_indonesia_and_english(language: str, words: list[str]) -> None:
@@ -224,7 +229,8 @@ def test_labels_in_bahasa_indonesia_and_english(language: str, words: list[str])
     page = render_map_html(build_map(scenario, plan, language=language))
     for word in words:
         assert word in page
-    assert ("Sel 2020-09-01" in page) == (language == "id")
+    assert ("Sel, 1 Sep 2020" in page) == (language == "id")
+    assert ("Tue, 1 Sept 2020" in page) == (language == "en")
 
 
 def test_unknown_language_or_warehouse_is_refused() -> None:
@@ -287,6 +293,24 @@ def test_write_maps_one_warehouse_writes_one_page(
     assert "data-bsb-ready" in out.read_text(encoding="utf-8")
 
 
+def test_write_maps_marks_its_pages_and_replaces_only_them(
+    one_warehouse: tuple[Scenario, Plan], tmp_path: Path
+) -> None:
+    scenario, plan = one_warehouse
+    out = tmp_path / "map.html"
+    write_maps(scenario, plan, out)
+    assert out.read_bytes().endswith(BSB_MAP_MARKER) and is_bsb_map(out)
+    with pytest.raises(InputError, match="holds a map bsb wrote earlier"):
+        write_maps(scenario, plan, out, language="en")
+    write_maps(scenario, plan, out, language="en", force=True)
+    mine = tmp_path / "mine.html"
+    mine.write_text("<p>my notes</p>", encoding="utf-8")
+    with pytest.raises(InputError, match="exists and bsb did not write it"):
+        write_maps(scenario, plan, mine, force=True)
+    assert mine.read_text(encoding="utf-8") == "<p>my notes</p>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.html", "mine.html"]
+
+
 def test_write_maps_many_warehouses_writes_an_index_and_a_map_per_warehouse(
     two_warehouses: tuple[Scenario, Plan], tmp_path: Path
 ) -> None:
@@ -313,6 +337,28 @@ def test_map_files_needs_a_plain_file_name() -> None:
     scenario, plan = status_plan()
     with pytest.raises(ValueError, match="file name"):
         map_files(scenario, plan, name="../map.html")
+
+
+def test_reasons_read_back_from_plan_json_are_said_in_the_maps_language() -> None:
+    # `bsb map PLAN_DIR` draws from plan.json: the reason's facts travel in `reason_facts`.
+    from optimizer.reasons import ReasonFacts
+    from optimizer.solution import plan_from_dict, plan_to_dict
+
+    scenario, plan = status_plan()
+    facts = ReasonFacts(warehouses=("W1",), leftover_kg=(1_250.5,), ration_kg=15.0)
+    plan = dataclasses.replace(
+        plan,
+        unassigned=tuple(
+            dataclasses.replace(u, facts=facts) if u.reason_code is ReasonCode.STOCK else u
+            for u in plan.unassigned
+        ),
+    )
+    read_back = plan_from_dict(json.loads(json.dumps(plan_to_dict(plan))))
+    for language, expected in (("id", "W1 1.250,5 kg"), ("en", "W1 1,250.5 kg")):
+        props = point_properties(map_content(scenario, read_back, language=language))
+        p4 = next(t for t in props["P4"]["tranches"] if t["tranche"] == "T-OKT")
+        assert expected in p4["reason"]
+    assert p4["reason"].startswith("The warehouses that can reach drop point P4")
 
 
 def page_config(page: str) -> dict[str, Any]:

@@ -12,8 +12,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from geodata.papers import LANGUAGES, REASON_TEXT, Text, safe_stem, write_papers
+from geodata.i18n import REASON_LABELS
+from geodata.papers import LANGUAGES, Text, safe_stem, write_papers
 from optimizer.model import Scenario
+from optimizer.reasons import ReasonFacts
 from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned, compute_kpis
 from tests.conftest import make_tiny_scenario
 
@@ -70,10 +72,26 @@ def make_tiny_plan(scenario: Scenario | None = None) -> Plan:
             [("00042", "T-OKT", 750.0, "08:10", "08:32"), ("P2", "T-OKT", 600.0, "09:00", "09:21")],
         ),
     )
+    fleet = ReasonFacts(
+        warehouses=("W1",),
+        trucks=2,
+        trip_h=4.5,
+        trip_kg=1800.0,
+        working_days=25,
+        first_day=date(2020, 9, 1),
+        deadline=date(2020, 9, 30),
+    )
+    stock = ReasonFacts(warehouses=("W1",), leftover_kg=(12.5,), ration_kg=15.0)
     unassigned = (
-        Unassigned("P3", "T-SEP", 1800.0, 120, ReasonCode.FLEET_TIME, "trucks out of shift time"),
-        Unassigned("P3", "T-OKT", 1800.0, 120, ReasonCode.STOCK, "warehouse W1 has no stock left"),
-        Unassigned("P4", "T-OKT", 450.0, 30, ReasonCode.STOCK, "warehouse W1 has no stock left"),
+        Unassigned(
+            "P3", "T-SEP", 1800.0, 120, ReasonCode.FLEET_TIME, "trucks out of shift time", fleet
+        ),
+        Unassigned(
+            "P3", "T-OKT", 1800.0, 120, ReasonCode.STOCK, "warehouse W1 has no stock left", stock
+        ),
+        Unassigned(
+            "P4", "T-OKT", 450.0, 30, ReasonCode.STOCK, "warehouse W1 has no stock left", stock
+        ),
     )
     return Plan(
         scenario_name=scenario.name,
@@ -163,7 +181,7 @@ def test_unknown_language_is_refused_before_writing(tmp_path: Path) -> None:
 
 
 def test_every_text_and_reason_code_has_a_label_in_every_language() -> None:
-    assert set(REASON_TEXT) == set(ReasonCode)
+    assert set(REASON_LABELS) == set(ReasonCode)
     for language in LANGUAGES:
         labels = [text.label(language) for text in Text]
         assert all(label.strip() for label in labels)
@@ -175,7 +193,8 @@ def test_loading_list_per_trip_has_stops_in_order_and_a_total(papers_id: Path) -
     rows = _read_csv(papers_id / "loading_lists" / "2020-09-02_T2_trip1.csv")
     assert rows[0] == ["Daftar muat"]
     assert ["Truk", "T2"] in rows
-    assert ["Berangkat", "07:30"] in rows
+    assert ["Berangkat", "07.30"] in rows
+    assert ["Tanggal", "2020-09-02"] in rows  # CSV: ISO dates, read as dates in any locale
     start = rows.index(_header(rows, "Urutan")) + 1
     assert rows[start][:2] == ["1", "00042"]
     assert rows[start][4] == "001/01"
@@ -207,7 +226,34 @@ def test_receipt_numbers_one_line_per_family(papers_id: Path) -> None:
 def test_partial_receipt_lists_only_the_families_served(papers_id: Path) -> None:
     rows = _read_csv(papers_id / "receipts" / "P3.csv")
     assert ["Jumlah KPM", "60"] in rows
-    assert max(int(r[0]) for r in rows if r and r[0].isdigit()) == 60
+    assert ["KPM masih menunggu", "60"] in rows
+    reason = next(r[1] for r in rows if r and r[0] == "Alasan")
+    assert reason.startswith("Armada tidak cukup sebelum batas waktu: 2 truk gudang W1")
+    assert "Rabu, 30 September 2020" in reason
+    numbered = [r for r in rows if r and r[0].isdigit()]
+    assert [int(r[0]) for r in numbered] == list(range(1, 61))
+    assert rows[-1] == ["Jumlah", "", "1800", ""]
+
+
+def test_receipt_lists_whole_families_and_a_total_that_matches(tmp_path: Path) -> None:
+    # 975 kg of a 30 kg ration is 32 families and 15 kg that serve nobody: 32 lines, 960 kg.
+    scenario = make_tiny_scenario()
+    route = _route("T1", date(2020, 9, 2), 1, [("P2", "T-SEP", 975.0, "08:00", "08:30")])
+    plan = Plan("tiny", (route,), (), compute_kpis(scenario, (route,), ()))
+    write_papers(scenario, plan, tmp_path, language="en")
+    rows = _read_csv(tmp_path / "receipts" / "P2.csv")
+    assert ["Families (KPM)", "32"] in rows
+    assert ["Families still waiting", "8"] in rows
+    numbered = [r for r in rows if r and r[0].isdigit()]
+    assert len(numbered) == 32
+    assert rows[-1] == ["Total", "", str(32 * 30), ""]
+    assert sum(int(r[2]) for r in numbered) == 32 * 30
+
+
+def test_receipt_without_waiting_families_gives_no_reason(papers_id: Path) -> None:
+    rows = _read_csv(papers_id / "receipts" / "00042.csv")
+    assert ["KPM masih menunggu", "0"] in rows
+    assert not [r for r in rows if r and r[0] == "Alasan"]
 
 
 def test_receipt_workbook_has_a_sheet_per_tranche_and_text_ids(papers_id: Path) -> None:
@@ -254,17 +300,34 @@ def test_schedule_lists_what_will_not_come_with_its_reason(papers_id: Path) -> N
     body = [dict(zip(header, r, strict=True)) for r in rows[rows.index(header) + 1 :]]
     p3 = [r for r in body if r["ID titik bagi"] == "P3"]
     assert [(r["Tahap"], r["Status"]) for r in p3] == [
-        ("T-SEP", "Dikirim sebagian"),
-        ("T-SEP", "Tidak dikirim"),
-        ("T-OKT", "Tidak dikirim"),
+        ("T-SEP", "Dijadwalkan sebagian"),
+        ("T-SEP", "Tidak terjadwal"),
+        ("T-OKT", "Tidak terjadwal"),
     ]
-    assert p3[0]["Waktu tiba"] == "08:20–08:53"
-    assert p3[2]["Alasan"] == "Stok gudang tidak cukup"
-    assert p3[2]["Keterangan"] == "warehouse W1 has no stock left"
-    delivered = [r for r in body if r["Status"] == "Dikirim"]
+    assert p3[0]["Perkiraan waktu bongkar"] == "08.20–08.53"
+    assert p3[0]["Tanggal"] == "2020-09-03"
+    assert p3[1]["Alasan"] == "Armada tidak cukup sebelum batas waktu"
+    assert p3[2]["Alasan"] == "Stok gudang habis"
+    # Said in Indonesian from the reason's facts, not plan.json's English sentence.
+    assert p3[2]["Keterangan"] == (
+        "Gudang yang dapat menjangkau titik bagi P3 tidak punya sisa stok untuk satu jatah KPM "
+        "lagi (15 kg) pada tahap T-OKT (sisa stok di akhir perencanaan: W1 12,5 kg)."
+    )
+    delivered = [r for r in body if r["Status"] == "Dijadwalkan"]
     assert len(delivered) == 5
     keys = [(r["Kecamatan"], r["Desa/Kelurahan"]) for r in body]
     assert keys == sorted(keys)
+
+
+def test_xlsx_dates_are_dates_shown_in_the_papers_language(papers_id: Path) -> None:
+    sheet = load_workbook(papers_id / "loading_lists" / "2020-09-02_T2_trip1.xlsx").worksheets[0]
+    cell = next(row[1] for row in sheet.iter_rows() if row[0].value == "Tanggal")
+    assert cell.is_date
+    assert cell.value.date() == date(2020, 9, 2)
+    assert cell.number_format == "[$-421]dddd, d mmmm yyyy"
+    receipts = load_workbook(papers_id / "receipts.xlsx").worksheets[0]
+    texts = {c.value for row in receipts.iter_rows() for c in row if isinstance(c.value, str)}
+    assert "Rab, 2 Sep 2020" in texts  # several dates in one cell: text, written out
 
 
 def test_ids_that_look_like_formulas_stay_text(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from geodata.output_guard import MANIFEST_NAME, file_sha256, read_manifest
 from geodata.plan_files import (
     STOPS_COLUMNS,
     UNASSIGNED_COLUMNS,
@@ -15,9 +16,11 @@ from geodata.plan_files import (
     routes_geojson,
     write_plan_folder,
 )
+from optimizer.errors import InputError
 from optimizer.model import Scenario
 from optimizer.solution import Plan, compute_kpis, plan_from_dict, plan_to_dict
 from tests.conftest import make_tiny_scenario
+from tests.test_output_guard import tree_digest
 from tests.test_papers import make_tiny_plan
 
 
@@ -133,15 +136,17 @@ def _failing_copy(scenario: Scenario, folder: Path) -> None:
 
 
 def test_failure_leaves_the_old_folder_untouched_and_no_temp(tmp_path: Path) -> None:
-    out = tmp_path / "plan"
-    out.mkdir()
-    (out / "plan.json").write_text("old", encoding="utf-8")
+    out = write_plan_folder(make_tiny_scenario(), make_tiny_plan(), tmp_path / "plan")
+    before = tree_digest(out)
     with pytest.raises(OSError, match="disk full"):
         write_plan_folder(
-            make_tiny_scenario(), make_tiny_plan(), out, write_scenario_copy=_failing_copy
+            make_tiny_scenario(),
+            make_tiny_plan(),
+            out,
+            write_scenario_copy=_failing_copy,
+            force=True,
         )
-    assert sorted(p.name for p in out.iterdir()) == ["plan.json"]
-    assert (out / "plan.json").read_text(encoding="utf-8") == "old"
+    assert tree_digest(out) == before
     assert _leftovers(tmp_path) == []
 
 
@@ -156,14 +161,59 @@ def test_failure_without_an_old_folder_leaves_nothing(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_rewrite_replaces_the_old_folder_completely(tmp_path: Path) -> None:
+def test_rewrite_with_force_replaces_the_old_plan_folder_completely(tmp_path: Path) -> None:
+    out = write_plan_folder(
+        make_tiny_scenario(),
+        make_tiny_plan(),
+        tmp_path / "plan",
+        write_scenario_copy=_copy_scenario,
+    )
+    write_plan_folder(make_tiny_scenario(), make_tiny_plan(), out, force=True)
+    assert not (out / "scenario").exists()
+    assert (out / "plan.json").is_file()
+    manifest = read_manifest(out)
+    assert manifest is not None and manifest.files is not None
+    assert manifest.kind == "plan" and "scenario/scenario.toml" not in manifest.files
+    assert _leftovers(tmp_path) == []
+
+
+def test_rewrite_without_force_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    out = write_plan_folder(make_tiny_scenario(), make_tiny_plan(), tmp_path / "plan")
+    before = tree_digest(out)
+    with pytest.raises(InputError, match="add --force"):
+        write_plan_folder(make_tiny_scenario(), make_tiny_plan(), out, language="en")
+    assert tree_digest(out) == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_folder_with_a_file_bsb_did_not_write_is_never_replaced(tmp_path: Path) -> None:
     out = tmp_path / "plan"
     out.mkdir()
-    (out / "stale.txt").write_text("from an older run", encoding="utf-8")
-    write_plan_folder(make_tiny_scenario(), make_tiny_plan(), out)
-    assert not (out / "stale.txt").exists()
-    assert (out / "plan.json").is_file()
+    (out / "important.txt").write_text("mine", encoding="utf-8")
+    for force in (False, True):
+        with pytest.raises(InputError, match=r"bsb did not write it \(it holds important.txt\)"):
+            write_plan_folder(make_tiny_scenario(), make_tiny_plan(), out, force=force)
+    assert [p.name for p in out.iterdir()] == ["important.txt"]
     assert _leftovers(tmp_path) == []
+
+
+def test_the_manifest_lists_every_file_with_its_hash(tmp_path: Path) -> None:
+    out = write_plan_folder(
+        make_tiny_scenario(),
+        make_tiny_plan(),
+        tmp_path / "plan",
+        write_scenario_copy=_copy_scenario,
+    )
+    manifest = read_manifest(out)
+    assert manifest is not None and manifest.kind == "plan" and manifest.files is not None
+    on_disk = {
+        p.relative_to(out).as_posix(): p
+        for p in out.rglob("*")
+        if p.is_file() and p.name != MANIFEST_NAME
+    }
+    assert set(manifest.files) == set(on_disk)
+    assert "scenario/scenario.toml" in manifest.files
+    assert all(manifest.files[name] == file_sha256(path) for name, path in on_disk.items())
 
 
 @pytest.mark.parametrize("bad", ["/etc/x", "../x", "a/../../x", "plan.json", "a\\b"])
@@ -184,7 +234,7 @@ def test_unknown_language_leaves_nothing(tmp_path: Path) -> None:
 def test_out_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     target = tmp_path / "plan"
     target.write_text("not a folder", encoding="utf-8")
-    with pytest.raises(NotADirectoryError):
+    with pytest.raises(InputError, match="is a file, not a folder"):
         write_plan_folder(make_tiny_scenario(), make_tiny_plan(), target)
     assert target.read_text(encoding="utf-8") == "not a folder"
 
@@ -197,18 +247,43 @@ def test_papers_language_is_passed_on(tmp_path: Path) -> None:
 
 
 def test_summary_reports_families_tranches_and_reasons() -> None:
-    summary = format_summary(make_tiny_scenario(), make_tiny_plan())
+    summary = format_summary(make_tiny_scenario(), make_tiny_plan(), language="en")
     assert summary.startswith("# Plan: tiny\n")
-    assert "Families served (every tranche in full): 90 of 240 (37.5 %)" in summary
+    assert "Families served (every tranche in full): 90 of 240 (37.5%)" in summary
     # September: 1500 + 1200 + 900 + 1800 of 240 families x 30 kg.
-    assert "Tranche T-SEP: 5,400 of 7,200 kg delivered (75.0 %)" in summary
-    assert "last delivery 2020-09-03 (deadline 2020-09-30)" in summary
-    assert "Unassigned: 3 deliveries, 4,050 kg" in summary
-    assert "  - stock: 2 (2,250 kg), e.g. warehouse W1 has no stock left" in summary
-    assert "  - fleet_time: 1 (1,800 kg), e.g. trucks out of shift time" in summary
-    assert summary.index("stock:") < summary.index("fleet_time:")  # most kg first
+    assert "Tranche T-SEP: 5,400 of 7,200 kg scheduled (75.0%)" in summary
+    assert (
+        "last delivery Thursday, 3 September 2020 (deadline Wednesday, 30 September 2020)"
+        in summary
+    )
+    assert "Not scheduled: 3 deliveries, 4,050 kg" in summary
+    assert "  - No stock left: 2 (2,250 kg); for example: The warehouses" in summary
+    assert "  - Not enough fleet before the deadline: 1 (1,800 kg);" in summary
+    assert summary.index("No stock left") < summary.index("Not enough fleet")  # most kg first
     assert "LATE" not in summary
     assert len(summary.splitlines()) <= 30
+
+
+def test_summary_is_in_bahasa_indonesia_by_default() -> None:
+    summary = format_summary(make_tiny_scenario(), make_tiny_plan())
+    assert summary.startswith("# Rencana: tiny\n")
+    assert "KPM terlayani (semua tahap penuh): 90 dari 240 (37,5%)" in summary
+    assert "Tahap T-SEP: 5.400 dari 7.200 kg dijadwalkan (75,0%)" in summary
+    assert "pengiriman terakhir Kamis, 3 September 2020 (batas waktu Rabu, 30 September 2020)" in (
+        summary
+    )
+    assert "jarak: 50,0 km" in summary
+    assert "Tidak terjadwal: 3 pengiriman, 4.050 kg" in summary
+    assert "  - Stok gudang habis: 2 (2.250 kg); contoh: Gudang yang dapat" in summary
+    assert "Armada tidak cukup sebelum batas waktu: 2 truk gudang W1" in summary
+
+
+def test_summary_md_follows_the_plan_language(tmp_path: Path) -> None:
+    for language, first in (("id", "# Rencana: tiny"), ("en", "# Plan: tiny")):
+        out = write_plan_folder(
+            make_tiny_scenario(), make_tiny_plan(), tmp_path / language, language=language
+        )
+        assert (out / "summary.md").read_text(encoding="utf-8").startswith(first + "\n")
 
 
 def test_summary_flags_late_tranches_and_clean_plans() -> None:
@@ -219,9 +294,12 @@ def test_summary_flags_late_tranches_and_clean_plans() -> None:
     scenario = make_tiny_scenario(tranches=(early, base.tranches[1]))
     plan = make_tiny_plan(scenario)
     clean = Plan("tiny", plan.routes, (), compute_kpis(scenario, plan.routes, ()))
-    summary = format_summary(scenario, clean)
-    assert "(deadline 2020-09-01) **LATE**" in summary
-    assert "Unassigned: none" in summary
+    summary = format_summary(scenario, clean, language="en")
+    assert "(deadline Tuesday, 1 September 2020) **LATE**" in summary
+    assert "Not scheduled: none" in summary
+    summary_id = format_summary(scenario, clean)
+    assert "(batas waktu Selasa, 1 September 2020) **TERLAMBAT**" in summary_id
+    assert "Tidak terjadwal: tidak ada" in summary_id
 
 
 def test_write_complete_plan_tells_each_stage_as_it_starts(tmp_path: Path) -> None:

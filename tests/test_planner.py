@@ -84,6 +84,85 @@ def test_short_stock_is_reported_not_raised() -> None:
     assert all("stock" in u["reason"] for u in unassigned)
 
 
+def _two_warehouse_shortage() -> Scenario:
+    """W01 has stock for its own points but one truck doing one trip a day, and October's
+    window is a single day; W02 has too little stock for its points. W01's October trips find
+    no truck, and their stock must go to W02's points instead of staying in W01."""
+    w01 = Warehouse("W01", "Gudang Dramaga", DRAMAGA[0], DRAMAGA[1], 22_500.0)
+    w02 = Warehouse("W02", "Gudang Cibinong", 106.85, -6.48, 10_000.0)
+    trucks = (
+        Truck("A1", "W01", 5000.0, 7 * 3600, 17 * 3600, 6000.0, 900_000.0, 1, "CDD"),
+        Truck("B1", "W02", 5000.0, 7 * 3600, 17 * 3600, 6000.0, 900_000.0, 3, "CDD"),
+        Truck("B2", "W02", 5000.0, 7 * 3600, 17 * 3600, 6000.0, 900_000.0, 3, "CDD"),
+    )
+    points = []
+    for i in range(20):
+        base = DRAMAGA if i < 10 else (106.85, -6.48)
+        lon, lat = base[0] + 0.01 * (i % 5 - 2), base[1] + 0.01 * (i % 3 - 1)
+        points.append(DropPoint(f"P{i:02d}", f"RW {i}", lon, lat, 50))
+    tranches = (
+        Tranche("T-SEP", "September", 30.0, date(2020, 9, 1), date(2020, 9, 30)),
+        Tranche("T-OKT", "Oktober", 15.0, date(2020, 10, 1), date(2020, 10, 1)),
+    )
+    return make_tiny_scenario(
+        warehouses=(w01, w02),
+        trucks=trucks,
+        drop_points=tuple(points),
+        tranches=tranches,
+        solver=FAST,
+    )
+
+
+def test_stock_of_trips_without_a_truck_is_offered_again() -> None:
+    scenario = _two_warehouse_shortage()
+    data = assert_feasible_and_conserved(scenario)  # the checker's stock_reason rule included
+    shipped: dict[str, float] = defaultdict(float)
+    for route in data["routes"]:
+        shipped[route["warehouse"]] += route["load_kg"]
+    # Before, W01 kept 3,750 kg promised to October trips that found no truck, while W02's
+    # points were told "no stock".
+    assert shipped["W01"] == pytest.approx(22_500.0)
+    assert data["solver"]["stock_rounds"] >= 2
+    codes = {u["reason_code"] for u in data["unassigned"]}
+    assert codes == {"stock", "fleet_time"}
+    for entry in data["unassigned"]:
+        facts = entry["reason_facts"]
+        if entry["reason_code"] == "stock":
+            assert set(facts["warehouses"]) == {"W01", "W02"}
+            assert all(kg < facts["ration_kg"] for kg in facts["leftover_kg"])
+            assert "W01 0 kg" in entry["reason"]
+        else:
+            assert entry["reason"].startswith("Not enough fleet before the deadline")
+
+
+def test_families_are_served_whole_under_short_stock() -> None:
+    # 39 families x 30 kg = 1,170 kg, but only 1,000 kg in stock: 33 families get rice, 6 wait.
+    point = DropPoint("P39", "RW 39", 106.75, -6.56, 39)
+    scenario = make_tiny_scenario(
+        warehouses=(Warehouse("W1", "Gudang kecil", DRAMAGA[0], DRAMAGA[1], 1000.0),),
+        drop_points=(point,),
+        tranches=(Tranche("T-SEP", "September", 30.0, date(2020, 9, 1), date(2020, 9, 30)),),
+    )
+    data = assert_feasible_and_conserved(scenario)
+    delivered = sum(s["kg"] for r in data["routes"] for s in r["stops"])
+    assert delivered == 990
+    [entry] = data["unassigned"]
+    assert (entry["kg"], entry["reason_code"]) == (180, "stock")
+
+
+def test_truckloads_carry_whole_rations() -> None:
+    # 171 families x 30 kg = 5,130 kg: a 5 t truck takes 166 families (4,980 kg), not 333 sacks.
+    big = DropPoint("BIG", "RW besar", 106.76, -6.56, 171)
+    scenario = make_tiny_scenario(
+        drop_points=(big,),
+        tranches=(Tranche("T-SEP", "September", 30.0, date(2020, 9, 1), date(2020, 9, 30)),),
+    )
+    data = assert_feasible_and_conserved(scenario)
+    kgs = [s["kg"] for r in data["routes"] for s in r["stops"]]
+    assert sum(kgs) == 5130
+    assert all(kg % 30 == 0 for kg in kgs)
+
+
 def test_no_working_day_in_window_is_a_deadline_reason() -> None:
     tranches = (
         Tranche("SUNDAY", "Minggu saja", 15.0, date(2020, 9, 6), date(2020, 9, 6)),  # a Sunday
@@ -289,3 +368,85 @@ def test_only_too_small_trucks_gives_capacity_reasons() -> None:
     unassigned = data["unassigned"]
     assert isinstance(unassigned, list)
     assert {u["reason_code"] for u in unassigned} == {"capacity"}
+
+
+@st.composite
+def shortage_scenarios(draw: st.DrawFn) -> Scenario:
+    """Two or three warehouses close together, short of stock and of fleet at the same time."""
+    n_wh = draw(st.integers(2, 3))
+    tranches = (
+        Tranche(
+            "T-SEP", "September", 30.0, SEPT_1, SEPT_1 + timedelta(days=draw(st.integers(0, 6)))
+        ),
+        Tranche(
+            "T-OKT",
+            "Oktober",
+            15.0,
+            date(2020, 10, 1),
+            date(2020, 10, 1) + timedelta(days=draw(st.integers(0, 3))),
+        ),
+    )
+    points = tuple(
+        DropPoint(
+            f"P{i}",
+            f"RW {i}",
+            draw(st.floats(106.6, 106.9)),
+            draw(st.floats(-6.65, -6.45)),
+            draw(st.integers(1, 90)),
+            open_s=8 * 3600 if i % 4 == 0 else None,
+            close_s=12 * 3600 if i % 4 == 0 else None,
+        )
+        for i in range(draw(st.integers(3, 14)))
+    )
+    demand_kg = sum(p.kpm for p in points) * 45.0
+    warehouses = tuple(
+        Warehouse(
+            f"W{i}",
+            f"Gudang {i}",
+            draw(st.floats(106.65, 106.85)),
+            draw(st.floats(-6.6, -6.5)),
+            # Stock not a multiple of a ration on purpose: 7 kg here and there must be left over.
+            float(int(demand_kg * draw(st.floats(0.05, 0.8))) + draw(st.integers(0, 40))),
+        )
+        for i in range(n_wh)
+    )
+    trucks = tuple(
+        Truck(
+            f"T{w}-{k}",
+            f"W{w}",
+            float(draw(st.sampled_from([2000, 5000]))),
+            7 * 3600,
+            draw(st.integers(10, 17)) * 3600,
+            5000.0,
+            800_000.0,
+            draw(st.integers(1, 2)),
+            "",
+        )
+        for w in range(n_wh)
+        for k in range(draw(st.integers(0, 2)))
+    )
+    return make_tiny_scenario(
+        warehouses=warehouses,
+        trucks=trucks,
+        drop_points=points,
+        tranches=tranches,
+        solver=SolverSettings(time_limit_s=5.0, seed=draw(st.integers(0, 3)), solution_limit=5),
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shortage_scenarios())
+def test_under_shortage_families_are_whole_and_stock_reasons_are_true(scenario: Scenario) -> None:
+    data = assert_feasible_and_conserved(scenario)  # includes the ration and stock_reason rules
+    rations = {t.id: t.kg_per_kpm for t in scenario.tranches}
+    for route in data["routes"]:
+        for stop in route["stops"]:
+            assert stop["kg"] % rations[stop["tranche"]] == 0
+    for entry in data["unassigned"]:
+        assert entry["kg"] % rations[entry["tranche"]] == 0
+        if entry["reason_code"] == "stock":
+            facts = entry["reason_facts"]
+            assert facts["warehouses"], entry
+            assert all(kg < rations[entry["tranche"]] for kg in facts["leftover_kg"])
+            for warehouse, kg in zip(facts["warehouses"], facts["leftover_kg"], strict=True):
+                assert f"{warehouse} {kg:,.0f} kg" in entry["reason"]

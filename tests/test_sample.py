@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from geodata.output_guard import MANIFEST_NAME, read_manifest
 from geodata.sample import (
     KOTA_BOGOR_CENTRE,
     KOTA_BOGOR_RADIUS_DEG,
@@ -23,7 +24,9 @@ from geodata.sample import (
     make_sample,
     write_sample,
 )
+from optimizer.errors import InputError
 from optimizer.model import Scenario, haversine_km
+from tests.test_output_guard import tree_digest
 
 SHARED_GEODATA = Path(__file__).resolve().parents[1].parent / "shared" / "geodata"
 needs_geodata = pytest.mark.skipif(
@@ -239,6 +242,36 @@ def test_write_sample_writes_the_scenario_it_returns(tmp_path: Path) -> None:
         from geodata.scenario_io import read_scenario
 
         assert read_scenario(tmp_path) == scenario
+
+
+def test_write_sample_is_atomic_and_marks_the_folder_as_bsb_s(tmp_path: Path) -> None:
+    out = tmp_path / "scen"
+    write_sample(out, n_drop_points=5, seed=1)
+    manifest = read_manifest(out)
+    assert manifest is not None and manifest.kind == "scenario" and manifest.files is not None
+    assert set(manifest.files) == {p.name for p in out.iterdir()} - {MANIFEST_NAME}
+    assert [p.name for p in tmp_path.iterdir()] == ["scen"]  # no temporary folder left
+
+
+def test_write_sample_replaces_its_own_folder_only_with_force(tmp_path: Path) -> None:
+    out = tmp_path / "scen"
+    write_sample(out, n_drop_points=5, seed=1)
+    before = tree_digest(tmp_path)
+    with pytest.raises(InputError, match="holds a sample scenario bsb wrote earlier"):
+        write_sample(out, n_drop_points=6, seed=1)
+    assert tree_digest(tmp_path) == before
+    assert len(write_sample(out, n_drop_points=6, seed=1, force=True).drop_points) == 6
+    assert len((out / "drop_points.csv").read_text(encoding="utf-8").splitlines()) == 7
+
+
+def test_write_sample_never_writes_over_a_folder_bsb_did_not_write(tmp_path: Path) -> None:
+    out = tmp_path / "scen"
+    out.mkdir()
+    (out / "drop_points.csv").write_text("id\nmy own point\n", encoding="utf-8")
+    before = tree_digest(tmp_path)
+    with pytest.raises(InputError, match=r"bsb did not write it \(it holds drop_points.csv\)"):
+        write_sample(out, n_drop_points=5, force=True)
+    assert tree_digest(tmp_path) == before
 
 
 @needs_geodata

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import shutil
+import tempfile
 import warnings
 from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from geodata.scenario_io import _parse_number, read_scenario, validate_scenario
@@ -269,11 +270,31 @@ DEFECTS = [
     ("malformed_open", "drop_points.csv", 2, "open", "'8 pagi' is not a time of day", 1),
     ("close_before_open", "drop_points.csv", 3, "close", "close 08:30 is before open 09:00", 1),
     (
-        "demand_not_whole_sacks",
+        "ration_not_whole_sacks",
+        "tranches.csv",
+        3,
+        "kg_per_kpm",
+        "kg_per_kpm 22.5 is not a whole number of 15 kg sacks (1.5 sacks): a family's ration "
+        "is handed over in whole sacks; expected a multiple of sack_kg 15, e.g. 15 or 30",
+        1,
+    ),
+    (
+        "point_in_sea",
         "drop_points.csv",
         3,
-        "kpm",
-        "kpm 51 x 7.5 kg_per_kpm of tranche 'T-HALF' = 382.5 kg is not a whole number of 15 kg",
+        "lon/lat",
+        "lon 106.8, lat -5.6 is in the sea, 14 km from the nearest land",
+        1,
+    ),
+    (
+        "tranche_without_working_day",
+        "tranches.csv",
+        2,
+        "release/deadline",
+        "no working day from release 2020-09-06 (Sunday) to deadline 2020-09-06 (Sunday): "
+        "2020-09-06 (Sunday) is not a working day ([calendar] working_days = mon, tue, wed, "
+        "thu, fri, sat); expected a window holding at least one working day, e.g. deadline "
+        "2020-09-07 (Monday)",
         1,
     ),
     (
@@ -509,3 +530,192 @@ def test_semicolon_csv_grouped_number_without_decimal_comma_is_ambiguous(tmp_pat
     assert (problem.file, problem.row, problem.field) == ("warehouses.csv", 2, "stock_kg")
     assert "ambiguous" in problem.message
     assert "100000" in problem.message
+
+
+# --------------------------------------------------------------------------------------------
+# Impossible input: places in the sea, tranche windows without a working day, split sacks
+
+
+def _replace_row(path: Path, row: int, **cells: str) -> None:
+    """Set cells of one spreadsheet row (header = row 1) of a CSV file."""
+    rows = read_rows(path)
+    for column, value in cells.items():
+        rows[row - 1][rows[0].index(column)] = value
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        csv.writer(stream, lineterminator="\n").writerows(rows)
+
+
+def _append_toml(folder: Path, text: str) -> None:
+    with (folder / "scenario.toml").open("a", encoding="utf-8") as stream:
+        stream.write(text)
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat"),
+    [(106.615, -5.745), (106.7045, -5.9777), (106.88, -6.10), (106.80, -6.60)],
+    ids=["pulau-pramuka", "pulau-untung-jawa", "tanjung-priok", "bogor"],
+)
+def test_drop_points_on_small_islands_and_reclaimed_coast_are_accepted(
+    tmp_path: Path, lon: float, lat: float
+) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    _replace_row(folder / "drop_points.csv", 3, lon=str(lon), lat=str(lat))
+    _replace_row(folder / "warehouses.csv", 2, lon=str(lon), lat=str(lat))
+    scenario = read_scenario(folder)
+    assert (scenario.drop_points[1].lon, scenario.drop_points[1].lat) == (lon, lat)
+
+
+def test_indian_ocean_warehouse_is_refused_with_its_distance_to_land(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    _replace_row(folder / "warehouses.csv", 2, lon="106.5", lat="-8.5")
+    problems = problems_of(folder)
+    message = the_problem(problems, "warehouses.csv", 2, "lon/lat").message
+    assert message.startswith("lon 106.5, lat -8.5 is in the sea, 120 km from the nearest land")
+    assert "expected the warehouse's place on land (within 150 m of the coast)" in message
+    assert len(problems) == 1
+
+
+def test_sea_point_is_reported_with_the_other_problems_of_its_row(tmp_path: Path) -> None:
+    folder = scenario_with_defect("point_in_sea", tmp_path)
+    _replace_row(folder / "drop_points.csv", 3, kpm="banyak")
+    _replace_row(folder / "drop_points.csv", 5, lon="106.5", lat="-8.5")
+    problems = problems_of(folder)
+    assert {(p.file, p.row, p.field) for p in problems} == {
+        ("drop_points.csv", 3, "lon/lat"),
+        ("drop_points.csv", 3, "kpm"),
+        ("drop_points.csv", 5, "lon/lat"),
+    }
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg"])
+def test_gis_table_with_a_sea_point_names_the_feature(tmp_path: Path, suffix: str) -> None:
+    import geopandas
+    from shapely.geometry import Point
+
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "drop_points.csv").unlink()
+    geopandas.GeoDataFrame(
+        {"id": ["00042", "P2", "P3"], "name": ["RW 01", "RW 02", "RW 03"], "kpm": [50, 40, 30]},
+        geometry=[Point(106.75, -6.56), Point(106.615, -5.745), Point(106.80, -5.60)],
+        crs="EPSG:4326",
+    ).to_crs("EPSG:32748").to_file(folder / f"drop_points{suffix}")
+    problems = problems_of(folder)
+    message = the_problem(problems, f"drop_points{suffix}", 3, "geometry").message
+    assert message.startswith("feature 3: lon 106.8")
+    assert "(after reprojecting from EPSG:32748 to EPSG:4326) is in the sea, 14 km from" in message
+    assert len(problems) == 1  # Pulau Pramuka, feature 2, is land
+
+
+def test_tranche_window_of_weekend_and_holiday_names_each_day(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    _append_toml(
+        folder,
+        '[calendar]\nworking_days = ["mon", "tue", "wed", "thu", "fri"]\n'
+        "holidays = [2020-10-05, 2020-10-29]\n",
+    )
+    # Saturday 3 October to Monday 5 October 2020, a holiday here.
+    _replace_row(folder / "tranches.csv", 3, release="2020-10-03", deadline="2020-10-05")
+    problems = problems_of(folder)
+    message = the_problem(problems, "tranches.csv", 3, "release/deadline").message
+    assert message == (
+        "no working day from release 2020-10-03 (Saturday) to deadline 2020-10-05 (Monday): "
+        "2020-10-03 (Saturday), 2020-10-04 (Sunday) are not working days ([calendar] "
+        "working_days = mon, tue, wed, thu, fri); 2020-10-05 (Monday) is a holiday ([calendar] "
+        "holidays); expected a window holding at least one working day, e.g. deadline "
+        "2020-10-06 (Tuesday)"
+    )
+    assert len(problems) == 1
+
+
+def test_tranche_window_starts_at_the_scenario_start_date(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    toml = folder / "scenario.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace("2020-09-01", "2020-09-27"), encoding="utf-8"
+    )
+    # September's window 2020-09-01..09-30 keeps Mon 28 to Wed 30; October's is untouched.
+    assert read_scenario(folder).start_date == date(2020, 9, 27)
+    _replace_row(folder / "tranches.csv", 2, deadline="2020-09-27")
+    _replace_row(folder / "tranches.csv", 3, deadline="2020-09-20", release="2020-09-15")
+    problems = problems_of(folder)
+    september = the_problem(problems, "tranches.csv", 2, "release/deadline").message
+    assert september.startswith(
+        "no working day from the scenario's start_date 2020-09-27 (Sunday) (release "
+        "2020-09-01 is earlier) to deadline 2020-09-27 (Sunday): 2020-09-27 (Sunday) is not"
+    )
+    october = the_problem(problems, "tranches.csv", 3, "release/deadline").message
+    assert october.startswith(
+        "deadline 2020-09-20 (Sunday) is before the scenario's start_date 2020-09-27 (Sunday)"
+    )
+    assert len(problems) == 2
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    release=st.dates(date(2020, 1, 1), date(2021, 12, 31)),
+    length_days=st.integers(0, 10),
+    working_days=st.sets(st.integers(0, 6), min_size=1),
+    holiday_offsets=st.sets(st.integers(0, 10), max_size=4),
+)
+def test_a_tranche_is_refused_exactly_when_its_window_has_no_working_day(
+    release: date, length_days: int, working_days: set[int], holiday_offsets: set[int]
+) -> None:
+    from datetime import timedelta
+
+    from optimizer.model import WEEKDAY_NAMES, Calendar
+
+    deadline = release + timedelta(days=length_days)
+    holidays = {release + timedelta(days=d) for d in holiday_offsets}
+    calendar = Calendar(working_days=frozenset(working_days), holidays=frozenset(holidays))
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary) / "scenario"
+        shutil.copytree(VALID, folder)
+        toml = folder / "scenario.toml"
+        toml.write_text(
+            f'name = "window"\nstart_date = {release.isoformat()}\n[calendar]\n'
+            f"working_days = {[WEEKDAY_NAMES[d] for d in sorted(working_days)]!r}\n"
+            f"holidays = [{', '.join(d.isoformat() for d in sorted(holidays))}]\n".replace(
+                "'", '"'
+            ),
+            encoding="utf-8",
+        )
+        (folder / "tranches.csv").write_text(
+            "id,name,kg_per_kpm,release,deadline\n"
+            f"T1,Satu,15,{release.isoformat()},{deadline.isoformat()}\n",
+            encoding="utf-8",
+        )
+        if calendar.working_days_between(release, deadline):
+            assert read_scenario(folder).tranches[0].deadline == deadline
+        else:
+            problems = problems_of(folder)
+            assert [(p.file, p.row, p.field) for p in problems] == [
+                ("tranches.csv", 2, "release/deadline")
+            ]
+
+
+@given(sacks=st.integers(1, 10), offset_kg=st.sampled_from([0.0, 0.5, 5.0, 7.5, 14.0]))
+def test_ration_must_be_a_whole_number_of_sacks(sacks: int, offset_kg: float) -> None:
+    kg_per_kpm = sacks * 15 + offset_kg
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary) / "scenario"
+        shutil.copytree(VALID, folder)
+        _replace_row(folder / "tranches.csv", 2, kg_per_kpm=f"{kg_per_kpm:g}")
+        if offset_kg == 0.0:
+            assert read_scenario(folder).tranches[0].kg_per_kpm == kg_per_kpm
+        else:
+            problems = problems_of(folder)
+            (problem,) = problems
+            assert (problem.file, problem.row, problem.field) == (
+                "tranches.csv",
+                2,
+                "kg_per_kpm",
+            )
+            assert problem.message.endswith(f"e.g. {sacks * 15} or {sacks * 15 + 15}")
+
+
+def test_ration_below_one_sack_suggests_one_sack(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    _replace_row(folder / "tranches.csv", 2, kg_per_kpm="10")
+    problems = problems_of(folder)
+    message = the_problem(problems, "tranches.csv", 2, "kg_per_kpm").message
+    assert message.endswith("expected a multiple of sack_kg 15, e.g. 15")

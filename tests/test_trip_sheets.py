@@ -71,9 +71,12 @@ def test_sheet_lists_stops_in_driving_order_with_times_and_sacks() -> None:
     order = [page.index(f"<b>{pid}</b>") for pid in ("P2", "00042", "P4")]
     assert order == sorted(order)
     assert "Rit 1" in page and "Rit 2" in page
-    assert "08:00" in page and "09:30" in page and "12:35" in page
+    # Times, dates and numbers as an Indonesian reader writes them (Babel, id_ID).
+    assert "08.00" in page and "09.30" in page and "12.35" in page
+    assert "08:00" not in page
+    assert "Selasa, 1 September 2020" in page
     assert re.search(r"<td class='n'>80</td>", page)
-    assert re.search(r"<td class='n'>180</td><td class='n'>2,700</td>", page)  # trip 1 totals
+    assert re.search(r"<td class='n'>180</td><td class='n'>2.700</td>", page)  # trip 1 totals
     assert "001/01" in page  # RT/RW of 00042
     assert "Gudang Dramaga" in page
 
@@ -101,6 +104,7 @@ def test_sheet_in_english() -> None:
     page = trip_sheet_files(scenario, plan, language="en")["2020-09-02_T1.html"].decode("utf-8")
     assert "Trip sheet" in page and "Facilitator&#x27;s initials" in page and "Driver" in page
     assert "Surat jalan" not in page
+    assert "Wednesday, 2 September 2020" in page and re.search(r"\d\d:\d\d", page)
 
 
 def test_unknown_language_is_refused(tmp_path: Path) -> None:
