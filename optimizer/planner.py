@@ -558,6 +558,14 @@ class _StockRounds:
                     returned.append(_Delivery(point, tranche, sacks))
         return returned
 
+    def leftover_kg(self, wh: int) -> float:
+        """Return the rice left at a warehouse: its stock less what its placed trips carry.
+
+        A part of a sack left over counts too, though no delivery can use it.
+        """
+        held = self.stock_sacks[wh] - self.stock_left[wh]
+        return round(self.ctx.warehouses[wh].stock_kg - held * self.ctx.sack_kg, 3)
+
     def routes(self) -> list[Route]:
         """Every placed trip as a route, in date, warehouse, truck and trip order."""
         routes = [
@@ -602,7 +610,7 @@ def _report_pending(ctx: _Context, pending: list[_Delivery], rounds: _StockRound
         else:
             facts = ReasonFacts(
                 warehouses=tuple(ctx.warehouses[w].id for w in reach),
-                leftover_kg=tuple(rounds.stock_left[w] * ctx.sack_kg for w in reach),
+                leftover_kg=tuple(rounds.leftover_kg(w) for w in reach),
                 ration_kg=ration * ctx.sack_kg,
             )
             ctx.drop(d.point, d.tranche, d.sacks, ReasonCode.STOCK, facts)
