@@ -335,3 +335,57 @@ def test_map_refuses_files_bsb_did_not_write_and_the_scenario_folder(
     code, output = _invoke("map", str(plan), "-o", str(out))
     _assert_refused(code, output, "holds a map bsb wrote earlier")
     assert _invoke("map", str(plan), "-o", str(out), "--force")[0] == 0
+
+
+def test_gis_scenario_short_of_stock_and_fleet_plans_honestly(
+    sample_dir: Path, tmp_path: Path
+) -> None:
+    """As issue 10 is checked: GIS tables, stock and fleet short at once, a planner's view."""
+    import geopandas as gpd
+    import pandas as pd
+
+    scenario = tmp_path / "short"
+    shutil.copytree(sample_dir, scenario)
+    (scenario / ".bsb-output.json").unlink()
+    points = pd.read_csv(scenario / "drop_points.csv", dtype=str)
+    gpd.GeoDataFrame(
+        points.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(points["lon"].astype(float), points["lat"].astype(float)),
+        crs=4326,
+    ).to_crs(32748).to_file(scenario / "drop_points.geojson", driver="GeoJSON")
+    (scenario / "drop_points.csv").unlink()
+    warehouses = pd.read_csv(scenario / "warehouses.csv", dtype=str)
+    warehouses["stock_kg"] = ["20000", "1000"][: len(warehouses)]
+    gpd.GeoDataFrame(
+        warehouses.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(
+            warehouses["lon"].astype(float), warehouses["lat"].astype(float)
+        ),
+        crs=4326,
+    ).to_file(scenario / "warehouses.gpkg", driver="GPKG")
+    (scenario / "warehouses.csv").unlink()
+    tranches = (scenario / "tranches.csv").read_text(encoding="utf-8")
+    (scenario / "tranches.csv").write_text(
+        tranches.replace("2020-10-01,2020-10-31", "2020-10-01,2020-10-01"), encoding="utf-8"
+    )
+    with (scenario / "scenario.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[files]\nwarehouses = "warehouses.gpkg"\n')
+
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(main, ["-q", "plan", str(scenario), "-o", str(out), *FAST])
+    assert result.exit_code == 0, result.output
+    assert CliRunner().invoke(main, ["check", str(out)]).exit_code == 0
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    rations = {"2020-09": 30, "2020-10": 15}
+    kgs = [(s["tranche"], s["kg"]) for r in plan["routes"] for s in r["stops"]]
+    kgs += [(u["tranche"], u["kg"]) for u in plan["unassigned"]]
+    assert all(kg % rations[tranche] == 0 for tranche, kg in kgs)  # no family split
+    codes = {u["reason_code"] for u in plan["unassigned"]}
+    assert "stock" in codes
+    for entry in plan["unassigned"]:
+        if entry["reason_code"] == "stock":  # true: no warehouse in reach has a ration left
+            assert all(
+                kg < rations[entry["tranche"]] for kg in entry["reason_facts"]["leftover_kg"]
+            )
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "Stok gudang habis" in summary and "No stock" not in summary
