@@ -666,7 +666,8 @@ def build_map(
         zoom_start=11,
         tiles=None,
         prefer_canvas=True,
-        control_scale=True,
+        # The scale bar is added below in kilometres only: folium's would add miles too.
+        control_scale=False,
     )
     # Only Leaflet itself: folium's jQuery, Bootstrap and awesome-markers are not needed here.
     m.default_js = [("leaflet", LEAFLET_JS_URL)]
@@ -707,6 +708,7 @@ def build_map(
         },
         "narrow_px": NARROW_SCREEN_PX,
     }
+    _add_script(m, "BsbScale", f"L.control.scale({{imperial: false}}).addTo({m.get_name()});")
     _add_script(m, "BsbState", f"var {state} = ({_JS})({m.get_name()}, {_json(config)});")
     for layer in content.days:
         element = _add_script(

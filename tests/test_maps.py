@@ -252,6 +252,13 @@ def test_offline_page_loads_nothing_from_the_network(one_warehouse: tuple[Scenar
         assert unwanted not in page.lower()
 
 
+def test_scale_bar_is_in_kilometres_only(one_warehouse: tuple[Scenario, Plan]) -> None:
+    scenario, plan = one_warehouse
+    page = render_map_html(build_map(scenario, plan), offline=True)
+    assert page.count("L.control.scale(") == 1
+    assert "L.control.scale({imperial: false})" in page
+
+
 def test_online_page_links_the_leaflet_cdn() -> None:
     scenario, plan = status_plan()
     page = render_map_html(build_map(scenario, plan), offline=False)
