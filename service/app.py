@@ -564,8 +564,12 @@ def _loggable_path(path: str) -> str:
     # A signed link is a credential: keep it out of logs.
     if path.startswith("/view/"):
         rest = path[len("/view/") :].split("/", 1)
-        return "/view/<link>/" + (rest[1] if len(rest) > 1 else "")
-    return path
+        path = "/view/<link>/" + (rest[1] if len(rest) > 1 else "")
+    # The path arrives percent-decoded: ESC, NUL or a newline in it must not reach a terminal
+    # or forge a log line, so every unprintable character is written as its escape.
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in path
+    )
 
 
 def _plan_row(sessions: sessionmaker[Session], plan_id: str) -> PlanRow:

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import time
 from pathlib import Path
@@ -40,12 +41,21 @@ def make_link(secret: bytes, plan_id: str, ttl_s: int, now: float | None = None)
     return f"{plan_id}.{expires}.{_signature(secret, plan_id, expires)}", expires
 
 
+_EXPIRES = re.compile(r"[0-9]{1,12}")
+"""A Unix time in seconds, ASCII digits only: ``int()`` of thousands of digits, or of
+non-ASCII digits that ``str.isdigit`` accepts, would raise instead of refusing."""
+_SIGNATURE = re.compile(r"[A-Za-z0-9_-]{43}")
+"""An unpadded URL-safe base64 SHA-256; ``hmac.compare_digest`` raises on non-ASCII text."""
+
+
 def verify_link(secret: bytes, link: str, now: float | None = None) -> str | None:
-    """Return the plan id a valid, unexpired link names, else ``None``."""
+    """Return the plan id a valid, unexpired link names, else ``None`` (never raises)."""
     parts = link.split(".")
-    if len(parts) != 3 or not parts[1].isdigit():
+    if len(parts) != 3:
         return None
     plan_id, expires_text, signature = parts
+    if not _EXPIRES.fullmatch(expires_text) or not _SIGNATURE.fullmatch(signature):
+        return None
     expires = int(expires_text)
     if not hmac.compare_digest(signature, _signature(secret, plan_id, expires)):
         return None

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import example, given
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -148,6 +150,14 @@ def test_links_name_one_plan_and_expire(tmp_path: Path) -> None:
     assert verify_link(secret, "garbage", now=0) is None
 
 
+@given(st.text(max_size=200))
+@example("p." + "9" * 5000 + ".sig")  # a 5,000-digit expiry once gave a 500
+@example("p.\u00b2.sig")  # a non-ASCII digit that str.isdigit accepts
+@example("p.1.\u00e9" * 1)
+def test_a_malformed_link_is_refused_never_raises(link: str) -> None:
+    assert verify_link(b"secret", link, now=0) is None
+
+
 def test_worker_reports_each_writing_stage_after_planning_without_throttling() -> None:
     import io
     import json
@@ -283,3 +293,13 @@ def test_service_commands_report_bad_usage_with_exit_2(tmp_path: Path) -> None:
     bad_url = runner.invoke(main, ["token", "list", "--data", data, "--db", "not a url"])
     assert bad_url.exit_code == 2
     assert "--db" in bad_url.output
+
+
+def test_the_access_log_escapes_control_characters_and_hides_links() -> None:
+    from service.app import _loggable_path
+
+    assert _loggable_path("/api/v1/plans/p\x1b[31m\x00x\nGET /fake") == (
+        "/api/v1/plans/p\\x1b[31m\\x00x\\nGET /fake"
+    )
+    assert _loggable_path("/view/p_1.123.sig/map.html") == "/view/<link>/map.html"
+    assert _loggable_path("/api/v1/plans/Sukamaju é") == "/api/v1/plans/Sukamaju é"
