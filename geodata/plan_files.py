@@ -419,10 +419,10 @@ def format_summary(scenario: Scenario, plan: Plan, *, language: str = "id") -> s
     served = kpis["families_served"]
     status = {"complete": Term.COMPLETE, "interrupted": Term.INTERRUPTED}.get(plan.status)
     lines = [
-        f"# {t(Term.PLAN)}: {scenario.name}",
+        f"# {t(Term.PLAN)}: {_md(scenario.name)}",
         "",
         f"- {t(Term.STATUS)}: {t(status) if status else plan.status}; "
-        f"{t(Term.STRATEGY)}: {plan.strategy}; {t(Term.SEED)}: {plan.seed}",
+        f"{t(Term.STRATEGY)}: {_md(plan.strategy)}; {t(Term.SEED)}: {plan.seed}",
         f"- {t(Term.FAMILIES_SERVED)}: {n(served)} {t(Term.OF)} {n(total)}"
         f" ({format_percent(served, total, language)})",
     ]
@@ -440,7 +440,7 @@ def format_summary(scenario: Scenario, plan: Plan, *, language: str = "id") -> s
                 f"{t(Term.LAST_DELIVERY)} {format_long_date(last_day, language)} ({deadline}){late}"
             )
         lines.append(
-            f"- {t(Term.TRANCHE)} {tranche.id}: {n(delivered_kg)} {t(Term.OF)} {n(demand_kg)}"
+            f"- {t(Term.TRANCHE)} {_md(tranche.id)}: {n(delivered_kg)} {t(Term.OF)} {n(demand_kg)}"
             f" {t(Term.KG_SCHEDULED)} ({format_percent(delivered_kg, demand_kg, language)});"
             f" {timing}"
         )
@@ -452,6 +452,28 @@ def format_summary(scenario: Scenario, plan: Plan, *, language: str = "id") -> s
     )
     lines.extend(_unassigned_lines(plan, language))
     return "\n".join(lines) + "\n"
+
+
+_MARKDOWN_SPECIAL = frozenset("\\`*_[]<>#|!&~")
+"""ASCII punctuation that Markdown (and the HTML it may hold) reads as markup."""
+
+
+def _md(text: str) -> str:
+    """Quote scenario text (names, ids) in Markdown as plain text.
+
+    A scenario name such as ``<img src=x onerror=...>`` or ``[link](http://x)`` must show as
+    written, not become markup when ``summary.md`` is rendered; unprintable characters are
+    written as escapes.
+    """
+    out: list[str] = []
+    for c in text:
+        if c in _MARKDOWN_SPECIAL:
+            out.append("\\" + c)
+        elif not c.isprintable():
+            out.append(c.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 def _unassigned_lines(plan: Plan, language: str) -> list[str]:
@@ -467,7 +489,7 @@ def _unassigned_lines(plan: Plan, language: str) -> list[str]:
         kg[code] += item.kg
         example.setdefault(
             code,
-            reason_sentence(code, item.facts, item.drop_point, item.tranche, language),
+            _md(reason_sentence(code, item.facts, item.drop_point, item.tranche, language)),
         )
     total_kg = sum(kg.values())
     lines = [
