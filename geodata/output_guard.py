@@ -32,6 +32,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -482,6 +483,7 @@ def write_folder_atomically(
     check_output_folder(target, kind=kind, force=force, protected=protected, option=option)
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(target)
     staging = _new_sibling(target, "tmp")
     try:
         write(staging)
@@ -556,13 +558,60 @@ def _write_manifest_data(folder: Path, kind: str, files: Mapping[str, str] | Non
         raise
 
 
+def remove_stale_staging(target: Path) -> list[Path]:
+    """Remove the half-written folders that a killed bsb left beside ``target``.
+
+    Only bsb's own staging folders are touched: hidden siblings named
+    ``.{target}.tmp-{pid}-{12 hex digits}`` whose writing process no longer runs. A folder
+    another process is still writing, and anything else, are left alone; so are the
+    ``.old-`` backups of :func:`replace_folder`, which may hold the previous output.
+
+    Parameters
+    ----------
+    target
+        The output about to be written.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.tmp-(\d+)-[0-9a-f]{{12}}")
+    removed: list[Path] = []
+    if not target.parent.is_dir():
+        return removed
+    for entry in sorted(target.parent.iterdir()):
+        match = pattern.fullmatch(entry.name)
+        if match is None or entry.is_symlink() or not entry.is_dir():
+            continue
+        if _process_runs(int(match.group(1))):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        logger.info("removed %s, left by a bsb run that was stopped while writing", entry)
+        removed.append(entry)
+    return removed
+
+
+def _process_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        # Another user's process, or a pid no system has: not ours to judge, keep the folder.
+        return True
+    return True
+
+
 def _new_sibling(target: Path, label: str) -> Path:
     """Create a new hidden folder beside ``target``, with the umask's permissions.
 
-    ``tempfile.mkdtemp`` would make it private (0700), and the renamed output with it.
+    ``tempfile.mkdtemp`` would make it private (0700), and the renamed output with it. The
+    name holds this process's id, so that a later run can tell a folder left by a killed run
+    (:func:`remove_stale_staging`).
     """
     for _ in range(100):
-        candidate = target.parent / f".{target.name}.{label}-{secrets.token_hex(6)}"
+        candidate = target.parent / f".{target.name}.{label}-{os.getpid()}-{secrets.token_hex(6)}"
         try:
             candidate.mkdir()
         except FileExistsError:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -253,3 +255,41 @@ def test_a_file_listed_unchanged_in_its_bsb_folder_is_redrawn_without_force(
     (out / "a.txt").write_text("edited", encoding="utf-8")
     with pytest.raises(InputError, match="bsb did not write it"):
         check_output_file(out / "a.txt", force=True, written_by_bsb=_marked)
+
+
+# --- folders left by a killed run (issue 11) ---------------------------------------------------
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    process = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(process.stdout)
+
+
+def test_a_half_written_folder_of_a_killed_run_is_removed_by_the_next_run(tmp_path: Path) -> None:
+    stale = tmp_path / f".plan.tmp-{_dead_pid()}-0123456789ab"
+    stale.mkdir()
+    (stale / "plan.json").write_text("{", encoding="utf-8")
+    running = tmp_path / f".plan.tmp-{os.getpid()}-0123456789ab"  # a run still writing
+    running.mkdir()
+    lookalikes = [tmp_path / ".plan.tmp-notapid", tmp_path / ".other.tmp-1-0123456789ab"]
+    for folder in lookalikes:
+        folder.mkdir()
+    backup = tmp_path / ".plan.old-abc123"  # may hold the previous plan: never removed
+    backup.mkdir()
+    _bsb_folder(tmp_path / "plan")
+    assert not stale.exists()
+    assert running.exists() and backup.exists() and all(f.exists() for f in lookalikes)
+
+
+def test_staging_folders_carry_the_writers_pid(tmp_path: Path) -> None:
+    seen: list[str] = []
+    write_folder_atomically(tmp_path / "plan", "plan", lambda folder: seen.append(folder.name))
+    assert re.fullmatch(rf"\.plan\.tmp-{os.getpid()}-[0-9a-f]{{12}}", seen[0])
