@@ -40,6 +40,9 @@ def strip_invisible(text: str) -> str:
     str
         ``text`` without those characters.
     """
+    if text.isprintable():
+        # The common case, fast: printable text has no Cc or Cf characters at all.
+        return text
     return "".join(
         char
         for char in text
@@ -69,6 +72,8 @@ def spreadsheet_text(text: str) -> str:
     cleaned = strip_invisible(text)
     if cleaned.startswith(FORMULA_TRIGGERS):
         return "'" + cleaned
+    if cleaned.isascii() and not cleaned[:1].isspace():
+        return cleaned  # NFKC leaves ASCII as it is, and nothing leads but a non-trigger
     # Some spreadsheets trim blanks on import, and NFKC is how lookalikes become triggers.
     folded = unicodedata.normalize("NFKC", cleaned).lstrip()
     if folded.startswith(FORMULA_TRIGGERS):
