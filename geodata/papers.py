@@ -23,9 +23,12 @@ depend on the language::
                                          point's families still wait, and why
         schedule.csv|xlsx                facilitator schedule by kecamatan, desa, date, arrival
 
-Ids are echoed verbatim inside the papers; in file names they are reduced to safe characters
-(with a short hash of the original id appended whenever that changed the id, so two ids never
-share a file).
+Ids are echoed verbatim inside the papers, with one exception: no text cell is ever a formula.
+Control and invisible characters are dropped, and text that a spreadsheet would read as a formula
+(starting with ``=``, ``+``, ``-``, ``@``, tab or CR) gets a leading ``'``, as OWASP advises
+(:func:`geodata.cells.spreadsheet_text`); numbers stay numbers. In file names ids are reduced to
+safe characters (with a short hash of the original id appended whenever that changed the id, so
+two ids never share a file).
 """
 
 from __future__ import annotations
@@ -43,10 +46,10 @@ from pathlib import Path
 from typing import Final
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from geodata.cells import spreadsheet_text
 from geodata.i18n import (
     LANGUAGES,
     Term,
@@ -647,11 +650,16 @@ def _sheet_lines(sheet: _Sheet, language: str) -> list[tuple[Cell, ...]]:
 
 
 def _csv_value(value: Cell) -> str | int | float | None:
-    """ISO dates in CSV: every spreadsheet reads ``2020-09-07`` as a date, in any locale."""
+    """ISO dates in CSV: every spreadsheet reads ``2020-09-07`` as a date, in any locale.
+
+    Text never reads as a formula (:func:`geodata.cells.spreadsheet_text`); numbers stay numbers.
+    """
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, tuple):
         return ", ".join(day.isoformat() for day in value)
+    if isinstance(value, str):
+        return spreadsheet_text(value)
     return value
 
 
@@ -672,9 +680,9 @@ def _xlsx_value(value: Cell, language: str) -> str | int | float | date | None:
         # Several dates in one cell are text: written out, in the paper's language.
         value = "; ".join(format_short_date(day, language) for day in value)
     if isinstance(value, str):
-        # openpyxl refuses control characters; they cannot be shown on paper anyway.
-        cleaned: str = ILLEGAL_CHARACTERS_RE.sub("", value)
-        return cleaned
+        # No formulas: the OWASP quote, and no control characters (openpyxl refuses them, and
+        # they cannot be shown on paper anyway).
+        return spreadsheet_text(value)
     return value
 
 
@@ -707,8 +715,9 @@ def _write_xlsx(path: Path, sheets: Sequence[_Sheet], language: str) -> None:
             ws.append([_xlsx_value(value, language) for value in line])
             for column_number, value in enumerate(line, start=1):
                 cell = ws.cell(row=row_number, column=column_number)
-                # openpyxl reads a string starting with "=" as a formula; ids and names are text.
-                if isinstance(value, str) and value.startswith("="):
+                # openpyxl reads a string starting with "=" as a formula; every text is a string
+                # cell, whatever it starts with (the quote already keeps it from being "=...").
+                if isinstance(value, str | tuple):
                     cell.data_type = "s"
                 elif isinstance(value, date):
                     cell.number_format = _XLSX_DATE_FORMATS[language]

@@ -30,6 +30,7 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
+from geodata.cells import spreadsheet_text
 from geodata.i18n import (
     Term,
     format_integer,
@@ -336,22 +337,25 @@ def _write_stops_csv(scenario: Scenario, plan: Plan, path: Path) -> None:
                 point = scenario.drop_point(stop.drop_point)
                 tranche = scenario.tranche(stop.tranche)
                 kpm = stop.kg / tranche.kg_per_kpm if tranche.kg_per_kpm else 0.0
+                # Text from the scenario never reads as a formula; numbers (a negative
+                # latitude too) are written as they are.
+                text = spreadsheet_text
                 writer.writerow(
                     (
-                        route.truck,
-                        route.warehouse,
+                        text(route.truck),
+                        text(route.warehouse),
                         route.date.isoformat(),
                         route.trip,
                         seq,
-                        stop.drop_point,
-                        point.name,
-                        point.desa,
-                        point.kecamatan,
-                        point.rt,
-                        point.rw,
+                        text(stop.drop_point),
+                        text(point.name),
+                        text(point.desa),
+                        text(point.kecamatan),
+                        text(point.rt),
+                        text(point.rw),
                         f"{point.lon:.{COORDINATE_DECIMALS}f}",
                         f"{point.lat:.{COORDINATE_DECIMALS}f}",
-                        stop.tranche,
+                        text(stop.tranche),
                         _number(kpm),
                         _number(stop.kg),
                         stop.sacks,
@@ -367,17 +371,18 @@ def _write_unassigned_csv(scenario: Scenario, plan: Plan, path: Path) -> None:
         writer.writerow(UNASSIGNED_COLUMNS)
         for item in plan.unassigned:
             point = scenario.drop_point(item.drop_point)
+            text = spreadsheet_text  # as in stops.csv: text is never a formula
             writer.writerow(
                 (
-                    item.drop_point,
-                    point.name,
-                    point.desa,
-                    point.kecamatan,
-                    item.tranche,
+                    text(item.drop_point),
+                    text(point.name),
+                    text(point.desa),
+                    text(point.kecamatan),
+                    text(item.tranche),
                     _number(item.kg),
                     item.sacks,
                     str(item.reason_code),
-                    item.reason,
+                    text(item.reason),
                 )
             )
 

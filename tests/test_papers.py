@@ -343,7 +343,12 @@ def test_ids_that_look_like_formulas_stay_text(tmp_path: Path) -> None:
     assert len(receipts) == 1
     assert receipts[0].name.startswith("1_1-")
     cell = load_workbook(receipts[0]).worksheets[0]["B2"]
-    assert (cell.value, cell.data_type) == ("=1+1", "s")
+    # The OWASP quote keeps it text in xlsx and in any CSV a spreadsheet exports from it.
+    assert (cell.value, cell.data_type) == ("'=1+1", "s")
+    with (tmp_path / "receipts.csv").open(encoding="utf-8-sig", newline="") as stream:
+        values = {value for row in csv.reader(stream) for value in row}
+    assert "'=1+1" in values
+    assert "=1+1" not in values
 
 
 WINDOWS_DEVICES = {
