@@ -904,7 +904,8 @@ def _locate_inside(folder: Path, name: str) -> Path | _Refused | None:
     written = PurePosixPath(name.replace("\\", "/"))
     if written.is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
         return _Refused(
-            "is an absolute path; name a file inside the scenario folder, relative to it "
+            "is an absolute path (or names a drive); name a file inside the scenario folder, "
+            "relative to it "
             '(e.g. "drop_points.csv" or "input/drop_points.csv")'
         )
     depth = 0

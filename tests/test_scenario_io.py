@@ -756,6 +756,8 @@ def _assert_refused(folder: Path, table: str, written: str, reason: str) -> None
     ("written", "reason"),
     [
         ("{outside}", "absolute path"),
+        ("C:/outside/trucks.csv", "absolute path"),
+        ("C:trucks.csv", "absolute path"),
         ("../outside/trucks.csv", "leaves the scenario folder"),
         ("sub/../../outside/trucks.csv", "leaves the scenario folder"),
     ],
