@@ -898,7 +898,7 @@ def _locate_inside(folder: Path, name: str) -> Path | _Refused | None:
     a name that reaches outside it would let whoever writes ``scenario.toml`` read (and have
     echoed back in messages and plans) any file the server can read. So absolute paths,
     ``..`` leaving the folder, symbolic links leading out and anything but a regular file
-    (folders, devices, pipes, sockets) are refused; only ``os.stat`` is used, which neither
+    (folders, devices, pipes, sockets) are refused; only ``stat`` is called, which neither
     opens a pipe (that would block) nor reads a device.
     """
     written = PurePosixPath(name.replace("\\", "/"))
