@@ -17,6 +17,10 @@ for bad input. Nothing downstream re-validates.
     ``[solver]`` ``time_limit_s`` (60), ``seed`` (0), ``strategy`` (``"default"``),
     ``solution_limit`` (none); ``[files]`` ``warehouses``, ``trucks``, ``drop_points``,
     ``tranches`` (file names relative to the folder). Unknown keys and sections are problems.
+    Every file a scenario names (and every default table name found) must resolve inside the
+    folder and be a regular file: absolute paths, ``..`` leaving the folder, symbolic links
+    leading out, folders, devices, pipes and sockets are problems (field ``files.<table>``)
+    that name the path as written and quote nothing of the target, which is never opened.
     A ``config`` TOML with the same layout overrides the scenario's values key by key.
 
 Tables (``.csv`` or ``.xlsx``; drop points and warehouses may also be GeoJSON, GeoPackage or
@@ -69,13 +73,15 @@ import csv
 import difflib
 import io
 import math
+import os
 import re
+import stat
 import tomllib
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import MappingProxyType
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -438,7 +444,12 @@ def validate_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
 
 def _read_settings(folder: Path, config: Path | None, problems: list[Problem]) -> _Settings:
     values: dict[str, _Setting] = {}
-    scenario_doc = _load_toml(folder / SCENARIO_FILE, SCENARIO_FILE, problems)
+    located = _locate_inside(folder, SCENARIO_FILE)
+    scenario_doc = None
+    if isinstance(located, _Refused):
+        problems.append(Problem(SCENARIO_FILE, f"'{SCENARIO_FILE}' {located.reason}"))
+    else:
+        scenario_doc = _load_toml(folder / SCENARIO_FILE, SCENARIO_FILE, problems)
     if scenario_doc is not None:
         values.update(_flatten_toml(scenario_doc, SCENARIO_FILE, problems))
     if config is not None:
@@ -805,31 +816,52 @@ def _toml_date(value: object) -> date | None:
 def _load_table(
     folder: Path, spec: _TableSpec, choice: _FileChoice, problems: list[Problem]
 ) -> _Table | None:
-    path = folder / choice.name
-    if not path.is_file():
+    field = f"files.{spec.key}"
+    found = _locate_inside(folder, choice.name)
+    if isinstance(found, _Refused):
+        # Named in a TOML file: the fix is there. A default name: the fix is the file itself.
+        problems.append(
+            Problem(
+                choice.explicit_in or choice.name,
+                f"'{choice.name}' {found.reason}",
+                field=field,
+            )
+        )
+        return None
+    path = found
+    display = PurePosixPath(choice.name).as_posix()
+    if path is None:
         if choice.explicit_in is not None:
             problems.append(
                 Problem(
                     choice.name,
-                    f"file not found in {folder}; [files] {spec.key} in "
+                    f"file not found in the scenario folder; [files] {spec.key} in "
                     f"{choice.explicit_in} names it",
-                    field=f"files.{spec.key}",
+                    field=field,
                 )
             )
             return None
-        fallbacks = _fallback_files(folder, spec)
+        fallbacks: list[tuple[Path, str]] = []
+        for name in _fallback_names(spec):
+            candidate = _locate_inside(folder, name)
+            if isinstance(candidate, _Refused):
+                problems.append(Problem(name, f"'{name}' {candidate.reason}", field=field))
+                return None
+            if candidate is not None:
+                fallbacks.append((candidate, name))
         if not fallbacks:
             others = ".xlsx" + (", .geojson, .gpkg or .shp" if spec is _DROP_POINTS else "")
             problems.append(
                 Problem(
                     choice.name,
-                    f"file not found in {folder}; expected {choice.name} (or the same name with "
-                    f"{others}), or name the file in scenario.toml under [files] {spec.key}",
+                    f"file not found in the scenario folder; expected {choice.name} (or the "
+                    f"same name with {others}), or name the file in scenario.toml under "
+                    f"[files] {spec.key}",
                 )
             )
             return None
         if len(fallbacks) > 1:
-            names = ", ".join(p.name for p in fallbacks)
+            names = ", ".join(name for _, name in fallbacks)
             problems.append(
                 Problem(
                     choice.name,
@@ -838,21 +870,75 @@ def _load_table(
                 )
             )
             return None
-        path = fallbacks[0]
-    display = path.relative_to(folder).as_posix() if path.is_relative_to(folder) else str(path)
+        path, display = fallbacks[0]
+    # Messages name the file as the scenario names it, never where a link inside leads.
     table = _read_table(path, display, spec, problems)
     if table is not None:
         table = _check_columns(table, spec, problems)
     return table
 
 
-def _fallback_files(folder: Path, spec: _TableSpec) -> list[Path]:
+def _fallback_names(spec: _TableSpec) -> list[str]:
     suffixes = (".xlsx", *((".geojson", ".gpkg", ".shp") if spec is _DROP_POINTS else ()))
-    return [
-        folder / f"{spec.key}{suffix}"
-        for suffix in suffixes
-        if (folder / f"{spec.key}{suffix}").is_file()
-    ]
+    return [f"{spec.key}{suffix}" for suffix in suffixes]
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """Why a path the scenario names may not be read; says nothing of what the target holds."""
+
+    reason: str
+
+
+def _locate_inside(folder: Path, name: str) -> Path | _Refused | None:
+    """Resolve ``name`` to a regular file inside ``folder``, without opening anything.
+
+    Returns the resolved path, ``None`` when nothing of that name exists, or why the name is
+    refused. A scenario is a unit uploaded to the service or handed from planner to planner:
+    a name that reaches outside it would let whoever writes ``scenario.toml`` read (and have
+    echoed back in messages and plans) any file the server can read. So absolute paths,
+    ``..`` leaving the folder, symbolic links leading out and anything but a regular file
+    (folders, devices, pipes, sockets) are refused; only ``stat`` is called, which neither
+    opens a pipe (that would block) nor reads a device.
+    """
+    written = PurePosixPath(name.replace("\\", "/"))
+    if written.is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
+        return _Refused(
+            "is an absolute path (or names a drive); name a file inside the scenario folder, "
+            "relative to it "
+            '(e.g. "drop_points.csv" or "input/drop_points.csv")'
+        )
+    depth = 0
+    for part in written.parts:
+        depth += -1 if part == ".." else 0 if part == "." else 1
+        if depth < 0:
+            return _Refused(
+                "leaves the scenario folder through '..'; put the file inside the scenario "
+                "folder and name it relative to it"
+            )
+    try:
+        root = folder.resolve()
+        target = (folder / name).resolve()
+        if not target.is_relative_to(root):
+            return _Refused(
+                "is a symbolic link (or passes through one) leading out of the scenario folder; "
+                "copy the file into the folder instead"
+            )
+        if not os.path.lexists(folder / name):
+            return None
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return None  # a dangling link inside the folder: simply not there
+    except (OSError, RuntimeError, ValueError):
+        # Link loops (RuntimeError before Python 3.13), NUL bytes (ValueError), permissions.
+        return _Refused("cannot be resolved to a file (a link loop or an unusable name?)")
+    if stat.S_ISDIR(mode):
+        return _Refused("is a folder, not a file; name the table file inside it")
+    if not stat.S_ISREG(mode):
+        return _Refused(
+            "is not a regular file (a device, pipe or socket); name a .csv or .xlsx table file"
+        )
+    return target
 
 
 def _read_table(

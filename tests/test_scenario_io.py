@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 import shutil
 import tempfile
 import warnings
@@ -719,3 +720,146 @@ def test_ration_below_one_sack_suggests_one_sack(tmp_path: Path) -> None:
     problems = problems_of(folder)
     message = the_problem(problems, "tranches.csv", 2, "kg_per_kpm").message
     assert message.endswith("expected a multiple of sack_kg 15, e.g. 15")
+
+
+# --------------------------------------------------------------------------------------------
+# Paths must stay inside the scenario folder and name regular files
+
+SECRET = "db_password=hunter2-secret"
+
+
+def _outside_table(tmp_path: Path) -> Path:
+    """A valid trucks table outside the scenario folder whose header carries a secret."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    table = outside / "trucks.csv"
+    rows = read_rows(VALID / "trucks.csv")
+    rows[0].append(SECRET)
+    for row in rows[1:]:
+        row.append(SECRET)
+    with table.open("w", newline="", encoding="utf-8") as stream:
+        csv.writer(stream, lineterminator="\n").writerows(rows)
+    return table
+
+
+def _assert_refused(folder: Path, table: str, written: str, reason: str) -> None:
+    problems = problems_of(folder)
+    problem = the_problem(problems, "scenario.toml", None, f"files.{table}")
+    assert f"'{written}'" in problem.message
+    assert reason in problem.message
+    every_message = " ".join(str(p) for p in problems)
+    assert SECRET not in every_message
+    assert "hunter2" not in every_message
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        ("{outside}", "absolute path"),
+        ("C:/outside/trucks.csv", "absolute path"),
+        ("C:trucks.csv", "absolute path"),
+        ("../outside/trucks.csv", "leaves the scenario folder"),
+        ("sub/../../outside/trucks.csv", "leaves the scenario folder"),
+    ],
+)
+def test_files_entry_leaving_the_folder_is_refused_without_quoting_it(
+    tmp_path: Path, written: str, reason: str
+) -> None:
+    table = _outside_table(tmp_path)
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "sub").mkdir()
+    written = written.format(outside=table)
+    _append_toml(folder, f'[files]\ntrucks = "{written}"\n')
+    _assert_refused(folder, "trucks", written, reason)
+
+
+def test_files_entry_through_a_symlink_leading_out_is_refused(tmp_path: Path) -> None:
+    table = _outside_table(tmp_path)
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "armada.csv").symlink_to(table)
+    (folder / "elsewhere").symlink_to(table.parent, target_is_directory=True)
+    _append_toml(folder, '[files]\ntrucks = "armada.csv"\ntranches = "elsewhere/trucks.csv"\n')
+    _assert_refused(folder, "trucks", "armada.csv", "symbolic link")
+    _assert_refused(folder, "tranches", "elsewhere/trucks.csv", "symbolic link")
+
+
+def test_symlink_inside_the_folder_to_a_file_inside_is_read(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "input").mkdir()
+    (folder / "trucks.csv").rename(folder / "input" / "armada.csv")
+    (folder / "trucks.csv").symlink_to(Path("input") / "armada.csv")
+    assert read_scenario(folder).trucks == make_tiny_scenario().trucks
+
+
+def test_default_table_that_is_a_symlink_leading_out_is_refused(tmp_path: Path) -> None:
+    table = _outside_table(tmp_path)
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "trucks.csv").unlink()
+    (folder / "trucks.csv").symlink_to(table)
+    problems = problems_of(folder)
+    problem = the_problem(problems, "trucks.csv", None, "files.trucks")
+    assert "symbolic link" in problem.message
+    assert SECRET not in " ".join(str(p) for p in problems)
+
+
+def test_default_fallback_candidate_leading_out_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.xlsx"
+    outside.write_text(SECRET)
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "trucks.csv").unlink()
+    (folder / "trucks.xlsx").symlink_to(outside)
+    problems = problems_of(folder)
+    assert "symbolic link" in the_problem(problems, "trucks.xlsx", None, "files.trucks").message
+    assert SECRET not in " ".join(str(p) for p in problems)
+
+
+def test_fifo_is_refused_without_being_opened(tmp_path: Path) -> None:
+    # Opening a FIFO with no writer blocks forever: the test finishing proves it is not opened.
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    os.mkfifo(folder / "pipe.csv")
+    (folder / "trucks.csv").unlink()
+    os.mkfifo(folder / "trucks.csv")
+    _append_toml(folder, '[files]\ndrop_points = "pipe.csv"\n')
+    problems = problems_of(folder)
+    assert (
+        "not a regular file"
+        in the_problem(problems, "scenario.toml", None, "files.drop_points").message
+    )
+    assert "not a regular file" in the_problem(problems, "trucks.csv", None, "files.trucks").message
+
+
+def test_device_and_folder_are_refused(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "zero.csv").symlink_to("/dev/zero")
+    (folder / "input").mkdir()
+    _append_toml(folder, '[files]\ndrop_points = "zero.csv"\ntrucks = "input"\n')
+    problems = problems_of(folder)
+    # /dev/zero lies outside the folder: refused before its type is even looked at.
+    assert (
+        "symbolic link" in the_problem(problems, "scenario.toml", None, "files.drop_points").message
+    )
+    assert "folder" in the_problem(problems, "scenario.toml", None, "files.trucks").message
+
+
+def test_every_path_problem_is_reported_at_once(tmp_path: Path) -> None:
+    table = _outside_table(tmp_path)
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    _append_toml(
+        folder,
+        f'[files]\nwarehouses = "{table}"\ntrucks = "../x.csv"\ndrop_points = "/etc/passwd"\n',
+    )
+    problems = problems_of(folder)
+    fields = {p.field for p in problems if p.file == "scenario.toml"}
+    assert {"files.warehouses", "files.trucks", "files.drop_points"} <= fields
+    assert "root:" not in " ".join(str(p) for p in problems)
+
+
+def test_scenario_toml_linking_out_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "other.toml"
+    outside.write_text(f'name = "{SECRET}"\nstart_date = 2020-09-01\n')
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "scenario.toml").unlink()
+    (folder / "scenario.toml").symlink_to(outside)
+    problems = problems_of(folder)
+    assert "symbolic link" in the_problem(problems, "scenario.toml", None, None).message
+    assert SECRET not in " ".join(str(p) for p in problems)

@@ -453,3 +453,25 @@ def test_a_hostile_spreadsheet_inside_the_zip_is_refused_before_it_is_read(
     wheres = " ".join(item["where"] for item in body["errors"])
     assert "drop_points.xlsx: ../../evil.xml" in wheres, body
     assert "trucks.xlsx: xl/sheet.xml" in wheres, body
+
+
+def test_files_paths_outside_the_upload_are_refused_without_quoting_them(
+    live_server: LiveServer,
+) -> None:
+    # A file the server can read, outside the upload: neither its path nor a byte of it may
+    # come back, whether named absolutely or through '..'.
+    secret = live_server.data_dir.parent / "secret.csv"
+    secret.write_text("db_password=hunter2,api_key=k3y\n1,2\n", encoding="utf-8")
+    toml = (
+        'name = "x"\nstart_date = 2020-09-01\n[files]\n'
+        f'drop_points = "{secret}"\ntrucks = "../../../../../../../../../{secret}"\n'
+    )
+    data = zip_bytes({"scenario.toml": toml.encode()})
+    with live_server.client("planner") as client:
+        response = client.post(
+            "/api/v1/scenarios", files={"file": ("x.zip", data, "application/zip")}
+        )
+    body = _is_problem(response, 422)
+    assert "hunter2" not in response.text and "k3y" not in response.text
+    fields = {item["field"] for item in body["errors"]}
+    assert {"files.drop_points", "files.trucks"} <= fields, body
