@@ -215,6 +215,14 @@ class _UnreadableFileError(Exception):
     """A table file that cannot be turned into rows at all; becomes one Problem."""
 
 
+MAX_KPM_PER_POINT = 100_000
+"""Most families one drop point may have: an RT/RW point serves tens of families (about 63 in
+the 2020 reports), a whole desa a few thousand; more is a typing error (``kpm = 1e30`` once
+passed as a whole number)."""
+MAX_TRIPS_PER_DAY = 48
+"""Most trips a truck may be limited to in a day (one every half hour of a full day)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _TableSpec:
     key: str
@@ -555,6 +563,12 @@ def _load_toml(path: Path, display: str, problems: list[Problem]) -> dict[str, o
     except tomllib.TOMLDecodeError as exc:
         # tomllib puts "(at line N, column M)" in its message: keep it, it is the line to fix.
         problems.append(Problem(display, f"not valid TOML: {exc}"))
+    except RecursionError:
+        # Arrays or tables nested thousands deep exhaust the parser's recursion; bsb's TOML is
+        # flat sections of plain values, so this is never a scenario.
+        problems.append(
+            Problem(display, "not a scenario file: arrays or tables nested too deep to read")
+        )
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(display, f"could not be read: {exc}"))
     return None
@@ -1273,8 +1287,12 @@ class _RowCells:
         low: float | None = 0.0,
         strict: bool = False,
         whole: bool = False,
+        high: float | None = None,
     ) -> float | None:
-        """Return the number, or None when empty (a problem if required) or bad (a problem)."""
+        """Return the number, or None when empty (a problem if required) or bad (a problem).
+
+        ``high`` is an inclusive upper bound, for counts that have a sane maximum.
+        """
         value = self.text(column, required=required)
         if not value:
             return None
@@ -1302,6 +1320,11 @@ class _RowCells:
         if low is not None and (number < low or (strict and number == low)):
             bound = f"> {_fmt(low)}" if strict else f">= {_fmt(low)}"
             self.problem(column, f"{column} {_fmt(number)} must be {bound}; expected {hint}")
+            return None
+        if high is not None and number > high:
+            self.problem(
+                column, f"{column} {_fmt(number)} must be <= {_fmt(high)}; expected {hint}"
+            )
             return None
         if whole and not number.is_integer():
             self.problem(column, f"{column} {_fmt(number)} is not a whole number; expected {hint}")
@@ -1539,7 +1562,7 @@ def _build_truck(
         )
     cost_per_km = _or(cells.number("cost_per_km"), settings.cost_per_km)
     cost_per_day = _or(cells.number("cost_per_day"), settings.cost_per_day)
-    max_trips = cells.number("max_trips_per_day", low=1.0, whole=True)
+    max_trips = cells.number("max_trips_per_day", low=1.0, whole=True, high=MAX_TRIPS_PER_DAY)
     truck_type = cells.text("type") or ""
     if (
         item_id is None
@@ -1579,7 +1602,7 @@ def _build_drop_point(cells: _RowCells) -> DropPoint | None:
     item_id = cells.text("id", required=True)
     name = cells.text("name", required=True)
     point = cells.coordinates()
-    kpm = cells.number("kpm", required=True, whole=True)
+    kpm = cells.number("kpm", required=True, whole=True, high=MAX_KPM_PER_POINT)
     open_s = cells.time_s("open")
     close_s = cells.time_s("close")
     if open_s is not None and close_s is not None and close_s < open_s:

@@ -308,6 +308,8 @@ DEFECTS = [
     ),
     ("bad_date", "tranches.csv", 2, "release", "'01/09/2020' is not a date", 1),
     ("unreadable_toml", "scenario.toml", None, None, "(at line 4", 1),
+    ("toml_nested_too_deep", "scenario.toml", None, None, "nested too deep to read", 1),
+    ("kpm_too_large", "drop_points.csv", 3, "kpm", "kpm 1e+30 must be <= 100000", 1),
     ("unknown_toml_key", "scenario.toml", None, "solver.time_limit", "mean 'time_limit_s'", 1),
     ("bad_timezone", "scenario.toml", None, "timezone", "unknown time zone 'WIB'", 1),
     ("typo_column", "trucks.csv", 1, "capacity", "did you mean 'capacity_kg'?", 2),
