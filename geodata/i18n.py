@@ -32,7 +32,7 @@ from babel.dates import format_time as _babel_time
 from babel.numbers import format_decimal as _babel_decimal
 from babel.numbers import format_percent as _babel_percent
 
-from optimizer.reasons import ReasonCode, ReasonFacts
+from optimizer.reasons import ReasonCode, ReasonFacts, english_reason
 
 LANGUAGES: Final = ("id", "en")
 """Languages of everything a person reads, in the column order of every text table."""
@@ -242,11 +242,11 @@ class _Say:
     def day(self, value: date | None) -> str:
         return "?" if value is None else format_long_date(value, self.language)
 
-    def window(self) -> str:
-        if self.facts.open_s is None or self.facts.close_s is None:
+    def window(self, open_s: int | None, close_s: int | None) -> str:
+        if open_s is None or close_s is None:
             return "?"
-        start = self.facts.open_s % 86400
-        end = self.facts.close_s % 86400
+        start = open_s % 86400
+        end = close_s % 86400
         return format_time_range(
             time(start // 3600, start % 3600 // 60),
             time(end // 3600, end % 3600 // 60),
@@ -287,13 +287,14 @@ def _indonesian(code: ReasonCode, s: _Say, drop_point: str, tranche: str) -> str
             f"pulang-pergi melebihi jam kerja truk terpanjang ({s.hours(f.shift_h)} jam)."
         )
     if code is ReasonCode.TIME_WINDOW:
+        window = s.window(f.open_s, f.close_s)
         if f.distance_km is None:
             return (
-                f"Jam buka titik bagi {drop_point} ({s.window()}) tidak dapat dipenuhi oleh rit "
+                f"Jam buka titik bagi {drop_point} ({window}) tidak dapat dipenuhi oleh rit "
                 f"dari gudang {s.warehouse} dalam satu hari kerja."
             )
         return (
-            f"Titik bagi {drop_point} buka {s.window()}; dari gudang terdekat {s.warehouse} "
+            f"Titik bagi {drop_point} buka {window}; dari gudang terdekat {s.warehouse} "
             f"({s.km(f.distance_km)}, {s.minutes(f.travel_min)} menit) tidak ada truk yang dapat "
             "tiba pada jam itu dan kembali sebelum jam kerjanya berakhir."
         )
@@ -316,56 +317,8 @@ def _indonesian(code: ReasonCode, s: _Say, drop_point: str, tranche: str) -> str
 
 
 def _english(code: ReasonCode, s: _Say, drop_point: str, tranche: str) -> str:
-    f = s.facts
-    if code is ReasonCode.STOCK:
-        return (
-            f"The warehouses that can reach drop point {drop_point} have no stock left for one "
-            f"more family's ration ({s.kg(f.ration_kg)}) of tranche {tranche} (stock left at the "
-            f"end of planning: {s.stock_left('none')})."
-        )
-    if code is ReasonCode.DEADLINE:
-        return (
-            f"Tranche {tranche} has no working day between {s.day(f.first_day)} and its deadline "
-            f"{s.day(f.deadline)} (start date {s.day(f.start_date)}; check the working days and "
-            "holidays of the calendar)."
-        )
-    if code is ReasonCode.CAPACITY:
-        if f.no_trucks:
-            return "No warehouse has a truck."
-        return (
-            f"No truck that could reach drop point {drop_point} carries a family's ration "
-            f"({s.kg(f.ration_kg or 0)}; largest truck {s.kg(f.largest_truck_kg or 0)})."
-        )
-    if code is ReasonCode.SHIFT:
-        return (
-            f"The nearest warehouse {s.warehouse} is {s.km(f.distance_km or 0)} away by road "
-            f"({s.minutes(f.travel_min)} min each way): with loading and unloading, the round "
-            f"trip is longer than the longest truck shift ({s.hours(f.shift_h)} h)."
-        )
-    if code is ReasonCode.TIME_WINDOW:
-        if f.distance_km is None:
-            return (
-                f"Drop point {drop_point}'s opening hours ({s.window()}) could not be met on a "
-                f"trip from warehouse {s.warehouse} within a shift."
-            )
-        return (
-            f"Drop point {drop_point} is open {s.window()}; from the nearest warehouse "
-            f"{s.warehouse} ({s.km(f.distance_km)}, {s.minutes(f.travel_min)} min) no truck can "
-            "arrive in that window and be back before its shift ends."
-        )
-    if code is ReasonCode.FLEET_TIME:
-        what = (
-            f"this {s.hours(f.trip_h)} h trip ({s.kg(f.trip_kg)})"
-            if f.trip_h is not None
-            else f"these {s.kg(f.trip_kg)}"
-        )
-        return (
-            f"Not enough fleet before the deadline: warehouse {s.warehouse}'s {f.trucks or 0} "
-            f"truck(s) had no shift time or trips left for {what} on any of the "
-            f"{f.working_days or 0} working days from {s.day(f.first_day)} to tranche "
-            f"{tranche}'s deadline, {s.day(f.deadline)}."
-        )
-    return f"The routing search found no route for drop point {drop_point} within its budget."
+    # The same sentence as plan.json's reason (one wording), in the locale's formats.
+    return english_reason(code, s.facts, drop_point, tranche, formats=s)
 
 
 _SENTENCES: Final[Mapping[str, Callable[[ReasonCode, _Say, str, str], str]]] = MappingProxyType(

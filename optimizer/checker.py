@@ -814,13 +814,18 @@ def _check_truck_days(
                 )
 
 
-def _check_stock(scenario: Scenario, routes: Sequence[_Route], out: _Collector) -> None:
+def _shipped_kg(scenario: Scenario, routes: Sequence[_Route]) -> dict[str, float]:
+    """Kilograms each warehouse ships over the plan."""
     shipped: dict[str, list[float]] = defaultdict(list)
     for route in routes:
         if route.warehouse is not None:
             shipped[route.warehouse.id].append(route.stops_kg())
+    return {w.id: math.fsum(shipped.get(w.id, [])) for w in scenario.warehouses}
+
+
+def _check_stock(scenario: Scenario, shipped: Mapping[str, float], out: _Collector) -> None:
     for warehouse in scenario.warehouses:
-        total_kg = math.fsum(shipped.get(warehouse.id, []))
+        total_kg = shipped[warehouse.id]
         if total_kg > warehouse.stock_kg and not _kg_equal(total_kg, warehouse.stock_kg):
             out.add(
                 "stock",
@@ -862,7 +867,9 @@ def _check_rations(
 _REACH_SLACK_S = 60.0
 
 
-def _reaches(scenario: Scenario, warehouse: Warehouse, point: DropPoint) -> bool:
+def _reaches(
+    scenario: Scenario, warehouse: Warehouse, trucks: Sequence[Truck], point: DropPoint
+) -> bool:
     """Whether some truck of ``warehouse`` can serve ``point`` alone, as screening demands.
 
     The truck must carry a family's ration of every tranche, and drive there (after loading),
@@ -876,8 +883,8 @@ def _reaches(scenario: Scenario, warehouse: Warehouse, point: DropPoint) -> bool
     service_s = _service_s(scenario, point, scenario.sack_kg)
     open_s = point.open_s if point.open_s is not None else 0
     close_s = point.close_s if point.close_s is not None else _SECONDS_PER_DAY
-    for truck in scenario.trucks:
-        if truck.warehouse_id != warehouse.id or truck.capacity_kg < ration_kg:
+    for truck in trucks:
+        if truck.capacity_kg < ration_kg:
             continue
         earliest = truck.shift_start_s + loading_s
         arrive = max(earliest + travel_s, open_s)
@@ -889,22 +896,23 @@ def _reaches(scenario: Scenario, warehouse: Warehouse, point: DropPoint) -> bool
 
 def _check_stock_reasons(
     scenario: Scenario,
-    routes: Sequence[_Route],
+    shipped: Mapping[str, float],
     unassigned: Sequence[_Unassigned],
     out: _Collector,
 ) -> None:
-    shipped: dict[str, list[float]] = defaultdict(list)
-    for route in routes:
-        if route.warehouse is not None:
-            shipped[route.warehouse.id].append(route.stops_kg())
-    left_kg = {w.id: w.stock_kg - math.fsum(shipped.get(w.id, [])) for w in scenario.warehouses}
+    left_kg = {w.id: w.stock_kg - shipped[w.id] for w in scenario.warehouses}
+    trucks_at: dict[str, list[Truck]] = defaultdict(list)
+    for truck in scenario.trucks:
+        trucks_at[truck.warehouse_id].append(truck)
     for item in unassigned:
         if item.reason_code != "stock" or item.point is None or item.tranche is None:
             continue
         ration_kg = item.tranche.kg_per_kpm
         for warehouse in scenario.warehouses:
             left = left_kg[warehouse.id]
-            if left + _KG_TOL < ration_kg or not _reaches(scenario, warehouse, item.point):
+            if left + _KG_TOL < ration_kg or not _reaches(
+                scenario, warehouse, trucks_at[warehouse.id], item.point
+            ):
                 continue
             out.add(
                 "stock_reason",
@@ -1196,9 +1204,10 @@ def check_plan(scenario: Scenario, plan: Mapping[str, Any]) -> list[Violation]:
     for route in routes:
         _check_route(scenario, route, out)
     _check_truck_days(scenario, index, routes, out)
-    _check_stock(scenario, routes, out)
+    shipped = _shipped_kg(scenario, routes)
+    _check_stock(scenario, shipped, out)
     _check_rations(routes, unassigned, out)
-    _check_stock_reasons(scenario, routes, unassigned, out)
+    _check_stock_reasons(scenario, shipped, unassigned, out)
     _check_conservation(scenario, routes, unassigned, out)
     _check_kpis(scenario, data, len(raw_routes), routes, len(raw_unassigned), unassigned, out)
     return out.violations

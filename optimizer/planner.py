@@ -474,7 +474,8 @@ def _assign_warehouses(
     for point in sorted(by_point, key=regret):
         items = by_point[point]
         total = sum(d.sacks for d in items)
-        common = [w for w in options_for(items[0]) if all(w in options_for(d) for d in items)]
+        options = [options_for(d) for d in items]
+        common = [w for w in options[0] if all(w in o for o in options[1:])]
         chosen = None
         for wh in common:
             fits_time = all(budget[(wh, d.tranche)] >= _fleet_need_s(ctx, wh, d) for d in items)
@@ -490,12 +491,11 @@ def _assign_warehouses(
         # No single warehouse takes the whole point: place tranche by tranche, in whole
         # rations, first where stock and time remain, then where stock remains (the packer
         # reports what the fleet cannot drive, and its stock comes back).
-        for d in items:
+        for d, item_options in zip(items, options, strict=True):
             ration = ctx.ration_sacks[d.tranche]
             remaining = d.sacks
-            options = options_for(d)
             for need_time in (True, False):
-                for wh in options:
+                for wh in item_options:
                     take = min(remaining, stock[wh] // ration * ration)
                     if take <= 0:
                         continue

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class ReasonCode(StrEnum):
@@ -132,22 +132,76 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _hhmm(seconds: int | None) -> str:
-    if seconds is None:
-        return "?"
+class Formats(Protocol):
+    """How a sentence writes the facts' numbers and dates (``?`` for a fact that is missing)."""
+
+    def kg(self, value: float | None) -> str:
+        """Write a mass with its unit, e.g. ``4,620 kg``."""
+        ...
+
+    def km(self, value: float | None) -> str:
+        """Write a distance with its unit, e.g. ``12.3 km``."""
+        ...
+
+    def minutes(self, value: float | None) -> str:
+        """Write whole minutes, without the unit."""
+        ...
+
+    def hours(self, value: float | None) -> str:
+        """Write hours to one decimal, without the unit."""
+        ...
+
+    def day(self, value: date | None) -> str:
+        """Write a date."""
+        ...
+
+    def window(self, open_s: int | None, close_s: int | None) -> str:
+        """Write opening hours, e.g. ``08:00-15:00``."""
+        ...
+
+
+class PlainFormats:
+    """The formats of ``plan.json``'s ``reason``: ISO dates, ``,`` thousands, ``.`` decimals."""
+
+    def kg(self, value: float | None) -> str:
+        """Write a mass with its unit, e.g. ``4,620 kg``."""
+        return "?" if value is None else f"{value:,.0f} kg"
+
+    def km(self, value: float | None) -> str:
+        """Write a distance with its unit, e.g. ``12.3 km``."""
+        return "?" if value is None else f"{value:.1f} km"
+
+    def minutes(self, value: float | None) -> str:
+        """Write whole minutes, without the unit."""
+        return f"{value or 0:.0f}"
+
+    def hours(self, value: float | None) -> str:
+        """Write hours to one decimal, without the unit."""
+        return f"{value or 0:.1f}"
+
+    def day(self, value: date | None) -> str:
+        """Write a date, ``YYYY-MM-DD``."""
+        return "?" if value is None else value.isoformat()
+
+    def window(self, open_s: int | None, close_s: int | None) -> str:
+        """Write opening hours, ``HH:MM-HH:MM``."""
+        if open_s is None or close_s is None:
+            return "?"
+        return f"{_hhmm(open_s)}-{_hhmm(close_s)}"
+
+
+def _hhmm(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
-def _kg(value: float | None) -> str:
-    return "?" if value is None else f"{value:,.0f} kg"
-
-
-def _day(value: date | None) -> str:
-    return "?" if value is None else value.isoformat()
-
-
-def english_reason(code: ReasonCode, facts: ReasonFacts, drop_point: str, tranche: str) -> str:
-    """Return the English sentence that ``plan.json`` gives as an unassigned delivery's ``reason``.
+def english_reason(
+    code: ReasonCode,
+    facts: ReasonFacts,
+    drop_point: str,
+    tranche: str,
+    formats: Formats | None = None,
+) -> str:
+    """Return the English sentence that says why a delivery was not planned.
 
     Parameters
     ----------
@@ -157,63 +211,68 @@ def english_reason(code: ReasonCode, facts: ReasonFacts, drop_point: str, tranch
         The figures behind it.
     drop_point, tranche
         Ids of the delivery.
+    formats
+        How numbers and dates are written: ``plan.json``'s plain formats by default; the
+        English papers pass their locale's (:mod:`geodata.i18n`).
 
     Returns
     -------
     str
         One or two sentences a planner can act on.
     """
-    wh = facts.warehouses[0] if facts.warehouses else "?"
+    fmt = formats or PlainFormats()
+    f = facts
+    wh = f.warehouses[0] if f.warehouses else "?"
     if code is ReasonCode.STOCK:
         left = ", ".join(
-            f"{w} {_kg(kg)}" for w, kg in zip(facts.warehouses, facts.leftover_kg, strict=False)
+            f"{w} {fmt.kg(kg)}" for w, kg in zip(f.warehouses, f.leftover_kg, strict=False)
         )
         return (
             f"The warehouses that can reach drop point {drop_point} have no stock left for "
-            f"one more family's ration ({_kg(facts.ration_kg)}) of tranche {tranche} "
+            f"one more family's ration ({fmt.kg(f.ration_kg)}) of tranche {tranche} "
             f"(stock left at the end of planning: {left or 'none'})."
         )
     if code is ReasonCode.DEADLINE:
         return (
-            f"Tranche {tranche} has no working day between {_day(facts.first_day)} and its "
-            f"deadline {_day(facts.deadline)} (start date {_day(facts.start_date)}, working days "
+            f"Tranche {tranche} has no working day between {fmt.day(f.first_day)} and its "
+            f"deadline {fmt.day(f.deadline)} (start date {fmt.day(f.start_date)}, working days "
             "and holidays of the calendar)."
         )
     if code is ReasonCode.CAPACITY:
-        if facts.no_trucks:
+        if f.no_trucks:
             return "No warehouse has a truck."
         return (
             f"No truck that could reach drop point {drop_point} carries a family's ration "
-            f"({facts.ration_kg or 0:g} kg; largest truck {facts.largest_truck_kg or 0:g} kg)."
+            f"({fmt.kg(f.ration_kg or 0)}; largest truck {fmt.kg(f.largest_truck_kg or 0)})."
         )
     if code is ReasonCode.SHIFT:
         return (
-            f"The nearest warehouse {wh} is {facts.distance_km or 0:.1f} km away by road "
-            f"({facts.travel_min or 0:.0f} min each way): with loading and unloading, the round "
-            f"trip does not fit in the longest shift ({facts.shift_h or 0:.1f} h)."
+            f"The nearest warehouse {wh} is {fmt.km(f.distance_km or 0)} away by road "
+            f"({fmt.minutes(f.travel_min)} min each way): with loading and unloading, the round "
+            f"trip does not fit in the longest shift ({fmt.hours(f.shift_h)} h)."
         )
     if code is ReasonCode.TIME_WINDOW:
-        window = f"{_hhmm(facts.open_s)}-{_hhmm(facts.close_s)}"
-        if facts.distance_km is None:
+        window = fmt.window(f.open_s, f.close_s)
+        if f.distance_km is None:
             return (
                 f"Drop point {drop_point}'s opening hours ({window}) could not be met on a trip "
                 f"from warehouse {wh} within a shift."
             )
         return (
             f"Drop point {drop_point} is open {window}; from the nearest warehouse {wh} "
-            f"({facts.distance_km:.1f} km, {facts.travel_min or 0:.0f} min) no truck can arrive "
+            f"({fmt.km(f.distance_km)}, {fmt.minutes(f.travel_min)} min) no truck can arrive "
             "in that window and be back before its shift ends."
         )
     if code is ReasonCode.FLEET_TIME:
         what = (
-            f"this {facts.trip_h:.1f} h trip ({_kg(facts.trip_kg)})"
-            if facts.trip_h is not None
-            else f"these {_kg(facts.trip_kg)}"
+            f"this {fmt.hours(f.trip_h)} h trip ({fmt.kg(f.trip_kg)})"
+            if f.trip_h is not None
+            else f"these {fmt.kg(f.trip_kg)}"
         )
         return (
-            f"Not enough fleet before the deadline: warehouse {wh}'s {facts.trucks or 0} "
+            f"Not enough fleet before the deadline: warehouse {wh}'s {f.trucks or 0} "
             f"truck(s) had no shift time or trips left for {what} on any of the "
-            f"{facts.working_days or 0} working days from {_day(facts.first_day)} to tranche "
-            f"{tranche}'s deadline {_day(facts.deadline)}."
+            f"{f.working_days or 0} working days from {fmt.day(f.first_day)} to tranche "
+            f"{tranche}'s deadline {fmt.day(f.deadline)}."
         )
     return f"The routing search found no route for drop point {drop_point} within its budget."
