@@ -24,7 +24,11 @@ How the problem is split, and why
    gives nothing back. A delivery is ``stock`` only if, at the end, no warehouse that can reach
    it has a family's ration left.
 
-The time limit bounds the whole plan: routing parts share it in proportion to their size.
+The time limit bounds the whole plan. Screening and assignment work on arrays a block of points
+at a time; routing parts share what is left in proportion to their size, less a reserve for
+packing that grows with the plan; parts that get no search time (out of time, or stopped) are
+routed by a construction heuristic in milliseconds (:mod:`optimizer.construct`). Memory grows
+with the number of warehouses and the largest routing part, never with warehouses x points.
 """
 
 from __future__ import annotations
@@ -35,13 +39,15 @@ import multiprocessing
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
 
+from optimizer.construct import nearest_neighbour
 from optimizer.engines import Portfolio, default_members, solve
 from optimizer.geometry import FloatArray, road_km_matrix, travel_s_matrix
 from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse
@@ -71,8 +77,14 @@ DAY_S = 24 * 3600
 # Share of the estimated fleet time that warehouse assignment may promise away: trips visit
 # several points and lose time to detours and to packing, so the radial estimate is optimistic.
 FLEET_TIME_USABLE = 0.8
-# Seconds kept back from the time limit for building the plan after routing.
+# Seconds kept back from the time limit for the work after routing (packing trips onto
+# truck-days, the reasons, the routes, constructing parts that got no search time): at least
+# FINISH_RESERVE_S, and RESERVE_S_PER_CHUNK per routing chunk, measured on the 100,000-point
+# sample on a 2-core machine (about 12 s for 200,000 chunks; benchmarks/plan_limits.py), at most
+# MAX_RESERVE_SHARE of the limit.
 FINISH_RESERVE_S = 1.0
+RESERVE_S_PER_CHUNK = 60e-6
+MAX_RESERVE_SHARE = 0.5
 # Share of the time limit the first routing round may use when stock is already short: the rest
 # routes deliveries offered stock that comes back from trips no truck could drive.
 FIRST_ROUND_SHARE = 0.85
@@ -90,6 +102,10 @@ class PlannerOptions:
     """Processes that route parts at once; the CLI uses every core."""
     stock_rounds: int = 8
     """Most rounds of offering stock again that trips without a truck gave back (1: none)."""
+    nearest_warehouses: int = 8
+    """Reachable warehouses each point keeps from screening, nearest first; a point that runs
+    short of stock there is offered every warehouse that can serve it. Keeps memory in
+    points x this, not points x warehouses."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,19 +146,61 @@ class _Context:
     lat: FloatArray
     wh_lon: FloatArray
     wh_lat: FloatArray
-    wh_road_km: FloatArray  # warehouses x points
-    wh_travel_s: np.ndarray
     days: dict[str, tuple[date, ...]]
     sack_kg: float
     ration_sacks: dict[str, int]
     """Sacks of one family's ration per tranche: deliveries move in whole rations."""
+    nearest_warehouses: int
+    """How many reachable warehouses (nearest first) a point keeps until it needs more."""
     unassigned: dict[tuple[int, str], list[tuple[int, ReasonCode, ReasonFacts]]] = field(
         default_factory=lambda: defaultdict(list)
     )
     reach: dict[int, list[int]] = field(default_factory=dict)
+    """Warehouses that can serve each point (by point index), nearest first, filled by
+    screening: the ``nearest_warehouses`` nearest, or every one after :meth:`full_reach`."""
+    reach_km: dict[int, list[float]] = field(default_factory=dict)
+    """Road km from each of ``reach[point]`` to the point, in the same order."""
+    reach_s: dict[int, list[int]] = field(default_factory=dict)
+    """Driving seconds from each of ``reach[point]`` to the point, in the same order."""
+    truncated: set[int] = field(default_factory=set)
+    """Points whose ``reach`` holds only the nearest warehouses: more can serve them."""
     tranche_sacks: dict[tuple[int, str], int] = field(default_factory=dict)
     """Sacks assigned per (warehouse, tranche), to share fleet estimates among sectors."""
-    """Warehouses that can serve each point (by point index), filled by screening."""
+    constructed_parts: int = 0
+    """Routing parts that got no search (stopped or out of time): trips by construction."""
+    phase_s: dict[str, float] = field(default_factory=dict)
+    """Seconds spent in each phase of the planner, over all stock rounds (for the log)."""
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        """Add the time spent in the ``with`` block to ``phase_s[phase]``."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phase_s[phase] = self.phase_s.get(phase, 0.0) + time.monotonic() - started
+
+    def road_km(self, wh: int, point: int) -> float:
+        """Road km from a warehouse in the point's reach to the point."""
+        return self.reach_km[point][self.reach[point].index(wh)]
+
+    def travel_s(self, wh: int, point: int) -> int:
+        """Driving seconds from a warehouse in the point's reach to the point."""
+        return self.reach_s[point][self.reach[point].index(wh)]
+
+    def full_reach(self, point: int) -> list[int]:
+        """Every warehouse that can serve the point, nearest first (computed once, on demand).
+
+        Screening keeps only the nearest few; a point that runs short of stock there, or
+        whose shortage must be explained, needs them all.
+        """
+        if point in self.truncated:
+            self.truncated.discard(point)
+            screened = _Reach(self).rows(np.array([point]), keep=len(self.warehouses))
+            self.reach[point] = screened.warehouses[0]
+            self.reach_km[point] = screened.km[0]
+            self.reach_s[point] = screened.seconds[0]
+        return self.reach[point]
 
     def point_open_s(self, point: int) -> int:
         value = self.points[point].open_s
@@ -205,49 +263,83 @@ def plan_scenario(
     strategy = get_strategy(scenario.solver.strategy)
     started = time.monotonic()
     deadline = started + scenario.solver.time_limit_s
-    ctx = _build_context(scenario)
-    servable = _screen(ctx)
+    ctx = _build_context(scenario, options)
+    with ctx.timed("screening"):
+        servable = _screen(ctx)
     report = _Progress(progress, started, deadline)
     rounds = _StockRounds(ctx)
     pending = [d for point in sorted(servable) for d in servable[point]]
     n_parts = 0
     n_rounds = 0
+    routing_deadline = deadline
     # Rounds of "stock that trips could not use goes back to its warehouse and is offered
     # again": each needs a new (delivery, warehouse) pair, so they end by themselves.
     for n_rounds in range(1, max(1, options.stock_rounds) + 1):
-        assigned, short = _assign_warehouses(ctx, pending, rounds)
+        with ctx.timed("assignment"):
+            assigned, short = _assign_warehouses(ctx, pending, rounds)
         if not assigned:
             pending = short
             break
         parts = _make_parts(ctx, assigned, options)
         n_parts += len(parts)
+        if n_rounds == 1:
+            routing_deadline = deadline - _finish_reserve_s(
+                scenario.solver.time_limit_s, sum(len(p.chunks) for p in parts)
+            )
         # A shortage now means stock may come back from trips that find no truck: keep some
         # of the budget for routing the deliveries it is offered to.
-        round_deadline = deadline
+        round_deadline = routing_deadline
         if n_rounds == 1 and short:
-            round_deadline = started + FIRST_ROUND_SHARE * scenario.solver.time_limit_s
+            round_deadline = started + FIRST_ROUND_SHARE * (routing_deadline - started)
         again = f", stock round {n_rounds}" if n_rounds > 1 else ""
         report(0.0, f"routing {len(parts)} part(s){again}")
-        trips = _route_parts(
-            ctx, parts, strategy, round_deadline, stop, options, report, later_round=n_rounds > 1
-        )
+        with ctx.timed("routing"):
+            trips = _route_parts(
+                ctx,
+                parts,
+                strategy,
+                round_deadline,
+                stop,
+                options,
+                report,
+                later_round=n_rounds > 1,
+            )
         report(1.0, "scheduling trips")
-        returned = rounds.pack(trips)
+        with ctx.timed("scheduling"):
+            returned = rounds.pack(trips)
         pending = short + returned
         if not returned:
             # Nothing came back: the stock left is what assignment left, already offered.
             break
-    routes = rounds.routes()
-    _report_pending(ctx, pending, rounds)
-    unassigned = _unassigned_list(ctx)
+        if stop is not None and stop.is_set():
+            # Stopped: what came back keeps the reason its trip failed with.
+            break
+    with ctx.timed("reasons and routes"):
+        routes = rounds.routes()
+        _report_pending(ctx, pending, rounds)
+        unassigned = _unassigned_list(ctx)
+        kpis = compute_kpis(scenario, routes, unassigned)
     interrupted = stop is not None and stop.is_set()
     elapsed = time.monotonic() - started
-    LOG.info("planned %d trips in %.1f s (%d stock round(s))", len(routes), elapsed, n_rounds)
+    LOG.info(
+        "planned %d trips in %.1f s (%d stock round(s)): %s",
+        len(routes),
+        elapsed,
+        n_rounds,
+        ", ".join(f"{name} {seconds:.1f} s" for name, seconds in ctx.phase_s.items()),
+    )
+    if ctx.constructed_parts and not interrupted:
+        LOG.warning(
+            "%d of %d routing parts got no search time and were routed by construction; "
+            "a longer time limit gives shorter routes",
+            ctx.constructed_parts,
+            n_parts,
+        )
     return Plan(
         scenario_name=scenario.name,
         routes=tuple(routes),
         unassigned=tuple(unassigned),
-        kpis=compute_kpis(scenario, routes, unassigned),
+        kpis=kpis,
         strategy=strategy.name,
         seed=scenario.solver.seed,
         status="interrupted" if interrupted else "complete",
@@ -256,9 +348,16 @@ def plan_scenario(
             "time_limit_s": scenario.solver.time_limit_s,
             "solution_limit": scenario.solver.solution_limit,
             "routing_parts": n_parts,
+            "constructed_parts": ctx.constructed_parts,
             "stock_rounds": n_rounds,
         },
     )
+
+
+def _finish_reserve_s(time_limit_s: float, n_chunks: int) -> float:
+    """Seconds of the time limit kept for the work after routing, by the plan's size."""
+    wanted = max(FINISH_RESERVE_S, RESERVE_S_PER_CHUNK * n_chunks)
+    return min(wanted, MAX_RESERVE_SHARE * time_limit_s)
 
 
 class _Progress:
@@ -285,14 +384,9 @@ class _Progress:
 # --- 1. screening -----------------------------------------------------------------------------
 
 
-def _build_context(scenario: Scenario) -> _Context:
+def _build_context(scenario: Scenario, options: PlannerOptions) -> _Context:
     points = scenario.drop_points
     warehouses = scenario.warehouses
-    lon = np.array([p.lon for p in points], dtype=np.float64)
-    lat = np.array([p.lat for p in points], dtype=np.float64)
-    wh_lon = np.array([w.lon for w in warehouses], dtype=np.float64)
-    wh_lat = np.array([w.lat for w in warehouses], dtype=np.float64)
-    wh_road_km = road_km_matrix(scenario.travel, wh_lon, wh_lat, lon, lat)
     wh_index = {w.id: i for i, w in enumerate(warehouses)}
     trucks_at: dict[int, list[Truck]] = {i: [] for i in range(len(warehouses))}
     for truck in scenario.trucks:
@@ -310,15 +404,14 @@ def _build_context(scenario: Scenario) -> _Context:
         warehouses=warehouses,
         tranches={t.id: t for t in scenario.tranches},
         trucks_at=trucks_at,
-        lon=lon,
-        lat=lat,
-        wh_lon=wh_lon,
-        wh_lat=wh_lat,
-        wh_road_km=wh_road_km,
-        wh_travel_s=travel_s_matrix(scenario.travel, wh_road_km),
+        lon=np.array([p.lon for p in points], dtype=np.float64),
+        lat=np.array([p.lat for p in points], dtype=np.float64),
+        wh_lon=np.array([w.lon for w in warehouses], dtype=np.float64),
+        wh_lat=np.array([w.lat for w in warehouses], dtype=np.float64),
         days=days,
         sack_kg=scenario.sack_kg,
         ration_sacks={t.id: _ration_sacks(t, scenario.sack_kg) for t in scenario.tranches},
+        nearest_warehouses=max(2, options.nearest_warehouses),
     )
 
 
@@ -333,41 +426,141 @@ def _ration_sacks(tranche: Tranche, sack_kg: float) -> int:
     return round(sacks)
 
 
-def _solo_problem(ctx: _Context, wh: int, point: int, truck: Truck) -> ReasonCode | None:
-    """Why a one-sack trip from ``wh`` to ``point`` on ``truck`` is impossible (None: it fits)."""
-    if truck.capacity_kg < max(ctx.ration_sacks.values(), default=1) * ctx.sack_kg:
-        return ReasonCode.CAPACITY
-    travel = int(ctx.wh_travel_s[wh, point])
-    service = ctx.service_s(point, 1)
-    earliest = truck.shift_start_s + ctx.scenario.service.loading_s
-    open_s, close_s = ctx.point_open_s(point), ctx.point_close_s(point)
-    if earliest + 2 * travel + service > truck.shift_end_s:
-        return ReasonCode.SHIFT
-    arrive = max(earliest + travel, open_s)
-    if arrive > close_s or arrive + service + travel > truck.shift_end_s:
-        return ReasonCode.TIME_WINDOW
-    return None
+@dataclass(frozen=True, slots=True)
+class _ReachRows:
+    """Screening of some points against every warehouse (one entry per point)."""
+
+    warehouses: list[list[int]]
+    """Reachable warehouses, nearest first (ties by index), at most ``keep``."""
+    km: list[list[float]]
+    seconds: list[list[int]]
+    n_reachable: list[int]
+    """How many warehouses can serve the point in all (more than kept: truncated)."""
+    binding: list[ReasonCode]
+    """For a point no warehouse can serve, the binding reason. The most specific wins: a
+    window problem is fixable by the facilitator, a shift problem needs another warehouse, a
+    capacity problem needs other trucks."""
+    nearest: list[int]
+    """The nearest warehouse of all, reachable or not (for the facts of a reason)."""
+    nearest_km: list[float]
+    nearest_s: list[int]
+
+
+class _Reach:
+    """Which warehouses can serve which points, a block of points at a time.
+
+    A warehouse can serve a point when one of its trucks that carries the largest ration can
+    leave after loading, drive there, arrive while the point is open, unload one sack and be
+    back within its shift (a one-sack trip). Points are screened in blocks against every
+    warehouse, with arrays of one block's size: memory grows with the number of warehouses,
+    never with warehouses x points. The rule is the one the checker applies to ``stock``
+    reasons, and the reasons of points nobody can serve come from the same arrays.
+    """
+
+    BLOCK_CELLS = 1 << 21
+    """Point-warehouse pairs per block (a few tens of MB of temporary arrays)."""
+
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = ctx
+        scenario = ctx.scenario
+        largest_ration_kg = max(ctx.ration_sacks.values(), default=1) * ctx.sack_kg
+        # Distinct shifts of trucks that carry a ration, and which warehouse has which.
+        carrying = {
+            wh: {
+                (t.shift_start_s, t.shift_end_s)
+                for t in trucks
+                if t.capacity_kg >= largest_ration_kg
+            }
+            for wh, trucks in ctx.trucks_at.items()
+        }
+        self.shifts = sorted(set().union(*carrying.values())) if carrying else []
+        n_wh = len(ctx.warehouses)
+        self.has_shift = np.zeros((n_wh, len(self.shifts)), dtype=bool)
+        for wh, shifts in carrying.items():
+            for shift in shifts:
+                self.has_shift[wh, self.shifts.index(shift)] = True
+        points = ctx.points
+        service = scenario.service
+        self.open_s = np.array([ctx.point_open_s(p) for p in range(len(points))], dtype=np.int64)
+        self.close_s = np.array([ctx.point_close_s(p) for p in range(len(points))], dtype=np.int64)
+        self.one_sack_s = np.array(
+            [service.service_s(point, ctx.sack_kg) for point in points], dtype=np.int64
+        )
+        self.loading_s = service.loading_s
+
+    def rows(self, points: np.ndarray, keep: int) -> _ReachRows:
+        """Screen ``points`` (indices) against every warehouse; keep the ``keep`` nearest."""
+        ctx = self.ctx
+        n_wh = len(ctx.warehouses)
+        out = _ReachRows([], [], [], [], [], [], [], [])
+        block = max(1, self.BLOCK_CELLS // max(1, n_wh))
+        for first in range(0, len(points), block):
+            rows = points[first : first + block]
+            km = road_km_matrix(
+                ctx.scenario.travel, ctx.lon[rows], ctx.lat[rows], ctx.wh_lon, ctx.wh_lat
+            )
+            secs = travel_s_matrix(ctx.scenario.travel, km)
+            fits, any_window, any_shift = self._fits(rows, secs)
+            order = np.lexsort((np.broadcast_to(np.arange(n_wh), km.shape), km), axis=1)
+            for r in range(len(rows)):
+                ranked = order[r]
+                ok = ranked[fits[r, ranked]]
+                kept = ok[:keep]
+                out.warehouses.append([int(w) for w in kept])
+                out.km.append([float(x) for x in km[r, kept]])
+                out.seconds.append([int(x) for x in secs[r, kept]])
+                out.n_reachable.append(len(ok))
+                if any_window[r]:
+                    out.binding.append(ReasonCode.TIME_WINDOW)
+                elif any_shift[r]:
+                    out.binding.append(ReasonCode.SHIFT)
+                else:
+                    out.binding.append(ReasonCode.CAPACITY)
+                nearest = int(ranked[0]) if n_wh else 0
+                out.nearest.append(nearest)
+                out.nearest_km.append(float(km[r, nearest]) if n_wh else 0.0)
+                out.nearest_s.append(int(secs[r, nearest]) if n_wh else 0)
+        return out
+
+    def _fits(
+        self, rows: np.ndarray, secs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the pairs a one-sack trip fits, and which points fail on hours or shifts.
+
+        ``fits[i, w]`` for point ``rows[i]`` and warehouse ``w``; then, per point, whether some
+        truck that carries a ration fails only on the point's hours (``time_window``), and
+        whether some fails on its shift (``shift``).
+        """
+        service = self.one_sack_s[rows][:, None]
+        open_s = self.open_s[rows][:, None]
+        close_s = self.close_s[rows][:, None]
+        fits = np.zeros(secs.shape, dtype=bool)
+        window = np.zeros(secs.shape, dtype=bool)
+        shift_fail = np.zeros(secs.shape, dtype=bool)
+        for k, (start_s, end_s) in enumerate(self.shifts):
+            has = self.has_shift[:, k][None, :]
+            earliest = start_s + self.loading_s
+            too_long = earliest + 2 * secs + service > end_s
+            arrive = np.maximum(earliest + secs, open_s)
+            late = (arrive > close_s) | (arrive + service + secs > end_s)
+            fits |= has & ~too_long & ~late
+            shift_fail |= has & too_long
+            window |= has & ~too_long & late
+        return fits, np.asarray(window.any(axis=1)), np.asarray(shift_fail.any(axis=1))
 
 
 def _screen(ctx: _Context) -> dict[int, list[_Delivery]]:
     """Deliveries per point that some warehouse can serve; the rest become unassigned."""
     scenario = ctx.scenario
     servable: dict[int, list[_Delivery]] = {}
-    self_reach: dict[int, list[int]] = {}
+    screened = _Reach(ctx).rows(np.arange(len(ctx.points)), ctx.nearest_warehouses)
     for p, point in enumerate(ctx.points):
-        reasons: list[ReasonCode] = []
-        reachable: list[int] = []
-        for wh in range(len(ctx.warehouses)):
-            trucks = ctx.trucks_at[wh]
-            if not trucks:
-                reasons.append(ReasonCode.CAPACITY)
-                continue
-            codes = [_solo_problem(ctx, wh, p, t) for t in trucks]
-            if any(c is None for c in codes):
-                reachable.append(wh)
-            else:
-                reasons.extend(c for c in codes if c is not None)
-        self_reach[p] = reachable
+        reachable = screened.warehouses[p]
+        ctx.reach[p] = reachable
+        ctx.reach_km[p] = screened.km[p]
+        ctx.reach_s[p] = screened.seconds[p]
+        if screened.n_reachable[p] > len(reachable):
+            ctx.truncated.add(p)
         for tranche in scenario.tranches:
             demand_kg = scenario.demand_kg(point, tranche)
             sacks = round(demand_kg / ctx.sack_kg)
@@ -381,27 +574,22 @@ def _screen(ctx: _Context) -> dict[int, list[_Delivery]]:
                 ctx.drop(p, tranche.id, sacks, ReasonCode.DEADLINE, facts)
                 continue
             if not reachable:
-                code = _binding(reasons)
-                ctx.drop(p, tranche.id, sacks, code, _unreachable_facts(ctx, p, code))
+                code = screened.binding[p]
+                facts = _unreachable_facts(
+                    ctx, p, code, screened.nearest[p], screened.nearest_km[p], screened.nearest_s[p]
+                )
+                ctx.drop(p, tranche.id, sacks, code, facts)
                 continue
             servable.setdefault(p, []).append(_Delivery(p, tranche.id, sacks))
-    ctx.reach = self_reach
     return servable
 
 
-def _binding(reasons: Sequence[ReasonCode]) -> ReasonCode:
-    # The most specific reason wins: a window problem is fixable by the facilitator, a shift
-    # problem needs another warehouse, a capacity problem needs other trucks.
-    for code in (ReasonCode.TIME_WINDOW, ReasonCode.SHIFT, ReasonCode.CAPACITY):
-        if code in reasons:
-            return code
-    return ReasonCode.CAPACITY
-
-
-def _unreachable_facts(ctx: _Context, point: int, code: ReasonCode) -> ReasonFacts:
+def _unreachable_facts(
+    ctx: _Context, point: int, code: ReasonCode, wh: int, road_km: float, travel_s: int
+) -> ReasonFacts:
+    """Facts of a point no warehouse can serve, about its nearest warehouse ``wh``."""
     if not any(ctx.trucks_at.values()):
         return ReasonFacts(no_trucks=True)
-    wh = int(np.argmin(ctx.wh_road_km[:, point]))
     trucks = ctx.trucks_at[wh] or [t for ts in ctx.trucks_at.values() for t in ts]
     if code is ReasonCode.CAPACITY:
         return ReasonFacts(
@@ -410,8 +598,8 @@ def _unreachable_facts(ctx: _Context, point: int, code: ReasonCode) -> ReasonFac
         )
     return ReasonFacts(
         warehouses=(ctx.warehouses[wh].id,),
-        distance_km=round(float(ctx.wh_road_km[wh, point]), 3),
-        travel_min=round(int(ctx.wh_travel_s[wh, point]) / 60, 1),
+        distance_km=round(road_km, 3),
+        travel_min=round(travel_s / 60, 1),
         shift_h=round(max(t.shift_end_s - t.shift_start_s for t in trucks) / 3600, 2),
         open_s=ctx.point_open_s(point),
         close_s=ctx.point_close_s(point),
@@ -435,7 +623,7 @@ def _fleet_need_s(ctx: _Context, wh: int, delivery: _Delivery) -> float:
     trucks = ctx.trucks_at[wh]
     capacity_sacks = max(int(t.capacity_kg // ctx.sack_kg) for t in trucks)
     trips = delivery.sacks / capacity_sacks
-    round_trip = 2 * int(ctx.wh_travel_s[wh, delivery.point]) + ctx.scenario.service.loading_s
+    round_trip = 2 * ctx.travel_s(wh, delivery.point) + ctx.scenario.service.loading_s
     return trips * round_trip + ctx.service_s(delivery.point, delivery.sacks)
 
 
@@ -456,25 +644,23 @@ def _assign_warehouses(
         by_point[d.point].append(d)
 
     def regret(point: int) -> tuple[float, int]:
-        dists = sorted(float(ctx.wh_road_km[w, point]) for w in ctx.reach[point])
+        dists = ctx.reach_km[point]  # nearest first
         second = dists[1] if len(dists) > 1 else 1e9
         return (-(second - dists[0]), point)
 
-    def options_for(d: _Delivery) -> list[int]:
-        return sorted(
-            (
-                w
-                for w in ctx.reach[d.point]
-                if (d.point, d.tranche, w) not in rounds.tried
-                and (w, d.tranche) not in rounds.fleet_full
-            ),
-            key=lambda w: (float(ctx.wh_road_km[w, d.point]), w),
-        )
+    def options_for(d: _Delivery, reach: list[int]) -> list[int]:
+        # Reach lists are nearest first already.
+        return [
+            w
+            for w in reach
+            if (d.point, d.tranche, w) not in rounds.tried
+            and (w, d.tranche) not in rounds.fleet_full
+        ]
 
     for point in sorted(by_point, key=regret):
         items = by_point[point]
         total = sum(d.sacks for d in items)
-        options = [options_for(d) for d in items]
+        options = [options_for(d, ctx.reach[point]) for d in items]
         common = [w for w in options[0] if all(w in o for o in options[1:])]
         chosen = None
         for wh in common:
@@ -495,18 +681,28 @@ def _assign_warehouses(
             ration = ctx.ration_sacks[d.tranche]
             remaining = d.sacks
             for need_time in (True, False):
-                for wh in item_options:
-                    take = min(remaining, stock[wh] // ration * ration)
-                    if take <= 0:
-                        continue
-                    part = _Delivery(d.point, d.tranche, take)
-                    need = _fleet_need_s(ctx, wh, part)
-                    if need_time and budget[(wh, d.tranche)] < need:
-                        continue
-                    budget[(wh, d.tranche)] -= need
-                    stock[wh] -= take
-                    by_warehouse[wh].append(part)
-                    remaining -= take
+                tried: set[int] = set()
+                while True:
+                    for wh in item_options:
+                        if wh in tried:
+                            continue
+                        tried.add(wh)
+                        take = min(remaining, stock[wh] // ration * ration)
+                        if take <= 0:
+                            continue
+                        part = _Delivery(d.point, d.tranche, take)
+                        need = _fleet_need_s(ctx, wh, part)
+                        if need_time and budget[(wh, d.tranche)] < need:
+                            continue
+                        budget[(wh, d.tranche)] -= need
+                        stock[wh] -= take
+                        by_warehouse[wh].append(part)
+                        remaining -= take
+                    if not remaining or point not in ctx.truncated:
+                        break
+                    # The nearest warehouses fall short: every warehouse that can serve the
+                    # point may give stock, nearest first.
+                    item_options = options_for(d, ctx.full_reach(point))
             if remaining:
                 short.append(_Delivery(d.point, d.tranche, remaining))
     return by_warehouse, short
@@ -585,7 +781,7 @@ def _report_pending(ctx: _Context, pending: list[_Delivery], rounds: _StockRound
     """
     for d in pending:
         ration = ctx.ration_sacks[d.tranche]
-        reach = sorted(ctx.reach[d.point], key=lambda w: (float(ctx.wh_road_km[w, d.point]), w))
+        reach = ctx.full_reach(d.point)  # nearest first
         with_ration = [w for w in reach if rounds.stock_left[w] >= ration]
         failure = rounds.failures.get((d.point, d.tranche))
         if failure is not None:
@@ -687,9 +883,7 @@ def _groups_for(ctx: _Context, part: _Part) -> list[VehicleGroup]:
     max_cost = max(t.cost_per_km for t in trucks)
     total_sacks = sum(c.sacks for c in part.chunks)
     n_days = len(ctx.days[part.tranche])
-    mean_round_s = float(
-        np.mean([2 * ctx.wh_travel_s[part.warehouse, c.point] for c in part.chunks])
-    )
+    mean_round_s = float(np.mean([2 * ctx.travel_s(part.warehouse, c.point) for c in part.chunks]))
     groups: list[VehicleGroup] = []
     loading = ctx.scenario.service.loading_s
     # Big trucks first: full big trucks make the fewest kilometres per kg, so the routing model
@@ -777,6 +971,30 @@ def _route_parts(
     return _route_parts_serially(ctx, parts, strategy, deadline, stop, options, None, report)
 
 
+def _out_of_time(deadline: float, stop: threading.Event | None, now: float) -> bool:
+    """Whether a part must be routed without search: stopped, or no search time left."""
+    return (stop is not None and stop.is_set()) or now >= deadline
+
+
+def _constructed(
+    ctx: _Context, part: _Part, problem: RoutingProblem | None = None
+) -> RoutingResult:
+    """Trips for a part without search (:func:`optimizer.construct.nearest_neighbour`)."""
+    ctx.constructed_parts += 1
+    return nearest_neighbour(problem or _routing_problem(ctx, part))
+
+
+def _or_constructed(
+    ctx: _Context, part: _Part, problem: RoutingProblem, result: RoutingResult
+) -> RoutingResult:
+    # A search stopped by its deadline before its first solution routes nothing; constructed
+    # trips are far better than one trip per chunk.
+    if result.trips or not result.dropped:
+        return result
+    LOG.info("%s: no solution in time; trips by construction", part.label)
+    return _constructed(ctx, part, problem)
+
+
 def _route_parts_serially(
     ctx: _Context,
     parts: list[_Part],
@@ -792,30 +1010,37 @@ def _route_parts_serially(
     remaining_chunks = total_chunks
     for number, part in enumerate(parts, 1):
         now = time.monotonic()
-        share = len(part.chunks) / max(1, remaining_chunks)
-        budget_s = max(options.min_part_time_s, (deadline - FINISH_RESERVE_S - now) * share)
-        # Out of time (a later stock round): a first solution only, like after Ctrl-C.
-        interrupted = (stop is not None and stop.is_set()) or now >= deadline - FINISH_RESERVE_S
-        settings = _search_settings(ctx, now + budget_s, interrupted)
-        LOG.info(
-            "routing part %d/%d: %s, %d chunks, %.1f s",
-            number,
-            len(parts),
-            part.label,
-            len(part.chunks),
-            budget_s,
-        )
-        problem = _routing_problem(ctx, part)
         done_share = 1.0 - remaining_chunks / max(1, total_chunks)
         message = f"routing part {number}/{len(parts)}: {part.label}"
-        report(done_share, message)
+        problem = _routing_problem(ctx, part)
+        if _out_of_time(deadline, stop, now):
+            # Stopped or out of time: trips by construction, in milliseconds, so that the
+            # plan still covers every part and ends within its time limit.
+            report(done_share, message)
+            result = _constructed(ctx, part, problem)
+        else:
+            share = len(part.chunks) / max(1, remaining_chunks)
+            budget_s = max(options.min_part_time_s, (deadline - now) * share)
+            settings = _search_settings(ctx, min(deadline, now + budget_s), interrupted=False)
+            LOG.info(
+                "routing part %d/%d: %s, %d chunks, %.1f s",
+                number,
+                len(parts),
+                part.label,
+                len(part.chunks),
+                budget_s,
+            )
+            report(done_share, message)
 
-        def improved(
-            _when: float, cost: int, message: str = message, share: float = done_share
-        ) -> None:
-            report(share, f"{message}, best cost {cost:,}")
+            def improved(
+                _when: float, cost: int, message: str = message, share: float = done_share
+            ) -> None:
+                report(share, f"{message}, best cost {cost:,}")
 
-        result = solve(problem, strategy, settings, stop, part.label, improved, portfolio=portfolio)
+            result = solve(
+                problem, strategy, settings, stop, part.label, improved, portfolio=portfolio
+            )
+            result = _or_constructed(ctx, part, problem, result)
         trips.extend(_trips_from_result(ctx, part, result))
         remaining_chunks -= len(part.chunks)
     return trips
@@ -826,8 +1051,7 @@ def _search_settings(ctx: _Context, deadline: float, interrupted: bool) -> Searc
     # The strategy's engine and heuristics are applied by engines.solve, not here.
     return SearchSettings(
         deadline=deadline,
-        # After Ctrl-C the remaining parts still get a first solution, so the plan covers
-        # them, but no improvement search.
+        # A part that starts after a stop request gets a first solution only.
         solution_limit=1 if interrupted else solver.solution_limit,
         seed=solver.seed,
     )
@@ -845,16 +1069,32 @@ def _route_parts_in_pool(
 ) -> list[RoutingResult]:
     """Route parts in ``workers`` processes; results come back in part order.
 
-    Each part gets ``workers`` x its share of the remaining time (the pool runs that many at
-    once), capped by the plan's deadline. Biggest parts start first so the pool ends evenly.
+    Parts go to the pool one at a time as workers free up, biggest first so the pool ends
+    evenly, and each part's problem is built only then: memory holds ``workers`` problems, not
+    all of them. Each part gets ``workers`` x its share of the time left, capped by the plan's
+    deadline. Once stopped or out of time, the parts left are routed here by construction.
     Workers ignore SIGINT; a Ctrl-C in this process reaches them through a shared event.
     """
     context = multiprocessing.get_context("spawn")
     shared_stop = context.Event()
-    total_chunks = sum(len(p.chunks) for p in parts)
-    available_s = deadline - FINISH_RESERVE_S - time.monotonic()
     order = sorted(range(len(parts)), key=lambda i: (-len(parts[i].chunks), i))
+    waiting_chunks = sum(len(p.chunks) for p in parts)
     results: dict[int, RoutingResult] = {}
+    problems: dict[int, RoutingProblem] = {}
+
+    def finished(i: int, result: RoutingResult) -> None:
+        results[i] = result
+        report(
+            len(results) / len(parts), f"routed part {len(results)}/{len(parts)}: {parts[i].label}"
+        )
+        LOG.info(
+            "routed part %d/%d: %s (%d solutions)",
+            len(results),
+            len(parts),
+            parts[i].label,
+            result.solutions,
+        )
+
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
@@ -862,47 +1102,43 @@ def _route_parts_in_pool(
         initargs=(shared_stop, LOG.getEffectiveLevel()),
     ) as pool:
         futures: dict[Future[RoutingResult], int] = {}
-        for i in order:
-            part = parts[i]
-            budget_s = max(
-                options.min_part_time_s, available_s * workers * len(part.chunks) / total_chunks
-            )
-            settings = _search_settings(ctx, deadline, stop is not None and stop.is_set())
-            LOG.info(
-                "routing part %s in a worker: %d chunks, up to %.1f s",
-                part.label,
-                len(part.chunks),
-                budget_s,
-            )
-            futures[
-                pool.submit(
-                    _solve_in_worker,
-                    _routing_problem(ctx, part),
-                    strategy,
-                    settings,
-                    budget_s,
-                    part.label,
-                )
-            ] = i
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+        queue = list(order)
+        while queue or futures:
             if stop is not None and stop.is_set():
                 shared_stop.set()
-            for future in done:
-                i = futures[future]
-                results[i] = future.result()
-                report(
-                    len(results) / len(parts),
-                    f"routed part {len(results)}/{len(parts)}: {parts[i].label}",
+            while queue and len(futures) < workers:
+                i = queue.pop(0)
+                part = parts[i]
+                now = time.monotonic()
+                problem = _routing_problem(ctx, part)
+                if _out_of_time(deadline, stop, now):
+                    finished(i, _constructed(ctx, part, problem))
+                    waiting_chunks -= len(part.chunks)
+                    continue
+                left_s = deadline - now
+                budget_s = max(
+                    options.min_part_time_s,
+                    left_s * workers * len(part.chunks) / max(1, waiting_chunks),
                 )
+                waiting_chunks -= len(part.chunks)
+                settings = _search_settings(ctx, deadline, interrupted=False)
                 LOG.info(
-                    "routed part %d/%d: %s (%d solutions)",
-                    len(results),
-                    len(parts),
-                    parts[i].label,
-                    results[i].solutions,
+                    "routing part %s in a worker: %d chunks, up to %.1f s",
+                    part.label,
+                    len(part.chunks),
+                    budget_s,
                 )
+                problems[i] = problem
+                futures[
+                    pool.submit(_solve_in_worker, problem, strategy, settings, budget_s, part.label)
+                ] = i
+            if not futures:
+                continue
+            done, _ = wait(set(futures), timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in done:
+                i = futures.pop(future)
+                problem = problems.pop(i)
+                finished(i, _or_constructed(ctx, parts[i], problem, future.result()))
     return [results[i] for i in range(len(parts))]
 
 

@@ -123,11 +123,29 @@ class TripToPack:
     points that open later shortens as the departure moves later); otherwise it is
     departure + ``duration_s``."""
     travel_back_s: int = 0
+    moving_s: int = field(init=False, repr=False, compare=False)
+    """Driving and unloading time, without waiting (the trip's length when nothing waits)."""
+    earliest_return_s: int = field(init=False, repr=False, compare=False)
+    """The return after waiting for every opening, as if it left at once."""
+
+    def __post_init__(self) -> None:
+        # Each stop maps a time t to max(t + travel + service, open + service): a max-plus
+        # function, and so is their composition. The return after departing at d is therefore
+        # max(d + moving, earliest_return), exactly, in O(1) for any departure.
+        moving = sum(s.travel_in_s + s.service_s for s in self.stops) + self.travel_back_s
+        earliest = time_trip(self.stops, self.travel_back_s, -INF_S).return_s
+        object.__setattr__(self, "moving_s", moving)
+        object.__setattr__(self, "earliest_return_s", earliest)
+
+    @property
+    def min_length_s(self) -> int:
+        """No departure makes the trip shorter than this."""
+        return self.moving_s if self.stops else self.duration_s
 
     def return_s(self, depart_s: int) -> int:
         """When the truck is back at the warehouse if it leaves at ``depart_s``."""
         if self.stops:
-            return time_trip(self.stops, self.travel_back_s, depart_s).return_s
+            return max(depart_s + self.moving_s, self.earliest_return_s)
         return depart_s + self.duration_s
 
 
@@ -135,6 +153,8 @@ class TripToPack:
 class _TruckDay:
     trips: list[TripToPack] = field(default_factory=list)
     departs: list[int] = field(default_factory=list)
+    busy_s: int = 0
+    """The trips' shortest lengths plus a loading each: a truck-day needs at least this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +186,16 @@ def _sequence(trips: Sequence[TripToPack], truck: TruckShift, loading_s: int) ->
 
 
 def _try_add(
-    day_trips: list[TripToPack], trip: TripToPack, truck: TruckShift, loading_s: int
+    day: _TruckDay | None, trip: TripToPack, truck: TruckShift, loading_s: int
 ) -> tuple[list[TripToPack], list[int]] | None:
+    day_trips = day.trips if day is not None else []
     if truck.max_trips is not None and len(day_trips) + 1 > truck.max_trips:
         return None
     if trip.load_sacks > truck.capacity_sacks:
         return None
+    busy_s = (day.busy_s if day is not None else 0) + trip.min_length_s + loading_s
+    if truck.shift_start_s + busy_s > truck.shift_end_s:
+        return None  # the shift is too short for these trips whatever their order
     shift = (truck.shift_start_s, truck.shift_end_s)
     if trip.windows.get(shift) is None:
         return None
@@ -230,13 +254,16 @@ def pack_trips(
         best: tuple[float, int, int, str, date] | None = None
         best_plan: tuple[list[TripToPack], list[int]] | None = None
         for day in trip.days:
+            wait_cost = wait_cost_per_kpm_day * trip.families * (day - trip.days[0]).days
+            if best is not None and best[0] < wait_cost:
+                # Later days only wait longer: none can beat the best placement found.
+                break
             for truck_number, truck in enumerate(trucks):
                 current = days.get((truck.truck_id, day))
-                plan = _try_add(current.trips if current else [], trip, truck, loading_s)
+                plan = _try_add(current, trip, truck, loading_s)
                 if plan is None:
                     continue
                 opening_cost = 0.0 if current else truck.cost_per_day
-                wait_cost = wait_cost_per_kpm_day * trip.families * (day - trip.days[0]).days
                 # Prefer the truck whose capacity is closest to the load: big trucks stay free
                 # for big trips.
                 spare = truck.capacity_sacks - trip.load_sacks
@@ -253,6 +280,7 @@ def pack_trips(
         truck_id, day = best[3], best[4]
         slot = days.setdefault((truck_id, day), _TruckDay())
         slot.trips, slot.departs = best_plan
+        slot.busy_s += trip.min_length_s + loading_s
     placed: list[PackedTrip] = []
     for (truck_id, day), slot in sorted(days.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         for number, (trip, depart) in enumerate(zip(slot.trips, slot.departs, strict=True), 1):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from optimizer import planner
 from optimizer.checker import check_plan
 from optimizer.model import (
     Calendar,
@@ -29,8 +32,10 @@ from tests.conftest import DRAMAGA, make_tiny_scenario
 FAST = SolverSettings(time_limit_s=5.0, seed=1, solution_limit=20)
 
 
-def assert_feasible_and_conserved(scenario: Scenario) -> dict[str, object]:
-    plan = plan_scenario(scenario)
+def assert_feasible_and_conserved(
+    scenario: Scenario, options: PlannerOptions | None = None
+) -> dict[str, object]:
+    plan = plan_scenario(scenario, options=options)
     data = plan_to_dict(plan)
     violations = check_plan(scenario, data)
     assert violations == [], [v.message for v in violations]
@@ -247,6 +252,40 @@ def test_sectors_split_large_parts_and_stay_feasible() -> None:
     assert check_plan(scenario, plan_to_dict(plan)) == []
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_parts_left_without_time_are_constructed_and_the_plan_ends_in_time(workers: int) -> None:
+    points = tuple(
+        DropPoint(f"S{i:03d}", f"RW {i}", 106.60 + 0.02 * (i % 10), -6.45 - 0.02 * (i // 10), 40)
+        for i in range(60)
+    )
+    scenario = with_overrides(make_tiny_scenario(drop_points=points), time_limit_s=0.1)
+    started = time.monotonic()
+    plan = plan_scenario(scenario, options=PlannerOptions(max_chunks_per_part=15, workers=workers))
+    elapsed = time.monotonic() - started
+    # Parts left without search time are built by construction, not one chunk per trip.
+    assert plan.solver["routing_parts"] >= 8
+    assert plan.solver["constructed_parts"] >= 1
+    assert plan.status == "complete"
+    assert check_plan(scenario, plan_to_dict(plan)) == []
+    # The sample warehouse has stock for 50 of the 60 points; trucks for all of them.
+    assert {u.reason_code for u in plan.unassigned} == {ReasonCode.STOCK}
+    assert len(plan.routes) < len(points) / 2
+    assert elapsed < 5.0  # a generous bound: construction takes milliseconds per part
+
+
+def test_a_stop_during_routing_ends_the_stock_rounds(tiny_scenario: Scenario) -> None:
+    stop = threading.Event()
+
+    def progress(_fraction: float, message: str) -> None:
+        if message.startswith("routing"):
+            stop.set()
+
+    plan = plan_scenario(tiny_scenario, stop=stop, progress=progress)
+    assert plan.status == "interrupted"
+    assert plan.solver["stock_rounds"] == 1
+    assert check_plan(tiny_scenario, plan_to_dict(plan)) == []
+
+
 def test_unknown_strategy_is_a_value_error(tiny_scenario: Scenario) -> None:
     with pytest.raises(ValueError, match="unknown strategy"):
         plan_scenario(with_overrides(tiny_scenario, strategy="nonsense"))
@@ -371,9 +410,11 @@ def test_only_too_small_trucks_gives_capacity_reasons() -> None:
 
 
 @st.composite
-def shortage_scenarios(draw: st.DrawFn) -> Scenario:
+def shortage_scenarios(
+    draw: st.DrawFn, warehouses: tuple[int, int] = (2, 3), trucks: tuple[int, int] = (0, 2)
+) -> Scenario:
     """Two or three warehouses close together, short of stock and of fleet at the same time."""
-    n_wh = draw(st.integers(2, 3))
+    n_wh = draw(st.integers(*warehouses))
     tranches = (
         Tranche(
             "T-SEP", "September", 30.0, SEPT_1, SEPT_1 + timedelta(days=draw(st.integers(0, 6)))
@@ -423,7 +464,7 @@ def shortage_scenarios(draw: st.DrawFn) -> Scenario:
             "",
         )
         for w in range(n_wh)
-        for k in range(draw(st.integers(0, 2)))
+        for k in range(draw(st.integers(*trucks)))
     )
     return make_tiny_scenario(
         warehouses=warehouses,
@@ -450,3 +491,63 @@ def test_under_shortage_families_are_whole_and_stock_reasons_are_true(scenario: 
             assert all(kg < rations[entry["tranche"]] for kg in facts["leftover_kg"])
             for warehouse, kg in zip(facts["warehouses"], facts["leftover_kg"], strict=True):
                 assert f"{warehouse} {kg:,.0f} kg" in entry["reason"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shortage_scenarios(warehouses=(3, 5), trucks=(1, 2)))
+def test_points_that_keep_only_their_nearest_warehouse_still_get_every_ration(
+    scenario: Scenario,
+) -> None:
+    # Two kept warehouses of three: short points must reach the third, and a stock reason must
+    # still name every warehouse in reach (the checker's stock_reason rule).
+    assert_feasible_and_conserved(scenario, PlannerOptions(nearest_warehouses=2))
+
+
+def _one_sack_problem(
+    scenario: Scenario, warehouse: Warehouse, point: DropPoint, truck: Truck
+) -> ReasonCode | None:
+    """The screening rule, one pair and one truck at a time (the planner does it in arrays)."""
+    travel = scenario.travel
+    sack_kg = scenario.sack_kg
+    if truck.capacity_kg < max(t.kg_per_kpm for t in scenario.tranches):
+        return ReasonCode.CAPACITY
+    seconds = travel.travel_s(travel.road_km(warehouse.lon, warehouse.lat, point.lon, point.lat))
+    service = scenario.service.service_s(point, sack_kg)
+    earliest = truck.shift_start_s + scenario.service.loading_s
+    open_s = 0 if point.open_s is None else point.open_s
+    close_s = 24 * 3600 if point.close_s is None else point.close_s
+    if earliest + 2 * seconds + service > truck.shift_end_s:
+        return ReasonCode.SHIFT
+    arrive = max(earliest + seconds, open_s)
+    if arrive > close_s or arrive + service + seconds > truck.shift_end_s:
+        return ReasonCode.TIME_WINDOW
+    return None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_scenarios(), st.integers(2, 4))
+def test_screening_in_arrays_matches_the_rule_pair_by_pair(scenario: Scenario, keep: int) -> None:
+    ctx = planner._build_context(scenario, PlannerOptions(nearest_warehouses=keep))
+    screened = planner._Reach(ctx).rows(np.arange(len(scenario.drop_points)), keep)
+    for p, point in enumerate(scenario.drop_points):
+        codes = {}
+        for w, warehouse in enumerate(scenario.warehouses):
+            trucks = [t for t in scenario.trucks if t.warehouse_id == warehouse.id]
+            per_truck = [_one_sack_problem(scenario, warehouse, point, t) for t in trucks]
+            codes[w] = per_truck if trucks else [ReasonCode.CAPACITY]
+        reachable = [w for w, c in codes.items() if None in c]
+        km = {
+            w: scenario.travel.road_km(wh.lon, wh.lat, point.lon, point.lat)
+            for w, wh in enumerate(scenario.warehouses)
+        }
+        reachable.sort(key=lambda w: (km[w], w))
+        assert screened.warehouses[p] == reachable[:keep]
+        assert screened.n_reachable[p] == len(reachable)
+        if not reachable:
+            found = {c for cs in codes.values() for c in cs}
+            expected = next(
+                c
+                for c in (ReasonCode.TIME_WINDOW, ReasonCode.SHIFT, ReasonCode.CAPACITY)
+                if c in found or c is ReasonCode.CAPACITY
+            )
+            assert screened.binding[p] is expected

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from optimizer.schedule import TimedStop, TripToPack, TruckShift, pack_trips, time_trip, trip_window
 
 HOUR = 3600
@@ -47,3 +50,25 @@ def test_a_point_opening_late_does_not_block_the_truck_for_the_day() -> None:
 def test_return_time_without_stops_falls_back_to_the_duration() -> None:
     trip = TripToPack(0, 10, (DAY,), 5.0, 5400, {SHIFT: (SHIFT[0], SHIFT[1] - 5400)})
     assert trip.return_s(8 * HOUR) == 8 * HOUR + 5400
+
+
+timed_stops = st.lists(
+    st.builds(
+        TimedStop,
+        travel_in_s=st.integers(0, 4 * HOUR),
+        service_s=st.integers(0, HOUR),
+        open_s=st.integers(0, 20 * HOUR),
+        close_s=st.just(24 * HOUR),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@given(timed_stops, st.integers(0, 4 * HOUR), st.integers(0, 22 * HOUR))
+def test_the_return_for_any_departure_is_the_timed_return(
+    stops: list[TimedStop], back_s: int, depart_s: int
+) -> None:
+    # The packer times departures in O(1); it must agree with laying the trip out stop by stop.
+    trip = _trip(0, tuple(stops), back_s)
+    assert trip.return_s(depart_s) == time_trip(stops, back_s, depart_s).return_s
