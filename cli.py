@@ -190,8 +190,13 @@ def _plan_and_write(
     workers: int | None,
     force: bool = False,
     protected: tuple[Path, ...] = (),
+    read_s: float | None = None,
 ) -> Any:
-    """Plan, self-check with the independent checker, then write the folder atomically."""
+    """Plan, self-check with the independent checker, then write the folder atomically.
+
+    Ends with a log line giving the time of each step: the time limit bounds planning;
+    reading, checking and writing grow with the scenario and are reported beside it.
+    """
     from geodata.plan_files import format_summary, write_complete_plan
     from optimizer.checker import check_plan
     from optimizer.planner import PlannerOptions, plan_scenario
@@ -202,8 +207,11 @@ def _plan_and_write(
     options = PlannerOptions(workers=workers or os.cpu_count() or 1)
     with _ctrl_c_stops(stop):
         plan = plan_scenario(scenario, stop=stop, options=options)
-    LOG.info("planning took %.1f s", time.monotonic() - started)
+    plan_s = time.monotonic() - started
+    LOG.info("planning took %.1f s", plan_s)
+    checking_started = time.monotonic()
     violations = check_plan(scenario, plan_to_dict(plan))
+    check_s = time.monotonic() - checking_started
     if violations:
         click.echo(f"bsb: internal error: the plan fails {len(violations)} check(s):", err=True)
         for violation in violations[:50]:
@@ -219,9 +227,17 @@ def _plan_and_write(
         protected=protected,
         progress=_log_write_stage,
     )
-    LOG.info("writing the plan folder took %.1f s", time.monotonic() - writing_started)
+    write_s = time.monotonic() - writing_started
+    LOG.info("writing the plan folder took %.1f s", write_s)
     click.echo(format_summary(scenario, plan, language=language))
     click.echo(f"Plan written to {out_dir}")
+    steps = [] if read_s is None else [f"read {read_s:.1f} s"]
+    steps += [
+        f"planned {plan_s:.1f} s (time limit {scenario.solver.time_limit_s:g} s)",
+        f"checked {check_s:.1f} s",
+        f"wrote {write_s:.1f} s",
+    ]
+    LOG.info("time taken: %s", ", ".join(steps))
     return plan
 
 
@@ -277,7 +293,9 @@ def plan(
 
     # Before reading and planning: a refused folder should not cost minutes of search.
     check_output_folder(out_dir, kind="plan", force=force, protected=(scenario_dir,))
+    reading_started = time.monotonic()
     scenario = _read(scenario_dir, config)
+    read_s = time.monotonic() - reading_started
     scenario = with_overrides(
         scenario,
         time_limit_s=time_limit,
@@ -296,6 +314,7 @@ def plan(
         workers=workers,
         force=force,
         protected=(scenario_dir,),
+        read_s=read_s,
     )
 
 

@@ -155,7 +155,6 @@ _KPI_DAYS_TOL = 0.01
 _SECONDS_PER_DAY = 86_400
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 
 @dataclass(frozen=True)
@@ -371,7 +370,8 @@ def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not _TIME_RE.fullmatch(value):
         return None
     try:
-        return datetime.strptime(value, _TIME_FORMAT)
+        # The pattern already fixed the layout; fromisoformat reads it many times faster.
+        return datetime.fromisoformat(value)
     except ValueError:
         return None
 

@@ -79,11 +79,14 @@ DAY_S = 24 * 3600
 FLEET_TIME_USABLE = 0.8
 # Seconds kept back from the time limit for the work after routing (packing trips onto
 # truck-days, the reasons, the routes, constructing parts that got no search time): at least
-# FINISH_RESERVE_S, and RESERVE_S_PER_CHUNK per routing chunk, measured on the 100,000-point
-# sample on a 2-core machine (about 12 s for 200,000 chunks; benchmarks/plan_limits.py), at most
-# MAX_RESERVE_SHARE of the limit.
+# FINISH_RESERVE_S; RESERVE_S_PER_CHUNK per routing chunk; and, since that work grows with the
+# plan as screening and assignment do, POST_TO_PRE_RATIO times what they took on this machine.
+# Measured on the 100,000-point sample on 2 cores (benchmarks/plan_limits.py): 10-15 s after
+# routing for 200,000 chunks, 1.3-1.9 times screening and assignment. At most MAX_RESERVE_SHARE
+# of the limit.
 FINISH_RESERVE_S = 1.0
 RESERVE_S_PER_CHUNK = 60e-6
+POST_TO_PRE_RATIO = 2.0
 MAX_RESERVE_SHARE = 0.5
 # Share of the time limit the first routing round may use when stock is already short: the rest
 # routes deliveries offered stock that comes back from trips no truck could drive.
@@ -166,6 +169,8 @@ class _Context:
     """Points whose ``reach`` holds only the nearest warehouses: more can serve them."""
     tranche_sacks: dict[tuple[int, str], int] = field(default_factory=dict)
     """Sacks assigned per (warehouse, tranche), to share fleet estimates among sectors."""
+    largest_load_sacks: dict[int, int] = field(default_factory=dict)
+    """Sacks the largest truck of each warehouse that has trucks carries."""
     constructed_parts: int = 0
     """Routing parts that got no search (stopped or out of time): trips by construction."""
     phase_s: dict[str, float] = field(default_factory=dict)
@@ -284,7 +289,9 @@ def plan_scenario(
         n_parts += len(parts)
         if n_rounds == 1:
             routing_deadline = deadline - _finish_reserve_s(
-                scenario.solver.time_limit_s, sum(len(p.chunks) for p in parts)
+                scenario.solver.time_limit_s,
+                sum(len(p.chunks) for p in parts),
+                time.monotonic() - started,
             )
         # A shortage now means stock may come back from trips that find no truck: keep some
         # of the budget for routing the deliveries it is offered to.
@@ -354,9 +361,11 @@ def plan_scenario(
     )
 
 
-def _finish_reserve_s(time_limit_s: float, n_chunks: int) -> float:
+def _finish_reserve_s(time_limit_s: float, n_chunks: int, pre_routing_s: float) -> float:
     """Seconds of the time limit kept for the work after routing, by the plan's size."""
-    wanted = max(FINISH_RESERVE_S, RESERVE_S_PER_CHUNK * n_chunks)
+    wanted = max(
+        FINISH_RESERVE_S, RESERVE_S_PER_CHUNK * n_chunks, POST_TO_PRE_RATIO * pre_routing_s
+    )
     return min(wanted, MAX_RESERVE_SHARE * time_limit_s)
 
 
@@ -412,6 +421,11 @@ def _build_context(scenario: Scenario, options: PlannerOptions) -> _Context:
         sack_kg=scenario.sack_kg,
         ration_sacks={t.id: _ration_sacks(t, scenario.sack_kg) for t in scenario.tranches},
         nearest_warehouses=max(2, options.nearest_warehouses),
+        largest_load_sacks={
+            wh: max(int(t.capacity_kg // scenario.sack_kg) for t in trucks)
+            for wh, trucks in trucks_at.items()
+            if trucks
+        },
     )
 
 
@@ -493,7 +507,19 @@ class _Reach:
         ctx = self.ctx
         n_wh = len(ctx.warehouses)
         out = _ReachRows([], [], [], [], [], [], [], [])
-        block = max(1, self.BLOCK_CELLS // max(1, n_wh))
+        if n_wh == 0:
+            for _ in points:
+                for column in (out.warehouses, out.km, out.seconds):
+                    column.append([])
+                out.n_reachable.append(0)
+                out.binding.append(ReasonCode.CAPACITY)
+                out.nearest.append(0)
+                out.nearest_km.append(0.0)
+                out.nearest_s.append(0)
+            return out
+        keep = min(keep, n_wh)
+        codes = (ReasonCode.CAPACITY, ReasonCode.SHIFT, ReasonCode.TIME_WINDOW)
+        block = max(1, self.BLOCK_CELLS // n_wh)
         for first in range(0, len(points), block):
             rows = points[first : first + block]
             km = road_km_matrix(
@@ -501,25 +527,26 @@ class _Reach:
             )
             secs = travel_s_matrix(ctx.scenario.travel, km)
             fits, any_window, any_shift = self._fits(rows, secs)
-            order = np.lexsort((np.broadcast_to(np.arange(n_wh), km.shape), km), axis=1)
-            for r in range(len(rows)):
-                ranked = order[r]
-                ok = ranked[fits[r, ranked]]
-                kept = ok[:keep]
-                out.warehouses.append([int(w) for w in kept])
-                out.km.append([float(x) for x in km[r, kept]])
-                out.seconds.append([int(x) for x in secs[r, kept]])
-                out.n_reachable.append(len(ok))
-                if any_window[r]:
-                    out.binding.append(ReasonCode.TIME_WINDOW)
-                elif any_shift[r]:
-                    out.binding.append(ReasonCode.SHIFT)
-                else:
-                    out.binding.append(ReasonCode.CAPACITY)
-                nearest = int(ranked[0]) if n_wh else 0
-                out.nearest.append(nearest)
-                out.nearest_km.append(float(km[r, nearest]) if n_wh else 0.0)
-                out.nearest_s.append(int(secs[r, nearest]) if n_wh else 0)
+            # Nearest reachable first, ties by warehouse index (a stable sort keeps it).
+            masked = np.where(fits, km, np.inf)
+            kept = np.argsort(masked, axis=1, kind="stable")[:, :keep]
+            n_ok = fits.sum(axis=1)
+            taken = np.minimum(n_ok, keep).tolist()
+            kept_km = np.take_along_axis(km, kept, axis=1).tolist()
+            kept_s = np.take_along_axis(secs, kept, axis=1).tolist()
+            for r, (whs, kms, ss) in enumerate(zip(kept.tolist(), kept_km, kept_s, strict=True)):
+                n = taken[r]
+                out.warehouses.append(whs[:n])
+                out.km.append(kms[:n])
+                out.seconds.append(ss[:n])
+            out.n_reachable.extend(n_ok.tolist())
+            # The most specific reason wins for a point nobody can serve (see binding).
+            binding = np.where(any_window, 2, np.where(any_shift, 1, 0))
+            out.binding.extend(codes[k] for k in binding.tolist())
+            nearest = np.argmin(km, axis=1)
+            out.nearest.extend(nearest.tolist())
+            out.nearest_km.extend(np.take_along_axis(km, nearest[:, None], axis=1)[:, 0].tolist())
+            out.nearest_s.extend(np.take_along_axis(secs, nearest[:, None], axis=1)[:, 0].tolist())
         return out
 
     def _fits(
@@ -620,9 +647,7 @@ def _fleet_budget_s(ctx: _Context) -> dict[tuple[int, str], float]:
 
 def _fleet_need_s(ctx: _Context, wh: int, delivery: _Delivery) -> float:
     """Radial estimate of the truck time a delivery uses: its share of full round trips."""
-    trucks = ctx.trucks_at[wh]
-    capacity_sacks = max(int(t.capacity_kg // ctx.sack_kg) for t in trucks)
-    trips = delivery.sacks / capacity_sacks
+    trips = delivery.sacks / ctx.largest_load_sacks[wh]
     round_trip = 2 * ctx.travel_s(wh, delivery.point) + ctx.scenario.service.loading_s
     return trips * round_trip + ctx.service_s(delivery.point, delivery.sacks)
 

@@ -46,6 +46,15 @@ def test_plan_writes_the_whole_folder(plan_dir: Path) -> None:
     assert not list(plan_dir.parent.glob(".plan.tmp-*"))
 
 
+def test_plan_reports_the_time_of_each_step(sample_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(main, ["plan", str(sample_dir), "-o", str(out), *FAST])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "time taken:" in x)
+    for step in ("read ", "planned ", "(time limit 20 s)", "checked ", "wrote "):
+        assert step in line, line
+
+
 def test_check_passes_on_a_fresh_plan(plan_dir: Path) -> None:
     result = CliRunner().invoke(main, ["check", str(plan_dir)])
     assert result.exit_code == 0, result.output
