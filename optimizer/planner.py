@@ -81,11 +81,11 @@ FLEET_TIME_USABLE = 0.8
 # truck-days, the reasons, the routes, constructing parts that got no search time): at least
 # FINISH_RESERVE_S; RESERVE_S_PER_CHUNK per routing chunk; and, since that work grows with the
 # plan as screening and assignment do, POST_TO_PRE_RATIO times what they took on this machine.
-# Measured on the 100,000-point sample on 2 cores (benchmarks/plan_limits.py): 10-15 s after
-# routing for 200,000 chunks, 1.3-1.9 times screening and assignment. At most MAX_RESERVE_SHARE
-# of the limit.
+# Measured on the 100,000-point sample on 2 cores (benchmarks/plan_limits.py): 12-16 s after
+# routing for 200,000 chunks when most parts are constructed (about 4 ms a part of 150 chunks),
+# 1.3-1.9 times screening and assignment. At most MAX_RESERVE_SHARE of the limit.
 FINISH_RESERVE_S = 1.0
-RESERVE_S_PER_CHUNK = 60e-6
+RESERVE_S_PER_CHUNK = 80e-6
 POST_TO_PRE_RATIO = 2.0
 MAX_RESERVE_SHARE = 0.5
 # Share of the time limit the first routing round may use when stock is already short: the rest
@@ -244,8 +244,10 @@ def plan_scenario(
         A validated scenario; its ``solver`` settings give the time limit, seed, strategy and
         optional solution limit.
     stop
-        When set (Ctrl-C), routing stops early; the plan is finished from the best solutions
-        found, and marked ``interrupted``.
+        When set (Ctrl-C, a cancelled job), searches stop at once with their best solution,
+        parts not yet routed are routed by construction (milliseconds each), no further stock
+        round starts, and the plan is finished and marked ``interrupted``. Screening,
+        assignment and packing are not cut short: they take seconds even at 100,000 points.
     options
         Decomposition knobs; defaults suit regencies of a few thousand drop points.
     progress
