@@ -165,6 +165,10 @@ def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) ->
 
 def main(argv: list[str] | None = None) -> int:
     """Run one job; the exit code is 0 done, 1 failed, 2 bad input."""
+    # First of all: a cancel that comes while the job is still starting must stop the search
+    # (and keep what it has), not raise KeyboardInterrupt somewhere in an import.
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     parser = argparse.ArgumentParser(prog="python -m service.worker")
     parser.add_argument("--job", required=True)
     parser.add_argument("--scenario", required=True)
@@ -179,8 +183,6 @@ def main(argv: list[str] | None = None) -> int:
 
     _die_with_parent(args.parent_pid)
     signal.signal(signal.SIGTERM, _kill_own_group)
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
