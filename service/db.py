@@ -235,6 +235,8 @@ def lock_database(engine: Engine) -> Connection | None:
     from service.datafolder import DataFolderBusyError
 
     connection = engine.connect()
+    # Out of the pool: closing it must close the session, and so release the lock.
+    connection.detach()
     try:
         # The holder's name, so that a second server can say who holds the lock.
         label = f"bsb serve pid {os.getpid()} on {socket.gethostname()}"[:60]
@@ -245,17 +247,21 @@ def lock_database(engine: Engine) -> Connection | None:
             text("SELECT pg_try_advisory_lock(:key)"), {"key": SERVER_LOCK_KEY}
         )
         if not held:
-            holder = connection.scalar(
+            row = connection.execute(
                 text(
-                    "SELECT a.application_name || ' (PostgreSQL backend ' || a.pid || ')' "
+                    "SELECT a.application_name, a.pid "
                     "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                     "WHERE l.locktype = 'advisory' AND l.granted "
                     "AND l.classid = 0 AND l.objid = :key AND l.objsubid = 1"
                 ),
                 {"key": SERVER_LOCK_KEY},
-            )
+            ).first()
+            holder = "holder unknown"
+            if row is not None:
+                name = str(row[0] or "").removeprefix("bsb serve ")
+                holder = f"{name or 'unnamed'}, PostgreSQL backend {row[1]}"
             where = engine.url.render_as_string(hide_password=True)
-            raise DataFolderBusyError(f"--db {where}", str(holder or "holder unknown"))
+            raise DataFolderBusyError(f"--db {where}", holder)
         connection.commit()
     except BaseException:
         connection.close()
