@@ -183,7 +183,9 @@ def claim_data_folder(folder: Path) -> DataFolderLock:
     DataFolderBusyError
         If another server holds the folder; the message names its pid.
     """
-    if folder.exists() and (folder.is_symlink() or not folder.is_dir()):
+    # The folder itself may be a link to a folder (e.g. onto a bigger disk); entries inside
+    # may not (foreign_entries), as they could lead anywhere.
+    if folder.exists() and not folder.is_dir():
         raise DataFolderError(folder.parent, [folder.name])
     folder.mkdir(parents=True, exist_ok=True)
     foreign = foreign_entries(folder)

@@ -66,6 +66,7 @@ class _Running:
     killed: bool = False
     last_milestone_at: float | None = None
     """When the worker last started a stage of writing the plan folder."""
+    cancelling: bool = False
     over_memory_mb: int | None = None
     """The memory its processes used when it was killed for passing the cap."""
 
@@ -221,6 +222,8 @@ class JobManager:
             else:
                 job.message = "cancelling: stopping the search, keeping the best plan found"
             run = self._running.get(job_id)
+            if run is not None:
+                run.cancelling = True
         if run is not None and run.interrupt_sent_at is None:
             run.interrupt_sent_at = time.monotonic()
             _signal(run.process, signal.SIGINT)
@@ -362,7 +365,7 @@ class JobManager:
                 due = now - last_write >= PROGRESS_WRITE_S or bool(event.get("milestone"))
                 if due or float(event["progress"]) >= 1.0:
                     last_write = now
-                    self._write_progress(run.job_id, event)
+                    self._write_progress(run, event)
             elif kind in ("done", "failed"):
                 outcome = event
         code = run.process.wait()
@@ -375,14 +378,18 @@ class JobManager:
                 self._running.pop(run.job_id, None)
             self._wake.set()
 
-    def _write_progress(self, job_id: str, event: dict[str, Any]) -> None:
+    def _write_progress(self, run: _Running, event: dict[str, Any]) -> None:
+        message = str(event.get("message", ""))
+        if run.cancelling:
+            # The worker does not know it was cancelled; the reader of the job must.
+            message = f"cancelling, keeping the best plan found: {message}"
         with self.sessions.begin() as session:
             session.execute(
                 update(JobRow)
-                .where(JobRow.id == job_id, JobRow.status == "running")
+                .where(JobRow.id == run.job_id, JobRow.status == "running")
                 .values(
                     progress=max(0.0, min(1.0, float(event["progress"]))),
-                    message=str(event.get("message", ""))[:500],
+                    message=message[:500],
                 )
             )
 

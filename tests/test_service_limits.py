@@ -308,3 +308,12 @@ def test_a_cancelled_job_that_wrote_its_plan_keeps_it(app_config: ServiceConfig)
     job = _ended(manager)
     assert (job.status, job.plan_id) == ("cancelled", run.plan_id)
     assert job.message == "cancelled; the best plan found was kept"
+
+
+def test_a_cancelled_jobs_progress_says_it_is_cancelling(app_config: ServiceConfig) -> None:
+    manager, run = _running_job(app_config)
+    manager._write_progress(run, {"progress": 0.5, "message": "routing part 2/4"})
+    assert _ended(manager).message == "routing part 2/4"
+    run.cancelling = True
+    manager._write_progress(run, {"progress": 0.6, "message": "routing part 3/4"})
+    assert _ended(manager).message == ("cancelling, keeping the best plan found: routing part 3/4")
