@@ -90,12 +90,20 @@ class JobManager:
         self._shutdown = threading.Event()
         self._wake = threading.Event()
         self._scheduler: threading.Thread | None = None
+        self.memory_cap_mb = config.memory_cap_mb
+        """Each job's memory cap, fixed at start (the default reads the machine's memory)."""
 
     # --- life cycle --------------------------------------------------------------------------
 
     def start(self) -> None:
         """Recover from the previous run, then start scheduling."""
         self.config.create_folders()
+        LOG.info(
+            "up to %d job(s) at once, %d planner process(es) and %d MB each",
+            self.config.max_jobs,
+            self.config.workers_per_job,
+            self.memory_cap_mb,
+        )
         self.recover()
         self._scheduler = threading.Thread(target=self._schedule, name="bsb-scheduler")
         self._scheduler.start()
@@ -316,7 +324,7 @@ class JobManager:
         now = time.monotonic()
         with self._lock:
             running = list(self._running.values())
-        cap_mb = self.config.memory_cap_mb
+        cap_mb = self.memory_cap_mb
         for run in running:
             if run.killed:
                 continue
@@ -434,7 +442,7 @@ class JobManager:
                 cancelled = False
                 reason = (
                     f"stopped: the job's processes used {run.over_memory_mb} MB, over the "
-                    f"memory cap of {self.config.memory_cap_mb} MB per job "
+                    f"memory cap of {self.memory_cap_mb} MB per job "
                     "(bsb serve --job-memory-mb); no plan was kept"
                 )
             elif run.killed and job.cancel_requested:
