@@ -63,6 +63,11 @@ class _Running:
     time_limit_s: float
     thread: threading.Thread | None = None
     interrupt_sent_at: float | None = None
+    """When the server asked the job to stop (cancel, or far past its time limit)."""
+    ready: bool = False
+    """The worker said ``started``: SIGINT now stops its search instead of killing it."""
+    interrupt_pending: bool = False
+    """A stop was asked before the worker was ready; SIGINT goes when it is."""
     killed: bool = False
     last_milestone_at: float | None = None
     """When the worker last started a stage of writing the plan folder."""
@@ -232,10 +237,28 @@ class JobManager:
             run = self._running.get(job_id)
             if run is not None:
                 run.cancelling = True
-        if run is not None and run.interrupt_sent_at is None:
-            run.interrupt_sent_at = time.monotonic()
-            _signal(run.process, signal.SIGINT)
+        if run is not None:
+            self._interrupt(run)
         return job
+
+    def _interrupt(self, run: _Running) -> None:
+        """Ask a running job to stop its search and write the best plan found (SIGINT)."""
+        with self._lock:
+            if run.interrupt_sent_at is not None:
+                return
+            run.interrupt_sent_at = time.monotonic()
+            if not run.ready:
+                # Sent now, SIGINT would kill Python while it starts, plan and all.
+                run.interrupt_pending = True
+                return
+        _signal(run.process, signal.SIGINT)
+
+    def _mark_ready(self, run: _Running) -> None:
+        with self._lock:
+            run.ready = True
+            pending, run.interrupt_pending = run.interrupt_pending, False
+        if pending:
+            _signal(run.process, signal.SIGINT)
 
     def counts(self) -> dict[str, int]:
         """Return the number of jobs per status."""
@@ -346,8 +369,7 @@ class JobManager:
             asked_at = max(run.interrupt_sent_at or 0.0, run.last_milestone_at or 0.0)
             if run.interrupt_sent_at is None and now - run.started > allowed_s:
                 LOG.warning("job %s overran its time limit; stopping it", run.job_id)
-                run.interrupt_sent_at = now
-                _signal(run.process, signal.SIGINT)
+                self._interrupt(run)
             elif run.interrupt_sent_at is not None and now - asked_at > STOP_GRACE_S:
                 LOG.warning("job %s did not stop; killing it", run.job_id)
                 run.killed = True
@@ -366,7 +388,9 @@ class JobManager:
                 LOG.warning("job %s wrote a line that is not an event", run.job_id)
                 continue
             kind = event.get("event")
-            if kind == "progress":
+            if kind == "started":
+                self._mark_ready(run)
+            elif kind == "progress":
                 now = time.monotonic()
                 if event.get("milestone"):
                     run.last_milestone_at = now

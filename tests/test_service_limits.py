@@ -317,3 +317,25 @@ def test_a_cancelled_jobs_progress_says_it_is_cancelling(app_config: ServiceConf
     run.cancelling = True
     manager._write_progress(run, {"progress": 0.6, "message": "routing part 3/4"})
     assert _ended(manager).message == ("cancelling, keeping the best plan found: routing part 3/4")
+
+
+def test_a_stop_asked_while_the_worker_starts_waits_until_it_can_be_honoured(
+    app_config: ServiceConfig,
+) -> None:
+    import signal
+    import subprocess
+
+    manager, run = _running_job(app_config)
+    # A stand-in worker that SIGINT would end at once, like Python still starting up.
+    run.process = subprocess.Popen(["sleep", "30"])
+    try:
+        manager._interrupt(run)
+        time.sleep(0.3)
+        assert run.process.poll() is None  # not yet: it would have died without a plan
+        assert run.interrupt_pending and run.interrupt_sent_at is not None
+        manager._mark_ready(run)  # the worker said "started"
+        assert run.process.wait(timeout=10) == -signal.SIGINT
+        assert not run.interrupt_pending
+    finally:
+        run.process.kill()
+        run.process.wait()
