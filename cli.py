@@ -910,6 +910,13 @@ def _service_database(data_dir: Path, db_url: str | None) -> Iterator[Any]:
     show_default=True,
     help="Largest request body (uploads); bigger ones get 413.",
 )
+@click.option(
+    "--job-memory-mb",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Memory cap of one job, its planner processes included; past it the job fails "
+    "(default: half the machine's memory divided by --max-jobs).",
+)
 @_handle_errors
 def serve(
     host: str,
@@ -920,8 +927,11 @@ def serve(
     max_queued: int,
     job_workers: int | None,
     max_body_mb: float,
+    job_memory_mb: int | None,
 ) -> None:
     """Run the planning service: HTTP API under /api/v1 and a web page at /.
+
+    The data folder must be empty, new, or one bsb serve made; one server per data folder.
 
     \b
     Example:
@@ -935,6 +945,7 @@ def serve(
         max_queued=max_queued,
         job_workers=job_workers,
         max_body_bytes=int(max_body_mb * 2**20),
+        job_memory_mb=job_memory_mb,
     )
     import uvicorn
 

@@ -9,13 +9,16 @@ signed links (:mod:`service.links`), never with the token in a URL.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import mimetypes
 import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
@@ -27,13 +30,25 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
+from service import uploads
 from service.config import ServiceConfig
-from service.db import JobRow, PlanRow, ScenarioRow, new_id, open_database, utcnow
+from service.datafolder import DataFolderLock, claim_data_folder
+from service.db import (
+    JobRow,
+    PlanRow,
+    ScenarioRow,
+    lock_database,
+    make_engine,
+    migrate,
+    new_id,
+    utcnow,
+)
+from service.gate import IDENTITY_KEY, TokenGateMiddleware, invalid_token, missing_token
 from service.jobs import ConflictError, JobManager, NotFoundError, QueueFullError
 from service.links import load_secret, make_link, verify_link
 from service.problems import (
@@ -45,7 +60,8 @@ from service.problems import (
     items_from_problems,
     problem_response,
 )
-from service.tokens import Identity, identify
+from service.tokens import Identity, identify, token_is_active
+from service.uploads import UploadReaders
 
 LOG = logging.getLogger("bsb.service")
 ACCESS_LOG = logging.getLogger("bsb.access")
@@ -225,29 +241,20 @@ def _file_responses() -> dict[int | str, dict[str, Any]]:
 _bearer = HTTPBearer(auto_error=False, description="A token from `bsb token create`.")
 
 
-def _no_token() -> ApiError:
-    return ApiError(
-        401,
-        "Authentication required",
-        "send Authorization: Bearer <token>",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
-
-
 def _who(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Identity:
+    # The token gate (service.gate) has checked the token before the body was read; the
+    # checks here keep a route safe even if it were mounted without the gate.
+    identity: Identity | None = getattr(request.state, IDENTITY_KEY, None)
+    if identity is not None:
+        return identity
     if credentials is None:
-        raise _no_token()
+        raise missing_token()
     identity = identify(request.app.state.sessions, credentials.credentials)
     if identity is None:
-        raise ApiError(
-            401,
-            "Invalid token",
-            "the token is unknown or revoked",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
+        raise invalid_token()
     return identity
 
 
@@ -266,6 +273,26 @@ Writer = Annotated[Identity, Depends(_planner)]
 # --- the application ------------------------------------------------------------------------
 
 
+@dataclass
+class Held:
+    """What a server holds while it runs: the data folder's lock, the database and its lock."""
+
+    folder: DataFolderLock
+    engine: Engine | None = None
+    database: Connection | None = None
+
+    def release(self) -> None:
+        """Close the database and release both locks (idempotent)."""
+        if self.database is not None:
+            with contextlib.suppress(Exception):
+                self.database.close()
+            self.database = None
+        if self.engine is not None:
+            self.engine.dispose()
+            self.engine = None
+        self.folder.release()
+
+
 def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
     """Build the service.
 
@@ -281,21 +308,36 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
     FastAPI
         The ASGI application; ``uvicorn`` serves it in ``bsb serve``.
     """
-    config.create_folders()
-    engine, sessions = open_database(config.database_url)
-    secret = load_secret(config.data_dir / "secret.key")
+    # Nothing is written, migrated or cleaned up before this server holds the data folder
+    # (and, on PostgreSQL, the database): a second server stops here with exit 2.
+    held = Held(claim_data_folder(config.data_dir))
+    try:
+        config.create_folders()
+        engine = make_engine(config.database_url)
+        held.engine = engine
+        held.database = lock_database(engine)
+        migrate(engine)
+        sessions = sessionmaker(engine, expire_on_commit=False)
+        secret = load_secret(config.data_dir / "secret.key")
+    except BaseException:
+        held.release()
+        raise
     manager = JobManager(config, sessions)
+    readers = UploadReaders()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if run_jobs:
-            manager.start()
         try:
-            yield
-        finally:
             if run_jobs:
-                manager.stop()
-            engine.dispose()
+                manager.start()
+            try:
+                yield
+            finally:
+                if run_jobs:
+                    manager.stop()
+                readers.close()
+        finally:
+            held.release()
 
     app = FastAPI(
         title="bsb planning service",
@@ -312,6 +354,7 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
     )
     # The authentication dependency is module-level (FastAPI resolves its annotations there).
     app.state.sessions = sessions
+    app.state.held = held
 
     # --- errors and headers ------------------------------------------------------------------
 
@@ -342,22 +385,17 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
         LOG.error("internal error", exc_info=error)
         return problem_response(500, "Internal error", "see the server log")
 
+    # Inside the log (its 401s are logged and get the headers below), before any route reads
+    # a body: a request without a valid token is refused before its body is read.
+    app.add_middleware(TokenGateMiddleware, sessions=sessions, prefix=API, public=PUBLIC_PATHS)
+
     @app.middleware("http")
     async def _headers_and_log(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.monotonic()
         path = request.url.path
-        if (
-            path.startswith(f"{API}/")
-            and path not in PUBLIC_PATHS
-            and not request.headers.get("authorization", "").lower().startswith("bearer ")
-        ):
-            # FastAPI parses a body before it resolves dependencies; without this, a caller
-            # without a token would learn about a broken body (400/422) instead of getting 401.
-            response: Response = _no_token().response()
-        else:
-            response = await call_next(request)
+        response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if path.startswith(API):
@@ -404,7 +442,7 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
         response: Response,
     ) -> ScenarioOut:
         """Upload a scenario folder as a zip; it is validated as `bsb validate` does."""
-        row = _store_scenario(config, sessions, file, identity)
+        row = _store_scenario(config, sessions, readers, file, identity)
         response.headers["Location"] = f"{API}/scenarios/{row.id}"
         return _scenario_out(row)
 
@@ -517,14 +555,15 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
         return _serve_file(config.plans_dir / plan_id, path)
 
     @app.post(f"{API}/plans/{{plan_id}}/links", tags=["plans"], status_code=201, responses=READ)
-    def create_link(plan_id: str, request: Request, _identity: Reader) -> LinkOut:
+    def create_link(plan_id: str, request: Request, identity: Reader) -> LinkOut:
         """Make a signed link a browser can open without the token (viewers may too).
 
         `url` opens the plan's map as given; the map's own links (`maps/...`) and any other
-        file of the plan resolve under `folder_url` with the same signature.
+        file of the plan resolve under `folder_url` with the same signature. The link stops
+        working when it expires or when the token that made it is revoked (404).
         """
         _plan_row(sessions, plan_id)
-        link, expires = make_link(secret, plan_id, config.link_ttl_s)
+        link, expires = make_link(secret, plan_id, identity.token_id, config.link_ttl_s)
         # Absolute, from the address the client used (behind a proxy: its forwarded headers),
         # so the link can be pasted into a chat or a mail and still open.
         folder_url = f"{str(request.base_url).rstrip('/')}/view/{link}/"
@@ -536,9 +575,11 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
 
     @app.get("/view/{link}/{path:path}", include_in_schema=False)
     def view_file(link: str, path: str) -> FileResponse:
-        plan_id = verify_link(secret, link)
-        if plan_id is None:
-            raise ApiError(404, "Not found", "the link is unknown or has expired")
+        claim = verify_link(secret, link)
+        # A revoked token's links die with it; answered as any dead link, 404.
+        if claim is None or not token_is_active(sessions, claim.token_id):
+            raise ApiError(404, "Not found", "the link is unknown, has expired or was revoked")
+        plan_id = claim.plan_id
         _plan_row(sessions, plan_id)
         # The bare folder opens the map too: relative links in it resolve the same way.
         return _serve_file(config.plans_dir / plan_id, path or PLAN_MAP)
@@ -638,14 +679,15 @@ def _serve_file(folder: Path, path: str) -> FileResponse:
 def _store_scenario(
     config: ServiceConfig,
     sessions: sessionmaker[Session],
+    readers: UploadReaders,
     upload: UploadFile,
     identity: Identity,
 ) -> ScenarioRow:
-    """Check, extract and validate an uploaded zip, then keep it under a new id."""
-    from geodata.scenario_io import validate_scenario
-    from optimizer.errors import InputError
-    from service.archive import check_spreadsheets, extract_zip
+    """Check, extract and validate an uploaded zip, then keep it under a new id.
 
+    Runs in a worker thread; the reading itself runs in a reader process
+    (:mod:`service.uploads`), so the event loop, and ``/health``, stay free meanwhile.
+    """
     display = PurePosixPath(upload.filename or "upload.zip").name or "upload.zip"
     scenario_id = new_id("s")
     work = config.tmp_dir / f"upload-{scenario_id}"
@@ -654,41 +696,44 @@ def _store_scenario(
         archive = work / "upload.zip"
         with archive.open("wb") as handle:
             shutil.copyfileobj(upload.file, handle, 1 << 20)
-        root = extract_zip(archive, work / "files", config.archive_limits, display)
-        check_spreadsheets(root, config.archive_limits, display)
         try:
-            scenario = validate_scenario(root)
-        except InputError as error:
+            # Looked up at each call, so a test can put a slow reader in its place.
+            outcome = readers.run(
+                uploads.check_upload, archive, work / "files", config.archive_limits, display
+            )
+        except BrokenProcessPool as error:
+            LOG.warning("the reader of upload %s died (out of memory?)", scenario_id)
             raise ApiError(
                 422,
-                "Invalid scenario",
-                f"{len(error.problems)} problem(s) in {display}",
-                errors=items_from_problems(error.problems, hide={str(root): display}),
+                "Invalid upload",
+                f"{display} could not be read within the server's resources",
+                errors=[ProblemItem(where=display, message="too large or too complex to read")],
             ) from error
+        if outcome.summary is None or outcome.root is None:
+            title, hide = "Invalid upload", {}
+            if outcome.stage == "scenario" and outcome.root is not None:
+                title, hide = "Invalid scenario", {outcome.root: display}
+            raise ApiError(
+                422,
+                title,
+                f"{len(outcome.problems)} problem(s) in {display}",
+                errors=items_from_problems(outcome.problems, hide=hide),
+            )
         target = config.scenarios_dir / scenario_id
-        root.rename(target)
-    except InputError as error:
-        raise ApiError(
-            422,
-            "Invalid upload",
-            f"{len(error.problems)} problem(s) in {display}",
-            errors=items_from_problems(error.problems),
-        ) from error
+        Path(outcome.root).rename(target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    demand_kg = sum(
-        scenario.demand_kg(p, t) for p in scenario.drop_points for t in scenario.tranches
-    )
+    summary = outcome.summary
     row = ScenarioRow(
         id=scenario_id,
-        name=scenario.name[:200],
+        name=summary.name,
         created_at=utcnow(),
         created_by=identity.token_id,
-        drop_points=len(scenario.drop_points),
-        families=sum(p.kpm for p in scenario.drop_points),
-        warehouses=len(scenario.warehouses),
-        trucks=len(scenario.trucks),
-        demand_kg=float(demand_kg),
+        drop_points=summary.drop_points,
+        families=summary.families,
+        warehouses=summary.warehouses,
+        trucks=summary.trucks,
+        demand_kg=summary.demand_kg,
     )
     try:
         with sessions.begin() as session:

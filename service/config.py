@@ -27,6 +27,29 @@ def default_job_workers(max_jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, max_jobs))
 
 
+MEMORY_SHARE = 0.5
+"""Share of the machine's memory that running jobs may use together, by default."""
+
+
+def default_job_memory_mb(max_jobs: int) -> int:
+    """Memory cap of one job: half the machine's memory shared among ``max_jobs`` jobs.
+
+    Parameters
+    ----------
+    max_jobs
+        Jobs that may run at the same time.
+
+    Returns
+    -------
+    int
+        MiB, at least 256.
+    """
+    import psutil
+
+    total_mb = psutil.virtual_memory().total / MIB
+    return max(256, int(MEMORY_SHARE * total_mb / max(1, max_jobs)))
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceConfig:
     """Everything the service needs to know at start.
@@ -50,6 +73,9 @@ class ServiceConfig:
     """Largest ``time_limit_s`` a job may ask for."""
     max_attempts: int = 3
     """Times a job is started before a server crash during it marks it failed."""
+    job_memory_mb: int | None = None
+    """Memory cap of one job (its worker and planner processes together, resident memory);
+    past it the job is killed and fails. ``None``: :func:`default_job_memory_mb`."""
     link_ttl_s: int = 3600
     """Lifetime of the signed links that let a browser open a plan's map and papers."""
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
@@ -69,6 +95,11 @@ class ServiceConfig:
         return self.job_workers or default_job_workers(self.max_jobs)
 
     @property
+    def memory_cap_mb(self) -> int:
+        """Memory cap of each job, in MiB."""
+        return self.job_memory_mb or default_job_memory_mb(self.max_jobs)
+
+    @property
     def scenarios_dir(self) -> Path:
         """Where uploaded scenarios are kept, one folder per id."""
         return self.data_dir / "scenarios"
@@ -85,7 +116,7 @@ class ServiceConfig:
 
     @property
     def tmp_dir(self) -> Path:
-        """Uploads being received and checked; emptied at start."""
+        """Uploads being received and checked; the service's own uploads are removed at start."""
         return self.data_dir / "tmp"
 
     def create_folders(self) -> None:

@@ -9,13 +9,16 @@ start, never by ``create_all``, so a data folder made by an older bsb is upgrade
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Connection,
     DateTime,
     Engine,
     Float,
@@ -25,6 +28,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -197,6 +201,72 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+SERVER_LOCK_KEY = 0x62736273
+"""The PostgreSQL advisory lock a server holds on its database ("bsbs"): one server each."""
+
+
+def lock_database(engine: Engine) -> Connection | None:
+    """Hold the database for this server: on PostgreSQL, a session advisory lock.
+
+    SQLite lives in the data folder, which has its own lock (:mod:`service.datafolder`). On
+    PostgreSQL several data folders could point at one database; the lock is held on a
+    connection kept open for the server's life and is released when it closes (or when the
+    server dies and PostgreSQL drops the connection).
+
+    Parameters
+    ----------
+    engine
+        The service's engine; nothing is read or written before the lock is held.
+
+    Returns
+    -------
+    Connection or None
+        The connection that holds the lock (close it to release), or ``None`` for SQLite.
+
+    Raises
+    ------
+    DataFolderBusyError
+        If another server holds the database; the message names its pid and host.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    from service.datafolder import DataFolderBusyError
+
+    connection = engine.connect()
+    # Out of the pool: closing it must close the session, and so release the lock.
+    connection.detach()
+    try:
+        # The holder's name, so that a second server can say who holds the lock.
+        label = f"bsb serve pid {os.getpid()} on {socket.gethostname()}"[:60]
+        connection.execute(
+            text("SELECT set_config('application_name', :label, false)"), {"label": label}
+        )
+        held = connection.scalar(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": SERVER_LOCK_KEY}
+        )
+        if not held:
+            row = connection.execute(
+                text(
+                    "SELECT a.application_name, a.pid "
+                    "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE l.locktype = 'advisory' AND l.granted "
+                    "AND l.classid = 0 AND l.objid = :key AND l.objsubid = 1"
+                ),
+                {"key": SERVER_LOCK_KEY},
+            ).first()
+            holder = "holder unknown"
+            if row is not None:
+                name = str(row[0] or "").removeprefix("bsb serve ")
+                holder = f"{name or 'unnamed'}, PostgreSQL backend {row[1]}"
+            where = engine.url.render_as_string(hide_password=True)
+            raise DataFolderBusyError(f"--db {where}", holder)
+        connection.commit()
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def open_database(url: str) -> tuple[Engine, sessionmaker[Any]]:

@@ -4,9 +4,9 @@ The scheduler thread claims queued jobs oldest first, up to ``max_jobs`` at once
 in ``python -m service.worker`` (own process group). One thread per running job reads the
 job's JSON-lines events and writes them to the database; the worker never touches the
 database, so a killed worker cannot leave a half-written row. A plan folder is complete (it is
-renamed into place) before its row is committed; at start, folders without a row and
-temporary folders are removed, and jobs the last server left ``running`` are requeued (or
-failed after ``max_attempts``).
+renamed into place) before its row is committed; at start, the service's own leftovers
+(recognised by their names, :mod:`service.datafolder`) are removed, and jobs the last server
+left ``running`` are requeued (or failed after ``max_attempts``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import ServiceConfig
+from service.datafolder import remove_own_temporary
 from service.db import FINISHED_STATUSES, JobRow, PlanRow, ScenarioRow, new_id, utcnow
 
 LOG = logging.getLogger("bsb.service")
@@ -62,7 +63,17 @@ class _Running:
     time_limit_s: float
     thread: threading.Thread | None = None
     interrupt_sent_at: float | None = None
+    """When the server asked the job to stop (cancel, or far past its time limit)."""
+    ready: bool = False
+    """The worker said ``started``: SIGINT now stops its search instead of killing it."""
+    interrupt_pending: bool = False
+    """A stop was asked before the worker was ready; SIGINT goes when it is."""
     killed: bool = False
+    last_milestone_at: float | None = None
+    """When the worker last started a stage of writing the plan folder."""
+    cancelling: bool = False
+    over_memory_mb: int | None = None
+    """The memory its processes used when it was killed for passing the cap."""
 
 
 class JobManager:
@@ -84,12 +95,20 @@ class JobManager:
         self._shutdown = threading.Event()
         self._wake = threading.Event()
         self._scheduler: threading.Thread | None = None
+        self.memory_cap_mb = config.memory_cap_mb
+        """Each job's memory cap, fixed at start (the default reads the machine's memory)."""
 
     # --- life cycle --------------------------------------------------------------------------
 
     def start(self) -> None:
         """Recover from the previous run, then start scheduling."""
         self.config.create_folders()
+        LOG.info(
+            "up to %d job(s) at once, %d planner process(es) and %d MB each",
+            self.config.max_jobs,
+            self.config.workers_per_job,
+            self.memory_cap_mb,
+        )
         self.recover()
         self._scheduler = threading.Thread(target=self._schedule, name="bsb-scheduler")
         self._scheduler.start()
@@ -138,10 +157,8 @@ class JobManager:
                 LOG.warning("job %s was running when the server stopped: %s", job.id, job.status)
             plan_ids = set(session.scalars(select(PlanRow.id)))
             scenario_ids = set(session.scalars(select(ScenarioRow.id)))
-        _remove_unknown(self.config.plans_dir, plan_ids)
-        _remove_unknown(self.config.scenarios_dir, scenario_ids)
-        for entry in self.config.tmp_dir.iterdir():
-            _remove_tree(entry)
+        # Only the service's own leftovers, by their names; the caller holds the folder's lock.
+        remove_own_temporary(self.config.data_dir, scenario_ids=scenario_ids, plan_ids=plan_ids)
 
     # --- requests ----------------------------------------------------------------------------
 
@@ -218,10 +235,30 @@ class JobManager:
             else:
                 job.message = "cancelling: stopping the search, keeping the best plan found"
             run = self._running.get(job_id)
-        if run is not None and run.interrupt_sent_at is None:
-            run.interrupt_sent_at = time.monotonic()
-            _signal(run.process, signal.SIGINT)
+            if run is not None:
+                run.cancelling = True
+        if run is not None:
+            self._interrupt(run)
         return job
+
+    def _interrupt(self, run: _Running) -> None:
+        """Ask a running job to stop its search and write the best plan found (SIGINT)."""
+        with self._lock:
+            if run.interrupt_sent_at is not None:
+                return
+            run.interrupt_sent_at = time.monotonic()
+            if not run.ready:
+                # Sent now, SIGINT would kill Python while it starts, plan and all.
+                run.interrupt_pending = True
+                return
+        _signal(run.process, signal.SIGINT)
+
+    def _mark_ready(self, run: _Running) -> None:
+        with self._lock:
+            run.ready = True
+            pending, run.interrupt_pending = run.interrupt_pending, False
+        if pending:
+            _signal(run.process, signal.SIGINT)
 
     def counts(self) -> dict[str, int]:
         """Return the number of jobs per status."""
@@ -310,17 +347,30 @@ class JobManager:
         now = time.monotonic()
         with self._lock:
             running = list(self._running.values())
+        cap_mb = self.memory_cap_mb
         for run in running:
+            if run.killed:
+                continue
+            used_mb = group_memory_mb(run.process.pid)
+            if used_mb > cap_mb:
+                LOG.warning(
+                    "job %s uses %d MB, over the cap of %d MB; killing it",
+                    run.job_id,
+                    used_mb,
+                    cap_mb,
+                )
+                run.over_memory_mb = used_mb
+                run.killed = True
+                _kill_group(run.process)
+                continue
             allowed_s = run.time_limit_s + max(OVERRUN_GRACE_S, 0.5 * run.time_limit_s)
+            # Writing the plan folder ignores the stop request (it is what keeps the best
+            # plan): each stage it starts gives it another grace period.
+            asked_at = max(run.interrupt_sent_at or 0.0, run.last_milestone_at or 0.0)
             if run.interrupt_sent_at is None and now - run.started > allowed_s:
                 LOG.warning("job %s overran its time limit; stopping it", run.job_id)
-                run.interrupt_sent_at = now
-                _signal(run.process, signal.SIGINT)
-            elif (
-                run.interrupt_sent_at is not None
-                and not run.killed
-                and now - run.interrupt_sent_at > STOP_GRACE_S
-            ):
+                self._interrupt(run)
+            elif run.interrupt_sent_at is not None and now - asked_at > STOP_GRACE_S:
                 LOG.warning("job %s did not stop; killing it", run.job_id)
                 run.killed = True
                 _kill_group(run.process)
@@ -338,12 +388,16 @@ class JobManager:
                 LOG.warning("job %s wrote a line that is not an event", run.job_id)
                 continue
             kind = event.get("event")
-            if kind == "progress":
+            if kind == "started":
+                self._mark_ready(run)
+            elif kind == "progress":
                 now = time.monotonic()
+                if event.get("milestone"):
+                    run.last_milestone_at = now
                 due = now - last_write >= PROGRESS_WRITE_S or bool(event.get("milestone"))
                 if due or float(event["progress"]) >= 1.0:
                     last_write = now
-                    self._write_progress(run.job_id, event)
+                    self._write_progress(run, event)
             elif kind in ("done", "failed"):
                 outcome = event
         code = run.process.wait()
@@ -356,14 +410,18 @@ class JobManager:
                 self._running.pop(run.job_id, None)
             self._wake.set()
 
-    def _write_progress(self, job_id: str, event: dict[str, Any]) -> None:
+    def _write_progress(self, run: _Running, event: dict[str, Any]) -> None:
+        message = str(event.get("message", ""))
+        if run.cancelling:
+            # The worker does not know it was cancelled; the reader of the job must.
+            message = f"cancelling, keeping the best plan found: {message}"
         with self.sessions.begin() as session:
             session.execute(
                 update(JobRow)
-                .where(JobRow.id == job_id, JobRow.status == "running")
+                .where(JobRow.id == run.job_id, JobRow.status == "running")
                 .values(
                     progress=max(0.0, min(1.0, float(event["progress"]))),
-                    message=str(event.get("message", ""))[:500],
+                    message=message[:500],
                 )
             )
 
@@ -403,11 +461,29 @@ class JobManager:
                 LOG.info("job %s %s: plan %s", job.id, job.status, run.plan_id)
                 return
             _remove_tree(plan_dir)
-            if run.killed:
-                reason = "stopped: it ran far past its time limit and did not stop when asked"
+            cancelled = job.cancel_requested and not outcome
+            if run.over_memory_mb is not None:
+                cancelled = False
+                reason = (
+                    f"stopped: the job's processes used {run.over_memory_mb} MB, over the "
+                    f"memory cap of {self.memory_cap_mb} MB per job "
+                    "(bsb serve --job-memory-mb); no plan was kept"
+                )
+            elif run.killed and job.cancel_requested:
+                reason = (
+                    f"cancelled: the search did not stop within {STOP_GRACE_S:.0f} s of the "
+                    "request, so it was killed; no plan was kept"
+                )
+            elif run.killed:
+                reason = (
+                    "stopped: it ran far past its time limit and did not stop when asked; "
+                    "no plan was kept"
+                )
             else:
                 reason = str(outcome.get("error") or f"the job process ended with code {code}")
-            job.status = "cancelled" if job.cancel_requested and not outcome else "failed"
+                if cancelled:
+                    reason = f"cancelled; no plan was kept ({reason})"
+            job.status = "cancelled" if cancelled else "failed"
             job.error = reason
             job.message = job.status
             LOG.warning("job %s %s: %s", job.id, job.status, reason)
@@ -437,6 +513,34 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
+def group_memory_mb(pid: int) -> int:
+    """Return the resident memory of a process and all its descendants, in MiB.
+
+    Parameters
+    ----------
+    pid
+        A job's worker; its planner processes are its children (and theirs).
+
+    Returns
+    -------
+    int
+        0 if the process is gone.
+    """
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return 0
+    total = 0
+    for process in processes:
+        # A process may end between the listing and the reading: it no longer counts.
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            total += process.memory_info().rss
+    return total // 2**20
+
+
 def _signal(process: subprocess.Popen[str], signum: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         process.send_signal(signum)
@@ -458,15 +562,6 @@ def _kill_orphan(pid: int, job_id: str) -> None:
         LOG.warning("killing job process %d left by the previous server", pid)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-
-
-def _remove_unknown(folder: Path, known: set[str]) -> None:
-    if not folder.is_dir():
-        return
-    for entry in folder.iterdir():
-        if entry.name.startswith(".") or entry.name not in known:
-            LOG.warning("removing partial output %s", entry)
-            _remove_tree(entry)
 
 
 def _remove_tree(path: Path) -> None:

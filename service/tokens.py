@@ -83,6 +83,13 @@ def identify(sessions: sessionmaker[Any], token: str) -> Identity | None:
         return Identity(row.id, row.name, row.role)
 
 
+def token_is_active(sessions: sessionmaker[Any], token_id: str) -> bool:
+    """Tell whether the token with ``token_id`` exists and is not revoked (links die with it)."""
+    with sessions() as session:
+        row = session.get(Token, token_id)
+        return row is not None and row.revoked_at is None
+
+
 def list_tokens(sessions: sessionmaker[Any]) -> list[Token]:
     """Return every token row (hashes only), oldest first."""
     with sessions() as session:

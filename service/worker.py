@@ -1,11 +1,12 @@
 """The process that runs one planning job: ``python -m service.worker ...``.
 
 The server starts one per running job, in its own session (process group), and talks to it
-through pipes: the job writes JSON lines on stdout (``progress``, then ``done`` or
-``failed``); its log goes to stderr, which the server keeps in ``jobs/<id>.log``. SIGINT
-stops the search and still writes the best plan found (cancel); SIGTERM kills the job and
-every planner process it started. On Linux the kernel sends SIGTERM when the server dies,
-and a watchdog thread does the same everywhere else, so no solver outlives its server.
+through pipes: the job writes JSON lines on stdout (``started`` once it can be cancelled,
+``progress``, then ``done`` or ``failed``); its log goes to stderr, which the server keeps in
+``jobs/<id>.log``. SIGINT stops the search and still writes the best plan found (cancel);
+SIGTERM kills the job and every planner process it started. On Linux the kernel sends SIGTERM
+when the server dies, and a watchdog thread does the same everywhere else, so no solver
+outlives its server.
 """
 
 from __future__ import annotations
@@ -165,6 +166,12 @@ def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) ->
 
 def main(argv: list[str] | None = None) -> int:
     """Run one job; the exit code is 0 done, 1 failed, 2 bad input."""
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    events = _Events(sys.stdout)
+    # From here SIGINT stops the search and keeps the best plan; before, it would have raised
+    # KeyboardInterrupt in Python's start-up. The server sends it only after this event.
+    events.send("started")
     parser = argparse.ArgumentParser(prog="python -m service.worker")
     parser.add_argument("--job", required=True)
     parser.add_argument("--scenario", required=True)
@@ -179,14 +186,11 @@ def main(argv: list[str] | None = None) -> int:
 
     _die_with_parent(args.parent_pid)
     signal.signal(signal.SIGTERM, _kill_own_group)
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
         format=f"%(asctime)s job {args.job} %(name)s: %(message)s",
     )
-    events = _Events(sys.stdout)
     try:
         return run_job(args, events, stop)
     except Exception as error:

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from geodata.scenario_io import read_scenario
 from optimizer.checker import check_plan_file
 from service.db import Base
-from tests.service_live import create_token, scenario_zip, start_server, upload, wait_for_job
+from tests.service_live import bsb, create_token, scenario_zip, start_server, upload, wait_for_job
 
 POSTGRES_URL = os.environ.get("BSB_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(
@@ -62,3 +62,37 @@ def test_a_job_runs_and_survives_a_restart_on_postgresql(tmp_path: Path) -> None
             assert check_plan_file(read_scenario(scenario_dir), plan_path) == []
     finally:
         restarted.stop()
+
+
+def test_one_server_per_postgresql_database(tmp_path: Path) -> None:
+    assert POSTGRES_URL is not None
+    from service.datafolder import DataFolderBusyError
+    from service.db import lock_database, make_engine
+
+    first, second = make_engine(POSTGRES_URL), make_engine(POSTGRES_URL)
+    try:
+        held = lock_database(first)
+        assert held is not None
+        with pytest.raises(DataFolderBusyError, match=f"pid {os.getpid()} on "):
+            lock_database(second)
+        held.close()  # released with its connection
+        again = lock_database(second)
+        assert again is not None
+        again.close()
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def test_a_second_server_on_the_database_is_refused(tmp_path: Path) -> None:
+    assert POSTGRES_URL is not None
+    server = start_server(tmp_path / "one", "--db", POSTGRES_URL)
+    try:
+        # Another data folder, the same database: refused before it migrates or requeues.
+        second = bsb("serve", "--data", str(tmp_path / "two"), "--db", POSTGRES_URL, check=False)
+        assert second.returncode == 2, second.stderr
+        assert f"pid {server.process.pid} on " in second.stderr
+        assert "Traceback" not in second.stderr
+        assert "bsb:bsb@" not in second.stderr  # the password is not shown
+    finally:
+        server.stop()

@@ -20,9 +20,16 @@ from optimizer.errors import Problem
 from service.config import ServiceConfig
 from service.db import Base, JobRow, PlanRow, ScenarioRow, open_database, utcnow
 from service.jobs import ConflictError, JobManager, NotFoundError, QueueFullError
-from service.links import load_secret, make_link, verify_link
+from service.links import LinkClaim, load_secret, make_link, verify_link
 from service.problems import items_from_problems
-from service.tokens import create_token, hash_token, identify, list_tokens, revoke_token
+from service.tokens import (
+    create_token,
+    hash_token,
+    identify,
+    list_tokens,
+    revoke_token,
+    token_is_active,
+)
 
 POSTGRES_URL = os.environ.get("BSB_TEST_POSTGRES_URL")
 
@@ -135,25 +142,41 @@ def test_tokens_are_stored_as_hashes_only(
         create_token(sessions, "admin")
 
 
-def test_links_name_one_plan_and_expire(tmp_path: Path) -> None:
+def test_links_name_one_plan_and_its_token_and_expire(tmp_path: Path) -> None:
     secret = load_secret(tmp_path / "secret.key")
     assert load_secret(tmp_path / "secret.key") == secret  # kept across starts
     assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
-    link, expires = make_link(secret, "p_abc", 3600, now=1_000_000)
+    link, expires = make_link(secret, "p_abc", "t_1", 3600, now=1_000_000)
     assert expires == 1_003_600
-    assert verify_link(secret, link, now=1_003_599) == "p_abc"
+    assert verify_link(secret, link, now=1_003_599) == LinkClaim("p_abc", "t_1")
     assert verify_link(secret, link, now=1_003_601) is None
-    plan_id, stamp, signature = link.split(".")
-    assert verify_link(secret, f"p_other.{stamp}.{signature}", now=1_000_000) is None
-    assert verify_link(secret, f"{plan_id}.{int(stamp) + 9999}.{signature}", now=0) is None
+    plan_id, token_id, stamp, signature = link.split(".")
+    assert verify_link(secret, f"p_other.{token_id}.{stamp}.{signature}", now=0) is None
+    # A link cannot be moved to another token (e.g. one that is still active).
+    assert verify_link(secret, f"{plan_id}.t_2.{stamp}.{signature}", now=0) is None
+    assert verify_link(secret, f"{plan_id}.{token_id}.{int(stamp) + 9999}.{signature}") is None
     assert verify_link(b"another server", link, now=1_000_000) is None
     assert verify_link(secret, "garbage", now=0) is None
+    # The format of links made before tokens were in them no longer opens.
+    assert verify_link(secret, f"{plan_id}.{stamp}.{signature}", now=0) is None
+    with pytest.raises(ValueError):
+        make_link(secret, "p.x", "t_1", 60)
+
+
+def test_a_link_dies_with_its_token(sessions: sessionmaker[Session]) -> None:
+    token = create_token(sessions, "viewer")
+    identity = identify(sessions, token)
+    assert identity is not None
+    assert token_is_active(sessions, identity.token_id)
+    assert revoke_token(sessions, identity.token_id)
+    assert not token_is_active(sessions, identity.token_id)
+    assert not token_is_active(sessions, "t_never")
 
 
 @given(st.text(max_size=200))
-@example("p." + "9" * 5000 + ".sig")  # a 5,000-digit expiry once gave a 500
-@example("p.\u00b2.sig")  # a non-ASCII digit that str.isdigit accepts
-@example("p.1.\u00e9" * 1)
+@example("p.t." + "9" * 5000 + ".sig")  # a 5,000-digit expiry once gave a 500
+@example("p.t.\u00b2.sig")  # a non-ASCII digit that str.isdigit accepts
+@example("p.t.1.\u00e9" * 1)
 def test_a_malformed_link_is_refused_never_raises(link: str) -> None:
     assert verify_link(b"secret", link, now=0) is None
 
@@ -232,12 +255,16 @@ def test_recovery_requeues_fails_and_cleans_up(
             )
         )
     (config.scenarios_dir / "s_1").mkdir()
-    (config.scenarios_dir / "s_unrecorded").mkdir()
+    (config.scenarios_dir / "s_00000000000000ab").mkdir()  # renamed in, row never committed
     (config.plans_dir / "p_kept").mkdir()
     (config.plans_dir / "p_kept" / "plan.json").write_text("{}")
-    (config.plans_dir / "p_unrecorded").mkdir()
-    (config.plans_dir / ".p_half.tmp-x1y2").mkdir()
-    (config.tmp_dir / "upload-s_2").mkdir()
+    (config.plans_dir / "p_00000000000000cd").mkdir()  # written, row never committed
+    (config.plans_dir / ".p_00000000000000ef.tmp-123-0123456789ab").mkdir()  # half-written
+    (config.tmp_dir / "upload-s_00000000000000aa").mkdir()
+    (config.tmp_dir / "upload-s_00000000000000aa" / "upload.zip").write_bytes(b"PK")
+    # Not the service's naming: never removed (bsb serve refuses such a folder at start).
+    (config.plans_dir / "my plans").mkdir()
+    (config.tmp_dir / "notes.txt").write_text("mine")
 
     JobManager(config, sessions).recover()
 
@@ -253,10 +280,10 @@ def test_recovery_requeues_fails_and_cleans_up(
     assert f"({config.max_attempts} times)" in (tired.error or "")
     assert stopping.status == "cancelled" and stopping.error
     assert done.status == "done"
-    assert sorted(p.name for p in config.plans_dir.iterdir()) == ["p_kept"]
+    assert sorted(p.name for p in config.plans_dir.iterdir()) == ["my plans", "p_kept"]
     assert (config.plans_dir / "p_kept" / "plan.json").exists()
     assert sorted(p.name for p in config.scenarios_dir.iterdir()) == ["s_1"]
-    assert list(config.tmp_dir.iterdir()) == []
+    assert [p.name for p in config.tmp_dir.iterdir()] == ["notes.txt"]
 
 
 def test_problem_items_keep_validate_wording_and_hide_server_paths() -> None:
