@@ -868,8 +868,17 @@ def _service_config(data_dir: Path, db_url: str | None, **settings: Any) -> Serv
 def _service_database(data_dir: Path, db_url: str | None) -> Iterator[Any]:
     """Open (and migrate) the service's database for a command; close it after."""
     config = _service_config(data_dir, db_url)
+    from service.datafolder import DataFolderError, foreign_entries
     from service.db import open_database
 
+    # The same rule as bsb serve: the data folder is the service's, or new, or empty; a token
+    # command must not drop a database into someone else's folder.
+    if config.data_dir.exists() and not config.data_dir.is_dir():
+        raise DataFolderError(config.data_dir.parent, [config.data_dir.name])
+    if config.data_dir.is_dir():
+        foreign = foreign_entries(config.data_dir)
+        if foreign:
+            raise DataFolderError(config.data_dir, foreign)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     engine, sessions = open_database(config.database_url)
     try:

@@ -314,6 +314,16 @@ def test_token_commands(tmp_path: Path) -> None:
     assert bad_role.exit_code == 2
 
 
+def test_token_commands_refuse_a_folder_holding_foreign_files(tmp_path: Path) -> None:
+    data = tmp_path / "home"
+    data.mkdir()
+    (data / "thesis.docx").write_text("mine")
+    created = CliRunner().invoke(main, ["token", "create", "--role", "viewer", "--data", str(data)])
+    assert created.exit_code == 2
+    assert "thesis.docx" in created.output
+    assert sorted(p.name for p in data.iterdir()) == ["thesis.docx"]  # no database dropped
+
+
 def test_service_commands_report_bad_usage_with_exit_2(tmp_path: Path) -> None:
     runner = CliRunner()
     data = str(tmp_path / "data")
