@@ -253,6 +253,10 @@ def pack_trips(
     for trip in order:
         best: tuple[float, int, int, str, date] | None = None
         best_plan: tuple[list[TripToPack], list[int]] | None = None
+        # Whether a trip fits an empty truck-day depends on the truck, not the day, and a later
+        # day only waits longer: each truck's empty day is worth trying once, on the first day
+        # it is free.
+        empty_tried: set[int] = set()
         for day in trip.days:
             wait_cost = wait_cost_per_kpm_day * trip.families * (day - trip.days[0]).days
             if best is not None and best[0] < wait_cost:
@@ -260,6 +264,10 @@ def pack_trips(
                 break
             for truck_number, truck in enumerate(trucks):
                 current = days.get((truck.truck_id, day))
+                if current is None:
+                    if truck_number in empty_tried:
+                        continue
+                    empty_tried.add(truck_number)
                 plan = _try_add(current, trip, truck, loading_s)
                 if plan is None:
                     continue
