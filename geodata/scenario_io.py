@@ -69,25 +69,28 @@ Choices made here
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import io
+import itertools
 import math
 import os
 import re
 import stat
 import tomllib
 import warnings
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import MappingProxyType
-from typing import Generic, TypeVar
+from typing import BinaryIO, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from geodata.land import LAND_TOLERANCE_M, find_sea_points
-from optimizer.errors import InputError, Problem
+from optimizer.errors import InputError, Problem, ProblemCollector
 from optimizer.model import (
     WEEKDAY_NAMES,
     Calendar,
@@ -161,6 +164,9 @@ _NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _COORDINATE_COLUMNS = frozenset({"lon", "lat"})
 _GROUPED_INTEGER_RE = re.compile(r"[+-]?\d{1,3}(\.\d{3})+")
 _DAY_S = 24 * 3600
+_READ_CHUNK_BYTES = 1 << 20
+_SHARED_VALUES_MAX = 4096
+"""Distinct values of a column above which its cells stop being shared (see _SharedCells)."""
 
 _TOP_LEVEL_KEYS = ("name", "start_date", "sack_kg", "timezone")
 _SECTION_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -272,7 +278,7 @@ class _Table:
     file: str
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
-    row_numbers: tuple[int, ...]
+    row_numbers: Sequence[int]
     comma_decimal_columns: frozenset[str] = frozenset()
     semicolon: bool = False
     """A ';'-separated file, as Indonesian-locale spreadsheets export."""
@@ -324,6 +330,25 @@ class _Settings:
     tranches_file: _FileChoice
 
 
+class _Located:
+    """Rows with a place inside Indonesia, as three arrays (a few bytes a row, not objects)."""
+
+    __slots__ = ("lat", "lon", "row")
+
+    def __init__(self) -> None:
+        self.lon = array("d")
+        self.lat = array("d")
+        self.row = array("l")
+
+    def add(self, point: _Point, row: int) -> None:
+        self.lon.append(point.lon)
+        self.lat.append(point.lat)
+        self.row.append(row)
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+
 @dataclass(frozen=True, slots=True)
 class _Rowed(Generic[T]):
     value: T
@@ -363,7 +388,7 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
                 )
             ]
         )
-    problems: list[Problem] = []
+    problems = ProblemCollector()
     settings = _read_settings(folder, config, problems)
 
     warehouse_table = _load_table(folder, _WAREHOUSES, settings.warehouses_file, problems)
@@ -371,7 +396,7 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
     point_table = _load_table(folder, _DROP_POINTS, settings.drop_points_file, problems)
     tranche_table = _load_table(folder, _TRANCHES, settings.tranches_file, problems)
 
-    located_warehouses: list[_Rowed[_Point]] = []
+    located_warehouses = _Located()
     warehouses = _build_all(
         warehouse_table, _WAREHOUSES, problems, _build_warehouse, located=located_warehouses
     )
@@ -385,7 +410,7 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
         problems,
         lambda cells: _build_truck(cells, settings, known_warehouses),
     )
-    located_points: list[_Rowed[_Point]] = []
+    located_points = _Located()
     points = _build_all(
         point_table, _DROP_POINTS, problems, _build_drop_point, located=located_points
     )
@@ -401,7 +426,7 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
         _check_tranche_windows(tranche_table, tranches, settings, problems)
 
     if problems:
-        raise InputError(problems)
+        raise problems.error()
     # No problems means every required setting parsed; the asserts only narrow types.
     assert settings.name is not None
     assert settings.start_date is not None
@@ -450,7 +475,7 @@ def validate_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
 # scenario.toml and the config override
 
 
-def _read_settings(folder: Path, config: Path | None, problems: list[Problem]) -> _Settings:
+def _read_settings(folder: Path, config: Path | None, problems: ProblemCollector) -> _Settings:
     values: dict[str, _Setting] = {}
     located = _locate_inside(folder, SCENARIO_FILE)
     scenario_doc = None
@@ -545,7 +570,7 @@ def _or(value: T | None, default: T) -> T:
     return default if value is None else value
 
 
-def _load_toml(path: Path, display: str, problems: list[Problem]) -> dict[str, object] | None:
+def _load_toml(path: Path, display: str, problems: ProblemCollector) -> dict[str, object] | None:
     if not path.is_file():
         problems.append(
             Problem(
@@ -575,7 +600,7 @@ def _load_toml(path: Path, display: str, problems: list[Problem]) -> dict[str, o
 
 
 def _flatten_toml(
-    doc: Mapping[str, object], file: str, problems: list[Problem]
+    doc: Mapping[str, object], file: str, problems: ProblemCollector
 ) -> dict[str, _Setting]:
     """Turn a TOML document into ``{"section.key": _Setting}``, reporting unknown names."""
     flat: dict[str, _Setting] = {}
@@ -631,7 +656,7 @@ class _SettingsReader:
     """
 
     def __init__(
-        self, values: Mapping[str, _Setting], problems: list[Problem], *, required: bool
+        self, values: Mapping[str, _Setting], problems: ProblemCollector, *, required: bool
     ) -> None:
         self._values = values
         self._problems = problems
@@ -828,7 +853,7 @@ def _toml_date(value: object) -> date | None:
 
 
 def _load_table(
-    folder: Path, spec: _TableSpec, choice: _FileChoice, problems: list[Problem]
+    folder: Path, spec: _TableSpec, choice: _FileChoice, problems: ProblemCollector
 ) -> _Table | None:
     field = f"files.{spec.key}"
     found = _locate_inside(folder, choice.name)
@@ -956,7 +981,7 @@ def _locate_inside(folder: Path, name: str) -> Path | _Refused | None:
 
 
 def _read_table(
-    path: Path, display: str, spec: _TableSpec, problems: list[Problem]
+    path: Path, display: str, spec: _TableSpec, problems: ProblemCollector
 ) -> _Table | None:
     suffix = path.suffix.lower()
     try:
@@ -968,6 +993,12 @@ def _read_table(
             return _read_vector(path, display, spec, problems)
     except _UnreadableFileError as exc:
         problems.append(Problem(display, str(exc)))
+        return None
+    except OSError as exc:
+        # The OS's reason only: its message would name the path on this machine.
+        problems.append(
+            Problem(display, f"could not be read ({exc.strerror or type(exc).__name__})")
+        )
         return None
     except Exception as exc:  # any reader failure on bad bytes is an input problem, not a crash
         problems.append(
@@ -987,21 +1018,22 @@ def _read_table(
     return None
 
 
-def _read_csv(path: Path, display: str, problems: list[Problem]) -> _Table:
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252")  # older Excel "CSV" exports; raises if it is not text at all
-    header_line = text.split("\n", 1)[0]
-    separator = max((";", ",", "\t"), key=header_line.count)
-    if header_line.count(separator) == 0:
-        separator = ","
-    rows = [
-        tuple(cell.strip() for cell in row)
-        for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-    ]
-    table = _table_from_rows(display, rows, problems)
+def _read_csv(path: Path, display: str, problems: ProblemCollector) -> _Table:
+    # Streamed, never read whole: a table of millions of rows is held once, as its cells, not
+    # also as bytes, as text and as a copy of that text.
+    with _open_regular(path) as stream:
+        encoding = _csv_encoding(stream)
+        stream.seek(0)
+        text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+        header_line = text.readline()
+        separator = max((";", ",", "\t"), key=header_line.count)
+        if header_line.count(separator) == 0:
+            separator = ","
+        lines = itertools.chain((header_line,), text)
+        rows = (
+            tuple(cell.strip() for cell in row) for row in csv.reader(lines, delimiter=separator)
+        )
+        table = _table_from_rows(display, rows, problems)
     if separator == ";":
         comma_columns = frozenset(
             column
@@ -1012,29 +1044,62 @@ def _read_csv(path: Path, display: str, problems: list[Problem]) -> _Table:
     return table
 
 
-def _read_xlsx(path: Path, display: str, problems: list[Problem]) -> _Table:
+def _open_regular(path: Path) -> BinaryIO:
+    """Open a located table, refusing anything that is not (or no longer) a regular file.
+
+    :func:`_locate_inside` looked with ``stat``; the file may have been swapped since. Opening
+    with ``O_NONBLOCK`` keeps a pipe from blocking the open, ``O_NOFOLLOW`` refuses a link put
+    in its place, and ``fstat`` looks at what was actually opened.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise _UnreadableFileError(
+                "is not a regular file (a device, pipe or socket); name a .csv or .xlsx table file"
+            )
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _csv_encoding(stream: BinaryIO) -> str:
+    """UTF-8 (with or without BOM) when every byte decodes as such, else Windows-1252."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        while chunk := stream.read(_READ_CHUNK_BYTES):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "cp1252"  # older Excel "CSV" exports; fails later if it is not text at all
+    return "utf-8-sig"
+
+
+def _read_xlsx(path: Path, display: str, problems: ProblemCollector) -> _Table:
     from openpyxl import load_workbook
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _open_regular(path) as stream:
         # openpyxl warns about styles and extensions it ignores; none of that matters here.
         warnings.simplefilter("ignore")
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        workbook = load_workbook(stream, read_only=True, data_only=True)
         try:
             if not workbook.worksheets:
                 raise _UnreadableFileError(
                     "the workbook has no sheets; put the table on the first sheet"
                 )
             sheet = workbook.worksheets[0]
-            rows = [
+            rows = (
                 tuple(_cell_text(value) for value in row)
                 for row in sheet.iter_rows(values_only=True)
-            ]
+            )
+            return _table_from_rows(display, rows, problems)
         finally:
             workbook.close()
-    return _table_from_rows(display, rows, problems)
 
 
-def _read_vector(path: Path, display: str, spec: _TableSpec, problems: list[Problem]) -> _Table:
+def _read_vector(path: Path, display: str, spec: _TableSpec, problems: ProblemCollector) -> _Table:
     import geopandas  # heavy: only when a vector file is actually read
 
     frame = geopandas.read_file(path)
@@ -1117,7 +1182,7 @@ def _read_vector(path: Path, display: str, spec: _TableSpec, problems: list[Prob
 
 
 def _unique_header(
-    display: str, header: tuple[str, ...], problems: list[Problem], *, row: int | None = 1
+    display: str, header: tuple[str, ...], problems: ProblemCollector, *, row: int | None = 1
 ) -> None:
     # Duplicates are reported; column_index() then reads the first, as a person would.
     seen: set[str] = set()
@@ -1135,35 +1200,73 @@ def _unique_header(
 
 
 def _table_from_rows(
-    display: str, raw_rows: Sequence[tuple[str, ...]], problems: list[Problem]
+    display: str, raw_rows: Iterable[tuple[str, ...]], problems: ProblemCollector
 ) -> _Table:
     """Build a table from text rows: header in row 1, blank rows skipped, rows padded."""
-    if not raw_rows or not any(raw_rows[0]):
+    row_iter = iter(raw_rows)
+    first = next(row_iter, None)
+    if not first or not any(first):
         raise _UnreadableFileError(
             "row 1 is empty; it must hold the column names, e.g. id, name, lon, lat, kpm"
         )
-    header = tuple(cell.strip().lower() for cell in raw_rows[0])
+    header = tuple(cell.strip().lower() for cell in first)
+    width = len(header)
     _unique_header(display, header, problems)
     rows: list[tuple[str, ...]] = []
-    numbers: list[int] = []
-    for index, raw in enumerate(raw_rows[1:]):
-        row_number = index + 2
+    numbers = array("l")  # a machine integer per row, not an int object
+    shared = _SharedCells(width)
+    for row_number, raw in enumerate(row_iter, start=2):
         if not any(raw):
             continue
-        if len(raw) > len(header) and any(raw[len(header) :]):
+        raw = shared.row(raw)
+        if len(raw) == width:
+            rows.append(raw)
+        elif len(raw) < width:
+            rows.append(raw + ("",) * (width - len(raw)))
+        elif any(raw[width:]):
             problems.append(
                 Problem(
                     display,
-                    f"row has {len(raw)} cells but the header has {len(header)} columns; a ',' "
+                    f"row has {len(raw)} cells but the header has {width} columns; a ',' "
                     "inside a number? Use '.' for decimals in ','-separated files, quote the "
                     "cell, or save with ';' as separator",
                     row=row_number,
                 )
             )
             continue
-        rows.append(tuple(raw[: len(header)]) + ("",) * (len(header) - len(raw)))
+        else:
+            rows.append(raw[:width])
         numbers.append(row_number)
-    return _Table(display, header, tuple(rows), tuple(numbers))
+    return _Table(display, header, tuple(rows), numbers)
+
+
+class _SharedCells:
+    """One string object per distinct value of a column, while the column repeats itself.
+
+    Desa, kecamatan, RT, RW, opening hours and types repeat down a table of drop points; each
+    cell the reader makes is a new object of about 55 bytes, so a table of millions of rows
+    would hold each value millions of times. A column with more than
+    :data:`_SHARED_VALUES_MAX` distinct values (ids, coordinates) stops being shared, so the
+    lookups never cost more than they save.
+    """
+
+    __slots__ = ("_seen",)
+
+    def __init__(self, width: int) -> None:
+        self._seen: list[dict[str, str] | None] = [{} for _ in range(width)]
+
+    def row(self, cells: tuple[str, ...]) -> tuple[str, ...]:
+        shared = []
+        for index, cell in enumerate(cells):
+            seen = self._seen[index] if index < len(self._seen) else None
+            if seen is None:
+                shared.append(cell)
+                continue
+            known = seen.setdefault(cell, cell)
+            if len(seen) > _SHARED_VALUES_MAX:
+                self._seen[index] = None
+            shared.append(known)
+        return tuple(shared)
 
 
 def _cell_text(value: object) -> str:
@@ -1202,7 +1305,7 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def _check_columns(table: _Table, spec: _TableSpec, problems: list[Problem]) -> _Table:
+def _check_columns(table: _Table, spec: _TableSpec, problems: ProblemCollector) -> _Table:
     present = set(table.columns)
     required = [c for c in spec.required if not (table.is_vector and c in ("lon", "lat"))]
     missing = [c for c in required if c not in present]
@@ -1244,7 +1347,7 @@ def _check_columns(table: _Table, spec: _TableSpec, problems: list[Problem]) -> 
 class _RowCells:
     """Typed access to one row's cells; records a Problem for each bad cell and clears ``ok``."""
 
-    def __init__(self, table: _Table, index: int, problems: list[Problem]) -> None:
+    def __init__(self, table: _Table, index: int, problems: ProblemCollector) -> None:
         self.table = table
         self.index = index
         self.row = table.row_numbers[index]
@@ -1476,10 +1579,10 @@ def _inside_indonesia(lon: float, lat: float) -> bool:
 def _build_all(
     table: _Table | None,
     spec: _TableSpec,
-    problems: list[Problem],
+    problems: ProblemCollector,
     build: Callable[[_RowCells], T | None],
     *,
-    located: list[_Rowed[_Point]] | None = None,
+    located: _Located | None = None,
 ) -> list[_Rowed[T]]:
     """Build every row; rows with a location inside Indonesia go to ``located`` too.
 
@@ -1507,7 +1610,7 @@ def _build_all(
         if value is not None and cells.ok:
             built.append(_Rowed(value, cells.row))
         if located is not None and cells.point is not None:
-            located.append(_Rowed(cells.point, cells.row))
+            located.add(cells.point, cells.row)
     return built
 
 
@@ -1668,19 +1771,17 @@ def _build_tranche(cells: _RowCells, sack_kg: float | None) -> Tranche | None:
 
 
 def _check_on_land(
-    table: _Table, spec: _TableSpec, located: Sequence[_Rowed[_Point]], problems: list[Problem]
+    table: _Table, spec: _TableSpec, located: _Located, problems: ProblemCollector
 ) -> None:
     """Report every located row whose place lies in the sea, with its distance to land."""
     if not located:
         return
-    sea_points = find_sea_points(
-        [item.value.lon for item in located], [item.value.lat for item in located]
-    )
+    sea_points = find_sea_points(located.lon, located.lat)
     for sea in sea_points:
-        item = located[sea.index]
-        where = f"lon {_fmt(item.value.lon)}, lat {_fmt(item.value.lat)}"
+        lon, lat, row = located.lon[sea.index], located.lat[sea.index], located.row[sea.index]
+        where = f"lon {_fmt(lon)}, lat {_fmt(lat)}"
         if table.is_vector:
-            prefix = f"feature {item.row}: "
+            prefix = f"feature {row}: "
             where += f" (after reprojecting from {table.crs_name} to EPSG:4326)"
             field = "geometry"
         else:
@@ -1692,7 +1793,7 @@ def _check_on_land(
                 f"from the nearest land; expected the {spec.label}'s place on land (within "
                 f"{_fmt(LAND_TOLERANCE_M)} m of the coast): look for a lost digit or a wrong "
                 "sign, or read the coordinates off a map",
-                row=item.row,
+                row=row,
                 field=field,
             )
         )
@@ -1710,7 +1811,7 @@ def _check_tranche_windows(
     table: _Table,
     tranches: Sequence[_Rowed[Tranche]],
     settings: _Settings,
-    problems: list[Problem],
+    problems: ProblemCollector,
 ) -> None:
     """Report every tranche whose window (from release or start_date) holds no working day."""
     calendar = settings.calendar
