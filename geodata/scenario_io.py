@@ -84,6 +84,7 @@ from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import MappingProxyType
 from typing import BinaryIO, Generic, TypeVar
@@ -291,10 +292,14 @@ class _Table:
         return self.points is not None
 
     def column_index(self, column: str) -> int | None:
-        try:
-            return self.columns.index(column)
-        except ValueError:
-            return None
+        return self._column_indexes.get(column)
+
+    @cached_property
+    def _column_indexes(self) -> dict[str, int]:
+        indexes: dict[str, int] = {}
+        for index, name in enumerate(self.columns):
+            indexes.setdefault(name, index)  # a repeated column: the first, as a person reads
+        return indexes
 
 
 @dataclass(frozen=True, slots=True)
@@ -1250,23 +1255,25 @@ class _SharedCells:
     lookups never cost more than they save.
     """
 
-    __slots__ = ("_seen",)
+    __slots__ = ("_rows", "_seen")
 
     def __init__(self, width: int) -> None:
         self._seen: list[dict[str, str] | None] = [{} for _ in range(width)]
+        self._rows = 0
 
     def row(self, cells: tuple[str, ...]) -> tuple[str, ...]:
-        shared = []
-        for index, cell in enumerate(cells):
-            seen = self._seen[index] if index < len(self._seen) else None
-            if seen is None:
-                shared.append(cell)
-                continue
-            known = seen.setdefault(cell, cell)
-            if len(seen) > _SHARED_VALUES_MAX:
-                self._seen[index] = None
-            shared.append(known)
-        return tuple(shared)
+        if len(cells) != len(self._seen):
+            return cells  # a short or long row: rare, padded or reported by the caller
+        self._rows += 1
+        if self._rows % 1024 == 0:
+            self._seen = [
+                None if seen is None or len(seen) > _SHARED_VALUES_MAX else seen
+                for seen in self._seen
+            ]
+        return tuple(
+            cell if seen is None else seen.setdefault(cell, cell)
+            for cell, seen in zip(cells, self._seen, strict=True)
+        )
 
 
 def _cell_text(value: object) -> str:
