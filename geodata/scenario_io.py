@@ -90,6 +90,7 @@ from types import MappingProxyType
 from typing import BinaryIO, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from geodata.cells import normalise_id, unquote_spreadsheet_text
 from geodata.land import LAND_TOLERANCE_M, find_sea_points
 from optimizer.errors import InputError, Problem, ProblemCollector
 from optimizer.model import (
@@ -166,6 +167,8 @@ _COORDINATE_COLUMNS = frozenset({"lon", "lat"})
 _GROUPED_INTEGER_RE = re.compile(r"[+-]?\d{1,3}(\.\d{3})+")
 _DAY_S = 24 * 3600
 _READ_CHUNK_BYTES = 1 << 20
+_ID_COLUMNS = frozenset({"id", "warehouse_id"})
+"""Columns holding an id or a reference to one: compared after normalise_id."""
 _SHARED_VALUES_MAX = 4096
 """Distinct values of a column above which its cells stop being shared (see _SharedCells)."""
 
@@ -1370,8 +1373,16 @@ class _RowCells:
         self.ok = False
 
     def raw(self, column: str) -> str | None:
+        """Return the cell's text, unquoted, and normalised in id columns.
+
+        The quote bsb's writers put before a formula-like text is taken off
+        (:func:`geodata.cells.unquote_spreadsheet_text`); ids are compared as
+        :func:`geodata.cells.normalise_id` makes them.
+        """
         index = self.table.column_index(column)
-        return None if index is None else self.table.rows[self.index][index]
+        if index is None:
+            return None
+        return _cell_value(self.table.rows[self.index][index], column)
 
     def is_empty(self, column: str) -> bool:
         return not self.raw(column)
@@ -1599,20 +1610,31 @@ def _build_all(
     if table is None:
         return []
     built: list[_Rowed[T]] = []
-    first_row_of_id: dict[str, int] = {}
+    first_index_of_id: dict[str, int] = {}
+    id_index = table.column_index("id")
+    where = "feature" if table.is_vector else "row"
     for index in range(len(table.rows)):
         cells = _RowCells(table, index, problems)
         item_id = cells.raw("id")
         if item_id:
-            if item_id in first_row_of_id:
-                where = "feature" if table.is_vector else "row"
+            first_index = first_index_of_id.setdefault(item_id, index)
+            if first_index != index:
+                assert id_index is not None  # an id was read
+                first_row = table.row_numbers[first_index]
+                first_written = table.rows[first_index][id_index]
+                written = table.rows[index][id_index]
+                how = (
+                    ""
+                    if written == first_written
+                    else f"; {where} {first_row} has {first_written!r} and {where} {cells.row} "
+                    f"{written!r}, the same id once invisible characters are removed, "
+                    "compatibility forms folded (NFKC) and blanks trimmed"
+                )
                 cells.problem(
                     "id",
-                    f"duplicate id {item_id!r} (first used in {where} {first_row_of_id[item_id]}); "
+                    f"duplicate id {item_id!r} (first used in {where} {first_row}{how}); "
                     f"each {spec.label} needs its own id",
                 )
-            else:
-                first_row_of_id[item_id] = cells.row
         value = build(cells)
         if value is not None and cells.ok:
             built.append(_Rowed(value, cells.row))
@@ -1624,7 +1646,17 @@ def _build_all(
 def _ids_in(table: _Table) -> set[str] | None:
     """Return every id in the table, or None without an id column (reported elsewhere)."""
     index = table.column_index("id")
-    return None if index is None else {row[index] for row in table.rows if row[index]}
+    if index is None:
+        return None
+    ids = (_cell_value(row[index], "id") for row in table.rows)
+    return {item_id for item_id in ids if item_id}
+
+
+def _cell_value(cell: str, column: str) -> str:
+    if cell.startswith("'"):
+        # A spreadsheet shows '=x as =x; bsb's writers quote that way (geodata.cells).
+        cell = unquote_spreadsheet_text(cell)
+    return normalise_id(cell) if column in _ID_COLUMNS else cell
 
 
 def _build_warehouse(cells: _RowCells) -> Warehouse | None:
