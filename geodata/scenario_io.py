@@ -232,6 +232,62 @@ passed as a whole number)."""
 MAX_TRIPS_PER_DAY = 48
 """Most trips a truck may be limited to in a day (one every half hour of a full day)."""
 
+_DAY_MIN = 24 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class NumberBounds:
+    """The range a number of the scenario must fall in: ``low`` to ``high``, both inclusive.
+
+    ``low_exclusive`` makes ``low`` itself out of range (a speed of 0); ``whole`` asks for a
+    whole number (families, trips, seeds). Every bound is far beyond anything real, so that it
+    only catches typing errors and hostile input (``1e30`` families, a 400-digit seed) before
+    they reach the planner.
+    """
+
+    low: float
+    high: float
+    low_exclusive: bool = False
+    whole: bool = False
+
+    def describe(self) -> str:
+        """Say the range in words, e.g. ``a whole number from 1 to 48``."""
+        kind = "a whole number" if self.whole else "a number"
+        if self.low_exclusive:
+            return f"{kind} > {_fmt(self.low)} and <= {_fmt(self.high)}"
+        return f"{kind} from {_fmt(self.low)} to {_fmt(self.high)}"
+
+
+_COST_PER_KM_BOUNDS = NumberBounds(0, 1_000_000)
+_COST_PER_DAY_BOUNDS = NumberBounds(0, 100_000_000)
+
+NUMBER_BOUNDS: Mapping[str, NumberBounds] = MappingProxyType(
+    {
+        "sack_kg": NumberBounds(0, 100, low_exclusive=True),
+        "travel.speed_kmh": NumberBounds(0, 150, low_exclusive=True),
+        "travel.circuity": NumberBounds(1, 5),
+        "service.stop_min": NumberBounds(0, _DAY_MIN),
+        "service.per_100kg_min": NumberBounds(0, _DAY_MIN),
+        "service.loading_min": NumberBounds(0, _DAY_MIN),
+        "costs.cost_per_km": _COST_PER_KM_BOUNDS,
+        "costs.cost_per_day": _COST_PER_DAY_BOUNDS,
+        "objective.wait_cost_per_kpm_day": NumberBounds(0, 1_000_000),
+        "solver.time_limit_s": NumberBounds(0, 86_400, low_exclusive=True),
+        "solver.seed": NumberBounds(0, 2**31 - 1, whole=True),
+        "solver.solution_limit": NumberBounds(1, 1_000_000_000, whole=True),
+        "warehouses.stock_kg": NumberBounds(0, 100_000_000),
+        "trucks.capacity_kg": NumberBounds(0, 100_000, low_exclusive=True),
+        "trucks.cost_per_km": _COST_PER_KM_BOUNDS,
+        "trucks.cost_per_day": _COST_PER_DAY_BOUNDS,
+        "trucks.max_trips_per_day": NumberBounds(1, MAX_TRIPS_PER_DAY, whole=True),
+        "drop_points.kpm": NumberBounds(0, MAX_KPM_PER_POINT, whole=True),
+        "drop_points.service_min": NumberBounds(0, _DAY_MIN),
+        "tranches.kg_per_kpm": NumberBounds(0, 1000, low_exclusive=True),
+    }
+)
+"""Range of every number in a scenario, by TOML key or ``table.column`` (documented in
+docs/scenario-format.md, "Ranges of numbers"). Coordinates are bounded by Indonesia instead."""
+
 
 @dataclass(frozen=True, slots=True)
 class _TableSpec:
@@ -519,10 +575,8 @@ def _read_settings(folder: Path, config: Path | None, problems: ProblemCollector
         shift_end_s=_or(shift_end_s, _DEFAULT_CALENDAR.shift_end_s),
     )
     travel = TravelSettings(
-        speed_kmh=reader.number_or_default(
-            "travel.speed_kmh", _DEFAULT_TRAVEL.speed_kmh, low=0.0, strict=True
-        ),
-        circuity=reader.number_or_default("travel.circuity", _DEFAULT_TRAVEL.circuity, low=1.0),
+        speed_kmh=reader.number_or_default("travel.speed_kmh", _DEFAULT_TRAVEL.speed_kmh),
+        circuity=reader.number_or_default("travel.circuity", _DEFAULT_TRAVEL.circuity),
     )
     service = ServiceSettings(
         stop_min=reader.number_or_default("service.stop_min", _DEFAULT_SERVICE.stop_min),
@@ -537,14 +591,12 @@ def _read_settings(folder: Path, config: Path | None, problems: ProblemCollector
         )
     )
     solver = SolverSettings(
-        time_limit_s=reader.number_or_default(
-            "solver.time_limit_s", _DEFAULT_SOLVER.time_limit_s, low=0.0, strict=True
-        ),
-        seed=_or(reader.integer("solver.seed", _DEFAULT_SOLVER.seed, low=0), _DEFAULT_SOLVER.seed),
+        time_limit_s=reader.number_or_default("solver.time_limit_s", _DEFAULT_SOLVER.time_limit_s),
+        seed=_or(reader.integer("solver.seed", _DEFAULT_SOLVER.seed), _DEFAULT_SOLVER.seed),
         strategy=_or(
             reader.text("solver.strategy", _DEFAULT_SOLVER.strategy), _DEFAULT_SOLVER.strategy
         ),
-        solution_limit=reader.integer("solver.solution_limit", None, low=1),
+        solution_limit=reader.integer("solver.solution_limit", None),
     )
     try:
         get_strategy(solver.strategy)
@@ -556,7 +608,7 @@ def _read_settings(folder: Path, config: Path | None, problems: ProblemCollector
     return _Settings(
         name=reader.text("name", None),
         start_date=reader.date_value("start_date"),
-        sack_kg=reader.number("sack_kg", DEFAULT_SACK_KG, low=0.0, strict=True),
+        sack_kg=reader.number("sack_kg", DEFAULT_SACK_KG),
         timezone=_or(reader.timezone("timezone", DEFAULT_TIMEZONE), DEFAULT_TIMEZONE),
         calendar=calendar,
         shift_start_s=shift_start_s,
@@ -596,6 +648,9 @@ def _load_toml(path: Path, display: str, problems: ProblemCollector) -> dict[str
     except tomllib.TOMLDecodeError as exc:
         # tomllib puts "(at line N, column M)" in its message: keep it, it is the line to fix.
         problems.append(Problem(display, f"not valid TOML: {exc}"))
+    except ValueError:
+        # tomllib refuses integers of more than 4,300 digits with a bare ValueError.
+        problems.append(Problem(display, "not a scenario file: a number too long to read"))
     except RecursionError:
         # Arrays or tables nested thousands deep exhaust the parser's recursion; bsb's TOML is
         # flat sections of plain values, so this is never a scenario.
@@ -680,54 +735,68 @@ class _SettingsReader:
                 Problem(SCENARIO_FILE, f"'{key}' is missing; add e.g. {example}", field=key)
             )
 
-    def number(
-        self, key: str, default: float, *, low: float = 0.0, strict: bool = False
-    ) -> float | None:
+    def number(self, key: str, default: float) -> float | None:
+        """Return the number under ``key`` within :data:`NUMBER_BOUNDS`, ``default`` if absent."""
         setting = self._values.get(key)
         if setting is None:
             return default
         value = setting.value
-        bound = f"> {_fmt(low)}" if strict else f">= {_fmt(low)}"
+        bounds = NUMBER_BOUNDS[key]
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
-            or not math.isfinite(value)
+            or (isinstance(value, float) and not math.isfinite(value))
         ):
             self._bad(
                 key,
                 setting,
-                f"{value!r} is not a number; expected a number {bound}, e.g. {_fmt(default)}",
+                f"{_shown_value(value)} is not a number; expected {bounds.describe()}, "
+                f"e.g. {_fmt(default)}",
             )
             return None
-        if value < low or (strict and value == low):
-            self._bad(
-                key,
-                setting,
-                f"{_fmt(value)} is out of range; it must be {bound}, e.g. {_fmt(default)}",
-            )
-            return None
-        return float(value)
+        return self._within(key, setting, value, bounds, default)
 
-    def number_or_default(
-        self, key: str, default: float, *, low: float = 0.0, strict: bool = False
-    ) -> float:
+    def number_or_default(self, key: str, default: float) -> float:
         # A bad value is reported; the default stands in so that reading can go on.
-        return _or(self.number(key, default, low=low, strict=strict), default)
+        return _or(self.number(key, default), default)
 
-    def integer(self, key: str, default: int | None, *, low: int) -> int | None:
+    def integer(self, key: str, default: int | None) -> int | None:
+        """Return the whole number under ``key`` within :data:`NUMBER_BOUNDS`."""
         setting = self._values.get(key)
         if setting is None:
             return default
         value = setting.value
+        bounds = NUMBER_BOUNDS[key]
         if isinstance(value, bool) or not isinstance(value, int):
             self._bad(
-                key, setting, f"{value!r} is not a whole number; expected an integer >= {low}"
+                key,
+                setting,
+                f"{_shown_value(value)} is not a whole number; expected {bounds.describe()}",
             )
             return None
-        if value < low:
-            self._bad(key, setting, f"{value} is out of range; it must be >= {low}")
+        number = self._within(key, setting, value, bounds, default)
+        return None if number is None else int(number)
+
+    def _within(
+        self, key: str, setting: _Setting, value: float, bounds: NumberBounds, default: float | None
+    ) -> float | None:
+        # Compared before any conversion: a 400-digit TOML integer does not fit a float.
+        too_low = value < bounds.low or (bounds.low_exclusive and value == bounds.low)
+        if too_low or value > bounds.high:
+            limit = (
+                (f"> {_fmt(bounds.low)}" if bounds.low_exclusive else f">= {_fmt(bounds.low)}")
+                if too_low
+                else f"<= {_fmt(bounds.high)}"
+            )
+            example = "" if default is None else f", e.g. {_fmt(default)}"
+            self._bad(
+                key,
+                setting,
+                f"{_shown_value(value)} is out of range; it must be {limit} "
+                f"({bounds.describe()}){example}",
+            )
             return None
-        return value
+        return float(value)
 
     def text(self, key: str, default: str | None) -> str | None:
         setting = self._values.get(key)
@@ -1405,14 +1474,12 @@ class _RowCells:
         column: str,
         *,
         required: bool = False,
-        low: float | None = 0.0,
-        strict: bool = False,
-        whole: bool = False,
-        high: float | None = None,
+        bounds: NumberBounds | None = None,
     ) -> float | None:
         """Return the number, or None when empty (a problem if required) or bad (a problem).
 
-        ``high`` is an inclusive upper bound, for counts that have a sane maximum.
+        ``bounds`` (from :data:`NUMBER_BOUNDS`) is the range it must fall in; only coordinates,
+        checked against Indonesia, go without.
         """
         value = self.text(column, required=required)
         if not value:
@@ -1438,16 +1505,21 @@ class _RowCells:
         except ValueError as exc:
             self.problem(column, f"{value!r} {exc}; expected {hint}")
             return None
-        if low is not None and (number < low or (strict and number == low)):
-            bound = f"> {_fmt(low)}" if strict else f">= {_fmt(low)}"
+        if bounds is None:
+            return number
+        low, high = bounds.low, bounds.high
+        if number < low or (bounds.low_exclusive and number == low):
+            bound = f"> {_fmt(low)}" if bounds.low_exclusive else f">= {_fmt(low)}"
             self.problem(column, f"{column} {_fmt(number)} must be {bound}; expected {hint}")
             return None
-        if high is not None and number > high:
+        if number > high:
             self.problem(
-                column, f"{column} {_fmt(number)} must be <= {_fmt(high)}; expected {hint}"
+                column,
+                f"{column} {_fmt(number)} must be <= {_fmt(high)} ({bounds.describe()}); "
+                f"expected {hint}",
             )
             return None
-        if whole and not number.is_integer():
+        if bounds.whole and not number.is_integer():
             self.problem(column, f"{column} {_fmt(number)} is not a whole number; expected {hint}")
             return None
         return number
@@ -1486,8 +1558,8 @@ class _RowCells:
             field_lon = field_lat = field_both = "geometry"
             after = f" after reprojecting from {self.table.crs_name} to EPSG:4326"
         else:
-            lon = self.number("lon", required=True, low=None)
-            lat = self.number("lat", required=True, low=None)
+            lon = self.number("lon", required=True)
+            lat = self.number("lat", required=True)
             if lon is None or lat is None:
                 return None
             point = _Point(lon, lat)
@@ -1553,9 +1625,21 @@ def _parse_number(text: str, *, decimal_comma: bool) -> float:
     return number
 
 
+def _shown_value(value: object) -> str:
+    """Quote a TOML value in a message, cutting what is too long to read (a 400-digit number)."""
+    text = _fmt(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if text is None:
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _fmt(number: float) -> str:
     """Write a number for a message: whole numbers without ".0", others in full precision."""
-    value = float(number)  # TOML gives ints too
+    if isinstance(number, int) and abs(number) >= 10**15:
+        # TOML integers have no size limit: a float would overflow, and thousands of digits
+        # help nobody.
+        return "an integer of more than 15 digits"
+    value = float(number)
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
@@ -1663,7 +1747,7 @@ def _build_warehouse(cells: _RowCells) -> Warehouse | None:
     item_id = cells.text("id", required=True)
     name = cells.text("name", required=True)
     point = cells.coordinates()
-    stock_kg = cells.number("stock_kg", required=True)
+    stock_kg = cells.number("stock_kg", required=True, bounds=NUMBER_BOUNDS["warehouses.stock_kg"])
     if item_id is None or name is None or point is None or stock_kg is None:
         return None
     return Warehouse(item_id, name, point.lon, point.lat, stock_kg)
@@ -1679,7 +1763,9 @@ def _build_truck(
             "warehouse_id",
             f"unknown warehouse {warehouse_id!r}{_closest_ids(warehouse_id, known_warehouses)}",
         )
-    capacity_kg = cells.number("capacity_kg", required=True, low=0.0, strict=True)
+    capacity_kg = cells.number(
+        "capacity_kg", required=True, bounds=NUMBER_BOUNDS["trucks.capacity_kg"]
+    )
     if capacity_kg is not None and settings.sack_kg is not None and capacity_kg < settings.sack_kg:
         cells.problem(
             "capacity_kg",
@@ -1702,9 +1788,15 @@ def _build_truck(
             f"shift_end {_format_time(shift_end_s)} is not after shift_start "
             f"{_format_time(shift_start_s)}{origin}; the shift must end later the same day",
         )
-    cost_per_km = _or(cells.number("cost_per_km"), settings.cost_per_km)
-    cost_per_day = _or(cells.number("cost_per_day"), settings.cost_per_day)
-    max_trips = cells.number("max_trips_per_day", low=1.0, whole=True, high=MAX_TRIPS_PER_DAY)
+    cost_per_km = _or(
+        cells.number("cost_per_km", bounds=NUMBER_BOUNDS["trucks.cost_per_km"]),
+        settings.cost_per_km,
+    )
+    cost_per_day = _or(
+        cells.number("cost_per_day", bounds=NUMBER_BOUNDS["trucks.cost_per_day"]),
+        settings.cost_per_day,
+    )
+    max_trips = cells.number("max_trips_per_day", bounds=NUMBER_BOUNDS["trucks.max_trips_per_day"])
     truck_type = cells.text("type") or ""
     if (
         item_id is None
@@ -1744,7 +1836,7 @@ def _build_drop_point(cells: _RowCells) -> DropPoint | None:
     item_id = cells.text("id", required=True)
     name = cells.text("name", required=True)
     point = cells.coordinates()
-    kpm = cells.number("kpm", required=True, whole=True, high=MAX_KPM_PER_POINT)
+    kpm = cells.number("kpm", required=True, bounds=NUMBER_BOUNDS["drop_points.kpm"])
     open_s = cells.time_s("open")
     close_s = cells.time_s("close")
     if open_s is not None and close_s is not None and close_s < open_s:
@@ -1753,7 +1845,7 @@ def _build_drop_point(cells: _RowCells) -> DropPoint | None:
             f"close {_format_time(close_s)} is before open {_format_time(open_s)}; "
             "expected a closing time later the same day",
         )
-    service_min = cells.number("service_min")
+    service_min = cells.number("service_min", bounds=NUMBER_BOUNDS["drop_points.service_min"])
     desa, kecamatan = cells.text("desa") or "", cells.text("kecamatan") or ""
     rt, rw = cells.text("rt") or "", cells.text("rw") or ""
     if item_id is None or name is None or point is None or kpm is None:
@@ -1777,7 +1869,9 @@ def _build_drop_point(cells: _RowCells) -> DropPoint | None:
 def _build_tranche(cells: _RowCells, sack_kg: float | None) -> Tranche | None:
     item_id = cells.text("id", required=True)
     name = cells.text("name", required=True)
-    kg_per_kpm = cells.number("kg_per_kpm", required=True, low=0.0, strict=True)
+    kg_per_kpm = cells.number(
+        "kg_per_kpm", required=True, bounds=NUMBER_BOUNDS["tranches.kg_per_kpm"]
+    )
     if kg_per_kpm is not None and sack_kg is not None:
         # A family's ration is handed over in whole sacks: a ration of 1.5 sacks would split
         # a sack, and every delivery must be a whole number of rations and of sacks.
