@@ -856,7 +856,8 @@ class _SettingsReader:
             self._bad(
                 key,
                 setting,
-                f'{value!r} is not a time of day; expected "HH:MM", e.g. "{_format_time(default)}"',
+                f'{_shown_value(value)} is not a time of day; expected "HH:MM", '
+                f'e.g. "{_format_time(default)}"',
             )
         return seconds
 
@@ -987,6 +988,11 @@ def _load_table(
             )
             return None
         path, display = fallbacks[0]
+    if path.suffix.lower() in _VECTOR_SUFFIXES:
+        companion = _refused_companion(folder, path)
+        if companion is not None:
+            problems.append(Problem(display, companion, field=field))
+            return None
     # Messages name the file as the scenario names it, never where a link inside leads.
     table = _read_table(path, display, spec, problems)
     if table is not None:
@@ -1055,6 +1061,31 @@ def _locate_inside(folder: Path, name: str) -> Path | _Refused | None:
             "is not a regular file (a device, pipe or socket); name a .csv or .xlsx table file"
         )
     return target
+
+
+def _refused_companion(folder: Path, path: Path) -> str | None:
+    """Say why a GIS file's companion files may not be read, or None when they may.
+
+    GDAL opens more than the file named: a Shapefile's ``.dbf``, ``.shx``, ``.prj`` and
+    ``.cpg``, a GeoPackage's ``-wal`` and ``-shm``, anyone's ``.aux.xml``, found by name beside
+    it. Each must pass the same test as a table (:func:`_locate_inside`), or a link named
+    ``drop_points.dbf`` would have GDAL read a file outside the folder, and a pipe would hang it.
+    """
+    root = folder.resolve()
+    stem = path.stem.casefold()
+    with os.scandir(path.parent) as entries:
+        names = [
+            entry.name
+            for entry in entries
+            if entry.name.casefold().startswith((stem + ".", stem + "-"))
+            and entry.name != path.name
+        ]
+    for name in sorted(names):
+        relative = (path.parent / name).relative_to(root).as_posix()
+        found = _locate_inside(folder, relative)
+        if isinstance(found, _Refused):
+            return f"its companion file '{name}' {found.reason}"
+    return None
 
 
 def _read_table(
@@ -1495,7 +1526,7 @@ class _RowCells:
             # decimal comma it could also be eight. Guessing wrong is a 1000x error: ask.
             self.problem(
                 column,
-                f"{value!r} is ambiguous in a ';'-separated file: write "
+                f"{_quoted(value)} is ambiguous in a ';'-separated file: write "
                 f"{value.replace('.', '')} for {value.replace('.', '')}, or use ',' as the "
                 f"decimal mark (e.g. {value.split('.', 1)[0]},5); expected {hint}",
             )
@@ -1503,7 +1534,7 @@ class _RowCells:
         try:
             number = _parse_number(value, decimal_comma=column in self.table.comma_decimal_columns)
         except ValueError as exc:
-            self.problem(column, f"{value!r} {exc}; expected {hint}")
+            self.problem(column, f"{_quoted(value)} {exc}; expected {hint}")
             return None
         if bounds is None:
             return number
@@ -1532,7 +1563,7 @@ class _RowCells:
         if seconds is None:
             self.problem(
                 column,
-                f"{value!r} is not a time of day; expected HH:MM or HH:MM:SS, e.g. "
+                f"{_quoted(value)} is not a time of day; expected HH:MM or HH:MM:SS, e.g. "
                 f"{_COLUMN_HINTS.get(column, '08:00').rsplit(' ', 1)[-1]}",
             )
         return seconds
@@ -1545,7 +1576,8 @@ class _RowCells:
         if parsed is None:
             self.problem(
                 column,
-                f"{value!r} is not a date; expected {_COLUMN_HINTS.get(column, 'YYYY-MM-DD')}",
+                f"{_quoted(value)} is not a date; "
+                f"expected {_COLUMN_HINTS.get(column, 'YYYY-MM-DD')}",
             )
         return parsed
 
@@ -1623,6 +1655,17 @@ def _parse_number(text: str, *, decimal_comma: bool) -> float:
     if not math.isfinite(number):
         raise ValueError("is too large")
     return number
+
+
+_QUOTED_CHARS_MAX = 60
+"""Longest cell quoted whole in a message; a longer one is cut (a message is read, not parsed)."""
+
+
+def _quoted(text: str) -> str:
+    """Quote a cell in a message, as ``repr`` does, cut when longer than a cell should be."""
+    if len(text) <= _QUOTED_CHARS_MAX:
+        return repr(text)
+    return f"{text[:_QUOTED_CHARS_MAX]!r}... ({len(text)} characters)"
 
 
 def _shown_value(value: object) -> str:
@@ -1710,13 +1753,13 @@ def _build_all(
                 how = (
                     ""
                     if written == first_written
-                    else f"; {where} {first_row} has {first_written!r} and {where} {cells.row} "
-                    f"{written!r}, the same id once invisible characters are removed, "
-                    "compatibility forms folded (NFKC) and blanks trimmed"
+                    else f"; {where} {first_row} has {_quoted(first_written)} and {where} "
+                    f"{cells.row} {_quoted(written)}, the same id once invisible characters are "
+                    "removed, compatibility forms folded (NFKC) and blanks trimmed"
                 )
                 cells.problem(
                     "id",
-                    f"duplicate id {item_id!r} (first used in {where} {first_row}{how}); "
+                    f"duplicate id {_quoted(item_id)} (first used in {where} {first_row}{how}); "
                     f"each {spec.label} needs its own id",
                 )
         value = build(cells)
@@ -1761,7 +1804,8 @@ def _build_truck(
     if warehouse_id and known_warehouses is not None and warehouse_id not in known_warehouses:
         cells.problem(
             "warehouse_id",
-            f"unknown warehouse {warehouse_id!r}{_closest_ids(warehouse_id, known_warehouses)}",
+            f"unknown warehouse {_quoted(warehouse_id)}"
+            f"{_closest_ids(warehouse_id, known_warehouses)}",
         )
     capacity_kg = cells.number(
         "capacity_kg", required=True, bounds=NUMBER_BOUNDS["trucks.capacity_kg"]
