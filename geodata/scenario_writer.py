@@ -15,8 +15,9 @@ one header row), the input format read by ``geodata.scenario_io.read_scenario``:
 
 Ids and text are written as they are, except that text a spreadsheet would read as a formula
 (``=``, ``+``, ``-``, ``@``, tab or CR first) gets a ``'`` in front and control and invisible
-characters are dropped (:func:`geodata.cells.spreadsheet_text`): a plan folder's ``scenario/``
-is opened in spreadsheets like any paper. The reader takes that quote off again, so the folder
+characters are dropped (:func:`geodata.cells.spreadsheet_text`), and a carriage return inside
+a cell is written as a line feed: a plan folder's ``scenario/`` is opened in spreadsheets like
+any paper. The reader takes that quote off again, so the folder
 still reads back equal. Numbers are never quoted (a negative latitude stays a number). Floats
 are written with ``repr`` so that they read back exactly (integral floats as integers, ``2000``
 rather than ``2000.0``); times of day as ``HH:MM``, or ``HH:MM:SS`` when the seconds are not
@@ -280,8 +281,11 @@ def _toml_array(items: Iterable[str]) -> str:
 
 
 def _text(text: str) -> str:
-    # Never a formula in a spreadsheet; the reader takes the quote off again.
-    return spreadsheet_text(text)
+    # Never a formula in a spreadsheet; the reader takes the quote off again. A carriage return
+    # becomes a line feed: with "\n" line ends the csv module does not quote a cell holding a
+    # bare "\r", which every reader then takes for the end of the row, and what follows it
+    # ("\r=1") would start a row of its own, a formula.
+    return spreadsheet_text(text).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
