@@ -167,6 +167,8 @@ _COORDINATE_COLUMNS = frozenset({"lon", "lat"})
 _GROUPED_INTEGER_RE = re.compile(r"[+-]?\d{1,3}(\.\d{3})+")
 _DAY_S = 24 * 3600
 _READ_CHUNK_BYTES = 1 << 20
+_LAND_CHECK_POINTS = 100_000
+"""Points given to the land test at once (its memory grows with them)."""
 _ID_COLUMNS = frozenset({"id", "warehouse_id"})
 """Columns holding an id or a reference to one: compared after normalise_id."""
 _SHARED_VALUES_MAX = 4096
@@ -1953,9 +1955,17 @@ def _check_on_land(
     """Report every located row whose place lies in the sea, with its distance to land."""
     if not located:
         return
-    sea_points = find_sea_points(located.lon, located.lat)
-    for sea in sea_points:
-        lon, lat, row = located.lon[sea.index], located.lat[sea.index], located.row[sea.index]
+    # In slices: the land test's working arrays grow with the points it is given at once.
+    sea_points = (
+        (start + sea.index, sea.distance_to_land_km)
+        for start in range(0, len(located), _LAND_CHECK_POINTS)
+        for sea in find_sea_points(
+            located.lon[start : start + _LAND_CHECK_POINTS],
+            located.lat[start : start + _LAND_CHECK_POINTS],
+        )
+    )
+    for index, distance_to_land_km in sea_points:
+        lon, lat, row = located.lon[index], located.lat[index], located.row[index]
         where = f"lon {_fmt(lon)}, lat {_fmt(lat)}"
         if table.is_vector:
             prefix = f"feature {row}: "
@@ -1966,7 +1976,7 @@ def _check_on_land(
         problems.append(
             Problem(
                 table.file,
-                f"{prefix}{where} is in the sea, {_format_distance(sea.distance_to_land_km)} "
+                f"{prefix}{where} is in the sea, {_format_distance(distance_to_land_km)} "
                 f"from the nearest land; expected the {spec.label}'s place on land (within "
                 f"{_fmt(LAND_TOLERANCE_M)} m of the coast): look for a lost digit or a wrong "
                 "sign, or read the coordinates off a map",
