@@ -91,6 +91,7 @@ class InputError(BsbError, ValueError):
                     not_listed_file = problem.file
         self.not_listed = not_listed
         self.total = len(listed) + not_listed
+        self._rebuild = (tuple(listed), not_listed, not_listed_file)
         if not_listed:
             listed.append(_not_listed_note(not_listed, not_listed_file or "input"))
         self.problems: tuple[Problem, ...] = tuple(listed)
@@ -99,6 +100,17 @@ class InputError(BsbError, ValueError):
         if not_listed:
             head += f" (the first {MAX_LISTED_PROBLEMS} listed)"
         super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Exceptions pickle as their class called with ``args`` (the message); rebuild from the
+        # problems instead, so that an InputError raised in a worker process arrives whole.
+        return (_rebuild_input_error, self._rebuild)
+
+
+def _rebuild_input_error(
+    problems: tuple[Problem, ...], not_listed: int, not_listed_file: str | None
+) -> InputError:
+    return InputError(problems, not_listed=not_listed, not_listed_file=not_listed_file)
 
 
 def _not_listed_note(not_listed: int, file: str) -> Problem:

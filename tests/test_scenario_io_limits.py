@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import math
 import os
+import pickle
 import socket
 import stat
 import tempfile
@@ -460,3 +461,10 @@ def test_math_isfinite_is_not_what_guards_toml_integers() -> None:
     # The reason NumberBounds are compared before any float conversion.
     with pytest.raises(OverflowError):
         math.isfinite(10**400)
+
+
+def test_input_error_crosses_a_process_boundary_whole() -> None:
+    error = InputError(Problem("x.csv", "bad", row=i) for i in range(MAX_LISTED_PROBLEMS + 3))
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.problems, copy.total, copy.not_listed) == (error.problems, error.total, 3)
+    assert str(copy) == str(error)
