@@ -645,11 +645,15 @@ def _load_toml(path: Path, display: str, problems: ProblemCollector) -> dict[str
         )
         return None
     try:
-        with path.open("rb") as stream:
+        # Resolved first: a link (inside the folder, as _locate_inside made sure) is fine, but
+        # what is opened must still be a regular file (no pipe swapped in to hang the reader).
+        with _open_regular(path.resolve()) as stream:
             return tomllib.load(stream)
     except tomllib.TOMLDecodeError as exc:
         # tomllib puts "(at line N, column M)" in its message: keep it, it is the line to fix.
         problems.append(Problem(display, f"not valid TOML: {exc}"))
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(display, f"could not be read: {exc}"))
     except ValueError:
         # tomllib refuses integers of more than 4,300 digits with a bare ValueError.
         problems.append(Problem(display, "not a scenario file: a number too long to read"))
@@ -659,8 +663,13 @@ def _load_toml(path: Path, display: str, problems: ProblemCollector) -> dict[str
         problems.append(
             Problem(display, "not a scenario file: arrays or tables nested too deep to read")
         )
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(display, f"could not be read: {exc}"))
+    except _UnreadableFileError as exc:
+        problems.append(Problem(display, str(exc)))
+    except OSError as exc:
+        # The OS's reason only: its message would name the path on this machine.
+        problems.append(
+            Problem(display, f"could not be read ({exc.strerror or type(exc).__name__})")
+        )
     return None
 
 

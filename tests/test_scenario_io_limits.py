@@ -468,3 +468,10 @@ def test_input_error_crosses_a_process_boundary_whole() -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.problems, copy.total, copy.not_listed) == (error.problems, error.total, 3)
     assert str(copy) == str(error)
+
+
+def test_scenario_toml_that_is_not_utf8_is_unreadable_not_a_long_number(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "scenario.toml").write_bytes(b'name = "caf\xe9"\nstart_date = 2020-09-01\n')
+    problem = the_problem(problems_of(folder), "scenario.toml", None, None)
+    assert "could not be read" in problem.message
