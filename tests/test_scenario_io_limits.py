@@ -475,3 +475,22 @@ def test_scenario_toml_that_is_not_utf8_is_unreadable_not_a_long_number(tmp_path
     (folder / "scenario.toml").write_bytes(b'name = "caf\xe9"\nstart_date = 2020-09-01\n')
     problem = the_problem(problems_of(folder), "scenario.toml", None, None)
     assert "could not be read" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("option", "key"),
+    [
+        ("--seed", "solver.seed"),
+        ("--time-limit", "solver.time_limit_s"),
+        ("--solution-limit", "solver.solution_limit"),
+    ],
+)
+def test_command_line_overrides_have_the_scenario_bounds(
+    tmp_path: Path, option: str, key: str
+) -> None:
+    too_large = str(int(NUMBER_BOUNDS[key].high) + 1)
+    result = CliRunner().invoke(
+        main, ["plan", str(VALID), "-o", str(tmp_path / "plan"), option, too_large]
+    )
+    assert result.exit_code == 2, result.output
+    assert not (tmp_path / "plan").exists()
