@@ -353,10 +353,11 @@ class _Table:
         return self.points is not None
 
     def column_index(self, column: str) -> int | None:
-        return self._column_indexes.get(column)
+        return self.column_indexes.get(column)
 
     @cached_property
-    def _column_indexes(self) -> dict[str, int]:
+    def column_indexes(self) -> dict[str, int]:
+        """Each column's index (the first, where a name repeats)."""
         indexes: dict[str, int] = {}
         for index, name in enumerate(self.columns):
             indexes.setdefault(name, index)  # a repeated column: the first, as a person reads
@@ -1476,6 +1477,8 @@ class _RowCells:
         self.point: _Point | None = None
         """The row's location once :meth:`coordinates` found it inside Indonesia."""
         self._problems = problems
+        self._cells = table.rows[index]
+        self._indexes = table.column_indexes
 
     def problem(self, column: str, message: str) -> None:
         if self.table.is_vector:
@@ -1490,10 +1493,16 @@ class _RowCells:
         (:func:`geodata.cells.unquote_spreadsheet_text`); ids are compared as
         :func:`geodata.cells.normalise_id` makes them.
         """
-        index = self.table.column_index(column)
+        # Called a dozen times a row, millions of times for a big table: kept lean.
+        index = self._indexes.get(column)
         if index is None:
             return None
-        return _cell_value(self.table.rows[self.index][index], column)
+        cell = self._cells[index]
+        if not cell:
+            return cell
+        if cell[0] == "'":
+            cell = unquote_spreadsheet_text(cell)
+        return normalise_id(cell) if column in _ID_COLUMNS else cell
 
     def is_empty(self, column: str) -> bool:
         return not self.raw(column)
