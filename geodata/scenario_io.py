@@ -41,10 +41,21 @@ Choices made here
   close misspelling of a known column that is absent (``difflib`` ratio >= 0.8, e.g.
   ``capacity`` or ``stok_kg``): that is a problem saying "did you mean ...". In a Shapefile a
   column cut to the format's 10 characters (``service_mi``) counts as the full name.
-- Every cell is trimmed of surrounding whitespace; otherwise ids and codes are verbatim text
-  (``00042`` stays ``00042``). An ``.xlsx`` number cell in a text column is echoed without a
-  trailing ``.0``; leading zeros lost by a number cell cannot be recovered, so store codes as
-  text in spreadsheets.
+- Every cell is trimmed of surrounding whitespace; otherwise codes are verbatim text
+  (``00042`` stays ``00042``). Ids and references to them (``id``, ``warehouse_id``) are
+  compared as :func:`geodata.cells.normalise_id` makes them: invisible characters removed,
+  NFKC-folded, trimmed; an id with a zero-width space is the same id without it (a duplicate
+  names both rows). One leading ``'`` before formula-like text is taken off
+  (:func:`geodata.cells.unquote_spreadsheet_text`): bsb's writers put it there, and so a plan
+  folder's scenario copy reads back as the scenario planned. An ``.xlsx`` number cell in a text
+  column is echoed without a trailing ``.0``; leading zeros lost by a number cell cannot be
+  recovered, so store codes as text in spreadsheets.
+- Every number falls in the range :data:`NUMBER_BOUNDS` gives it (whole where it counts
+  something); ``nan``, ``inf``, ``1e30`` and 400-digit TOML integers are problems.
+- At most :data:`optimizer.errors.MAX_LISTED_PROBLEMS` problems are kept; the rest are counted
+  (:class:`optimizer.errors.ProblemCollector`). CSV files are streamed and repeated cells
+  shared, so that a table of millions of bad rows costs its cells and a counter, not its text
+  several times over and millions of messages.
 - Rows whose cells are all empty are skipped; row numbers still count them, so they match the
   spreadsheet (header = row 1). Vector files number features from 1, reported as the row and
   named "feature N" in the message.
@@ -53,7 +64,7 @@ Choices made here
   numeric column in which any value contains ``,`` uses ``,`` as decimal mark and ``.`` as
   thousands separator (checked: ``106.74`` in such a column is a problem, not 10674).
 - Times of day are ``H:MM`` or ``H:MM:SS`` (00:00 to 24:00); overnight shifts are not
-  supported. ``max_trips_per_day``, when given, must be at least 1; ``kg_per_kpm`` must be > 0.
+  supported.
 - A table with no data rows is a problem: no plan can be made without warehouses, trucks,
   drop points or tranches.
 - Vector files: a missing CRS is a problem (no guessing). When no feature lies in Indonesia
@@ -111,7 +122,9 @@ from optimizer.strategies import get_strategy
 __all__ = [
     "INDONESIA_LAT_RANGE",
     "INDONESIA_LON_RANGE",
+    "NUMBER_BOUNDS",
     "SCENARIO_FILE",
+    "NumberBounds",
     "read_scenario",
     "validate_scenario",
 ]
