@@ -122,6 +122,7 @@ from optimizer.strategies import get_strategy
 __all__ = [
     "INDONESIA_LAT_RANGE",
     "INDONESIA_LON_RANGE",
+    "MAX_PLAN_DAYS",
     "NUMBER_BOUNDS",
     "SCENARIO_FILE",
     "NumberBounds",
@@ -248,6 +249,13 @@ MAX_TRIPS_PER_DAY = 48
 """Most trips a truck may be limited to in a day (one every half hour of a full day)."""
 
 _DAY_MIN = 24 * 60
+
+MAX_PLAN_DAYS = 366
+"""Longest window of a tranche, in days from the later of its release and the scenario's
+start_date to its deadline: BSB rounds were monthly; a year is far beyond any of them."""
+
+_SUGGESTED_FROM_MAX = 1000
+"""Most known ids searched for a "did you mean" hint (difflib compares with each)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1901,6 +1909,9 @@ def _build_truck(
 def _closest_ids(item_id: str, known: set[str]) -> str:
     if not known:
         return "; the warehouses table has no ids"
+    if len(known) > _SUGGESTED_FROM_MAX:
+        # difflib compares with every id: for each bad row of a huge table that is no hint.
+        return "; expected the id of a warehouse in the warehouses table"
     match = difflib.get_close_matches(item_id, sorted(known), n=1, cutoff=0.6)
     if match:
         return f"; did you mean {match[0]!r}?"
@@ -2045,7 +2056,17 @@ def _check_tranche_windows(
                 f"the scenario's start_date {_fmt_day(settings.start_date)} (release "
                 f"{tranche.release.isoformat()} is earlier)"
             )
-        if first > tranche.deadline:
+        # A plan of centuries is a typing error; it would also have the calendar walk every
+        # day of it here, and the planner plan every day of it.
+        start = first if settings.start_date is None else settings.start_date
+        span = "release" if settings.start_date is None else "the scenario's start_date"
+        if (tranche.deadline - start).days > MAX_PLAN_DAYS:
+            message = (
+                f"deadline {tranche.deadline.isoformat()} is {(tranche.deadline - start).days} "
+                f"days after {span} {start.isoformat()}; every deadline must lie within "
+                f"{MAX_PLAN_DAYS} days of it: check the year"
+            )
+        elif first > tranche.deadline:
             message = (
                 f"deadline {_fmt_day(tranche.deadline)} is before the scenario's start_date "
                 f"{_fmt_day(first)}: no day is left to deliver tranche {tranche.id!r}; expected "

@@ -34,6 +34,7 @@ from geodata.scenario_io import (
     DEFAULT_COST_PER_KM,
     DEFAULT_SACK_KG,
     DEFAULT_TIMEZONE,
+    MAX_PLAN_DAYS,
     NUMBER_BOUNDS,
     read_scenario,
 )
@@ -312,6 +313,11 @@ def test_scenario_doc_ranges_are_the_reader_bounds(scenario_doc: str) -> None:
         lowest = f"> {bounds.low:g}" if bounds.low_exclusive else f"{bounds.low:g}"
         expected = (lowest, str(int(bounds.high)), "yes" if bounds.whole else "no")
         assert documented[key] == expected, key
+
+
+def test_scenario_doc_states_the_longest_plan(scenario_doc: str) -> None:
+    tranches = _section(scenario_doc, "## `tranches`")
+    assert f"at most **{MAX_PLAN_DAYS} days** after `start_date`" in " ".join(tranches.split())
 
 
 def test_scenario_doc_lists_exactly_the_toml_keys_the_reader_knows(scenario_doc: str) -> None:

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from cli import main
 from geodata.cells import normalise_id
 from geodata.scenario_io import (
+    MAX_PLAN_DAYS,
     NUMBER_BOUNDS,
     _open_regular,
     _UnreadableFileError,
@@ -494,3 +495,32 @@ def test_command_line_overrides_have_the_scenario_bounds(
     )
     assert result.exit_code == 2, result.output
     assert not (tmp_path / "plan").exists()
+
+
+def test_a_deadline_centuries_away_is_refused_quickly(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    _set_cell(folder, "tranches.csv", "release", 1, "0001-01-01")
+    _set_cell(folder, "tranches.csv", "deadline", 1, "9999-12-31")
+    _set_cell(folder, "tranches.csv", "release", 2, "2021-10-01")
+    _set_cell(folder, "tranches.csv", "deadline", 2, "2021-10-31")
+    problems = problems_of(folder)
+    first = the_problem(problems, "tranches.csv", 2, "release/deadline")
+    assert "deadline 9999-12-31 is 2914390 days after the scenario's start_date" in first.message
+    second = the_problem(problems, "tranches.csv", 3, "release/deadline")
+    assert f"within {MAX_PLAN_DAYS} days" in second.message
+
+
+def test_a_deadline_a_year_after_the_start_is_accepted(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    _set_cell(folder, "tranches.csv", "deadline", 2, "2021-09-01")  # 365 days after 2020-09-01
+    assert read_scenario(folder).tranches[1].deadline.isoformat() == "2021-09-01"
+
+
+def test_an_unknown_reference_among_many_ids_gets_no_costly_hint(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    rows = read_rows(VALID / "warehouses.csv")
+    rows += [[f"W{i:05d}", "Gudang", "106.74", "-6.57", "1000"] for i in range(2, 1500)]
+    _write_rows(folder / "warehouses.csv", rows)
+    _set_cell(folder, "trucks.csv", "warehouse_id", 1, "W9")
+    problem = the_problem(problems_of(folder), "trucks.csv", 2, "warehouse_id")
+    assert "expected the id of a warehouse in the warehouses table" in problem.message
