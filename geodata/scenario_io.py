@@ -1448,6 +1448,15 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
+def _listed_columns(columns: Sequence[str]) -> str:
+    # A header of thousands of columns, or of one huge cell, is cut: the message is read.
+    named = [
+        c if len(c) <= _QUOTED_CHARS_MAX else c[:_QUOTED_CHARS_MAX] + "..." for c in columns if c
+    ]
+    shown = ", ".join(named[:_LISTED_COLUMNS_MAX])
+    return (shown + (", ..." if len(named) > _LISTED_COLUMNS_MAX else "")) or "nothing"
+
+
 def _check_columns(table: _Table, spec: _TableSpec, problems: ProblemCollector) -> _Table:
     present = set(table.columns)
     required = [c for c in spec.required if not (table.is_vector and c in ("lon", "lat"))]
@@ -1459,7 +1468,7 @@ def _check_columns(table: _Table, spec: _TableSpec, problems: ProblemCollector) 
             Problem(
                 table.file,
                 f"missing required column '{column}' ({_COLUMN_HINTS.get(column, 'text')}){found}; "
-                f"the header has: {', '.join(c for c in table.columns if c) or 'nothing'}",
+                f"the header has: {_listed_columns(table.columns)}",
                 field=column,
             )
         )
@@ -1699,6 +1708,7 @@ def _parse_number(text: str, *, decimal_comma: bool) -> float:
 
 
 _QUOTED_CHARS_MAX = 60
+_LISTED_COLUMNS_MAX = 30
 """Longest cell quoted whole in a message; a longer one is cut (a message is read, not parsed)."""
 
 

@@ -524,3 +524,14 @@ def test_an_unknown_reference_among_many_ids_gets_no_costly_hint(tmp_path: Path)
     _set_cell(folder, "trucks.csv", "warehouse_id", 1, "W9")
     problem = the_problem(problems_of(folder), "trucks.csv", 2, "warehouse_id")
     assert "expected the id of a warehouse in the warehouses table" in problem.message
+
+
+def test_a_header_of_thousands_of_columns_is_cut_in_the_message(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    rows = read_rows(VALID / "drop_points.csv")
+    rows[0][rows[0].index("kpm")] = "x" * 500
+    rows[0] += [f"note{i}" for i in range(5000)]
+    _write_rows(folder / "drop_points.csv", rows)
+    problem = the_problem(problems_of(folder), "drop_points.csv", None, "kpm")
+    assert "missing required column 'kpm'" in problem.message
+    assert len(problem.message) < 1000
