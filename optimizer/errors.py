@@ -92,13 +92,12 @@ class InputError(BsbError, ValueError):
         self.not_listed = not_listed
         self.total = len(listed) + not_listed
         self._rebuild = (tuple(listed), not_listed, not_listed_file)
-        if not_listed:
-            listed.append(_not_listed_note(not_listed, not_listed_file or "input"))
-        self.problems: tuple[Problem, ...] = tuple(listed)
         count = self.total
         head = f"{count} problem{'s' if count != 1 else ''} in the input"
         if not_listed:
-            head += f" (the first {MAX_LISTED_PROBLEMS} listed)"
+            head += f" (the first {len(listed)} listed)"
+            listed.append(_not_listed_note(len(listed), not_listed, not_listed_file or "input"))
+        self.problems: tuple[Problem, ...] = tuple(listed)
         super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
 
     def __reduce__(self) -> tuple[object, ...]:
@@ -113,10 +112,10 @@ def _rebuild_input_error(
     return InputError(problems, not_listed=not_listed, not_listed_file=not_listed_file)
 
 
-def _not_listed_note(not_listed: int, file: str) -> Problem:
+def _not_listed_note(listed: int, not_listed: int, file: str) -> Problem:
     return Problem(
         file,
-        f"validation stopped listing after {MAX_LISTED_PROBLEMS} problems: {not_listed} more "
+        f"validation stopped listing after {listed} problems: {not_listed} more "
         f"problem{'s were' if not_listed != 1 else ' was'} found and not listed; fix the ones "
         "listed and validate again",
     )
