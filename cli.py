@@ -112,19 +112,22 @@ def main(verbose: int, quiet: int) -> None:
 
 # --- shared options ---------------------------------------------------------------------------
 
+# Bounds as for scenario.toml [solver] (geodata.scenario_io.NUMBER_BOUNDS).
 time_limit_option = click.option(
     "--time-limit",
-    type=click.FloatRange(min=0.1),
+    type=click.FloatRange(min=0.1, max=86_400),
     default=None,
     help="Seconds for the whole plan (default: scenario.toml [solver] time_limit_s).",
 )
-seed_option = click.option("--seed", type=int, default=None, help="Random seed.")
+seed_option = click.option(
+    "--seed", type=click.IntRange(min=0, max=2**31 - 1), default=None, help="Random seed."
+)
 strategy_option = click.option(
     "--strategy", default=None, help="Routing strategy name (see `bsb strategies`)."
 )
 solution_limit_option = click.option(
     "--solution-limit",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=1_000_000_000),
     default=None,
     help="Deterministic budget: solutions per routing part. Same inputs, seed and limit give "
     "a byte-identical plan.json (if the time limit is not reached first).",
@@ -580,7 +583,7 @@ def bench() -> None:
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option(
     "--solution-limit",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=1_000_000_000),
     default=None,
     help="Deterministic budget: stop after this many solutions (OR-Tools) or iterations (PyVRP).",
 )

@@ -6,6 +6,11 @@ when a facilitator opens the file (CSV or formula injection). :func:`spreadsheet
 OWASP advice (https://owasp.org/www-community/attacks/CSV_Injection): a cell that would start with
 ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a single quote ``'`` in front, which
 spreadsheets read as "this is text". Numbers are not text and never pass through here.
+
+What bsb writes it can read back: :func:`unquote_spreadsheet_text` takes the quote off again,
+so a scenario copied into a plan folder reads as the scenario that was planned. Ids are
+compared as :func:`normalise_id` makes them, so that an id with a zero-width space inside is
+the same id as without it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,13 @@ from __future__ import annotations
 import unicodedata
 from typing import Final
 
-__all__ = ["FORMULA_TRIGGERS", "spreadsheet_text", "strip_invisible"]
+__all__ = [
+    "FORMULA_TRIGGERS",
+    "normalise_id",
+    "spreadsheet_text",
+    "strip_invisible",
+    "unquote_spreadsheet_text",
+]
 
 FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make Excel, LibreOffice Calc or Google Sheets read a cell as a formula."""
@@ -56,8 +67,10 @@ def spreadsheet_text(text: str) -> str:
     Control and invisible characters are removed first (:func:`strip_invisible`), so that
     ``"\\x01=1"`` cannot slip past the check. Then, if the text starts with a formula trigger
     (:data:`FORMULA_TRIGGERS`), possibly after blanks, or does so once compatibility forms are
-    folded (NFKC: a full-width ``＝`` is an ``=``), a single quote is put in front of it. Text that
-    starts otherwise (every ordinary name) comes back unchanged.
+    folded (NFKC: a full-width ``＝`` is an ``=``), a single quote is put in front of it. So is
+    text that already starts with quotes before such a trigger (``'=1`` becomes ``''=1``), so
+    that :func:`unquote_spreadsheet_text` gives back exactly what was written. Text that starts
+    otherwise (every ordinary name) comes back unchanged.
 
     Parameters
     ----------
@@ -70,12 +83,62 @@ def spreadsheet_text(text: str) -> str:
         The text to write.
     """
     cleaned = strip_invisible(text)
-    if cleaned.startswith(FORMULA_TRIGGERS):
-        return "'" + cleaned
-    if cleaned.isascii() and not cleaned[:1].isspace():
-        return cleaned  # NFKC leaves ASCII as it is, and nothing leads but a non-trigger
+    return "'" + cleaned if _needs_quote(cleaned) else cleaned
+
+
+def unquote_spreadsheet_text(text: str) -> str:
+    """Take off the quote :func:`spreadsheet_text` put in front of a cell's text.
+
+    A leading ``'`` is taken off only where :func:`spreadsheet_text` would have put it: before
+    what would read as a formula. ``'abc`` stays ``'abc``. For any text ``t`` without control
+    or invisible characters, ``unquote_spreadsheet_text(spreadsheet_text(t)) == t``.
+
+    Parameters
+    ----------
+    text
+        A cell's text as read from a CSV or ``.xlsx`` file.
+
+    Returns
+    -------
+    str
+        The text without that quote.
+    """
+    if text.startswith("'") and _needs_quote(text[1:]):
+        return text[1:]
+    return text
+
+
+def normalise_id(text: str) -> str:
+    """Return the id as bsb compares it: no invisible characters, NFKC-folded, trimmed.
+
+    Two ids that print the same are the same id: ``"P001\\u200b"`` (a zero-width space after
+    it) is ``"P001"``, and a full-width ``Ｐ００１`` is ``P001``. Invisible characters go first
+    (they could keep NFKC from folding what stands around them), then compatibility forms are
+    folded, then surrounding blanks are trimmed.
+
+    Parameters
+    ----------
+    text
+        An id or a reference to one, as written in a table.
+
+    Returns
+    -------
+    str
+        The normalised id.
+    """
+    if text.isascii() and text.isprintable():
+        return text.strip()  # the common case: NFKC leaves printable ASCII as it is
+    visible = "".join(char for char in text if unicodedata.category(char) not in ("Cc", "Cf"))
+    return unicodedata.normalize("NFKC", visible).strip()
+
+
+def _needs_quote(text: str) -> bool:
+    """Whether a spreadsheet could read ``text`` (without its leading quotes) as a formula."""
+    unquoted = text.lstrip("'")
+    if unquoted.startswith(FORMULA_TRIGGERS):
+        return True
+    if unquoted.isascii() and not unquoted[:1].isspace():
+        return False  # NFKC leaves ASCII as it is, and nothing leads but a non-trigger
     # Some spreadsheets trim blanks on import, and NFKC is how lookalikes become triggers.
-    folded = unicodedata.normalize("NFKC", cleaned).lstrip()
-    if folded.startswith(FORMULA_TRIGGERS):
-        return "'" + cleaned
-    return cleaned
+    folded = unicodedata.normalize("NFKC", unquoted).lstrip()
+    return folded.lstrip("'").startswith(FORMULA_TRIGGERS)

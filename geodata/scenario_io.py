@@ -41,10 +41,21 @@ Choices made here
   close misspelling of a known column that is absent (``difflib`` ratio >= 0.8, e.g.
   ``capacity`` or ``stok_kg``): that is a problem saying "did you mean ...". In a Shapefile a
   column cut to the format's 10 characters (``service_mi``) counts as the full name.
-- Every cell is trimmed of surrounding whitespace; otherwise ids and codes are verbatim text
-  (``00042`` stays ``00042``). An ``.xlsx`` number cell in a text column is echoed without a
-  trailing ``.0``; leading zeros lost by a number cell cannot be recovered, so store codes as
-  text in spreadsheets.
+- Every cell is trimmed of surrounding whitespace; otherwise codes are verbatim text
+  (``00042`` stays ``00042``). Ids and references to them (``id``, ``warehouse_id``) are
+  compared as :func:`geodata.cells.normalise_id` makes them: invisible characters removed,
+  NFKC-folded, trimmed; an id with a zero-width space is the same id without it (a duplicate
+  names both rows). One leading ``'`` before formula-like text is taken off
+  (:func:`geodata.cells.unquote_spreadsheet_text`): bsb's writers put it there, and so a plan
+  folder's scenario copy reads back as the scenario planned. An ``.xlsx`` number cell in a text
+  column is echoed without a trailing ``.0``; leading zeros lost by a number cell cannot be
+  recovered, so store codes as text in spreadsheets.
+- Every number falls in the range :data:`NUMBER_BOUNDS` gives it (whole where it counts
+  something); ``nan``, ``inf``, ``1e30`` and 400-digit TOML integers are problems.
+- At most :data:`optimizer.errors.MAX_LISTED_PROBLEMS` problems are kept; the rest are counted
+  (:class:`optimizer.errors.ProblemCollector`). CSV files are streamed and repeated cells
+  shared, so that a table of millions of bad rows costs its cells and a counter, not its text
+  several times over and millions of messages.
 - Rows whose cells are all empty are skipped; row numbers still count them, so they match the
   spreadsheet (header = row 1). Vector files number features from 1, reported as the row and
   named "feature N" in the message.
@@ -53,7 +64,7 @@ Choices made here
   numeric column in which any value contains ``,`` uses ``,`` as decimal mark and ``.`` as
   thousands separator (checked: ``106.74`` in such a column is a problem, not 10674).
 - Times of day are ``H:MM`` or ``H:MM:SS`` (00:00 to 24:00); overnight shifts are not
-  supported. ``max_trips_per_day``, when given, must be at least 1; ``kg_per_kpm`` must be > 0.
+  supported.
 - A table with no data rows is a problem: no plan can be made without warehouses, trucks,
   drop points or tranches.
 - Vector files: a missing CRS is a problem (no guessing). When no feature lies in Indonesia
@@ -69,25 +80,30 @@ Choices made here
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import io
+import itertools
 import math
 import os
 import re
 import stat
 import tomllib
 import warnings
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import MappingProxyType
-from typing import Generic, TypeVar
+from typing import BinaryIO, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from geodata.cells import normalise_id, unquote_spreadsheet_text
 from geodata.land import LAND_TOLERANCE_M, find_sea_points
-from optimizer.errors import InputError, Problem
+from optimizer.errors import InputError, Problem, ProblemCollector
 from optimizer.model import (
     WEEKDAY_NAMES,
     Calendar,
@@ -106,7 +122,10 @@ from optimizer.strategies import get_strategy
 __all__ = [
     "INDONESIA_LAT_RANGE",
     "INDONESIA_LON_RANGE",
+    "MAX_PLAN_DAYS",
+    "NUMBER_BOUNDS",
     "SCENARIO_FILE",
+    "NumberBounds",
     "read_scenario",
     "validate_scenario",
 ]
@@ -161,6 +180,13 @@ _NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _COORDINATE_COLUMNS = frozenset({"lon", "lat"})
 _GROUPED_INTEGER_RE = re.compile(r"[+-]?\d{1,3}(\.\d{3})+")
 _DAY_S = 24 * 3600
+_READ_CHUNK_BYTES = 1 << 20
+_LAND_CHECK_POINTS = 100_000
+"""Points given to the land test at once (its memory grows with them)."""
+_ID_COLUMNS = frozenset({"id", "warehouse_id"})
+"""Columns holding an id or a reference to one: compared after normalise_id."""
+_SHARED_VALUES_MAX = 4096
+"""Distinct values of a column above which its cells stop being shared (see _SharedCells)."""
 
 _TOP_LEVEL_KEYS = ("name", "start_date", "sack_kg", "timezone")
 _SECTION_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -222,6 +248,69 @@ passed as a whole number)."""
 MAX_TRIPS_PER_DAY = 48
 """Most trips a truck may be limited to in a day (one every half hour of a full day)."""
 
+_DAY_MIN = 24 * 60
+
+MAX_PLAN_DAYS = 366
+"""Longest window of a tranche, in days from the later of its release and the scenario's
+start_date to its deadline: BSB rounds were monthly; a year is far beyond any of them."""
+
+_SUGGESTED_FROM_MAX = 1000
+"""Most known ids searched for a "did you mean" hint (difflib compares with each)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NumberBounds:
+    """The range a number of the scenario must fall in: ``low`` to ``high``, both inclusive.
+
+    ``low_exclusive`` makes ``low`` itself out of range (a speed of 0); ``whole`` asks for a
+    whole number (families, trips, seeds). Every bound is far beyond anything real, so that it
+    only catches typing errors and hostile input (``1e30`` families, a 400-digit seed) before
+    they reach the planner.
+    """
+
+    low: float
+    high: float
+    low_exclusive: bool = False
+    whole: bool = False
+
+    def describe(self) -> str:
+        """Say the range in words, e.g. ``a whole number from 1 to 48``."""
+        kind = "a whole number" if self.whole else "a number"
+        if self.low_exclusive:
+            return f"{kind} > {_fmt(self.low)} and <= {_fmt(self.high)}"
+        return f"{kind} from {_fmt(self.low)} to {_fmt(self.high)}"
+
+
+_COST_PER_KM_BOUNDS = NumberBounds(0, 1_000_000)
+_COST_PER_DAY_BOUNDS = NumberBounds(0, 100_000_000)
+
+NUMBER_BOUNDS: Mapping[str, NumberBounds] = MappingProxyType(
+    {
+        "sack_kg": NumberBounds(0, 100, low_exclusive=True),
+        "travel.speed_kmh": NumberBounds(0, 150, low_exclusive=True),
+        "travel.circuity": NumberBounds(1, 5),
+        "service.stop_min": NumberBounds(0, _DAY_MIN),
+        "service.per_100kg_min": NumberBounds(0, _DAY_MIN),
+        "service.loading_min": NumberBounds(0, _DAY_MIN),
+        "costs.cost_per_km": _COST_PER_KM_BOUNDS,
+        "costs.cost_per_day": _COST_PER_DAY_BOUNDS,
+        "objective.wait_cost_per_kpm_day": NumberBounds(0, 1_000_000),
+        "solver.time_limit_s": NumberBounds(0, 86_400, low_exclusive=True),
+        "solver.seed": NumberBounds(0, 2**31 - 1, whole=True),
+        "solver.solution_limit": NumberBounds(1, 1_000_000_000, whole=True),
+        "warehouses.stock_kg": NumberBounds(0, 100_000_000),
+        "trucks.capacity_kg": NumberBounds(0, 100_000, low_exclusive=True),
+        "trucks.cost_per_km": _COST_PER_KM_BOUNDS,
+        "trucks.cost_per_day": _COST_PER_DAY_BOUNDS,
+        "trucks.max_trips_per_day": NumberBounds(1, MAX_TRIPS_PER_DAY, whole=True),
+        "drop_points.kpm": NumberBounds(0, MAX_KPM_PER_POINT, whole=True),
+        "drop_points.service_min": NumberBounds(0, _DAY_MIN),
+        "tranches.kg_per_kpm": NumberBounds(0, 1000, low_exclusive=True),
+    }
+)
+"""Range of every number in a scenario, by TOML key or ``table.column`` (documented in
+docs/scenario-format.md, "Ranges of numbers"). Coordinates are bounded by Indonesia instead."""
+
 
 @dataclass(frozen=True, slots=True)
 class _TableSpec:
@@ -272,7 +361,7 @@ class _Table:
     file: str
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
-    row_numbers: tuple[int, ...]
+    row_numbers: Sequence[int]
     comma_decimal_columns: frozenset[str] = frozenset()
     semicolon: bool = False
     """A ';'-separated file, as Indonesian-locale spreadsheets export."""
@@ -285,10 +374,15 @@ class _Table:
         return self.points is not None
 
     def column_index(self, column: str) -> int | None:
-        try:
-            return self.columns.index(column)
-        except ValueError:
-            return None
+        return self.column_indexes.get(column)
+
+    @cached_property
+    def column_indexes(self) -> dict[str, int]:
+        """Each column's index (the first, where a name repeats)."""
+        indexes: dict[str, int] = {}
+        for index, name in enumerate(self.columns):
+            indexes.setdefault(name, index)  # a repeated column: the first, as a person reads
+        return indexes
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +416,25 @@ class _Settings:
     trucks_file: _FileChoice
     drop_points_file: _FileChoice
     tranches_file: _FileChoice
+
+
+class _Located:
+    """Rows with a place inside Indonesia, as three arrays (a few bytes a row, not objects)."""
+
+    __slots__ = ("lat", "lon", "row")
+
+    def __init__(self) -> None:
+        self.lon = array("d")
+        self.lat = array("d")
+        self.row = array("l")
+
+    def add(self, point: _Point, row: int) -> None:
+        self.lon.append(point.lon)
+        self.lat.append(point.lat)
+        self.row.append(row)
+
+    def __len__(self) -> int:
+        return len(self.row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,7 +476,7 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
                 )
             ]
         )
-    problems: list[Problem] = []
+    problems = ProblemCollector()
     settings = _read_settings(folder, config, problems)
 
     warehouse_table = _load_table(folder, _WAREHOUSES, settings.warehouses_file, problems)
@@ -371,7 +484,7 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
     point_table = _load_table(folder, _DROP_POINTS, settings.drop_points_file, problems)
     tranche_table = _load_table(folder, _TRANCHES, settings.tranches_file, problems)
 
-    located_warehouses: list[_Rowed[_Point]] = []
+    located_warehouses = _Located()
     warehouses = _build_all(
         warehouse_table, _WAREHOUSES, problems, _build_warehouse, located=located_warehouses
     )
@@ -385,7 +498,7 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
         problems,
         lambda cells: _build_truck(cells, settings, known_warehouses),
     )
-    located_points: list[_Rowed[_Point]] = []
+    located_points = _Located()
     points = _build_all(
         point_table, _DROP_POINTS, problems, _build_drop_point, located=located_points
     )
@@ -401,7 +514,7 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
         _check_tranche_windows(tranche_table, tranches, settings, problems)
 
     if problems:
-        raise InputError(problems)
+        raise problems.error()
     # No problems means every required setting parsed; the asserts only narrow types.
     assert settings.name is not None
     assert settings.start_date is not None
@@ -450,7 +563,7 @@ def validate_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
 # scenario.toml and the config override
 
 
-def _read_settings(folder: Path, config: Path | None, problems: list[Problem]) -> _Settings:
+def _read_settings(folder: Path, config: Path | None, problems: ProblemCollector) -> _Settings:
     values: dict[str, _Setting] = {}
     located = _locate_inside(folder, SCENARIO_FILE)
     scenario_doc = None
@@ -486,10 +599,8 @@ def _read_settings(folder: Path, config: Path | None, problems: list[Problem]) -
         shift_end_s=_or(shift_end_s, _DEFAULT_CALENDAR.shift_end_s),
     )
     travel = TravelSettings(
-        speed_kmh=reader.number_or_default(
-            "travel.speed_kmh", _DEFAULT_TRAVEL.speed_kmh, low=0.0, strict=True
-        ),
-        circuity=reader.number_or_default("travel.circuity", _DEFAULT_TRAVEL.circuity, low=1.0),
+        speed_kmh=reader.number_or_default("travel.speed_kmh", _DEFAULT_TRAVEL.speed_kmh),
+        circuity=reader.number_or_default("travel.circuity", _DEFAULT_TRAVEL.circuity),
     )
     service = ServiceSettings(
         stop_min=reader.number_or_default("service.stop_min", _DEFAULT_SERVICE.stop_min),
@@ -504,14 +615,12 @@ def _read_settings(folder: Path, config: Path | None, problems: list[Problem]) -
         )
     )
     solver = SolverSettings(
-        time_limit_s=reader.number_or_default(
-            "solver.time_limit_s", _DEFAULT_SOLVER.time_limit_s, low=0.0, strict=True
-        ),
-        seed=_or(reader.integer("solver.seed", _DEFAULT_SOLVER.seed, low=0), _DEFAULT_SOLVER.seed),
+        time_limit_s=reader.number_or_default("solver.time_limit_s", _DEFAULT_SOLVER.time_limit_s),
+        seed=_or(reader.integer("solver.seed", _DEFAULT_SOLVER.seed), _DEFAULT_SOLVER.seed),
         strategy=_or(
             reader.text("solver.strategy", _DEFAULT_SOLVER.strategy), _DEFAULT_SOLVER.strategy
         ),
-        solution_limit=reader.integer("solver.solution_limit", None, low=1),
+        solution_limit=reader.integer("solver.solution_limit", None),
     )
     try:
         get_strategy(solver.strategy)
@@ -523,7 +632,7 @@ def _read_settings(folder: Path, config: Path | None, problems: list[Problem]) -
     return _Settings(
         name=reader.text("name", None),
         start_date=reader.date_value("start_date"),
-        sack_kg=reader.number("sack_kg", DEFAULT_SACK_KG, low=0.0, strict=True),
+        sack_kg=reader.number("sack_kg", DEFAULT_SACK_KG),
         timezone=_or(reader.timezone("timezone", DEFAULT_TIMEZONE), DEFAULT_TIMEZONE),
         calendar=calendar,
         shift_start_s=shift_start_s,
@@ -545,7 +654,7 @@ def _or(value: T | None, default: T) -> T:
     return default if value is None else value
 
 
-def _load_toml(path: Path, display: str, problems: list[Problem]) -> dict[str, object] | None:
+def _load_toml(path: Path, display: str, problems: ProblemCollector) -> dict[str, object] | None:
     if not path.is_file():
         problems.append(
             Problem(
@@ -558,24 +667,36 @@ def _load_toml(path: Path, display: str, problems: list[Problem]) -> dict[str, o
         )
         return None
     try:
-        with path.open("rb") as stream:
+        # Resolved first: a link (inside the folder, as _locate_inside made sure) is fine, but
+        # what is opened must still be a regular file (no pipe swapped in to hang the reader).
+        with _open_regular(path.resolve()) as stream:
             return tomllib.load(stream)
     except tomllib.TOMLDecodeError as exc:
         # tomllib puts "(at line N, column M)" in its message: keep it, it is the line to fix.
         problems.append(Problem(display, f"not valid TOML: {exc}"))
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(display, f"could not be read: {exc}"))
+    except ValueError:
+        # tomllib refuses integers of more than 4,300 digits with a bare ValueError.
+        problems.append(Problem(display, "not a scenario file: a number too long to read"))
     except RecursionError:
         # Arrays or tables nested thousands deep exhaust the parser's recursion; bsb's TOML is
         # flat sections of plain values, so this is never a scenario.
         problems.append(
             Problem(display, "not a scenario file: arrays or tables nested too deep to read")
         )
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(display, f"could not be read: {exc}"))
+    except _UnreadableFileError as exc:
+        problems.append(Problem(display, str(exc)))
+    except OSError as exc:
+        # The OS's reason only: its message would name the path on this machine.
+        problems.append(
+            Problem(display, f"could not be read ({exc.strerror or type(exc).__name__})")
+        )
     return None
 
 
 def _flatten_toml(
-    doc: Mapping[str, object], file: str, problems: list[Problem]
+    doc: Mapping[str, object], file: str, problems: ProblemCollector
 ) -> dict[str, _Setting]:
     """Turn a TOML document into ``{"section.key": _Setting}``, reporting unknown names."""
     flat: dict[str, _Setting] = {}
@@ -631,7 +752,7 @@ class _SettingsReader:
     """
 
     def __init__(
-        self, values: Mapping[str, _Setting], problems: list[Problem], *, required: bool
+        self, values: Mapping[str, _Setting], problems: ProblemCollector, *, required: bool
     ) -> None:
         self._values = values
         self._problems = problems
@@ -647,54 +768,68 @@ class _SettingsReader:
                 Problem(SCENARIO_FILE, f"'{key}' is missing; add e.g. {example}", field=key)
             )
 
-    def number(
-        self, key: str, default: float, *, low: float = 0.0, strict: bool = False
-    ) -> float | None:
+    def number(self, key: str, default: float) -> float | None:
+        """Return the number under ``key`` within :data:`NUMBER_BOUNDS`, ``default`` if absent."""
         setting = self._values.get(key)
         if setting is None:
             return default
         value = setting.value
-        bound = f"> {_fmt(low)}" if strict else f">= {_fmt(low)}"
+        bounds = NUMBER_BOUNDS[key]
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
-            or not math.isfinite(value)
+            or (isinstance(value, float) and not math.isfinite(value))
         ):
             self._bad(
                 key,
                 setting,
-                f"{value!r} is not a number; expected a number {bound}, e.g. {_fmt(default)}",
+                f"{_shown_value(value)} is not a number; expected {bounds.describe()}, "
+                f"e.g. {_fmt(default)}",
             )
             return None
-        if value < low or (strict and value == low):
-            self._bad(
-                key,
-                setting,
-                f"{_fmt(value)} is out of range; it must be {bound}, e.g. {_fmt(default)}",
-            )
-            return None
-        return float(value)
+        return self._within(key, setting, value, bounds, default)
 
-    def number_or_default(
-        self, key: str, default: float, *, low: float = 0.0, strict: bool = False
-    ) -> float:
+    def number_or_default(self, key: str, default: float) -> float:
         # A bad value is reported; the default stands in so that reading can go on.
-        return _or(self.number(key, default, low=low, strict=strict), default)
+        return _or(self.number(key, default), default)
 
-    def integer(self, key: str, default: int | None, *, low: int) -> int | None:
+    def integer(self, key: str, default: int | None) -> int | None:
+        """Return the whole number under ``key`` within :data:`NUMBER_BOUNDS`."""
         setting = self._values.get(key)
         if setting is None:
             return default
         value = setting.value
+        bounds = NUMBER_BOUNDS[key]
         if isinstance(value, bool) or not isinstance(value, int):
             self._bad(
-                key, setting, f"{value!r} is not a whole number; expected an integer >= {low}"
+                key,
+                setting,
+                f"{_shown_value(value)} is not a whole number; expected {bounds.describe()}",
             )
             return None
-        if value < low:
-            self._bad(key, setting, f"{value} is out of range; it must be >= {low}")
+        number = self._within(key, setting, value, bounds, default)
+        return None if number is None else int(number)
+
+    def _within(
+        self, key: str, setting: _Setting, value: float, bounds: NumberBounds, default: float | None
+    ) -> float | None:
+        # Compared before any conversion: a 400-digit TOML integer does not fit a float.
+        too_low = value < bounds.low or (bounds.low_exclusive and value == bounds.low)
+        if too_low or value > bounds.high:
+            limit = (
+                (f"> {_fmt(bounds.low)}" if bounds.low_exclusive else f">= {_fmt(bounds.low)}")
+                if too_low
+                else f"<= {_fmt(bounds.high)}"
+            )
+            example = "" if default is None else f", e.g. {_fmt(default)}"
+            self._bad(
+                key,
+                setting,
+                f"{_shown_value(value)} is out of range; it must be {limit} "
+                f"({bounds.describe()}){example}",
+            )
             return None
-        return value
+        return float(value)
 
     def text(self, key: str, default: str | None) -> str | None:
         setting = self._values.get(key)
@@ -754,7 +889,8 @@ class _SettingsReader:
             self._bad(
                 key,
                 setting,
-                f'{value!r} is not a time of day; expected "HH:MM", e.g. "{_format_time(default)}"',
+                f'{_shown_value(value)} is not a time of day; expected "HH:MM", '
+                f'e.g. "{_format_time(default)}"',
             )
         return seconds
 
@@ -828,7 +964,7 @@ def _toml_date(value: object) -> date | None:
 
 
 def _load_table(
-    folder: Path, spec: _TableSpec, choice: _FileChoice, problems: list[Problem]
+    folder: Path, spec: _TableSpec, choice: _FileChoice, problems: ProblemCollector
 ) -> _Table | None:
     field = f"files.{spec.key}"
     found = _locate_inside(folder, choice.name)
@@ -885,6 +1021,11 @@ def _load_table(
             )
             return None
         path, display = fallbacks[0]
+    if path.suffix.lower() in _VECTOR_SUFFIXES:
+        companion = _refused_companion(folder, path)
+        if companion is not None:
+            problems.append(Problem(display, companion, field=field))
+            return None
     # Messages name the file as the scenario names it, never where a link inside leads.
     table = _read_table(path, display, spec, problems)
     if table is not None:
@@ -955,8 +1096,33 @@ def _locate_inside(folder: Path, name: str) -> Path | _Refused | None:
     return target
 
 
+def _refused_companion(folder: Path, path: Path) -> str | None:
+    """Say why a GIS file's companion files may not be read, or None when they may.
+
+    GDAL opens more than the file named: a Shapefile's ``.dbf``, ``.shx``, ``.prj`` and
+    ``.cpg``, a GeoPackage's ``-wal`` and ``-shm``, anyone's ``.aux.xml``, found by name beside
+    it. Each must pass the same test as a table (:func:`_locate_inside`), or a link named
+    ``drop_points.dbf`` would have GDAL read a file outside the folder, and a pipe would hang it.
+    """
+    root = folder.resolve()
+    stem = path.stem.casefold()
+    with os.scandir(path.parent) as entries:
+        names = [
+            entry.name
+            for entry in entries
+            if entry.name.casefold().startswith((stem + ".", stem + "-"))
+            and entry.name != path.name
+        ]
+    for name in sorted(names):
+        relative = (path.parent / name).relative_to(root).as_posix()
+        found = _locate_inside(folder, relative)
+        if isinstance(found, _Refused):
+            return f"its companion file '{name}' {found.reason}"
+    return None
+
+
 def _read_table(
-    path: Path, display: str, spec: _TableSpec, problems: list[Problem]
+    path: Path, display: str, spec: _TableSpec, problems: ProblemCollector
 ) -> _Table | None:
     suffix = path.suffix.lower()
     try:
@@ -968,6 +1134,12 @@ def _read_table(
             return _read_vector(path, display, spec, problems)
     except _UnreadableFileError as exc:
         problems.append(Problem(display, str(exc)))
+        return None
+    except OSError as exc:
+        # The OS's reason only: its message would name the path on this machine.
+        problems.append(
+            Problem(display, f"could not be read ({exc.strerror or type(exc).__name__})")
+        )
         return None
     except Exception as exc:  # any reader failure on bad bytes is an input problem, not a crash
         problems.append(
@@ -987,21 +1159,22 @@ def _read_table(
     return None
 
 
-def _read_csv(path: Path, display: str, problems: list[Problem]) -> _Table:
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252")  # older Excel "CSV" exports; raises if it is not text at all
-    header_line = text.split("\n", 1)[0]
-    separator = max((";", ",", "\t"), key=header_line.count)
-    if header_line.count(separator) == 0:
-        separator = ","
-    rows = [
-        tuple(cell.strip() for cell in row)
-        for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-    ]
-    table = _table_from_rows(display, rows, problems)
+def _read_csv(path: Path, display: str, problems: ProblemCollector) -> _Table:
+    # Streamed, never read whole: a table of millions of rows is held once, as its cells, not
+    # also as bytes, as text and as a copy of that text.
+    with _open_regular(path) as stream:
+        encoding = _csv_encoding(stream)
+        stream.seek(0)
+        text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+        header_line = text.readline()
+        separator = max((";", ",", "\t"), key=header_line.count)
+        if header_line.count(separator) == 0:
+            separator = ","
+        lines = itertools.chain((header_line,), text)
+        rows = (
+            tuple(cell.strip() for cell in row) for row in csv.reader(lines, delimiter=separator)
+        )
+        table = _table_from_rows(display, rows, problems)
     if separator == ";":
         comma_columns = frozenset(
             column
@@ -1012,29 +1185,62 @@ def _read_csv(path: Path, display: str, problems: list[Problem]) -> _Table:
     return table
 
 
-def _read_xlsx(path: Path, display: str, problems: list[Problem]) -> _Table:
+def _open_regular(path: Path) -> BinaryIO:
+    """Open a located table, refusing anything that is not (or no longer) a regular file.
+
+    :func:`_locate_inside` looked with ``stat``; the file may have been swapped since. Opening
+    with ``O_NONBLOCK`` keeps a pipe from blocking the open, ``O_NOFOLLOW`` refuses a link put
+    in its place, and ``fstat`` looks at what was actually opened.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise _UnreadableFileError(
+                "is not a regular file (a device, pipe or socket); name a .csv or .xlsx table file"
+            )
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _csv_encoding(stream: BinaryIO) -> str:
+    """UTF-8 (with or without BOM) when every byte decodes as such, else Windows-1252."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        while chunk := stream.read(_READ_CHUNK_BYTES):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "cp1252"  # older Excel "CSV" exports; fails later if it is not text at all
+    return "utf-8-sig"
+
+
+def _read_xlsx(path: Path, display: str, problems: ProblemCollector) -> _Table:
     from openpyxl import load_workbook
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _open_regular(path) as stream:
         # openpyxl warns about styles and extensions it ignores; none of that matters here.
         warnings.simplefilter("ignore")
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        workbook = load_workbook(stream, read_only=True, data_only=True)
         try:
             if not workbook.worksheets:
                 raise _UnreadableFileError(
                     "the workbook has no sheets; put the table on the first sheet"
                 )
             sheet = workbook.worksheets[0]
-            rows = [
+            rows = (
                 tuple(_cell_text(value) for value in row)
                 for row in sheet.iter_rows(values_only=True)
-            ]
+            )
+            return _table_from_rows(display, rows, problems)
         finally:
             workbook.close()
-    return _table_from_rows(display, rows, problems)
 
 
-def _read_vector(path: Path, display: str, spec: _TableSpec, problems: list[Problem]) -> _Table:
+def _read_vector(path: Path, display: str, spec: _TableSpec, problems: ProblemCollector) -> _Table:
     import geopandas  # heavy: only when a vector file is actually read
 
     frame = geopandas.read_file(path)
@@ -1117,7 +1323,7 @@ def _read_vector(path: Path, display: str, spec: _TableSpec, problems: list[Prob
 
 
 def _unique_header(
-    display: str, header: tuple[str, ...], problems: list[Problem], *, row: int | None = 1
+    display: str, header: tuple[str, ...], problems: ProblemCollector, *, row: int | None = 1
 ) -> None:
     # Duplicates are reported; column_index() then reads the first, as a person would.
     seen: set[str] = set()
@@ -1135,35 +1341,75 @@ def _unique_header(
 
 
 def _table_from_rows(
-    display: str, raw_rows: Sequence[tuple[str, ...]], problems: list[Problem]
+    display: str, raw_rows: Iterable[tuple[str, ...]], problems: ProblemCollector
 ) -> _Table:
     """Build a table from text rows: header in row 1, blank rows skipped, rows padded."""
-    if not raw_rows or not any(raw_rows[0]):
+    row_iter = iter(raw_rows)
+    first = next(row_iter, None)
+    if not first or not any(first):
         raise _UnreadableFileError(
             "row 1 is empty; it must hold the column names, e.g. id, name, lon, lat, kpm"
         )
-    header = tuple(cell.strip().lower() for cell in raw_rows[0])
+    header = tuple(cell.strip().lower() for cell in first)
+    width = len(header)
     _unique_header(display, header, problems)
     rows: list[tuple[str, ...]] = []
-    numbers: list[int] = []
-    for index, raw in enumerate(raw_rows[1:]):
-        row_number = index + 2
+    numbers = array("l")  # a machine integer per row, not an int object
+    shared = _SharedCells(width)
+    for row_number, raw in enumerate(row_iter, start=2):
         if not any(raw):
             continue
-        if len(raw) > len(header) and any(raw[len(header) :]):
+        raw = shared.row(raw)
+        if len(raw) == width:
+            rows.append(raw)
+        elif len(raw) < width:
+            rows.append(raw + ("",) * (width - len(raw)))
+        elif any(raw[width:]):
             problems.append(
                 Problem(
                     display,
-                    f"row has {len(raw)} cells but the header has {len(header)} columns; a ',' "
+                    f"row has {len(raw)} cells but the header has {width} columns; a ',' "
                     "inside a number? Use '.' for decimals in ','-separated files, quote the "
                     "cell, or save with ';' as separator",
                     row=row_number,
                 )
             )
             continue
-        rows.append(tuple(raw[: len(header)]) + ("",) * (len(header) - len(raw)))
+        else:
+            rows.append(raw[:width])
         numbers.append(row_number)
-    return _Table(display, header, tuple(rows), tuple(numbers))
+    return _Table(display, header, tuple(rows), numbers)
+
+
+class _SharedCells:
+    """One string object per distinct value of a column, while the column repeats itself.
+
+    Desa, kecamatan, RT, RW, opening hours and types repeat down a table of drop points; each
+    cell the reader makes is a new object of about 55 bytes, so a table of millions of rows
+    would hold each value millions of times. A column with more than
+    :data:`_SHARED_VALUES_MAX` distinct values (ids, coordinates) stops being shared, so the
+    lookups never cost more than they save.
+    """
+
+    __slots__ = ("_rows", "_seen")
+
+    def __init__(self, width: int) -> None:
+        self._seen: list[dict[str, str] | None] = [{} for _ in range(width)]
+        self._rows = 0
+
+    def row(self, cells: tuple[str, ...]) -> tuple[str, ...]:
+        if len(cells) != len(self._seen):
+            return cells  # a short or long row: rare, padded or reported by the caller
+        self._rows += 1
+        if self._rows % 1024 == 0:
+            self._seen = [
+                None if seen is None or len(seen) > _SHARED_VALUES_MAX else seen
+                for seen in self._seen
+            ]
+        return tuple(
+            cell if seen is None else seen.setdefault(cell, cell)
+            for cell, seen in zip(cells, self._seen, strict=True)
+        )
 
 
 def _cell_text(value: object) -> str:
@@ -1202,7 +1448,16 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def _check_columns(table: _Table, spec: _TableSpec, problems: list[Problem]) -> _Table:
+def _listed_columns(columns: Sequence[str]) -> str:
+    # A header of thousands of columns, or of one huge cell, is cut: the message is read.
+    named = [
+        c if len(c) <= _QUOTED_CHARS_MAX else c[:_QUOTED_CHARS_MAX] + "..." for c in columns if c
+    ]
+    shown = ", ".join(named[:_LISTED_COLUMNS_MAX])
+    return (shown + (", ..." if len(named) > _LISTED_COLUMNS_MAX else "")) or "nothing"
+
+
+def _check_columns(table: _Table, spec: _TableSpec, problems: ProblemCollector) -> _Table:
     present = set(table.columns)
     required = [c for c in spec.required if not (table.is_vector and c in ("lon", "lat"))]
     missing = [c for c in required if c not in present]
@@ -1213,7 +1468,7 @@ def _check_columns(table: _Table, spec: _TableSpec, problems: list[Problem]) -> 
             Problem(
                 table.file,
                 f"missing required column '{column}' ({_COLUMN_HINTS.get(column, 'text')}){found}; "
-                f"the header has: {', '.join(c for c in table.columns if c) or 'nothing'}",
+                f"the header has: {_listed_columns(table.columns)}",
                 field=column,
             )
         )
@@ -1244,7 +1499,7 @@ def _check_columns(table: _Table, spec: _TableSpec, problems: list[Problem]) -> 
 class _RowCells:
     """Typed access to one row's cells; records a Problem for each bad cell and clears ``ok``."""
 
-    def __init__(self, table: _Table, index: int, problems: list[Problem]) -> None:
+    def __init__(self, table: _Table, index: int, problems: ProblemCollector) -> None:
         self.table = table
         self.index = index
         self.row = table.row_numbers[index]
@@ -1252,6 +1507,8 @@ class _RowCells:
         self.point: _Point | None = None
         """The row's location once :meth:`coordinates` found it inside Indonesia."""
         self._problems = problems
+        self._cells = table.rows[index]
+        self._indexes = table.column_indexes
 
     def problem(self, column: str, message: str) -> None:
         if self.table.is_vector:
@@ -1260,8 +1517,22 @@ class _RowCells:
         self.ok = False
 
     def raw(self, column: str) -> str | None:
-        index = self.table.column_index(column)
-        return None if index is None else self.table.rows[self.index][index]
+        """Return the cell's text, unquoted, and normalised in id columns.
+
+        The quote bsb's writers put before a formula-like text is taken off
+        (:func:`geodata.cells.unquote_spreadsheet_text`); ids are compared as
+        :func:`geodata.cells.normalise_id` makes them.
+        """
+        # Called a dozen times a row, millions of times for a big table: kept lean.
+        index = self._indexes.get(column)
+        if index is None:
+            return None
+        cell = self._cells[index]
+        if not cell:
+            return cell
+        if cell[0] == "'":
+            cell = unquote_spreadsheet_text(cell)
+        return normalise_id(cell) if column in _ID_COLUMNS else cell
 
     def is_empty(self, column: str) -> bool:
         return not self.raw(column)
@@ -1284,14 +1555,12 @@ class _RowCells:
         column: str,
         *,
         required: bool = False,
-        low: float | None = 0.0,
-        strict: bool = False,
-        whole: bool = False,
-        high: float | None = None,
+        bounds: NumberBounds | None = None,
     ) -> float | None:
         """Return the number, or None when empty (a problem if required) or bad (a problem).
 
-        ``high`` is an inclusive upper bound, for counts that have a sane maximum.
+        ``bounds`` (from :data:`NUMBER_BOUNDS`) is the range it must fall in; only coordinates,
+        checked against Indonesia, go without.
         """
         value = self.text(column, required=required)
         if not value:
@@ -1307,7 +1576,7 @@ class _RowCells:
             # decimal comma it could also be eight. Guessing wrong is a 1000x error: ask.
             self.problem(
                 column,
-                f"{value!r} is ambiguous in a ';'-separated file: write "
+                f"{_quoted(value)} is ambiguous in a ';'-separated file: write "
                 f"{value.replace('.', '')} for {value.replace('.', '')}, or use ',' as the "
                 f"decimal mark (e.g. {value.split('.', 1)[0]},5); expected {hint}",
             )
@@ -1315,18 +1584,23 @@ class _RowCells:
         try:
             number = _parse_number(value, decimal_comma=column in self.table.comma_decimal_columns)
         except ValueError as exc:
-            self.problem(column, f"{value!r} {exc}; expected {hint}")
+            self.problem(column, f"{_quoted(value)} {exc}; expected {hint}")
             return None
-        if low is not None and (number < low or (strict and number == low)):
-            bound = f"> {_fmt(low)}" if strict else f">= {_fmt(low)}"
+        if bounds is None:
+            return number
+        low, high = bounds.low, bounds.high
+        if number < low or (bounds.low_exclusive and number == low):
+            bound = f"> {_fmt(low)}" if bounds.low_exclusive else f">= {_fmt(low)}"
             self.problem(column, f"{column} {_fmt(number)} must be {bound}; expected {hint}")
             return None
-        if high is not None and number > high:
+        if number > high:
             self.problem(
-                column, f"{column} {_fmt(number)} must be <= {_fmt(high)}; expected {hint}"
+                column,
+                f"{column} {_fmt(number)} must be <= {_fmt(high)} ({bounds.describe()}); "
+                f"expected {hint}",
             )
             return None
-        if whole and not number.is_integer():
+        if bounds.whole and not number.is_integer():
             self.problem(column, f"{column} {_fmt(number)} is not a whole number; expected {hint}")
             return None
         return number
@@ -1339,7 +1613,7 @@ class _RowCells:
         if seconds is None:
             self.problem(
                 column,
-                f"{value!r} is not a time of day; expected HH:MM or HH:MM:SS, e.g. "
+                f"{_quoted(value)} is not a time of day; expected HH:MM or HH:MM:SS, e.g. "
                 f"{_COLUMN_HINTS.get(column, '08:00').rsplit(' ', 1)[-1]}",
             )
         return seconds
@@ -1352,7 +1626,8 @@ class _RowCells:
         if parsed is None:
             self.problem(
                 column,
-                f"{value!r} is not a date; expected {_COLUMN_HINTS.get(column, 'YYYY-MM-DD')}",
+                f"{_quoted(value)} is not a date; "
+                f"expected {_COLUMN_HINTS.get(column, 'YYYY-MM-DD')}",
             )
         return parsed
 
@@ -1365,8 +1640,8 @@ class _RowCells:
             field_lon = field_lat = field_both = "geometry"
             after = f" after reprojecting from {self.table.crs_name} to EPSG:4326"
         else:
-            lon = self.number("lon", required=True, low=None)
-            lat = self.number("lat", required=True, low=None)
+            lon = self.number("lon", required=True)
+            lat = self.number("lat", required=True)
             if lon is None or lat is None:
                 return None
             point = _Point(lon, lat)
@@ -1432,9 +1707,33 @@ def _parse_number(text: str, *, decimal_comma: bool) -> float:
     return number
 
 
+_QUOTED_CHARS_MAX = 60
+_LISTED_COLUMNS_MAX = 30
+"""Longest cell quoted whole in a message; a longer one is cut (a message is read, not parsed)."""
+
+
+def _quoted(text: str) -> str:
+    """Quote a cell in a message, as ``repr`` does, cut when longer than a cell should be."""
+    if len(text) <= _QUOTED_CHARS_MAX:
+        return repr(text)
+    return f"{text[:_QUOTED_CHARS_MAX]!r}... ({len(text)} characters)"
+
+
+def _shown_value(value: object) -> str:
+    """Quote a TOML value in a message, cutting what is too long to read (a 400-digit number)."""
+    text = _fmt(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if text is None:
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _fmt(number: float) -> str:
     """Write a number for a message: whole numbers without ".0", others in full precision."""
-    value = float(number)  # TOML gives ints too
+    if isinstance(number, int) and abs(number) >= 10**15:
+        # TOML integers have no size limit: a float would overflow, and thousands of digits
+        # help nobody.
+        return "an integer of more than 15 digits"
+    value = float(number)
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
@@ -1476,10 +1775,10 @@ def _inside_indonesia(lon: float, lat: float) -> bool:
 def _build_all(
     table: _Table | None,
     spec: _TableSpec,
-    problems: list[Problem],
+    problems: ProblemCollector,
     build: Callable[[_RowCells], T | None],
     *,
-    located: list[_Rowed[_Point]] | None = None,
+    located: _Located | None = None,
 ) -> list[_Rowed[T]]:
     """Build every row; rows with a location inside Indonesia go to ``located`` too.
 
@@ -1489,39 +1788,60 @@ def _build_all(
     if table is None:
         return []
     built: list[_Rowed[T]] = []
-    first_row_of_id: dict[str, int] = {}
+    first_index_of_id: dict[str, int] = {}
+    id_index = table.column_index("id")
+    where = "feature" if table.is_vector else "row"
     for index in range(len(table.rows)):
         cells = _RowCells(table, index, problems)
         item_id = cells.raw("id")
         if item_id:
-            if item_id in first_row_of_id:
-                where = "feature" if table.is_vector else "row"
+            first_index = first_index_of_id.setdefault(item_id, index)
+            if first_index != index:
+                assert id_index is not None  # an id was read
+                first_row = table.row_numbers[first_index]
+                first_written = table.rows[first_index][id_index]
+                written = table.rows[index][id_index]
+                how = (
+                    ""
+                    if written == first_written
+                    else f"; {where} {first_row} has {_quoted(first_written)} and {where} "
+                    f"{cells.row} {_quoted(written)}, the same id once invisible characters are "
+                    "removed, compatibility forms folded (NFKC) and blanks trimmed"
+                )
                 cells.problem(
                     "id",
-                    f"duplicate id {item_id!r} (first used in {where} {first_row_of_id[item_id]}); "
+                    f"duplicate id {_quoted(item_id)} (first used in {where} {first_row}{how}); "
                     f"each {spec.label} needs its own id",
                 )
-            else:
-                first_row_of_id[item_id] = cells.row
         value = build(cells)
         if value is not None and cells.ok:
             built.append(_Rowed(value, cells.row))
         if located is not None and cells.point is not None:
-            located.append(_Rowed(cells.point, cells.row))
+            located.add(cells.point, cells.row)
     return built
 
 
 def _ids_in(table: _Table) -> set[str] | None:
     """Return every id in the table, or None without an id column (reported elsewhere)."""
     index = table.column_index("id")
-    return None if index is None else {row[index] for row in table.rows if row[index]}
+    if index is None:
+        return None
+    ids = (_cell_value(row[index], "id") for row in table.rows)
+    return {item_id for item_id in ids if item_id}
+
+
+def _cell_value(cell: str, column: str) -> str:
+    if cell.startswith("'"):
+        # A spreadsheet shows '=x as =x; bsb's writers quote that way (geodata.cells).
+        cell = unquote_spreadsheet_text(cell)
+    return normalise_id(cell) if column in _ID_COLUMNS else cell
 
 
 def _build_warehouse(cells: _RowCells) -> Warehouse | None:
     item_id = cells.text("id", required=True)
     name = cells.text("name", required=True)
     point = cells.coordinates()
-    stock_kg = cells.number("stock_kg", required=True)
+    stock_kg = cells.number("stock_kg", required=True, bounds=NUMBER_BOUNDS["warehouses.stock_kg"])
     if item_id is None or name is None or point is None or stock_kg is None:
         return None
     return Warehouse(item_id, name, point.lon, point.lat, stock_kg)
@@ -1535,9 +1855,12 @@ def _build_truck(
     if warehouse_id and known_warehouses is not None and warehouse_id not in known_warehouses:
         cells.problem(
             "warehouse_id",
-            f"unknown warehouse {warehouse_id!r}{_closest_ids(warehouse_id, known_warehouses)}",
+            f"unknown warehouse {_quoted(warehouse_id)}"
+            f"{_closest_ids(warehouse_id, known_warehouses)}",
         )
-    capacity_kg = cells.number("capacity_kg", required=True, low=0.0, strict=True)
+    capacity_kg = cells.number(
+        "capacity_kg", required=True, bounds=NUMBER_BOUNDS["trucks.capacity_kg"]
+    )
     if capacity_kg is not None and settings.sack_kg is not None and capacity_kg < settings.sack_kg:
         cells.problem(
             "capacity_kg",
@@ -1560,9 +1883,15 @@ def _build_truck(
             f"shift_end {_format_time(shift_end_s)} is not after shift_start "
             f"{_format_time(shift_start_s)}{origin}; the shift must end later the same day",
         )
-    cost_per_km = _or(cells.number("cost_per_km"), settings.cost_per_km)
-    cost_per_day = _or(cells.number("cost_per_day"), settings.cost_per_day)
-    max_trips = cells.number("max_trips_per_day", low=1.0, whole=True, high=MAX_TRIPS_PER_DAY)
+    cost_per_km = _or(
+        cells.number("cost_per_km", bounds=NUMBER_BOUNDS["trucks.cost_per_km"]),
+        settings.cost_per_km,
+    )
+    cost_per_day = _or(
+        cells.number("cost_per_day", bounds=NUMBER_BOUNDS["trucks.cost_per_day"]),
+        settings.cost_per_day,
+    )
+    max_trips = cells.number("max_trips_per_day", bounds=NUMBER_BOUNDS["trucks.max_trips_per_day"])
     truck_type = cells.text("type") or ""
     if (
         item_id is None
@@ -1590,6 +1919,9 @@ def _build_truck(
 def _closest_ids(item_id: str, known: set[str]) -> str:
     if not known:
         return "; the warehouses table has no ids"
+    if len(known) > _SUGGESTED_FROM_MAX:
+        # difflib compares with every id: for each bad row of a huge table that is no hint.
+        return "; expected the id of a warehouse in the warehouses table"
     match = difflib.get_close_matches(item_id, sorted(known), n=1, cutoff=0.6)
     if match:
         return f"; did you mean {match[0]!r}?"
@@ -1602,7 +1934,7 @@ def _build_drop_point(cells: _RowCells) -> DropPoint | None:
     item_id = cells.text("id", required=True)
     name = cells.text("name", required=True)
     point = cells.coordinates()
-    kpm = cells.number("kpm", required=True, whole=True, high=MAX_KPM_PER_POINT)
+    kpm = cells.number("kpm", required=True, bounds=NUMBER_BOUNDS["drop_points.kpm"])
     open_s = cells.time_s("open")
     close_s = cells.time_s("close")
     if open_s is not None and close_s is not None and close_s < open_s:
@@ -1611,7 +1943,7 @@ def _build_drop_point(cells: _RowCells) -> DropPoint | None:
             f"close {_format_time(close_s)} is before open {_format_time(open_s)}; "
             "expected a closing time later the same day",
         )
-    service_min = cells.number("service_min")
+    service_min = cells.number("service_min", bounds=NUMBER_BOUNDS["drop_points.service_min"])
     desa, kecamatan = cells.text("desa") or "", cells.text("kecamatan") or ""
     rt, rw = cells.text("rt") or "", cells.text("rw") or ""
     if item_id is None or name is None or point is None or kpm is None:
@@ -1635,7 +1967,9 @@ def _build_drop_point(cells: _RowCells) -> DropPoint | None:
 def _build_tranche(cells: _RowCells, sack_kg: float | None) -> Tranche | None:
     item_id = cells.text("id", required=True)
     name = cells.text("name", required=True)
-    kg_per_kpm = cells.number("kg_per_kpm", required=True, low=0.0, strict=True)
+    kg_per_kpm = cells.number(
+        "kg_per_kpm", required=True, bounds=NUMBER_BOUNDS["tranches.kg_per_kpm"]
+    )
     if kg_per_kpm is not None and sack_kg is not None:
         # A family's ration is handed over in whole sacks: a ration of 1.5 sacks would split
         # a sack, and every delivery must be a whole number of rations and of sacks.
@@ -1668,19 +2002,25 @@ def _build_tranche(cells: _RowCells, sack_kg: float | None) -> Tranche | None:
 
 
 def _check_on_land(
-    table: _Table, spec: _TableSpec, located: Sequence[_Rowed[_Point]], problems: list[Problem]
+    table: _Table, spec: _TableSpec, located: _Located, problems: ProblemCollector
 ) -> None:
     """Report every located row whose place lies in the sea, with its distance to land."""
     if not located:
         return
-    sea_points = find_sea_points(
-        [item.value.lon for item in located], [item.value.lat for item in located]
+    # In slices: the land test's working arrays grow with the points it is given at once.
+    sea_points = (
+        (start + sea.index, sea.distance_to_land_km)
+        for start in range(0, len(located), _LAND_CHECK_POINTS)
+        for sea in find_sea_points(
+            located.lon[start : start + _LAND_CHECK_POINTS],
+            located.lat[start : start + _LAND_CHECK_POINTS],
+        )
     )
-    for sea in sea_points:
-        item = located[sea.index]
-        where = f"lon {_fmt(item.value.lon)}, lat {_fmt(item.value.lat)}"
+    for index, distance_to_land_km in sea_points:
+        lon, lat, row = located.lon[index], located.lat[index], located.row[index]
+        where = f"lon {_fmt(lon)}, lat {_fmt(lat)}"
         if table.is_vector:
-            prefix = f"feature {item.row}: "
+            prefix = f"feature {row}: "
             where += f" (after reprojecting from {table.crs_name} to EPSG:4326)"
             field = "geometry"
         else:
@@ -1688,11 +2028,11 @@ def _check_on_land(
         problems.append(
             Problem(
                 table.file,
-                f"{prefix}{where} is in the sea, {_format_distance(sea.distance_to_land_km)} "
+                f"{prefix}{where} is in the sea, {_format_distance(distance_to_land_km)} "
                 f"from the nearest land; expected the {spec.label}'s place on land (within "
                 f"{_fmt(LAND_TOLERANCE_M)} m of the coast): look for a lost digit or a wrong "
                 "sign, or read the coordinates off a map",
-                row=item.row,
+                row=row,
                 field=field,
             )
         )
@@ -1710,7 +2050,7 @@ def _check_tranche_windows(
     table: _Table,
     tranches: Sequence[_Rowed[Tranche]],
     settings: _Settings,
-    problems: list[Problem],
+    problems: ProblemCollector,
 ) -> None:
     """Report every tranche whose window (from release or start_date) holds no working day."""
     calendar = settings.calendar
@@ -1726,7 +2066,17 @@ def _check_tranche_windows(
                 f"the scenario's start_date {_fmt_day(settings.start_date)} (release "
                 f"{tranche.release.isoformat()} is earlier)"
             )
-        if first > tranche.deadline:
+        # A plan of centuries is a typing error; it would also have the calendar walk every
+        # day of it here, and the planner plan every day of it.
+        start = first if settings.start_date is None else settings.start_date
+        span = "release" if settings.start_date is None else "the scenario's start_date"
+        if (tranche.deadline - start).days > MAX_PLAN_DAYS:
+            message = (
+                f"deadline {tranche.deadline.isoformat()} is {(tranche.deadline - start).days} "
+                f"days after {span} {start.isoformat()}; every deadline must lie within "
+                f"{MAX_PLAN_DAYS} days of it: check the year"
+            )
+        elif first > tranche.deadline:
             message = (
                 f"deadline {_fmt_day(tranche.deadline)} is before the scenario's start_date "
                 f"{_fmt_day(first)}: no day is left to deliver tranche {tranche.id!r}; expected "

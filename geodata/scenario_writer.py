@@ -13,10 +13,16 @@ one header row), the input format read by ``geodata.scenario_io.read_scenario``:
 ``tranches.csv``
     ``id, name, kg_per_kpm, release, deadline``
 
-Ids and text are written verbatim. Floats are written with ``repr`` so that they read back
-exactly (integral floats as integers, ``2000`` rather than ``2000.0``); times of day as
-``HH:MM``, or ``HH:MM:SS`` when the seconds are not zero; dates in ISO form; ``None`` as an
-empty cell. The TOML is written here by hand because the standard library only reads TOML.
+Ids and text are written as they are, except that text a spreadsheet would read as a formula
+(``=``, ``+``, ``-``, ``@``, tab or CR first) gets a ``'`` in front and control and invisible
+characters are dropped (:func:`geodata.cells.spreadsheet_text`), and a carriage return inside
+a cell is written as a line feed: a plan folder's ``scenario/`` is opened in spreadsheets like
+any paper. The reader takes that quote off again, so the folder
+still reads back equal. Numbers are never quoted (a negative latitude stays a number). Floats
+are written with ``repr`` so that they read back exactly (integral floats as integers, ``2000``
+rather than ``2000.0``); times of day as ``HH:MM``, or ``HH:MM:SS`` when the seconds are not
+zero; dates in ISO form; ``None`` as an empty cell. The TOML is written here by hand because
+the standard library only reads TOML.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
+from geodata.cells import spreadsheet_text
 from optimizer.model import WEEKDAY_NAMES, Scenario
 
 DEFAULT_COST_PER_KM = 5000.0
@@ -98,7 +105,13 @@ def write_scenario(scenario: Scenario, folder: Path) -> None:
         folder / "warehouses.csv",
         WAREHOUSE_COLUMNS,
         (
-            [w.id, w.name, format_float(w.lon), format_float(w.lat), format_float(w.stock_kg)]
+            [
+                _text(w.id),
+                _text(w.name),
+                format_float(w.lon),
+                format_float(w.lat),
+                format_float(w.stock_kg),
+            ]
             for w in scenario.warehouses
         ),
     )
@@ -107,15 +120,15 @@ def write_scenario(scenario: Scenario, folder: Path) -> None:
         TRUCK_COLUMNS,
         (
             [
-                t.id,
-                t.warehouse_id,
+                _text(t.id),
+                _text(t.warehouse_id),
                 format_float(t.capacity_kg),
                 format_time_of_day(t.shift_start_s),
                 format_time_of_day(t.shift_end_s),
                 format_float(t.cost_per_km),
                 format_float(t.cost_per_day),
                 "" if t.max_trips_per_day is None else str(int(t.max_trips_per_day)),
-                t.type,
+                _text(t.type),
             ]
             for t in scenario.trucks
         ),
@@ -125,15 +138,15 @@ def write_scenario(scenario: Scenario, folder: Path) -> None:
         DROP_POINT_COLUMNS,
         (
             [
-                p.id,
-                p.name,
+                _text(p.id),
+                _text(p.name),
                 format_float(p.lon),
                 format_float(p.lat),
                 str(int(p.kpm)),
-                p.desa,
-                p.kecamatan,
-                p.rt,
-                p.rw,
+                _text(p.desa),
+                _text(p.kecamatan),
+                _text(p.rt),
+                _text(p.rw),
                 "" if p.open_s is None else format_time_of_day(p.open_s),
                 "" if p.close_s is None else format_time_of_day(p.close_s),
                 "" if p.service_min is None else format_float(p.service_min),
@@ -146,8 +159,8 @@ def write_scenario(scenario: Scenario, folder: Path) -> None:
         TRANCHE_COLUMNS,
         (
             [
-                t.id,
-                t.name,
+                _text(t.id),
+                _text(t.name),
                 format_float(t.kg_per_kpm),
                 t.release.isoformat(),
                 t.deadline.isoformat(),
@@ -265,6 +278,14 @@ def _toml_date(day: date) -> str:
 
 def _toml_array(items: Iterable[str]) -> str:
     return "[" + ", ".join(items) + "]"
+
+
+def _text(text: str) -> str:
+    # Never a formula in a spreadsheet; the reader takes the quote off again. A carriage return
+    # becomes a line feed: with "\n" line ends the csv module does not quote a cell holding a
+    # bare "\r", which every reader then takes for the end of the row, and what follows it
+    # ("\r=1") would start a row of its own, a formula.
+    return spreadsheet_text(text).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:

@@ -34,6 +34,8 @@ from geodata.scenario_io import (
     DEFAULT_COST_PER_KM,
     DEFAULT_SACK_KG,
     DEFAULT_TIMEZONE,
+    MAX_PLAN_DAYS,
+    NUMBER_BOUNDS,
     read_scenario,
 )
 from geodata.scenario_writer import (
@@ -289,6 +291,33 @@ def test_scenario_doc_lists_exactly_the_written_columns(
     scenario_doc: str, heading: str, columns: tuple[str, ...]
 ) -> None:
     assert _first_column(_section(scenario_doc, heading)) == set(columns)
+
+
+def _documented_bounds(scenario_doc: str) -> dict[str, tuple[str, str, str]]:
+    """The "Ranges of numbers" table as ``{key: (lowest, highest, whole)}``, keys as in code."""
+    rows: dict[str, tuple[str, str, str]] = {}
+    for line in _section(scenario_doc, "## Ranges of numbers").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or len(cells) != 4 or not cells[0].startswith(("`", "`[")):
+            continue
+        # `[travel] speed_kmh` is the TOML key travel.speed_kmh; `trucks.capacity_kg` a column.
+        name = re.sub(r"^\[(\w+)\] ", r"\1.", cells[0].strip("`"))
+        rows[name] = (cells[1], cells[2], cells[3])
+    return rows
+
+
+def test_scenario_doc_ranges_are_the_reader_bounds(scenario_doc: str) -> None:
+    documented = _documented_bounds(scenario_doc)
+    assert set(documented) == set(NUMBER_BOUNDS)
+    for key, bounds in NUMBER_BOUNDS.items():
+        lowest = f"> {bounds.low:g}" if bounds.low_exclusive else f"{bounds.low:g}"
+        expected = (lowest, str(int(bounds.high)), "yes" if bounds.whole else "no")
+        assert documented[key] == expected, key
+
+
+def test_scenario_doc_states_the_longest_plan(scenario_doc: str) -> None:
+    tranches = _section(scenario_doc, "## `tranches`")
+    assert f"at most **{MAX_PLAN_DAYS} days** after `start_date`" in " ".join(tranches.split())
 
 
 def test_scenario_doc_lists_exactly_the_toml_keys_the_reader_knows(scenario_doc: str) -> None:
