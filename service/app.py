@@ -716,7 +716,7 @@ def _store_scenario(
             raise ApiError(
                 422,
                 title,
-                f"{len(outcome.problems)} problem(s) in {display}",
+                f"{outcome.total or len(outcome.problems)} problem(s) in {display}",
                 errors=items_from_problems(outcome.problems, hide=hide),
             )
         target = config.scenarios_dir / scenario_id

@@ -53,6 +53,8 @@ class UploadOutcome:
     problems: tuple[Problem, ...] = ()
     stage: str = "upload"
     root: str | None = None
+    total: int = 0
+    """How many problems were found; ``problems`` lists at most 1,000 of them, then a note."""
 
 
 def check_upload(archive: Path, dest: Path, limits: ArchiveLimits, display: str) -> UploadOutcome:
@@ -81,11 +83,11 @@ def check_upload(archive: Path, dest: Path, limits: ArchiveLimits, display: str)
         root = extract_zip(archive, dest, limits, display)
         check_spreadsheets(root, limits, display)
     except InputError as error:
-        return UploadOutcome(None, error.problems, "upload")
+        return UploadOutcome(None, error.problems, "upload", total=error.total)
     try:
         scenario = validate_scenario(root)
     except InputError as error:
-        return UploadOutcome(None, error.problems, "scenario", str(root))
+        return UploadOutcome(None, error.problems, "scenario", str(root), total=error.total)
     demand_kg = sum(
         scenario.demand_kg(p, t) for p in scenario.drop_points for t in scenario.tranches
     )

@@ -339,3 +339,35 @@ def test_a_stop_asked_while_the_worker_starts_waits_until_it_can_be_honoured(
     finally:
         run.process.kill()
         run.process.wait()
+
+
+def test_an_upload_with_thousands_of_problems_lists_1000_and_counts_them_all(
+    tmp_path: Path,
+) -> None:
+    import csv
+    import zipfile
+
+    from geodata.sample import write_sample
+    from service.archive import ArchiveLimits
+    from service.uploads import check_upload
+
+    scenario = tmp_path / "scenario"
+    write_sample(scenario, n_drop_points=1500, seed=1)
+    table = scenario / "drop_points.csv"
+    with table.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    kpm = rows[0].index("kpm")
+    for row in rows[1:]:
+        row[kpm] = "many"
+    with table.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    archive = tmp_path / "up.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in sorted(scenario.iterdir()):
+            if path.is_file() and not path.name.startswith("."):
+                zipped.write(path, path.name)
+    outcome = check_upload(archive, tmp_path / "files", ArchiveLimits(), "up.zip")
+    assert outcome.summary is None
+    assert outcome.total >= 1500
+    assert len(outcome.problems) == 1001  # 1,000 listed, then the note counting the rest
+    assert "more problems" in outcome.problems[-1].message
