@@ -37,8 +37,9 @@ import csv
 import hashlib
 import math
 import re
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum, unique
@@ -199,7 +200,12 @@ class _Delivery:
 
 
 def write_papers(
-    scenario: Scenario, plan: Plan, folder: Path, *, language: str = "id"
+    scenario: Scenario,
+    plan: Plan,
+    folder: Path,
+    *,
+    language: str = "id",
+    progress: Callable[[int], None] | None = None,
 ) -> list[Path]:
     """Write loading lists, receipt lists (TTB) and the facilitator schedule into ``folder``.
 
@@ -213,6 +219,9 @@ def write_papers(
         Destination folder; created if missing. Existing files of the same name are replaced.
     language
         ``"id"`` (Bahasa Indonesia, default) or ``"en"`` for the headers.
+    progress
+        Told the number of files written so far, at most every 10 s: a large plan has a
+        paper per trip and per drop point, tens of thousands of files (a job's heartbeat).
 
     Returns
     -------
@@ -228,11 +237,30 @@ def write_papers(
     """
     language_index(language)  # fail before writing anything
     folder.mkdir(parents=True, exist_ok=True)
+    tick = _Tick(progress)
     written: list[Path] = []
-    written += _write_loading_lists(scenario, plan, folder, language)
-    written += _write_receipts(scenario, plan, folder, language)
-    written += _write_schedule(scenario, plan, folder, language)
+    written += _write_loading_lists(scenario, plan, folder, language, tick)
+    written += _write_receipts(scenario, plan, folder, language, tick)
+    written += _write_schedule(scenario, plan, folder, language, tick)
     return written
+
+
+class _Tick:
+    """Counts files written and tells ``progress`` at most every ``PROGRESS_EVERY_S``."""
+
+    PROGRESS_EVERY_S = 10.0
+
+    def __init__(self, progress: Callable[[int], None] | None) -> None:
+        self.progress = progress
+        self.files = 0
+        self.last = time.monotonic()
+
+    def __call__(self, files: int) -> None:
+        self.files += files
+        now = time.monotonic()
+        if self.progress is not None and now - self.last >= self.PROGRESS_EVERY_S:
+            self.last = now
+            self.progress(self.files)
 
 
 # --- the three papers -----------------------------------------------------------------------
@@ -242,7 +270,9 @@ def _sorted_routes(plan: Plan) -> list[Route]:
     return sorted(plan.routes, key=lambda r: (r.date, r.truck, r.trip))
 
 
-def _write_loading_lists(scenario: Scenario, plan: Plan, folder: Path, language: str) -> list[Path]:
+def _write_loading_lists(
+    scenario: Scenario, plan: Plan, folder: Path, language: str, tick: _Tick
+) -> list[Path]:
     routes = _sorted_routes(plan)
     per_trip_dir = folder / LOADING_LISTS
     per_trip_dir.mkdir(exist_ok=True)
@@ -291,6 +321,7 @@ def _write_loading_lists(scenario: Scenario, plan: Plan, folder: Path, language:
         )
         stem = f"{route.date.isoformat()}_{truck_stems[route.truck]}_trip{route.trip}"
         written += _write_both(per_trip_dir / stem, (sheet,), language)
+        tick(2)
         trip_cells: tuple[Cell, ...] = (
             route.date,
             route.truck,
@@ -359,7 +390,9 @@ def _deliveries(scenario: Scenario, plan: Plan) -> list[_Delivery]:
     return deliveries
 
 
-def _write_receipts(scenario: Scenario, plan: Plan, folder: Path, language: str) -> list[Path]:
+def _write_receipts(
+    scenario: Scenario, plan: Plan, folder: Path, language: str, tick: _Tick
+) -> list[Path]:
     deliveries = _deliveries(scenario, plan)
     missing = _missing(plan)
     per_point: dict[str, list[_Delivery]] = defaultdict(list)
@@ -375,6 +408,7 @@ def _write_receipts(scenario: Scenario, plan: Plan, folder: Path, language: str)
             for d in point_deliveries
         )
         written += _write_both(per_point_dir / point_stems[point_id], sheets, language)
+        tick(2)
     summary_rows = [
         (
             d.point.id,
@@ -461,7 +495,9 @@ class _ScheduleLine:
     cells: tuple[Cell, ...]
 
 
-def _write_schedule(scenario: Scenario, plan: Plan, folder: Path, language: str) -> list[Path]:
+def _write_schedule(
+    scenario: Scenario, plan: Plan, folder: Path, language: str, tick: _Tick
+) -> list[Path]:
     tranche_order = {t.id: i for i, t in enumerate(scenario.tranches)}
     missing = _missing(plan)
     lines: list[_ScheduleLine] = []

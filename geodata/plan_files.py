@@ -55,7 +55,9 @@ WRITE_STAGES: Final = ("maps", "trip sheets", "plan files", "papers")
 """The stages of writing a complete plan folder, in order, as told to a :data:`WriteProgress`."""
 
 WriteProgress = Callable[[int, int, str], None]
-"""Told ``(number, total, stage)`` as each stage of :data:`WRITE_STAGES` starts (1-based)."""
+"""Told ``(number, total, stage)`` as each stage of :data:`WRITE_STAGES` starts (1-based), and
+during the long papers stage every 10 s with the files written so far (``"papers (N files
+written)"``)."""
 
 COORDINATE_DECIMALS: Final = 6
 """About 0.1 m: more than enough for a drop point, and keeps the GeoJSON small and stable."""
@@ -256,7 +258,14 @@ def _write_contents(
     summary = format_summary(scenario, plan, language=language)
     (folder / "summary.md").write_text(summary, encoding="utf-8")
     _tell(progress, "papers")
-    write_papers(scenario, plan, folder / "papers", language=language)
+
+    def papers_written(files: int) -> None:
+        # Still at the papers stage: tells a job's server the writing is alive, not stuck.
+        if progress is not None:
+            stage = WRITE_STAGES.index("papers") + 1
+            progress(stage, len(WRITE_STAGES), f"papers ({files:,} files written)")
+
+    write_papers(scenario, plan, folder / "papers", language=language, progress=papers_written)
     for relative, content in sorted(extra_files.items()):
         target = _extra_file_target(folder, relative)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -146,6 +146,19 @@ def test_write_papers_returns_every_file_it_wrote(tmp_path: Path) -> None:
     assert len(written) == len(on_disk)
 
 
+def test_write_papers_tells_how_many_files_it_has_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geodata import papers
+
+    monkeypatch.setattr(papers._Tick, "PROGRESS_EVERY_S", 0.0)
+    told: list[int] = []
+    written = write_papers(make_tiny_scenario(), make_tiny_plan(), tmp_path, progress=told.append)
+    # One count per per-trip or per-point paper (a csv and an xlsx each), always growing.
+    assert told and told == sorted(told) and len(set(told)) == len(told)
+    assert told[-1] <= len(written)
+
+
 def test_csv_papers_start_with_a_byte_order_mark(papers_id: Path) -> None:
     for path in papers_id.rglob("*.csv"):
         assert path.read_bytes().startswith(b"\xef\xbb\xbf"), path
