@@ -1,7 +1,9 @@
-"""A real ``bsb serve`` on loopback, started the way the README says, for the service tests.
+"""Helpers of the service tests: a real ``bsb serve`` on loopback, and a job manager.
 
 Test modules use the ``live_server`` fixture (one server per module) or :func:`start_server`
-for servers they kill and restart themselves.
+for servers they kill and restart themselves, started the way the README says; and
+:func:`running_job` for a job manager holding one running job, to see how a job ends without
+starting a server.
 """
 
 from __future__ import annotations
@@ -18,10 +20,15 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+
+if TYPE_CHECKING:
+    from service.config import ServiceConfig
+    from service.db import JobRow
+    from service.jobs import JobManager, _Running
 
 ROOT = Path(__file__).resolve().parent.parent
 BSB = [sys.executable, "-c", "import cli; cli.main()"]
@@ -165,3 +172,52 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         assert server.process.returncode is not None
         if os.environ.get("BSB_SHOW_SERVER_LOG"):
             print(server.log())
+
+
+def running_job(app_config: ServiceConfig, **fields: Any) -> tuple[JobManager, _Running]:
+    """A job manager whose database holds job ``j_1`` running; ``fields`` go to its row."""
+    # Imported here: the live-server tests above need none of the service's own modules.
+    from service.db import JobRow, ScenarioRow, open_database, utcnow
+    from service.jobs import JobManager, _Running
+
+    app_config.create_folders()
+    _engine, sessions = open_database(app_config.database_url)
+    with sessions.begin() as session:
+        session.add(
+            ScenarioRow(
+                id="s_1",
+                name="t",
+                created_at=utcnow(),
+                created_by="t_1",
+                drop_points=1,
+                families=1,
+                warehouses=1,
+                trucks=1,
+                demand_kg=1.0,
+            )
+        )
+        session.flush()  # the job's scenario first (no ORM relationship orders them)
+        session.add(
+            JobRow(
+                id="j_1",
+                scenario_id="s_1",
+                status="running",
+                time_limit_s=5.0,
+                language="id",
+                created_by="t_1",
+                created_at=utcnow(),
+                **fields,
+            )
+        )
+    run = _Running("j_1", "p_0123456789abcdef", None, 0.0, 5.0)  # type: ignore[arg-type]
+    return JobManager(app_config, sessions), run
+
+
+def ended_job(manager: JobManager) -> JobRow:
+    """The row of job ``j_1`` as the manager left it."""
+    from service.db import JobRow
+
+    with manager.sessions() as session:
+        job = session.get(JobRow, "j_1")
+    assert job is not None
+    return job

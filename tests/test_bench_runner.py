@@ -20,7 +20,7 @@ from benchmarks import report, runner
 from benchmarks.runner import PRESETS, ResultRow, Task, append_row, read_rows
 from geodata.output_guard import read_manifest, write_manifest
 from optimizer.errors import InputError
-from tests.test_output_guard import tree_digest
+from tests.conftest import tree_digest
 
 # Depot at (0, 0), customers on the axes at distance 10; wide windows, capacity 100, 4 vehicles.
 TINY_SOLOMON = """{name}

@@ -39,7 +39,7 @@ from cli import main
 from optimizer import engines
 from optimizer.routing import DROP_PENALTY
 from optimizer.strategies import strategy_names
-from tests.test_output_guard import tree_digest
+from tests.conftest import tree_digest
 
 HAS_PYVRP = importlib.util.find_spec("pyvrp") is not None
 HAS_VROOM = importlib.util.find_spec("vroom") is not None

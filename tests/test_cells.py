@@ -25,8 +25,7 @@ from geodata.scenario_io import read_scenario
 from geodata.scenario_writer import write_scenario
 from optimizer.model import Scenario
 from optimizer.solution import plan_from_dict, plan_to_dict
-from tests.conftest import make_tiny_scenario
-from tests.test_papers import make_tiny_plan
+from tests.conftest import make_tiny_plan, make_tiny_scenario
 
 HOSTILE = (
     '\x01=HYPERLINK("http://x","y")',

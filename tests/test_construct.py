@@ -7,30 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer.construct import nearest_neighbour
-from optimizer.routing import RoutingProblem, RoutingResult, VehicleGroup, trips_cost
-from tests.test_engines import make_problem
-
-HOUR_S = 3600
-
-
-def assert_feasible(problem: RoutingProblem, result: RoutingResult) -> None:
-    """Each chunk once; loads, windows and shifts as the OR-Tools model states them."""
-    seen = [n for _, nodes in result.trips for n in nodes] + list(result.dropped)
-    assert sorted(seen) == list(range(1, len(problem.demand_sacks)))
-    per_group = [0] * len(problem.groups)
-    for group_index, nodes in result.trips:
-        group = problem.groups[group_index]
-        per_group[group_index] += 1
-        assert sum(problem.demand_sacks[n] for n in nodes) <= group.capacity_sacks
-        if not problem.timed:
-            continue
-        here, leave = 0, group.earliest_depart_s + problem.service_s[0]
-        for node in nodes:
-            arrive = max(leave + int(problem.travel_s[here, node]), problem.open_s[node])
-            assert arrive <= problem.close_s[node]
-            here, leave = node, arrive + problem.service_s[node]
-        assert leave + int(problem.travel_s[here, 0]) <= group.shift_end_s
-    assert all(n <= g.n_trips for n, g in zip(per_group, problem.groups, strict=True))
+from optimizer.routing import RoutingProblem, VehicleGroup, trips_cost
+from tests.conftest import HOUR_S, assert_routing_feasible, make_problem
 
 
 @settings(max_examples=80, deadline=None)
@@ -44,7 +22,7 @@ def test_constructed_trips_are_feasible_and_cover_every_chunk_once(
     )
     problem = make_problem(seed, n_nodes, groups)
     result = nearest_neighbour(problem)
-    assert_feasible(problem, result)
+    assert_routing_feasible(problem, result)
     assert result.objective == trips_cost(problem, result.trips, len(result.dropped))
     assert nearest_neighbour(problem) == result  # deterministic
 
@@ -52,7 +30,7 @@ def test_constructed_trips_are_feasible_and_cover_every_chunk_once(
 def test_with_enough_trips_every_chunk_is_routed_in_full_trucks() -> None:
     problem = make_problem(3, 50, (VehicleGroup(200, 6 * HOUR_S, 20 * HOUR_S, 1.0, 50),))
     result = nearest_neighbour(problem)
-    assert_feasible(problem, result)
+    assert_routing_feasible(problem, result)
     assert result.dropped == ()
     # Greedy, but not one trip per chunk: trips are filled while anything fits.
     assert len(result.trips) <= sum(problem.demand_sacks) / 200 * 2 + 1
@@ -73,7 +51,7 @@ def test_a_chunk_no_group_can_reach_in_time_is_dropped() -> None:
         problem.groups,
     )
     result = nearest_neighbour(problem)
-    assert_feasible(problem, result)
+    assert_routing_feasible(problem, result)
     assert result.dropped == (2,)
 
 
@@ -90,6 +68,6 @@ def test_untimed_problems_ignore_windows() -> None:
         timed=False,
     )
     result = nearest_neighbour(problem)
-    assert_feasible(problem, result)
+    assert_routing_feasible(problem, result)
     assert result.dropped == ()
     assert np.sum([len(nodes) for _, nodes in result.trips]) == 30

@@ -10,7 +10,6 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import cast
 
-import numpy as np
 import pytest
 
 import optimizer.pyvrp_engine
@@ -40,38 +39,11 @@ from optimizer.strategies import (
     get_strategy,
     strategy_names,
 )
-from tests.conftest import make_tiny_scenario
+from tests.conftest import make_problem, make_tiny_scenario
 
 HOUR_S = 3600
 HAS_PYVRP = importlib.util.find_spec("pyvrp") is not None
 needs_pyvrp = pytest.mark.skipif(not HAS_PYVRP, reason="PyVRP (extra 'pyvrp') is not installed")
-
-TWO_WEIGHTS = (
-    VehicleGroup(100, 7 * HOUR_S, 17 * HOUR_S, 1.0, 5),
-    VehicleGroup(250, 8 * HOUR_S, 16 * HOUR_S, 1.35, 3),
-)
-
-
-def make_problem(
-    seed: int, n_nodes: int, groups: tuple[VehicleGroup, ...] = TWO_WEIGHTS
-) -> RoutingProblem:
-    """Random nodes in 20 km x 20 km at 8 m/s, windows of 3-6 hours between 07:00 and 17:00."""
-    rng = np.random.default_rng(seed)
-    xy = rng.uniform(0, 20_000, (n_nodes + 1, 2))
-    distance_m = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)))
-    distance_m = distance_m.astype(np.int64)
-    open_s = [0, *(int(v) for v in rng.integers(7 * HOUR_S, 11 * HOUR_S, n_nodes))]
-    close_s = [24 * HOUR_S] + [o + int(rng.integers(3 * HOUR_S, 6 * HOUR_S)) for o in open_s[1:]]
-    return RoutingProblem(
-        distance_m=distance_m,
-        travel_s=np.rint(distance_m / 8.0).astype(np.int64),
-        service_s=[600, *(int(v) for v in rng.integers(300, 900, n_nodes))],
-        demand_sacks=[0, *(int(v) for v in rng.integers(5, 60, n_nodes))],
-        open_s=open_s,
-        close_s=close_s,
-        groups=groups,
-    )
-
 
 # --- strategies -------------------------------------------------------------------------------
 

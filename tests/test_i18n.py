@@ -45,8 +45,7 @@ from geodata.trip_sheets import SheetText
 from optimizer.model import Scenario
 from optimizer.reasons import ReasonCode, ReasonFacts
 from optimizer.solution import Plan, Unassigned, compute_kpis
-from tests.conftest import make_tiny_scenario
-from tests.test_papers import make_tiny_plan
+from tests.conftest import make_tiny_plan, make_tiny_scenario
 
 GLOSSARY = Path(__file__).resolve().parent.parent / "docs" / "glossary.md"
 TABLES = (Text, SheetText, MapText, Term)

@@ -25,14 +25,7 @@ from geodata.sample import make_sample
 from optimizer.model import Scenario, SolverSettings
 from optimizer.planner import plan_scenario
 from optimizer.solution import Plan
-
-
-def find_chromium() -> str | None:
-    found = shutil.which("chromium")
-    if found:
-        return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
+from tests.conftest import find_chromium
 
 CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")

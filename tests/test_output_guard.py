@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -20,20 +19,7 @@ from geodata.output_guard import (
     write_manifest,
 )
 from optimizer.errors import InputError
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    """Every entry under ``root`` (``root`` itself included) -> its kind and content hash."""
-    digest: dict[str, str] = {}
-    for path in [root, *sorted(root.rglob("*"))]:
-        name = path.relative_to(root).as_posix()
-        if path.is_symlink():
-            digest[name] = "link " + str(path.readlink())
-        elif path.is_dir():
-            digest[name] = "dir"
-        else:
-            digest[name] = "file " + hashlib.sha256(path.read_bytes()).hexdigest()
-    return digest
+from tests.conftest import tree_digest
 
 
 def _fill(folder: Path) -> None:

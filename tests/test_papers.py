@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,93 +14,8 @@ from openpyxl import load_workbook
 
 from geodata.i18n import REASON_LABELS
 from geodata.papers import LANGUAGES, Text, safe_stem, write_papers
-from optimizer.model import Scenario
-from optimizer.reasons import ReasonFacts
-from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned, compute_kpis
-from tests.conftest import make_tiny_scenario
-
-
-def _at(day: date, hhmm: str) -> datetime:
-    hour, minute = hhmm.split(":")
-    return datetime(day.year, day.month, day.day, int(hour), int(minute))
-
-
-def _route(
-    truck: str, day: date, trip: int, stops: list[tuple[str, str, float, str, str]]
-) -> Route:
-    built = tuple(
-        Stop(point, tranche, kg, round(kg / 15), _at(day, arrive), _at(day, depart))
-        for point, tranche, kg, arrive, depart in stops
-    )
-    return Route(
-        truck=truck,
-        warehouse="W1",
-        date=day,
-        trip=trip,
-        depart=_at(day, "07:30"),
-        return_=_at(day, "12:00"),
-        distance_km=12.5,
-        load_kg=sum(s.kg for s in built),
-        stops=built,
-    )
-
-
-def make_tiny_plan(scenario: Scenario | None = None) -> Plan:
-    """A hand-made plan for make_tiny_scenario.
-
-    00042 and P2 get both tranches in full; P4 gets September only (October: no stock); P3 gets
-    half of September (the rest: fleet time) and nothing in October (no stock).
-    """
-    scenario = scenario or make_tiny_scenario()
-    sep2, sep3, oct1 = date(2020, 9, 2), date(2020, 9, 3), date(2020, 10, 1)
-    routes = (
-        _route(
-            "T2",
-            sep2,
-            1,
-            [
-                ("00042", "T-SEP", 1500.0, "08:10", "08:40"),
-                ("P2", "T-SEP", 1200.0, "09:00", "09:27"),
-            ],
-        ),
-        _route("T1", sep2, 1, [("P4", "T-SEP", 900.0, "08:05", "08:34")]),
-        _route("T2", sep3, 1, [("P3", "T-SEP", 1800.0, "08:20", "08:53")]),
-        _route(
-            "T1",
-            oct1,
-            1,
-            [("00042", "T-OKT", 750.0, "08:10", "08:32"), ("P2", "T-OKT", 600.0, "09:00", "09:21")],
-        ),
-    )
-    fleet = ReasonFacts(
-        warehouses=("W1",),
-        trucks=2,
-        trip_h=4.5,
-        trip_kg=1800.0,
-        working_days=25,
-        first_day=date(2020, 9, 1),
-        deadline=date(2020, 9, 30),
-    )
-    stock = ReasonFacts(warehouses=("W1",), leftover_kg=(12.5,), ration_kg=15.0)
-    unassigned = (
-        Unassigned(
-            "P3", "T-SEP", 1800.0, 120, ReasonCode.FLEET_TIME, "trucks out of shift time", fleet
-        ),
-        Unassigned(
-            "P3", "T-OKT", 1800.0, 120, ReasonCode.STOCK, "warehouse W1 has no stock left", stock
-        ),
-        Unassigned(
-            "P4", "T-OKT", 450.0, 30, ReasonCode.STOCK, "warehouse W1 has no stock left", stock
-        ),
-    )
-    return Plan(
-        scenario_name=scenario.name,
-        routes=routes,
-        unassigned=unassigned,
-        kpis=compute_kpis(scenario, routes, unassigned),
-        strategy="default",
-        seed=1,
-    )
+from optimizer.solution import Plan, ReasonCode, compute_kpis
+from tests.conftest import _route, make_tiny_plan, make_tiny_scenario
 
 
 def _read_csv(path: Path) -> list[list[str]]:

@@ -19,9 +19,7 @@ from geodata.plan_files import (
 from optimizer.errors import InputError
 from optimizer.model import Scenario
 from optimizer.solution import Plan, compute_kpis, plan_from_dict, plan_to_dict
-from tests.conftest import make_tiny_scenario
-from tests.test_output_guard import tree_digest
-from tests.test_papers import make_tiny_plan
+from tests.conftest import make_tiny_plan, make_tiny_scenario, tree_digest
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:

@@ -26,7 +26,7 @@ from geodata.sample import (
 )
 from optimizer.errors import InputError
 from optimizer.model import Scenario, haversine_km
-from tests.test_output_guard import tree_digest
+from tests.conftest import tree_digest
 
 SHARED_GEODATA = Path(__file__).resolve().parents[1].parent / "shared" / "geodata"
 needs_geodata = pytest.mark.skipif(

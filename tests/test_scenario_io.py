@@ -17,41 +17,20 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from geodata.scenario_io import _parse_number, read_scenario, validate_scenario
-from optimizer.errors import InputError, Problem
+from optimizer.errors import InputError
 from optimizer.model import SolverSettings
-from tests.conftest import make_tiny_scenario
-
-SCENARIOS = Path(__file__).parent / "data" / "scenarios"
-VALID = SCENARIOS / "valid_minimal"
-
-
-def scenario_with_defect(defect: str, tmp_path: Path) -> Path:
-    """Copy valid_minimal into tmp_path and lay the defect folder's files over it."""
-    folder = tmp_path / defect
-    shutil.copytree(VALID, folder)
-    for source in (SCENARIOS / defect).iterdir():
-        shutil.copy(source, folder / source.name)
-    return folder
-
-
-def problems_of(folder: Path, **kwargs: Path) -> tuple[Problem, ...]:
-    with pytest.raises(InputError) as caught:
-        read_scenario(folder, **kwargs)
-    return caught.value.problems
-
-
-def the_problem(
-    problems: tuple[Problem, ...], file: str, row: int | None, field: str | None
-) -> Problem:
-    matching = [p for p in problems if (p.file, p.row, p.field) == (file, row, field)]
-    assert matching, f"no problem at {file}, row {row}, field {field}: {problems}"
-    return matching[0]
-
-
-def read_rows(path: Path) -> list[list[str]]:
-    with path.open(newline="", encoding="utf-8") as stream:
-        return list(csv.reader(stream))
-
+from tests.conftest import (
+    SCENARIOS,
+    SECRET,
+    VALID,
+    _append_toml,
+    _outside_table,
+    make_tiny_scenario,
+    problems_of,
+    read_rows,
+    scenario_with_defect,
+    the_problem,
+)
 
 # --------------------------------------------------------------------------------------------
 # Valid inputs
@@ -548,11 +527,6 @@ def _replace_row(path: Path, row: int, **cells: str) -> None:
         csv.writer(stream, lineterminator="\n").writerows(rows)
 
 
-def _append_toml(folder: Path, text: str) -> None:
-    with (folder / "scenario.toml").open("a", encoding="utf-8") as stream:
-        stream.write(text)
-
-
 @pytest.mark.parametrize(
     ("lon", "lat"),
     [(106.615, -5.745), (106.7045, -5.9777), (106.88, -6.10), (106.80, -6.60)],
@@ -726,22 +700,6 @@ def test_ration_below_one_sack_suggests_one_sack(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Paths must stay inside the scenario folder and name regular files
-
-SECRET = "db_password=hunter2-secret"
-
-
-def _outside_table(tmp_path: Path) -> Path:
-    """A valid trucks table outside the scenario folder whose header carries a secret."""
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    table = outside / "trucks.csv"
-    rows = read_rows(VALID / "trucks.csv")
-    rows[0].append(SECRET)
-    for row in rows[1:]:
-        row.append(SECRET)
-    with table.open("w", newline="", encoding="utf-8") as stream:
-        csv.writer(stream, lineterminator="\n").writerows(rows)
-    return table
 
 
 def _assert_refused(folder: Path, table: str, written: str, reason: str) -> None:

@@ -29,18 +29,17 @@ from geodata.scenario_io import (
 )
 from geodata.scenario_writer import write_scenario
 from optimizer.errors import MAX_LISTED_PROBLEMS, InputError, Problem, ProblemCollector
-from tests.conftest import make_tiny_scenario
-from tests.test_scenario_io import (
+from tests.conftest import (
+    SECRET,
     VALID,
     _append_toml,
     _outside_table,
+    make_tiny_scenario,
     problems_of,
     read_rows,
     scenario_with_defect,
     the_problem,
 )
-
-SECRET = "db_password=hunter2-secret"
 
 
 def _write_rows(path: Path, rows: list[list[str]], *, encoding: str = "utf-8") -> None:

@@ -12,7 +12,7 @@ from cli import serve
 from service import datafolder
 from service.config import ServiceConfig
 from service.db import SERVER_LOCK_KEY
-from tests.test_service_limits import _ended, _running_job
+from tests.service_live import ended_job, running_job
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "service.md").read_text()
 
@@ -67,18 +67,18 @@ def test_the_postgresql_lock_key_is_the_documented_one() -> None:
 
 def test_the_documented_job_endings_are_what_the_service_writes(tmp_path: Path) -> None:
     config = ServiceConfig(data_dir=tmp_path / "data", job_memory_mb=321)
-    manager, run = _running_job(config)
+    manager, run = running_job(config)
     run.killed, run.over_memory_mb = True, 812
     manager._finish(run, -9, {})
     documented = re.search(r"`(stopped: the job's processes used N MB[^`]*)`", _flat("API"))
     assert documented is not None
     expected = documented.group(1).replace("N MB", "812 MB").replace("M MB", "321 MB")
-    assert _ended(manager).error == expected
+    assert ended_job(manager).error == expected
 
-    manager, run = _running_job(ServiceConfig(data_dir=tmp_path / "other"), cancel_requested=True)
+    manager, run = running_job(ServiceConfig(data_dir=tmp_path / "other"), cancel_requested=True)
     (manager.config.plans_dir / run.plan_id).mkdir(parents=True)
     manager._finish(run, 0, {"event": "done", "status": "interrupted", "kpis": {}})
-    message = _ended(manager).message
+    message = ended_job(manager).message
     assert f"`{message}`" in _flat("API")
 
 

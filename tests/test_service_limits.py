@@ -16,15 +16,16 @@ import pytest
 
 from optimizer.errors import Problem
 from service.config import ServiceConfig
-from service.db import JobRow, ScenarioRow, utcnow
-from service.jobs import STOP_GRACE_S, JobManager, _Running
+from service.jobs import STOP_GRACE_S
 from service.tokens import create_token
 from service.uploads import UploadOutcome
 from tests.service_live import (
     create_token as create_token_cli,
 )
 from tests.service_live import (
+    ended_job,
     free_port,
+    running_job,
     scenario_zip,
     start_server,
     upload,
@@ -239,84 +240,43 @@ def test_the_default_memory_cap_is_a_share_of_the_machine() -> None:
 # --- how a stopped job ends --------------------------------------------------------------
 
 
-def _running_job(app_config: ServiceConfig, **fields: Any) -> tuple[JobManager, _Running]:
-    from service.db import open_database
-
-    app_config.create_folders()
-    _engine, sessions = open_database(app_config.database_url)
-    with sessions.begin() as session:
-        session.add(
-            ScenarioRow(
-                id="s_1",
-                name="t",
-                created_at=utcnow(),
-                created_by="t_1",
-                drop_points=1,
-                families=1,
-                warehouses=1,
-                trucks=1,
-                demand_kg=1.0,
-            )
-        )
-        session.flush()  # the job's scenario first (no ORM relationship orders them)
-        session.add(
-            JobRow(
-                id="j_1",
-                scenario_id="s_1",
-                status="running",
-                time_limit_s=5.0,
-                language="id",
-                created_by="t_1",
-                created_at=utcnow(),
-                **fields,
-            )
-        )
-    run = _Running("j_1", "p_0123456789abcdef", None, 0.0, 5.0)  # type: ignore[arg-type]
-    return JobManager(app_config, sessions), run
-
-
-def _ended(manager: JobManager) -> JobRow:
-    with manager.sessions() as session:
-        job = session.get(JobRow, "j_1")
-    assert job is not None
-    return job
-
-
 def test_a_job_killed_for_memory_says_so(app_config: ServiceConfig) -> None:
-    manager, run = _running_job(app_config, cancel_requested=True)
+    manager, run = running_job(app_config, cancel_requested=True)
     run.killed, run.over_memory_mb = True, 812
     manager._finish(run, -9, {})
-    job = _ended(manager)
+    job = ended_job(manager)
     assert job.status == "failed"
     assert f"used 812 MB, over the memory cap of {app_config.memory_cap_mb} MB" in (job.error or "")
 
 
 def test_a_cancelled_job_that_would_not_stop_says_so(app_config: ServiceConfig) -> None:
-    manager, run = _running_job(app_config, cancel_requested=True)
+    manager, run = running_job(app_config, cancel_requested=True)
     run.killed = True
     manager._finish(run, -9, {})
-    job = _ended(manager)
+    job = ended_job(manager)
     assert job.status == "cancelled"
     assert f"did not stop within {STOP_GRACE_S:.0f} s" in (job.error or "")
     assert "time limit" not in (job.error or "")
 
 
 def test_a_cancelled_job_that_wrote_its_plan_keeps_it(app_config: ServiceConfig) -> None:
-    manager, run = _running_job(app_config, cancel_requested=True)
+    manager, run = running_job(app_config, cancel_requested=True)
     (app_config.plans_dir / run.plan_id).mkdir(parents=True)
     manager._finish(run, 0, {"event": "done", "status": "interrupted", "kpis": {}})
-    job = _ended(manager)
+    job = ended_job(manager)
     assert (job.status, job.plan_id) == ("cancelled", run.plan_id)
     assert job.message == "cancelled; the best plan found was kept"
 
 
 def test_a_cancelled_jobs_progress_says_it_is_cancelling(app_config: ServiceConfig) -> None:
-    manager, run = _running_job(app_config)
+    manager, run = running_job(app_config)
     manager._write_progress(run, {"progress": 0.5, "message": "routing part 2/4"})
-    assert _ended(manager).message == "routing part 2/4"
+    assert ended_job(manager).message == "routing part 2/4"
     run.cancelling = True
     manager._write_progress(run, {"progress": 0.6, "message": "routing part 3/4"})
-    assert _ended(manager).message == ("cancelling, keeping the best plan found: routing part 3/4")
+    assert ended_job(manager).message == (
+        "cancelling, keeping the best plan found: routing part 3/4"
+    )
 
 
 def test_a_stop_asked_while_the_worker_starts_waits_until_it_can_be_honoured(
@@ -325,7 +285,7 @@ def test_a_stop_asked_while_the_worker_starts_waits_until_it_can_be_honoured(
     import signal
     import subprocess
 
-    manager, run = _running_job(app_config)
+    manager, run = running_job(app_config)
     # A stand-in worker that SIGINT would end at once, like Python still starting up.
     run.process = subprocess.Popen(["sleep", "30"])
     try:

@@ -20,8 +20,8 @@ import pytest
 
 from geodata.plan_files import WRITE_STAGES
 from optimizer.strategies import default_strategy_name
+from tests.conftest import find_chromium
 from tests.service_live import LiveServer, scenario_zip, zip_bytes
-from tests.test_map_browser import find_chromium
 
 try:
     from playwright.sync_api import (

@@ -14,8 +14,7 @@ from geodata.papers import safe_stem
 from geodata.trip_sheets import route_svg, trip_sheet_files, truck_days, write_trip_sheets
 from optimizer.model import Scenario
 from optimizer.solution import Plan, Route, Stop
-from tests.conftest import make_tiny_scenario
-from tests.test_map_browser import find_chromium
+from tests.conftest import find_chromium, make_tiny_scenario
 
 DAY = date(2020, 9, 1)
 
