@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from tests.test_output_guard import tree_digest
+from tests.conftest import tree_digest
 
 DATA = Path(__file__).parent / "data" / "scenarios"
 FAST = ["--time-limit", "20", "--solution-limit", "10", "--seed", "3"]
@@ -159,6 +159,7 @@ def test_strategies_lists_default() -> None:
     assert result.output.splitlines()[0].startswith("default")
 
 
+@pytest.mark.slow  # a real process planning with a 300 s limit until Ctrl-C
 def test_ctrl_c_keeps_the_best_plan_found(sample_dir: Path, tmp_path: Path) -> None:
     """SIGINT during the search: exit 0, a complete plan marked interrupted that passes check."""
     import signal

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.service_live import (
     ROOT,
@@ -115,6 +116,7 @@ def _run_locust(server: LiveServer, out_dir: Path, env: dict[str, str]) -> dict[
     return summary
 
 
+@pytest.mark.slow  # about a minute of load
 def test_a_thousand_requests_while_jobs_run(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()

@@ -59,6 +59,7 @@ def _check_plan(client: httpx.Client, plan_id: str, scenario_dir: Path, tmp: Pat
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to follow processes")
+@pytest.mark.slow  # about 20 s: a server killed and restarted while a job runs
 def test_sigkill_while_a_job_runs_loses_nothing(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,21 @@ def test_optimizer_imports_no_presentation_libraries() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_slow_tests_are_marked_and_still_run_by_default_and_in_ci() -> None:
+    """`slow` only lets people leave tests out by hand; CI runs the README's `pytest -q`."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pytest_config = pyproject["tool"]["pytest"]["ini_options"]
+    assert any(marker.startswith("slow:") for marker in pytest_config["markers"])
+    assert "slow" not in pytest_config["addopts"]  # nothing deselects them by default
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert ci.rstrip().endswith("&& pytest -q")
+    assert "pip install -e '.[test]' && pytest -q\n" in readme
+    marked = [
+        path.name
+        for path in (ROOT / "tests").glob("test_*.py")
+        if "@pytest.mark.slow" in path.read_text(encoding="utf-8")
+    ]
+    assert {"test_cli.py", "test_service_load.py"} <= set(marked)
