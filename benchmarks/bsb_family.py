@@ -47,7 +47,6 @@ SCENARIO_SEED = 1
 TIMEOUT_MARGIN_S = 120.0
 COST_CONVENTION = "road_km"
 """``cost_convention`` of BSB rows: haversine km x the scenario's circuity."""
-GEOGRAPHIES = ("synthetic", "bogor")
 _NAME = re.compile(r"^(synthetic|bogor)-(\d+)$")
 
 

@@ -88,7 +88,6 @@ FAMILIES = ("solomon", "homberger", "x", "random", "bsb")
 MULTI_CORE_STRATEGIES = frozenset({"portfolio"})
 """Strategies that use every core: they run alone, after the single-core tasks."""
 
-STATUSES = ("ok", "infeasible", "no_solution", "timeout", "error")
 TIMEOUT_MARGIN_S = 60.0
 """Hard timeout of a ``bench solve`` run: its time limit plus this."""
 BENCH_OVERHEAD_S = 5.0

@@ -117,22 +117,10 @@ def format_short_date(day: date, language: str) -> str:
     return _babel_date(day, format=SHORT_DATE, locale=_locale(language))
 
 
-def weekday_name(day: date, language: str) -> str:
-    """``Selasa`` (id) or ``Tuesday`` (en)."""
-    return _babel_date(day, format="EEEE", locale=_locale(language))
-
-
 def format_clock(moment: datetime | time, language: str) -> str:
     """Time of day in the locale's short form: ``08.00`` (id) or ``08:00`` (en)."""
     value = moment.time() if isinstance(moment, datetime) else moment
     return _babel_time(value, format="short", locale=_locale(language))
-
-
-def format_seconds_of_day(seconds: int | None, language: str) -> str:
-    """Write a time of day given in seconds after midnight (``?`` when unknown)."""
-    if seconds is None:
-        return "?"
-    return format_clock(time(seconds // 3600 % 24, seconds % 3600 // 60), language)
 
 
 def format_time_range(start: datetime | time, end: datetime | time, language: str) -> str:

@@ -171,7 +171,3 @@ class ProblemCollector:
         return InputError(
             self._listed, not_listed=self.not_listed, not_listed_file=self.not_listed_file
         )
-
-
-class CheckError(BsbError):
-    """A plan violates the rules (raised by callers that want an exception, not a list)."""

@@ -30,7 +30,6 @@ FIRST_SOLUTIONS = {
     "automatic": "automatic",
 }
 METAHEURISTICS = ("gls", "tabu", "sa", "descent")
-ENGINES = ("ortools", "pyvrp", "portfolio")
 DEFAULT_STRATEGY = "pyvrp"
 FALLBACK_STRATEGY = "ortools"
 """``default`` without PyVRP: the best strategy that needs nothing beyond OR-Tools."""

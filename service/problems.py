@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
@@ -196,8 +195,3 @@ class BodyLimitMiddleware:
 
 async def _drain() -> Message:
     return {"type": "http.disconnect"}
-
-
-def problem_schema() -> dict[str, Any]:
-    """Return the JSON schema of a problem document, for the OpenAPI document."""
-    return ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
