@@ -49,7 +49,7 @@ import numpy as np
 
 from optimizer.construct import nearest_neighbour
 from optimizer.engines import Portfolio, default_members, solve
-from optimizer.geometry import FloatArray, road_km_matrix, travel_s_matrix
+from optimizer.geometry import FloatArray
 from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse
 from optimizer.parallel import worker_init, worker_stop
 from optimizer.reasons import ReasonFacts, english_reason
@@ -70,6 +70,7 @@ from optimizer.schedule import (
 )
 from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned, compute_kpis
 from optimizer.strategies import Strategy, get_strategy
+from optimizer.travel import TravelModel, travel_model
 
 LOG = logging.getLogger(__name__)
 
@@ -145,6 +146,8 @@ class _Context:
     warehouses: tuple[Warehouse, ...]
     tranches: dict[str, Tranche]
     trucks_at: dict[int, list[Truck]]
+    travel: TravelModel
+    """Every road km and driving second of the plan comes from here (the scenario's model)."""
     lon: FloatArray
     lat: FloatArray
     wh_lon: FloatArray
@@ -415,6 +418,7 @@ def _build_context(scenario: Scenario, options: PlannerOptions) -> _Context:
         warehouses=warehouses,
         tranches={t.id: t for t in scenario.tranches},
         trucks_at=trucks_at,
+        travel=travel_model(scenario.travel),
         lon=np.array([p.lon for p in points], dtype=np.float64),
         lat=np.array([p.lat for p in points], dtype=np.float64),
         wh_lon=np.array([w.lon for w in warehouses], dtype=np.float64),
@@ -524,10 +528,7 @@ class _Reach:
         block = max(1, self.BLOCK_CELLS // n_wh)
         for first in range(0, len(points), block):
             rows = points[first : first + block]
-            km = road_km_matrix(
-                ctx.scenario.travel, ctx.lon[rows], ctx.lat[rows], ctx.wh_lon, ctx.wh_lat
-            )
-            secs = travel_s_matrix(ctx.scenario.travel, km)
+            km, secs = ctx.travel.km_s(ctx.lon[rows], ctx.lat[rows], ctx.wh_lon, ctx.wh_lat)
             fits, any_window, any_shift = self._fits(rows, secs)
             # Nearest reachable first, ties by warehouse index (a stable sort keeps it).
             masked = np.where(fits, km, np.inf)
@@ -951,11 +952,11 @@ def _routing_problem(ctx: _Context, part: _Part) -> RoutingProblem:
     idx = [c.point for c in part.chunks]
     lon = np.concatenate([[ctx.wh_lon[wh]], ctx.lon[idx]])
     lat = np.concatenate([[ctx.wh_lat[wh]], ctx.lat[idx]])
-    road = road_km_matrix(ctx.scenario.travel, lon, lat, lon, lat)
+    road_km, road_s = ctx.travel.km_s(lon, lat, lon, lat)
     groups = _groups_for(ctx, part)
     return RoutingProblem(
-        distance_m=np.rint(road * 1000).astype(np.int64),
-        travel_s=travel_s_matrix(ctx.scenario.travel, road),
+        distance_m=np.rint(road_km * 1000).astype(np.int64),
+        travel_s=road_s,
         service_s=[0] + [ctx.service_s(c.point, c.sacks) for c in part.chunks],
         demand_sacks=[0] + [c.sacks for c in part.chunks],
         open_s=[0] + [ctx.point_open_s(c.point) for c in part.chunks],
@@ -1213,8 +1214,10 @@ def _time_model(ctx: _Context, trip: _Trip) -> None:
     idx = [p for p, _, _ in trip.stops]
     lon = np.concatenate([[ctx.wh_lon[wh]], ctx.lon[idx], [ctx.wh_lon[wh]]])
     lat = np.concatenate([[ctx.wh_lat[wh]], ctx.lat[idx], [ctx.wh_lat[wh]]])
-    legs_km = road_km_matrix(ctx.scenario.travel, lon[:-1], lat[:-1], lon[1:], lat[1:]).diagonal()
-    legs_s = travel_s_matrix(ctx.scenario.travel, legs_km)
+    # Leg k runs from place k to place k+1: the diagonal of the matrix between the two lists.
+    km, secs = ctx.travel.km_s(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    legs_km = km.diagonal()
+    legs_s = secs.diagonal()
     trip.distance_km = float(np.sum(legs_km))
     trip.travel_back_s = int(legs_s[-1])
     trip.timed = [
