@@ -122,8 +122,32 @@ time_limit_option = click.option(
 seed_option = click.option(
     "--seed", type=click.IntRange(min=0, max=2**31 - 1), default=None, help="Random seed."
 )
+
+
+class _StrategyName(click.Choice[str]):
+    """A name of `bsb strategies`, checked by :func:`optimizer.strategies.check_strategy_name`."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from optimizer.strategies import check_strategy_name
+
+        try:
+            return check_strategy_name(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+def _strategy_type() -> _StrategyName:
+    from optimizer.strategies import strategy_names
+
+    return _StrategyName(strategy_names())
+
+
 strategy_option = click.option(
-    "--strategy", default=None, help="Routing strategy name (see `bsb strategies`)."
+    "--strategy",
+    type=_strategy_type(),
+    metavar="NAME",
+    default=None,
+    help="Routing strategy name (see `bsb strategies`).",
 )
 solution_limit_option = click.option(
     "--solution-limit",
@@ -290,9 +314,7 @@ def plan(
       bsb plan scen/ -o plan/ --time-limit 120 --seed 7
     """
     from geodata.output_guard import check_output_folder
-    from optimizer.errors import Problem
     from optimizer.planner import with_overrides
-    from optimizer.strategies import get_strategy
 
     # Before reading and planning: a refused folder should not cost minutes of search.
     check_output_folder(out_dir, kind="plan", force=force, protected=(scenario_dir,))
@@ -306,10 +328,6 @@ def plan(
         strategy=strategy,
         solution_limit=solution_limit,
     )
-    try:
-        get_strategy(scenario.solver.strategy)
-    except ValueError as error:
-        raise InputError([Problem("--strategy", str(error))]) from error
     _plan_and_write(
         scenario,
         out_dir,

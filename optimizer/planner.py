@@ -35,12 +35,11 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -49,9 +48,9 @@ import numpy as np
 
 from optimizer.construct import nearest_neighbour
 from optimizer.engines import Portfolio, default_members, solve
+from optimizer.executors import Executor, SpawnPool, share_of_time_s, worker_search
 from optimizer.geometry import FloatArray
 from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse
-from optimizer.parallel import worker_init, worker_stop
 from optimizer.reasons import ReasonFacts, english_reason
 from optimizer.routing import (
     RoutingProblem,
@@ -988,9 +987,10 @@ def _route_parts(
                 ctx, parts, strategy, deadline, stop, options, portfolio, report
             )
     if workers > 1:
-        results = _route_parts_in_pool(
-            ctx, parts, strategy, deadline, stop, workers, options, report
-        )
+        with SpawnPool(workers, stop, log_level=LOG.getEffectiveLevel()) as pool:
+            results = _route_parts_in_pool(
+                ctx, parts, strategy, deadline, stop, pool, options, report
+            )
         return [
             trip
             for part, result in zip(parts, results, strict=True)
@@ -1047,8 +1047,9 @@ def _route_parts_serially(
             report(done_share, message)
             result = _constructed(ctx, part, problem)
         else:
-            share = len(part.chunks) / max(1, remaining_chunks)
-            budget_s = max(options.min_part_time_s, (deadline - now) * share)
+            budget_s = share_of_time_s(
+                deadline - now, len(part.chunks), remaining_chunks, 1, options.min_part_time_s
+            )
             settings = _search_settings(ctx, min(deadline, now + budget_s), interrupted=False)
             LOG.info(
                 "routing part %d/%d: %s, %d chunks, %.1f s",
@@ -1091,20 +1092,19 @@ def _route_parts_in_pool(
     strategy: Strategy,
     deadline: float,
     stop: threading.Event | None,
-    workers: int,
+    pool: Executor,
     options: PlannerOptions,
     report: _Progress,
 ) -> list[RoutingResult]:
-    """Route parts in ``workers`` processes; results come back in part order.
+    """Route parts on an open executor, ``pool.workers`` at once; results come back in part order.
 
     Parts go to the pool one at a time as workers free up, biggest first so the pool ends
     evenly, and each part's problem is built only then: memory holds ``workers`` problems, not
     all of them. Each part gets ``workers`` x its share of the time left, capped by the plan's
-    deadline. Once stopped or out of time, the parts left are routed here by construction.
-    Workers ignore SIGINT; a Ctrl-C in this process reaches them through a shared event.
+    deadline (:func:`optimizer.executors.share_of_time_s`). Once stopped or out of time, the
+    parts left are routed here by construction. The executor relays ``stop`` to the searches.
     """
-    context = multiprocessing.get_context("spawn")
-    shared_stop = context.Event()
+    workers = pool.workers
     order = sorted(range(len(parts)), key=lambda i: (-len(parts[i].chunks), i))
     waiting_chunks = sum(len(p.chunks) for p in parts)
     results: dict[int, RoutingResult] = {}
@@ -1123,50 +1123,39 @@ def _route_parts_in_pool(
             result.solutions,
         )
 
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=worker_init,
-        initargs=(shared_stop, LOG.getEffectiveLevel()),
-    ) as pool:
-        futures: dict[Future[RoutingResult], int] = {}
-        queue = list(order)
-        while queue or futures:
-            if stop is not None and stop.is_set():
-                shared_stop.set()
-            while queue and len(futures) < workers:
-                i = queue.pop(0)
-                part = parts[i]
-                now = time.monotonic()
-                problem = _routing_problem(ctx, part)
-                if _out_of_time(deadline, stop, now):
-                    finished(i, _constructed(ctx, part, problem))
-                    waiting_chunks -= len(part.chunks)
-                    continue
-                left_s = deadline - now
-                budget_s = max(
-                    options.min_part_time_s,
-                    left_s * workers * len(part.chunks) / max(1, waiting_chunks),
-                )
+    futures: dict[Future[RoutingResult], int] = {}
+    queue = list(order)
+    while queue or futures:
+        while queue and len(futures) < workers:
+            i = queue.pop(0)
+            part = parts[i]
+            now = time.monotonic()
+            problem = _routing_problem(ctx, part)
+            if _out_of_time(deadline, stop, now):
+                finished(i, _constructed(ctx, part, problem))
                 waiting_chunks -= len(part.chunks)
-                settings = _search_settings(ctx, deadline, interrupted=False)
-                LOG.info(
-                    "routing part %s in a worker: %d chunks, up to %.1f s",
-                    part.label,
-                    len(part.chunks),
-                    budget_s,
-                )
-                problems[i] = problem
-                futures[
-                    pool.submit(_solve_in_worker, problem, strategy, settings, budget_s, part.label)
-                ] = i
-            if not futures:
                 continue
-            done, _ = wait(set(futures), timeout=0.5, return_when=FIRST_COMPLETED)
-            for future in done:
-                i = futures.pop(future)
-                problem = problems.pop(i)
-                finished(i, _or_constructed(ctx, parts[i], problem, future.result()))
+            budget_s = share_of_time_s(
+                deadline - now, len(part.chunks), waiting_chunks, workers, options.min_part_time_s
+            )
+            waiting_chunks -= len(part.chunks)
+            settings = _search_settings(ctx, deadline, interrupted=False)
+            LOG.info(
+                "routing part %s in a worker: %d chunks, up to %.1f s",
+                part.label,
+                len(part.chunks),
+                budget_s,
+            )
+            problems[i] = problem
+            futures[
+                pool.submit(_solve_in_worker, problem, strategy, settings, budget_s, part.label)
+            ] = i
+        if not futures:
+            continue
+        for future in pool.wait_any(futures, timeout_s=0.5):
+            i = futures.pop(future)
+            problem = problems.pop(i)
+            finished(i, _or_constructed(ctx, parts[i], problem, future.result()))
     return [results[i] for i in range(len(parts))]
 
 
@@ -1178,11 +1167,8 @@ def _solve_in_worker(
     label: str,
 ) -> RoutingResult:
     # The part's clock starts when a worker takes it, not when it was queued.
-    deadline = min(settings.deadline, time.monotonic() + budget_s)
-    stop = worker_stop()
-    if stop is not None and stop.is_set():
-        settings = replace(settings, solution_limit=1)
-    return solve(problem, strategy, replace(settings, deadline=deadline), stop, label)
+    settings, stop = worker_search(settings, budget_s)
+    return solve(problem, strategy, settings, stop, label)
 
 
 def _trips_from_result(ctx: _Context, part: _Part, result: RoutingResult) -> list[_Trip]:
