@@ -53,6 +53,7 @@ from optimizer.geometry import FloatArray
 from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse
 from optimizer.reasons import ReasonFacts, english_reason
 from optimizer.routing import (
+    DAY_S,
     RoutingProblem,
     RoutingResult,
     SearchSettings,
@@ -73,7 +74,6 @@ from optimizer.travel import TravelModel, travel_model
 
 LOG = logging.getLogger(__name__)
 
-DAY_S = 24 * 3600
 # Share of the estimated fleet time that warehouse assignment may promise away: trips visit
 # several points and lose time to detours and to packing, so the radial estimate is optimistic.
 FLEET_TIME_USABLE = 0.8
@@ -275,7 +275,7 @@ def plan_scenario(
     ctx = _build_context(scenario, options)
     with ctx.timed("screening"):
         servable = _screen(ctx)
-    report = _Progress(progress, started, deadline)
+    report = _ProgressReport(progress, started, deadline)
     rounds = _StockRounds(ctx)
     pending = [d for point in sorted(servable) for d in servable[point]]
     n_parts = 0
@@ -373,7 +373,7 @@ def _finish_reserve_s(time_limit_s: float, n_chunks: int, pre_routing_s: float) 
     return min(wanted, MAX_RESERVE_SHARE * time_limit_s)
 
 
-class _Progress:
+class _ProgressReport:
     """Relays progress as the larger of the parts routed and the time budget used."""
 
     def __init__(self, callback: ProgressCallback | None, started: float, deadline: float):
@@ -971,7 +971,7 @@ def _route_parts(
     deadline: float,
     stop: threading.Event | None,
     options: PlannerOptions,
-    report: _Progress,
+    report: _ProgressReport,
     *,
     later_round: bool = False,
 ) -> list[_Trip]:
@@ -1031,7 +1031,7 @@ def _route_parts_serially(
     stop: threading.Event | None,
     options: PlannerOptions,
     portfolio: Portfolio | None,
-    report: _Progress,
+    report: _ProgressReport,
 ) -> list[_Trip]:
     trips: list[_Trip] = []
     total_chunks = sum(len(p.chunks) for p in parts)
@@ -1094,7 +1094,7 @@ def _route_parts_in_pool(
     stop: threading.Event | None,
     pool: Executor,
     options: PlannerOptions,
-    report: _Progress,
+    report: _ProgressReport,
 ) -> list[RoutingResult]:
     """Route parts on an open executor, ``pool.workers`` at once; results come back in part order.
 

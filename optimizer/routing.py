@@ -262,7 +262,7 @@ def solve_routing(
     if settings.tuned:
         _tune(params)
 
-    counter = _Progress(routing, stop, label, settings.deadline, on_improvement)
+    counter = _SolutionCallback(routing, stop, label, settings.deadline, on_improvement)
     routing.AddAtSolutionCallback(counter)
     solution = routing.SolveWithParameters(params)
     if solution is None:
@@ -338,7 +338,7 @@ def _tune(params: routing_parameters_pb2.RoutingSearchParameters) -> None:
     params.use_guided_local_search_penalties_in_local_search_operators = True
 
 
-class _Progress:
+class _SolutionCallback:
     """At-solution callback: counts solutions, logs now and then, and honours the stop flag.
 
     OR-Tools holds the interpreter lock while it searches, so a Ctrl-C handler only runs when
