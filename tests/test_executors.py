@@ -19,7 +19,11 @@ from optimizer.executors import (
     worker_search,
     worker_stop,
 )
+from optimizer.model import DropPoint
+from optimizer.planner import PlannerOptions, plan_scenario, with_overrides
 from optimizer.routing import SearchSettings
+from optimizer.solution import plan_to_dict
+from tests.conftest import make_tiny_scenario
 
 
 def _square(x: int) -> int:
@@ -144,3 +148,28 @@ def test_both_executors_give_the_same_results_and_the_pool_relays_a_stop() -> No
             pass
         assert waiting.result()
         assert time.monotonic() - started < 30.0
+
+
+# --- the planner on either ----------------------------------------------------------------------
+
+
+def test_a_plan_does_not_depend_on_where_its_parts_are_routed() -> None:
+    points = tuple(
+        DropPoint(f"S{i:03d}", f"RW {i}", 106.60 + 0.02 * (i % 10), -6.45 - 0.02 * (i // 10), 40)
+        for i in range(60)
+    )
+    scenario = with_overrides(
+        make_tiny_scenario(drop_points=points),
+        strategy="ortools",
+        seed=2,
+        solution_limit=20,
+        time_limit_s=600.0,
+    )
+    plans = [
+        plan_to_dict(
+            plan_scenario(scenario, options=PlannerOptions(max_chunks_per_part=15, workers=workers))
+        )
+        for workers in (1, 2)
+    ]
+    assert plans[0]["solver"]["routing_parts"] >= 4
+    assert plans[0] == plans[1]
