@@ -478,10 +478,10 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
                 errors=[ProblemItem(where="body.time_limit_s", message="too large")],
             )
         if body.strategy is not None:
-            from optimizer.strategies import get_strategy
+            from optimizer.strategies import check_strategy_name
 
             try:
-                get_strategy(body.strategy)
+                check_strategy_name(body.strategy)
             except ValueError as error:
                 raise ApiError(
                     422,
