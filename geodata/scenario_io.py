@@ -117,7 +117,7 @@ from optimizer.model import (
     Truck,
     Warehouse,
 )
-from optimizer.strategies import get_strategy
+from optimizer.strategies import check_strategy_name
 
 __all__ = [
     "INDONESIA_LAT_RANGE",
@@ -623,7 +623,7 @@ def _read_settings(folder: Path, config: Path | None, problems: ProblemCollector
         solution_limit=reader.integer("solver.solution_limit", None),
     )
     try:
-        get_strategy(solver.strategy)
+        check_strategy_name(solver.strategy)
     except ValueError as error:
         setting = values.get("solver.strategy")
         problems.append(
