@@ -247,4 +247,3 @@ def section(rows: list[Row], *, command: str, seed: int) -> str:
 def _version(binary: str) -> str:
     result = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
     return result.stdout.strip() or binary
-

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from benchmarks import map_sizes, plan_limits, plan_sizes, shortage
+from benchmarks import map_sizes, plan_sizes, shortage
 from cli import main
 
 KEPT = "# Benchmark results\n\nkept\n"
@@ -103,9 +103,26 @@ def test_bench_plan_gives_the_planned_wall_time_and_runs_nothing(tmp_path: Path)
 
 
 def test_the_benchmark_modules_neither_print_nor_parse_arguments() -> None:
-    from benchmarks import metrics, report, runner
+    folder = Path(plan_sizes.__file__ or "").parent
+    modules = sorted(folder.glob("*.py"))
+    assert len(modules) >= 10
+    for module in modules:
+        source = module.read_text(encoding="utf-8")
+        for word in ("argparse", "print(", "sys.exit", "__main__", "sys.stdout"):
+            assert word not in source, (module.name, word)
 
-    for module in (map_sizes, plan_limits, plan_sizes, shortage, metrics, report, runner):
-        source = Path(module.__file__ or "").read_text(encoding="utf-8")
-        for word in ("argparse", "print(", "sys.exit", "__main__"):
-            assert word not in source, (module.__name__, word)
+
+def test_every_bench_command_is_in_the_readme_and_the_benchmarks_doc() -> None:
+    import click
+
+    from cli import bench
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    doc = (root / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    assert isinstance(bench, click.Group)
+    shown = [name for name, command in bench.commands.items() if not command.hidden]
+    assert len(shown) == 8
+    for name in shown:
+        assert f"`bsb bench {name}" in readme, name
+        assert f"bsb bench {name}" in doc, name
