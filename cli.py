@@ -24,6 +24,8 @@ import click
 from optimizer.errors import BsbError, InputError
 
 if TYPE_CHECKING:
+    from geodata.pipeline import SolverOverrides
+    from optimizer.solution import Plan
     from service.config import ServiceConfig
 
 EXIT_OK = 0
@@ -185,16 +187,16 @@ def _read(scenario_dir: Path, config: Path | None = None) -> Any:
 
 
 def _plan_and_write(
-    source: Path | Any,
+    scenario_dir: Path,
     out_dir: Path,
     *,
-    overrides: Any,
+    overrides: SolverOverrides,
     language: str,
     workers: int | None,
     config: Path | None = None,
     force: bool = False,
     protected: tuple[Path, ...] = (),
-) -> Any:
+) -> Plan:
     """Run the pipeline (read, plan, self-check, write atomically), then print the summary.
 
     Ends with a log line giving the time of each step: the time limit bounds planning;
@@ -207,7 +209,7 @@ def _plan_and_write(
     stop = threading.Event()
     try:
         result = run_pipeline(
-            source,
+            scenario_dir,
             out_dir,
             config=config,
             overrides=overrides,
