@@ -1357,24 +1357,3 @@ def _unassigned_list(ctx: _Context) -> list[Unassigned]:
             )
         )
     return items
-
-
-def with_overrides(
-    scenario: Scenario,
-    *,
-    time_limit_s: float | None = None,
-    seed: int | None = None,
-    strategy: str | None = None,
-    solution_limit: int | None = None,
-) -> Scenario:
-    """Return ``scenario`` with solver settings replaced where an override is given."""
-    solver = scenario.solver
-    if time_limit_s is not None:
-        solver = replace(solver, time_limit_s=time_limit_s)
-    if seed is not None:
-        solver = replace(solver, seed=seed)
-    if strategy is not None:
-        solver = replace(solver, strategy=strategy)
-    if solution_limit is not None:
-        solver = replace(solver, solution_limit=solution_limit)
-    return replace(scenario, solver=solver)

@@ -12,7 +12,6 @@ left ``running`` are requeued (or failed after ``max_attempts``).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -24,7 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.config import ServiceConfig
 from service.datafolder import remove_own_temporary
 from service.db import FINISHED_STATUSES, JobRow, PlanRow, ScenarioRow, new_id, utcnow
+from service.events import Done, EventError, Failed, Progress, Started, decode
 
 LOG = logging.getLogger("bsb.service")
 # Seconds between progress writes per job: the bar moves smoothly without flooding the database.
@@ -378,28 +378,28 @@ class JobManager:
     # --- one running job ---------------------------------------------------------------------
 
     def _follow(self, run: _Running) -> None:
-        outcome: dict[str, Any] = {}
+        outcome: Done | Failed | None = None
         last_write = 0.0
         assert run.process.stdout is not None
         for line in _lines(run.process.stdout):
             try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                LOG.warning("job %s wrote a line that is not an event", run.job_id)
+                event = decode(line)
+            except EventError as error:
+                LOG.warning("job %s wrote a line that is not an event (%s)", run.job_id, error)
                 continue
-            kind = event.get("event")
-            if kind == "started":
-                self._mark_ready(run)
-            elif kind == "progress":
-                now = time.monotonic()
-                if event.get("milestone"):
-                    run.last_milestone_at = now
-                due = now - last_write >= PROGRESS_WRITE_S or bool(event.get("milestone"))
-                if due or float(event["progress"]) >= 1.0:
-                    last_write = now
-                    self._write_progress(run, event)
-            elif kind in ("done", "failed"):
-                outcome = event
+            match event:
+                case Started():
+                    self._mark_ready(run)
+                case Progress():
+                    now = time.monotonic()
+                    if event.milestone:
+                        run.last_milestone_at = now
+                    due = now - last_write >= PROGRESS_WRITE_S or event.milestone
+                    if due or event.progress >= 1.0:
+                        last_write = now
+                        self._write_progress(run, event)
+                case Done() | Failed():
+                    outcome = event
         code = run.process.wait()
         try:
             self._finish(run, code, outcome)
@@ -410,8 +410,8 @@ class JobManager:
                 self._running.pop(run.job_id, None)
             self._wake.set()
 
-    def _write_progress(self, run: _Running, event: dict[str, Any]) -> None:
-        message = str(event.get("message", ""))
+    def _write_progress(self, run: _Running, event: Progress) -> None:
+        message = event.message
         if run.cancelling:
             # The worker does not know it was cancelled; the reader of the job must.
             message = f"cancelling, keeping the best plan found: {message}"
@@ -420,12 +420,12 @@ class JobManager:
                 update(JobRow)
                 .where(JobRow.id == run.job_id, JobRow.status == "running")
                 .values(
-                    progress=max(0.0, min(1.0, float(event["progress"]))),
+                    progress=max(0.0, min(1.0, event.progress)),
                     message=message[:500],
                 )
             )
 
-    def _finish(self, run: _Running, code: int, outcome: dict[str, Any]) -> None:
+    def _finish(self, run: _Running, code: int, outcome: Done | Failed | None) -> None:
         if self._shutdown.is_set() and run.killed:
             return  # stop() requeues it
         plan_dir = self.config.plans_dir / run.plan_id
@@ -435,22 +435,22 @@ class JobManager:
                 return
             job.worker_pid = None
             job.finished_at = utcnow()
-            if outcome.get("event") == "done" and code == 0 and plan_dir.is_dir():
-                kpis = dict(outcome.get("kpis") or {})
+            if isinstance(outcome, Done) and code == 0 and plan_dir.is_dir():
+                kpis = dict(outcome.kpis)
                 session.add(
                     PlanRow(
                         id=run.plan_id,
                         job_id=job.id,
                         scenario_id=job.scenario_id,
                         created_at=utcnow(),
-                        status=str(outcome.get("status", "complete")),
+                        status=outcome.status,
                         kpis=kpis,
                     )
                 )
                 job.plan_id = run.plan_id
                 job.kpis = kpis
-                if outcome.get("strategy"):
-                    job.strategy = str(outcome["strategy"])
+                if outcome.strategy:
+                    job.strategy = outcome.strategy
                 job.progress = 1.0
                 if job.cancel_requested:
                     job.status = "cancelled"
@@ -461,7 +461,7 @@ class JobManager:
                 LOG.info("job %s %s: plan %s", job.id, job.status, run.plan_id)
                 return
             _remove_tree(plan_dir)
-            cancelled = job.cancel_requested and not outcome
+            cancelled = job.cancel_requested and outcome is None
             if run.over_memory_mb is not None:
                 cancelled = False
                 reason = (
@@ -480,7 +480,8 @@ class JobManager:
                     "no plan was kept"
                 )
             else:
-                reason = str(outcome.get("error") or f"the job process ended with code {code}")
+                error = outcome.error if isinstance(outcome, Failed) else ""
+                reason = error or f"the job process ended with code {code}"
                 if cancelled:
                     reason = f"cancelled; no plan was kept ({reason})"
             job.status = "cancelled" if cancelled else "failed"

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from geodata.pipeline import with_overrides
 from optimizer.executors import (
     Executor,
     InProcess,
@@ -20,7 +21,7 @@ from optimizer.executors import (
     worker_stop,
 )
 from optimizer.model import DropPoint
-from optimizer.planner import PlannerOptions, plan_scenario, with_overrides
+from optimizer.planner import PlannerOptions, plan_scenario
 from optimizer.routing import SearchSettings
 from optimizer.solution import plan_to_dict
 from tests.conftest import make_tiny_scenario

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from geodata.pipeline import with_overrides
 from optimizer import planner
 from optimizer.checker import check_plan
 from optimizer.model import (
@@ -25,7 +26,7 @@ from optimizer.model import (
     Truck,
     Warehouse,
 )
-from optimizer.planner import PlannerOptions, plan_scenario, with_overrides
+from optimizer.planner import PlannerOptions, plan_scenario
 from optimizer.solution import ReasonCode, plan_to_dict
 from tests.conftest import DRAMAGA, make_tiny_scenario
 
@@ -384,11 +385,6 @@ def test_reason_codes_are_the_documented_ones() -> None:
         "fleet_time",
         "solver",
     }
-
-
-def test_with_overrides_replaces_only_what_is_given(tiny_scenario: Scenario) -> None:
-    changed = with_overrides(tiny_scenario, seed=9)
-    assert changed.solver == replace(tiny_scenario.solver, seed=9)
 
 
 def test_a_truck_too_small_for_one_sack_is_never_used() -> None:

@@ -12,6 +12,7 @@ from cli import serve
 from service import datafolder
 from service.config import ServiceConfig
 from service.db import SERVER_LOCK_KEY
+from service.events import Done
 from tests.test_service_limits import _ended, _running_job
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "service.md").read_text()
@@ -69,7 +70,7 @@ def test_the_documented_job_endings_are_what_the_service_writes(tmp_path: Path) 
     config = ServiceConfig(data_dir=tmp_path / "data", job_memory_mb=321)
     manager, run = _running_job(config)
     run.killed, run.over_memory_mb = True, 812
-    manager._finish(run, -9, {})
+    manager._finish(run, -9, None)
     documented = re.search(r"`(stopped: the job's processes used N MB[^`]*)`", _flat("API"))
     assert documented is not None
     expected = documented.group(1).replace("N MB", "812 MB").replace("M MB", "321 MB")
@@ -77,7 +78,7 @@ def test_the_documented_job_endings_are_what_the_service_writes(tmp_path: Path) 
 
     manager, run = _running_job(ServiceConfig(data_dir=tmp_path / "other"), cancel_requested=True)
     (manager.config.plans_dir / run.plan_id).mkdir(parents=True)
-    manager._finish(run, 0, {"event": "done", "status": "interrupted", "kpis": {}})
+    manager._finish(run, 0, Done(status="interrupted", kpis={}))
     message = _ended(manager).message
     assert f"`{message}`" in _flat("API")
 

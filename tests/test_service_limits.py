@@ -17,6 +17,7 @@ import pytest
 from optimizer.errors import Problem
 from service.config import ServiceConfig
 from service.db import JobRow, ScenarioRow, utcnow
+from service.events import Done, Progress
 from service.jobs import STOP_GRACE_S, JobManager, _Running
 from service.tokens import create_token
 from service.uploads import UploadOutcome
@@ -285,7 +286,7 @@ def _ended(manager: JobManager) -> JobRow:
 def test_a_job_killed_for_memory_says_so(app_config: ServiceConfig) -> None:
     manager, run = _running_job(app_config, cancel_requested=True)
     run.killed, run.over_memory_mb = True, 812
-    manager._finish(run, -9, {})
+    manager._finish(run, -9, None)
     job = _ended(manager)
     assert job.status == "failed"
     assert f"used 812 MB, over the memory cap of {app_config.memory_cap_mb} MB" in (job.error or "")
@@ -294,7 +295,7 @@ def test_a_job_killed_for_memory_says_so(app_config: ServiceConfig) -> None:
 def test_a_cancelled_job_that_would_not_stop_says_so(app_config: ServiceConfig) -> None:
     manager, run = _running_job(app_config, cancel_requested=True)
     run.killed = True
-    manager._finish(run, -9, {})
+    manager._finish(run, -9, None)
     job = _ended(manager)
     assert job.status == "cancelled"
     assert f"did not stop within {STOP_GRACE_S:.0f} s" in (job.error or "")
@@ -304,7 +305,7 @@ def test_a_cancelled_job_that_would_not_stop_says_so(app_config: ServiceConfig) 
 def test_a_cancelled_job_that_wrote_its_plan_keeps_it(app_config: ServiceConfig) -> None:
     manager, run = _running_job(app_config, cancel_requested=True)
     (app_config.plans_dir / run.plan_id).mkdir(parents=True)
-    manager._finish(run, 0, {"event": "done", "status": "interrupted", "kpis": {}})
+    manager._finish(run, 0, Done(status="interrupted", kpis={}))
     job = _ended(manager)
     assert (job.status, job.plan_id) == ("cancelled", run.plan_id)
     assert job.message == "cancelled; the best plan found was kept"
@@ -312,10 +313,10 @@ def test_a_cancelled_job_that_wrote_its_plan_keeps_it(app_config: ServiceConfig)
 
 def test_a_cancelled_jobs_progress_says_it_is_cancelling(app_config: ServiceConfig) -> None:
     manager, run = _running_job(app_config)
-    manager._write_progress(run, {"progress": 0.5, "message": "routing part 2/4"})
+    manager._write_progress(run, Progress(progress=0.5, message="routing part 2/4"))
     assert _ended(manager).message == "routing part 2/4"
     run.cancelling = True
-    manager._write_progress(run, {"progress": 0.6, "message": "routing part 3/4"})
+    manager._write_progress(run, Progress(progress=0.6, message="routing part 3/4"))
     assert _ended(manager).message == ("cancelling, keeping the best plan found: routing part 3/4")
 
 

@@ -7,10 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from geodata.pipeline import with_overrides
 from optimizer import planner
 from optimizer.geometry import FloatArray, IntArray
 from optimizer.model import Scenario, TravelSettings
-from optimizer.planner import plan_scenario, with_overrides
+from optimizer.planner import plan_scenario
 from optimizer.solution import plan_to_dict
 from optimizer.travel import StraightLine, TravelModel, travel_model
 
