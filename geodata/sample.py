@@ -32,6 +32,7 @@ import numpy.typing as npt
 
 from geodata.output_guard import check_output_folder, write_folder_atomically
 from geodata.scenario_writer import write_scenario
+from optimizer.builder import check_scenario
 from optimizer.model import (
     EARTH_RADIUS_KM,
     Calendar,
@@ -269,18 +270,21 @@ def make_sample(
     travel = TravelSettings()
     service = ServiceSettings()
     warehouses, trucks = _warehouses_and_fleet(rng, points, n_warehouses, travel, service)
-    return Scenario(
-        name=name,
-        start_date=START_DATE,
-        warehouses=warehouses,
-        trucks=trucks,
-        drop_points=points,
-        tranches=TRANCHES,
-        sack_kg=SACK_KG,
-        calendar=CALENDAR,
-        travel=travel,
-        service=service,
-        solver=SolverSettings(time_limit_s=60.0, seed=seed),
+    # Built in code, checked as a scenario read from files is (a sample must read back as is).
+    return check_scenario(
+        Scenario(
+            name=name,
+            start_date=START_DATE,
+            warehouses=warehouses,
+            trucks=trucks,
+            drop_points=points,
+            tranches=TRANCHES,
+            sack_kg=SACK_KG,
+            calendar=CALENDAR,
+            travel=travel,
+            service=service,
+            solver=SolverSettings(time_limit_s=60.0, seed=seed),
+        )
     )
 
 

@@ -342,6 +342,11 @@ class _Settings:
     cost_per_day: float | None = DEFAULT_COST_PER_DAY
     origin: Origin = field(default_factory=lambda: Origin("scenario.toml"))
     given: bool = False
+    bad: set[str] = field(default_factory=set)
+    """Keys found bad, by the source (``origin.reported``) or by the builder."""
+
+    def is_bad(self, key: str) -> bool:
+        return key in self.bad or key in self.origin.reported
 
 
 class ScenarioBuilder:
@@ -548,6 +553,65 @@ class ScenarioBuilder:
             },
         )
 
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> ScenarioBuilder:
+        """Return a builder holding every object and setting of ``scenario``, unchecked.
+
+        Parameters
+        ----------
+        scenario
+            Any scenario, e.g. one made in code or changed with ``dataclasses.replace``.
+
+        Returns
+        -------
+        ScenarioBuilder
+            Ready for :meth:`build` (or for more objects).
+        """
+        builder = cls()
+        builder.set_settings(
+            name=scenario.name,
+            start_date=scenario.start_date,
+            sack_kg=scenario.sack_kg,
+            timezone=scenario.timezone,
+            calendar=scenario.calendar,
+            travel=scenario.travel,
+            service=scenario.service,
+            objective=scenario.objective,
+            solver=scenario.solver,
+        )
+        for w in scenario.warehouses:
+            builder.add_warehouse(w.id, w.name, w.lon, w.lat, w.stock_kg)
+        for t in scenario.trucks:
+            builder.add_truck(
+                t.id,
+                t.warehouse_id,
+                t.capacity_kg,
+                shift_start_s=t.shift_start_s,
+                shift_end_s=t.shift_end_s,
+                cost_per_km=t.cost_per_km,
+                cost_per_day=t.cost_per_day,
+                max_trips_per_day=t.max_trips_per_day,
+                type=t.type,
+            )
+        for p in scenario.drop_points:
+            builder.add_drop_point(
+                p.id,
+                p.name,
+                p.lon,
+                p.lat,
+                p.kpm,
+                desa=p.desa,
+                kecamatan=p.kecamatan,
+                rt=p.rt,
+                rw=p.rw,
+                open_s=p.open_s,
+                close_s=p.close_s,
+                service_min=p.service_min,
+            )
+        for r in scenario.tranches:
+            builder.add_tranche(r.id, r.name, r.kg_per_kpm, r.release, r.deadline)
+        return builder
+
     def table_reported(self, key: str, *, keep_references: bool = False) -> None:
         """Say that a problem with table ``key`` (e.g. ``"warehouses"``) was reported already.
 
@@ -681,6 +745,7 @@ class ScenarioBuilder:
 
         def problem(key: str, message: str) -> None:
             self._problems.append(Problem(origin.file, message, field=key))
+            settings.bad.add(key)
 
         if not settings.given:
             problem("name", "no settings given: name and start_date are required")
@@ -728,6 +793,7 @@ class ScenarioBuilder:
         start_s, end_s = calendar.shift_start_s, calendar.shift_end_s
         shift_bad = not (0 <= start_s <= _DAY_S and 0 <= end_s <= _DAY_S) or end_s <= start_s
         if shift_bad and not reported & {"calendar.shift_start", "calendar.shift_end"}:
+            settings.bad.add("calendar.shift_start")
             problem(
                 "calendar.shift_end",
                 f"shift_end {format_time(end_s)} is not after shift_start "
@@ -737,7 +803,7 @@ class ScenarioBuilder:
     def _sack_kg(self) -> float | None:
         """Return the sack to check against, or None when it is unknown (reported elsewhere)."""
         settings = self._settings
-        if settings.sack_kg is None or "sack_kg" in settings.origin.reported:
+        if settings.sack_kg is None or settings.is_bad("sack_kg"):
             return None
         return settings.sack_kg
 
@@ -1124,50 +1190,7 @@ def check_scenario(scenario: Scenario) -> Scenario:
     InputError
         Listing every problem (rows as in the tables ``geodata.scenario_writer`` would write).
     """
-    builder = ScenarioBuilder()
-    builder.set_settings(
-        name=scenario.name,
-        start_date=scenario.start_date,
-        sack_kg=scenario.sack_kg,
-        timezone=scenario.timezone,
-        calendar=scenario.calendar,
-        travel=scenario.travel,
-        service=scenario.service,
-        objective=scenario.objective,
-        solver=scenario.solver,
-    )
-    for w in scenario.warehouses:
-        builder.add_warehouse(w.id, w.name, w.lon, w.lat, w.stock_kg)
-    for t in scenario.trucks:
-        builder.add_truck(
-            t.id,
-            t.warehouse_id,
-            t.capacity_kg,
-            shift_start_s=t.shift_start_s,
-            shift_end_s=t.shift_end_s,
-            cost_per_km=t.cost_per_km,
-            cost_per_day=t.cost_per_day,
-            max_trips_per_day=t.max_trips_per_day,
-            type=t.type,
-        )
-    for p in scenario.drop_points:
-        builder.add_drop_point(
-            p.id,
-            p.name,
-            p.lon,
-            p.lat,
-            p.kpm,
-            desa=p.desa,
-            kecamatan=p.kecamatan,
-            rt=p.rt,
-            rw=p.rw,
-            open_s=p.open_s,
-            close_s=p.close_s,
-            service_min=p.service_min,
-        )
-    for r in scenario.tranches:
-        builder.add_tranche(r.id, r.name, r.kg_per_kpm, r.release, r.deadline)
-    return builder.build()
+    return ScenarioBuilder.from_scenario(scenario).build()
 
 
 # --------------------------------------------------------------------------------------------
@@ -1186,7 +1209,7 @@ def _shift(
         return None
     if isinstance(given, int):
         return given
-    if f"calendar.{field_name}" in settings.origin.reported:
+    if settings.is_bad(f"calendar.{field_name}"):
         return None  # the scenario's default is bad (reported there): nothing to check
     calendar = settings.calendar
     return calendar.shift_start_s if field_name == "shift_start" else calendar.shift_end_s
