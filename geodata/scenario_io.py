@@ -127,10 +127,12 @@ from optimizer.builder import (
     Origin,
     ScenarioBuilder,
     inside_indonesia,
+    out_of_bounds,
 )
 from optimizer.builder import fmt_number as _fmt
 from optimizer.builder import format_time as _format_time
 from optimizer.builder import quoted as _quoted
+from optimizer.builder import shown_value as _shown_value
 from optimizer.errors import InputError, Problem, ProblemCollector
 from optimizer.model import (
     WEEKDAY_NAMES,
@@ -699,21 +701,10 @@ class _SettingsReader:
     def _within(
         self, key: str, setting: _Setting, value: float, bounds: NumberBounds, default: float | None
     ) -> float | None:
-        # Compared before any conversion: a 400-digit TOML integer does not fit a float.
-        too_low = value < bounds.low or (bounds.low_exclusive and value == bounds.low)
-        if too_low or value > bounds.high:
-            limit = (
-                (f"> {_fmt(bounds.low)}" if bounds.low_exclusive else f">= {_fmt(bounds.low)}")
-                if too_low
-                else f"<= {_fmt(bounds.high)}"
-            )
+        reason = out_of_bounds(value, bounds)
+        if reason is not None:
             example = "" if default is None else f", e.g. {_fmt(default)}"
-            self._bad(
-                key,
-                setting,
-                f"{_shown_value(value)} is out of range; it must be {limit} "
-                f"({bounds.describe()}){example}",
-            )
+            self._bad(key, setting, f"{_shown_value(value)} {reason}{example}")
             return None
         return float(value)
 
@@ -1570,14 +1561,6 @@ _QUOTED_CHARS_MAX = 60
 """Longest column name quoted whole in a message; a longer one is cut."""
 _LISTED_COLUMNS_MAX = 30
 """Most column names listed in one message."""
-
-
-def _shown_value(value: object) -> str:
-    """Quote a TOML value in a message, cutting what is too long to read (a 400-digit number)."""
-    text = _fmt(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-    if text is None:
-        text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _parse_time_s(text: str) -> int | None:

@@ -771,9 +771,9 @@ class ScenarioBuilder:
         for key, value in numbers:
             if value is None or key in reported:
                 continue
-            message = _out_of_bounds(value, NUMBER_BOUNDS[key])
+            message = out_of_bounds(value, NUMBER_BOUNDS[key])
             if message is not None:
-                problem(key, f"{_shown(value)} {message}")
+                problem(key, f"{shown_value(value)} {message}")
         try:
             ZoneInfo(settings.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -1215,8 +1215,23 @@ def _shift(
     return calendar.shift_start_s if field_name == "shift_start" else calendar.shift_end_s
 
 
-def _out_of_bounds(value: float, bounds: NumberBounds) -> str | None:
-    """Say why ``value`` is outside ``bounds`` (as scenario.toml's reader says it), or None."""
+def out_of_bounds(value: float, bounds: NumberBounds) -> str | None:
+    """Say why a setting is outside ``bounds``, or return None when it is inside.
+
+    Compared before any conversion: a 400-digit TOML integer does not fit a float.
+
+    Parameters
+    ----------
+    value
+        The setting's number.
+    bounds
+        Its range, from :data:`NUMBER_BOUNDS`.
+
+    Returns
+    -------
+    str or None
+        E.g. ``is out of range; it must be <= 150 (a number > 0 and <= 150)``.
+    """
     if isinstance(value, float) and not math.isfinite(value):
         return f"is not a number; expected {bounds.describe()}"
     too_low = value < bounds.low or (bounds.low_exclusive and value == bounds.low)
@@ -1236,7 +1251,8 @@ def _out_of_bounds(value: float, bounds: NumberBounds) -> str | None:
     return None
 
 
-def _shown(value: object) -> str:
+def shown_value(value: object) -> str:
+    """Quote a setting in a message, cutting what is too long to read (a 400-digit number)."""
     text = (
         fmt_number(value)
         if isinstance(value, int | float) and not isinstance(value, bool)
