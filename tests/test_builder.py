@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import example, given
@@ -305,3 +306,19 @@ def test_model_objects_of_the_builder_are_the_models() -> None:
     assert isinstance(scenario.warehouses[0], Warehouse)
     assert isinstance(scenario.drop_points[0], DropPoint)
     assert isinstance(scenario.tranches[0], Tranche)
+
+
+# --------------------------------------------------------------------------------------------
+# docs/scenario-format.md, "Building a scenario in code"
+
+SCENARIO_DOC = Path(__file__).parents[1] / "docs" / "scenario-format.md"
+
+
+def test_the_documented_example_raises_the_documented_problems() -> None:
+    text = SCENARIO_DOC.read_text(encoding="utf-8")
+    section = text.split("## Building a scenario in code", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0]
+    with pytest.raises(InputError) as caught:
+        exec(compile(code, str(SCENARIO_DOC), "exec"), {})
+    assert str(caught.value) == shown.rstrip("\n")
