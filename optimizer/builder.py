@@ -388,6 +388,7 @@ class ScenarioBuilder:
         self._unreferenced_tables: set[str] = set()
         self._settings = _Settings()
         self._last_kind = -1
+        self._settings_checked = False
         self._checked_tables = False
 
     # ----------------------------------------------------------------------------------------
@@ -425,6 +426,7 @@ class ScenarioBuilder:
         """
         if self._check_as_added and self._last_kind >= 0:
             raise ValueError("with check_as_added, set_settings must come before any object")
+        self._settings_checked = False
         self._settings = _Settings(
             name=name,
             start_date=start_date,
@@ -638,7 +640,7 @@ class ScenarioBuilder:
                 "with check_as_added, give the settings first, then warehouses, trucks, drop "
                 f"points and tranches in that order; a {kind.label} came too late"
             )
-        if order == 0 and self._last_kind < 0:
+        if not self._settings_checked:
             self._check_settings()
         self._last_kind = order
         self._check_item(kind, item)
@@ -652,10 +654,9 @@ class ScenarioBuilder:
         Problems go to the collector given to the builder; :meth:`build` raises them. Each
         object is checked once, however often this is called.
         """
-        if not self._check_as_added or self._last_kind < 0:
-            if self._last_kind < 0:
-                self._check_settings()
-                self._last_kind = 0
+        if not self._settings_checked:
+            self._check_settings()
+        if self._pending:
             pending, self._pending = self._pending, []
             for kind in _KINDS:
                 for item in pending:
@@ -739,6 +740,7 @@ class ScenarioBuilder:
             self._windows_pending.append((value, item.origin))
 
     def _check_settings(self) -> None:
+        self._settings_checked = True
         settings = self._settings
         origin = settings.origin
         reported = origin.reported

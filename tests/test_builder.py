@@ -286,6 +286,15 @@ def test_checking_as_added_asks_for_the_readers_order() -> None:
         builder.add_warehouse("W1", "Gudang", 106.74, -6.57, 1000.0)
 
 
+def test_settings_are_checked_when_added_even_without_warehouses() -> None:
+    builder = ScenarioBuilder(check_as_added=True)
+    builder.set_settings(name="code", start_date=date(2020, 9, 1), sack_kg=0.0)
+    builder.table_reported("warehouses")
+    builder.add_truck("T1", "W1", 2000.0)
+    assert not builder.check()
+    assert ("scenario.toml", None, "sack_kg") in where(tuple(builder._problems))
+
+
 def test_a_reported_table_is_not_reported_again_nor_referenced() -> None:
     builder = settings_only()
     builder.table_reported("warehouses")
