@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from datetime import date
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from geodata.sample import make_sample
+from geodata.scenario_io import read_scenario
+from geodata.scenario_writer import write_scenario
 from optimizer.builder import (
     MAX_KPM_PER_POINT,
     NUMBER_BOUNDS,
@@ -331,3 +334,55 @@ def test_the_documented_example_raises_the_documented_problems() -> None:
     with pytest.raises(InputError) as caught:
         exec(compile(code, str(SCENARIO_DOC), "exec"), {})
     assert str(caught.value) == shown.rstrip("\n")
+
+
+# --------------------------------------------------------------------------------------------
+# Files and code refused for the same reasons, in the same words
+
+_DEFECTS = {
+    "kpm_too_large": lambda s: _replace_first(s, "drop_points", kpm=MAX_KPM_PER_POINT + 1),
+    "kpm_negative": lambda s: _replace_first(s, "drop_points", kpm=-3),
+    "no_sack_on_the_truck": lambda s: _replace_first(s, "trucks", capacity_kg=10.0),
+    "ration_of_half_a_sack": lambda s: _replace_first(s, "tranches", kg_per_kpm=22.5),
+    "unknown_warehouse": lambda s: _replace_first(s, "trucks", warehouse_id="W9"),
+    "duplicate_point": lambda s: _replace_first(s, "drop_points", id="P2"),
+    "close_before_open": lambda s: _replace_first(
+        s, "drop_points", open_s=15 * 3600, close_s=8 * 3600
+    ),
+    "deadline_before_release": lambda s: _replace_first(
+        s, "tranches", release=date(2020, 9, 20), deadline=date(2020, 9, 10)
+    ),
+    "window_on_a_sunday": lambda s: _replace_first(
+        s, "tranches", release=date(2020, 9, 6), deadline=date(2020, 9, 6)
+    ),
+    "shift_end_before_start": lambda s: _replace_first(
+        s, "trucks", shift_start_s=12 * 3600, shift_end_s=9 * 3600
+    ),
+    "swapped_place": lambda s: _replace_first(s, "warehouses", lon=-6.57, lat=106.74),
+    "too_many_trips": lambda s: _replace_first(s, "trucks", max_trips_per_day=49),
+}
+
+
+def _replace_first(scenario: Scenario, table: str, **changes: object) -> Scenario:
+    objects = getattr(scenario, table)
+    return dataclasses.replace(
+        scenario, **{table: (dataclasses.replace(objects[0], **changes), *objects[1:])}
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(defects=st.sets(st.sampled_from(sorted(_DEFECTS)), min_size=1, max_size=4))
+def test_a_scenario_read_from_files_is_refused_as_the_same_scenario_built_in_code(
+    defects: set[str],
+) -> None:
+    scenario = make_tiny_scenario()
+    for defect in sorted(defects):
+        scenario = _DEFECTS[defect](scenario)
+    in_code = [(f"{p.file}.csv", p.row, p.field, p.message) for p in problems_of(scenario)]
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
+        write_scenario(scenario, folder)
+        with pytest.raises(InputError) as caught:
+            read_scenario(folder)
+    from_files = [(p.file, p.row, p.field, p.message) for p in caught.value.problems]
+    assert from_files == in_code
