@@ -451,18 +451,7 @@ def _read_settings(
 
     shift_start_s = reader.time_of_day("calendar.shift_start", _DEFAULT_CALENDAR.shift_start_s)
     shift_end_s = reader.time_of_day("calendar.shift_end", _DEFAULT_CALENDAR.shift_end_s)
-    if shift_start_s is not None and shift_end_s is not None and shift_end_s <= shift_start_s:
-        setting = values.get("calendar.shift_end") or values.get("calendar.shift_start")
-        problems.append(
-            Problem(
-                setting.file if setting else SCENARIO_FILE,
-                f"shift_end {_format_time(shift_end_s)} is not after shift_start "
-                f"{_format_time(shift_start_s)}; the default shift must end later the same day",
-                field="calendar.shift_end",
-            )
-        )
-        shift_start_s = shift_end_s = None
-        reader.bad.update(("calendar.shift_start", "calendar.shift_end"))
+    # A default shift that ends before it starts is the builder's to report.
     calendar = Calendar(
         working_days=reader.working_days("calendar.working_days"),
         holidays=reader.holidays("calendar.holidays"),
@@ -531,6 +520,7 @@ def _read_settings(
         cost_per_day=settings.cost_per_day,
         # The reader has said all there is to say of name and start_date, and of every bad key.
         origin=Origin(SCENARIO_FILE, reported=frozenset({"name", "start_date", *reader.bad})),
+        files={key: setting.file for key, setting in values.items()},
     )
     return settings
 

@@ -341,6 +341,7 @@ class _Settings:
     cost_per_km: float | None = DEFAULT_COST_PER_KM
     cost_per_day: float | None = DEFAULT_COST_PER_DAY
     origin: Origin = field(default_factory=lambda: Origin("scenario.toml"))
+    files: dict[str, str] = field(default_factory=dict)
     given: bool = False
     bad: set[str] = field(default_factory=set)
     """Keys found bad, by the source (``origin.reported``) or by the builder."""
@@ -409,6 +410,7 @@ class ScenarioBuilder:
         cost_per_km: float | None = DEFAULT_COST_PER_KM,
         cost_per_day: float | None = DEFAULT_COST_PER_DAY,
         origin: Origin | None = None,
+        files: Mapping[str, str] | None = None,
     ) -> None:
         """Set the scenario's name, dates and settings.
 
@@ -423,6 +425,9 @@ class ScenarioBuilder:
         origin
             Where the settings came from (``scenario.toml`` by default); ``reported`` names
             the keys (e.g. ``"sack_kg"``) the source has already reported as bad.
+        files
+            The file that gave each key (``"calendar.shift_end"``), where it is not
+            ``origin.file`` (a config overriding ``scenario.toml``): its problems name it.
         """
         if self._check_as_added and self._last_kind >= 0:
             raise ValueError("with check_as_added, set_settings must come before any object")
@@ -440,8 +445,11 @@ class ScenarioBuilder:
             cost_per_km=cost_per_km,
             cost_per_day=cost_per_day,
             origin=origin or Origin("scenario.toml"),
+            files=dict(files or {}),
             given=True,
         )
+        if self._check_as_added:
+            self._check_settings()
 
     def add_warehouse(
         self,
@@ -745,8 +753,9 @@ class ScenarioBuilder:
         origin = settings.origin
         reported = origin.reported
 
-        def problem(key: str, message: str) -> None:
-            self._problems.append(Problem(origin.file, message, field=key))
+        def problem(key: str, message: str, *, file: str | None = None) -> None:
+            file = file or settings.files.get(key, origin.file)
+            self._problems.append(Problem(file, message, field=key))
             settings.bad.add(key)
 
         if not settings.given:
@@ -796,10 +805,12 @@ class ScenarioBuilder:
         shift_bad = not (0 <= start_s <= _DAY_S and 0 <= end_s <= _DAY_S) or end_s <= start_s
         if shift_bad and not reported & {"calendar.shift_start", "calendar.shift_end"}:
             settings.bad.add("calendar.shift_start")
+            files = settings.files
             problem(
                 "calendar.shift_end",
                 f"shift_end {format_time(end_s)} is not after shift_start "
                 f"{format_time(start_s)}; the default shift must end later the same day",
+                file=files.get("calendar.shift_end") or files.get("calendar.shift_start"),
             )
 
     def _sack_kg(self) -> float | None:
