@@ -244,6 +244,9 @@ def make_sample(
         If ``n_drop_points`` or ``n_warehouses`` is smaller than 1.
     FileNotFoundError
         If ``bogor_geodata`` is given but lacks one of the two files.
+    InputError
+        If the scenario fails the checks of a scenario read from files
+        (:func:`optimizer.builder.check_scenario`): a ``seed`` beyond the solver's range.
     """
     if n_drop_points < 1:
         raise ValueError(f"n_drop_points must be at least 1, got {n_drop_points}")
