@@ -30,7 +30,7 @@ import math
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -878,11 +878,17 @@ class ScenarioBuilder:
             return None
         if value is None:
             return None
-        assert isinstance(value, int | float)
-        number = float(value)
         hint = COLUMN_HINTS.get(field_name, "a number")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self._problem(
+                item, field_name, f"{field_name} {value!r} is not a number; expected {hint}"
+            )
+            return None
+        number = float(value)
         if not math.isfinite(number):
-            self._problem(item, field_name, f"{field_name} {number!r} is not a number; {hint}")
+            self._problem(
+                item, field_name, f"{field_name} {number!r} is not a finite number; expected {hint}"
+            )
             return None
         bounds = NUMBER_BOUNDS[f"{item.kind}.{field_name}"]
         low, high = bounds.low, bounds.high
@@ -915,7 +921,39 @@ class ScenarioBuilder:
         value = self._required(item, field_name)
         if field_name in item.origin.reported:
             item.ok = False
-        return value if isinstance(value, str) else None
+        if value is None or isinstance(value, str):
+            return value
+        hint = COLUMN_HINTS.get(field_name, "a text")
+        self._problem(item, field_name, f"{field_name} {value!r} is not a text; expected {hint}")
+        return None
+
+    def _seconds(self, item: _Pending, field_name: str) -> int | None:
+        """Return a time of day in seconds after midnight, None when not given or bad."""
+        value = item.values[field_name]
+        if field_name in item.origin.reported:
+            item.ok = False
+            return None
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _DAY_S:
+            self._problem(
+                item,
+                field_name,
+                f"{field_name} {value!r} is not a time of day in whole seconds after midnight "
+                "(0 to 86400)",
+            )
+            return None
+        return value
+
+    def _date(self, item: _Pending, field_name: str) -> date | None:
+        value = self._required(item, field_name)
+        if field_name in item.origin.reported:
+            item.ok = False
+        if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+            return value
+        hint = COLUMN_HINTS.get(field_name, "a date")
+        self._problem(item, field_name, f"{field_name} {value!r} is not a date; expected {hint}")
+        return None
 
     def _place(self, item: _Pending) -> tuple[float, float] | None:
         origin = item.origin
@@ -928,7 +966,19 @@ class ScenarioBuilder:
         lat_value = (
             self._required(item, "lat") if origin.place_field is None else item.values["lat"]
         )
-        if not isinstance(lon_value, int | float) or not isinstance(lat_value, int | float):
+        for name, value in (("lon", lon_value), ("lat", lat_value)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                self._problem(
+                    item, name, f"{name} {value!r} is not a number; expected {COLUMN_HINTS[name]}"
+                )
+        if (
+            not isinstance(lon_value, int | float)
+            or not isinstance(lat_value, int | float)
+            or isinstance(lon_value, bool)
+            or isinstance(lat_value, bool)
+        ):
             item.ok = False
             return None
         lon, lat = float(lon_value), float(lat_value)
@@ -1003,21 +1053,11 @@ class ScenarioBuilder:
                 f"capacity_kg {fmt_number(capacity_kg)} is less than one {fmt_number(sack_kg)} "
                 f"kg sack; expected at least {fmt_number(sack_kg)}",
             )
-        reported = item.origin.reported
-        start_given = item.values["shift_start"]
-        end_given = item.values["shift_end"]
-        shift_start_s = _shift(start_given, "shift_start", reported, settings)
-        shift_end_s = _shift(end_given, "shift_end", reported, settings)
-        if reported & {"shift_start", "shift_end"}:
-            item.ok = False
-        for field_name, seconds in (("shift_start", start_given), ("shift_end", end_given)):
-            if isinstance(seconds, int) and not 0 <= seconds <= _DAY_S:
-                self._problem(
-                    item,
-                    field_name,
-                    f"{field_name} {seconds} s is not a time of day (0 to 86400 s after midnight)",
-                )
-                shift_start_s = shift_end_s = None
+        start_given = self._seconds(item, "shift_start")
+        end_given = self._seconds(item, "shift_end")
+        # Not given: the scenario's shift; given but bad (reported): nothing to check.
+        shift_start_s = _shift(item, start_given, "shift_start", settings)
+        shift_end_s = _shift(item, end_given, "shift_end", settings)
         if shift_start_s is not None and shift_end_s is not None and shift_end_s <= shift_start_s:
             origin_note = (
                 ""
@@ -1062,17 +1102,9 @@ class ScenarioBuilder:
         place = self._place(item)
         kpm = self._number(item, "kpm", required=True)
         values = item.values
-        open_s, close_s = values["open"], values["close"]
-        if item.origin.reported & {"open", "close"}:
-            item.ok = False
-        for field_name, seconds in (("open", open_s), ("close", close_s)):
-            if isinstance(seconds, int) and not 0 <= seconds <= _DAY_S:
-                self._problem(
-                    item,
-                    field_name,
-                    f"{field_name} {seconds} s is not a time of day (0 to 86400 s after midnight)",
-                )
-        if isinstance(open_s, int) and isinstance(close_s, int) and close_s < open_s:
+        open_s = self._seconds(item, "open")
+        close_s = self._seconds(item, "close")
+        if open_s is not None and close_s is not None and close_s < open_s:
             self._problem(
                 item,
                 "close",
@@ -1092,8 +1124,8 @@ class ScenarioBuilder:
             str(values["kecamatan"] or ""),
             str(values["rt"] or ""),
             str(values["rw"] or ""),
-            open_s if isinstance(open_s, int) else None,
-            close_s if isinstance(close_s, int) else None,
+            open_s,
+            close_s,
             service_min,
         )
 
@@ -1118,11 +1150,9 @@ class ScenarioBuilder:
                     f"sack_kg {fmt_number(sack_kg)}, e.g. "
                     + " or ".join(fmt_number(kg) for kg in nearest),
                 )
-        release = self._required(item, "release")
-        deadline = self._required(item, "deadline")
-        if item.origin.reported & {"release", "deadline"}:
-            item.ok = False
-        if isinstance(release, date) and isinstance(deadline, date) and deadline < release:
+        release = self._date(item, "release")
+        deadline = self._date(item, "deadline")
+        if release is not None and deadline is not None and deadline < release:
             self._problem(
                 item,
                 "deadline",
@@ -1214,14 +1244,12 @@ def _or(value: float | None, default: float | None) -> float | None:
     return default if value is None else value
 
 
-def _shift(
-    given: object, field_name: str, reported: frozenset[str], settings: _Settings
-) -> int | None:
+def _shift(item: _Pending, given: int | None, field_name: str, settings: _Settings) -> int | None:
     """Return a truck's shift end: its own, the calendar's when not given, None if unknown."""
-    if field_name in reported:
-        return None
-    if isinstance(given, int):
+    if given is not None:
         return given
+    if item.values[field_name] is not None or field_name in item.origin.reported:
+        return None  # given but bad, and reported
     if settings.is_bad(f"calendar.{field_name}"):
         return None  # the scenario's default is bad (reported there): nothing to check
     calendar = settings.calendar

@@ -210,6 +210,25 @@ def test_non_finite_numbers_are_problems() -> None:
     assert (problem.file, problem.row, problem.field) == ("warehouses", 2, "stock_kg")
 
 
+def test_values_of_the_wrong_type_are_problems_not_tracebacks() -> None:
+    builder = settings_only()
+    builder.add_warehouse(7, "Gudang", "106.74", -6.57, True)  # type: ignore[arg-type]
+    builder.add_truck("T1", "W1", 2000.0, shift_start_s=7.5)  # type: ignore[arg-type]
+    builder.add_drop_point("P1", "RW", 106.75, -6.56, 10, open_s=90_000)
+    builder.add_tranche("R1", "Sep", 15.0, "2020-09-01", date(2020, 9, 30))  # type: ignore[arg-type]
+    with pytest.raises(InputError) as caught:
+        builder.build()
+    assert where(caught.value.problems) == [
+        ("warehouses", 2, "id"),
+        ("warehouses", 2, "lon"),
+        ("warehouses", 2, "stock_kg"),
+        ("trucks", 2, "warehouse_id"),  # W1 was never built: its id was not a text
+        ("trucks", 2, "shift_start"),
+        ("drop_points", 2, "open"),
+        ("tranches", 2, "release"),
+    ]
+
+
 @given(kpm=st.floats(-10.0, MAX_KPM_PER_POINT + 10.0, allow_nan=False))
 @example(kpm=2.5)
 @example(kpm=float(MAX_KPM_PER_POINT))
