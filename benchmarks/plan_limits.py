@@ -102,8 +102,8 @@ def child(scenario_dir: Path, time_limit_s: float, workers: int) -> None:
                     f"{plan.solver['constructed_parts']} / {plan.solver['routing_parts']}"
                 ),
                 "violations": len(violations),
-                "distance_km": float(plan.kpis["distance_km"]),
-                "unassigned_kg": float(plan.kpis["kg_unassigned"]),
+                "distance_km": float(plan.kpis.distance_km),
+                "unassigned_kg": float(plan.kpis.kg_unassigned),
                 "peak_kb": max(
                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                     resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,

@@ -99,7 +99,7 @@ def run_one(
         total_s = time.monotonic() - started
     reasons = Counter(u.reason_code.value for u in plan.unassigned)
     kpis = plan.kpis
-    last = kpis["last_delivery_date_per_tranche"]
+    last = kpis.last_delivery_date_per_tranche
     peak_kb = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
@@ -112,11 +112,11 @@ def run_one(
         time_limit_s=time_limit_s,
         plan_s=plan_s,
         total_s=total_s,
-        distance_km=float(kpis["distance_km"]),
+        distance_km=float(kpis.distance_km),
         bound_km=radial_lower_bound_km(scenario, plan),
-        trips=int(kpis["trips"]),
-        truck_days=int(kpis["truck_days"]),
-        unassigned_kg=float(kpis["kg_unassigned"]),
+        trips=int(kpis.trips),
+        truck_days=int(kpis.truck_days),
+        unassigned_kg=float(kpis.kg_unassigned),
         unassigned_reasons=", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) or "-",
         last_dates=" / ".join(str(v)[5:] for v in last.values()),
         violations=len(violations),

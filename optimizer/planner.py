@@ -68,7 +68,15 @@ from optimizer.schedule import (
     time_trip,
     trip_window,
 )
-from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned, compute_kpis
+from optimizer.solution import (
+    Plan,
+    PlanStatus,
+    ReasonCode,
+    Route,
+    Stop,
+    Unassigned,
+    compute_kpis,
+)
 from optimizer.strategies import Strategy, get_strategy
 
 LOG = logging.getLogger(__name__)
@@ -351,7 +359,7 @@ def plan_scenario(
         kpis=kpis,
         strategy=strategy.name,
         seed=scenario.solver.seed,
-        status="interrupted" if interrupted else "complete",
+        status=PlanStatus.INTERRUPTED if interrupted else PlanStatus.COMPLETE,
         timezone=scenario.timezone,
         solver={
             "time_limit_s": scenario.solver.time_limit_s,

@@ -238,7 +238,7 @@ def test_stop_flag_still_returns_a_complete_feasible_plan(tiny_scenario: Scenari
     plan = plan_scenario(tiny_scenario, stop=stop)
     assert plan.status == "interrupted"
     assert check_plan(tiny_scenario, plan_to_dict(plan)) == []
-    assert plan.kpis["kg_unassigned"] == 0
+    assert plan.kpis.kg_unassigned == 0
 
 
 def test_sectors_split_large_parts_and_stay_feasible() -> None:
