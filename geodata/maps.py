@@ -52,6 +52,7 @@ from geodata.i18n import (
     format_integer,
     format_short_date,
     language_index,
+    parse_language,
     reason_sentence,
 )
 from geodata.map_assets import LEAFLET_CSS_URL, LEAFLET_JS_URL, inline_assets
@@ -662,7 +663,7 @@ def build_map(
             for s in PointStatus
         ],
         "pending_color": PENDING_COLOUR,
-        "locale": NUMBER_LOCALES[language],
+        "locale": NUMBER_LOCALES[parse_language(language)],
         "tranches": [{"id": tid, "name": name} for tid, name in content.tranches],
         "title": content.title,
         "index_href": index_href,
