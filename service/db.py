@@ -13,8 +13,9 @@ import os
 import secrets
 import socket
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     Boolean,
@@ -33,8 +34,21 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
-FINISHED_STATUSES = frozenset({"done", "failed", "cancelled"})
+from optimizer.solution import PlanStatus
+
+
+class JobStatus(StrEnum):
+    """Where a planning job is; members compare equal to the codes the API and the table hold."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED_STATUSES: Final = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
+"""Statuses a job never leaves."""
 
 
 def utcnow() -> datetime:
@@ -81,6 +95,25 @@ class JSONText(TypeDecorator[dict[str, Any]]):
         return None if value is None else dict(json.loads(value))
 
 
+class StatusText(TypeDecorator[StrEnum]):
+    """A status enum stored as its code (``String(20)``, as the migrations made it)."""
+
+    impl = String(20)
+    cache_ok = True
+
+    def __init__(self, enum_type: type[StrEnum]) -> None:
+        super().__init__()
+        self.enum_type = enum_type
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        """Store the code; an unknown code fails here, before it reaches the table."""
+        return None if value is None else str(self.enum_type(value))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> StrEnum | None:
+        """Read back the enum member."""
+        return None if value is None else self.enum_type(value)
+
+
 class Base(DeclarativeBase):
     """Declarative base of the service's tables."""
 
@@ -121,7 +154,7 @@ class JobRow(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     scenario_id: Mapped[str] = mapped_column(ForeignKey("scenarios.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[JobStatus] = mapped_column(StatusText(JobStatus), index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     time_limit_s: Mapped[float] = mapped_column(Float)
@@ -149,8 +182,9 @@ class PlanRow(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
     scenario_id: Mapped[str] = mapped_column(ForeignKey("scenarios.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[PlanStatus] = mapped_column(StatusText(PlanStatus))
     kpis: Mapped[dict[str, Any]] = mapped_column(JSONText())
+    """The ``kpis`` object of the plan's ``plan.json`` (:meth:`optimizer.solution.Kpis.to_dict`)."""
 
 
 def make_engine(url: str) -> Engine:
