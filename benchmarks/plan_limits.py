@@ -90,6 +90,7 @@ def child(scenario_dir: Path, time_limit_s: float, workers: int) -> None:
     started = time.monotonic()
     violations = check_plan(scenario, plan_to_dict(plan))
     check_s = time.monotonic() - started
+    assert plan.solver is not None  # the planner always says how it searched
     print(
         json.dumps(
             {
@@ -98,9 +99,7 @@ def child(scenario_dir: Path, time_limit_s: float, workers: int) -> None:
                 "plan_s": plan_s,
                 "check_s": check_s,
                 "phases": phases[-1] if phases else "",
-                "constructed": (
-                    f"{plan.solver['constructed_parts']} / {plan.solver['routing_parts']}"
-                ),
+                "constructed": (f"{plan.solver.constructed_parts} / {plan.solver.routing_parts}"),
                 "violations": len(violations),
                 "distance_km": float(plan.kpis.distance_km),
                 "unassigned_kg": float(plan.kpis.kg_unassigned),

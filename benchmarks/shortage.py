@@ -119,7 +119,7 @@ def run_one(
         geography="Bogor villages" if bogor else "synthetic",
         n_points=n_points,
         rounds_allowed=rounds,
-        rounds_used=int(plan.solver.get("stock_rounds", 1)),
+        rounds_used=plan.solver.stock_rounds if plan.solver is not None else 1,
         plan_s=plan_s,
         kg_delivered=float(kpis.kg_delivered),
         kg_demand=float(kpis.kg_delivered) + float(kpis.kg_unassigned),

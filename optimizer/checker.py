@@ -13,7 +13,7 @@ Tolerances: 1 second for times (the planner rounds durations up to whole seconds
 masses, 0.001 km plus 1e-6 relative for a trip's distance (``plan.json`` rounds it to 3
 decimals).
 
-Rule codes of :class:`Violation` (see :data:`RULES`):
+Rule codes of :class:`Violation` (the members of :class:`Rule`; :data:`RULES` is their set):
 
 ``format``
     A missing field, a value of the wrong type, a plan that is not an object.

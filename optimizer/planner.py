@@ -73,6 +73,7 @@ from optimizer.solution import (
     PlanStatus,
     ReasonCode,
     Route,
+    SolverRun,
     Stop,
     Unassigned,
     compute_kpis,
@@ -361,13 +362,13 @@ def plan_scenario(
         seed=scenario.solver.seed,
         status=PlanStatus.INTERRUPTED if interrupted else PlanStatus.COMPLETE,
         timezone=scenario.timezone,
-        solver={
-            "time_limit_s": scenario.solver.time_limit_s,
-            "solution_limit": scenario.solver.solution_limit,
-            "routing_parts": n_parts,
-            "constructed_parts": ctx.constructed_parts,
-            "stock_rounds": n_rounds,
-        },
+        solver=SolverRun(
+            time_limit_s=scenario.solver.time_limit_s,
+            solution_limit=scenario.solver.solution_limit,
+            routing_parts=n_parts,
+            constructed_parts=ctx.constructed_parts,
+            stock_rounds=n_rounds,
+        ),
     )
 
 

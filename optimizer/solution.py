@@ -26,6 +26,7 @@ __all__ = [
     "ReasonCode",
     "ReasonFacts",
     "Route",
+    "SolverRun",
     "Stop",
     "Unassigned",
     "compute_kpis",
@@ -207,6 +208,48 @@ class Kpis:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SolverRun:
+    """How the plan was searched: the ``solver`` object of ``plan.json`` (not checked)."""
+
+    time_limit_s: float
+    solution_limit: int | None
+    routing_parts: int
+    """Routing subproblems, over all stock rounds."""
+    constructed_parts: int
+    """Parts that got no search time and were routed by a construction heuristic."""
+    stock_rounds: int
+    """Rounds of offering stock again."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the ``solver`` object of ``plan.json`` (fixed key order)."""
+        return {
+            "time_limit_s": self.time_limit_s,
+            "solution_limit": self.solution_limit,
+            "routing_parts": self.routing_parts,
+            "constructed_parts": self.constructed_parts,
+            "stock_rounds": self.stock_rounds,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SolverRun:
+        """Read the ``solver`` object of ``plan.json``.
+
+        Raises
+        ------
+        KeyError, ValueError, TypeError
+            If a field is missing or malformed.
+        """
+        limit = data["solution_limit"]
+        return cls(
+            time_limit_s=float(data["time_limit_s"]),
+            solution_limit=None if limit is None else int(limit),
+            routing_parts=int(data["routing_parts"]),
+            constructed_parts=int(data["constructed_parts"]),
+            stock_rounds=int(data["stock_rounds"]),
+        )
+
+
 @dataclass(frozen=True)
 class Plan:
     """The planner's result: trips, undelivered demand with reasons, and the KPIs of both."""
@@ -219,7 +262,8 @@ class Plan:
     seed: int = 0
     status: PlanStatus = PlanStatus.COMPLETE
     timezone: str = "Asia/Jakarta"
-    solver: dict[str, Any] = field(default_factory=dict)
+    solver: SolverRun | None = None
+    """How the search ran; ``None`` for a plan not made by the planner (``"solver": {}``)."""
 
 
 def compute_kpis(
@@ -329,7 +373,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "status": str(plan.status),
         "strategy": plan.strategy,
         "seed": plan.seed,
-        "solver": plan.solver,
+        "solver": plan.solver.to_dict() if plan.solver is not None else {},
         "kpis": plan.kpis.to_dict(),
         "routes": [
             {
@@ -427,7 +471,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
         seed=int(data.get("seed", 0)),
         status=PlanStatus(data.get("status", PlanStatus.COMPLETE)),
         timezone=str(data.get("timezone", "Asia/Jakarta")),
-        solver=dict(data.get("solver", {})),
+        solver=SolverRun.from_dict(data["solver"]) if data.get("solver") else None,
     )
 
 

@@ -149,3 +149,11 @@ def test_languages_are_an_enum_with_a_locale_each() -> None:
     assert language_index(Language.EN) == language_index("en") == 1
     with pytest.raises(ValueError, match="unknown language 'fr': expected one of id, en"):
         parse_language("fr")
+
+
+def test_the_solver_run_is_typed_and_empty_for_a_hand_made_plan(tiny_plan: Plan) -> None:
+    assert tiny_plan.solver is not None
+    assert (tiny_plan.solver.routing_parts, tiny_plan.solver.stock_rounds) == (2, 1)
+    hand_made = plan_from_dict({**plan_to_dict(tiny_plan), "solver": {}})
+    assert hand_made.solver is None
+    assert plan_to_dict(hand_made)["solver"] == {}
