@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from optimizer.solution import PlanStatus
+from optimizer.solution import Kpis, PlanStatus
 
 
 class JobStatus(StrEnum):
@@ -80,19 +80,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class JSONText(TypeDecorator[dict[str, Any]]):
-    """A JSON object kept as text, portable between SQLite and PostgreSQL."""
+class KpisText(TypeDecorator[Kpis]):
+    """A plan's KPIs kept as the JSON text of ``plan.json``'s ``kpis`` object, read back typed."""
 
     impl = Text
     cache_ok = True
 
-    def process_bind_param(self, value: dict[str, Any] | None, dialect: Any) -> str | None:
-        """Store as JSON text."""
-        return None if value is None else json.dumps(value, sort_keys=True)
+    def process_bind_param(self, value: Kpis | None, dialect: Any) -> str | None:
+        """Store as JSON text, keys in ``plan.json`` order."""
+        return None if value is None else json.dumps(value.to_dict())
 
-    def process_result_value(self, value: str | None, dialect: Any) -> dict[str, Any] | None:
-        """Parse the JSON text."""
-        return None if value is None else dict(json.loads(value))
+    def process_result_value(self, value: str | None, dialect: Any) -> Kpis | None:
+        """Read back a :class:`~optimizer.solution.Kpis`."""
+        return None if value is None else Kpis.from_dict(json.loads(value))
 
 
 class StatusText(TypeDecorator[StrEnum]):
@@ -161,7 +161,7 @@ class JobRow(Base):
     strategy: Mapped[str | None] = mapped_column(String(100), nullable=True)
     seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
     language: Mapped[str] = mapped_column(String(5), default="id")
-    kpis: Mapped[dict[str, Any] | None] = mapped_column(JSONText(), nullable=True)
+    kpis: Mapped[Kpis | None] = mapped_column(KpisText(), nullable=True)
     plan_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -183,8 +183,7 @@ class PlanRow(Base):
     scenario_id: Mapped[str] = mapped_column(ForeignKey("scenarios.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     status: Mapped[PlanStatus] = mapped_column(StatusText(PlanStatus))
-    kpis: Mapped[dict[str, Any]] = mapped_column(JSONText())
-    """The ``kpis`` object of the plan's ``plan.json`` (:meth:`optimizer.solution.Kpis.to_dict`)."""
+    kpis: Mapped[Kpis] = mapped_column(KpisText())
 
 
 def make_engine(url: str) -> Engine:

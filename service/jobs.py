@@ -29,7 +29,7 @@ from typing import IO, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from optimizer.solution import PlanStatus
+from optimizer.solution import Kpis, PlanStatus
 from service.config import ServiceConfig
 from service.datafolder import remove_own_temporary
 from service.db import (
@@ -445,7 +445,7 @@ class JobManager:
             job.worker_pid = None
             job.finished_at = utcnow()
             if outcome.get("event") == "done" and code == 0 and plan_dir.is_dir():
-                kpis = dict(outcome.get("kpis") or {})
+                kpis = Kpis.from_dict(outcome["kpis"])
                 session.add(
                     PlanRow(
                         id=run.plan_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cli import main
 from optimizer.errors import Problem
+from optimizer.solution import compute_kpis
 from service.app import JobOut
 from service.config import ServiceConfig
 from service.db import Base, JobRow, JobStatus, PlanRow, ScenarioRow, open_database, utcnow
@@ -32,6 +34,7 @@ from service.tokens import (
     revoke_token,
     token_is_active,
 )
+from tests.conftest import make_tiny_scenario
 
 POSTGRES_URL = os.environ.get("BSB_TEST_POSTGRES_URL")
 
@@ -138,6 +141,18 @@ def test_statuses_are_read_back_as_enums_and_unknown_ones_refused(
         assert type(stored) is str and stored == "running"  # the table holds the code
     with pytest.raises(StatementError, match="'lost' is not a valid JobStatus"):
         _job(sessions, "j_2", status="lost")
+
+
+def test_kpis_are_stored_as_plan_json_writes_them_and_read_back_typed(
+    sessions: sessionmaker[Session],
+) -> None:
+    kpis = compute_kpis(make_tiny_scenario(), (), ())
+    _scenario(sessions)
+    _job(sessions, "j_1", status="done", kpis=kpis)
+    with sessions() as session:
+        assert session.scalars(select(JobRow.kpis)).one() == kpis
+        stored = session.execute(text("SELECT kpis FROM jobs")).scalar_one()
+        assert list(json.loads(stored)) == list(kpis.to_dict())  # plan.json's key order
 
 
 def test_the_api_lists_exactly_the_job_statuses() -> None:
@@ -271,7 +286,7 @@ def test_recovery_requeues_fails_and_cleans_up(
                 scenario_id="s_1",
                 created_at=utcnow(),
                 status="complete",
-                kpis={},
+                kpis=compute_kpis(make_tiny_scenario(), (), ()),
             )
         )
     (config.scenarios_dir / "s_1").mkdir()
