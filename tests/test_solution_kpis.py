@@ -157,3 +157,10 @@ def test_the_solver_run_is_typed_and_empty_for_a_hand_made_plan(tiny_plan: Plan)
     hand_made = plan_from_dict({**plan_to_dict(tiny_plan), "solver": {}})
     assert hand_made.solver is None
     assert plan_to_dict(hand_made)["solver"] == {}
+
+
+def test_the_plan_format_lists_the_kpis_in_their_written_order() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "plan-format.md").read_text(encoding="utf-8")
+    section = doc.split("### KPIs", 1)[1].split("\n## ", 1)[0]
+    keys = [line.split("`")[1] for line in section.splitlines() if line.startswith("| `")]
+    assert keys == list(Kpis.__dataclass_fields__)
