@@ -18,9 +18,10 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli import main
+from geodata.i18n import LANGUAGES
 from optimizer.errors import Problem
 from optimizer.solution import compute_kpis
-from service.app import JobOut
+from service.app import JobIn, JobOut
 from service.config import ServiceConfig
 from service.db import Base, JobRow, JobStatus, PlanRow, ScenarioRow, open_database, utcnow
 from service.jobs import ConflictError, JobManager, NotFoundError, QueueFullError
@@ -155,8 +156,9 @@ def test_kpis_are_stored_as_plan_json_writes_them_and_read_back_typed(
         assert list(json.loads(stored)) == list(kpis.to_dict())  # plan.json's key order
 
 
-def test_the_api_lists_exactly_the_job_statuses() -> None:
+def test_the_api_lists_exactly_the_job_statuses_and_languages() -> None:
     assert get_args(JobOut.model_fields["status"].annotation) == tuple(JobStatus)
+    assert get_args(JobIn.model_fields["language"].annotation) == LANGUAGES
 
 
 def test_tokens_are_stored_as_hashes_only(
