@@ -101,6 +101,13 @@ def _kg(value: float) -> float:
     return float(_num(value))
 
 
+def _object(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data[key]
+    if not isinstance(value, Mapping):
+        raise TypeError(f"'{key}' is {type(value).__name__}, not an object")
+    return value
+
+
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day is not None else None
 
@@ -182,15 +189,15 @@ class Kpis:
             families_total=int(data["families_total"]),
             families_served=int(data["families_served"]),
             families_served_per_tranche={
-                str(k): int(v) for k, v in data["families_served_per_tranche"].items()
+                str(k): int(v) for k, v in _object(data, "families_served_per_tranche").items()
             },
             kg_delivered=float(data["kg_delivered"]),
             kg_delivered_per_tranche={
-                str(k): float(v) for k, v in data["kg_delivered_per_tranche"].items()
+                str(k): float(v) for k, v in _object(data, "kg_delivered_per_tranche").items()
             },
             kg_unassigned=float(data["kg_unassigned"]),
             kg_unassigned_per_tranche={
-                str(k): float(v) for k, v in data["kg_unassigned_per_tranche"].items()
+                str(k): float(v) for k, v in _object(data, "kg_unassigned_per_tranche").items()
             },
             unassigned_deliveries=int(data["unassigned_deliveries"]),
             trips=int(data["trips"]),
@@ -203,7 +210,7 @@ class Kpis:
             objective=float(data["objective"]),
             last_delivery_date=_day(data["last_delivery_date"]),
             last_delivery_date_per_tranche={
-                str(k): _day(v) for k, v in data["last_delivery_date_per_tranche"].items()
+                str(k): _day(v) for k, v in _object(data, "last_delivery_date_per_tranche").items()
             },
         )
 

@@ -164,3 +164,10 @@ def test_the_plan_format_lists_the_kpis_in_their_written_order() -> None:
     section = doc.split("### KPIs", 1)[1].split("\n## ", 1)[0]
     keys = [line.split("`")[1] for line in section.splitlines() if line.startswith("| `")]
     assert keys == list(Kpis.__dataclass_fields__)
+
+
+def test_a_per_tranche_kpi_that_is_not_an_object_is_a_type_error(tiny_plan: Plan) -> None:
+    data = plan_to_dict(tiny_plan)
+    data["kpis"]["kg_delivered_per_tranche"] = [7200, 3600]
+    with pytest.raises(TypeError, match="kg_delivered_per_tranche"):
+        plan_from_dict(data)
