@@ -99,10 +99,14 @@ def measure(scenario_dir: Path, time_limit_s: float, workers: int) -> dict[str, 
         "plan_s": times.plan_s,
         "check_s": times.check_s,
         "phases": phases[-1] if phases else "",
-        "constructed": f"{plan.solver['constructed_parts']} / {plan.solver['routing_parts']}",
+        "constructed": (
+            f"{plan.solver.constructed_parts} / {plan.solver.routing_parts}"
+            if plan.solver is not None
+            else "-"
+        ),
         "violations": len(result.violations),
-        "distance_km": float(plan.kpis["distance_km"]),
-        "unassigned_kg": float(plan.kpis["kg_unassigned"]),
+        "distance_km": float(plan.kpis.distance_km),
+        "unassigned_kg": float(plan.kpis.kg_unassigned),
         "peak_kb": max(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,

@@ -94,7 +94,7 @@ def run_one(
     plan_s = result.times.plan_s
     reasons = Counter(u.reason_code.value for u in plan.unassigned)
     kpis = plan.kpis
-    last = kpis["last_delivery_date_per_tranche"]
+    last = kpis.last_delivery_date_per_tranche
     peak_kb = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
@@ -107,11 +107,11 @@ def run_one(
         time_limit_s=time_limit_s,
         plan_s=plan_s,
         total_s=total_s,
-        distance_km=float(kpis["distance_km"]),
+        distance_km=float(kpis.distance_km),
         bound_km=radial_lower_bound_km(scenario, plan),
-        trips=int(kpis["trips"]),
-        truck_days=int(kpis["truck_days"]),
-        unassigned_kg=float(kpis["kg_unassigned"]),
+        trips=int(kpis.trips),
+        truck_days=int(kpis.truck_days),
+        unassigned_kg=float(kpis.kg_unassigned),
         unassigned_reasons=", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) or "-",
         last_dates=" / ".join(str(v)[5:] for v in last.values()),
         violations=len(violations),

@@ -68,7 +68,16 @@ from optimizer.schedule import (
     time_trip,
     trip_window,
 )
-from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned, compute_kpis
+from optimizer.solution import (
+    Plan,
+    PlanStatus,
+    ReasonCode,
+    Route,
+    SolverRun,
+    Stop,
+    Unassigned,
+    compute_kpis,
+)
 from optimizer.strategies import Strategy, get_strategy
 from optimizer.travel import TravelModel, travel_model
 
@@ -353,15 +362,15 @@ def plan_scenario(
         kpis=kpis,
         strategy=strategy.name,
         seed=scenario.solver.seed,
-        status="interrupted" if interrupted else "complete",
+        status=PlanStatus.INTERRUPTED if interrupted else PlanStatus.COMPLETE,
         timezone=scenario.timezone,
-        solver={
-            "time_limit_s": scenario.solver.time_limit_s,
-            "solution_limit": scenario.solver.solution_limit,
-            "routing_parts": n_parts,
-            "constructed_parts": ctx.constructed_parts,
-            "stock_rounds": n_rounds,
-        },
+        solver=SolverRun(
+            time_limit_s=scenario.solver.time_limit_s,
+            solution_limit=scenario.solver.solution_limit,
+            routing_parts=n_parts,
+            constructed_parts=ctx.constructed_parts,
+            stock_rounds=n_rounds,
+        ),
     )
 
 

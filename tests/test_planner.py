@@ -239,7 +239,7 @@ def test_stop_flag_still_returns_a_complete_feasible_plan(tiny_scenario: Scenari
     plan = plan_scenario(tiny_scenario, stop=stop)
     assert plan.status == "interrupted"
     assert check_plan(tiny_scenario, plan_to_dict(plan)) == []
-    assert plan.kpis["kg_unassigned"] == 0
+    assert plan.kpis.kg_unassigned == 0
 
 
 def test_sectors_split_large_parts_and_stay_feasible() -> None:
@@ -249,7 +249,7 @@ def test_sectors_split_large_parts_and_stay_feasible() -> None:
     )
     scenario = make_tiny_scenario(drop_points=points)
     plan = plan_scenario(scenario, options=PlannerOptions(max_chunks_per_part=15))
-    assert plan.solver["routing_parts"] >= 8
+    assert plan.solver.routing_parts >= 8
     assert check_plan(scenario, plan_to_dict(plan)) == []
 
 
@@ -264,8 +264,8 @@ def test_parts_left_without_time_are_constructed_and_the_plan_ends_in_time(worke
     plan = plan_scenario(scenario, options=PlannerOptions(max_chunks_per_part=15, workers=workers))
     elapsed = time.monotonic() - started
     # Parts left without search time are built by construction, not one chunk per trip.
-    assert plan.solver["routing_parts"] >= 8
-    assert plan.solver["constructed_parts"] >= 1
+    assert plan.solver.routing_parts >= 8
+    assert plan.solver.constructed_parts >= 1
     assert plan.status == "complete"
     assert check_plan(scenario, plan_to_dict(plan)) == []
     # The sample warehouse has stock for 50 of the 60 points; trucks for all of them.
@@ -283,7 +283,7 @@ def test_a_stop_during_routing_ends_the_stock_rounds(tiny_scenario: Scenario) ->
 
     plan = plan_scenario(tiny_scenario, stop=stop, progress=progress)
     assert plan.status == "interrupted"
-    assert plan.solver["stock_rounds"] == 1
+    assert plan.solver.stock_rounds == 1
     assert check_plan(tiny_scenario, plan_to_dict(plan)) == []
 
 

@@ -15,12 +15,14 @@ import httpx
 import pytest
 
 from optimizer.errors import Problem
+from optimizer.solution import compute_kpis
 from service.config import ServiceConfig
 from service.db import JobRow, ScenarioRow, utcnow
 from service.events import Done, Progress
 from service.jobs import STOP_GRACE_S, JobManager, _Running
 from service.tokens import create_token
 from service.uploads import UploadOutcome
+from tests.conftest import make_tiny_scenario
 from tests.service_live import (
     create_token as create_token_cli,
 )
@@ -32,6 +34,9 @@ from tests.service_live import (
     wait_for_job,
     zip_bytes,
 )
+
+NO_DELIVERIES = compute_kpis(make_tiny_scenario(), (), ()).to_dict()
+"""The KPIs of a plan that delivers nothing, as a worker reports them."""
 
 SLOW_PARSE_S = 3.0
 
@@ -305,7 +310,7 @@ def test_a_cancelled_job_that_would_not_stop_says_so(app_config: ServiceConfig) 
 def test_a_cancelled_job_that_wrote_its_plan_keeps_it(app_config: ServiceConfig) -> None:
     manager, run = _running_job(app_config, cancel_requested=True)
     (app_config.plans_dir / run.plan_id).mkdir(parents=True)
-    manager._finish(run, 0, Done(status="interrupted", kpis={}))
+    manager._finish(run, 0, Done(status="interrupted", kpis=NO_DELIVERIES))
     job = _ended(manager)
     assert (job.status, job.plan_id) == ("cancelled", run.plan_id)
     assert job.message == "cancelled; the best plan found was kept"
