@@ -13,8 +13,7 @@ import os
 import signal
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -25,6 +24,8 @@ import click
 from optimizer.errors import BsbError, InputError
 
 if TYPE_CHECKING:
+    from geodata.pipeline import SolverOverrides
+    from optimizer.solution import Plan
     from service.config import ServiceConfig
 
 EXIT_OK = 0
@@ -122,8 +123,32 @@ time_limit_option = click.option(
 seed_option = click.option(
     "--seed", type=click.IntRange(min=0, max=2**31 - 1), default=None, help="Random seed."
 )
+
+
+class _StrategyName(click.Choice[str]):
+    """A name of `bsb strategies`, checked by :func:`optimizer.strategies.check_strategy_name`."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from optimizer.strategies import check_strategy_name
+
+        try:
+            return check_strategy_name(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+def _strategy_type() -> _StrategyName:
+    from optimizer.strategies import strategy_names
+
+    return _StrategyName(strategy_names())
+
+
 strategy_option = click.option(
-    "--strategy", default=None, help="Routing strategy name (see `bsb strategies`)."
+    "--strategy",
+    type=_strategy_type(),
+    metavar="NAME",
+    default=None,
+    help="Routing strategy name (see `bsb strategies`).",
 )
 solution_limit_option = click.option(
     "--solution-limit",
@@ -186,62 +211,57 @@ def _read(scenario_dir: Path, config: Path | None = None) -> Any:
 
 
 def _plan_and_write(
-    scenario: Any,
+    scenario_dir: Path,
     out_dir: Path,
     *,
+    overrides: SolverOverrides,
     language: str,
     workers: int | None,
+    config: Path | None = None,
     force: bool = False,
     protected: tuple[Path, ...] = (),
-    read_s: float | None = None,
-) -> Any:
-    """Plan, self-check with the independent checker, then write the folder atomically.
+) -> Plan:
+    """Run the pipeline (read, plan, self-check, write atomically), then print the summary.
 
     Ends with a log line giving the time of each step: the time limit bounds planning;
     reading, checking and writing grow with the scenario and are reported beside it.
     """
-    from geodata.plan_files import format_summary, write_complete_plan
-    from optimizer.checker import check_plan
-    from optimizer.planner import PlannerOptions, plan_scenario
-    from optimizer.solution import plan_to_dict
+    from geodata.pipeline import PlanFailsCheckError, run_pipeline
+    from geodata.plan_files import format_summary
+    from optimizer.planner import PlannerOptions
 
     stop = threading.Event()
-    started = time.monotonic()
-    options = PlannerOptions(workers=workers or os.cpu_count() or 1)
-    with _ctrl_c_stops(stop):
-        plan = plan_scenario(scenario, stop=stop, options=options)
-    plan_s = time.monotonic() - started
-    LOG.info("planning took %.1f s", plan_s)
-    checking_started = time.monotonic()
-    violations = check_plan(scenario, plan_to_dict(plan))
-    check_s = time.monotonic() - checking_started
-    if violations:
+    try:
+        result = run_pipeline(
+            scenario_dir,
+            out_dir,
+            config=config,
+            overrides=overrides,
+            options=PlannerOptions(workers=workers or os.cpu_count() or 1),
+            language=language,
+            force=force,
+            protected=protected,
+            stop=stop,
+            planning_context=lambda _scenario: _ctrl_c_stops(stop),
+            write_progress=_log_write_stage,
+        )
+    except PlanFailsCheckError as failed:
+        violations = failed.violations
         click.echo(f"bsb: internal error: the plan fails {len(violations)} check(s):", err=True)
         for violation in violations[:50]:
             click.echo(f"  - [{violation.rule}] {violation.message}", err=True)
-        raise _CommandFailedError(EXIT_INTERNAL)
-    writing_started = time.monotonic()
-    write_complete_plan(
-        scenario,
-        plan,
-        out_dir,
-        language=language,
-        force=force,
-        protected=protected,
-        progress=_log_write_stage,
-    )
-    write_s = time.monotonic() - writing_started
-    LOG.info("writing the plan folder took %.1f s", write_s)
-    click.echo(format_summary(scenario, plan, language=language))
+        raise _CommandFailedError(EXIT_INTERNAL) from failed
+    click.echo(format_summary(result.scenario, result.plan, language=language))
     click.echo(f"Plan written to {out_dir}")
-    steps = [] if read_s is None else [f"read {read_s:.1f} s"]
+    times = result.times
+    steps = [] if times.read_s is None else [f"read {times.read_s:.1f} s"]
     steps += [
-        f"planned {plan_s:.1f} s (time limit {scenario.solver.time_limit_s:g} s)",
-        f"checked {check_s:.1f} s",
-        f"wrote {write_s:.1f} s",
+        f"planned {times.plan_s:.1f} s (time limit {result.scenario.solver.time_limit_s:g} s)",
+        f"checked {times.check_s:.1f} s",
+        f"wrote {times.write_s or 0.0:.1f} s",
     ]
     LOG.info("time taken: %s", ", ".join(steps))
-    return plan
+    return result.plan
 
 
 def _log_write_stage(number: int, total: int, stage: str) -> None:
@@ -290,34 +310,25 @@ def plan(
       bsb plan scen/ -o plan/ --time-limit 120 --seed 7
     """
     from geodata.output_guard import check_output_folder
-    from optimizer.errors import Problem
-    from optimizer.planner import with_overrides
-    from optimizer.strategies import get_strategy
+    from geodata.pipeline import SolverOverrides
 
-    # Before reading and planning: a refused folder should not cost minutes of search.
+    # Before reading and planning: a refused folder should not cost minutes of search. The
+    # strategy's name was checked by its option's type.
     check_output_folder(out_dir, kind="plan", force=force, protected=(scenario_dir,))
-    reading_started = time.monotonic()
-    scenario = _read(scenario_dir, config)
-    read_s = time.monotonic() - reading_started
-    scenario = with_overrides(
-        scenario,
-        time_limit_s=time_limit,
-        seed=seed,
-        strategy=strategy,
-        solution_limit=solution_limit,
-    )
-    try:
-        get_strategy(scenario.solver.strategy)
-    except ValueError as error:
-        raise InputError([Problem("--strategy", str(error))]) from error
     _plan_and_write(
-        scenario,
+        scenario_dir,
         out_dir,
+        config=config,
+        overrides=SolverOverrides(
+            time_limit_s=time_limit,
+            seed=seed,
+            strategy=strategy,
+            solution_limit=solution_limit,
+        ),
         language=language,
         workers=workers,
         force=force,
         protected=(scenario_dir,),
-        read_s=read_s,
     )
 
 
@@ -462,8 +473,8 @@ def demo(
     or empty; a second demo into the same OUT needs --force.
     """
     from geodata.output_guard import check_output_folder, read_manifest, write_manifest
+    from geodata.pipeline import SolverOverrides
     from geodata.sample import write_sample
-    from optimizer.planner import with_overrides
 
     check_output_folder(out_dir, kind="demo", force=force)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -472,11 +483,11 @@ def demo(
         write_manifest(out_dir, "demo")
     scenario_dir = out_dir / "scenario"
     write_sample(scenario_dir, n_drop_points=size, seed=seed, force=True)
-    scenario = with_overrides(_read(scenario_dir), time_limit_s=time_limit, seed=seed)
     click.echo(f"Sample scenario written to {scenario_dir}")
     _plan_and_write(
-        scenario,
+        scenario_dir,
         out_dir / "plan",
+        overrides=SolverOverrides(time_limit_s=time_limit, seed=seed),
         language=language,
         workers=workers,
         force=True,
@@ -562,9 +573,121 @@ def strategies() -> None:
         click.echo(name + suffix)
 
 
+# --- benchmarks: `bsb bench ...` ----------------------------------------------------------------
+# The benchmarks are library functions (benchmarks/*.py) that return rows; these commands parse
+# the options, print the rows as they come and write the RESULTS.md sections.
+
+
 @main.group()
 def bench() -> None:
-    """Benchmarks: solve one VRP instance, run a strategy comparison, write its report."""
+    """Benchmarks: VRP instances, strategy comparisons, plan and map sizes, shortage."""
+
+
+def _comma_list(text: str | None) -> list[str] | None:
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _comma_numbers(text: str, option: str, kind: Callable[[str], R]) -> list[R]:
+    """Parse a comma list of numbers given to ``option``; bad input exits 2, naming it."""
+    from optimizer.errors import Problem
+
+    try:
+        values = [kind(t.strip()) for t in text.split(",") if t.strip()]
+    except ValueError as error:
+        raise InputError([Problem(option, f"a comma list of numbers, not {text!r}")]) from error
+    if not values or any(float(str(v)) <= 0 for v in values):
+        raise InputError([Problem(option, f"a comma list of positive numbers, not {text!r}")])
+    return values
+
+
+def _command_line(ctx: click.Context) -> str:
+    """Return the command as given, for RESULTS.md: ``bsb``, subcommands, options set."""
+    from click.core import ParameterSource
+
+    words = ["bsb", *ctx.command_path.split()[1:]]
+    for param in ctx.command.params:
+        name = param.name or ""
+        if ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
+            continue
+        value = ctx.params[name]
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+        elif isinstance(param, click.Option) and param.is_flag:
+            words.append(param.opts[0] if value else param.secondary_opts[0])
+        else:
+            words += [param.opts[0], str(value)]
+    return " ".join(words)
+
+
+def _bogor_folder(bogor: Path | None, no_bogor: bool) -> Path | None:
+    from benchmarks.bsb_family import DEFAULT_GEODATA
+
+    return None if no_bogor else bogor or DEFAULT_GEODATA
+
+
+def _write_section(body: str, section: str, results_md: Path, no_write: bool) -> None:
+    """Print a RESULTS.md section, and replace it in ``results_md`` unless told not to."""
+    from benchmarks.metrics import replace_section
+
+    click.echo(body)
+    if not no_write:
+        replace_section(results_md, section, body)
+        click.echo(f"Section {section!r} of {results_md} replaced", err=True)
+
+
+def _results_md_default() -> Path:
+    return Path(__file__).resolve().parent / "benchmarks" / "RESULTS.md"
+
+
+bogor_options = [
+    click.option(
+        "--bogor",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Also run in the real villages of Kabupaten Bogor from this folder "
+        "(default: ../shared/geodata, when present).",
+    ),
+    click.option("--no-bogor", is_flag=True, help="The synthetic geography only."),
+]
+
+
+def _sizes_options(sizes: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Options of the benchmarks that plan seeded samples of several sizes."""
+    options = [
+        click.option("--sizes", default=sizes, show_default=True, help="Comma list of sizes."),
+        click.option("--seed", type=int, default=1, show_default=True, help="Sample seed."),
+        click.option(
+            "--time-limit",
+            type=click.FloatRange(min=0.1),
+            default=None,
+            help="Seconds per plan (default: by size).",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Planner processes (default: every core).",
+        ),
+        click.option(
+            "--results-md",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Markdown file whose section gets the table (default: benchmarks/RESULTS.md).",
+        ),
+        click.option("--no-write", is_flag=True, help="Print the section only."),
+    ]
+    return _with(options)
+
+
+def _with(options: Sequence[Callable[[Any], Any]]) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Apply several click options as one decorator, in the order listed."""
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
 
 
 @bench.command(name="solve")
@@ -691,41 +814,51 @@ def bench_solve(
         )
 
 
+run_options = [
+    click.option(
+        "--preset",
+        type=click.Choice(["quick", "full"]),
+        default="quick",
+        show_default=True,
+        help="quick: at most 15 minutes on 2 cores; full: every family and strategy.",
+    ),
+    click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Run folder (results.csv, solutions, plots). Default: benchmarks/runs/<preset>.",
+    ),
+    click.option("--families", default=None, help="Comma list: solomon,homberger,x,random,bsb."),
+    click.option("--strategies", default=None, help="Comma list; replaces the preset's."),
+    click.option(
+        "--instances", "instance_names", default=None, help="Comma list of instance names."
+    ),
+    click.option(
+        "--instances-root",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Folder with solomon/, homberger/, cvrplib_x/ and bks.csv "
+        "(default: ../shared/benchmarks/instances or $BSB_INSTANCES).",
+    ),
+    click.option("--seeds", default="1", show_default=True, help="Comma list of solver seeds."),
+    click.option("--time-factor", type=click.FloatRange(min=0.01), default=1.0, show_default=True),
+    click.option("--jobs", type=click.IntRange(min=1), default=None, help="Default: CPU count."),
+    *bogor_options,
+]
+
+
 @bench.command(name="run")
-@click.option(
-    "--preset",
-    type=click.Choice(["quick", "full"]),
-    default="quick",
-    show_default=True,
-    help="quick: at most 15 minutes on 2 cores; full: every family and strategy.",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Run folder (results.csv, solutions, plots). Default: benchmarks/runs/<preset>.",
-)
-@click.option("--families", default=None, help="Comma list: solomon,homberger,x,random,bsb.")
-@click.option("--strategies", default=None, help="Comma list; replaces the preset's.")
-@click.option("--instances", "instance_names", default=None, help="Comma list of instance names.")
-@click.option(
-    "--instances-root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder with solomon/, homberger/, cvrplib_x/ and bks.csv "
-    "(default: ../shared/benchmarks/instances or $BSB_INSTANCES).",
-)
-@click.option("--seeds", default="1", show_default=True, help="Comma list of solver seeds.")
-@click.option("--time-factor", type=click.FloatRange(min=0.01), default=1.0, show_default=True)
-@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Default: CPU count.")
+@_with(run_options)
 @click.option(
     "--results-md",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Markdown file whose `strategies` section gets the tables (default: none).",
 )
+@click.pass_context
 @_handle_errors
 def bench_run(
+    ctx: click.Context,
     preset: str,
     out: Path | None,
     families: str | None,
@@ -735,6 +868,8 @@ def bench_run(
     seeds: str,
     time_factor: float,
     jobs: int | None,
+    bogor: Path | None,
+    no_bogor: bool,
     results_md: Path | None,
 ) -> None:
     """Compare strategies on benchmark families; resumable (a rerun skips finished rows).
@@ -747,13 +882,7 @@ def bench_run(
     from benchmarks.runner import run
     from optimizer.errors import Problem
 
-    def split(text: str | None) -> list[str] | None:
-        return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
-
-    try:
-        seed_list = [int(s) for s in seeds.split(",")]
-    except ValueError as error:
-        raise InputError([Problem("--seeds", "a comma list of integers")]) from error
+    seed_list = _comma_numbers(seeds, "--seeds", int)
     out = out or Path("benchmarks") / "runs" / preset
     stop = threading.Event()
     with _ctrl_c_stops(stop):
@@ -761,14 +890,15 @@ def bench_run(
             csv_path = run(
                 preset,
                 out,
-                families=split(families),
-                strategies=split(strategies),
-                instances=split(instance_names),
+                families=_comma_list(families),
+                strategies=_comma_list(strategies),
+                instances=_comma_list(instance_names),
                 instances_root=instances_root,
                 seeds=seed_list,
                 time_factor=time_factor,
                 jobs=jobs,
                 stop=stop,
+                bogor_geodata=_bogor_folder(bogor, no_bogor),
                 progress=LOG.info,
             )
         except InputError:
@@ -779,9 +909,55 @@ def bench_run(
         click.echo(f"Interrupted; rerun the same command to resume ({out / 'results.csv'})")
         return
     if results_md is not None:
-        command = "bsb bench run " + " ".join(sys.argv[3:])
-        write_report(csv_path, results_md, out / "plots", command)
+        write_report(csv_path, results_md, out / "plots", _command_line(ctx))
     click.echo(f"Results in {csv_path}")
+
+
+@bench.command(name="plan")
+@_with(run_options)
+@_handle_errors
+def bench_plan(
+    preset: str,
+    out: Path | None,
+    families: str | None,
+    strategies: str | None,
+    instance_names: str | None,
+    instances_root: Path | None,
+    seeds: str,
+    time_factor: float,
+    jobs: int | None,
+    bogor: Path | None,
+    no_bogor: bool,
+) -> None:
+    """Print how many tasks `bsb bench run` would run and its planned wall time; runs nothing.
+
+    \b
+    Example:
+      bsb bench plan --preset full
+    """
+    from benchmarks.runner import PRESETS, build_tasks, format_duration, planned_wall_s
+    from optimizer.errors import Problem
+
+    out = out or Path("benchmarks") / "runs" / preset
+    try:
+        tasks = build_tasks(
+            PRESETS[preset],
+            out.resolve(),
+            families=_comma_list(families),
+            strategies=_comma_list(strategies),
+            instances=_comma_list(instance_names),
+            instances_root=instances_root,
+            seeds=_comma_numbers(seeds, "--seeds", int),
+            time_factor=time_factor,
+            bogor_geodata=_bogor_folder(bogor, no_bogor),
+        )
+    except InputError:
+        raise
+    except ValueError as error:
+        raise InputError([Problem("bench plan", str(error))]) from error
+    cores = jobs or os.cpu_count() or 1
+    planned = format_duration(planned_wall_s(tasks, cores=cores))
+    click.echo(f"{len(tasks)} tasks, planned wall time {planned} on {cores} cores")
 
 
 @bench.command(name="report")
@@ -792,11 +968,35 @@ def bench_run(
     default=Path("benchmarks") / "RESULTS.md",
     show_default=True,
 )
+@click.option(
+    "--plots",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the plots (default: RUN_DIR/plots).",
+)
+@click.option(
+    "--command",
+    "command_shown",
+    default=None,
+    help="Command line shown above the tables (default: this one).",
+)
 @click.option("--check", is_flag=True, help="Recompute every row from its solution file instead.")
+@click.pass_context
 @_handle_errors
-def bench_report(run_dir: Path, results_md: Path, check: bool) -> None:
-    """Write the tables and plots of RUN_DIR, or re-check its rows with --check."""
+def bench_report(
+    ctx: click.Context,
+    run_dir: Path,
+    results_md: Path,
+    plots: Path | None,
+    command_shown: str | None,
+    check: bool,
+) -> None:
+    """Write the tables and plots of RUN_DIR, or re-check its rows with --check.
+
+    With --check, every mismatch is printed on stdout and the exit code is 1 if there is any.
+    """
     from benchmarks.report import check_results, write_report
+    from benchmarks.runner import read_rows
 
     csv_path = run_dir / "results.csv"
     if not csv_path.exists():
@@ -806,15 +1006,178 @@ def bench_report(run_dir: Path, results_md: Path, check: bool) -> None:
     if check:
         mismatches = check_results(csv_path)
         for line in mismatches:
-            click.echo(line, err=True)
+            click.echo(line)
+        rows = len(read_rows(csv_path))
         if mismatches:
+            click.echo(f"{rows} rows, {len(mismatches)} mismatches in {csv_path}", err=True)
             raise _CommandFailedError(EXIT_INTERNAL)
-        click.echo(f"All rows of {csv_path} recomputed: they match.")
+        click.echo(f"All {rows} rows of {csv_path} recomputed: they match.")
         return
     write_report(
-        csv_path, results_md, run_dir / "plots", "bsb bench report " + " ".join(sys.argv[3:])
+        csv_path, results_md, plots or run_dir / "plots", command_shown or _command_line(ctx)
     )
     click.echo(f"Report written to {results_md}")
+
+
+@bench.command(name="sizes")
+@_sizes_options("100,500,2000,4000")
+@_with(bogor_options)
+@click.pass_context
+@_handle_errors
+def bench_sizes(
+    ctx: click.Context,
+    sizes: str,
+    seed: int,
+    time_limit: float | None,
+    workers: int | None,
+    results_md: Path | None,
+    no_write: bool,
+    bogor: Path | None,
+    no_bogor: bool,
+) -> None:
+    """Planning time and distance over the radial lower bound, by size (section plan-sizes).
+
+    Each run is what `bsb plan` does: read, plan, check, write the plan files and papers.
+
+    \b
+    Example:
+      bsb bench sizes --sizes 100,500 --no-write
+    """
+    from benchmarks import plan_sizes
+
+    workers = workers or os.cpu_count() or 1
+    rows = plan_sizes.run_sizes(
+        _comma_numbers(sizes, "--sizes", int),
+        seed=seed,
+        time_limit_s=time_limit,
+        workers=workers,
+        bogor=_bogor_folder(bogor, no_bogor),
+        on_row=lambda row: click.echo(plan_sizes.table([row]).splitlines()[-1]),
+    )
+    body = plan_sizes.section(rows, command=_command_line(ctx), seed=seed, workers=workers)
+    _write_section(body, plan_sizes.SECTION, results_md or _results_md_default(), no_write)
+
+
+@bench.command(name="shortage")
+@_sizes_options("400,1000")
+@_with(bogor_options)
+@click.pass_context
+@_handle_errors
+def bench_shortage(
+    ctx: click.Context,
+    sizes: str,
+    seed: int,
+    time_limit: float | None,
+    workers: int | None,
+    results_md: Path | None,
+    no_write: bool,
+    bogor: Path | None,
+    no_bogor: bool,
+) -> None:
+    """Plans under shortage, with and without stock offered again (section shortage).
+
+    \b
+    Example:
+      bsb bench shortage --sizes 400 --no-write
+    """
+    from benchmarks import shortage
+
+    workers = workers or os.cpu_count() or 1
+    rows = shortage.run_shortage(
+        _comma_numbers(sizes, "--sizes", int),
+        seed=seed,
+        time_limit_s=time_limit,
+        workers=workers,
+        bogor=_bogor_folder(bogor, no_bogor),
+        on_row=lambda row: click.echo(shortage.table([row]).splitlines()[-1]),
+    )
+    body = shortage.section(rows, command=_command_line(ctx), seed=seed, workers=workers)
+    _write_section(body, shortage.SECTION, results_md or _results_md_default(), no_write)
+
+
+@bench.command(name="maps")
+@_sizes_options("500,2000,4000")
+@click.pass_context
+@_handle_errors
+def bench_maps(
+    ctx: click.Context,
+    sizes: str,
+    seed: int,
+    time_limit: float | None,
+    workers: int | None,
+    results_md: Path | None,
+    no_write: bool,
+) -> None:
+    """Map build time, page size and browser render time, by size (section map-sizes).
+
+    \b
+    Example:
+      bsb bench maps --sizes 500 --no-write
+    """
+    from benchmarks import map_sizes
+
+    rows = map_sizes.run_maps(
+        _comma_numbers(sizes, "--sizes", int),
+        seed=seed,
+        time_limit_s=time_limit,
+        workers=workers or os.cpu_count() or 1,
+        on_row=lambda row: click.echo(map_sizes.table([row]).splitlines()[-1]),
+    )
+    body = map_sizes.section(rows, command=_command_line(ctx), seed=seed)
+    _write_section(body, map_sizes.SECTION, results_md or _results_md_default(), no_write)
+
+
+@bench.command(name="limits")
+@_sizes_options("20000,50000,100000")
+@click.option(
+    "--limits", default="30,120", show_default=True, help="Comma list of time limits, seconds."
+)
+@click.pass_context
+@_handle_errors
+def bench_limits(
+    ctx: click.Context,
+    sizes: str,
+    seed: int,
+    time_limit: float | None,
+    workers: int | None,
+    results_md: Path | None,
+    no_write: bool,
+    limits: str,
+) -> None:
+    """Time limit and memory of planning 20,000 to 100,000 points (section plan-limits).
+
+    Each size and limit is planned in a fresh process (`bsb bench limits-child`). --time-limit,
+    if given, replaces --limits.
+
+    \b
+    Example:
+      bsb bench limits --sizes 20000 --limits 30 --no-write
+    """
+    from benchmarks import plan_limits
+
+    workers = workers or os.cpu_count() or 1
+    limits_s = [time_limit] if time_limit else _comma_numbers(limits, "--limits", float)
+    rows = plan_limits.run_limits(
+        _comma_numbers(sizes, "--sizes", int),
+        limits_s,
+        seed=seed,
+        workers=workers,
+        on_row=lambda row: click.echo(plan_limits.table([row]).splitlines()[-1]),
+    )
+    body = plan_limits.section(rows, command=_command_line(ctx), seed=seed, workers=workers)
+    _write_section(body, plan_limits.SECTION, results_md or _results_md_default(), no_write)
+
+
+@bench.command(name="limits-child", hidden=True)
+@click.argument("scenario_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--time-limit", type=click.FloatRange(min=0.1), required=True)
+@click.option("--workers", type=click.IntRange(min=1), required=True)
+@_handle_errors
+def bench_limits_child(scenario_dir: Path, time_limit: float, workers: int) -> None:
+    """One run of `bsb bench limits`, in its own process: prints one JSON line."""
+    from benchmarks.plan_limits import measure
+
+    click.echo(json.dumps(measure(scenario_dir, time_limit, workers)))
 
 
 # --- the planning service ---------------------------------------------------------------------

@@ -10,36 +10,35 @@ next to that of an empty page.
 
 Usage::
 
-    python -m benchmarks.map_sizes                      # 500, 2000, 4000 points
-    python -m benchmarks.map_sizes --sizes 500 --no-write
+    bsb bench maps                                      # 500, 2000, 4000 points
+    bsb bench maps --sizes 500 --no-write
 
-Results replace the ``map-sizes`` section of ``benchmarks/RESULTS.md``.
+Results replace the ``map-sizes`` section (:data:`SECTION`) of ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import logging
-import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.metrics import machine_description, replace_section
+from benchmarks.metrics import machine_description
 from geodata.maps import build_map, map_content, render_map_html, write_maps
+from geodata.pipeline import run_pipeline
 from geodata.sample import make_sample
 from optimizer.model import SolverSettings
-from optimizer.planner import PlannerOptions, plan_scenario
+from optimizer.planner import PlannerOptions
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+SECTION = "map-sizes"
+"""The section of ``benchmarks/RESULTS.md`` these results replace."""
+DEFAULT_SIZES = (500, 2000, 4000)
 MB = 1024 * 1024
 
 
@@ -125,9 +124,9 @@ def run_one(n_points: int, *, seed: int, time_limit_s: float, workers: int) -> R
     scenario = dataclasses.replace(
         scenario, solver=SolverSettings(time_limit_s=time_limit_s, seed=seed)
     )
-    started = time.monotonic()
-    plan = plan_scenario(scenario, options=PlannerOptions(workers=workers))
-    plan_s = time.monotonic() - started
+    # Checked like every plan; the check's time is not part of plan_s.
+    planned = run_pipeline(scenario, options=PlannerOptions(workers=workers), require_valid=False)
+    plan, plan_s = planned.plan, planned.times.plan_s
     started = time.monotonic()
     m = build_map(scenario, plan)
     build_s = time.monotonic() - started
@@ -188,48 +187,63 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and update RESULTS.md."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="500,2000,4000")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--time-limit", type=float, default=None, help="override, seconds")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+def run_maps(
+    sizes: Sequence[int],
+    *,
+    seed: int,
+    time_limit_s: float | None,
+    workers: int,
+    on_row: Callable[[Row], None] | None = None,
+) -> list[Row]:
+    """Run the benchmark: one sample per size, planned briefly, its maps measured.
+
+    Parameters
+    ----------
+    sizes
+        Numbers of drop points.
+    seed
+        Seed of the samples and of the search.
+    time_limit_s
+        Search time of every plan; ``None`` for :func:`default_time_limit_s` by size.
+    workers
+        Planner processes.
+    on_row
+        Told each row as soon as it is measured.
+
+    Returns
+    -------
+    list[Row]
+        One row per size.
+    """
     rows: list[Row] = []
-    for n in (int(s) for s in args.sizes.split(",")):
-        limit = args.time_limit or default_time_limit_s(n)
-        rows.append(run_one(n, seed=args.seed, time_limit_s=limit, workers=args.workers))
-        print(table(rows[-1:]).splitlines()[-1], flush=True)
-    command = " ".join(["python -m benchmarks.map_sizes", *(argv or sys.argv[1:])])
+    for n in sizes:
+        limit = time_limit_s or default_time_limit_s(n)
+        rows.append(run_one(n, seed=seed, time_limit_s=limit, workers=workers))
+        if on_row is not None:
+            on_row(rows[-1])
+    return rows
+
+
+def section(rows: list[Row], *, command: str, seed: int) -> str:
+    """Return the RESULTS.md section of a run: machine, date, command, browser, the table."""
     chromium = find_chromium()
     browser = "not installed" if chromium is None else _version(chromium)
-    body = "\n".join(
+    return "\n".join(
         [
             "## Map sizes: build, render and page size",
             "",
             f"- machine: {machine_description()}",
             f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
             f"- command: `{command}`",
-            f"- seed {args.seed}, sample scenarios, short plans (5 / 20 / 40 s); the page is the "
+            f"- seed {seed}, sample scenarios, short plans (5 / 20 / 40 s); the page is the "
             "offline map of every warehouse together (Leaflet inlined); browser: "
             f"{browser}, headless, no network (tiles fail), ready time from navigation start",
             "",
             table(rows),
         ]
     )
-    print(body)
-    if not args.no_write:
-        replace_section(RESULTS, "map-sizes", body)
-    return 0
 
 
 def _version(binary: str) -> str:
     result = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
     return result.stdout.strip() or binary
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import os
 import platform
 import subprocess
 from datetime import UTC, datetime
@@ -77,24 +75,17 @@ DEFAULT_GEODATA = Path(__file__).resolve().parents[2] / "shared" / "geodata"
 """``../shared/geodata`` beside the project: the real villages of Kabupaten Bogor."""
 
 
-def sample_size_parser(description: str, sizes: str) -> argparse.ArgumentParser:
-    """Options shared by the benchmarks that plan seeded samples of several sizes."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--sizes", default=sizes)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--time-limit", type=float, default=None, help="override, seconds")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--bogor", type=Path, default=DEFAULT_GEODATA)
-    parser.add_argument("--no-bogor", action="store_true", help="synthetic geography only")
-    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
-    return parser
+def geographies(bogor: Path | None) -> list[Path | None]:
+    """Synthetic geography (``None``), and the Bogor villages when ``bogor`` holds them.
 
-
-def geographies(args: argparse.Namespace) -> list[Path | None]:
-    """Synthetic geography (``None``), and the Bogor villages when their folder is there."""
+    Parameters
+    ----------
+    bogor
+        A folder like ``../shared/geodata``, or ``None`` for the synthetic geography only.
+    """
     found: list[Path | None] = [None]
-    if not args.no_bogor and (args.bogor / "bogor_desa_32.01_centroids.csv").exists():
-        found.append(args.bogor)
+    if bogor is not None and (bogor / "bogor_desa_32.01_centroids.csv").exists():
+        found.append(bogor)
     return found
 
 

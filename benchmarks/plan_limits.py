@@ -12,31 +12,35 @@ needs at most 2 GB in any process.
 
 Usage::
 
-    python -m benchmarks.plan_limits                              # 20,000 to 100,000 points
-    python -m benchmarks.plan_limits --sizes 20000 --limits 30 --no-write
+    bsb bench limits                                              # 20,000 to 100,000 points
+    bsb bench limits --sizes 20000 --limits 30 --no-write
 
-Results replace the ``plan-limits`` section of ``benchmarks/RESULTS.md``.
+Results replace the ``plan-limits`` section (:data:`SECTION`) of ``benchmarks/RESULTS.md``.
+The child is ``bsb bench limits-child`` (hidden), which runs :func:`measure` through
+``geodata.pipeline`` and prints its JSON line.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import os
 import re
 import resource
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from benchmarks.metrics import replace_section, results_section
+from benchmarks.metrics import results_section
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+SECTION = "plan-limits"
+"""The section of ``benchmarks/RESULTS.md`` these results replace."""
+DEFAULT_SIZES = (20_000, 50_000, 100_000)
+DEFAULT_LIMITS_S = (30.0, 120.0)
 GOAL_OVERRUN = 1.10
 GOAL_PEAK_MB = 2048
 
@@ -64,12 +68,13 @@ class Row:
         return self.plan_s / self.time_limit_s
 
 
-def child(scenario_dir: Path, time_limit_s: float, workers: int) -> None:
-    """Read, plan and check in this process; print one JSON line of measurements."""
-    from geodata.scenario_io import read_scenario
-    from optimizer.checker import check_plan
-    from optimizer.planner import PlannerOptions, plan_scenario, with_overrides
-    from optimizer.solution import plan_to_dict
+def measure(scenario_dir: Path, time_limit_s: float, workers: int) -> dict[str, Any]:
+    """Read, plan and check in this process; return the measurements (one JSON object).
+
+    Run in a fresh process (``bsb bench limits-child``) so that the peak memory is this run's.
+    """
+    from geodata.pipeline import SolverOverrides, run_pipeline
+    from optimizer.planner import PlannerOptions
 
     phases: list[str] = []
 
@@ -81,49 +86,46 @@ def child(scenario_dir: Path, time_limit_s: float, workers: int) -> None:
 
     logging.getLogger("optimizer.planner").addHandler(Phases())
     logging.getLogger("optimizer.planner").setLevel(logging.INFO)
-    started = time.monotonic()
-    scenario = with_overrides(read_scenario(scenario_dir), time_limit_s=time_limit_s)
-    read_s = time.monotonic() - started
-    started = time.monotonic()
-    plan = plan_scenario(scenario, options=PlannerOptions(workers=workers))
-    plan_s = time.monotonic() - started
-    started = time.monotonic()
-    violations = check_plan(scenario, plan_to_dict(plan))
-    check_s = time.monotonic() - started
-    print(
-        json.dumps(
-            {
-                "n_warehouses": len(scenario.warehouses),
-                "read_s": read_s,
-                "plan_s": plan_s,
-                "check_s": check_s,
-                "phases": phases[-1] if phases else "",
-                "constructed": (
-                    f"{plan.solver['constructed_parts']} / {plan.solver['routing_parts']}"
-                ),
-                "violations": len(violations),
-                "distance_km": float(plan.kpis["distance_km"]),
-                "unassigned_kg": float(plan.kpis["kg_unassigned"]),
-                "peak_kb": max(
-                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-                ),
-            }
-        ),
-        flush=True,
+    result = run_pipeline(
+        scenario_dir,
+        overrides=SolverOverrides(time_limit_s=time_limit_s),
+        options=PlannerOptions(workers=workers),
+        require_valid=False,
     )
+    plan, times = result.plan, result.times
+    return {
+        "n_warehouses": len(result.scenario.warehouses),
+        "read_s": times.read_s,
+        "plan_s": times.plan_s,
+        "check_s": times.check_s,
+        "phases": phases[-1] if phases else "",
+        "constructed": (
+            f"{plan.solver.constructed_parts} / {plan.solver.routing_parts}"
+            if plan.solver is not None
+            else "-"
+        ),
+        "violations": len(result.violations),
+        "distance_km": float(plan.kpis.distance_km),
+        "unassigned_kg": float(plan.kpis.kg_unassigned),
+        "peak_kb": max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        ),
+    }
 
 
 def run_one(scenario_dir: Path, n_points: int, time_limit_s: float, workers: int) -> Row:
-    """Run :func:`child` in a fresh process."""
+    """Run :func:`measure` in a fresh process (``bsb bench limits-child``)."""
     done = subprocess.run(
         [
             sys.executable,
             "-m",
-            "benchmarks.plan_limits",
-            "--child",
+            "cli",
+            "-q",
+            "bench",
+            "limits-child",
             str(scenario_dir),
-            "--limits",
+            "--time-limit",
             str(time_limit_s),
             "--workers",
             str(workers),
@@ -168,41 +170,59 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and update RESULTS.md."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="20000,50000,100000", help="comma-separated")
-    parser.add_argument("--limits", default="30,120", help="time limits in s, comma-separated")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
-    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    limits = [float(s) for s in args.limits.split(",")]
-    if args.child is not None:
-        child(args.child, limits[0], args.workers)
-        return 0
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+def run_limits(
+    sizes: Sequence[int],
+    limits_s: Sequence[float],
+    *,
+    seed: int,
+    workers: int,
+    on_row: Callable[[Row], None] | None = None,
+) -> list[Row]:
+    """Run the benchmark: every size under every time limit, each in a fresh process.
+
+    Parameters
+    ----------
+    sizes
+        Numbers of drop points (one sample scenario each, written once).
+    limits_s
+        Time limits in seconds.
+    seed
+        Seed of the samples.
+    workers
+        Planner processes.
+    on_row
+        Told each row as soon as it is measured.
+
+    Returns
+    -------
+    list[Row]
+        One row per size and limit, by size, then limit.
+    """
     from geodata.sample import write_sample
 
     rows: list[Row] = []
-    for n in sorted(int(s) for s in args.sizes.split(",")):
+    for n in sorted(sizes):
         with tempfile.TemporaryDirectory(prefix="bsb-limits-") as tmp:
             scenario_dir = Path(tmp) / "scenario"
-            write_sample(scenario_dir, n_drop_points=n, seed=args.seed)
-            for limit in sorted(limits):
-                row = run_one(scenario_dir, n, limit, args.workers)
+            write_sample(scenario_dir, n_drop_points=n, seed=seed)
+            for limit in sorted(limits_s):
+                row = run_one(scenario_dir, n, limit, workers)
                 rows.append(row)
-                print(table([row]).splitlines()[-1], flush=True)
+                if on_row is not None:
+                    on_row(row)
     rows.sort(key=lambda r: (r.n_points, r.time_limit_s))
-    command = " ".join(["python -m benchmarks.plan_limits", *(argv or sys.argv[1:])])
+    return rows
+
+
+def section(rows: list[Row], *, command: str, seed: int, workers: int) -> str:
+    """Return the RESULTS.md section of a run: machine, date, command, goals, the table."""
     worst = max(rows, key=lambda r: r.over_limit)
-    body = results_section(
+    return results_section(
         "Plan limits",
         command,
         [
             "the time limit bounds planning; memory stays per warehouse and routing part",
-            f"seed {args.seed}, {args.workers} worker processes, default strategy; "
+            f"seed {seed}, {workers} worker processes, default strategy; "
             "synthetic Bogor-like samples (one warehouse per 500 points)",
             f"goals: plan / limit at most {GOAL_OVERRUN:.2f}, peak at most {GOAL_PEAK_MB} MB "
             "per process at 100,000 points",
@@ -211,11 +231,3 @@ def main(argv: list[str] | None = None) -> int:
         ],
         table(rows),
     )
-    print(body)
-    if not args.no_write:
-        replace_section(RESULTS, "plan-limits", body)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -4,44 +4,35 @@ For each size: write the seeded sample scenario, then time what ``bsb plan`` doe
 validate, plan both tranches, check, write the plan folder with its papers), and report the
 distance over the radial lower bound, unassigned kg by reason, and the last delivery dates.
 With ``--bogor DIR`` (default ``../shared/geodata`` when present) the same runs are made on
-points placed in the real villages of Kabupaten Bogor.
+points placed in the real villages of Kabupaten Bogor. Each run goes through
+``geodata.pipeline`` (plan files and papers; the maps are measured by ``benchmarks.map_sizes``).
 
 Usage::
 
-    python -m benchmarks.plan_sizes                      # 100, 500, 2000, 4000 points
-    python -m benchmarks.plan_sizes --sizes 100,500 --no-write
+    bsb bench sizes                                      # 100, 500, 2000, 4000 points
+    bsb bench sizes --sizes 100,500 --no-write
 
-Results replace the ``plan-sizes`` section of ``benchmarks/RESULTS.md``.
+Results replace the ``plan-sizes`` section (:data:`SECTION`) of ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
 
-import logging
 import resource
-import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.metrics import (
-    geographies,
-    radial_lower_bound_km,
-    replace_section,
-    results_section,
-    sample_size_parser,
-)
-from geodata.plan_files import write_plan_folder
+from benchmarks.metrics import geographies, radial_lower_bound_km, results_section
+from geodata.pipeline import SolverOverrides, run_pipeline
 from geodata.sample import write_sample
-from geodata.scenario_io import read_scenario
-from geodata.scenario_writer import write_scenario
-from optimizer.checker import check_plan
-from optimizer.planner import PlannerOptions, plan_scenario, with_overrides
-from optimizer.solution import plan_to_dict
+from optimizer.planner import PlannerOptions
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+SECTION = "plan-sizes"
+"""The section of ``benchmarks/RESULTS.md`` these results replace."""
+DEFAULT_SIZES = (100, 500, 2000, 4000)
 
 
 def default_time_limit_s(n_points: int) -> float:
@@ -90,16 +81,20 @@ def run_one(
         scenario_dir = Path(tmp) / "scenario"
         write_sample(scenario_dir, n_drop_points=n_points, seed=seed, bogor_geodata=bogor)
         started = time.monotonic()
-        scenario = with_overrides(read_scenario(scenario_dir), time_limit_s=time_limit_s)
-        plan_started = time.monotonic()
-        plan = plan_scenario(scenario, options=PlannerOptions(workers=workers))
-        plan_s = time.monotonic() - plan_started
-        violations = check_plan(scenario, plan_to_dict(plan))
-        write_plan_folder(scenario, plan, Path(tmp) / "plan", write_scenario_copy=write_scenario)
+        result = run_pipeline(
+            scenario_dir,
+            Path(tmp) / "plan",
+            overrides=SolverOverrides(time_limit_s=time_limit_s),
+            options=PlannerOptions(workers=workers),
+            require_valid=False,
+            maps_and_trip_sheets=False,
+        )
         total_s = time.monotonic() - started
+    scenario, plan, violations = result.scenario, result.plan, result.violations
+    plan_s = result.times.plan_s
     reasons = Counter(u.reason_code.value for u in plan.unassigned)
     kpis = plan.kpis
-    last = kpis["last_delivery_date_per_tranche"]
+    last = kpis.last_delivery_date_per_tranche
     peak_kb = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
@@ -112,11 +107,11 @@ def run_one(
         time_limit_s=time_limit_s,
         plan_s=plan_s,
         total_s=total_s,
-        distance_km=float(kpis["distance_km"]),
+        distance_km=float(kpis.distance_km),
         bound_km=radial_lower_bound_km(scenario, plan),
-        trips=int(kpis["trips"]),
-        truck_days=int(kpis["truck_days"]),
-        unassigned_kg=float(kpis["kg_unassigned"]),
+        trips=int(kpis.trips),
+        truck_days=int(kpis.truck_days),
+        unassigned_kg=float(kpis.kg_unassigned),
         unassigned_reasons=", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) or "-",
         last_dates=" / ".join(str(v)[5:] for v in last.values()),
         violations=len(violations),
@@ -144,31 +139,53 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and update RESULTS.md."""
-    parser = sample_size_parser(__doc__.splitlines()[0], "100,500,2000,4000")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    sizes = [int(s) for s in args.sizes.split(",")]
+def run_sizes(
+    sizes: Sequence[int],
+    *,
+    seed: int,
+    time_limit_s: float | None,
+    workers: int,
+    bogor: Path | None,
+    on_row: Callable[[Row], None] | None = None,
+) -> list[Row]:
+    """Run the benchmark: every size, in the synthetic geography and then in Bogor's villages.
+
+    Parameters
+    ----------
+    sizes
+        Numbers of drop points.
+    seed
+        Seed of the samples.
+    time_limit_s
+        Search time of every run; ``None`` for :func:`default_time_limit_s` by size.
+    workers
+        Planner processes.
+    bogor
+        The Bogor geodata folder, or ``None`` for the synthetic geography only.
+    on_row
+        Told each row as soon as it is measured.
+
+    Returns
+    -------
+    list[Row]
+        One row per geography and size.
+    """
     rows: list[Row] = []
-    for bogor in geographies(args):
+    for geography in geographies(bogor):
         for n in sizes:
-            limit = args.time_limit or default_time_limit_s(n)
-            row = run_one(n, seed=args.seed, time_limit_s=limit, workers=args.workers, bogor=bogor)
+            limit = time_limit_s or default_time_limit_s(n)
+            row = run_one(n, seed=seed, time_limit_s=limit, workers=workers, bogor=geography)
             rows.append(row)
-            print(table([row]).splitlines()[-1], flush=True)
-    command = " ".join(["python -m benchmarks.plan_sizes", *(argv or sys.argv[1:])])
-    body = results_section(
+            if on_row is not None:
+                on_row(row)
+    return rows
+
+
+def section(rows: list[Row], *, command: str, seed: int, workers: int) -> str:
+    """Return the RESULTS.md section of a run: machine, date, command, then the table."""
+    return results_section(
         "Plan sizes: time and distance over the radial lower bound",
         command,
-        [f"seed {args.seed}, {args.workers} worker processes, default strategy"],
+        [f"seed {seed}, {workers} worker processes, default strategy"],
         table(rows),
     )
-    print(body)
-    if not args.no_write:
-        replace_section(RESULTS, "plan-sizes", body)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -2,9 +2,8 @@
 
 Usage::
 
-    python -m benchmarks.report benchmarks/runs/quick            # tables + plots into RESULTS.md
-    python -m benchmarks.report --check benchmarks/runs/quick    # recompute every row, exit 1 on
-                                                                 # a mismatch
+    bsb bench report benchmarks/runs/quick            # tables + plots into RESULTS.md
+    bsb bench report benchmarks/runs/quick --check    # recompute every row, exit 1 on a mismatch
 
 Tables (one per family; the last row of every task counts, so a rerun supersedes an ``error``):
 
@@ -24,11 +23,9 @@ Plots (``<plots>/``, matplotlib, Agg): ``gap_vs_time_<family>.png`` and
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import statistics
-import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -719,36 +716,3 @@ def check_results(csv_path: Path) -> list[str]:
             problems = [f"cannot recompute: {exc}"]
         messages += [f"{where}: {p}" for p in problems]
     return messages
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Write the report of a run folder, or ``--check`` it (exit 1 on a mismatch)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.report", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("out", type=Path, help="run folder holding results.csv")
-    parser.add_argument("--check", action="store_true", help="recompute every row; no report")
-    parser.add_argument("--results-md", type=Path, default=RESULTS)
-    parser.add_argument("--plots", type=Path, default=None, help="default: <out>/plots")
-    parser.add_argument("--command", default=None, help="command line shown above the tables")
-    args = parser.parse_args(argv)
-    csv_path = args.out / "results.csv"
-    if not csv_path.exists():
-        sys.stderr.write(f"{csv_path} does not exist\n")
-        return 2
-    if args.check:
-        messages = check_results(csv_path)
-        for message in messages:
-            sys.stdout.write(message + "\n")
-        rows = len(read_rows(csv_path))
-        sys.stdout.write(f"{rows} rows, {len(messages)} mismatches\n")
-        return 1 if messages else 0
-    command = args.command or "python -m benchmarks.report " + " ".join(
-        argv if argv is not None else sys.argv[1:]
-    )
-    write_report(csv_path, args.results_md, args.plots or args.out / "plots", command)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -7,9 +7,9 @@ same ``--out`` skips every task that already has a row (except rows with status 
 
 Usage::
 
-    python -m benchmarks.runner run --preset quick --out benchmarks/runs/quick
-    python -m benchmarks.runner run --preset full --out benchmarks/runs/full --seeds 1,2
-    python -m benchmarks.runner plan --preset quick         # planned wall time, no runs
+    bsb bench run --preset quick --out benchmarks/runs/quick
+    bsb bench run --preset full --out benchmarks/runs/full --seeds 1,2
+    bsb bench plan --preset quick                           # planned wall time, no runs
 
 Families
 --------
@@ -53,7 +53,6 @@ instances x 2 strategies x 25 s = 100 s, 1 BSB scenario of 200 points x 3 strate
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import importlib.metadata
@@ -1010,7 +1009,8 @@ def execute(task: Task, ctx: RunContext, stop: threading.Event) -> ResultRow | N
 # The run
 
 
-def _format_duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """Return ``seconds`` as ``H:MM:SS``."""
     whole = max(0, round(seconds))
     hours, rest = divmod(whole, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
@@ -1042,7 +1042,7 @@ class _Progress:
         self.report(
             f"[{self.done}/{self.total}] {task.family} {task.instance} {task.strategy} "
             f"t={format_limit(task.time_limit_s)} seed={task.seed}: {detail} ({wall}); "
-            f"ETA {_format_duration(eta)}"
+            f"ETA {format_duration(eta)}"
         )
 
 
@@ -1155,7 +1155,7 @@ def run(
     mark_run_folder(given)
     finished = {row.key for row in read_rows(csv_path) if row.status != "error"}
     todo = [t for t in tasks if t.key not in finished]
-    planned = _format_duration(planned_wall_s(todo, cores=jobs))
+    planned = format_duration(planned_wall_s(todo, cores=jobs))
     report(
         f"{preset}: {len(tasks)} tasks, {len(tasks) - len(todo)} already in {csv_path}, "
         f"{len(todo)} to run on {jobs} cores, planned {planned}"
@@ -1181,73 +1181,3 @@ def run(
             break
         _run_pool([task], 1, ctx, csv_path, stop, tracker)
     return csv_path
-
-
-def _csv_list(text: str | None) -> list[str] | None:
-    return [part.strip() for part in text.split(",") if part.strip()] if text else None
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``run`` a preset, or ``plan`` to print its planned wall time."""
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.runner", description=__doc__.splitlines()[0]
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("run", "plan"):
-        p = sub.add_parser(name)
-        p.add_argument("--preset", choices=sorted(PRESETS), default="quick")
-        p.add_argument("--out", type=Path, default=Path("benchmarks/runs/quick"))
-        p.add_argument("--families", help=f"comma list out of {','.join(FAMILIES)}")
-        p.add_argument("--strategies", help="comma list (replaces the preset's)")
-        p.add_argument("--instances", help="comma list of instance names")
-        p.add_argument("--instances-root", type=Path, default=None)
-        p.add_argument("--seeds", default="1", help="comma list of solver seeds")
-        p.add_argument("--time-factor", type=float, default=1.0)
-        p.add_argument("--jobs", type=int, default=None)
-        p.add_argument("--bogor", type=Path, default=bsb_family.DEFAULT_GEODATA)
-        p.add_argument("--no-bogor", action="store_true")
-    args = parser.parse_args(argv)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    LOG.addHandler(handler)
-    LOG.setLevel(logging.INFO)
-    bogor = None if args.no_bogor else args.bogor
-    seeds = [int(s) for s in args.seeds.split(",")]
-    if args.command == "plan":
-        tasks = build_tasks(
-            PRESETS[args.preset],
-            args.out.resolve(),
-            families=_csv_list(args.families),
-            strategies=_csv_list(args.strategies),
-            instances=_csv_list(args.instances),
-            instances_root=args.instances_root,
-            seeds=seeds,
-            time_factor=args.time_factor,
-            bogor_geodata=bogor,
-        )
-        cores = args.jobs or os.cpu_count() or 1
-        planned = _format_duration(planned_wall_s(tasks, cores=cores))
-        sys.stdout.write(f"{len(tasks)} tasks, planned wall time {planned} on {cores} cores\n")
-        return 0
-    try:
-        csv_path = run(
-            args.preset,
-            args.out,
-            families=_csv_list(args.families),
-            strategies=_csv_list(args.strategies),
-            instances=_csv_list(args.instances),
-            instances_root=args.instances_root,
-            seeds=seeds,
-            time_factor=args.time_factor,
-            jobs=args.jobs,
-            bogor_geodata=bogor,
-        )
-    except KeyboardInterrupt:
-        LOG.warning("interrupted; rerun the same command to resume")
-        return 130
-    sys.stdout.write(f"{csv_path}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

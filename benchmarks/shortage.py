@@ -16,33 +16,31 @@ planning time.
 
 Usage::
 
-    python -m benchmarks.shortage                       # 400 and 1,000 points
-    python -m benchmarks.shortage --sizes 400 --no-write
+    bsb bench shortage                                  # 400 and 1,000 points
+    bsb bench shortage --sizes 400 --no-write
 
-Results replace the ``shortage`` section of ``benchmarks/RESULTS.md``.
+Results replace the ``shortage`` section (:data:`SECTION`) of ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
 
-import logging
-import sys
 import tempfile
-import time
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
-from benchmarks.metrics import geographies, replace_section, results_section, sample_size_parser
+from benchmarks.metrics import geographies, results_section
+from geodata.pipeline import SolverOverrides, run_pipeline
 from geodata.sample import write_sample
 from geodata.scenario_io import read_scenario
-from optimizer.checker import check_plan
 from optimizer.model import Scenario, haversine_km
-from optimizer.planner import PlannerOptions, plan_scenario, with_overrides
-from optimizer.solution import plan_to_dict
+from optimizer.planner import PlannerOptions
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+SECTION = "shortage"
+"""The section of ``benchmarks/RESULTS.md`` these results replace."""
+DEFAULT_SIZES = (400, 1000)
 SHORT_WAREHOUSE_SHARE = 0.2
 """The last warehouse holds this share of its nearest points' demand."""
 OCTOBER_DAYS = 2
@@ -106,11 +104,13 @@ def run_one(
         scenario_dir = Path(tmp) / "scenario"
         write_sample(scenario_dir, n_drop_points=n_points, seed=seed, bogor_geodata=bogor)
         scenario = short_scenario(read_scenario(scenario_dir))
-    scenario = with_overrides(scenario, time_limit_s=time_limit_s, seed=seed)
-    started = time.monotonic()
-    plan = plan_scenario(scenario, options=PlannerOptions(workers=workers, stock_rounds=rounds))
-    plan_s = time.monotonic() - started
-    violations = check_plan(scenario, plan_to_dict(plan))
+    result = run_pipeline(
+        scenario,
+        overrides=SolverOverrides(time_limit_s=time_limit_s, seed=seed),
+        options=PlannerOptions(workers=workers, stock_rounds=rounds),
+        require_valid=False,
+    )
+    plan, violations, plan_s = result.plan, result.violations, result.times.plan_s
     kg_by_reason: dict[str, float] = defaultdict(float)
     for item in plan.unassigned:
         kg_by_reason[item.reason_code.value] += item.kg
@@ -119,12 +119,12 @@ def run_one(
         geography="Bogor villages" if bogor else "synthetic",
         n_points=n_points,
         rounds_allowed=rounds,
-        rounds_used=int(plan.solver.get("stock_rounds", 1)),
+        rounds_used=plan.solver.stock_rounds if plan.solver is not None else 1,
         plan_s=plan_s,
-        kg_delivered=float(kpis["kg_delivered"]),
-        kg_demand=float(kpis["kg_delivered"]) + float(kpis["kg_unassigned"]),
-        families_served=int(kpis["families_served"]),
-        families_total=int(kpis["families_total"]),
+        kg_delivered=float(kpis.kg_delivered),
+        kg_demand=float(kpis.kg_delivered) + float(kpis.kg_unassigned),
+        families_served=int(kpis.families_served),
+        families_total=int(kpis.families_total),
         unassigned=", ".join(f"{k} {v:,.0f}" for k, v in sorted(kg_by_reason.items())) or "-",
         false_stock=sum(v.rule == "stock_reason" for v in violations),
         other_violations=sum(v.rule != "stock_reason" for v in violations),
@@ -149,43 +149,70 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and update RESULTS.md."""
-    parser = sample_size_parser(__doc__.splitlines()[0], "400,1000")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    sizes = [int(s) for s in args.sizes.split(",")]
+def default_time_limit_s(n_points: int) -> float:
+    """Search time by size."""
+    return 30.0 if n_points <= 500 else 60.0
+
+
+def run_shortage(
+    sizes: Sequence[int],
+    *,
+    seed: int,
+    time_limit_s: float | None,
+    workers: int,
+    bogor: Path | None,
+    on_row: Callable[[Row], None] | None = None,
+) -> list[Row]:
+    """Run the benchmark: each size and geography planned without and with stock rounds.
+
+    Parameters
+    ----------
+    sizes
+        Numbers of drop points.
+    seed
+        Seed of the samples and of the search.
+    time_limit_s
+        Search time of every plan; ``None`` for :func:`default_time_limit_s` by size.
+    workers
+        Planner processes.
+    bogor
+        The Bogor geodata folder, or ``None`` for the synthetic geography only.
+    on_row
+        Told each row as soon as it is measured.
+
+    Returns
+    -------
+    list[Row]
+        Two rows (1 round, the default rounds) per geography and size.
+    """
     rows: list[Row] = []
-    for bogor in geographies(args):
+    for geography in geographies(bogor):
         for n in sizes:
-            limit = args.time_limit or (30.0 if n <= 500 else 60.0)
+            limit = time_limit_s or default_time_limit_s(n)
             for rounds in (1, PlannerOptions().stock_rounds):
                 row = run_one(
                     n,
-                    seed=args.seed,
+                    seed=seed,
                     time_limit_s=limit,
-                    workers=args.workers,
-                    bogor=bogor,
+                    workers=workers,
+                    bogor=geography,
                     rounds=rounds,
                 )
                 rows.append(row)
-                print(table([row]).splitlines()[-1], flush=True)
-    command = " ".join(["python -m benchmarks.shortage", *(argv or sys.argv[1:])])
-    body = results_section(
+                if on_row is not None:
+                    on_row(row)
+    return rows
+
+
+def section(rows: list[Row], *, command: str, seed: int, workers: int) -> str:
+    """Return the RESULTS.md section of a run: machine, date, command, notes, the table."""
+    return results_section(
         "Plans under shortage: stock offered again",
         command,
         [
-            f"seed {args.seed}, {args.workers} worker processes, default strategy; each "
+            f"seed {seed}, {workers} worker processes, default strategy; each "
             "warehouse holds its nearest points' demand, the last one a fifth of it; October's "
             f"deadline is its release + {OCTOBER_DAYS} days"
         ],
         table(rows),
     )
-    print(body)
-    if not args.no_write:
-        replace_section(RESULTS, "shortage", body)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

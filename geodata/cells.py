@@ -18,6 +18,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Final
 
+from optimizer.builder import normalise_id  # ids are folded where they are checked
+
 __all__ = [
     "FORMULA_TRIGGERS",
     "normalise_id",
@@ -106,30 +108,6 @@ def unquote_spreadsheet_text(text: str) -> str:
     if text.startswith("'") and _needs_quote(text[1:]):
         return text[1:]
     return text
-
-
-def normalise_id(text: str) -> str:
-    """Return the id as bsb compares it: no invisible characters, NFKC-folded, trimmed.
-
-    Two ids that print the same are the same id: ``"P001\\u200b"`` (a zero-width space after
-    it) is ``"P001"``, and a full-width ``Ｐ００１`` is ``P001``. Invisible characters go first
-    (they could keep NFKC from folding what stands around them), then compatibility forms are
-    folded, then surrounding blanks are trimmed.
-
-    Parameters
-    ----------
-    text
-        An id or a reference to one, as written in a table.
-
-    Returns
-    -------
-    str
-        The normalised id.
-    """
-    if text.isascii() and text.isprintable():
-        return text.strip()  # the common case: NFKC leaves printable ASCII as it is
-    visible = "".join(char for char in text if unicodedata.category(char) not in ("Cc", "Cf"))
-    return unicodedata.normalize("NFKC", visible).strip()
 
 
 def _needs_quote(text: str) -> bool:

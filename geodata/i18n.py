@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
-from enum import Enum, unique
+from enum import Enum, StrEnum, unique
 from types import MappingProxyType
 from typing import Final
 
@@ -34,13 +34,27 @@ from babel.numbers import format_percent as _babel_percent
 
 from optimizer.reasons import ReasonCode, ReasonFacts, english_reason
 
-LANGUAGES: Final = ("id", "en")
+
+class Language(StrEnum):
+    """A language of everything a person reads; members compare equal to their codes."""
+
+    ID = "id"
+    """Bahasa Indonesia, the default."""
+    EN = "en"
+    """English, on request."""
+
+
+LANGUAGES: Final = tuple(Language)
 """Languages of everything a person reads, in the column order of every text table."""
 
-LOCALES: Final[Mapping[str, str]] = MappingProxyType({"id": "id_ID", "en": "en_GB"})
+LOCALES: Final[Mapping[Language, str]] = MappingProxyType(
+    {Language.ID: "id_ID", Language.EN: "en_GB"}
+)
 """Babel locale of each language (en_GB: day before month, 24-hour clock, as in Indonesia)."""
 
-BROWSER_LOCALES: Final[Mapping[str, str]] = MappingProxyType({"id": "id-ID", "en": "en-GB"})
+BROWSER_LOCALES: Final[Mapping[Language, str]] = MappingProxyType(
+    {Language.ID: "id-ID", Language.EN: "en-GB"}
+)
 """The same locales as BCP 47 tags, for numbers a map formats in the browser (``Intl``)."""
 
 LONG_DATE: Final = "EEEE, d MMMM y"
@@ -49,8 +63,8 @@ SHORT_DATE: Final = "EEE, d MMM y"
 """``Sel, 1 Sep 2020``."""
 
 
-def language_index(language: str) -> int:
-    """Position of ``language`` in :data:`LANGUAGES`.
+def parse_language(language: str) -> Language:
+    """Return the :class:`Language` whose code is ``language`` (``"id"`` or ``"en"``).
 
     Raises
     ------
@@ -58,15 +72,26 @@ def language_index(language: str) -> int:
         If ``language`` is not one of :data:`LANGUAGES`.
     """
     try:
-        return LANGUAGES.index(language)
+        return Language(language)
     except ValueError:
         raise ValueError(
             f"unknown language {language!r}: expected one of {', '.join(LANGUAGES)}"
         ) from None
 
 
+def language_index(language: str) -> int:
+    """Position of ``language`` in :data:`LANGUAGES` (the column of every text table).
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is not one of :data:`LANGUAGES`.
+    """
+    return LANGUAGES.index(parse_language(language))
+
+
 def _locale(language: str) -> str:
-    return LOCALES[LANGUAGES[language_index(language)]]
+    return LOCALES[parse_language(language)]
 
 
 # --- numbers, dates and times ----------------------------------------------------------------
@@ -309,8 +334,8 @@ def _english(code: ReasonCode, s: _Say, drop_point: str, tranche: str) -> str:
     return english_reason(code, s.facts, drop_point, tranche, formats=s)
 
 
-_SENTENCES: Final[Mapping[str, Callable[[ReasonCode, _Say, str, str], str]]] = MappingProxyType(
-    {"id": _indonesian, "en": _english}
+_SENTENCES: Final[Mapping[Language, Callable[[ReasonCode, _Say, str, str], str]]] = (
+    MappingProxyType({Language.ID: _indonesian, Language.EN: _english})
 )
 
 
@@ -341,7 +366,7 @@ def reason_sentence(
     ValueError
         If ``language`` is unknown.
     """
-    say = _SENTENCES[LANGUAGES[language_index(language)]]
+    say = _SENTENCES[parse_language(language)]
     if facts == ReasonFacts() and code is not ReasonCode.SOLVER:
         # A plan written before reasons carried their facts: the label, not a row of "?".
         return f"{reason_label(code, language)}."

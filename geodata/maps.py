@@ -52,13 +52,14 @@ from geodata.i18n import (
     format_integer,
     format_short_date,
     language_index,
+    parse_language,
     reason_sentence,
 )
 from geodata.map_assets import LEAFLET_CSS_URL, LEAFLET_JS_URL, inline_assets
 from geodata.papers import safe_stem
 from optimizer.errors import InputError
 from optimizer.model import DropPoint, Scenario, haversine_km
-from optimizer.solution import Plan, Route, Unassigned
+from optimizer.solution import Kpis, Plan, Route, Unassigned, compute_kpis
 
 if TYPE_CHECKING:
     import folium
@@ -227,20 +228,6 @@ def day_label(day: date, language: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class MapSummary:
-    """The summary panel's figures, for the warehouses shown."""
-
-    families_total: int
-    families_served: int
-    kg_delivered: float
-    distance_km: float
-    trips: int
-    truck_days: int
-    unassigned_deliveries: int
-    kg_unassigned: float
-
-
-@dataclass(frozen=True, slots=True)
 class DayRoutes:
     """One day's layer: its trips as a GeoJSON FeatureCollection of LineStrings."""
 
@@ -265,7 +252,8 @@ class MapContent:
     points: dict[str, Any]
     warehouses: dict[str, Any]
     tranches: tuple[tuple[str, str], ...]
-    summary: MapSummary
+    summary: Kpis
+    """The summary panel's figures: the plan's KPIs, or those of the warehouse shown."""
     bounds: tuple[tuple[float, float], tuple[float, float]]
 
     @property
@@ -328,7 +316,7 @@ def map_content(
         points=points,
         warehouses=warehouses,
         tranches=tuple((t.id, t.name) for t in scenario.tranches),
-        summary=_summary(scenario, plan, routes, unassigned, shown_points),
+        summary=_summary(scenario, plan, routes, unassigned, shown_points, warehouse),
         bounds=((min(lats), min(lons)), (max(lats), max(lons))),
     )
 
@@ -588,31 +576,12 @@ def _summary(
     routes: Sequence[Route],
     unassigned: Sequence[Unassigned],
     point_ids: Sequence[str],
-) -> MapSummary:
-    delivered: dict[tuple[str, str], float] = defaultdict(float)
-    for route in plan.routes:  # every warehouse: a point is served whoever brought the rice
-        for stop in route.stops:
-            delivered[(stop.drop_point, stop.tranche)] += stop.kg
-    families_total = 0
-    families_served = 0
-    for point_id in point_ids:
-        point = scenario.drop_point(point_id)
-        families_total += point.kpm
-        if all(
-            delivered.get((point.id, t.id), 0.0) >= scenario.demand_kg(point, t) - 1e-6
-            for t in scenario.tranches
-        ):
-            families_served += point.kpm
-    return MapSummary(
-        families_total=families_total,
-        families_served=families_served,
-        kg_delivered=sum(s.kg for r in routes for s in r.stops),
-        distance_km=sum(r.distance_km for r in routes),
-        trips=len(routes),
-        truck_days=len({(r.truck, r.date) for r in routes}),
-        unassigned_deliveries=len(unassigned),
-        kg_unassigned=sum(u.kg for u in unassigned),
-    )
+    warehouse: str | None,
+) -> Kpis:
+    if warehouse is None:
+        return plan.kpis
+    # One warehouse's share of the plan; a point is served whoever brought the rice.
+    return compute_kpis(scenario, routes, unassigned, drop_points=point_ids, served_by=plan.routes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -694,7 +663,7 @@ def build_map(
             for s in PointStatus
         ],
         "pending_color": PENDING_COLOUR,
-        "locale": NUMBER_LOCALES[language],
+        "locale": NUMBER_LOCALES[parse_language(language)],
         "tranches": [{"id": tid, "name": name} for tid, name in content.tranches],
         "title": content.title,
         "index_href": index_href,
@@ -887,7 +856,7 @@ class _IndexEntry:
     href: str
     warehouse_id: str
     name: str
-    summary: MapSummary
+    summary: Kpis
 
 
 def index_page(scenario_name: str, entries: Sequence[_IndexEntry], *, language: str) -> str:

@@ -26,8 +26,8 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
 from pathlib import Path, PurePosixPath
+from types import MappingProxyType
 from typing import Any, Final
 
 from geodata.cells import spreadsheet_text
@@ -47,7 +47,7 @@ from geodata.output_guard import check_output_folder, write_folder_atomically
 from geodata.papers import write_papers
 from optimizer.model import Scenario
 from optimizer.reasons import ReasonCode
-from optimizer.solution import TIME_FORMAT, Plan, Route, compute_kpis, plan_to_dict
+from optimizer.solution import TIME_FORMAT, Plan, PlanStatus, Route, plan_to_dict
 
 logger = logging.getLogger(__name__)
 
@@ -396,6 +396,12 @@ def _write_unassigned_csv(scenario: Scenario, plan: Plan, path: Path) -> None:
             )
 
 
+_STATUS_TERMS: Final[Mapping[PlanStatus, Term]] = MappingProxyType(
+    {PlanStatus.COMPLETE: Term.COMPLETE, PlanStatus.INTERRUPTED: Term.INTERRUPTED}
+)
+"""The summary's word for each plan status."""
+
+
 def format_summary(scenario: Scenario, plan: Plan, *, language: str = "id") -> str:
     """Summarise a plan in short Markdown (the CLI prints the same text).
 
@@ -404,8 +410,7 @@ def format_summary(scenario: Scenario, plan: Plan, *, language: str = "id") -> s
     scenario
         The scenario the plan is for.
     plan
-        The plan. Its KPIs are recomputed from its routes, so the summary never disagrees with
-        them.
+        The plan. The figures are its KPIs (``plan.kpis``), the ones ``plan.json`` holds.
     language
         ``"id"`` (Bahasa Indonesia, default) or ``"en"``: the words, and the numbers and dates
         as the language's locale writes them (:mod:`geodata.i18n`).
@@ -428,27 +433,26 @@ def format_summary(scenario: Scenario, plan: Plan, *, language: str = "id") -> s
     def n(value: float) -> str:
         return format_number(value, language)
 
-    kpis = compute_kpis(scenario, plan.routes, plan.unassigned)
-    total = kpis["families_total"]
-    served = kpis["families_served"]
-    status = {"complete": Term.COMPLETE, "interrupted": Term.INTERRUPTED}.get(plan.status)
+    kpis = plan.kpis
+    total = kpis.families_total
+    served = kpis.families_served
+    status = _STATUS_TERMS[plan.status]
     lines = [
         f"# {t(Term.PLAN)}: {_md(scenario.name)}",
         "",
-        f"- {t(Term.STATUS)}: {t(status) if status else plan.status}; "
+        f"- {t(Term.STATUS)}: {t(status)}; "
         f"{t(Term.STRATEGY)}: {_md(plan.strategy)}; {t(Term.SEED)}: {plan.seed}",
         f"- {t(Term.FAMILIES_SERVED)}: {n(served)} {t(Term.OF)} {n(total)}"
         f" ({format_percent(served, total, language)})",
     ]
     for tranche in scenario.tranches:
         demand_kg = sum(scenario.demand_kg(p, tranche) for p in scenario.drop_points)
-        delivered_kg = kpis["kg_delivered_per_tranche"][tranche.id]
-        last = kpis["last_delivery_date_per_tranche"][tranche.id]
+        delivered_kg = kpis.kg_delivered_per_tranche[tranche.id]
+        last_day = kpis.last_delivery_date_per_tranche[tranche.id]
         deadline = f"{t(Term.DEADLINE)} {format_long_date(tranche.deadline, language)}"
-        if last is None:
+        if last_day is None:
             timing = f"{t(Term.NO_DELIVERY)} ({deadline})"
         else:
-            last_day = date.fromisoformat(last)
             late = f" **{t(Term.LATE)}**" if last_day > tranche.deadline else ""
             timing = (
                 f"{t(Term.LAST_DELIVERY)} {format_long_date(last_day, language)} ({deadline}){late}"
@@ -459,10 +463,10 @@ def format_summary(scenario: Scenario, plan: Plan, *, language: str = "id") -> s
             f" {timing}"
         )
     lines.append(
-        f"- {t(Term.TRIPS)}: {format_integer(kpis['trips'], language)}; "
-        f"{t(Term.TRUCK_DAYS)}: {format_integer(kpis['truck_days'], language)}; "
-        f"{t(Term.DISTANCE)}: {format_km(kpis['distance_km'], language)}; "
-        f"{t(Term.COST)}: {format_integer(kpis['cost'], language)}"
+        f"- {t(Term.TRIPS)}: {format_integer(kpis.trips, language)}; "
+        f"{t(Term.TRUCK_DAYS)}: {format_integer(kpis.truck_days, language)}; "
+        f"{t(Term.DISTANCE)}: {format_km(kpis.distance_km, language)}; "
+        f"{t(Term.COST)}: {format_integer(kpis.cost, language)}"
     )
     lines.extend(_unassigned_lines(plan, language))
     return "\n".join(lines) + "\n"

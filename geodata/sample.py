@@ -32,6 +32,7 @@ import numpy.typing as npt
 
 from geodata.output_guard import check_output_folder, write_folder_atomically
 from geodata.scenario_writer import write_scenario
+from optimizer.builder import check_scenario
 from optimizer.model import (
     EARTH_RADIUS_KM,
     Calendar,
@@ -243,6 +244,9 @@ def make_sample(
         If ``n_drop_points`` or ``n_warehouses`` is smaller than 1.
     FileNotFoundError
         If ``bogor_geodata`` is given but lacks one of the two files.
+    InputError
+        If the scenario fails the checks of a scenario read from files
+        (:func:`optimizer.builder.check_scenario`): a ``seed`` beyond the solver's range.
     """
     if n_drop_points < 1:
         raise ValueError(f"n_drop_points must be at least 1, got {n_drop_points}")
@@ -269,18 +273,21 @@ def make_sample(
     travel = TravelSettings()
     service = ServiceSettings()
     warehouses, trucks = _warehouses_and_fleet(rng, points, n_warehouses, travel, service)
-    return Scenario(
-        name=name,
-        start_date=START_DATE,
-        warehouses=warehouses,
-        trucks=trucks,
-        drop_points=points,
-        tranches=TRANCHES,
-        sack_kg=SACK_KG,
-        calendar=CALENDAR,
-        travel=travel,
-        service=service,
-        solver=SolverSettings(time_limit_s=60.0, seed=seed),
+    # Built in code, checked as a scenario read from files is (a sample must read back as is).
+    return check_scenario(
+        Scenario(
+            name=name,
+            start_date=START_DATE,
+            warehouses=warehouses,
+            trucks=trucks,
+            drop_points=points,
+            tranches=TRANCHES,
+            sack_kg=SACK_KG,
+            calendar=CALENDAR,
+            travel=travel,
+            service=service,
+            solver=SolverSettings(time_limit_s=60.0, seed=seed),
+        )
     )
 
 

@@ -5,6 +5,12 @@ them, collects *every* problem it finds (file, row, field, what is wrong and wha
 right) and raises one :class:`optimizer.errors.InputError`; it never lets a traceback escape
 for bad input. Nothing downstream re-validates.
 
+This module finds the files and turns their text into values (what does not parse is its
+problem, as are unknown keys and columns and places in the sea); it hands every row to an
+:class:`optimizer.builder.ScenarioBuilder` with its file, row and field names, and the builder
+checks the values (ranges, ids, references, windows, whole sacks), as it does for a scenario
+built in code.
+
 ``scenario.toml``
     Top level: ``name`` and ``start_date`` (required; a TOML date or ``"YYYY-MM-DD"``),
     ``sack_kg`` (15), ``timezone`` (``"Asia/Jakarta"``, a zoneinfo name). Sections (defaults in
@@ -43,7 +49,7 @@ Choices made here
   column cut to the format's 10 characters (``service_mi``) counts as the full name.
 - Every cell is trimmed of surrounding whitespace; otherwise codes are verbatim text
   (``00042`` stays ``00042``). Ids and references to them (``id``, ``warehouse_id``) are
-  compared as :func:`geodata.cells.normalise_id` makes them: invisible characters removed,
+  compared as :func:`optimizer.builder.normalise_id` makes them: invisible characters removed,
   NFKC-folded, trimmed; an id with a zero-width space is the same id without it (a duplicate
   names both rows). One leading ``'`` before formula-like text is taken off
   (:func:`geodata.cells.unquote_spreadsheet_text`): bsb's writers put it there, and so a plan
@@ -92,37 +98,63 @@ import stat
 import tomllib
 import warnings
 from array import array
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import MappingProxyType
-from typing import BinaryIO, Generic, TypeVar
+from typing import BinaryIO, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from geodata.cells import normalise_id, unquote_spreadsheet_text
+from geodata.cells import unquote_spreadsheet_text
 from geodata.land import LAND_TOLERANCE_M, find_sea_points
+from optimizer.builder import (
+    COLUMN_HINTS as _COLUMN_HINTS,
+)
+from optimizer.builder import (
+    DEFAULT_COST_PER_DAY,
+    DEFAULT_COST_PER_KM,
+    DEFAULT_SACK_KG,
+    DEFAULT_TIMEZONE,
+    INDONESIA_LAT_RANGE,
+    INDONESIA_LON_RANGE,
+    MAX_KPM_PER_POINT,
+    MAX_PLAN_DAYS,
+    MAX_TRIPS_PER_DAY,
+    NUMBER_BOUNDS,
+    NumberBounds,
+    Origin,
+    ScenarioBuilder,
+    inside_indonesia,
+    out_of_bounds,
+)
+from optimizer.builder import fmt_number as _fmt
+from optimizer.builder import format_time as _format_time
+from optimizer.builder import quoted as _quoted
+from optimizer.builder import shown_value as _shown_value
 from optimizer.errors import InputError, Problem, ProblemCollector
 from optimizer.model import (
     WEEKDAY_NAMES,
     Calendar,
-    DropPoint,
     ObjectiveSettings,
     Scenario,
     ServiceSettings,
     SolverSettings,
-    Tranche,
     TravelSettings,
-    Truck,
-    Warehouse,
 )
-from optimizer.strategies import get_strategy
+from optimizer.strategies import check_strategy_name
 
 __all__ = [
+    "DEFAULT_COST_PER_DAY",
+    "DEFAULT_COST_PER_KM",
+    "DEFAULT_SACK_KG",
+    "DEFAULT_TIMEZONE",
     "INDONESIA_LAT_RANGE",
     "INDONESIA_LON_RANGE",
+    "MAX_KPM_PER_POINT",
     "MAX_PLAN_DAYS",
+    "MAX_TRIPS_PER_DAY",
     "NUMBER_BOUNDS",
     "SCENARIO_FILE",
     "NumberBounds",
@@ -134,35 +166,6 @@ T = TypeVar("T")
 
 SCENARIO_FILE = "scenario.toml"
 """Name of the settings file every scenario folder must hold."""
-
-INDONESIA_LON_RANGE = (94.0, 142.0)
-"""Longitudes (degrees east) a point must fall in to count as inside Indonesia."""
-
-INDONESIA_LAT_RANGE = (-11.5, 6.5)
-"""Latitudes (degrees north) a point must fall in to count as inside Indonesia."""
-
-SACK_TOLERANCE = 1e-9
-"""How far from a whole number of sacks a ration may be (in sacks) and still count as whole."""
-
-_LISTED_DAYS_MAX = 10
-"""Non-working days named in one message; a longer list ends with "..."."""
-
-_WEEKDAY_FULL_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-_NEXT_WORKING_DAY_SEARCH_DAYS = 366
-"""How far past a deadline to look for a working day to suggest."""
-
-DEFAULT_COST_PER_KM = 5000.0
-"""IDR per road km for trucks without their own cost (an estimate)."""
-
-DEFAULT_COST_PER_DAY = 750_000.0
-"""IDR per day a truck is used, for trucks without their own cost (an estimate)."""
-
-DEFAULT_SACK_KG = 15.0
-"""Kg per sack when scenario.toml gives no ``sack_kg`` (BSB rice came in 15 kg sacks)."""
-
-DEFAULT_TIMEZONE = "Asia/Jakarta"
-"""Time zone when scenario.toml gives none (Kabupaten Bogor is on WIB)."""
 
 _DEFAULT_CALENDAR = Calendar()
 _DEFAULT_TRAVEL = TravelSettings()
@@ -183,8 +186,6 @@ _DAY_S = 24 * 3600
 _READ_CHUNK_BYTES = 1 << 20
 _LAND_CHECK_POINTS = 100_000
 """Points given to the land test at once (its memory grows with them)."""
-_ID_COLUMNS = frozenset({"id", "warehouse_id"})
-"""Columns holding an id or a reference to one: compared after normalise_id."""
 _SHARED_VALUES_MAX = 4096
 """Distinct values of a column above which its cells stop being shared (see _SharedCells)."""
 
@@ -201,31 +202,6 @@ _SECTION_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 
-# What a right value looks like, quoted in messages so that the fix is obvious.
-_COLUMN_HINTS: Mapping[str, str] = MappingProxyType(
-    {
-        "id": "a unique code, e.g. P001",
-        "name": "a name, e.g. RW 01 Babakan",
-        "warehouse_id": "the id of a warehouse in the warehouses table",
-        "lon": "degrees east in EPSG:4326, 94..142 in Indonesia, e.g. 106.74",
-        "lat": "degrees north in EPSG:4326, -11.5..6.5 in Indonesia, e.g. -6.57",
-        "stock_kg": "kg of rice the warehouse can ship, e.g. 100000",
-        "capacity_kg": "the truck's payload in kg, e.g. 2000",
-        "cost_per_km": "IDR per km, e.g. 5000",
-        "cost_per_day": "IDR per day, e.g. 750000",
-        "max_trips_per_day": "a whole number of trips, at least 1, or empty for no limit",
-        "kpm": "a whole number of families, e.g. 50",
-        "service_min": "minutes at the stop, e.g. 15, or empty for the scenario's stop_min",
-        "kg_per_kpm": "kg per family, e.g. 15",
-        "release": "an ISO date, e.g. 2020-09-01",
-        "deadline": "an ISO date, e.g. 2020-09-30",
-        "shift_start": "a time of day, e.g. 07:00",
-        "shift_end": "a time of day, e.g. 17:00",
-        "open": "a time of day, e.g. 08:00",
-        "close": "a time of day, e.g. 15:00",
-    }
-)
-
 # Common names for a required column: mentioned when the column is missing, never used.
 _ALIAS_HINTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -239,77 +215,6 @@ _ALIAS_HINTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 
 class _UnreadableFileError(Exception):
     """A table file that cannot be turned into rows at all; becomes one Problem."""
-
-
-MAX_KPM_PER_POINT = 100_000
-"""Most families one drop point may have: an RT/RW point serves tens of families (about 63 in
-the 2020 reports), a whole desa a few thousand; more is a typing error (``kpm = 1e30`` once
-passed as a whole number)."""
-MAX_TRIPS_PER_DAY = 48
-"""Most trips a truck may be limited to in a day (one every half hour of a full day)."""
-
-_DAY_MIN = 24 * 60
-
-MAX_PLAN_DAYS = 366
-"""Longest window of a tranche, in days from the later of its release and the scenario's
-start_date to its deadline: BSB rounds were monthly; a year is far beyond any of them."""
-
-_SUGGESTED_FROM_MAX = 1000
-"""Most known ids searched for a "did you mean" hint (difflib compares with each)."""
-
-
-@dataclass(frozen=True, slots=True)
-class NumberBounds:
-    """The range a number of the scenario must fall in: ``low`` to ``high``, both inclusive.
-
-    ``low_exclusive`` makes ``low`` itself out of range (a speed of 0); ``whole`` asks for a
-    whole number (families, trips, seeds). Every bound is far beyond anything real, so that it
-    only catches typing errors and hostile input (``1e30`` families, a 400-digit seed) before
-    they reach the planner.
-    """
-
-    low: float
-    high: float
-    low_exclusive: bool = False
-    whole: bool = False
-
-    def describe(self) -> str:
-        """Say the range in words, e.g. ``a whole number from 1 to 48``."""
-        kind = "a whole number" if self.whole else "a number"
-        if self.low_exclusive:
-            return f"{kind} > {_fmt(self.low)} and <= {_fmt(self.high)}"
-        return f"{kind} from {_fmt(self.low)} to {_fmt(self.high)}"
-
-
-_COST_PER_KM_BOUNDS = NumberBounds(0, 1_000_000)
-_COST_PER_DAY_BOUNDS = NumberBounds(0, 100_000_000)
-
-NUMBER_BOUNDS: Mapping[str, NumberBounds] = MappingProxyType(
-    {
-        "sack_kg": NumberBounds(0, 100, low_exclusive=True),
-        "travel.speed_kmh": NumberBounds(0, 150, low_exclusive=True),
-        "travel.circuity": NumberBounds(1, 5),
-        "service.stop_min": NumberBounds(0, _DAY_MIN),
-        "service.per_100kg_min": NumberBounds(0, _DAY_MIN),
-        "service.loading_min": NumberBounds(0, _DAY_MIN),
-        "costs.cost_per_km": _COST_PER_KM_BOUNDS,
-        "costs.cost_per_day": _COST_PER_DAY_BOUNDS,
-        "objective.wait_cost_per_kpm_day": NumberBounds(0, 1_000_000),
-        "solver.time_limit_s": NumberBounds(0, 86_400, low_exclusive=True),
-        "solver.seed": NumberBounds(0, 2**31 - 1, whole=True),
-        "solver.solution_limit": NumberBounds(1, 1_000_000_000, whole=True),
-        "warehouses.stock_kg": NumberBounds(0, 100_000_000),
-        "trucks.capacity_kg": NumberBounds(0, 100_000, low_exclusive=True),
-        "trucks.cost_per_km": _COST_PER_KM_BOUNDS,
-        "trucks.cost_per_day": _COST_PER_DAY_BOUNDS,
-        "trucks.max_trips_per_day": NumberBounds(1, MAX_TRIPS_PER_DAY, whole=True),
-        "drop_points.kpm": NumberBounds(0, MAX_KPM_PER_POINT, whole=True),
-        "drop_points.service_min": NumberBounds(0, _DAY_MIN),
-        "tranches.kg_per_kpm": NumberBounds(0, 1000, low_exclusive=True),
-    }
-)
-"""Range of every number in a scenario, by TOML key or ``table.column`` (documented in
-docs/scenario-format.md, "Ranges of numbers"). Coordinates are bounded by Indonesia instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,8 +309,6 @@ class _Settings:
     sack_kg: float | None
     timezone: str
     calendar: Calendar
-    shift_start_s: int | None
-    shift_end_s: int | None
     travel: TravelSettings
     service: ServiceSettings
     objective: ObjectiveSettings
@@ -435,12 +338,6 @@ class _Located:
 
     def __len__(self) -> int:
         return len(self.row)
-
-
-@dataclass(frozen=True, slots=True)
-class _Rowed(Generic[T]):
-    value: T
-    row: int
 
 
 def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
@@ -477,63 +374,34 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
             ]
         )
     problems = ProblemCollector()
-    settings = _read_settings(folder, config, problems)
-
-    warehouse_table = _load_table(folder, _WAREHOUSES, settings.warehouses_file, problems)
-    truck_table = _load_table(folder, _TRUCKS, settings.trucks_file, problems)
-    point_table = _load_table(folder, _DROP_POINTS, settings.drop_points_file, problems)
-    tranche_table = _load_table(folder, _TRANCHES, settings.tranches_file, problems)
-
-    located_warehouses = _Located()
-    warehouses = _build_all(
-        warehouse_table, _WAREHOUSES, problems, _build_warehouse, located=located_warehouses
+    builder = ScenarioBuilder(problems=problems, check_as_added=True)
+    settings = _read_settings(folder, config, problems, builder)
+    tables = (
+        (_WAREHOUSES, settings.warehouses_file, _add_warehouse),
+        (_TRUCKS, settings.trucks_file, _add_truck),
+        (_DROP_POINTS, settings.drop_points_file, _add_drop_point),
+        (_TRANCHES, settings.tranches_file, _add_tranche),
     )
-    if warehouse_table is not None:
-        _check_on_land(warehouse_table, _WAREHOUSES, located_warehouses, problems)
-    # Ids of every warehouse row, valid or not: a bad stock cell must not orphan its trucks.
-    known_warehouses = None if warehouse_table is None else _ids_in(warehouse_table)
-    trucks = _build_all(
-        truck_table,
-        _TRUCKS,
-        problems,
-        lambda cells: _build_truck(cells, settings, known_warehouses),
-    )
-    located_points = _Located()
-    points = _build_all(
-        point_table, _DROP_POINTS, problems, _build_drop_point, located=located_points
-    )
-    if point_table is not None:
-        _check_on_land(point_table, _DROP_POINTS, located_points, problems)
-    tranches = _build_all(
-        tranche_table,
-        _TRANCHES,
-        problems,
-        lambda cells: _build_tranche(cells, settings.sack_kg),
-    )
-    if tranche_table is not None:
-        _check_tranche_windows(tranche_table, tranches, settings, problems)
-
-    if problems:
-        raise problems.error()
-    # No problems means every required setting parsed; the asserts only narrow types.
-    assert settings.name is not None
-    assert settings.start_date is not None
-    assert settings.sack_kg is not None
-    return Scenario(
-        name=settings.name,
-        start_date=settings.start_date,
-        warehouses=tuple(w.value for w in warehouses),
-        trucks=tuple(t.value for t in trucks),
-        drop_points=tuple(p.value for p in points),
-        tranches=tuple(t.value for t in tranches),
-        sack_kg=settings.sack_kg,
-        timezone=settings.timezone,
-        calendar=settings.calendar,
-        travel=settings.travel,
-        service=settings.service,
-        objective=settings.objective,
-        solver=settings.solver,
-    )
+    loaded = [
+        (spec, _load_table(folder, spec, choice, problems), add) for spec, choice, add in tables
+    ]
+    for spec, table, add in loaded:
+        if table is None:
+            builder.table_reported(spec.key)
+            continue
+        if not table.rows:
+            builder.table_reported(spec.key, keep_references=True)  # "has no data rows"
+        elif table.column_index("id") is None:
+            builder.table_reported(spec.key)  # the missing column, reported once for the file
+        located = _Located()
+        for index in range(len(table.rows)):
+            cells = _RowCells(table, index)
+            add(builder, cells)
+            if cells.point is not None:
+                located.add(cells.point, cells.row)
+        if spec.vector_ok:
+            _check_on_land(table, spec, located, problems)
+    return builder.build()
 
 
 def validate_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
@@ -563,7 +431,9 @@ def validate_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
 # scenario.toml and the config override
 
 
-def _read_settings(folder: Path, config: Path | None, problems: ProblemCollector) -> _Settings:
+def _read_settings(
+    folder: Path, config: Path | None, problems: ProblemCollector, builder: ScenarioBuilder
+) -> _Settings:
     values: dict[str, _Setting] = {}
     located = _locate_inside(folder, SCENARIO_FILE)
     scenario_doc = None
@@ -581,17 +451,7 @@ def _read_settings(folder: Path, config: Path | None, problems: ProblemCollector
 
     shift_start_s = reader.time_of_day("calendar.shift_start", _DEFAULT_CALENDAR.shift_start_s)
     shift_end_s = reader.time_of_day("calendar.shift_end", _DEFAULT_CALENDAR.shift_end_s)
-    if shift_start_s is not None and shift_end_s is not None and shift_end_s <= shift_start_s:
-        setting = values.get("calendar.shift_end") or values.get("calendar.shift_start")
-        problems.append(
-            Problem(
-                setting.file if setting else SCENARIO_FILE,
-                f"shift_end {_format_time(shift_end_s)} is not after shift_start "
-                f"{_format_time(shift_start_s)}; the default shift must end later the same day",
-                field="calendar.shift_end",
-            )
-        )
-        shift_start_s = shift_end_s = None
+    # A default shift that ends before it starts is the builder's to report.
     calendar = Calendar(
         working_days=reader.working_days("calendar.working_days"),
         holidays=reader.holidays("calendar.holidays"),
@@ -623,20 +483,18 @@ def _read_settings(folder: Path, config: Path | None, problems: ProblemCollector
         solution_limit=reader.integer("solver.solution_limit", None),
     )
     try:
-        get_strategy(solver.strategy)
+        check_strategy_name(solver.strategy)
     except ValueError as error:
         setting = values.get("solver.strategy")
         problems.append(
             Problem(setting.file if setting else SCENARIO_FILE, str(error), field="solver.strategy")
         )
-    return _Settings(
+    settings = _Settings(
         name=reader.text("name", None),
         start_date=reader.date_value("start_date"),
         sack_kg=reader.number("sack_kg", DEFAULT_SACK_KG),
         timezone=_or(reader.timezone("timezone", DEFAULT_TIMEZONE), DEFAULT_TIMEZONE),
         calendar=calendar,
-        shift_start_s=shift_start_s,
-        shift_end_s=shift_end_s,
         travel=travel,
         service=service,
         objective=objective,
@@ -648,6 +506,23 @@ def _read_settings(folder: Path, config: Path | None, problems: ProblemCollector
         drop_points_file=reader.file_choice("files.drop_points", _DROP_POINTS.default_file),
         tranches_file=reader.file_choice("files.tranches", _TRANCHES.default_file),
     )
+    builder.set_settings(
+        name=settings.name,
+        start_date=settings.start_date,
+        sack_kg=settings.sack_kg,
+        timezone=settings.timezone,
+        calendar=settings.calendar,
+        travel=settings.travel,
+        service=settings.service,
+        objective=settings.objective,
+        solver=settings.solver,
+        cost_per_km=settings.cost_per_km,
+        cost_per_day=settings.cost_per_day,
+        # The reader has said all there is to say of name and start_date, and of every bad key.
+        origin=Origin(SCENARIO_FILE, reported=frozenset({"name", "start_date", *reader.bad})),
+        files={key: setting.file for key, setting in values.items()},
+    )
+    return settings
 
 
 def _or(value: T | None, default: T) -> T:
@@ -756,10 +631,13 @@ class _SettingsReader:
     ) -> None:
         self._values = values
         self._problems = problems
+        self.bad: set[str] = set()
+        """Keys whose value was bad (or missing) and reported."""
         # Without a readable scenario.toml its absence is the one problem to report.
         self._required = required
 
     def _bad(self, key: str, setting: _Setting, message: str) -> None:
+        self.bad.add(key)
         self._problems.append(Problem(setting.file, message, field=key))
 
     def _missing(self, key: str, example: str) -> None:
@@ -813,21 +691,10 @@ class _SettingsReader:
     def _within(
         self, key: str, setting: _Setting, value: float, bounds: NumberBounds, default: float | None
     ) -> float | None:
-        # Compared before any conversion: a 400-digit TOML integer does not fit a float.
-        too_low = value < bounds.low or (bounds.low_exclusive and value == bounds.low)
-        if too_low or value > bounds.high:
-            limit = (
-                (f"> {_fmt(bounds.low)}" if bounds.low_exclusive else f">= {_fmt(bounds.low)}")
-                if too_low
-                else f"<= {_fmt(bounds.high)}"
-            )
+        reason = out_of_bounds(value, bounds)
+        if reason is not None:
             example = "" if default is None else f", e.g. {_fmt(default)}"
-            self._bad(
-                key,
-                setting,
-                f"{_shown_value(value)} is out of range; it must be {limit} "
-                f"({bounds.describe()}){example}",
-            )
+            self._bad(key, setting, f"{_shown_value(value)} {reason}{example}")
             return None
         return float(value)
 
@@ -1296,7 +1163,7 @@ def _read_vector(path: Path, display: str, spec: _TableSpec, problems: ProblemCo
                 points[index] = _Point(float(geometry.x), float(geometry.y))
         located = [p for p in points if p is not None]
         if located and not any(
-            _inside_indonesia(p.lon, p.lat) or _inside_indonesia(p.lat, p.lon) for p in located
+            inside_indonesia(p.lon, p.lat) or inside_indonesia(p.lat, p.lon) for p in located
         ):
             first = located[0]
             problems.append(
@@ -1497,31 +1364,55 @@ def _check_columns(table: _Table, spec: _TableSpec, problems: ProblemCollector) 
 
 
 class _RowCells:
-    """Typed access to one row's cells; records a Problem for each bad cell and clears ``ok``."""
+    """Typed access to one row's cells; records a Problem for each unreadable cell.
 
-    def __init__(self, table: _Table, index: int, problems: ProblemCollector) -> None:
+    Only what needs the cells' text is checked here (numbers, times and dates that do not
+    parse); the :class:`optimizer.builder.ScenarioBuilder` checks the values. Columns whose
+    problem is reported here (or, for a missing column, once for the file) are in
+    ``reported``, so that the builder does not report them again.
+    """
+
+    def __init__(self, table: _Table, index: int) -> None:
         self.table = table
         self.index = index
         self.row = table.row_numbers[index]
-        self.ok = True
+        self.reported: set[str] = set()
+        self.found: list[Problem] = []
         self.point: _Point | None = None
         """The row's location once :meth:`coordinates` found it inside Indonesia."""
-        self._problems = problems
         self._cells = table.rows[index]
         self._indexes = table.column_indexes
 
     def problem(self, column: str, message: str) -> None:
+        # Kept for the builder, which reports them with its own in the order of the fields.
         if self.table.is_vector:
             message = f"feature {self.row}: {message}"
-        self._problems.append(Problem(self.table.file, message, row=self.row, field=column))
-        self.ok = False
+        self.found.append(Problem(self.table.file, message, row=self.row, field=column))
+        self.reported.add(column)
+
+    def origin(self) -> Origin:
+        """Where the row is, for the builder's messages; call it once every cell is read."""
+        table = self.table
+        if table.is_vector:
+            return Origin(
+                table.file,
+                self.row,
+                feature=True,
+                place_field="geometry",
+                place_note=f" after reprojecting from {table.crs_name} to EPSG:4326",
+                reported=frozenset(self.reported),
+                problems=tuple(self.found),
+            )
+        return Origin(
+            table.file, self.row, reported=frozenset(self.reported), problems=tuple(self.found)
+        )
 
     def raw(self, column: str) -> str | None:
         """Return the cell's text, unquoted, and normalised in id columns.
 
         The quote bsb's writers put before a formula-like text is taken off
-        (:func:`geodata.cells.unquote_spreadsheet_text`); ids are compared as
-        :func:`geodata.cells.normalise_id` makes them.
+        (:func:`geodata.cells.unquote_spreadsheet_text`); the builder folds ids
+        (:func:`optimizer.builder.normalise_id`).
         """
         # Called a dozen times a row, millions of times for a big table: kept lean.
         index = self._indexes.get(column)
@@ -1532,35 +1423,23 @@ class _RowCells:
             return cell
         if cell[0] == "'":
             cell = unquote_spreadsheet_text(cell)
-        return normalise_id(cell) if column in _ID_COLUMNS else cell
-
-    def is_empty(self, column: str) -> bool:
-        return not self.raw(column)
+        return cell
 
     def text(self, column: str, *, required: bool = False) -> str | None:
+        """Return the cell's text; for a required cell None when empty (the builder says so)."""
         value = self.raw(column)
         if value is None:
             if required:
-                self.ok = False  # the missing column is reported once for the file
+                self.reported.add(column)  # the missing column is reported once for the file
             return None if required else ""
         if not value and required:
-            self.problem(
-                column, f"{column} is empty; expected {_COLUMN_HINTS.get(column, 'a value')}"
-            )
             return None
         return value
 
-    def number(
-        self,
-        column: str,
-        *,
-        required: bool = False,
-        bounds: NumberBounds | None = None,
-    ) -> float | None:
-        """Return the number, or None when empty (a problem if required) or bad (a problem).
+    def number(self, column: str, *, required: bool = False) -> float | None:
+        """Return the number, or None when empty or unreadable (a problem, reported here).
 
-        ``bounds`` (from :data:`NUMBER_BOUNDS`) is the range it must fall in; only coordinates,
-        checked against Indonesia, go without.
+        Its range (:data:`NUMBER_BOUNDS`) is the builder's to check.
         """
         value = self.text(column, required=required)
         if not value:
@@ -1582,28 +1461,10 @@ class _RowCells:
             )
             return None
         try:
-            number = _parse_number(value, decimal_comma=column in self.table.comma_decimal_columns)
+            return _parse_number(value, decimal_comma=column in self.table.comma_decimal_columns)
         except ValueError as exc:
             self.problem(column, f"{_quoted(value)} {exc}; expected {hint}")
             return None
-        if bounds is None:
-            return number
-        low, high = bounds.low, bounds.high
-        if number < low or (bounds.low_exclusive and number == low):
-            bound = f"> {_fmt(low)}" if bounds.low_exclusive else f">= {_fmt(low)}"
-            self.problem(column, f"{column} {_fmt(number)} must be {bound}; expected {hint}")
-            return None
-        if number > high:
-            self.problem(
-                column,
-                f"{column} {_fmt(number)} must be <= {_fmt(high)} ({bounds.describe()}); "
-                f"expected {hint}",
-            )
-            return None
-        if bounds.whole and not number.is_integer():
-            self.problem(column, f"{column} {_fmt(number)} is not a whole number; expected {hint}")
-            return None
-        return number
 
     def time_s(self, column: str) -> int | None:
         value = self.text(column)
@@ -1631,47 +1492,26 @@ class _RowCells:
             )
         return parsed
 
-    def coordinates(self) -> _Point | None:
+    def coordinates(self) -> tuple[float | None, float | None]:
+        """Return the row's ``(lon, lat)``, from its cells or its feature's geometry.
+
+        A place inside Indonesia is kept in :attr:`point` for the land test; whether it lies
+        in Indonesia at all is the builder's to check.
+        """
         if self.table.points is not None:
             point = self.table.points[self.index]
             if point is None:
-                self.ok = False  # no CRS or a bad geometry: reported when the file was read
-                return None
-            field_lon = field_lat = field_both = "geometry"
-            after = f" after reprojecting from {self.table.crs_name} to EPSG:4326"
-        else:
-            lon = self.number("lon", required=True)
-            lat = self.number("lat", required=True)
-            if lon is None or lat is None:
-                return None
-            point = _Point(lon, lat)
-            field_lon, field_lat, field_both, after = "lon", "lat", "lon/lat", ""
-        if _inside_indonesia(point.lon, point.lat):
-            self.point = point
-            return point
-        if _inside_indonesia(point.lat, point.lon):
-            self.problem(
-                field_both,
-                f"lon {_fmt(point.lon)}, lat {_fmt(point.lat)}{after} is outside Indonesia: "
-                "latitude and longitude look swapped; lon should be "
-                f"{_fmt(point.lat)} and lat {_fmt(point.lon)}",
-            )
-            return None
-        lon_low, lon_high = INDONESIA_LON_RANGE
-        lat_low, lat_high = INDONESIA_LAT_RANGE
-        if not lon_low <= point.lon <= lon_high:
-            self.problem(
-                field_lon,
-                f"longitude {_fmt(point.lon)}{after} is outside Indonesia; expected "
-                f"{_fmt(lon_low)}..{_fmt(lon_high)} degrees east",
-            )
-        if not lat_low <= point.lat <= lat_high:
-            self.problem(
-                field_lat,
-                f"latitude {_fmt(point.lat)}{after} is outside Indonesia; expected "
-                f"{_fmt(lat_low)}..{_fmt(lat_high)} degrees north",
-            )
-        return None
+                # No CRS or a bad geometry: reported when the file was read.
+                self.reported.update(_COORDINATE_COLUMNS)
+                return None, None
+            if inside_indonesia(point.lon, point.lat):
+                self.point = point
+            return point.lon, point.lat
+        lon = self.number("lon", required=True)
+        lat = self.number("lat", required=True)
+        if lon is not None and lat is not None and inside_indonesia(lon, lat):
+            self.point = _Point(lon, lat)
+        return lon, lat
 
 
 def _parse_number(text: str, *, decimal_comma: bool) -> float:
@@ -1708,33 +1548,9 @@ def _parse_number(text: str, *, decimal_comma: bool) -> float:
 
 
 _QUOTED_CHARS_MAX = 60
+"""Longest column name quoted whole in a message; a longer one is cut."""
 _LISTED_COLUMNS_MAX = 30
-"""Longest cell quoted whole in a message; a longer one is cut (a message is read, not parsed)."""
-
-
-def _quoted(text: str) -> str:
-    """Quote a cell in a message, as ``repr`` does, cut when longer than a cell should be."""
-    if len(text) <= _QUOTED_CHARS_MAX:
-        return repr(text)
-    return f"{text[:_QUOTED_CHARS_MAX]!r}... ({len(text)} characters)"
-
-
-def _shown_value(value: object) -> str:
-    """Quote a TOML value in a message, cutting what is too long to read (a 400-digit number)."""
-    text = _fmt(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-    if text is None:
-        text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _fmt(number: float) -> str:
-    """Write a number for a message: whole numbers without ".0", others in full precision."""
-    if isinstance(number, int) and abs(number) >= 10**15:
-        # TOML integers have no size limit: a float would overflow, and thousands of digits
-        # help nobody.
-        return "an integer of more than 15 digits"
-    value = float(number)
-    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+"""Most column names listed in one message."""
 
 
 def _parse_time_s(text: str) -> int | None:
@@ -1757,244 +1573,74 @@ def _parse_date(text: str) -> date | None:
         return None
 
 
-def _format_time(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
-
-
-def _inside_indonesia(lon: float, lat: float) -> bool:
-    return (
-        INDONESIA_LON_RANGE[0] <= lon <= INDONESIA_LON_RANGE[1]
-        and INDONESIA_LAT_RANGE[0] <= lat <= INDONESIA_LAT_RANGE[1]
-    )
-
-
 # --------------------------------------------------------------------------------------------
-# Building model objects
+# Rows into builder calls
 
 
-def _build_all(
-    table: _Table | None,
-    spec: _TableSpec,
-    problems: ProblemCollector,
-    build: Callable[[_RowCells], T | None],
-    *,
-    located: _Located | None = None,
-) -> list[_Rowed[T]]:
-    """Build every row; rows with a location inside Indonesia go to ``located`` too.
-
-    ``located`` takes rows whatever their other cells hold, so that a place in the sea is
-    reported alongside a bad number in the same row.
-    """
-    if table is None:
-        return []
-    built: list[_Rowed[T]] = []
-    first_index_of_id: dict[str, int] = {}
-    id_index = table.column_index("id")
-    where = "feature" if table.is_vector else "row"
-    for index in range(len(table.rows)):
-        cells = _RowCells(table, index, problems)
-        item_id = cells.raw("id")
-        if item_id:
-            first_index = first_index_of_id.setdefault(item_id, index)
-            if first_index != index:
-                assert id_index is not None  # an id was read
-                first_row = table.row_numbers[first_index]
-                first_written = table.rows[first_index][id_index]
-                written = table.rows[index][id_index]
-                how = (
-                    ""
-                    if written == first_written
-                    else f"; {where} {first_row} has {_quoted(first_written)} and {where} "
-                    f"{cells.row} {_quoted(written)}, the same id once invisible characters are "
-                    "removed, compatibility forms folded (NFKC) and blanks trimmed"
-                )
-                cells.problem(
-                    "id",
-                    f"duplicate id {_quoted(item_id)} (first used in {where} {first_row}{how}); "
-                    f"each {spec.label} needs its own id",
-                )
-        value = build(cells)
-        if value is not None and cells.ok:
-            built.append(_Rowed(value, cells.row))
-        if located is not None and cells.point is not None:
-            located.add(cells.point, cells.row)
-    return built
-
-
-def _ids_in(table: _Table) -> set[str] | None:
-    """Return every id in the table, or None without an id column (reported elsewhere)."""
-    index = table.column_index("id")
-    if index is None:
-        return None
-    ids = (_cell_value(row[index], "id") for row in table.rows)
-    return {item_id for item_id in ids if item_id}
-
-
-def _cell_value(cell: str, column: str) -> str:
-    if cell.startswith("'"):
-        # A spreadsheet shows '=x as =x; bsb's writers quote that way (geodata.cells).
-        cell = unquote_spreadsheet_text(cell)
-    return normalise_id(cell) if column in _ID_COLUMNS else cell
-
-
-def _build_warehouse(cells: _RowCells) -> Warehouse | None:
+def _add_warehouse(builder: ScenarioBuilder, cells: _RowCells) -> None:
     item_id = cells.text("id", required=True)
     name = cells.text("name", required=True)
-    point = cells.coordinates()
-    stock_kg = cells.number("stock_kg", required=True, bounds=NUMBER_BOUNDS["warehouses.stock_kg"])
-    if item_id is None or name is None or point is None or stock_kg is None:
-        return None
-    return Warehouse(item_id, name, point.lon, point.lat, stock_kg)
+    lon, lat = cells.coordinates()
+    stock_kg = cells.number("stock_kg", required=True)
+    builder.add_warehouse(item_id, name, lon, lat, stock_kg, origin=cells.origin())
 
 
-def _build_truck(
-    cells: _RowCells, settings: _Settings, known_warehouses: set[str] | None
-) -> Truck | None:
+def _add_truck(builder: ScenarioBuilder, cells: _RowCells) -> None:
     item_id = cells.text("id", required=True)
     warehouse_id = cells.text("warehouse_id", required=True)
-    if warehouse_id and known_warehouses is not None and warehouse_id not in known_warehouses:
-        cells.problem(
-            "warehouse_id",
-            f"unknown warehouse {_quoted(warehouse_id)}"
-            f"{_closest_ids(warehouse_id, known_warehouses)}",
-        )
-    capacity_kg = cells.number(
-        "capacity_kg", required=True, bounds=NUMBER_BOUNDS["trucks.capacity_kg"]
-    )
-    if capacity_kg is not None and settings.sack_kg is not None and capacity_kg < settings.sack_kg:
-        cells.problem(
-            "capacity_kg",
-            f"capacity_kg {_fmt(capacity_kg)} is less than one {_fmt(settings.sack_kg)} kg sack; "
-            f"expected at least {_fmt(settings.sack_kg)}",
-        )
-    start_cell = cells.time_s("shift_start")
-    end_cell = cells.time_s("shift_end")
-    # Only an empty cell takes the default; a malformed one (already reported) gives None.
-    shift_start_s = settings.shift_start_s if cells.is_empty("shift_start") else start_cell
-    shift_end_s = settings.shift_end_s if cells.is_empty("shift_end") else end_cell
-    if shift_start_s is not None and shift_end_s is not None and shift_end_s <= shift_start_s:
-        origin = (
-            ""
-            if end_cell is not None and start_cell is not None
-            else " (empty cells use [calendar] of scenario.toml)"
-        )
-        cells.problem(
-            "shift_end",
-            f"shift_end {_format_time(shift_end_s)} is not after shift_start "
-            f"{_format_time(shift_start_s)}{origin}; the shift must end later the same day",
-        )
-    cost_per_km = _or(
-        cells.number("cost_per_km", bounds=NUMBER_BOUNDS["trucks.cost_per_km"]),
-        settings.cost_per_km,
-    )
-    cost_per_day = _or(
-        cells.number("cost_per_day", bounds=NUMBER_BOUNDS["trucks.cost_per_day"]),
-        settings.cost_per_day,
-    )
-    max_trips = cells.number("max_trips_per_day", bounds=NUMBER_BOUNDS["trucks.max_trips_per_day"])
-    truck_type = cells.text("type") or ""
-    if (
-        item_id is None
-        or warehouse_id is None
-        or capacity_kg is None
-        or shift_start_s is None
-        or shift_end_s is None
-        or cost_per_km is None
-        or cost_per_day is None
-    ):
-        return None
-    return Truck(
+    capacity_kg = cells.number("capacity_kg", required=True)
+    # An empty shift or cost cell is None: the builder gives it the scenario's value.
+    shift_start_s = cells.time_s("shift_start")
+    shift_end_s = cells.time_s("shift_end")
+    cost_per_km = cells.number("cost_per_km")
+    cost_per_day = cells.number("cost_per_day")
+    max_trips_per_day = cells.number("max_trips_per_day")
+    builder.add_truck(
         item_id,
         warehouse_id,
         capacity_kg,
-        shift_start_s,
-        shift_end_s,
-        cost_per_km,
-        cost_per_day,
-        None if max_trips is None else int(max_trips),
-        truck_type,
+        shift_start_s=shift_start_s,
+        shift_end_s=shift_end_s,
+        cost_per_km=cost_per_km,
+        cost_per_day=cost_per_day,
+        max_trips_per_day=max_trips_per_day,
+        type=cells.text("type") or "",
+        origin=cells.origin(),
     )
 
 
-def _closest_ids(item_id: str, known: set[str]) -> str:
-    if not known:
-        return "; the warehouses table has no ids"
-    if len(known) > _SUGGESTED_FROM_MAX:
-        # difflib compares with every id: for each bad row of a huge table that is no hint.
-        return "; expected the id of a warehouse in the warehouses table"
-    match = difflib.get_close_matches(item_id, sorted(known), n=1, cutoff=0.6)
-    if match:
-        return f"; did you mean {match[0]!r}?"
-    listed = sorted(known)
-    shown = ", ".join(repr(i) for i in listed[:10]) + (", ..." if len(listed) > 10 else "")
-    return f"; expected one of the warehouse ids: {shown}"
-
-
-def _build_drop_point(cells: _RowCells) -> DropPoint | None:
+def _add_drop_point(builder: ScenarioBuilder, cells: _RowCells) -> None:
     item_id = cells.text("id", required=True)
     name = cells.text("name", required=True)
-    point = cells.coordinates()
-    kpm = cells.number("kpm", required=True, bounds=NUMBER_BOUNDS["drop_points.kpm"])
+    lon, lat = cells.coordinates()
+    kpm = cells.number("kpm", required=True)
     open_s = cells.time_s("open")
     close_s = cells.time_s("close")
-    if open_s is not None and close_s is not None and close_s < open_s:
-        cells.problem(
-            "close",
-            f"close {_format_time(close_s)} is before open {_format_time(open_s)}; "
-            "expected a closing time later the same day",
-        )
-    service_min = cells.number("service_min", bounds=NUMBER_BOUNDS["drop_points.service_min"])
-    desa, kecamatan = cells.text("desa") or "", cells.text("kecamatan") or ""
-    rt, rw = cells.text("rt") or "", cells.text("rw") or ""
-    if item_id is None or name is None or point is None or kpm is None:
-        return None
-    return DropPoint(
+    service_min = cells.number("service_min")
+    builder.add_drop_point(
         item_id,
         name,
-        point.lon,
-        point.lat,
-        int(kpm),
-        desa,
-        kecamatan,
-        rt,
-        rw,
-        open_s,
-        close_s,
-        service_min,
+        lon,
+        lat,
+        kpm,
+        desa=cells.text("desa") or "",
+        kecamatan=cells.text("kecamatan") or "",
+        rt=cells.text("rt") or "",
+        rw=cells.text("rw") or "",
+        open_s=open_s,
+        close_s=close_s,
+        service_min=service_min,
+        origin=cells.origin(),
     )
 
 
-def _build_tranche(cells: _RowCells, sack_kg: float | None) -> Tranche | None:
+def _add_tranche(builder: ScenarioBuilder, cells: _RowCells) -> None:
     item_id = cells.text("id", required=True)
     name = cells.text("name", required=True)
-    kg_per_kpm = cells.number(
-        "kg_per_kpm", required=True, bounds=NUMBER_BOUNDS["tranches.kg_per_kpm"]
-    )
-    if kg_per_kpm is not None and sack_kg is not None:
-        # A family's ration is handed over in whole sacks: a ration of 1.5 sacks would split
-        # a sack, and every delivery must be a whole number of rations and of sacks.
-        sacks = kg_per_kpm / sack_kg
-        if abs(sacks - round(sacks)) > SACK_TOLERANCE:
-            lower = math.floor(sacks)
-            nearest = [n * sack_kg for n in (lower, lower + 1) if n >= 1]
-            cells.problem(
-                "kg_per_kpm",
-                f"kg_per_kpm {_fmt(kg_per_kpm)} is not a whole number of {_fmt(sack_kg)} kg "
-                f"sacks ({_fmt(round(sacks, 4))} sacks): a family's ration is handed over in "
-                f"whole sacks; expected a multiple of sack_kg {_fmt(sack_kg)}, e.g. "
-                + " or ".join(_fmt(kg) for kg in nearest),
-            )
+    kg_per_kpm = cells.number("kg_per_kpm", required=True)
     release = cells.date_value("release")
     deadline = cells.date_value("deadline")
-    if release is not None and deadline is not None and deadline < release:
-        cells.problem(
-            "deadline",
-            f"deadline {deadline.isoformat()} is before release {release.isoformat()}; "
-            "expected a deadline on or after the release date",
-        )
-    if item_id is None or name is None or kg_per_kpm is None or release is None or deadline is None:
-        return None
-    return Tranche(item_id, name, kg_per_kpm, release, deadline)
+    builder.add_tranche(item_id, name, kg_per_kpm, release, deadline, origin=cells.origin())
 
 
 # --------------------------------------------------------------------------------------------
@@ -2044,88 +1690,3 @@ def _format_distance(distance_km: float) -> str:
     if distance_km < 10.0:
         return f"{distance_km:.1f} km"
     return f"{round(distance_km):d} km"
-
-
-def _check_tranche_windows(
-    table: _Table,
-    tranches: Sequence[_Rowed[Tranche]],
-    settings: _Settings,
-    problems: ProblemCollector,
-) -> None:
-    """Report every tranche whose window (from release or start_date) holds no working day."""
-    calendar = settings.calendar
-    for item in tranches:
-        tranche = item.value
-        if tranche.deadline < tranche.release:
-            continue  # reported when the row was read
-        first = tranche.release
-        opening = f"release {_fmt_day(tranche.release)}"
-        if settings.start_date is not None and settings.start_date > tranche.release:
-            first = settings.start_date
-            opening = (
-                f"the scenario's start_date {_fmt_day(settings.start_date)} (release "
-                f"{tranche.release.isoformat()} is earlier)"
-            )
-        # A plan of centuries is a typing error; it would also have the calendar walk every
-        # day of it here, and the planner plan every day of it.
-        start = first if settings.start_date is None else settings.start_date
-        span = "release" if settings.start_date is None else "the scenario's start_date"
-        if (tranche.deadline - start).days > MAX_PLAN_DAYS:
-            message = (
-                f"deadline {tranche.deadline.isoformat()} is {(tranche.deadline - start).days} "
-                f"days after {span} {start.isoformat()}; every deadline must lie within "
-                f"{MAX_PLAN_DAYS} days of it: check the year"
-            )
-        elif first > tranche.deadline:
-            message = (
-                f"deadline {_fmt_day(tranche.deadline)} is before the scenario's start_date "
-                f"{_fmt_day(first)}: no day is left to deliver tranche {tranche.id!r}; expected "
-                f"a deadline on or after {first.isoformat()}"
-            )
-        elif calendar.working_days_between(first, tranche.deadline):
-            continue
-        else:
-            message = (
-                f"no working day from {opening} to deadline {_fmt_day(tranche.deadline)}: "
-                f"{_non_working_reasons(calendar, first, tranche.deadline)}; expected a window "
-                f"holding at least one working day{_next_working_day_hint(calendar, tranche)}"
-            )
-        problems.append(Problem(table.file, message, row=item.row, field="release/deadline"))
-
-
-def _fmt_day(day: date) -> str:
-    # Named here rather than by strftime("%A"), which follows the process locale.
-    return f"{day.isoformat()} ({_WEEKDAY_FULL_NAMES[day.weekday()]})"
-
-
-def _non_working_reasons(calendar: Calendar, first: date, last: date) -> str:
-    """Say why each day from ``first`` to ``last`` is not a working day."""
-    weekend: list[date] = []
-    holidays: list[date] = []
-    day = first
-    while day <= last:
-        (holidays if day in calendar.holidays else weekend).append(day)
-        day += timedelta(days=1)
-    working = ", ".join(WEEKDAY_NAMES[d] for d in sorted(calendar.working_days))
-    reasons = []
-    if weekend:
-        verb = "is not a working day" if len(weekend) == 1 else "are not working days"
-        reasons.append(f"{_listed_days(weekend)} {verb} ([calendar] working_days = {working})")
-    if holidays:
-        verb = "is a holiday" if len(holidays) == 1 else "are holidays"
-        reasons.append(f"{_listed_days(holidays)} {verb} ([calendar] holidays)")
-    return "; ".join(reasons)
-
-
-def _listed_days(days: Sequence[date]) -> str:
-    shown = ", ".join(_fmt_day(d) for d in days[:_LISTED_DAYS_MAX])
-    return shown + (", ..." if len(days) > _LISTED_DAYS_MAX else "")
-
-
-def _next_working_day_hint(calendar: Calendar, tranche: Tranche) -> str:
-    day = tranche.deadline
-    for _ in range(_NEXT_WORKING_DAY_SEARCH_DAYS):
-        day += timedelta(days=1)
-        if calendar.is_working_day(day):
-            return f", e.g. deadline {_fmt_day(day)}"
-    return ""

@@ -13,7 +13,7 @@ Tolerances: 1 second for times (the planner rounds durations up to whole seconds
 masses, 0.001 km plus 1e-6 relative for a trip's distance (``plan.json`` rounds it to 3
 decimals).
 
-Rule codes of :class:`Violation` (see :data:`RULES`):
+Rule codes of :class:`Violation` (the members of :class:`Rule`; :data:`RULES` is their set):
 
 ``format``
     A missing field, a value of the wrong type, a plan that is not an object.
@@ -86,53 +86,57 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from enum import StrEnum
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse
 
-RULES = frozenset(
-    {
-        "format",
-        "time_format",
-        "unknown_truck",
-        "unknown_warehouse",
-        "unknown_drop_point",
-        "unknown_tranche",
-        "warehouse",
-        "empty_trip",
-        "working_day",
-        "holiday",
-        "start_date",
-        "tranche_window",
-        "route_date",
-        "shift_start",
-        "trip_overlap",
-        "shift_end",
-        "trip_numbering",
-        "max_trips",
-        "duplicate_stop",
-        "kg",
-        "sacks",
-        "leg_time",
-        "time_window",
-        "service_time",
-        "distance",
-        "load",
-        "capacity",
-        "stock",
-        "ration",
-        "stock_reason",
-        "conservation",
-        "duplicate_unassigned",
-        "reason_code",
-        "reason",
-        "kpis",
-        "file",
-    }
-)
-"""Every rule code a :class:`Violation` can carry."""
+
+class Rule(StrEnum):
+    """Every rule code a :class:`Violation` can carry (listed in the module docstring)."""
+
+    FORMAT = "format"
+    TIME_FORMAT = "time_format"
+    UNKNOWN_TRUCK = "unknown_truck"
+    UNKNOWN_WAREHOUSE = "unknown_warehouse"
+    UNKNOWN_DROP_POINT = "unknown_drop_point"
+    UNKNOWN_TRANCHE = "unknown_tranche"
+    WAREHOUSE = "warehouse"
+    EMPTY_TRIP = "empty_trip"
+    WORKING_DAY = "working_day"
+    HOLIDAY = "holiday"
+    START_DATE = "start_date"
+    TRANCHE_WINDOW = "tranche_window"
+    ROUTE_DATE = "route_date"
+    SHIFT_START = "shift_start"
+    TRIP_OVERLAP = "trip_overlap"
+    SHIFT_END = "shift_end"
+    TRIP_NUMBERING = "trip_numbering"
+    MAX_TRIPS = "max_trips"
+    DUPLICATE_STOP = "duplicate_stop"
+    KG = "kg"
+    SACKS = "sacks"
+    LEG_TIME = "leg_time"
+    TIME_WINDOW = "time_window"
+    SERVICE_TIME = "service_time"
+    DISTANCE = "distance"
+    LOAD = "load"
+    CAPACITY = "capacity"
+    STOCK = "stock"
+    RATION = "ration"
+    STOCK_REASON = "stock_reason"
+    CONSERVATION = "conservation"
+    DUPLICATE_UNASSIGNED = "duplicate_unassigned"
+    REASON_CODE = "reason_code"
+    REASON = "reason"
+    KPIS = "kpis"
+    FILE = "file"
+
+
+RULES: Final = frozenset(Rule)
+"""Every rule code, as a set (of :class:`Rule`, which compare equal to their strings)."""
 
 REASON_CODES = frozenset(
     {"stock", "deadline", "capacity", "shift", "time_window", "fleet_time", "solver"}
@@ -161,13 +165,13 @@ _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 class Violation:
     """One broken rule.
 
-    ``rule`` is a short code from :data:`RULES`; ``message`` is a sentence naming the truck,
+    ``rule`` is a :class:`Rule`; ``message`` is a sentence naming the truck,
     date, trip, drop point and the numbers. ``route_index`` and ``stop_index`` are 0-based
     positions in ``plan["routes"]`` and that route's ``stops`` when the violation belongs to
     one.
     """
 
-    rule: str
+    rule: Rule
     message: str
     route_index: int | None = None
     stop_index: int | None = None
@@ -262,7 +266,7 @@ class _Collector:
 
     def add(
         self,
-        rule: str,
+        rule: Rule,
         message: str,
         route_index: int | None = None,
         stop_index: int | None = None,
@@ -296,12 +300,12 @@ class _Reader:
     route_index: int | None = None
     stop_index: int | None = None
 
-    def add(self, rule: str, message: str) -> None:
+    def add(self, rule: Rule, message: str) -> None:
         self.out.add(rule, message, self.route_index, self.stop_index)
 
     def raw(self, data: Mapping[str, Any], key: str) -> tuple[bool, Any]:
         if key not in data:
-            self.add("format", f"{self.where}: the field '{key}' is missing.")
+            self.add(Rule.FORMAT, f"{self.where}: the field '{key}' is missing.")
             return False, None
         return True, data[key]
 
@@ -310,7 +314,7 @@ class _Reader:
         if not found:
             return None
         if not isinstance(value, str):
-            self.add("format", f"{self.where}: '{key}' is {_show(value)}, not a string.")
+            self.add(Rule.FORMAT, f"{self.where}: '{key}' is {_show(value)}, not a string.")
             return None
         return value
 
@@ -320,7 +324,7 @@ class _Reader:
             return None
         number = _as_number(value)
         if number is None:
-            self.add("format", f"{self.where}: '{key}' is {_show(value)}, not a finite number.")
+            self.add(Rule.FORMAT, f"{self.where}: '{key}' is {_show(value)}, not a finite number.")
         return number
 
     def integer(self, data: Mapping[str, Any], key: str) -> int | None:
@@ -328,7 +332,7 @@ class _Reader:
         if not found:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            self.add("format", f"{self.where}: '{key}' is {_show(value)}, not an integer.")
+            self.add(Rule.FORMAT, f"{self.where}: '{key}' is {_show(value)}, not an integer.")
             return None
         return value
 
@@ -339,7 +343,7 @@ class _Reader:
         parsed = _parse_time(value)
         if parsed is None:
             self.add(
-                "time_format",
+                Rule.TIME_FORMAT,
                 f"{self.where}: '{key}' is {_show(value)}, not a time YYYY-MM-DDTHH:MM:SS.",
             )
         return parsed
@@ -351,7 +355,7 @@ class _Reader:
         parsed = _parse_date(value)
         if parsed is None:
             self.add(
-                "time_format", f"{self.where}: '{key}' is {_show(value)}, not a date YYYY-MM-DD."
+                Rule.TIME_FORMAT, f"{self.where}: '{key}' is {_show(value)}, not a date YYYY-MM-DD."
             )
         return parsed
 
@@ -444,7 +448,7 @@ def _read_stop(
 ) -> _Stop | None:
     if not isinstance(raw, Mapping):
         out.add(
-            "format",
+            Rule.FORMAT,
             f"{route_label}, stop {stop_index + 1}: is {_show(raw)}, not an object.",
             route_index,
             stop_index,
@@ -458,11 +462,11 @@ def _read_stop(
     point_id = read.text(raw, "drop_point")
     point = index.drop_points.get(point_id) if point_id is not None else None
     if point_id is not None and point is None:
-        read.add("unknown_drop_point", f"{label}: the scenario has no drop point '{point_id}'.")
+        read.add(Rule.UNKNOWN_DROP_POINT, f"{label}: the scenario has no drop point '{point_id}'.")
     tranche_id = read.text(raw, "tranche")
     tranche = index.tranches.get(tranche_id) if tranche_id is not None else None
     if tranche_id is not None and tranche is None:
-        read.add("unknown_tranche", f"{label}: the scenario has no tranche '{tranche_id}'.")
+        read.add(Rule.UNKNOWN_TRANCHE, f"{label}: the scenario has no tranche '{tranche_id}'.")
     return _Stop(
         index=stop_index,
         label=label,
@@ -477,7 +481,9 @@ def _read_stop(
 
 def _read_route(raw: Any, route_index: int, index: _Index, out: _Collector) -> _Route | None:
     if not isinstance(raw, Mapping):
-        out.add("format", f"Route {route_index + 1} is {_show(raw)}, not an object.", route_index)
+        out.add(
+            Rule.FORMAT, f"Route {route_index + 1} is {_show(raw)}, not an object.", route_index
+        )
         return None
     label = (
         f"Truck {_name(raw.get('truck', '?'))} on {_name(raw.get('date', '?'))} "
@@ -487,14 +493,16 @@ def _read_route(raw: Any, route_index: int, index: _Index, out: _Collector) -> _
     truck_id = read.text(raw, "truck")
     truck = index.trucks.get(truck_id) if truck_id is not None else None
     if truck_id is not None and truck is None:
-        read.add("unknown_truck", f"{label}: the scenario has no truck '{truck_id}'.")
+        read.add(Rule.UNKNOWN_TRUCK, f"{label}: the scenario has no truck '{truck_id}'.")
     warehouse_id = read.text(raw, "warehouse")
     warehouse = index.warehouses.get(warehouse_id) if warehouse_id is not None else None
     if warehouse_id is not None and warehouse is None:
-        read.add("unknown_warehouse", f"{label}: the scenario has no warehouse '{warehouse_id}'.")
+        read.add(
+            Rule.UNKNOWN_WAREHOUSE, f"{label}: the scenario has no warehouse '{warehouse_id}'."
+        )
     if warehouse_id is not None and truck is not None and warehouse_id != truck.warehouse_id:
         read.add(
-            "warehouse",
+            Rule.WAREHOUSE,
             f"{label}: loads at warehouse '{warehouse_id}', but truck {truck.id} is based at "
             f"'{truck.warehouse_id}'.",
         )
@@ -512,7 +520,7 @@ def _read_route(raw: Any, route_index: int, index: _Index, out: _Collector) -> _
     if found:
         stop_list = _as_list(raw_stops)
         if stop_list is None:
-            read.add("format", f"{label}: 'stops' is {_show(raw_stops)}, not a list.")
+            read.add(Rule.FORMAT, f"{label}: 'stops' is {_show(raw_stops)}, not a list.")
         else:
             stops_complete = True
             for stop_index, raw_stop in enumerate(stop_list):
@@ -543,7 +551,7 @@ def _read_unassigned(
 ) -> _Unassigned | None:
     where = f"Unassigned entry {entry_index + 1}"
     if not isinstance(raw, Mapping):
-        out.add("format", f"{where} is {_show(raw)}, not an object.")
+        out.add(Rule.FORMAT, f"{where} is {_show(raw)}, not an object.")
         return None
     label = (
         f"{where} (drop point {_name(raw.get('drop_point', '?'))}, "
@@ -553,23 +561,23 @@ def _read_unassigned(
     point_id = read.text(raw, "drop_point")
     point = index.drop_points.get(point_id) if point_id is not None else None
     if point_id is not None and point is None:
-        read.add("unknown_drop_point", f"{label}: the scenario has no drop point '{point_id}'.")
+        read.add(Rule.UNKNOWN_DROP_POINT, f"{label}: the scenario has no drop point '{point_id}'.")
     tranche_id = read.text(raw, "tranche")
     tranche = index.tranches.get(tranche_id) if tranche_id is not None else None
     if tranche_id is not None and tranche is None:
-        read.add("unknown_tranche", f"{label}: the scenario has no tranche '{tranche_id}'.")
+        read.add(Rule.UNKNOWN_TRANCHE, f"{label}: the scenario has no tranche '{tranche_id}'.")
     kg = read.number(raw, "kg")
     sacks = read.integer(raw, "sacks")
     _check_kg_and_sacks(scenario, read, label, kg, sacks)
     code = read.text(raw, "reason_code")
     if code is not None and code not in REASON_CODES:
         read.add(
-            "reason_code",
+            Rule.REASON_CODE,
             f"{label}: reason_code '{code}' is not one of {', '.join(sorted(REASON_CODES))}.",
         )
     reason = read.text(raw, "reason")
     if reason is not None and not reason.strip():
-        read.add("reason", f"{label}: the reason is empty; it must say why in a sentence.")
+        read.add(Rule.REASON, f"{label}: the reason is empty; it must say why in a sentence.")
     return _Unassigned(entry_index, label, point, tranche, kg, code)
 
 
@@ -577,7 +585,7 @@ def _check_kg_and_sacks(
     scenario: Scenario, read: _Reader, label: str, kg: float | None, sacks: int | None
 ) -> None:
     if kg is not None and kg <= 0:
-        read.add("kg", f"{label}: kg is {_kg(kg)}, but it must be more than 0.")
+        read.add(Rule.KG, f"{label}: kg is {_kg(kg)}, but it must be more than 0.")
     if kg is None or sacks is None:
         return
     try:
@@ -586,7 +594,7 @@ def _check_kg_and_sacks(
         sacks_kg = math.inf
     if not _kg_equal(sacks_kg, kg):
         read.add(
-            "sacks",
+            Rule.SACKS,
             f"{label}: {sacks} sacks of {_kg(scenario.sack_kg)} kg make {_kg(sacks_kg)} kg, "
             f"not the {_kg(kg)} kg stated.",
         )
@@ -603,18 +611,18 @@ def _check_route_day(scenario: Scenario, route: _Route, out: _Collector) -> None
     where = route.label
     weekday = day.strftime("%A")
     if not _is_working_weekday(scenario, day):
-        out.add("working_day", f"{where}: {day} is a {weekday}, not a working day.", route.index)
+        out.add(Rule.WORKING_DAY, f"{where}: {day} is a {weekday}, not a working day.", route.index)
     if _is_holiday(scenario, day):
-        out.add("holiday", f"{where}: {day} is a holiday.", route.index)
+        out.add(Rule.HOLIDAY, f"{where}: {day} is a holiday.", route.index)
     if day < scenario.start_date:
         out.add(
-            "start_date",
+            Rule.START_DATE,
             f"{where}: {day} is before the scenario's start date {scenario.start_date}.",
             route.index,
         )
     if route.depart is not None and route.depart.date() != day:
         out.add(
-            "route_date",
+            Rule.ROUTE_DATE,
             f"{where}: the trip departs on {route.depart.date()}, not on its date {day}.",
             route.index,
         )
@@ -622,7 +630,7 @@ def _check_route_day(scenario: Scenario, route: _Route, out: _Collector) -> None
         tranche = stop.tranche
         if tranche is not None and not tranche.release <= day <= tranche.deadline:
             out.add(
-                "tranche_window",
+                Rule.TRANCHE_WINDOW,
                 f"{stop.label}: delivered on {day}, outside tranche {tranche.id}'s window "
                 f"{tranche.release} to {tranche.deadline}.",
                 route.index,
@@ -636,7 +644,7 @@ def _check_route_shift_end(route: _Route, out: _Collector) -> None:
     back_s = _seconds_of_day(route.return_, route.day)
     if back_s > route.truck.shift_end_s + _TIME_TOL_S:
         out.add(
-            "shift_end",
+            Rule.SHIFT_END,
             f"{route.label}: returns at {_clock(back_s)}, after truck {route.truck.id}'s shift "
             f"ends at {_clock(route.truck.shift_end_s)} on {route.day}.",
             route.index,
@@ -656,7 +664,9 @@ def _check_route_stops(scenario: Scenario, route: _Route, out: _Collector) -> No
         if point is not None and stop.tranche is not None:
             pair = (point.id, stop.tranche.id)
             if pair in seen:
-                read.add("duplicate_stop", f"{stop.label}: this trip already delivers this pair.")
+                read.add(
+                    Rule.DUPLICATE_STOP, f"{stop.label}: this trip already delivers this pair."
+                )
             seen.add(pair)
         place = (point.lon, point.lat) if point is not None else None
         leg_s = 0.0
@@ -666,7 +676,7 @@ def _check_route_stops(scenario: Scenario, route: _Route, out: _Collector) -> No
             gap_s = _seconds(stop.arrive, prev_time)
             if gap_s < leg_s - _TIME_TOL_S:
                 read.add(
-                    "leg_time",
+                    Rule.LEG_TIME,
                     f"{stop.label}: arrives {gap_s:.0f} s after leaving {prev_name}, but the "
                     f"drive takes {leg_s:.0f} s.",
                 )
@@ -675,13 +685,13 @@ def _check_route_stops(scenario: Scenario, route: _Route, out: _Collector) -> No
             arrive_s = _seconds_of_day(stop.arrive, day)
             if point.open_s is not None and arrive_s < point.open_s - _TIME_TOL_S:
                 read.add(
-                    "time_window",
+                    Rule.TIME_WINDOW,
                     f"{stop.label}: unloading starts at {_clock(arrive_s)}, before the point "
                     f"opens at {_clock(point.open_s)}.",
                 )
             if point.close_s is not None and arrive_s > point.close_s + _TIME_TOL_S:
                 read.add(
-                    "time_window",
+                    Rule.TIME_WINDOW,
                     f"{stop.label}: unloading starts at {_clock(arrive_s)}, after the point "
                     f"closes at {_clock(point.close_s)}.",
                 )
@@ -691,7 +701,7 @@ def _check_route_stops(scenario: Scenario, route: _Route, out: _Collector) -> No
             stay_s = _seconds(stop.depart, stop.arrive)
             if stay_s < service_s - _TIME_TOL_S:
                 read.add(
-                    "service_time",
+                    Rule.SERVICE_TIME,
                     f"{stop.label}: stays {stay_s:.0f} s, but unloading {_kg(kg)} kg takes "
                     f"{service_s:.0f} s.",
                 )
@@ -706,7 +716,7 @@ def _check_route_stops(scenario: Scenario, route: _Route, out: _Collector) -> No
         gap_s = _seconds(route.return_, prev_time)
         if gap_s < leg_s - _TIME_TOL_S:
             out.add(
-                "leg_time",
+                Rule.LEG_TIME,
                 f"{route.label}: returns {gap_s:.0f} s after leaving {prev_name}, but the drive "
                 f"back to the warehouse takes {leg_s:.0f} s.",
                 route.index,
@@ -723,7 +733,7 @@ def _check_route_totals(scenario: Scenario, route: _Route, out: _Collector) -> N
         legs_km = math.fsum(_road_km(scenario, a, b) for a, b in pairwise(places))
         if not _close(route.distance_km, legs_km, _DISTANCE_TOL_KM, _DISTANCE_REL_TOL):
             out.add(
-                "distance",
+                Rule.DISTANCE,
                 f"{route.label}: distance_km is {_kg(route.distance_km)}, but its legs add up "
                 f"to {legs_km:.3f} km.",
                 route.index,
@@ -731,7 +741,7 @@ def _check_route_totals(scenario: Scenario, route: _Route, out: _Collector) -> N
     stops_kg = route.stops_kg()
     if route.load_kg is not None and route.kg_complete() and not _kg_equal(route.load_kg, stops_kg):
         out.add(
-            "load",
+            Rule.LOAD,
             f"{route.label}: load_kg is {_kg(route.load_kg)}, but its stops add up to "
             f"{_kg(stops_kg)} kg.",
             route.index,
@@ -740,7 +750,7 @@ def _check_route_totals(scenario: Scenario, route: _Route, out: _Collector) -> N
     truck = route.truck
     if truck and stops_kg > truck.capacity_kg and not _kg_equal(stops_kg, truck.capacity_kg):
         out.add(
-            "capacity",
+            Rule.CAPACITY,
             f"{route.label}: carries {_kg(stops_kg)} kg, more than truck {truck.id}'s "
             f"capacity of {_kg(truck.capacity_kg)} kg.",
             route.index,
@@ -749,7 +759,7 @@ def _check_route_totals(scenario: Scenario, route: _Route, out: _Collector) -> N
 
 def _check_route(scenario: Scenario, route: _Route, out: _Collector) -> None:
     if route.stops_complete and not route.stops:
-        out.add("empty_trip", f"{route.label}: the trip has no stops.", route.index)
+        out.add(Rule.EMPTY_TRIP, f"{route.label}: the trip has no stops.", route.index)
     _check_route_day(scenario, route, out)
     _check_route_shift_end(route, out)
     _check_route_stops(scenario, route, out)
@@ -773,7 +783,7 @@ def _check_truck_days(
         if trips != expected:
             first_bad = next(r for r, n in zip(group, expected, strict=True) if r.trip != n)
             out.add(
-                "trip_numbering",
+                Rule.TRIP_NUMBERING,
                 f"{where}: trips are numbered {trips} in departure order, not {expected}.",
                 first_bad.index,
             )
@@ -783,7 +793,7 @@ def _check_truck_days(
         limit = truck.max_trips_per_day
         if limit is not None and len(group) > limit:
             out.add(
-                "max_trips",
+                Rule.MAX_TRIPS,
                 f"{where}: {len(group)} trips, more than the truck's {limit} a day.",
                 group[limit].index,
             )
@@ -795,7 +805,7 @@ def _check_truck_days(
         earliest_s = truck.shift_start_s + loading_s
         if start_s < earliest_s - _TIME_TOL_S:
             out.add(
-                "shift_start",
+                Rule.SHIFT_START,
                 f"{first.label}: departs at {_clock(start_s)}, before shift start "
                 f"{_clock(truck.shift_start_s)} + {_kg(scenario.service.loading_min)} min "
                 f"loading = {_clock(earliest_s)}.",
@@ -807,7 +817,7 @@ def _check_truck_days(
             gap_s = _seconds(later_depart, prev.return_)
             if gap_s < loading_s - _TIME_TOL_S:
                 out.add(
-                    "trip_overlap",
+                    Rule.TRIP_OVERLAP,
                     f"{later.label}: departs {gap_s:.0f} s after trip {_name(prev.trip)} "
                     f"returns, but loading takes {loading_s:.0f} s.",
                     later.index,
@@ -828,7 +838,7 @@ def _check_stock(scenario: Scenario, shipped: Mapping[str, float], out: _Collect
         total_kg = shipped[warehouse.id]
         if total_kg > warehouse.stock_kg and not _kg_equal(total_kg, warehouse.stock_kg):
             out.add(
-                "stock",
+                Rule.STOCK,
                 f"Warehouse {warehouse.id} ({warehouse.name}) ships {_kg(total_kg)} kg over the "
                 f"plan, more than its stock of {_kg(warehouse.stock_kg)} kg.",
             )
@@ -854,7 +864,7 @@ def _check_rations(
         if tranche is None or kg is None or _whole_rations(kg, tranche.kg_per_kpm):
             continue
         out.add(
-            "ration",
+            Rule.RATION,
             f"{label}: {_kg(kg)} kg is {kg / tranche.kg_per_kpm:g} rations of "
             f"{_kg(tranche.kg_per_kpm)} kg; a family's ration cannot be split.",
             *where,
@@ -915,7 +925,7 @@ def _check_stock_reasons(
             ):
                 continue
             out.add(
-                "stock_reason",
+                Rule.STOCK_REASON,
                 f"{item.label}: the reason is stock, but warehouse {warehouse.id} can reach the "
                 f"point and has {_kg(left)} kg left, at least one family's ration "
                 f"({_kg(ration_kg)} kg).",
@@ -946,7 +956,7 @@ def _check_conservation(
             continue
         pair = (item.point.id, item.tranche.id)
         if pair in seen:
-            out.add("duplicate_unassigned", f"{item.label}: the pair is listed twice.")
+            out.add(Rule.DUPLICATE_UNASSIGNED, f"{item.label}: the pair is listed twice.")
         seen.add(pair)
         if item.kg is not None:
             left[pair].append(item.kg)
@@ -958,7 +968,7 @@ def _check_conservation(
             left_kg = math.fsum(left.get(pair, []))
             if not _kg_equal(sent_kg + left_kg, demand_kg):
                 out.add(
-                    "conservation",
+                    Rule.CONSERVATION,
                     f"Drop point {point.id} ({point.name}), tranche {tranche.id}: {_kg(sent_kg)} "
                     f"kg delivered + {_kg(left_kg)} kg unassigned = {_kg(sent_kg + left_kg)} kg, "
                     f"but the demand is {point.kpm} families x {_kg(tranche.kg_per_kpm)} kg = "
@@ -977,14 +987,14 @@ class _KpiCheck:
         if name in self.kpis:
             return True
         if required:
-            self.out.add("kpis", f"The KPI '{name}' is missing.")
+            self.out.add(Rule.KPIS, f"The KPI '{name}' is missing.")
         return False
 
     def _number_ok(self, name: str, reported: Any, expected: float, tol: float) -> bool:
         value = _as_number(reported)
         if value is None or not _close(value, expected, tol, _KG_REL_TOL):
             self.out.add(
-                "kpis",
+                Rule.KPIS,
                 f"The KPI '{name}' is {_show(reported)}, but the plan gives {_kg(expected)}.",
             )
             return False
@@ -1000,7 +1010,7 @@ class _KpiCheck:
         reported = self.kpis[name]
         if type(reported) is not type(expected) or reported != expected:
             self.out.add(
-                "kpis",
+                Rule.KPIS,
                 f"The KPI '{name}' is {_show(reported)}, but the plan gives {_show(expected)}.",
             )
 
@@ -1012,7 +1022,7 @@ class _KpiCheck:
         reported = self.kpis[name]
         if not isinstance(reported, Mapping) or set(reported) != set(expected):
             self.out.add(
-                "kpis",
+                Rule.KPIS,
                 f"The KPI '{name}' is {_show(reported)}; it must give one value for each of the "
                 f"tranches {', '.join(expected)}.",
             )
@@ -1022,7 +1032,7 @@ class _KpiCheck:
             if tol is None:
                 if type(reported[tranche_id]) is not type(value) or reported[tranche_id] != value:
                     self.out.add(
-                        "kpis",
+                        Rule.KPIS,
                         f"The KPI '{key}' is {_show(reported[tranche_id])}, but the plan gives "
                         f"{_show(value)}.",
                     )
@@ -1040,11 +1050,11 @@ def _check_kpis(
     out: _Collector,
 ) -> None:
     if "kpis" not in plan:
-        out.add("kpis", "The plan has no 'kpis' object.")
+        out.add(Rule.KPIS, "The plan has no 'kpis' object.")
         return
     kpis = plan["kpis"]
     if not isinstance(kpis, Mapping):
-        out.add("kpis", f"The plan's 'kpis' is {_show(kpis)}, not an object.")
+        out.add(Rule.KPIS, f"The plan's 'kpis' is {_show(kpis)}, not an object.")
         return
     check = _KpiCheck(kpis, out)
     tranche_ids = [t.id for t in scenario.tranches]
@@ -1155,7 +1165,7 @@ def _top_level_list(top: _Reader, data: Mapping[str, Any], key: str) -> list[Any
         return []
     listed = _as_list(value)
     if listed is None:
-        top.add("format", f"The plan's '{key}' is {_show(value)}, not a list.")
+        top.add(Rule.FORMAT, f"The plan's '{key}' is {_show(value)}, not a list.")
         return []
     return listed
 
@@ -1182,7 +1192,7 @@ def check_plan(scenario: Scenario, plan: Mapping[str, Any]) -> list[Violation]:
     # Typed as a Mapping for callers, but json.load may hand over anything.
     data: object = plan
     if not isinstance(data, Mapping):
-        out.add("format", f"The plan is {_show(data)}, not a JSON object.")
+        out.add(Rule.FORMAT, f"The plan is {_show(data)}, not a JSON object.")
         return out.violations
     index = _Index.of(scenario)
     top = _Reader(out, "The plan")
@@ -1232,5 +1242,5 @@ def check_plan_file(scenario: Scenario, plan_path: Path) -> list[Violation]:
     try:
         data = json.loads(Path(plan_path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        return [Violation("file", f"The plan file {plan_path} cannot be read as JSON: {exc}")]
+        return [Violation(Rule.FILE, f"The plan file {plan_path} cannot be read as JSON: {exc}")]
     return check_plan(scenario, data)

@@ -13,15 +13,14 @@ as the :class:`Portfolio` context, so a plan with many routing parts pays their 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from types import TracebackType
 
-from optimizer.parallel import worker_init, worker_stop
+from optimizer.executors import SpawnPool, worker_search
 from optimizer.routing import (
     ImprovementCallback,
     RoutingProblem,
@@ -176,21 +175,13 @@ class Portfolio:
             raise ValueError("a portfolio needs at least one member")
         self.members = list(members)
         self.stop = stop
-        self._pool: ProcessPoolExecutor | None = None
-        context = multiprocessing.get_context("spawn")
-        self._shared_stop = context.Event()
-        self._context = context
+        # Every worker starts on entry (imports take a second or two) while the caller prepares.
+        self._pool = SpawnPool(
+            len(self.members), stop, warm_up=_warm_up, log_level=LOG.getEffectiveLevel()
+        )
 
     def __enter__(self) -> Portfolio:
-        self._pool = ProcessPoolExecutor(
-            max_workers=len(self.members),
-            mp_context=self._context,
-            initializer=worker_init,
-            initargs=(self._shared_stop, LOG.getEffectiveLevel()),
-        )
-        # Start every worker now (imports take a second or two) while the caller prepares.
-        for _ in self.members:
-            self._pool.submit(_warm_up)
+        self._pool.__enter__()
         return self
 
     def __exit__(
@@ -199,10 +190,7 @@ class Portfolio:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._pool is not None:
-            self._shared_stop.set()
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self._pool.__exit__(exc_type, exc, tb)
 
     def solve(
         self,
@@ -232,7 +220,7 @@ class Portfolio:
             The member result with the fewest dropped nodes, then the lowest
             :func:`result_cost`; ties go to the earlier member, so the choice is deterministic.
         """
-        if self._pool is None:
+        if not self._pool.is_open:
             raise RuntimeError("use Portfolio as a context manager")
         futures: list[Future[_Outcome]] = [
             self._pool.submit(
@@ -246,9 +234,7 @@ class Portfolio:
         ]
         pending: set[Future[_Outcome]] = set(futures)
         while pending:
-            _, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            if self.stop is not None and self.stop.is_set():
-                self._shared_stop.set()
+            pending -= self._pool.wait_any(pending, timeout_s=0.2)
         outcomes = [f.result() for f in futures]
         costs = [result_cost(problem, result) for result, _ in outcomes]
         best = min(range(len(outcomes)), key=lambda i: (len(outcomes[i][0].dropped), costs[i]))
@@ -286,9 +272,7 @@ def _run_member(
     problem: RoutingProblem, strategy: Strategy, settings: SearchSettings, label: str
 ) -> _Outcome:
     trace: list[tuple[float, int]] = []
-    stop = worker_stop()
-    if stop is not None and stop.is_set():
-        settings = replace(settings, solution_limit=1)
+    settings, stop = worker_search(settings)
     started = time.monotonic()
     result = solve(problem, strategy, settings, stop, label, lambda t, c: trace.append((t, c)))
     LOG.debug("%s: done in %.1f s", label, time.monotonic() - started)

@@ -1,7 +1,6 @@
-"""Vectorised great-circle distances and the straight-line travel model.
+"""Vectorised great-circle distances.
 
-Every distance and driving time the planner uses comes from here, so that the routing model,
-the trip timing and the reported ``distance_km`` agree to the second and the metre.
+The planner's travel models (:mod:`optimizer.travel`) build on these.
 """
 
 from __future__ import annotations
@@ -9,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from optimizer.model import EARTH_RADIUS_KM, TravelSettings
+from optimizer.model import EARTH_RADIUS_KM
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -25,19 +24,3 @@ def haversine_matrix_km(
     dlmb = np.radians(lon_b)[None, :] - np.radians(lon_a)[:, None]
     h = np.sin(dphi / 2) ** 2 + np.cos(phi_a) * np.cos(phi_b) * np.sin(dlmb / 2) ** 2
     return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h))))
-
-
-def road_km_matrix(
-    travel: TravelSettings,
-    lon_a: FloatArray,
-    lat_a: FloatArray,
-    lon_b: FloatArray,
-    lat_b: FloatArray,
-) -> FloatArray:
-    """Estimated road distances: great-circle x circuity."""
-    return haversine_matrix_km(lon_a, lat_a, lon_b, lat_b) * travel.circuity
-
-
-def travel_s_matrix(travel: TravelSettings, road_km: FloatArray) -> IntArray:
-    """Driving times in whole seconds, rounded up (never faster than the model)."""
-    return np.ceil(road_km / travel.speed_kmh * 3600 - 1e-9).astype(np.int64)

@@ -1,7 +1,9 @@
 """The problem model: a validated, immutable BSB scenario.
 
-Everything the planner and the checker need is held in frozen dataclasses. Readers
-(``geodata.scenario_io``) turn files into these objects; nothing downstream re-validates.
+Everything the planner and the checker need is held in frozen dataclasses. They are built and
+checked by :class:`optimizer.builder.ScenarioBuilder`, which the file reader
+(``geodata.scenario_io``) feeds row by row and code may call directly; nothing downstream
+re-validates.
 
 Units are explicit in names: ``_kg`` kilograms, ``_s`` seconds, ``_km`` kilometres, ``_min``
 minutes. Times of day are seconds after local midnight (``int``); dates are ``datetime.date``

@@ -35,12 +35,11 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -49,11 +48,12 @@ import numpy as np
 
 from optimizer.construct import nearest_neighbour
 from optimizer.engines import Portfolio, default_members, solve
-from optimizer.geometry import FloatArray, road_km_matrix, travel_s_matrix
+from optimizer.executors import Executor, SpawnPool, share_of_time_s, worker_search
+from optimizer.geometry import FloatArray
 from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse
-from optimizer.parallel import worker_init, worker_stop
 from optimizer.reasons import ReasonFacts, english_reason
 from optimizer.routing import (
+    DAY_S,
     RoutingProblem,
     RoutingResult,
     SearchSettings,
@@ -68,12 +68,21 @@ from optimizer.schedule import (
     time_trip,
     trip_window,
 )
-from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned, compute_kpis
+from optimizer.solution import (
+    Plan,
+    PlanStatus,
+    ReasonCode,
+    Route,
+    SolverRun,
+    Stop,
+    Unassigned,
+    compute_kpis,
+)
 from optimizer.strategies import Strategy, get_strategy
+from optimizer.travel import TravelModel, travel_model
 
 LOG = logging.getLogger(__name__)
 
-DAY_S = 24 * 3600
 # Share of the estimated fleet time that warehouse assignment may promise away: trips visit
 # several points and lose time to detours and to packing, so the radial estimate is optimistic.
 FLEET_TIME_USABLE = 0.8
@@ -145,6 +154,8 @@ class _Context:
     warehouses: tuple[Warehouse, ...]
     tranches: dict[str, Tranche]
     trucks_at: dict[int, list[Truck]]
+    travel: TravelModel
+    """Every road km and driving second of the plan comes from here (the scenario's model)."""
     lon: FloatArray
     lat: FloatArray
     wh_lon: FloatArray
@@ -273,7 +284,7 @@ def plan_scenario(
     ctx = _build_context(scenario, options)
     with ctx.timed("screening"):
         servable = _screen(ctx)
-    report = _Progress(progress, started, deadline)
+    report = _ProgressReport(progress, started, deadline)
     rounds = _StockRounds(ctx)
     pending = [d for point in sorted(servable) for d in servable[point]]
     n_parts = 0
@@ -351,15 +362,15 @@ def plan_scenario(
         kpis=kpis,
         strategy=strategy.name,
         seed=scenario.solver.seed,
-        status="interrupted" if interrupted else "complete",
+        status=PlanStatus.INTERRUPTED if interrupted else PlanStatus.COMPLETE,
         timezone=scenario.timezone,
-        solver={
-            "time_limit_s": scenario.solver.time_limit_s,
-            "solution_limit": scenario.solver.solution_limit,
-            "routing_parts": n_parts,
-            "constructed_parts": ctx.constructed_parts,
-            "stock_rounds": n_rounds,
-        },
+        solver=SolverRun(
+            time_limit_s=scenario.solver.time_limit_s,
+            solution_limit=scenario.solver.solution_limit,
+            routing_parts=n_parts,
+            constructed_parts=ctx.constructed_parts,
+            stock_rounds=n_rounds,
+        ),
     )
 
 
@@ -371,7 +382,7 @@ def _finish_reserve_s(time_limit_s: float, n_chunks: int, pre_routing_s: float) 
     return min(wanted, MAX_RESERVE_SHARE * time_limit_s)
 
 
-class _Progress:
+class _ProgressReport:
     """Relays progress as the larger of the parts routed and the time budget used."""
 
     def __init__(self, callback: ProgressCallback | None, started: float, deadline: float):
@@ -415,6 +426,7 @@ def _build_context(scenario: Scenario, options: PlannerOptions) -> _Context:
         warehouses=warehouses,
         tranches={t.id: t for t in scenario.tranches},
         trucks_at=trucks_at,
+        travel=travel_model(scenario.travel),
         lon=np.array([p.lon for p in points], dtype=np.float64),
         lat=np.array([p.lat for p in points], dtype=np.float64),
         wh_lon=np.array([w.lon for w in warehouses], dtype=np.float64),
@@ -524,10 +536,7 @@ class _Reach:
         block = max(1, self.BLOCK_CELLS // n_wh)
         for first in range(0, len(points), block):
             rows = points[first : first + block]
-            km = road_km_matrix(
-                ctx.scenario.travel, ctx.lon[rows], ctx.lat[rows], ctx.wh_lon, ctx.wh_lat
-            )
-            secs = travel_s_matrix(ctx.scenario.travel, km)
+            km, secs = ctx.travel.km_s(ctx.lon[rows], ctx.lat[rows], ctx.wh_lon, ctx.wh_lat)
             fits, any_window, any_shift = self._fits(rows, secs)
             # Nearest reachable first, ties by warehouse index (a stable sort keeps it).
             masked = np.where(fits, km, np.inf)
@@ -951,11 +960,11 @@ def _routing_problem(ctx: _Context, part: _Part) -> RoutingProblem:
     idx = [c.point for c in part.chunks]
     lon = np.concatenate([[ctx.wh_lon[wh]], ctx.lon[idx]])
     lat = np.concatenate([[ctx.wh_lat[wh]], ctx.lat[idx]])
-    road = road_km_matrix(ctx.scenario.travel, lon, lat, lon, lat)
+    road_km, road_s = ctx.travel.km_s(lon, lat, lon, lat)
     groups = _groups_for(ctx, part)
     return RoutingProblem(
-        distance_m=np.rint(road * 1000).astype(np.int64),
-        travel_s=travel_s_matrix(ctx.scenario.travel, road),
+        distance_m=np.rint(road_km * 1000).astype(np.int64),
+        travel_s=road_s,
         service_s=[0] + [ctx.service_s(c.point, c.sacks) for c in part.chunks],
         demand_sacks=[0] + [c.sacks for c in part.chunks],
         open_s=[0] + [ctx.point_open_s(c.point) for c in part.chunks],
@@ -971,7 +980,7 @@ def _route_parts(
     deadline: float,
     stop: threading.Event | None,
     options: PlannerOptions,
-    report: _Progress,
+    report: _ProgressReport,
     *,
     later_round: bool = False,
 ) -> list[_Trip]:
@@ -987,9 +996,10 @@ def _route_parts(
                 ctx, parts, strategy, deadline, stop, options, portfolio, report
             )
     if workers > 1:
-        results = _route_parts_in_pool(
-            ctx, parts, strategy, deadline, stop, workers, options, report
-        )
+        with SpawnPool(workers, stop, log_level=LOG.getEffectiveLevel()) as pool:
+            results = _route_parts_in_pool(
+                ctx, parts, strategy, deadline, stop, pool, options, report
+            )
         return [
             trip
             for part, result in zip(parts, results, strict=True)
@@ -1030,7 +1040,7 @@ def _route_parts_serially(
     stop: threading.Event | None,
     options: PlannerOptions,
     portfolio: Portfolio | None,
-    report: _Progress,
+    report: _ProgressReport,
 ) -> list[_Trip]:
     trips: list[_Trip] = []
     total_chunks = sum(len(p.chunks) for p in parts)
@@ -1046,8 +1056,9 @@ def _route_parts_serially(
             report(done_share, message)
             result = _constructed(ctx, part, problem)
         else:
-            share = len(part.chunks) / max(1, remaining_chunks)
-            budget_s = max(options.min_part_time_s, (deadline - now) * share)
+            budget_s = share_of_time_s(
+                deadline - now, len(part.chunks), remaining_chunks, 1, options.min_part_time_s
+            )
             settings = _search_settings(ctx, min(deadline, now + budget_s), interrupted=False)
             LOG.info(
                 "routing part %d/%d: %s, %d chunks, %.1f s",
@@ -1090,20 +1101,19 @@ def _route_parts_in_pool(
     strategy: Strategy,
     deadline: float,
     stop: threading.Event | None,
-    workers: int,
+    pool: Executor,
     options: PlannerOptions,
-    report: _Progress,
+    report: _ProgressReport,
 ) -> list[RoutingResult]:
-    """Route parts in ``workers`` processes; results come back in part order.
+    """Route parts on an open executor, ``pool.workers`` at once; results come back in part order.
 
     Parts go to the pool one at a time as workers free up, biggest first so the pool ends
     evenly, and each part's problem is built only then: memory holds ``workers`` problems, not
     all of them. Each part gets ``workers`` x its share of the time left, capped by the plan's
-    deadline. Once stopped or out of time, the parts left are routed here by construction.
-    Workers ignore SIGINT; a Ctrl-C in this process reaches them through a shared event.
+    deadline (:func:`optimizer.executors.share_of_time_s`). Once stopped or out of time, the
+    parts left are routed here by construction. The executor relays ``stop`` to the searches.
     """
-    context = multiprocessing.get_context("spawn")
-    shared_stop = context.Event()
+    workers = pool.workers
     order = sorted(range(len(parts)), key=lambda i: (-len(parts[i].chunks), i))
     waiting_chunks = sum(len(p.chunks) for p in parts)
     results: dict[int, RoutingResult] = {}
@@ -1122,50 +1132,39 @@ def _route_parts_in_pool(
             result.solutions,
         )
 
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=worker_init,
-        initargs=(shared_stop, LOG.getEffectiveLevel()),
-    ) as pool:
-        futures: dict[Future[RoutingResult], int] = {}
-        queue = list(order)
-        while queue or futures:
-            if stop is not None and stop.is_set():
-                shared_stop.set()
-            while queue and len(futures) < workers:
-                i = queue.pop(0)
-                part = parts[i]
-                now = time.monotonic()
-                problem = _routing_problem(ctx, part)
-                if _out_of_time(deadline, stop, now):
-                    finished(i, _constructed(ctx, part, problem))
-                    waiting_chunks -= len(part.chunks)
-                    continue
-                left_s = deadline - now
-                budget_s = max(
-                    options.min_part_time_s,
-                    left_s * workers * len(part.chunks) / max(1, waiting_chunks),
-                )
+    futures: dict[Future[RoutingResult], int] = {}
+    queue = list(order)
+    while queue or futures:
+        while queue and len(futures) < workers:
+            i = queue.pop(0)
+            part = parts[i]
+            now = time.monotonic()
+            problem = _routing_problem(ctx, part)
+            if _out_of_time(deadline, stop, now):
+                finished(i, _constructed(ctx, part, problem))
                 waiting_chunks -= len(part.chunks)
-                settings = _search_settings(ctx, deadline, interrupted=False)
-                LOG.info(
-                    "routing part %s in a worker: %d chunks, up to %.1f s",
-                    part.label,
-                    len(part.chunks),
-                    budget_s,
-                )
-                problems[i] = problem
-                futures[
-                    pool.submit(_solve_in_worker, problem, strategy, settings, budget_s, part.label)
-                ] = i
-            if not futures:
                 continue
-            done, _ = wait(set(futures), timeout=0.5, return_when=FIRST_COMPLETED)
-            for future in done:
-                i = futures.pop(future)
-                problem = problems.pop(i)
-                finished(i, _or_constructed(ctx, parts[i], problem, future.result()))
+            budget_s = share_of_time_s(
+                deadline - now, len(part.chunks), waiting_chunks, workers, options.min_part_time_s
+            )
+            waiting_chunks -= len(part.chunks)
+            settings = _search_settings(ctx, deadline, interrupted=False)
+            LOG.info(
+                "routing part %s in a worker: %d chunks, up to %.1f s",
+                part.label,
+                len(part.chunks),
+                budget_s,
+            )
+            problems[i] = problem
+            futures[
+                pool.submit(_solve_in_worker, problem, strategy, settings, budget_s, part.label)
+            ] = i
+        if not futures:
+            continue
+        for future in pool.wait_any(futures, timeout_s=0.5):
+            i = futures.pop(future)
+            problem = problems.pop(i)
+            finished(i, _or_constructed(ctx, parts[i], problem, future.result()))
     return [results[i] for i in range(len(parts))]
 
 
@@ -1177,11 +1176,8 @@ def _solve_in_worker(
     label: str,
 ) -> RoutingResult:
     # The part's clock starts when a worker takes it, not when it was queued.
-    deadline = min(settings.deadline, time.monotonic() + budget_s)
-    stop = worker_stop()
-    if stop is not None and stop.is_set():
-        settings = replace(settings, solution_limit=1)
-    return solve(problem, strategy, replace(settings, deadline=deadline), stop, label)
+    settings, stop = worker_search(settings, budget_s)
+    return solve(problem, strategy, settings, stop, label)
 
 
 def _trips_from_result(ctx: _Context, part: _Part, result: RoutingResult) -> list[_Trip]:
@@ -1213,8 +1209,10 @@ def _time_model(ctx: _Context, trip: _Trip) -> None:
     idx = [p for p, _, _ in trip.stops]
     lon = np.concatenate([[ctx.wh_lon[wh]], ctx.lon[idx], [ctx.wh_lon[wh]]])
     lat = np.concatenate([[ctx.wh_lat[wh]], ctx.lat[idx], [ctx.wh_lat[wh]]])
-    legs_km = road_km_matrix(ctx.scenario.travel, lon[:-1], lat[:-1], lon[1:], lat[1:]).diagonal()
-    legs_s = travel_s_matrix(ctx.scenario.travel, legs_km)
+    # Leg k runs from place k to place k+1: the diagonal of the matrix between the two lists.
+    km, secs = ctx.travel.km_s(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    legs_km = km.diagonal()
+    legs_s = secs.diagonal()
     trip.distance_km = float(np.sum(legs_km))
     trip.travel_back_s = int(legs_s[-1])
     trip.timed = [
@@ -1368,24 +1366,3 @@ def _unassigned_list(ctx: _Context) -> list[Unassigned]:
             )
         )
     return items
-
-
-def with_overrides(
-    scenario: Scenario,
-    *,
-    time_limit_s: float | None = None,
-    seed: int | None = None,
-    strategy: str | None = None,
-    solution_limit: int | None = None,
-) -> Scenario:
-    """Return ``scenario`` with solver settings replaced where an override is given."""
-    solver = scenario.solver
-    if time_limit_s is not None:
-        solver = replace(solver, time_limit_s=time_limit_s)
-    if seed is not None:
-        solver = replace(solver, seed=seed)
-    if strategy is not None:
-        solver = replace(solver, strategy=strategy)
-    if solution_limit is not None:
-        solver = replace(solver, solution_limit=solution_limit)
-    return replace(scenario, solver=solver)

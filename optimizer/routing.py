@@ -26,23 +26,18 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_parameters_pb2
 from ortools.util import optional_boolean_pb2
 
+from optimizer.strategies import FIRST_SOLUTIONS, METAHEURISTICS
+
 LOG = logging.getLogger(__name__)
 
+# OR-Tools' enum values for the heuristics named in optimizer.strategies (the one name table).
 FIRST_SOLUTION = {
-    "savings": routing_enums_pb2.FirstSolutionStrategy.SAVINGS,
-    "path_cheapest_arc": routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC,
-    "parallel_cheapest_insertion": (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    ),
-    "local_cheapest_insertion": routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION,
-    "christofides": routing_enums_pb2.FirstSolutionStrategy.CHRISTOFIDES,
-    "automatic": routing_enums_pb2.FirstSolutionStrategy.AUTOMATIC,
+    name: getattr(routing_enums_pb2.FirstSolutionStrategy, name.upper())
+    for name in FIRST_SOLUTIONS.values()
 }
 METAHEURISTIC = {
-    "gls": routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH,
-    "tabu": routing_enums_pb2.LocalSearchMetaheuristic.TABU_SEARCH,
-    "sa": routing_enums_pb2.LocalSearchMetaheuristic.SIMULATED_ANNEALING,
-    "descent": routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT,
+    short: getattr(routing_enums_pb2.LocalSearchMetaheuristic, or_tools_name)
+    for short, or_tools_name in METAHEURISTICS.items()
 }
 
 # A dropped chunk must always cost more than any detour that could serve it: distances are in
@@ -267,7 +262,7 @@ def solve_routing(
     if settings.tuned:
         _tune(params)
 
-    counter = _Progress(routing, stop, label, settings.deadline, on_improvement)
+    counter = _SolutionCallback(routing, stop, label, settings.deadline, on_improvement)
     routing.AddAtSolutionCallback(counter)
     solution = routing.SolveWithParameters(params)
     if solution is None:
@@ -343,7 +338,7 @@ def _tune(params: routing_parameters_pb2.RoutingSearchParameters) -> None:
     params.use_guided_local_search_penalties_in_local_search_operators = True
 
 
-class _Progress:
+class _SolutionCallback:
     """At-solution callback: counts solutions, logs now and then, and honours the stop flag.
 
     OR-Tools holds the interpreter lock while it searches, so a Ctrl-C handler only runs when

@@ -21,6 +21,8 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
+# The one table of OR-Tools' heuristics: the name in a strategy (``pci-gls``) -> the name
+# OR-Tools gives it. ``optimizer.routing`` turns OR-Tools' names into its enum values.
 FIRST_SOLUTIONS = {
     "savings": "savings",
     "pca": "path_cheapest_arc",
@@ -29,7 +31,14 @@ FIRST_SOLUTIONS = {
     "christofides": "christofides",
     "automatic": "automatic",
 }
-METAHEURISTICS = ("gls", "tabu", "sa", "descent")
+"""First-solution heuristics: short name -> OR-Tools' ``FirstSolutionStrategy`` in lower case."""
+METAHEURISTICS = {
+    "gls": "GUIDED_LOCAL_SEARCH",
+    "tabu": "TABU_SEARCH",
+    "sa": "SIMULATED_ANNEALING",
+    "descent": "GREEDY_DESCENT",
+}
+"""Metaheuristics: short name -> OR-Tools' ``LocalSearchMetaheuristic``."""
 DEFAULT_STRATEGY = "pyvrp"
 FALLBACK_STRATEGY = "ortools"
 """``default`` without PyVRP: the best strategy that needs nothing beyond OR-Tools."""
@@ -115,3 +124,30 @@ def get_strategy(name: str) -> Strategy:
     if first not in FIRST_SOLUTIONS or meta not in METAHEURISTICS:
         raise ValueError(f"unknown strategy {name!r}; choose one of: {', '.join(strategy_names())}")
     return Strategy(resolved, "ortools", FIRST_SOLUTIONS[first], meta)
+
+
+def check_strategy_name(name: str) -> str:
+    """Check a strategy name where it enters bsb (option, scenario file, request).
+
+    The command line's ``--strategy`` type, the scenario reader and the service call this one
+    check; the planner then resolves the name with :func:`get_strategy` into the
+    :class:`Strategy` the engines read.
+
+    Parameters
+    ----------
+    name
+        A name the user gave.
+
+    Returns
+    -------
+    str
+        ``name`` itself, when :func:`get_strategy` accepts it.
+
+    Raises
+    ------
+    ValueError
+        With the message to show: the name is unknown (the message lists every name), or it
+        names PyVRP and PyVRP is not installed.
+    """
+    get_strategy(name)
+    return name

@@ -29,12 +29,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
+from optimizer.solution import Kpis
 from service import uploads
 from service.config import ServiceConfig
 from service.datafolder import DataFolderLock, claim_data_folder
@@ -169,6 +170,12 @@ class JobOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+    @field_validator("kpis", mode="before")
+    @classmethod
+    def _kpis_object(cls, value: Any) -> Any:
+        """Take the stored :class:`Kpis` as ``plan.json``'s ``kpis`` object."""
+        return value.to_dict() if isinstance(value, Kpis) else value
 
 
 class PlanOut(BaseModel):
@@ -478,10 +485,10 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
                 errors=[ProblemItem(where="body.time_limit_s", message="too large")],
             )
         if body.strategy is not None:
-            from optimizer.strategies import get_strategy
+            from optimizer.strategies import check_strategy_name
 
             try:
-                get_strategy(body.strategy)
+                check_strategy_name(body.strategy)
             except ValueError as error:
                 raise ApiError(
                     422,
@@ -643,7 +650,7 @@ def _plan_out(config: ServiceConfig, row: PlanRow) -> PlanOut:
         scenario_id=row.scenario_id,
         created_at=row.created_at,
         status=row.status,
-        kpis=row.kpis,
+        kpis=row.kpis.to_dict(),
         files=files,
     )
 

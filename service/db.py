@@ -13,8 +13,9 @@ import os
 import secrets
 import socket
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     Boolean,
@@ -33,8 +34,21 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
-FINISHED_STATUSES = frozenset({"done", "failed", "cancelled"})
+from optimizer.solution import Kpis, PlanStatus
+
+
+class JobStatus(StrEnum):
+    """Where a planning job is; members compare equal to the codes the API and the table hold."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED_STATUSES: Final = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
+"""Statuses a job never leaves."""
 
 
 def utcnow() -> datetime:
@@ -66,19 +80,38 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class JSONText(TypeDecorator[dict[str, Any]]):
-    """A JSON object kept as text, portable between SQLite and PostgreSQL."""
+class KpisText(TypeDecorator[Kpis]):
+    """A plan's KPIs kept as the JSON text of ``plan.json``'s ``kpis`` object, read back typed."""
 
     impl = Text
     cache_ok = True
 
-    def process_bind_param(self, value: dict[str, Any] | None, dialect: Any) -> str | None:
-        """Store as JSON text."""
-        return None if value is None else json.dumps(value, sort_keys=True)
+    def process_bind_param(self, value: Kpis | None, dialect: Any) -> str | None:
+        """Store as JSON text, keys in ``plan.json`` order."""
+        return None if value is None else json.dumps(value.to_dict())
 
-    def process_result_value(self, value: str | None, dialect: Any) -> dict[str, Any] | None:
-        """Parse the JSON text."""
-        return None if value is None else dict(json.loads(value))
+    def process_result_value(self, value: str | None, dialect: Any) -> Kpis | None:
+        """Read back a :class:`~optimizer.solution.Kpis`."""
+        return None if value is None else Kpis.from_dict(json.loads(value))
+
+
+class StatusText(TypeDecorator[StrEnum]):
+    """A status enum stored as its code (``String(20)``, as the migrations made it)."""
+
+    impl = String(20)
+    cache_ok = True
+
+    def __init__(self, enum_type: type[StrEnum]) -> None:
+        super().__init__()
+        self.enum_type = enum_type
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        """Store the code; an unknown code fails here, before it reaches the table."""
+        return None if value is None else str(self.enum_type(value))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> StrEnum | None:
+        """Read back the enum member."""
+        return None if value is None else self.enum_type(value)
 
 
 class Base(DeclarativeBase):
@@ -121,14 +154,14 @@ class JobRow(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     scenario_id: Mapped[str] = mapped_column(ForeignKey("scenarios.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[JobStatus] = mapped_column(StatusText(JobStatus), index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     time_limit_s: Mapped[float] = mapped_column(Float)
     strategy: Mapped[str | None] = mapped_column(String(100), nullable=True)
     seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
     language: Mapped[str] = mapped_column(String(5), default="id")
-    kpis: Mapped[dict[str, Any] | None] = mapped_column(JSONText(), nullable=True)
+    kpis: Mapped[Kpis | None] = mapped_column(KpisText(), nullable=True)
     plan_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -149,8 +182,8 @@ class PlanRow(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
     scenario_id: Mapped[str] = mapped_column(ForeignKey("scenarios.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    status: Mapped[str] = mapped_column(String(20))
-    kpis: Mapped[dict[str, Any]] = mapped_column(JSONText())
+    status: Mapped[PlanStatus] = mapped_column(StatusText(PlanStatus))
+    kpis: Mapped[Kpis] = mapped_column(KpisText())
 
 
 def make_engine(url: str) -> Engine:

@@ -12,7 +12,6 @@ left ``running`` are requeued (or failed after ``max_attempts``).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -24,14 +23,24 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from optimizer.solution import Kpis, PlanStatus
 from service.config import ServiceConfig
 from service.datafolder import remove_own_temporary
-from service.db import FINISHED_STATUSES, JobRow, PlanRow, ScenarioRow, new_id, utcnow
+from service.db import (
+    FINISHED_STATUSES,
+    JobRow,
+    JobStatus,
+    PlanRow,
+    ScenarioRow,
+    new_id,
+    utcnow,
+)
+from service.events import Done, EventError, Failed, Progress, Started, decode
 
 LOG = logging.getLogger("bsb.service")
 # Seconds between progress writes per job: the bar moves smoothly without flooding the database.
@@ -130,7 +139,7 @@ class JobManager:
         with self.sessions.begin() as session:
             for run in running:
                 job = session.get(JobRow, run.job_id)
-                if job is not None and job.status == "running":
+                if job is not None and job.status == JobStatus.RUNNING:
                     _requeue(job, "requeued: the server was stopped while this job ran")
                     # A deliberate stop is not a failed attempt.
                     job.attempts = max(0, job.attempts - 1)
@@ -139,15 +148,15 @@ class JobManager:
     def recover(self) -> None:
         """Settle what the previous server left: orphans, running jobs and partial output."""
         with self.sessions.begin() as session:
-            for job in session.scalars(select(JobRow).where(JobRow.status == "running")):
+            for job in session.scalars(select(JobRow).where(JobRow.status == JobStatus.RUNNING)):
                 if job.worker_pid is not None:
                     _kill_orphan(job.worker_pid, job.id)
                 if job.cancel_requested:
-                    job.status = "cancelled"
+                    job.status = JobStatus.CANCELLED
                     job.error = "the server stopped before the best plan found was saved"
                     job.finished_at = utcnow()
                 elif job.attempts >= self.config.max_attempts:
-                    job.status = "failed"
+                    job.status = JobStatus.FAILED
                     job.error = (
                         f"the server stopped while this job ran ({job.attempts} times); not retried"
                     )
@@ -186,7 +195,7 @@ class JobManager:
             if session.get(ScenarioRow, scenario_id) is None:
                 raise NotFoundError(f"no scenario {scenario_id!r}")
             waiting = session.scalar(
-                select(func.count()).select_from(JobRow).where(JobRow.status == "queued")
+                select(func.count()).select_from(JobRow).where(JobRow.status == JobStatus.QUEUED)
             )
             if (waiting or 0) >= self.config.max_queued:
                 raise QueueFullError(
@@ -195,7 +204,7 @@ class JobManager:
             job = JobRow(
                 id=new_id("j"),
                 scenario_id=scenario_id,
-                status="queued",
+                status=JobStatus.QUEUED,
                 progress=0.0,
                 message="queued",
                 time_limit_s=time_limit_s,
@@ -228,8 +237,8 @@ class JobManager:
             if job.status in FINISHED_STATUSES:
                 raise ConflictError(f"job {job_id} has already finished ({job.status})")
             job.cancel_requested = True
-            if job.status == "queued":
-                job.status = "cancelled"
+            if job.status == JobStatus.QUEUED:
+                job.status = JobStatus.CANCELLED
                 job.message = "cancelled before it started"
                 job.finished_at = utcnow()
             else:
@@ -289,7 +298,7 @@ class JobManager:
         with self._lock, self.sessions.begin() as session:
             job = session.scalars(
                 select(JobRow)
-                .where(JobRow.status == "queued")
+                .where(JobRow.status == JobStatus.QUEUED)
                 .order_by(JobRow.created_at, JobRow.id)
                 .limit(1)
             ).first()
@@ -330,7 +339,7 @@ class JobManager:
                     start_new_session=True,
                     env=_worker_env(),
                 )
-            job.status = "running"
+            job.status = JobStatus.RUNNING
             job.attempts += 1
             job.progress = 0.0
             job.message = "starting"
@@ -378,28 +387,28 @@ class JobManager:
     # --- one running job ---------------------------------------------------------------------
 
     def _follow(self, run: _Running) -> None:
-        outcome: dict[str, Any] = {}
+        outcome: Done | Failed | None = None
         last_write = 0.0
         assert run.process.stdout is not None
         for line in _lines(run.process.stdout):
             try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                LOG.warning("job %s wrote a line that is not an event", run.job_id)
+                event = decode(line)
+            except EventError as error:
+                LOG.warning("job %s wrote a line that is not an event (%s)", run.job_id, error)
                 continue
-            kind = event.get("event")
-            if kind == "started":
-                self._mark_ready(run)
-            elif kind == "progress":
-                now = time.monotonic()
-                if event.get("milestone"):
-                    run.last_milestone_at = now
-                due = now - last_write >= PROGRESS_WRITE_S or bool(event.get("milestone"))
-                if due or float(event["progress"]) >= 1.0:
-                    last_write = now
-                    self._write_progress(run, event)
-            elif kind in ("done", "failed"):
-                outcome = event
+            match event:
+                case Started():
+                    self._mark_ready(run)
+                case Progress():
+                    now = time.monotonic()
+                    if event.milestone:
+                        run.last_milestone_at = now
+                    due = now - last_write >= PROGRESS_WRITE_S or event.milestone
+                    if due or event.progress >= 1.0:
+                        last_write = now
+                        self._write_progress(run, event)
+                case Done() | Failed():
+                    outcome = event
         code = run.process.wait()
         try:
             self._finish(run, code, outcome)
@@ -410,22 +419,22 @@ class JobManager:
                 self._running.pop(run.job_id, None)
             self._wake.set()
 
-    def _write_progress(self, run: _Running, event: dict[str, Any]) -> None:
-        message = str(event.get("message", ""))
+    def _write_progress(self, run: _Running, event: Progress) -> None:
+        message = event.message
         if run.cancelling:
             # The worker does not know it was cancelled; the reader of the job must.
             message = f"cancelling, keeping the best plan found: {message}"
         with self.sessions.begin() as session:
             session.execute(
                 update(JobRow)
-                .where(JobRow.id == run.job_id, JobRow.status == "running")
+                .where(JobRow.id == run.job_id, JobRow.status == JobStatus.RUNNING)
                 .values(
-                    progress=max(0.0, min(1.0, float(event["progress"]))),
+                    progress=max(0.0, min(1.0, event.progress)),
                     message=message[:500],
                 )
             )
 
-    def _finish(self, run: _Running, code: int, outcome: dict[str, Any]) -> None:
+    def _finish(self, run: _Running, code: int, outcome: Done | Failed | None) -> None:
         if self._shutdown.is_set() and run.killed:
             return  # stop() requeues it
         plan_dir = self.config.plans_dir / run.plan_id
@@ -435,33 +444,33 @@ class JobManager:
                 return
             job.worker_pid = None
             job.finished_at = utcnow()
-            if outcome.get("event") == "done" and code == 0 and plan_dir.is_dir():
-                kpis = dict(outcome.get("kpis") or {})
+            if isinstance(outcome, Done) and code == 0 and plan_dir.is_dir():
+                kpis = Kpis.from_dict(outcome.kpis)
                 session.add(
                     PlanRow(
                         id=run.plan_id,
                         job_id=job.id,
                         scenario_id=job.scenario_id,
                         created_at=utcnow(),
-                        status=str(outcome.get("status", "complete")),
+                        status=PlanStatus(outcome.status),
                         kpis=kpis,
                     )
                 )
                 job.plan_id = run.plan_id
                 job.kpis = kpis
-                if outcome.get("strategy"):
-                    job.strategy = str(outcome["strategy"])
+                if outcome.strategy:
+                    job.strategy = outcome.strategy
                 job.progress = 1.0
                 if job.cancel_requested:
-                    job.status = "cancelled"
+                    job.status = JobStatus.CANCELLED
                     job.message = "cancelled; the best plan found was kept"
                 else:
-                    job.status = "done"
+                    job.status = JobStatus.DONE
                     job.message = "done"
                 LOG.info("job %s %s: plan %s", job.id, job.status, run.plan_id)
                 return
             _remove_tree(plan_dir)
-            cancelled = job.cancel_requested and not outcome
+            cancelled = job.cancel_requested and outcome is None
             if run.over_memory_mb is not None:
                 cancelled = False
                 reason = (
@@ -480,10 +489,11 @@ class JobManager:
                     "no plan was kept"
                 )
             else:
-                reason = str(outcome.get("error") or f"the job process ended with code {code}")
+                error = outcome.error if isinstance(outcome, Failed) else ""
+                reason = error or f"the job process ended with code {code}"
                 if cancelled:
                     reason = f"cancelled; no plan was kept ({reason})"
-            job.status = "cancelled" if cancelled else "failed"
+            job.status = JobStatus.CANCELLED if cancelled else JobStatus.FAILED
             job.error = reason
             job.message = job.status
             LOG.warning("job %s %s: %s", job.id, job.status, reason)
@@ -497,7 +507,7 @@ def _lines(stream: IO[str]) -> Iterator[str]:
 
 
 def _requeue(job: JobRow, message: str) -> None:
-    job.status = "queued"
+    job.status = JobStatus.QUEUED
     job.progress = 0.0
     job.message = message
     job.started_at = None

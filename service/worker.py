@@ -1,12 +1,12 @@
 """The process that runs one planning job: ``python -m service.worker ...``.
 
 The server starts one per running job, in its own session (process group), and talks to it
-through pipes: the job writes JSON lines on stdout (``started`` once it can be cancelled,
-``progress``, then ``done`` or ``failed``); its log goes to stderr, which the server keeps in
-``jobs/<id>.log``. SIGINT stops the search and still writes the best plan found (cancel);
-SIGTERM kills the job and every planner process it started. On Linux the kernel sends SIGTERM
-when the server dies, and a watchdog thread does the same everywhere else, so no solver
-outlives its server.
+through pipes: the job writes events on stdout (``service.events``: ``Started`` once it can be
+cancelled, ``Progress``, then ``Done`` or ``Failed``); its log goes to stderr, which the server
+keeps in ``jobs/<id>.log``. It runs the same pipeline as ``bsb plan`` (``geodata.pipeline``).
+SIGINT stops the search and still writes the best plan found (cancel); SIGTERM kills the job
+and every planner process it started. On Linux the kernel sends SIGTERM when the server dies,
+and a watchdog thread does the same everywhere else, so no solver outlives its server.
 """
 
 from __future__ import annotations
@@ -14,15 +14,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
-import json
 import logging
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
+
+from service.events import Done, Event, Failed, Progress, Started, encode
+
+if TYPE_CHECKING:
+    from optimizer.model import Scenario
 
 LOG = logging.getLogger("bsb.worker")
 EXIT_OK = 0
@@ -65,8 +70,8 @@ class _Events:
         self.fraction = 0.0
         self.message = "starting"
 
-    def send(self, event: str, **fields: Any) -> None:
-        line = json.dumps({"event": event, **fields}, sort_keys=True)
+    def send(self, event: Event) -> None:
+        line = encode(event)
         with self.lock:
             try:
                 self.stream.write(line + "\n")
@@ -82,7 +87,7 @@ class _Events:
         if now - self.last_progress < 0.25 and fraction < 1.0:
             return
         self.last_progress = now
-        self.send("progress", progress=round(self.fraction, 4), message=message)
+        self.send(Progress(progress=round(self.fraction, 4), message=message))
 
     def planning(self, fraction: float, message: str) -> None:
         """Report planning's progress, on its share of the bar."""
@@ -95,9 +100,7 @@ class _Events:
         self.message = f"writing the plan folder {number}/{total}: {stage}"
         LOG.info("%s", self.message)  # the job's log shows how long each stage took
         # Sent at once and marked as a milestone: a stage must not be lost to the throttles.
-        self.send(
-            "progress", progress=round(self.fraction, 4), message=self.message, milestone=True
-        )
+        self.send(Progress(progress=round(self.fraction, 4), message=self.message, milestone=True))
 
     def heartbeat(self, time_limit_s: float, stop: threading.Event) -> None:
         """Move the bar with the clock while parts are routed in other processes.
@@ -112,55 +115,53 @@ class _Events:
                 self.planning(by_time, self.message)
 
 
+@contextlib.contextmanager
+def _heartbeat(events: _Events, scenario: Scenario) -> Iterator[None]:
+    """Move the progress bar with the clock while the scenario is planned."""
+    events.planning(0.0, "planning")
+    finished = threading.Event()
+    threading.Thread(
+        target=events.heartbeat,
+        args=(scenario.solver.time_limit_s, finished),
+        name="progress-heartbeat",
+        daemon=True,
+    ).start()
+    try:
+        yield
+    finally:
+        finished.set()
+
+
 def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) -> int:
-    """Read the scenario, plan it, check the plan and write its folder; report on ``events``."""
-    from geodata.plan_files import write_complete_plan
-    from geodata.scenario_io import read_scenario
-    from optimizer.checker import check_plan
-    from optimizer.planner import PlannerOptions, plan_scenario, with_overrides
-    from optimizer.solution import plan_to_dict
+    """Run the pipeline on the job's scenario; report on ``events``."""
+    from geodata.pipeline import PlanFailsCheckError, SolverOverrides, run_pipeline
+    from optimizer.planner import PlannerOptions
 
     try:
-        scenario = read_scenario(Path(args.scenario))
-        scenario = with_overrides(
-            scenario,
-            time_limit_s=args.time_limit,
-            seed=args.seed,
-            strategy=args.strategy,
-            solution_limit=None,
+        result = run_pipeline(
+            Path(args.scenario),
+            Path(args.out),
+            overrides=SolverOverrides(
+                time_limit_s=args.time_limit, seed=args.seed, strategy=args.strategy
+            ),
+            options=PlannerOptions(workers=args.workers),
+            language=args.language,
+            stop=stop,
+            planning_context=lambda scenario: _heartbeat(events, scenario),
+            progress=events.planning,
+            write_progress=events.writing,
         )
-        events.planning(0.0, "planning")
-        finished = threading.Event()
-        threading.Thread(
-            target=events.heartbeat,
-            args=(scenario.solver.time_limit_s, finished),
-            name="progress-heartbeat",
-            daemon=True,
-        ).start()
-        try:
-            plan = plan_scenario(
-                scenario,
-                stop=stop,
-                options=PlannerOptions(workers=args.workers),
-                progress=events.planning,
-            )
-        finally:
-            finished.set()
-    except ValueError as error:  # InputError (the scenario), or an unknown strategy
-        events.send("failed", error=str(error))
-        return EXIT_BAD_INPUT
-    plan_dict = plan_to_dict(plan)
-    violations = check_plan(scenario, plan_dict)
-    if violations:
-        shown = "; ".join(f"[{v.rule}] {v.message}" for v in violations[:10])
-        problem = f"internal error: the plan fails {len(violations)} check(s): {shown}"
-        events.send("failed", error=problem)
+    except PlanFailsCheckError as failed:
+        shown = "; ".join(f"[{v.rule}] {v.message}" for v in failed.violations[:10])
+        problem = f"internal error: the plan fails {len(failed.violations)} check(s): {shown}"
+        events.send(Failed(error=problem))
         return EXIT_FAILED
-    write_complete_plan(
-        scenario, plan, Path(args.out), language=args.language, progress=events.writing
-    )
+    except ValueError as error:  # InputError (the scenario), or an unknown strategy
+        events.send(Failed(error=str(error)))
+        return EXIT_BAD_INPUT
+    plan = result.plan
     # The strategy the planner resolved ("default" names a real one by then).
-    events.send("done", status=plan.status, kpis=plan_dict["kpis"], strategy=plan.strategy)
+    events.send(Done(status=plan.status, kpis=result.plan_dict["kpis"], strategy=plan.strategy))
     return EXIT_OK
 
 
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     events = _Events(sys.stdout)
     # From here SIGINT stops the search and keeps the best plan; before, it would have raised
     # KeyboardInterrupt in Python's start-up. The server sends it only after this event.
-    events.send("started")
+    events.send(Started())
     parser = argparse.ArgumentParser(prog="python -m service.worker")
     parser.add_argument("--job", required=True)
     parser.add_argument("--scenario", required=True)
@@ -195,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_job(args, events, stop)
     except Exception as error:
         LOG.exception("job failed")
-        events.send("failed", error=f"internal error: {type(error).__name__}: {error}")
+        events.send(Failed(error=f"internal error: {type(error).__name__}: {error}"))
         return EXIT_FAILED
 
 

@@ -15,9 +15,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from benchmarks import report, runner
 from benchmarks.runner import PRESETS, ResultRow, Task, append_row, read_rows
+from cli import main
 from geodata.output_guard import read_manifest, write_manifest
 from optimizer.errors import InputError
 from tests.conftest import tree_digest
@@ -318,11 +320,11 @@ def test_report_writes_plots_and_section(
 
 
 def test_check_accepts_true_rows_and_catches_a_tampered_one(
-    tmp_path: Path, instances_root: Path, fake_solver: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, instances_root: Path, fake_solver: Path
 ) -> None:
     out = tmp_path / "out"
     _run(out, instances_root, ["good", "bad", "none"])
-    assert report.main(["--check", str(out)]) == 0
+    assert CliRunner().invoke(main, ["bench", "report", str(out), "--check"]).exit_code == 0
     csv_path = out / "results.csv"
     with csv_path.open(newline="") as handle:
         records = list(csv.DictReader(handle))
@@ -332,9 +334,9 @@ def test_check_accepts_true_rows_and_catches_a_tampered_one(
         writer = csv.DictWriter(handle, fieldnames=runner.COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(records)
-    capsys.readouterr()
-    assert report.main(["--check", str(out)]) == 1
-    assert "gap_pct" in capsys.readouterr().out
+    result = CliRunner().invoke(main, ["bench", "report", str(out), "--check"])
+    assert result.exit_code == 1
+    assert "gap_pct" in result.stdout
 
 
 def test_gap_curve_is_the_mean_best_so_far_from_when_every_run_has_a_solution(

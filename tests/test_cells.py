@@ -91,7 +91,8 @@ def test_each_trigger_gets_one_quote() -> None:
 
 def _rename(data: Any, names: dict[str, str]) -> Any:
     if isinstance(data, dict):
-        return {key: _rename(value, names) for key, value in data.items()}
+        # Keys too: the KPIs per tranche are keyed by tranche id.
+        return {names.get(key, key): _rename(value, names) for key, value in data.items()}
     if isinstance(data, list):
         return [_rename(value, names) for value in data]
     if isinstance(data, str):

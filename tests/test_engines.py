@@ -13,11 +13,12 @@ from typing import cast
 import pytest
 
 import optimizer.pyvrp_engine
+from geodata.pipeline import with_overrides
 from optimizer import engines, strategies
 from optimizer.checker import check_plan
 from optimizer.engines import Member, Portfolio, default_members, result_cost, solve
 from optimizer.model import Scenario
-from optimizer.planner import PlannerOptions, plan_scenario, with_overrides
+from optimizer.planner import PlannerOptions, plan_scenario
 from optimizer.routing import (
     DROP_PENALTY,
     ImprovementCallback,

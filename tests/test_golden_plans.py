@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from geodata.pipeline import with_overrides
 from geodata.sample import write_sample
 from geodata.scenario_io import read_scenario
 from optimizer.model import Scenario, Truck
-from optimizer.planner import PlannerOptions, plan_scenario, with_overrides
+from optimizer.planner import PlannerOptions, plan_scenario
 from optimizer.solution import plan_to_dict
 from tests.conftest import make_tiny_scenario
 

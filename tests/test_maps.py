@@ -38,7 +38,7 @@ from geodata.sample import make_sample
 from optimizer.errors import InputError
 from optimizer.model import Scenario, SolverSettings
 from optimizer.planner import plan_scenario
-from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned
+from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned, compute_kpis
 from tests.conftest import make_tiny_scenario
 
 
@@ -100,7 +100,7 @@ def status_plan() -> tuple[Scenario, Plan]:
         Unassigned("P4", "T-SEP", 900.0, 60, ReasonCode.STOCK, "warehouse W1 out of stock"),
         Unassigned("P4", "T-OKT", 450.0, 30, ReasonCode.STOCK, "warehouse W1 out of stock"),
     )
-    return scenario, Plan("tiny", routes, unassigned, kpis={})
+    return scenario, Plan("tiny", routes, unassigned, compute_kpis(scenario, routes, unassigned))
 
 
 def children(m: Any, kind: str) -> list[Any]:
@@ -197,12 +197,12 @@ def test_warehouse_popup_data_has_stock_and_shipped_tonnage() -> None:
 def test_summary_matches_the_plan_kpis(one_warehouse: tuple[Scenario, Plan]) -> None:
     scenario, plan = one_warehouse
     summary = map_content(scenario, plan).summary
-    assert summary.families_served == plan.kpis["families_served"]
-    assert summary.families_total == plan.kpis["families_total"]
-    assert summary.trips == plan.kpis["trips"]
-    assert summary.truck_days == plan.kpis["truck_days"]
-    assert summary.distance_km == pytest.approx(plan.kpis["distance_km"], abs=0.01)
-    assert summary.kg_delivered == pytest.approx(plan.kpis["kg_delivered"])
+    assert summary.families_served == plan.kpis.families_served
+    assert summary.families_total == plan.kpis.families_total
+    assert summary.trips == plan.kpis.trips
+    assert summary.truck_days == plan.kpis.truck_days
+    assert summary.distance_km == pytest.approx(plan.kpis.distance_km, abs=0.01)
+    assert summary.kg_delivered == pytest.approx(plan.kpis.kg_delivered)
 
 
 @given(st.lists(st.sampled_from(list(PointStatus)), min_size=1, max_size=4))
@@ -283,7 +283,9 @@ def test_text_from_the_files_cannot_break_out_of_the_script() -> None:
     evil = "</script><script>alert(1)</script> {{ x }} {% if %}"
     point = dataclasses.replace(base.drop_points[0], name=evil)
     scenario = dataclasses.replace(base, drop_points=(point, *base.drop_points[1:]))
-    page = render_map_html(build_map(scenario, Plan("tiny", (), (), kpis={})))
+    page = render_map_html(
+        build_map(scenario, Plan("tiny", (), (), compute_kpis(scenario, (), ())))
+    )
     assert evil not in page
     assert "\\u003c/script\\u003e" in page
     # branca re-reads scripts as Jinja templates: the braces must survive as escapes.

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from geodata.pipeline import with_overrides
 from optimizer import planner
 from optimizer.checker import check_plan
 from optimizer.model import (
@@ -25,7 +26,7 @@ from optimizer.model import (
     Truck,
     Warehouse,
 )
-from optimizer.planner import PlannerOptions, plan_scenario, with_overrides
+from optimizer.planner import PlannerOptions, plan_scenario
 from optimizer.solution import ReasonCode, plan_to_dict
 from tests.conftest import DRAMAGA, make_tiny_scenario
 
@@ -238,7 +239,7 @@ def test_stop_flag_still_returns_a_complete_feasible_plan(tiny_scenario: Scenari
     plan = plan_scenario(tiny_scenario, stop=stop)
     assert plan.status == "interrupted"
     assert check_plan(tiny_scenario, plan_to_dict(plan)) == []
-    assert plan.kpis["kg_unassigned"] == 0
+    assert plan.kpis.kg_unassigned == 0
 
 
 def test_sectors_split_large_parts_and_stay_feasible() -> None:
@@ -248,7 +249,7 @@ def test_sectors_split_large_parts_and_stay_feasible() -> None:
     )
     scenario = make_tiny_scenario(drop_points=points)
     plan = plan_scenario(scenario, options=PlannerOptions(max_chunks_per_part=15))
-    assert plan.solver["routing_parts"] >= 8
+    assert plan.solver.routing_parts >= 8
     assert check_plan(scenario, plan_to_dict(plan)) == []
 
 
@@ -263,8 +264,8 @@ def test_parts_left_without_time_are_constructed_and_the_plan_ends_in_time(worke
     plan = plan_scenario(scenario, options=PlannerOptions(max_chunks_per_part=15, workers=workers))
     elapsed = time.monotonic() - started
     # Parts left without search time are built by construction, not one chunk per trip.
-    assert plan.solver["routing_parts"] >= 8
-    assert plan.solver["constructed_parts"] >= 1
+    assert plan.solver.routing_parts >= 8
+    assert plan.solver.constructed_parts >= 1
     assert plan.status == "complete"
     assert check_plan(scenario, plan_to_dict(plan)) == []
     # The sample warehouse has stock for 50 of the 60 points; trucks for all of them.
@@ -282,7 +283,7 @@ def test_a_stop_during_routing_ends_the_stock_rounds(tiny_scenario: Scenario) ->
 
     plan = plan_scenario(tiny_scenario, stop=stop, progress=progress)
     assert plan.status == "interrupted"
-    assert plan.solver["stock_rounds"] == 1
+    assert plan.solver.stock_rounds == 1
     assert check_plan(tiny_scenario, plan_to_dict(plan)) == []
 
 
@@ -384,11 +385,6 @@ def test_reason_codes_are_the_documented_ones() -> None:
         "fleet_time",
         "solver",
     }
-
-
-def test_with_overrides_replaces_only_what_is_given(tiny_scenario: Scenario) -> None:
-    changed = with_overrides(tiny_scenario, seed=9)
-    assert changed.solver == replace(tiny_scenario.solver, seed=9)
 
 
 def test_a_truck_too_small_for_one_sack_is_never_used() -> None:

@@ -62,8 +62,10 @@ def test_name_and_solver_settings(sample: Scenario) -> None:
     assert sample.solver.seed == 1
 
 
+# Seeds up to the solver's (NUMBER_BOUNDS["solver.seed"]): the sample's solver seed is its own,
+# and a larger one is refused (test_a_seed_beyond_the_solvers_range_is_refused).
 @settings(max_examples=15, deadline=None)
-@given(n=st.integers(1, 1500), seed=st.integers(0, 2**32))
+@given(n=st.integers(1, 1500), seed=st.integers(0, 2**31 - 1))
 def test_exact_number_of_points_all_inside_the_region_and_outside_kota_bogor(
     n: int, seed: int
 ) -> None:
@@ -74,6 +76,13 @@ def test_exact_number_of_points_all_inside_the_region_and_outside_kota_bogor(
         assert REGION_LAT_MIN <= p.lat <= REGION_LAT_MAX
         hole_gap = math.hypot(p.lon - KOTA_BOGOR_CENTRE[0], p.lat - KOTA_BOGOR_CENTRE[1])
         assert hole_gap >= KOTA_BOGOR_RADIUS_DEG
+
+
+def test_a_seed_beyond_the_solvers_range_is_refused() -> None:
+    # Before the builder checked the sample, such a seed made a scenario.toml bsb refused to read.
+    with pytest.raises(InputError) as caught:
+        make_sample(n_drop_points=5, seed=2**31)
+    assert [(p.file, p.field) for p in caught.value.problems] == [("scenario.toml", "solver.seed")]
 
 
 def test_population_is_denser_in_the_north(sample: Scenario) -> None:

@@ -386,6 +386,16 @@ def test_default_shift_must_end_after_it_starts(tmp_path: Path) -> None:
     assert len(problems) == 1
 
 
+def test_a_default_shift_from_a_config_is_reported_in_the_config(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    config = tmp_path / "late.toml"
+    config.write_text('[calendar]\nshift_end = "06:00"\n', encoding="utf-8")
+    problems = problems_of(folder, config=config)
+    problem = the_problem(problems, str(config), None, "calendar.shift_end")
+    assert "shift_end 06:00 is not after shift_start 07:00" in problem.message
+    assert len(problems) == 1
+
+
 def test_decimal_comma_column_rejects_a_point_decimal(tmp_path: Path) -> None:
     folder = scenario_with_defect("valid_minimal", tmp_path)
     (folder / "warehouses.csv").write_text(

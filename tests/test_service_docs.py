@@ -9,10 +9,16 @@ from pathlib import Path
 import pytest
 
 from cli import serve
+from optimizer.solution import compute_kpis
 from service import datafolder
 from service.config import ServiceConfig
 from service.db import SERVER_LOCK_KEY
+from service.events import Done
+from tests.conftest import make_tiny_scenario
 from tests.service_live import ended_job, running_job
+
+NO_DELIVERIES = compute_kpis(make_tiny_scenario(), (), ()).to_dict()
+"""The KPIs of a plan that delivers nothing, as a worker reports them."""
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "service.md").read_text()
 
@@ -69,7 +75,7 @@ def test_the_documented_job_endings_are_what_the_service_writes(tmp_path: Path) 
     config = ServiceConfig(data_dir=tmp_path / "data", job_memory_mb=321)
     manager, run = running_job(config)
     run.killed, run.over_memory_mb = True, 812
-    manager._finish(run, -9, {})
+    manager._finish(run, -9, None)
     documented = re.search(r"`(stopped: the job's processes used N MB[^`]*)`", _flat("API"))
     assert documented is not None
     expected = documented.group(1).replace("N MB", "812 MB").replace("M MB", "321 MB")
@@ -77,7 +83,7 @@ def test_the_documented_job_endings_are_what_the_service_writes(tmp_path: Path) 
 
     manager, run = running_job(ServiceConfig(data_dir=tmp_path / "other"), cancel_requested=True)
     (manager.config.plans_dir / run.plan_id).mkdir(parents=True)
-    manager._finish(run, 0, {"event": "done", "status": "interrupted", "kpis": {}})
+    manager._finish(run, 0, Done(status="interrupted", kpis=NO_DELIVERIES))
     message = ended_job(manager).message
     assert f"`{message}`" in _flat("API")
 

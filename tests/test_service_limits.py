@@ -15,10 +15,13 @@ import httpx
 import pytest
 
 from optimizer.errors import Problem
+from optimizer.solution import compute_kpis
 from service.config import ServiceConfig
+from service.events import Done, Progress
 from service.jobs import STOP_GRACE_S
 from service.tokens import create_token
 from service.uploads import UploadOutcome
+from tests.conftest import make_tiny_scenario
 from tests.service_live import (
     create_token as create_token_cli,
 )
@@ -32,6 +35,9 @@ from tests.service_live import (
     wait_for_job,
     zip_bytes,
 )
+
+NO_DELIVERIES = compute_kpis(make_tiny_scenario(), (), ()).to_dict()
+"""The KPIs of a plan that delivers nothing, as a worker reports them."""
 
 SLOW_PARSE_S = 3.0
 
@@ -243,7 +249,7 @@ def test_the_default_memory_cap_is_a_share_of_the_machine() -> None:
 def test_a_job_killed_for_memory_says_so(app_config: ServiceConfig) -> None:
     manager, run = running_job(app_config, cancel_requested=True)
     run.killed, run.over_memory_mb = True, 812
-    manager._finish(run, -9, {})
+    manager._finish(run, -9, None)
     job = ended_job(manager)
     assert job.status == "failed"
     assert f"used 812 MB, over the memory cap of {app_config.memory_cap_mb} MB" in (job.error or "")
@@ -252,7 +258,7 @@ def test_a_job_killed_for_memory_says_so(app_config: ServiceConfig) -> None:
 def test_a_cancelled_job_that_would_not_stop_says_so(app_config: ServiceConfig) -> None:
     manager, run = running_job(app_config, cancel_requested=True)
     run.killed = True
-    manager._finish(run, -9, {})
+    manager._finish(run, -9, None)
     job = ended_job(manager)
     assert job.status == "cancelled"
     assert f"did not stop within {STOP_GRACE_S:.0f} s" in (job.error or "")
@@ -262,7 +268,7 @@ def test_a_cancelled_job_that_would_not_stop_says_so(app_config: ServiceConfig) 
 def test_a_cancelled_job_that_wrote_its_plan_keeps_it(app_config: ServiceConfig) -> None:
     manager, run = running_job(app_config, cancel_requested=True)
     (app_config.plans_dir / run.plan_id).mkdir(parents=True)
-    manager._finish(run, 0, {"event": "done", "status": "interrupted", "kpis": {}})
+    manager._finish(run, 0, Done(status="interrupted", kpis=NO_DELIVERIES))
     job = ended_job(manager)
     assert (job.status, job.plan_id) == ("cancelled", run.plan_id)
     assert job.message == "cancelled; the best plan found was kept"
@@ -270,10 +276,10 @@ def test_a_cancelled_job_that_wrote_its_plan_keeps_it(app_config: ServiceConfig)
 
 def test_a_cancelled_jobs_progress_says_it_is_cancelling(app_config: ServiceConfig) -> None:
     manager, run = running_job(app_config)
-    manager._write_progress(run, {"progress": 0.5, "message": "routing part 2/4"})
+    manager._write_progress(run, Progress(progress=0.5, message="routing part 2/4"))
     assert ended_job(manager).message == "routing part 2/4"
     run.cancelling = True
-    manager._write_progress(run, {"progress": 0.6, "message": "routing part 3/4"})
+    manager._write_progress(run, Progress(progress=0.6, message="routing part 3/4"))
     assert ended_job(manager).message == (
         "cancelling, keeping the best plan found: routing part 3/4"
     )

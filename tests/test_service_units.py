@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import example, given
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli import main
+from geodata.i18n import LANGUAGES
 from optimizer.errors import Problem
+from optimizer.solution import compute_kpis
+from service.app import JobIn, JobOut
 from service.config import ServiceConfig
-from service.db import Base, JobRow, PlanRow, ScenarioRow, open_database, utcnow
+from service.db import Base, JobRow, JobStatus, PlanRow, ScenarioRow, open_database, utcnow
 from service.jobs import ConflictError, JobManager, NotFoundError, QueueFullError
 from service.links import LinkClaim, load_secret, make_link, verify_link
 from service.problems import items_from_problems
@@ -30,6 +35,7 @@ from service.tokens import (
     revoke_token,
     token_is_active,
 )
+from tests.conftest import make_tiny_scenario
 
 POSTGRES_URL = os.environ.get("BSB_TEST_POSTGRES_URL")
 
@@ -122,6 +128,37 @@ def test_migrations_create_the_schema_once(config: ServiceConfig) -> None:
         assert {"tokens", "scenarios", "jobs", "plans", "alembic_version"} <= tables
         assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_statuses_are_read_back_as_enums_and_unknown_ones_refused(
+    sessions: sessionmaker[Session],
+) -> None:
+    _scenario(sessions)
+    _job(sessions, "j_1", status="running")
+    with sessions() as session:
+        status = session.scalars(select(JobRow.status)).one()
+        assert status is JobStatus.RUNNING
+        stored = session.execute(text("SELECT status FROM jobs")).scalar_one()
+        assert type(stored) is str and stored == "running"  # the table holds the code
+    with pytest.raises(StatementError, match="'lost' is not a valid JobStatus"):
+        _job(sessions, "j_2", status="lost")
+
+
+def test_kpis_are_stored_as_plan_json_writes_them_and_read_back_typed(
+    sessions: sessionmaker[Session],
+) -> None:
+    kpis = compute_kpis(make_tiny_scenario(), (), ())
+    _scenario(sessions)
+    _job(sessions, "j_1", status="done", kpis=kpis)
+    with sessions() as session:
+        assert session.scalars(select(JobRow.kpis)).one() == kpis
+        stored = session.execute(text("SELECT kpis FROM jobs")).scalar_one()
+        assert list(json.loads(stored)) == list(kpis.to_dict())  # plan.json's key order
+
+
+def test_the_api_lists_exactly_the_job_statuses_and_languages() -> None:
+    assert get_args(JobOut.model_fields["status"].annotation) == tuple(JobStatus)
+    assert get_args(JobIn.model_fields["language"].annotation) == LANGUAGES
 
 
 def test_tokens_are_stored_as_hashes_only(
@@ -251,7 +288,7 @@ def test_recovery_requeues_fails_and_cleans_up(
                 scenario_id="s_1",
                 created_at=utcnow(),
                 status="complete",
-                kpis={},
+                kpis=compute_kpis(make_tiny_scenario(), (), ()),
             )
         )
     (config.scenarios_dir / "s_1").mkdir()

@@ -9,13 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from geodata.plan_files import _md, format_summary
-from optimizer.solution import Plan
+from optimizer.solution import Plan, compute_kpis
 from tests.conftest import make_tiny_scenario
 
 
 def test_a_scenario_name_with_html_is_not_markup() -> None:
     scenario = replace(make_tiny_scenario(), name='<img src=x onerror="alert(1)">[x](http://e)')
-    text = format_summary(scenario, Plan(scenario.name, (), (), kpis={}))
+    text = format_summary(scenario, Plan(scenario.name, (), (), compute_kpis(scenario, (), ())))
     assert not re.search(r"(?<!\\)[<>\[\]]", text)  # every bracket escaped
     assert '\\<img src=x onerror="alert(1)"\\>\\[x\\](http://e)' in text
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from geodata.papers import safe_stem
 from geodata.trip_sheets import route_svg, trip_sheet_files, truck_days, write_trip_sheets
 from optimizer.model import Scenario
-from optimizer.solution import Plan, Route, Stop
+from optimizer.solution import Plan, Route, Stop, compute_kpis
 from tests.conftest import find_chromium, make_tiny_scenario
 
 DAY = date(2020, 9, 1)
@@ -50,7 +50,7 @@ def two_trip_plan(scenario: Scenario | None = None, truck: str = "T2") -> tuple[
             trip3,
         ),
     )
-    return scenario, Plan("tiny", routes, (), kpis={})
+    return scenario, Plan("tiny", routes, (), compute_kpis(scenario, routes, ()))
 
 
 def test_one_sheet_per_truck_day(tmp_path: Path) -> None:
@@ -157,7 +157,7 @@ def crowded_plan(offsets_deg: list[tuple[float, float]]) -> tuple[Scenario, Plan
         Stop(p.id, "T-SEP", 300.0, 20, at(8, i), at(8, i + 1)) for i, p in enumerate(points)
     )
     route = Route("T2", "W1", DAY, 1, at(7), at(12), 5.0, 300.0 * len(stops), stops)
-    return scenario, Plan("crowded", (route,), (), kpis={})
+    return scenario, Plan("crowded", (route,), (), compute_kpis(scenario, (route,), ()))
 
 
 def markers_and_warehouse(svg: str) -> tuple[list[tuple[float, float, float]], tuple[float, ...]]:
