@@ -362,8 +362,35 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
     # The authentication dependency is module-level (FastAPI resolves its annotations there).
     app.state.sessions = sessions
     app.state.held = held
+    service = _Service(config, sessions, manager, readers, secret)
+    # Registered in this order: the OpenAPI document lists the routes as they come.
+    _add_error_handlers(app)
+    _add_token_gate_and_log(app, sessions)
+    _add_service_routes(app)
+    _add_scenario_routes(app, service)
+    _add_job_routes(app, service)
+    _add_plan_routes(app, service)
+    _add_view_routes(app, service)
 
-    # --- errors and headers ------------------------------------------------------------------
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+@dataclass(frozen=True)
+class _Service:
+    """What the routes share: settings, the database, the job manager, readers, the secret."""
+
+    config: ServiceConfig
+    sessions: sessionmaker[Session]
+    manager: JobManager
+    readers: UploadReaders
+    secret: bytes
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Answer every error as ``application/problem+json``; a 500 says nothing more."""
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
@@ -392,6 +419,9 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
         LOG.error("internal error", exc_info=error)
         return problem_response(500, "Internal error", "see the server log")
 
+
+def _add_token_gate_and_log(app: FastAPI, sessions: sessionmaker[Session]) -> None:
+    """Refuse requests without a valid token before any body is read; log and add headers."""
     # Inside the log (its 401s are logged and get the headers below), before any route reads
     # a body: a request without a valid token is refused before its body is read.
     app.add_middleware(TokenGateMiddleware, sessions=sessions, prefix=API, public=PUBLIC_PATHS)
@@ -416,7 +446,9 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
         )
         return response
 
-    # --- routes ------------------------------------------------------------------------------
+
+def _add_service_routes(app: FastAPI) -> None:
+    """Health and the caller's role."""
 
     @app.get(f"{API}/health", tags=["service"])
     def health() -> Health:
@@ -427,6 +459,13 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
     def me(identity: Reader) -> Me:
         """Tell the caller's role."""
         return Me(role=identity.role, name=identity.name)  # type: ignore[arg-type]
+
+
+def _add_scenario_routes(app: FastAPI, service: _Service) -> None:
+    """List, upload and describe scenarios."""
+    config = service.config
+    sessions = service.sessions
+    readers = service.readers
 
     @app.get(f"{API}/scenarios", tags=["scenarios"], responses=_errors(401))
     def list_scenarios(_identity: Reader) -> list[ScenarioOut]:
@@ -461,6 +500,13 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
             if row is None:
                 raise ApiError(404, "Not found", f"no scenario {scenario_id!r}")
             return _scenario_out(row)
+
+
+def _add_job_routes(app: FastAPI, service: _Service) -> None:
+    """List, queue, describe and cancel jobs."""
+    config = service.config
+    sessions = service.sessions
+    manager = service.manager
 
     @app.get(f"{API}/jobs", tags=["jobs"], responses=_errors(401))
     def list_jobs(_identity: Reader) -> list[JobOut]:
@@ -538,6 +584,13 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
         except ConflictError as error:
             raise ApiError(409, "Conflict", str(error)) from error
 
+
+def _add_plan_routes(app: FastAPI, service: _Service) -> None:
+    """List and describe plans, serve their files, make signed links."""
+    config = service.config
+    sessions = service.sessions
+    secret = service.secret
+
     @app.get(f"{API}/plans", tags=["plans"], responses=_errors(401))
     def list_plans(_identity: Reader) -> list[PlanOut]:
         """List plans, newest first."""
@@ -580,6 +633,13 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
             expires_at=datetime.fromtimestamp(expires, UTC),
         )
 
+
+def _add_view_routes(app: FastAPI, service: _Service) -> None:
+    """Plan files through signed links, and the web page."""
+    config = service.config
+    sessions = service.sessions
+    secret = service.secret
+
     @app.get("/view/{link}/{path:path}", include_in_schema=False)
     def view_file(link: str, path: str) -> FileResponse:
         claim = verify_link(secret, link)
@@ -598,11 +658,6 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
             media_type="text/html; charset=utf-8",
             headers={"Content-Security-Policy": PAGE_CSP, "X-Frame-Options": "DENY"},
         )
-
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    return app
 
 
 # --- helpers --------------------------------------------------------------------------------
