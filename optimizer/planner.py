@@ -287,53 +287,9 @@ def plan_scenario(
     report = _ProgressReport(progress, started, deadline)
     rounds = _StockRounds(ctx)
     pending = [d for point in sorted(servable) for d in servable[point]]
-    n_parts = 0
-    n_rounds = 0
-    routing_deadline = deadline
-    # Rounds of "stock that trips could not use goes back to its warehouse and is offered
-    # again": each needs a new (delivery, warehouse) pair, so they end by themselves.
-    for n_rounds in range(1, max(1, options.stock_rounds) + 1):
-        with ctx.timed("assignment"):
-            assigned, short = _assign_warehouses(ctx, pending, rounds)
-        if not assigned:
-            pending = short
-            break
-        parts = _make_parts(ctx, assigned, options)
-        n_parts += len(parts)
-        if n_rounds == 1:
-            routing_deadline = deadline - _finish_reserve_s(
-                scenario.solver.time_limit_s,
-                sum(len(p.chunks) for p in parts),
-                time.monotonic() - started,
-            )
-        # A shortage now means stock may come back from trips that find no truck: keep some
-        # of the budget for routing the deliveries it is offered to.
-        round_deadline = routing_deadline
-        if n_rounds == 1 and short:
-            round_deadline = started + FIRST_ROUND_SHARE * (routing_deadline - started)
-        again = f", stock round {n_rounds}" if n_rounds > 1 else ""
-        report(0.0, f"routing {len(parts)} part(s){again}")
-        with ctx.timed("routing"):
-            trips = _route_parts(
-                ctx,
-                parts,
-                strategy,
-                round_deadline,
-                stop,
-                options,
-                report,
-                later_round=n_rounds > 1,
-            )
-        report(1.0, "scheduling trips")
-        with ctx.timed("scheduling"):
-            returned = rounds.pack(trips)
-        pending = short + returned
-        if not returned:
-            # Nothing came back: the stock left is what assignment left, already offered.
-            break
-        if stop is not None and stop.is_set():
-            # Stopped: what came back keeps the reason its trip failed with.
-            break
+    pending, n_parts, n_rounds = _route_in_rounds(
+        ctx, rounds, pending, strategy, stop, options, report, started
+    )
     with ctx.timed("reasons and routes"):
         routes = rounds.routes()
         _report_pending(ctx, pending, rounds)
@@ -372,6 +328,70 @@ def plan_scenario(
             stock_rounds=n_rounds,
         ),
     )
+
+
+def _route_in_rounds(
+    ctx: _Context,
+    rounds: _StockRounds,
+    pending: list[_Delivery],
+    strategy: Strategy,
+    stop: threading.Event | None,
+    options: PlannerOptions,
+    report: _ProgressReport,
+    started: float,
+) -> tuple[list[_Delivery], int, int]:
+    """Assign, route and pack in stock rounds; return what is still pending, parts, rounds.
+
+    Rounds of "stock that trips could not use goes back to its warehouse and is offered
+    again": each needs a new (delivery, warehouse) pair, so they end by themselves.
+    """
+    n_parts = 0
+    n_rounds = 0
+    deadline = started + ctx.scenario.solver.time_limit_s
+    routing_deadline = deadline
+    for n_rounds in range(1, max(1, options.stock_rounds) + 1):
+        with ctx.timed("assignment"):
+            assigned, short = _assign_warehouses(ctx, pending, rounds)
+        if not assigned:
+            pending = short
+            break
+        parts = _make_parts(ctx, assigned, options)
+        n_parts += len(parts)
+        if n_rounds == 1:
+            routing_deadline = deadline - _finish_reserve_s(
+                ctx.scenario.solver.time_limit_s,
+                sum(len(p.chunks) for p in parts),
+                time.monotonic() - started,
+            )
+        # A shortage now means stock may come back from trips that find no truck: keep some
+        # of the budget for routing the deliveries it is offered to.
+        round_deadline = routing_deadline
+        if n_rounds == 1 and short:
+            round_deadline = started + FIRST_ROUND_SHARE * (routing_deadline - started)
+        again = f", stock round {n_rounds}" if n_rounds > 1 else ""
+        report(0.0, f"routing {len(parts)} part(s){again}")
+        with ctx.timed("routing"):
+            trips = _route_parts(
+                ctx,
+                parts,
+                strategy,
+                round_deadline,
+                stop,
+                options,
+                report,
+                later_round=n_rounds > 1,
+            )
+        report(1.0, "scheduling trips")
+        with ctx.timed("scheduling"):
+            returned = rounds.pack(trips)
+        pending = short + returned
+        if not returned:
+            # Nothing came back: the stock left is what assignment left, already offered.
+            break
+        if stop is not None and stop.is_set():
+            # Stopped: what came back keeps the reason its trip failed with.
+            break
+    return pending, n_parts, n_rounds
 
 
 def _finish_reserve_s(time_limit_s: float, n_chunks: int, pre_routing_s: float) -> float:
