@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_parameters_pb2
@@ -202,65 +202,10 @@ def solve_routing(
     manager = pywrapcp.RoutingIndexManager(n_nodes, n_vehicles, 0)
     routing = pywrapcp.RoutingModel(manager)
 
-    # Arc costs: distance weighted by the group's relative cost per km. Matrices are registered
-    # as plain lists: OR-Tools then evaluates them in C++ without calling back into Python.
-    distance_rows = problem.distance_m.tolist()
-    cost_index: dict[float, int] = {}
-    for vehicle, group_index in enumerate(vehicle_group):
-        weight = problem.groups[group_index].cost_weight
-        if weight not in cost_index:
-            if weight == 1.0:
-                matrix = distance_rows
-            else:
-                matrix = np.rint(problem.distance_m * weight).astype(np.int64).tolist()
-            cost_index[weight] = routing.RegisterTransitMatrix(matrix)
-        routing.SetArcCostEvaluatorOfVehicle(cost_index[weight], vehicle)
-
-    demand_index = routing.RegisterUnaryTransitVector([int(d) for d in problem.demand_sacks])
-    routing.AddDimensionWithVehicleCapacity(
-        demand_index,
-        0,
-        [problem.groups[g].capacity_sacks for g in vehicle_group],
-        True,
-        "load",
-    )
-
-    # Time: leaving node i for j takes service(i) + travel(i, j); cumul = arrival (start of
-    # unloading) at a node, waiting allowed as slack.
-    if problem.timed:
-        service = np.asarray(problem.service_s, dtype=np.int64)
-        time_matrix = (problem.travel_s + service[:, None]).astype(np.int64)
-        time_index = routing.RegisterTransitMatrix(time_matrix.tolist())
-    for node in range(1, n_nodes):
-        routing.AddDisjunction([manager.NodeToIndex(node)], DROP_PENALTY)
-    if problem.timed:
-        horizon = problem.horizon_s
-        routing.AddDimension(time_index, horizon, horizon, False, "time")
-        time_dim = routing.GetDimensionOrDie("time")
-        for node in range(1, n_nodes):
-            time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(
-                int(problem.open_s[node]), int(problem.close_s[node])
-            )
-        for vehicle, group_index in enumerate(vehicle_group):
-            group = problem.groups[group_index]
-            time_dim.CumulVar(routing.Start(vehicle)).SetRange(
-                group.earliest_depart_s, group.shift_end_s
-            )
-            time_dim.CumulVar(routing.End(vehicle)).SetRange(
-                group.earliest_depart_s, group.shift_end_s
-            )
-            routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.Start(vehicle)))
-
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = FIRST_SOLUTION[settings.first_solution]
-    params.local_search_metaheuristic = METAHEURISTIC[settings.metaheuristic]
-    remaining_s = settings.deadline - time.monotonic()
-    if math.isfinite(remaining_s):
-        params.time_limit.FromMilliseconds(max(100, int(remaining_s * 1000)))
-    if settings.solution_limit is not None:
-        params.solution_limit = settings.solution_limit
-    if settings.tuned:
-        _tune(params)
+    _add_costs(routing, problem, vehicle_group)
+    _add_load(routing, problem, vehicle_group)
+    _add_time_and_drops(routing, manager, problem, vehicle_group)
+    params = _search_parameters(settings)
 
     counter = _SolutionCallback(routing, stop, label, settings.deadline, on_improvement)
     routing.AddAtSolutionCallback(counter)
@@ -275,19 +220,7 @@ def solve_routing(
             DROP_PENALTY * (n_nodes - 1),
         )
 
-    trips: list[tuple[int, tuple[int, ...]]] = []
-    visited: set[int] = set()
-    for vehicle in range(n_vehicles):
-        nodes: list[int] = []
-        index = solution.Value(routing.NextVar(routing.Start(vehicle)))
-        while not routing.IsEnd(index):
-            node = manager.IndexToNode(index)
-            nodes.append(node)
-            visited.add(node)
-            index = solution.Value(routing.NextVar(index))
-        if nodes:
-            trips.append((vehicle_group[vehicle], tuple(nodes)))
-    dropped = tuple(n for n in range(1, n_nodes) if n not in visited)
+    trips, dropped = _read_trips(solution, routing, manager, vehicle_group, n_nodes)
     return RoutingResult(
         tuple(trips), dropped, counter.solutions, counter.stopped, int(solution.ObjectiveValue())
     )
@@ -326,6 +259,118 @@ _OPERATORS_ON = ("use_cross_exchange", "use_relocate_neighbors")
 # penalties also steering the operators, escapes local optima faster (2.05 % -> 1.26 %). 0.3 to
 # 0.7 measured within noise of each other; 0.1 and 1.0 clearly worse.
 GLS_LAMBDA = 0.5
+
+
+def _add_costs(
+    routing: pywrapcp.RoutingModel, problem: RoutingProblem, vehicle_group: list[int]
+) -> None:
+    """Arc costs of each vehicle: distance weighted by its group's relative cost per km."""
+    # Matrices are registered
+    # as plain lists: OR-Tools then evaluates them in C++ without calling back into Python.
+    distance_rows = problem.distance_m.tolist()
+    cost_index: dict[float, int] = {}
+    for vehicle, group_index in enumerate(vehicle_group):
+        weight = problem.groups[group_index].cost_weight
+        if weight not in cost_index:
+            if weight == 1.0:
+                matrix = distance_rows
+            else:
+                matrix = np.rint(problem.distance_m * weight).astype(np.int64).tolist()
+            cost_index[weight] = routing.RegisterTransitMatrix(matrix)
+        routing.SetArcCostEvaluatorOfVehicle(cost_index[weight], vehicle)
+
+
+def _add_load(
+    routing: pywrapcp.RoutingModel, problem: RoutingProblem, vehicle_group: list[int]
+) -> None:
+    """Sacks carried, at most each vehicle's capacity."""
+    demand_index = routing.RegisterUnaryTransitVector([int(d) for d in problem.demand_sacks])
+    routing.AddDimensionWithVehicleCapacity(
+        demand_index,
+        0,
+        [problem.groups[g].capacity_sacks for g in vehicle_group],
+        True,
+        "load",
+    )
+
+
+def _add_time_and_drops(
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    problem: RoutingProblem,
+    vehicle_group: list[int],
+) -> None:
+    """Every chunk may be dropped at a penalty; time windows and shifts when ``timed``.
+
+    Kept in one function because OR-Tools numbers callbacks and dimensions in the order they
+    are added, and the search (hence every plan) depends on that order.
+    """
+    n_nodes = len(problem.demand_sacks)
+    # Time: leaving node i for j takes service(i) + travel(i, j); cumul = arrival (start of
+    # unloading) at a node, waiting allowed as slack.
+    if problem.timed:
+        service = np.asarray(problem.service_s, dtype=np.int64)
+        time_matrix = (problem.travel_s + service[:, None]).astype(np.int64)
+        time_index = routing.RegisterTransitMatrix(time_matrix.tolist())
+    for node in range(1, n_nodes):
+        routing.AddDisjunction([manager.NodeToIndex(node)], DROP_PENALTY)
+    if problem.timed:
+        horizon = problem.horizon_s
+        routing.AddDimension(time_index, horizon, horizon, False, "time")
+        time_dim = routing.GetDimensionOrDie("time")
+        for node in range(1, n_nodes):
+            time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(
+                int(problem.open_s[node]), int(problem.close_s[node])
+            )
+        for vehicle, group_index in enumerate(vehicle_group):
+            group = problem.groups[group_index]
+            time_dim.CumulVar(routing.Start(vehicle)).SetRange(
+                group.earliest_depart_s, group.shift_end_s
+            )
+            time_dim.CumulVar(routing.End(vehicle)).SetRange(
+                group.earliest_depart_s, group.shift_end_s
+            )
+            routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.Start(vehicle)))
+
+
+def _search_parameters(settings: SearchSettings) -> Any:
+    """OR-Tools search parameters: heuristics, time left, solution limit, tuning."""
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = FIRST_SOLUTION[settings.first_solution]
+    params.local_search_metaheuristic = METAHEURISTIC[settings.metaheuristic]
+    remaining_s = settings.deadline - time.monotonic()
+    if math.isfinite(remaining_s):
+        params.time_limit.FromMilliseconds(max(100, int(remaining_s * 1000)))
+    if settings.solution_limit is not None:
+        params.solution_limit = settings.solution_limit
+    if settings.tuned:
+        _tune(params)
+
+    return params
+
+
+def _read_trips(
+    solution: Any,
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    vehicle_group: list[int],
+    n_nodes: int,
+) -> tuple[list[tuple[int, tuple[int, ...]]], tuple[int, ...]]:
+    """Return the non-empty trips with their group, and the chunks no trip visits."""
+    trips: list[tuple[int, tuple[int, ...]]] = []
+    visited: set[int] = set()
+    for vehicle in range(len(vehicle_group)):
+        nodes: list[int] = []
+        index = solution.Value(routing.NextVar(routing.Start(vehicle)))
+        while not routing.IsEnd(index):
+            node = manager.IndexToNode(index)
+            nodes.append(node)
+            visited.add(node)
+            index = solution.Value(routing.NextVar(index))
+        if nodes:
+            trips.append((vehicle_group[vehicle], tuple(nodes)))
+    dropped = tuple(n for n in range(1, n_nodes) if n not in visited)
+    return trips, dropped
 
 
 def _tune(params: routing_parameters_pb2.RoutingSearchParameters) -> None:
