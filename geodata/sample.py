@@ -33,8 +33,8 @@ import numpy.typing as npt
 from geodata.output_guard import check_output_folder, write_folder_atomically
 from geodata.scenario_writer import write_scenario
 from optimizer.builder import check_scenario
+from optimizer.geometry import haversine_matrix_km
 from optimizer.model import (
-    EARTH_RADIUS_KM,
     Calendar,
     DropPoint,
     Scenario,
@@ -586,18 +586,6 @@ def _drop_points(
 # --- Warehouses and fleet ---
 
 
-def _haversine_matrix_km(
-    lon1: FloatArray, lat1: FloatArray, lon2: FloatArray, lat2: FloatArray
-) -> FloatArray:
-    """Distances between every point of set 1 (rows) and set 2 (columns), as ``haversine_km``."""
-    phi1 = np.radians(lat1)[:, None]
-    phi2 = np.radians(lat2)[None, :]
-    dlmb = np.radians(lon2)[None, :] - np.radians(lon1)[:, None]
-    a = np.sin((phi2 - phi1) / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
-    result: FloatArray = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
-    return result
-
-
 def _place_warehouses(
     lon: FloatArray, lat: FloatArray, weight: FloatArray, count: int
 ) -> FloatArray:
@@ -605,15 +593,15 @@ def _place_warehouses(
     centres = np.empty((count, 2))
     centres[0] = DRAMAGA
     # Farthest-point start: each new centre at the point farthest from those placed so far.
-    nearest = _haversine_matrix_km(lon, lat, centres[:1, 0], centres[:1, 1])[:, 0]
+    nearest = haversine_matrix_km(lon, lat, centres[:1, 0], centres[:1, 1])[:, 0]
     for c in range(1, count):
         far = int(np.argmax(nearest))
         centres[c] = (lon[far], lat[far])
         nearest = np.minimum(
-            nearest, _haversine_matrix_km(lon, lat, lon[far : far + 1], lat[far : far + 1])[:, 0]
+            nearest, haversine_matrix_km(lon, lat, lon[far : far + 1], lat[far : far + 1])[:, 0]
         )
     for _ in range(KMEANS_ITERATIONS):
-        owner = np.argmin(_haversine_matrix_km(lon, lat, centres[:, 0], centres[:, 1]), axis=1)
+        owner = np.argmin(haversine_matrix_km(lon, lat, centres[:, 0], centres[:, 1]), axis=1)
         for c in range(1, count):
             mine = owner == c
             if mine.any():
@@ -643,7 +631,7 @@ def _warehouses_and_fleet(
     lat = np.array([p.lat for p in points])
     kpm = np.array([p.kpm for p in points], dtype=np.float64)
     centres = _place_warehouses(lon, lat, kpm, count)
-    distance_km = _haversine_matrix_km(lon, lat, centres[:, 0], centres[:, 1])
+    distance_km = haversine_matrix_km(lon, lat, centres[:, 0], centres[:, 1])
     owner = np.argmin(distance_km, axis=1)
     kg_per_kpm_total = sum(t.kg_per_kpm for t in TRANCHES)
     working_days = {
