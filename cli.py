@@ -1332,6 +1332,29 @@ def serve(
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=None)
 
 
+@main.command(name="job-worker", hidden=True)
+@click.option("--job", required=True)
+@click.option("--scenario", required=True)
+@click.option("--out", required=True)
+@click.option("--time-limit", type=float, required=True)
+@click.option("--strategy", default=None)
+@click.option("--seed", type=int, default=None)
+@click.option("--language", default="id")
+@click.option("--workers", type=int, default=1)
+@click.option("--parent-pid", type=int, required=True)
+def job_worker(**options: Any) -> None:
+    """Run one job of bsb serve (the server starts this; it is not for people).
+
+    It writes the job's events on stdout and its log on stderr, and exits 0 done, 1 failed,
+    2 bad input (service/worker.py).
+    """
+    from service import worker
+
+    # First of all: from here SIGINT stops the search instead of killing the process.
+    events, stop = worker.start()
+    raise SystemExit(worker.run(worker.JobArgs(**options), events, stop))
+
+
 @main.group()
 def token() -> None:
     """Create, list and revoke API tokens of the planning service."""

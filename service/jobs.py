@@ -1,12 +1,12 @@
 """Job scheduling: a queue in the database, one process per running job, restart recovery.
 
 The scheduler thread claims queued jobs oldest first, up to ``max_jobs`` at once, and runs each
-in ``python -m service.worker`` (own process group). One thread per running job reads the
-job's JSON-lines events and writes them to the database; the worker never touches the
-database, so a killed worker cannot leave a half-written row. A plan folder is complete (it is
-renamed into place) before its row is committed; at start, the service's own leftovers
-(recognised by their names, :mod:`service.datafolder`) are removed, and jobs the last server
-left ``running`` are requeued (or failed after ``max_attempts``).
+in ``python -m cli job-worker`` (service/worker.py), in its own process group. One thread per
+running job reads the job's JSON-lines events and writes them to the database; the worker
+never touches the database, so a killed worker cannot leave a half-written row. A plan folder
+is complete (it is renamed into place) before its row is committed; at start, the service's
+own leftovers (recognised by their names, :mod:`service.datafolder`) are removed, and jobs the
+last server left ``running`` are requeued (or failed after ``max_attempts``).
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ LOG = logging.getLogger("bsb.service")
 PROGRESS_WRITE_S = 0.5
 # A job still running this long after its time limit (plus writing its files) is stopped.
 OVERRUN_GRACE_S = 120.0
+# The hidden bsb command a job process runs (cli.py job_worker -> service.worker).
+JOB_COMMAND = "job-worker"
 # After a stop request, seconds before the job's processes are killed.
 STOP_GRACE_S = 60.0
 
@@ -309,7 +311,8 @@ class JobManager:
             command = [
                 sys.executable,
                 "-m",
-                "service.worker",
+                "cli",
+                JOB_COMMAND,
                 "--job",
                 job.id,
                 "--scenario",
@@ -568,7 +571,7 @@ def _kill_orphan(pid: int, job_id: str) -> None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return  # gone (or not Linux: the worker's own watchdog ends it)
-    if b"service.worker" in cmdline and job_id.encode() in cmdline:
+    if JOB_COMMAND.encode() in cmdline and job_id.encode() in cmdline:
         LOG.warning("killing job process %d left by the previous server", pid)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)

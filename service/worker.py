@@ -1,4 +1,4 @@
-"""The process that runs one planning job: ``python -m service.worker ...``.
+"""The process that runs one planning job: ``python -m cli job-worker ...`` (hidden command).
 
 The server starts one per running job, in its own session (process group), and talks to it
 through pipes: the job writes events on stdout (``service.events``: ``Started`` once it can be
@@ -11,7 +11,6 @@ and a watchdog thread does the same everywhere else, so no solver outlives its s
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import ctypes
 import logging
@@ -21,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -132,7 +132,7 @@ def _heartbeat(events: _Events, scenario: Scenario) -> Iterator[None]:
         finished.set()
 
 
-def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) -> int:
+def run_job(args: JobArgs, events: _Events, stop: threading.Event) -> int:
     """Run the pipeline on the job's scenario; report on ``events``."""
     from geodata.pipeline import PlanFailsCheckError, SolverOverrides, run_pipeline
     from optimizer.planner import PlannerOptions
@@ -165,32 +165,43 @@ def run_job(args: argparse.Namespace, events: _Events, stop: threading.Event) ->
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one job; the exit code is 0 done, 1 failed, 2 bad input."""
+@dataclass(frozen=True, slots=True)
+class JobArgs:
+    """What the server tells a job process (``bsb job-worker``, a command only it uses)."""
+
+    job: str
+    scenario: str
+    out: str
+    time_limit: float
+    strategy: str | None
+    seed: int | None
+    language: str
+    workers: int
+    parent_pid: int
+
+
+def start() -> tuple[_Events, threading.Event]:
+    """Take SIGINT as "stop the search", then tell the server so: call this first of all.
+
+    From here SIGINT stops the search and keeps the best plan; before, it would have raised
+    KeyboardInterrupt in Python's start-up. The server sends it only after this event.
+    """
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     events = _Events(sys.stdout)
-    # From here SIGINT stops the search and keeps the best plan; before, it would have raised
-    # KeyboardInterrupt in Python's start-up. The server sends it only after this event.
     events.send(Started())
-    parser = argparse.ArgumentParser(prog="python -m service.worker")
-    parser.add_argument("--job", required=True)
-    parser.add_argument("--scenario", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--time-limit", type=float, required=True)
-    parser.add_argument("--strategy", default=None)
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--language", default="id")
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--parent-pid", type=int, required=True)
-    args = parser.parse_args(argv)
+    return events, stop
 
+
+def run(args: JobArgs, events: _Events, stop: threading.Event) -> int:
+    """Run one job; the exit code is 0 done, 1 failed, 2 bad input."""
     _die_with_parent(args.parent_pid)
     signal.signal(signal.SIGTERM, _kill_own_group)
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
         format=f"%(asctime)s job {args.job} %(name)s: %(message)s",
+        force=True,
     )
     try:
         return run_job(args, events, stop)
@@ -198,7 +209,3 @@ def main(argv: list[str] | None = None) -> int:
         LOG.exception("job failed")
         events.send(Failed(error=f"internal error: {type(error).__name__}: {error}"))
         return EXIT_FAILED
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -68,3 +68,16 @@ def test_slow_tests_are_marked_and_still_run_by_default_and_in_ci() -> None:
         if "@pytest.mark.slow" in path.read_text(encoding="utf-8")
     ]
     assert {"test_cli.py", "test_service_load.py"} <= set(marked)
+
+
+def test_only_cli_parses_arguments_prints_or_exits() -> None:
+    # The packages below cli.py are libraries: no argument parser, no program entry, no exit,
+    # no print (the service's job process is a hidden bsb command, `bsb job-worker`).
+    found = []
+    for package in ("optimizer", "geodata", "service", "benchmarks"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            for needle in ("import argparse", '__name__ == "__main__"', "sys.exit(", "print("):
+                if needle in text:
+                    found.append(f"{path.relative_to(ROOT)}: {needle}")
+    assert found == []
