@@ -10,13 +10,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import shutil
+from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import settings
 
+from optimizer.checker import check_plan
 from optimizer.errors import InputError, Problem
 from optimizer.model import (
     Calendar,
@@ -27,9 +30,18 @@ from optimizer.model import (
     Truck,
     Warehouse,
 )
+from optimizer.planner import PlannerOptions, plan_scenario
 from optimizer.reasons import ReasonFacts
 from optimizer.routing import RoutingProblem, RoutingResult, VehicleGroup
-from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned, compute_kpis
+from optimizer.solution import (
+    Plan,
+    ReasonCode,
+    Route,
+    Stop,
+    Unassigned,
+    compute_kpis,
+    plan_to_dict,
+)
 
 # The service tests' real server on loopback (one per module that asks for it).
 from tests.service_live import live_server  # noqa: F401
@@ -306,3 +318,32 @@ def find_chromium() -> str | None:
     if found:
         return found
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def planned_feasible_and_conserved(
+    scenario: Scenario, options: PlannerOptions | None = None
+) -> tuple[Plan, dict[str, Any]]:
+    """Plan, assert the checker passes and every kg is delivered or unassigned; plan and dict."""
+    plan = plan_scenario(scenario, options=options)
+    data = plan_to_dict(plan)
+    violations = check_plan(scenario, data)
+    assert violations == [], [v.message for v in violations]
+    delivered: dict[tuple[str, str], float] = defaultdict(float)
+    for route in plan.routes:
+        for stop in route.stops:
+            delivered[(stop.drop_point, stop.tranche)] += stop.kg
+    for item in plan.unassigned:
+        delivered[(item.drop_point, item.tranche)] += item.kg
+    for point in scenario.drop_points:
+        for tranche in scenario.tranches:
+            assert delivered[(point.id, tranche.id)] == pytest.approx(
+                scenario.demand_kg(point, tranche)
+            )
+    return plan, data
+
+
+def assert_feasible_and_conserved(
+    scenario: Scenario, options: PlannerOptions | None = None
+) -> dict[str, Any]:
+    """As :func:`planned_feasible_and_conserved`, returning the plan's dict."""
+    return planned_feasible_and_conserved(scenario, options)[1]

@@ -6,7 +6,6 @@ import importlib.util
 import itertools
 import threading
 import time
-from collections import defaultdict
 from dataclasses import replace
 from typing import cast
 
@@ -15,10 +14,9 @@ import pytest
 import optimizer.pyvrp_engine
 from geodata.pipeline import with_overrides
 from optimizer import engines, strategies
-from optimizer.checker import check_plan
 from optimizer.engines import Member, Portfolio, default_members, result_cost, solve
 from optimizer.model import Scenario
-from optimizer.planner import PlannerOptions, plan_scenario
+from optimizer.planner import PlannerOptions
 from optimizer.routing import (
     DROP_PENALTY,
     ImprovementCallback,
@@ -29,7 +27,6 @@ from optimizer.routing import (
     VehicleGroup,
     solve_routing,
 )
-from optimizer.solution import plan_to_dict
 from optimizer.strategies import (
     DEFAULT_STRATEGY,
     FALLBACK_STRATEGY,
@@ -40,7 +37,7 @@ from optimizer.strategies import (
     get_strategy,
     strategy_names,
 )
-from tests.conftest import make_problem, make_tiny_scenario
+from tests.conftest import make_problem, make_tiny_scenario, planned_feasible_and_conserved
 
 HOUR_S = 3600
 HAS_PYVRP = importlib.util.find_spec("pyvrp") is not None
@@ -324,21 +321,8 @@ def test_portfolio_returns_quickly_with_a_valid_result_when_stopped() -> None:
 # --- planner with the other engines -----------------------------------------------------------
 
 
-def assert_feasible_and_conserved(scenario: Scenario, options: PlannerOptions) -> None:
-    plan = plan_scenario(scenario, options=options)
-    violations = check_plan(scenario, plan_to_dict(plan))
-    assert violations == [], [v.message for v in violations]
-    delivered: dict[tuple[str, str], float] = defaultdict(float)
-    for route in plan.routes:
-        for stop in route.stops:
-            delivered[(stop.drop_point, stop.tranche)] += stop.kg
-    for item in plan.unassigned:
-        delivered[(item.drop_point, item.tranche)] += item.kg
-    for point in scenario.drop_points:
-        for tranche in scenario.tranches:
-            assert delivered[(point.id, tranche.id)] == pytest.approx(
-                scenario.demand_kg(point, tranche)
-            )
+def assert_engine_plan_feasible_and_conserved(scenario: Scenario, options: PlannerOptions) -> None:
+    plan, _ = planned_feasible_and_conserved(scenario, options)
     assert plan.routes
     assert plan.strategy == scenario.solver.strategy
 
@@ -346,9 +330,9 @@ def assert_feasible_and_conserved(scenario: Scenario, options: PlannerOptions) -
 @needs_pyvrp
 def test_plan_with_pyvrp_passes_the_checker_and_conserves_every_kg() -> None:
     scenario = with_overrides(make_tiny_scenario(), strategy="pyvrp")
-    assert_feasible_and_conserved(scenario, PlannerOptions())
+    assert_engine_plan_feasible_and_conserved(scenario, PlannerOptions())
 
 
 def test_plan_with_portfolio_passes_the_checker_and_conserves_every_kg() -> None:
     scenario = with_overrides(make_tiny_scenario(), strategy="portfolio", solution_limit=30)
-    assert_feasible_and_conserved(scenario, PlannerOptions(workers=2))
+    assert_engine_plan_feasible_and_conserved(scenario, PlannerOptions(workers=2))

@@ -28,30 +28,9 @@ from optimizer.model import (
 )
 from optimizer.planner import PlannerOptions, plan_scenario
 from optimizer.solution import ReasonCode, plan_to_dict
-from tests.conftest import DRAMAGA, make_tiny_scenario
+from tests.conftest import DRAMAGA, assert_feasible_and_conserved, make_tiny_scenario
 
 FAST = SolverSettings(time_limit_s=5.0, seed=1, solution_limit=20)
-
-
-def assert_feasible_and_conserved(
-    scenario: Scenario, options: PlannerOptions | None = None
-) -> dict[str, object]:
-    plan = plan_scenario(scenario, options=options)
-    data = plan_to_dict(plan)
-    violations = check_plan(scenario, data)
-    assert violations == [], [v.message for v in violations]
-    delivered: dict[tuple[str, str], float] = defaultdict(float)
-    for route in plan.routes:
-        for stop in route.stops:
-            delivered[(stop.drop_point, stop.tranche)] += stop.kg
-    for item in plan.unassigned:
-        delivered[(item.drop_point, item.tranche)] += item.kg
-    for point in scenario.drop_points:
-        for tranche in scenario.tranches:
-            assert delivered[(point.id, tranche.id)] == pytest.approx(
-                scenario.demand_kg(point, tranche)
-            )
-    return data
 
 
 def test_tiny_scenario_is_fully_delivered(tiny_scenario: Scenario) -> None:
