@@ -273,16 +273,17 @@ def remove_own_temporary(
         for entry in sorted(here.iterdir()):
             if removable(sub, entry.name):
                 LOG.warning("removing %s/%s, left unfinished by an earlier server", sub, entry.name)
-                _remove_tree(entry)
+                remove_tree(entry)
                 removed.append(f"{sub}/{entry.name}")
     for entry in sorted(folder.iterdir()):
         if SECRET_TEMP_NAME.fullmatch(entry.name) or MARKER_TEMP_NAME.fullmatch(entry.name):
-            _remove_tree(entry)
+            remove_tree(entry)
             removed.append(entry.name)
     return removed
 
 
-def _remove_tree(path: Path) -> None:
+def remove_tree(path: Path) -> None:
+    """Remove a folder (never following a link) or a file; what is gone already is fine."""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from optimizer.solution import Kpis, PlanStatus
 from service.config import ServiceConfig
-from service.datafolder import remove_own_temporary
+from service.datafolder import remove_own_temporary, remove_tree
 from service.db import (
     FINISHED_STATUSES,
     JobRow,
@@ -145,7 +144,7 @@ class JobManager:
                     _requeue(job, "requeued: the server was stopped while this job ran")
                     # A deliberate stop is not a failed attempt.
                     job.attempts = max(0, job.attempts - 1)
-                _remove_tree(self.config.plans_dir / run.plan_id)
+                remove_tree(self.config.plans_dir / run.plan_id)
 
     def recover(self) -> None:
         """Settle what the previous server left: orphans, running jobs and partial output."""
@@ -472,7 +471,7 @@ class JobManager:
                     job.message = "done"
                 LOG.info("job %s %s: plan %s", job.id, job.status, run.plan_id)
                 return
-            _remove_tree(plan_dir)
+            remove_tree(plan_dir)
             cancelled = job.cancel_requested and outcome is None
             if run.over_memory_mb is not None:
                 cancelled = False
@@ -575,11 +574,3 @@ def _kill_orphan(pid: int, job_id: str) -> None:
         LOG.warning("killing job process %d left by the previous server", pid)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-
-
-def _remove_tree(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
