@@ -34,9 +34,7 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +43,7 @@ from enum import Enum, StrEnum, unique
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
+from geodata.files import safe_stem, write_atomic
 from geodata.i18n import (
     BROWSER_LOCALES,
     format_clock,
@@ -56,7 +55,6 @@ from geodata.i18n import (
     reason_sentence,
 )
 from geodata.map_assets import LEAFLET_CSS_URL, LEAFLET_JS_URL, inline_assets
-from geodata.papers import safe_stem
 from optimizer.errors import InputError
 from optimizer.model import DropPoint, Scenario, haversine_km
 from optimizer.solution import Kpis, Plan, Route, Unassigned, compute_kpis
@@ -795,7 +793,7 @@ def map_files(
     -------
     dict
         Relative POSIX path -> UTF-8 content, ready for
-        ``geodata.plan_files.write_plan_folder(extra_files=...)``. One warehouse (or fewer
+        ``documents.plan_files.write_plan_folder(extra_files=...)``. One warehouse (or fewer
         than two that ship anything): ``{name: map}``. Several: ``{name: index,
         "maps/<warehouse>.html": map, ...}`` plus ``"maps/all.html"`` when the plan has at most
         :data:`OVERALL_MAP_MAX_POINTS` drop points.
@@ -994,32 +992,6 @@ def is_bsb_map(path: Path) -> bool:
     with path.open("rb") as stream:
         stream.seek(max(0, size - len(BSB_MAP_MARKER)))
         return stream.read() == BSB_MAP_MARKER
-
-
-def write_atomic(target: Path, content: bytes) -> None:
-    """Write ``content`` to ``target`` through a temporary sibling and ``os.replace``.
-
-    Parameters
-    ----------
-    target
-        The file; its folder is created if missing.
-    content
-        The bytes to write.
-
-    Raises
-    ------
-    OSError
-        If writing fails; no temporary file is left behind.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        Path(temporary).replace(target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------------------------

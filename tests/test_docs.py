@@ -23,9 +23,9 @@ from click.testing import CliRunner
 from benchmarks.runner import RUN_LAYOUT
 from benchmarks.solve import SOLUTION_COMMENT
 from cli import main
+from documents.plan_files import STOPS_COLUMNS, UNASSIGNED_COLUMNS
 from geodata.maps import BSB_MAP_MARKER
 from geodata.output_guard import KIND_NAMES, MANIFEST_NAME, write_manifest
-from geodata.plan_files import STOPS_COLUMNS, UNASSIGNED_COLUMNS
 from geodata.sample import write_sample
 from geodata.scenario_io import (
     _SECTION_KEYS,

@@ -1,4 +1,4 @@
-"""Tests of geodata.papers: loading lists, receipt lists (TTB) and the facilitator schedule."""
+"""Tests of documents.papers: loading lists, receipt lists (TTB) and the facilitator schedule."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from documents.papers import LANGUAGES, Text, write_papers
+from geodata.files import safe_stem
 from geodata.i18n import REASON_LABELS
-from geodata.papers import LANGUAGES, Text, safe_stem, write_papers
 from optimizer.solution import Plan, ReasonCode, compute_kpis
 from tests.conftest import _route, make_tiny_plan, make_tiny_scenario
 
@@ -64,7 +65,7 @@ def test_write_papers_returns_every_file_it_wrote(tmp_path: Path) -> None:
 def test_write_papers_tells_how_many_files_it_has_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from geodata import papers
+    from documents import papers
 
     monkeypatch.setattr(papers._Tick, "PROGRESS_EVERY_S", 0.0)
     told: list[int] = []

@@ -27,9 +27,9 @@ from enum import Enum, unique
 from pathlib import Path
 from typing import Final
 
+from geodata.files import safe_stem, write_atomic
 from geodata.i18n import format_clock, format_km, format_long_date, format_number, language_index
-from geodata.maps import TRUCK_COLOURS, write_atomic
-from geodata.papers import safe_stem
+from geodata.maps import TRUCK_COLOURS
 from optimizer.model import Scenario
 from optimizer.solution import Plan, Route
 
@@ -94,7 +94,7 @@ class TruckDay:
 
     @property
     def file_name(self) -> str:
-        """``{date}_{truck}.html``, the truck id made safe by :func:`geodata.papers.safe_stem`."""
+        """``{date}_{truck}.html``, the truck id made safe by :func:`geodata.files.safe_stem`."""
         return f"{self.day.isoformat()}_{safe_stem(self.truck)}.html"
 
 

@@ -34,7 +34,6 @@ two ids never share a file).
 from __future__ import annotations
 
 import csv
-import hashlib
 import math
 import re
 import time
@@ -51,6 +50,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from geodata.cells import spreadsheet_text
+from geodata.files import unique_stems
 from geodata.i18n import (
     LANGUAGES,
     Term,
@@ -64,7 +64,7 @@ from geodata.i18n import (
 from optimizer.model import DropPoint, Scenario, Tranche
 from optimizer.solution import Plan, Route, Stop, Unassigned
 
-__all__ = ["LANGUAGES", "Text", "language_index", "safe_stem", "write_papers"]
+__all__ = ["LANGUAGES", "Text", "language_index", "write_papers"]
 
 LOADING_LISTS: Final = "loading_lists"
 RECEIPTS: Final = "receipts"
@@ -134,15 +134,7 @@ _SIGNATURE_ROW_HEIGHT_PT: Final = 22.0
 """Room to sign by hand on a printed receipt list."""
 _SHEET_TITLE_MAX: Final = 31
 """Excel's limit on sheet-name length."""
-_STEM_MAX: Final = 60
-_HASH_CHARS: Final = 8
-_UNSAFE_FILE_CHARS: Final = re.compile(r"[^A-Za-z0-9._-]+")
 _UNSAFE_SHEET_CHARS: Final = re.compile(r"[\[\]:*?/\\]")
-_WINDOWS_RESERVED: Final = frozenset(
-    {"CON", "PRN", "AUX", "NUL"}
-    | {f"COM{i}" for i in range(1, 10)}
-    | {f"LPT{i}" for i in range(1, 10)}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +268,7 @@ def _write_loading_lists(
     routes = _sorted_routes(plan)
     per_trip_dir = folder / LOADING_LISTS
     per_trip_dir.mkdir(exist_ok=True)
-    truck_stems = _unique_stems(sorted({r.truck for r in routes}))
+    truck_stems = unique_stems(sorted({r.truck for r in routes}))
     written: list[Path] = []
     combined: list[tuple[Cell, ...]] = []
     stop_columns = (
@@ -400,7 +392,7 @@ def _write_receipts(
         per_point[delivery.point.id].append(delivery)
     per_point_dir = folder / RECEIPTS
     per_point_dir.mkdir(exist_ok=True)
-    point_stems = _unique_stems(list(per_point))
+    point_stems = unique_stems(list(per_point))
     written: list[Path] = []
     for point_id, point_deliveries in per_point.items():
         sheets = tuple(
@@ -621,45 +613,6 @@ def _rt_rw(point: DropPoint) -> str:
     if not point.rt and not point.rw:
         return ""
     return f"{point.rt or '-'}/{point.rw or '-'}"
-
-
-def safe_stem(text: str) -> str:
-    """Make a file-name stem of an id: safe characters only, plus a hash if it had to change.
-
-    Parameters
-    ----------
-    text
-        Any id (drop point, truck, ...).
-
-    Returns
-    -------
-    str
-        ``text`` itself when it is made of ``A-Z a-z 0-9 . _ -`` only, is not a reserved Windows
-        device name and is short; otherwise a cleaned version followed by ``-`` and the first
-        8 hex digits of the SHA-1 of ``text`` (so distinct ids keep distinct names).
-    """
-    stem = _UNSAFE_FILE_CHARS.sub("_", text).strip("._")[:_STEM_MAX]
-    # Windows reserves device names even with an extension: "CON.csv", "con.x.xlsx".
-    if stem and stem == text and stem.split(".")[0].upper() not in _WINDOWS_RESERVED:
-        return stem
-    return f"{stem or 'id'}-{_short_hash(text)}"
-
-
-def _short_hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:_HASH_CHARS]
-
-
-def _unique_stems(ids: Iterable[str]) -> dict[str, str]:
-    """:func:`safe_stem` per id, also distinct on case-insensitive file systems."""
-    stems: dict[str, str] = {}
-    taken: set[str] = set()
-    for text in ids:
-        stem = safe_stem(text)
-        if stem.casefold() in taken:
-            stem = f"{stem}-{_short_hash(text)}"
-        taken.add(stem.casefold())
-        stems[text] = stem
-    return stems
 
 
 # --- writers --------------------------------------------------------------------------------

@@ -1,0 +1,105 @@
+"""File helpers shared by every writer: safe file names and atomic writes.
+
+A file name made of an id (a truck, a drop point, a warehouse) goes through :func:`safe_stem`;
+a file bsb writes goes to disk through :func:`write_atomic`, so a reader never sees half of it
+and a failed write leaves no temporary file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final
+
+__all__ = ["safe_stem", "short_hash", "unique_stems", "write_atomic"]
+
+_STEM_MAX: Final = 60
+_HASH_CHARS: Final = 8
+_UNSAFE_FILE_CHARS: Final = re.compile(r"[^A-Za-z0-9._-]+")
+_WINDOWS_RESERVED: Final = frozenset(
+    {"CON", "PRN", "AUX", "NUL"}
+    | {f"COM{i}" for i in range(1, 10)}
+    | {f"LPT{i}" for i in range(1, 10)}
+)
+
+
+def safe_stem(text: str) -> str:
+    """Make a file-name stem of an id: safe characters only, plus a hash if it had to change.
+
+    Parameters
+    ----------
+    text
+        Any id (drop point, truck, ...).
+
+    Returns
+    -------
+    str
+        ``text`` itself when it is made of ``A-Z a-z 0-9 . _ -`` only, is not a reserved Windows
+        device name and is short; otherwise a cleaned version followed by ``-`` and the first
+        8 hex digits of the SHA-1 of ``text`` (so distinct ids keep distinct names).
+    """
+    stem = _UNSAFE_FILE_CHARS.sub("_", text).strip("._")[:_STEM_MAX]
+    # Windows reserves device names even with an extension: "CON.csv", "con.x.xlsx".
+    if stem and stem == text and stem.split(".")[0].upper() not in _WINDOWS_RESERVED:
+        return stem
+    return f"{stem or 'id'}-{short_hash(text)}"
+
+
+def short_hash(text: str) -> str:
+    """Return the first 8 hex digits of the SHA-1 of ``text``, to tell ids apart."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:_HASH_CHARS]
+
+
+def unique_stems(ids: Iterable[str]) -> dict[str, str]:
+    """:func:`safe_stem` per id, also distinct on case-insensitive file systems.
+
+    Parameters
+    ----------
+    ids
+        The ids, each once.
+
+    Returns
+    -------
+    dict[str, str]
+        Id to stem; a stem that would clash (ignoring case) with an earlier one gets the id's
+        :func:`short_hash` appended.
+    """
+    stems: dict[str, str] = {}
+    taken: set[str] = set()
+    for text in ids:
+        stem = safe_stem(text)
+        if stem.casefold() in taken:
+            stem = f"{stem}-{short_hash(text)}"
+        taken.add(stem.casefold())
+        stems[text] = stem
+    return stems
+
+
+def write_atomic(target: Path, content: bytes) -> None:
+    """Write ``content`` to ``target`` through a temporary sibling and ``os.replace``.
+
+    Parameters
+    ----------
+    target
+        The file; its folder is created if missing.
+    content
+        The bytes to write.
+
+    Raises
+    ------
+    OSError
+        If writing fails; no temporary file is left behind.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
