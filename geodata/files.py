@@ -1,4 +1,4 @@
-"""File helpers shared by every writer: safe file names and atomic writes.
+"""File helpers shared by every writer: safe file names, atomic writes, package data files.
 
 A file name made of an id (a truck, a drop point, a warehouse) goes through :func:`safe_stem`;
 a file bsb writes goes to disk through :func:`write_atomic`, so a reader never sees half of it
@@ -12,10 +12,12 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Final
 
-__all__ = ["safe_stem", "short_hash", "unique_stems", "write_atomic"]
+__all__ = ["package_text", "safe_stem", "short_hash", "unique_stems", "write_atomic"]
 
 _STEM_MAX: Final = 60
 _HASH_CHARS: Final = 8
@@ -103,3 +105,31 @@ def write_atomic(target: Path, content: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@cache
+def package_text(package: str, name: str) -> str:
+    """Return a text file shipped inside a package (a stylesheet, a script), exactly as stored.
+
+    The pages' JavaScript and CSS live as files (``geodata/assets/``, ``documents/assets/``)
+    included in the wheel as package data, not as strings in Python.
+
+    Parameters
+    ----------
+    package
+        Import name of the package holding the file, e.g. ``"geodata"``.
+    name
+        Path of the file inside the package, e.g. ``"assets/map.js"``.
+
+    Returns
+    -------
+    str
+        The file's UTF-8 text; its bytes are never changed (no newline translation), so the
+        pages that inline it stay byte-identical.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the package does not hold the file (an install without its package data).
+    """
+    return resources.files(package).joinpath(name).read_bytes().decode("utf-8")
