@@ -41,7 +41,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum, unique
+from enum import unique
 from pathlib import Path
 from typing import Final
 
@@ -54,10 +54,12 @@ from geodata.files import unique_stems
 from geodata.i18n import (
     LANGUAGES,
     Term,
+    WordTable,
     format_clock,
     format_short_date,
     format_time_range,
     language_index,
+    plain_number,
     reason_label,
     reason_sentence,
 )
@@ -85,7 +87,7 @@ _XLSX_DATE_WIDTH: Final = 27.0
 
 
 @unique
-class Text(Enum):
+class Text(WordTable):
     """Every header and fixed word of the papers: ``(Bahasa Indonesia, English)``."""
 
     TRUCK = ("Truk", "Truck")
@@ -122,10 +124,6 @@ class Text(Enum):
     RECEIPT = ("Tanda Terima Barang (TTB)", "Goods receipt (TTB)")
     RECEIPTS = ("Rekap TTB", "Receipts")
     SCHEDULE = ("Jadwal pendamping", "Facilitator schedule")
-
-    def label(self, language: str) -> str:
-        """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
-        return self.value[language_index(language)]
 
 
 _MIN_WIDTH: Final = 6.0
@@ -308,7 +306,7 @@ def _write_loading_lists(
                 None,
                 None,
                 sum(s.sacks for s in route.stops),
-                _number(sum(s.kg for s in route.stops)),
+                plain_number(sum(s.kg for s in route.stops)),
             ),
         )
         stem = f"{route.date.isoformat()}_{truck_stems[route.truck]}_trip{route.trip}"
@@ -347,7 +345,7 @@ def _stop_cells(scenario: Scenario, stop: Stop) -> tuple[Cell, ...]:
         _rt_rw(point),
         stop.tranche,
         stop.sacks,
-        _number(stop.kg),
+        plain_number(stop.kg),
     )
 
 
@@ -412,7 +410,7 @@ def _write_receipts(
             d.families,
             d.families_waiting,
             d.sacks,
-            _number(d.kg),
+            plain_number(d.kg),
             ", ".join(d.trucks),
             d.dates,
         )
@@ -447,7 +445,7 @@ def _receipt_sheet(delivery: _Delivery, short: Sequence[Unassigned], language: s
     # A family is either served in full or not at all: one line per family served, and the
     # total is what those lines hold.
     families = delivery.families
-    per_family_kg = _number(tranche.kg_per_kpm)
+    per_family_kg = plain_number(tranche.kg_per_kpm)
     waiting: tuple[tuple[Text, Cell], ...] = ((Text.KPM_WAITING, delivery.families_waiting),)
     if delivery.families_waiting:
         waiting += ((Text.REASON, _reason_sentences(short, language)),)
@@ -472,11 +470,11 @@ def _receipt_sheet(delivery: _Delivery, short: Sequence[Unassigned], language: s
             (Text.KPM, families),
             *waiting,
             (Text.SACKS, delivery.sacks),
-            (Text.KG, _number(delivery.kg)),
+            (Text.KG, plain_number(delivery.kg)),
             (Text.TRUCKS, ", ".join(delivery.trucks)),
             (Text.DELIVERY_DATES, delivery.dates),
         ),
-        total=(Text.TOTAL.label(language), None, _number(families * tranche.kg_per_kpm), None),
+        total=(Text.TOTAL.label(language), None, plain_number(families * tranche.kg_per_kpm), None),
         row_height_pt=_SIGNATURE_ROW_HEIGHT_PT,
     )
 
@@ -514,7 +512,7 @@ def _write_schedule(
                         route.truck,
                         route.trip,
                         stop.sacks,
-                        _number(stop.kg),
+                        plain_number(stop.kg),
                         (Term.PARTLY_SCHEDULED if short else Term.SCHEDULED).label(language),
                         _reason_labels(short, language),
                         _reason_sentences(short, language),
@@ -541,7 +539,7 @@ def _write_schedule(
                     None,
                     None,
                     item.sacks,
-                    _number(item.kg),
+                    plain_number(item.kg),
                     Term.NOT_SCHEDULED.label(language),
                     _reason_labels([item], language),
                     _reason_sentences([item], language),
@@ -600,13 +598,6 @@ def _reason_sentences(items: Iterable[Unassigned], language: str) -> str:
 
 
 # --- formatting helpers ---------------------------------------------------------------------
-
-
-def _number(value: float) -> int | float:
-    """Integral values as ints (``1500`` not ``1500.0``), others to 6 decimals."""
-    if float(value).is_integer():
-        return int(value)
-    return round(float(value), 6)
 
 
 def _rt_rw(point: DropPoint) -> str:

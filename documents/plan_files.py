@@ -31,6 +31,7 @@ from typing import Any, Final
 from documents.papers import write_papers
 from documents.summary import format_summary
 from geodata.cells import spreadsheet_text
+from geodata.i18n import plain_number
 from geodata.output_guard import check_output_folder, write_folder_atomically
 from optimizer.model import Scenario
 from optimizer.solution import TIME_FORMAT, Plan, Route, plan_to_dict
@@ -315,7 +316,7 @@ def _route_feature(scenario: Scenario, route: Route) -> dict[str, Any]:
             "depart": route.depart.strftime(TIME_FORMAT),
             "return": route.return_.strftime(TIME_FORMAT),
             "distance_km": round(route.distance_km, 3),
-            "load_kg": _number(route.load_kg),
+            "load_kg": plain_number(route.load_kg),
             "sacks": sum(stop.sacks for stop in route.stops),
             "n_stops": len(route.stops),
             "stops": [stop.drop_point for stop in route.stops],
@@ -351,8 +352,8 @@ def _write_stops_csv(scenario: Scenario, plan: Plan, path: Path) -> None:
                         f"{point.lon:.{COORDINATE_DECIMALS}f}",
                         f"{point.lat:.{COORDINATE_DECIMALS}f}",
                         text(stop.tranche),
-                        _number(kpm),
-                        _number(stop.kg),
+                        plain_number(kpm),
+                        plain_number(stop.kg),
                         stop.sacks,
                         stop.arrive.strftime(TIME_FORMAT),
                         stop.depart.strftime(TIME_FORMAT),
@@ -374,16 +375,9 @@ def _write_unassigned_csv(scenario: Scenario, plan: Plan, path: Path) -> None:
                     text(point.desa),
                     text(point.kecamatan),
                     text(item.tranche),
-                    _number(item.kg),
+                    plain_number(item.kg),
                     item.sacks,
                     str(item.reason_code),
                     text(item.reason),
                 )
             )
-
-
-def _number(value: float) -> int | float:
-    """Integral values as ints (``1500`` not ``1500.0``), others to 6 decimals."""
-    if float(value).is_integer():
-        return int(value)
-    return round(float(value), 6)

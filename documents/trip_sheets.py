@@ -23,12 +23,19 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import Enum, unique
+from enum import unique
 from pathlib import Path
 from typing import Final
 
 from geodata.files import package_text, safe_stem, write_atomic
-from geodata.i18n import format_clock, format_km, format_long_date, format_number, language_index
+from geodata.i18n import (
+    WordTable,
+    format_clock,
+    format_km,
+    format_long_date,
+    format_number,
+    language_index,
+)
 from geodata.maps import TRUCK_COLOURS
 from optimizer.model import Scenario
 from optimizer.solution import Plan, Route
@@ -50,7 +57,7 @@ WAREHOUSE_HALF: Final = 26
 
 
 @unique
-class SheetText(Enum):
+class SheetText(WordTable):
     """Every fixed word of the trip sheets: ``(Bahasa Indonesia, English)``."""
 
     TITLE = ("Surat jalan", "Trip sheet")
@@ -80,10 +87,6 @@ class SheetText(Enum):
     WAREHOUSE_OFFICER = ("Petugas gudang", "Warehouse officer")
     MAP = ("Peta rute", "Route map")
     PRINT = ("Cetak", "Print")
-
-    def label(self, language: str) -> str:
-        """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
-        return self.value[language_index(language)]
 
 
 @dataclass(frozen=True, slots=True)

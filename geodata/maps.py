@@ -39,19 +39,21 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import Enum, StrEnum, unique
+from enum import StrEnum, unique
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
 from geodata.files import package_text, safe_stem, write_atomic
 from geodata.i18n import (
     BROWSER_LOCALES,
+    WordTable,
     format_clock,
     format_decimal,
     format_integer,
     format_short_date,
     language_index,
     parse_language,
+    plain_number,
     reason_sentence,
 )
 from geodata.map_assets import LEAFLET_CSS_URL, LEAFLET_JS_URL, inline_assets
@@ -75,6 +77,8 @@ INDEX_CSS: Final = "assets/index.css"
 
 COORDINATE_DECIMALS: Final = 5
 """About 1 m: plenty for a map, and it keeps a 4,000-point page small."""
+MAP_DECIMALS: Final = 1
+"""Decimals of the kg figures in the map's data (popups, panels): a tenth of a kg is plenty."""
 
 MAPS_FOLDER: Final = "maps"
 """Sub-folder, beside the index page, that holds one map per warehouse."""
@@ -143,7 +147,7 @@ PENDING_COLOUR: Final = "#bdbdbd"
 
 
 @unique
-class MapText(Enum):
+class MapText(WordTable):
     """Every label of the maps and the index page: ``(Bahasa Indonesia, English)``."""
 
     TITLE = ("Peta rute", "Route map")
@@ -208,10 +212,6 @@ class MapText(Enum):
     DATE = ("Tanggal", "Date")
     MAP = ("Peta", "Map")
     DROP_POINTS = ("Titik bagi", "Drop points")
-
-    def label(self, language: str) -> str:
-        """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
-        return self.value[language_index(language)]
 
 
 NUMBER_LOCALES: Final = BROWSER_LOCALES
@@ -354,10 +354,6 @@ def _position(lon: float, lat: float) -> list[float]:
     return [round(lon, COORDINATE_DECIMALS), round(lat, COORDINATE_DECIMALS)]
 
 
-def _number(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else round(float(value), 1)
-
-
 def _clock(moment: datetime, language: str) -> str:
     return format_clock(moment, language)
 
@@ -392,7 +388,7 @@ def _day_layers(
                         "depart": _clock(route.depart, language),
                         "return": _clock(route.return_, language),
                         "km": round(route.distance_km, 1),
-                        "kg": _number(route.load_kg),
+                        "kg": plain_number(route.load_kg, MAP_DECIMALS),
                         "sacks": sum(s.sacks for s in route.stops),
                         "stops": [s.drop_point for s in route.stops],
                     },
@@ -498,9 +494,9 @@ def _point_collection(
                 {
                     "tranche": tranche.id,
                     "status": str(status),
-                    "due_kg": _number(due_kg),
+                    "due_kg": plain_number(due_kg, MAP_DECIMALS),
                     "due_sacks": math.ceil(due_kg / scenario.sack_kg - 1e-9),
-                    "kg": _number(sum(v.kg for v in done)),
+                    "kg": plain_number(sum(v.kg for v in done), MAP_DECIMALS),
                     "sacks": sum(v.sacks for v in done),
                     "stops": [
                         {
@@ -509,7 +505,7 @@ def _point_collection(
                             "arrive": _clock(v.arrive, language),
                             "truck": v.truck,
                             "trip": v.trip,
-                            "kg": _number(v.kg),
+                            "kg": plain_number(v.kg, MAP_DECIMALS),
                             "sacks": v.sacks,
                             "late": v.day > tranche.deadline,
                         }
@@ -564,9 +560,11 @@ def _warehouse_collection(
                 "properties": {
                     "id": warehouse.id,
                     "name": warehouse.name,
-                    "stock_kg": _number(warehouse.stock_kg),
-                    "shipped_kg": _number(sum(shipped.values())),
-                    "shipped_kg_per_tranche": {k: _number(v) for k, v in shipped.items()},
+                    "stock_kg": plain_number(warehouse.stock_kg, MAP_DECIMALS),
+                    "shipped_kg": plain_number(sum(shipped.values()), MAP_DECIMALS),
+                    "shipped_kg_per_tranche": {
+                        k: plain_number(v, MAP_DECIMALS) for k, v in shipped.items()
+                    },
                     "trips": len(routes),
                     "trucks": sum(1 for t in scenario.trucks if t.warehouse_id == warehouse_id),
                 },
@@ -704,7 +702,7 @@ def build_map(
         "trips": content.summary.trips,
         "truck_days": content.summary.truck_days,
         "unassigned": content.summary.unassigned_deliveries,
-        "kg_unassigned": _number(content.summary.kg_unassigned),
+        "kg_unassigned": plain_number(content.summary.kg_unassigned, MAP_DECIMALS),
     }
     controls = _add_script(m, "BsbControls", f"{state}.finish({_json(summary)});")
     controls.bsb_content = content
