@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 import tempfile
 from collections.abc import Iterable
 from functools import cache
@@ -17,7 +18,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Final
 
-__all__ = ["package_text", "safe_stem", "short_hash", "unique_stems", "write_atomic"]
+__all__ = [
+    "numbered_stem",
+    "package_text",
+    "safe_stem",
+    "short_hash",
+    "unique_stems",
+    "write_atomic",
+]
 
 _STEM_MAX: Final = 60
 _HASH_CHARS: Final = 8
@@ -81,7 +89,36 @@ def unique_stems(ids: Iterable[str]) -> dict[str, str]:
     return stems
 
 
-def write_atomic(target: Path, content: bytes) -> None:
+def numbered_stem(identifier: str, used: set[str]) -> str:
+    """Return :func:`safe_stem` of an id, numbered ``_2``, ``_3``, ... if already ``used``.
+
+    The maps' file names (one page per warehouse) are made this way; the papers use
+    :func:`unique_stems`, which appends a hash instead. Both stay as they are, so the names of
+    files users already have do not change.
+
+    Parameters
+    ----------
+    identifier
+        Any id.
+    used
+        Stems already taken, lower-cased; the returned stem is added to it.
+
+    Returns
+    -------
+    str
+        A stem distinct, ignoring case, from every stem in ``used``.
+    """
+    stem = safe_stem(identifier)
+    candidate = stem
+    counter = 2
+    while candidate.lower() in used:
+        candidate = f"{stem}_{counter}"
+        counter += 1
+    used.add(candidate.lower())
+    return candidate
+
+
+def write_atomic(target: Path, content: bytes, *, private: bool = True) -> None:
     """Write ``content`` to ``target`` through a temporary sibling and ``os.replace``.
 
     Parameters
@@ -90,6 +127,10 @@ def write_atomic(target: Path, content: bytes) -> None:
         The file; its folder is created if missing.
     content
         The bytes to write.
+    private
+        True (default): the file is readable by its owner only (``0600``, as
+        ``tempfile.mkstemp`` makes it). False: the umask's permissions, like every other file
+        of the folder (a plan folder's manifest).
 
     Raises
     ------
@@ -97,13 +138,19 @@ def write_atomic(target: Path, content: bytes) -> None:
         If writing fails; no temporary file is left behind.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    if private:
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        temporary = Path(name)
+        stream = os.fdopen(handle, "wb")
+    else:
+        temporary = target.parent / f".{target.name}.tmp-{secrets.token_hex(6)}"
+        stream = temporary.open("xb")  # "x": a new file, never one someone else made
     try:
-        with os.fdopen(handle, "wb") as stream:
+        with stream:
             stream.write(content)
-        Path(temporary).replace(target)
+        temporary.replace(target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 

@@ -43,7 +43,7 @@ from enum import StrEnum, unique
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
-from geodata.files import package_text, safe_stem, write_atomic
+from geodata.files import numbered_stem, package_text, write_atomic
 from geodata.i18n import (
     BROWSER_LOCALES,
     WordTable,
@@ -821,13 +821,13 @@ def map_files(
     entries: list[_IndexEntry] = []
     used: set[str] = set()
     for warehouse in scenario.warehouses:
-        relative = f"{MAPS_FOLDER}/{_safe_file_stem(warehouse.id, used)}.html"
+        relative = f"{MAPS_FOLDER}/{numbered_stem(warehouse.id, used)}.html"
         m = build_map(scenario, plan, language=language, warehouse=warehouse.id, index_href=back)
         content: MapContent = _content_of(m)
         files[relative] = render_map_html(m, offline=offline).encode("utf-8")
         entries.append(_IndexEntry(relative, warehouse.id, warehouse.name, content.summary))
     if len(scenario.drop_points) <= OVERALL_MAP_MAX_POINTS:
-        relative = f"{MAPS_FOLDER}/{_safe_file_stem('all', used)}.html"
+        relative = f"{MAPS_FOLDER}/{numbered_stem('all', used)}.html"
         m = build_map(scenario, plan, language=language, index_href=back)
         files[relative] = render_map_html(m, offline=offline).encode("utf-8")
         label = MapText.ALL_WAREHOUSES.label(language)
@@ -842,18 +842,6 @@ def _content_of(m: folium.Map) -> MapContent:
         if isinstance(content, MapContent):
             return content
     raise ValueError("not a map drawn by build_map")
-
-
-def _safe_file_stem(identifier: str, used: set[str]) -> str:
-    """Return a file-name-safe stem for an id, unique even on case-insensitive file systems."""
-    stem = safe_stem(identifier)
-    candidate = stem
-    counter = 2
-    while candidate.lower() in used:
-        candidate = f"{stem}_{counter}"
-        counter += 1
-    used.add(candidate.lower())
-    return candidate
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from geodata.files import package_text, unique_stems, write_atomic
+from geodata.files import numbered_stem, package_text, safe_stem, unique_stems, write_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = {
@@ -68,3 +71,53 @@ def test_unique_stems_differ_ignoring_case() -> None:
     folded = [s.casefold() for s in stems.values()]
     assert len(set(folded)) == len(folded) == 4
     assert stems["TRUCK-1"] == "TRUCK-1"
+
+
+WINDOWS_DEVICES = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}
+
+
+@given(st.text(max_size=80))
+@example("00042")
+@example("COM1")
+@example("CON")
+@example("../etc/passwd")
+def test_safe_stem_is_a_plain_file_name(text: str) -> None:
+    stem = safe_stem(text)
+    assert re.fullmatch(r"[A-Za-z0-9._-]+", stem)
+    assert not stem.startswith(".")
+    assert stem.split(".")[0].upper() not in WINDOWS_DEVICES
+    plain = re.fullmatch(r"[A-Za-z0-9-]([A-Za-z0-9._-]{0,58}[A-Za-z0-9-])?", text)
+    if plain and text.split(".")[0].upper() not in WINDOWS_DEVICES:
+        assert stem == text
+
+
+@given(st.text(min_size=1, max_size=20), st.text(min_size=1, max_size=20))
+def test_safe_stem_keeps_distinct_ids_apart(first: str, second: str) -> None:
+    if first != second:
+        assert safe_stem(first) != safe_stem(second)
+
+
+def test_numbered_stems_count_up_ignoring_case() -> None:
+    used: set[str] = set()
+    stems = [numbered_stem(i, used) for i in ["W1", "w1", "W1", "all"]]
+    assert stems == ["W1", "w1_2", "W1_3", "all"]
+
+
+def test_write_atomic_not_private_keeps_the_umask_permissions(tmp_path: Path) -> None:
+    shared = tmp_path / "shared.json"
+    private = tmp_path / "private.json"
+    write_atomic(shared, b"{}", private=False)
+    write_atomic(private, b"{}")
+    reference = tmp_path / "reference"
+    reference.write_bytes(b"")
+    assert shared.stat().st_mode & 0o777 == reference.stat().st_mode & 0o777
+    assert private.stat().st_mode & 0o777 == 0o600
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["private.json", "reference", "shared.json"]

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import csv
-import re
 from datetime import date
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given
-from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from documents.papers import LANGUAGES, Text, write_papers
-from geodata.files import safe_stem
 from geodata.i18n import REASON_LABELS
 from optimizer.solution import Plan, ReasonCode, compute_kpis
 from tests.conftest import _route, make_tiny_plan, make_tiny_scenario
@@ -278,34 +274,3 @@ def test_ids_that_look_like_formulas_stay_text(tmp_path: Path) -> None:
         values = {value for row in csv.reader(stream) for value in row}
     assert "'=1+1" in values
     assert "=1+1" not in values
-
-
-WINDOWS_DEVICES = {
-    "CON",
-    "PRN",
-    "AUX",
-    "NUL",
-    *(f"COM{i}" for i in range(1, 10)),
-    *(f"LPT{i}" for i in range(1, 10)),
-}
-
-
-@given(st.text(max_size=80))
-@example("00042")
-@example("COM1")
-@example("CON")
-@example("../etc/passwd")
-def test_safe_stem_is_a_plain_file_name(text: str) -> None:
-    stem = safe_stem(text)
-    assert re.fullmatch(r"[A-Za-z0-9._-]+", stem)
-    assert not stem.startswith(".")
-    assert stem.split(".")[0].upper() not in WINDOWS_DEVICES
-    plain = re.fullmatch(r"[A-Za-z0-9-]([A-Za-z0-9._-]{0,58}[A-Za-z0-9-])?", text)
-    if plain and text.split(".")[0].upper() not in WINDOWS_DEVICES:
-        assert stem == text
-
-
-@given(st.text(min_size=1, max_size=20), st.text(min_size=1, max_size=20))
-def test_safe_stem_keeps_distinct_ids_apart(first: str, second: str) -> None:
-    if first != second:
-        assert safe_stem(first) != safe_stem(second)
