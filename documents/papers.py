@@ -34,11 +34,12 @@ two ids never share a file).
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import unique
@@ -66,7 +67,10 @@ from geodata.i18n import (
 from optimizer.model import DropPoint, Scenario, Tranche
 from optimizer.solution import Plan, Route, Stop, Unassigned
 
-__all__ = ["LANGUAGES", "Text", "language_index", "write_papers"]
+__all__ = ["LANGUAGES", "PaperFile", "Text", "language_index", "paper_files", "write_papers"]
+
+PaperFile = tuple[str, bytes]
+"""One rendered paper: its path relative to the papers folder, and its bytes."""
 
 LOADING_LISTS: Final = "loading_lists"
 RECEIPTS: Final = "receipts"
@@ -226,17 +230,53 @@ def write_papers(
         If the plan names a drop point, tranche or warehouse the scenario does not have.
     """
     language_index(language)  # fail before writing anything
-    folder.mkdir(parents=True, exist_ok=True)
+    for subfolder in (folder / LOADING_LISTS, folder / RECEIPTS):
+        subfolder.mkdir(parents=True, exist_ok=True)  # even when empty, as they always were
     tick = _Tick(progress)
     written: list[Path] = []
-    written += _write_loading_lists(scenario, plan, folder, language, tick)
-    written += _write_receipts(scenario, plan, folder, language, tick)
-    written += _write_schedule(scenario, plan, folder, language, tick)
+    for relative, content in paper_files(scenario, plan, language=language):
+        # Plain writes: the plan folder around the papers is written and renamed atomically.
+        path = folder / relative
+        path.write_bytes(content)
+        written.append(path)
+        tick(1)
     return written
 
 
+def paper_files(scenario: Scenario, plan: Plan, *, language: str = "id") -> Iterator[PaperFile]:
+    """Render the papers one file at a time: loading lists, receipt lists, schedule.
+
+    A generator, so a plan of 100,000 drop points never holds every paper in memory; the
+    writer (:func:`write_papers`) writes each as it comes.
+
+    Parameters
+    ----------
+    scenario
+        The scenario the plan is for.
+    plan
+        The plan to print.
+    language
+        ``"id"`` (Bahasa Indonesia, default) or ``"en"`` for the headers.
+
+    Yields
+    ------
+    tuple of (str, bytes)
+        The file's path relative to the papers folder (``receipts/00042.xlsx``) and its bytes:
+        per trip and per drop point first, then each combined paper.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is not one of :data:`LANGUAGES` (when the first file is asked for).
+    """
+    language_index(language)
+    yield from _loading_lists(scenario, plan, language)
+    yield from _receipts(scenario, plan, language)
+    yield from _schedule(scenario, plan, language)
+
+
 class _Tick:
-    """Counts files written and tells ``progress`` at most every ``PROGRESS_EVERY_S``."""
+    """Count files written and tell ``progress`` at most every ``PROGRESS_EVERY_S``."""
 
     PROGRESS_EVERY_S = 10.0
 
@@ -260,14 +300,9 @@ def _sorted_routes(plan: Plan) -> list[Route]:
     return sorted(plan.routes, key=lambda r: (r.date, r.truck, r.trip))
 
 
-def _write_loading_lists(
-    scenario: Scenario, plan: Plan, folder: Path, language: str, tick: _Tick
-) -> list[Path]:
+def _loading_lists(scenario: Scenario, plan: Plan, language: str) -> Iterator[PaperFile]:
     routes = _sorted_routes(plan)
-    per_trip_dir = folder / LOADING_LISTS
-    per_trip_dir.mkdir(exist_ok=True)
     truck_stems = unique_stems(sorted({r.truck for r in routes}))
-    written: list[Path] = []
     combined: list[tuple[Cell, ...]] = []
     stop_columns = (
         _Column(Text.SEQ),
@@ -310,8 +345,7 @@ def _write_loading_lists(
             ),
         )
         stem = f"{route.date.isoformat()}_{truck_stems[route.truck]}_trip{route.trip}"
-        written += _write_both(per_trip_dir / stem, (sheet,), language)
-        tick(2)
+        yield from _both(f"{LOADING_LISTS}/{stem}", (sheet,), language)
         trip_cells: tuple[Cell, ...] = (
             route.date,
             route.truck,
@@ -333,7 +367,7 @@ def _write_loading_lists(
         rows=combined,
         landscape=True,
     )
-    return _write_both(folder / LOADING_LISTS, (combined_sheet,), language) + written
+    yield from _both(LOADING_LISTS, (combined_sheet,), language)
 
 
 def _stop_cells(scenario: Scenario, stop: Stop) -> tuple[Cell, ...]:
@@ -380,25 +414,19 @@ def _deliveries(scenario: Scenario, plan: Plan) -> list[_Delivery]:
     return deliveries
 
 
-def _write_receipts(
-    scenario: Scenario, plan: Plan, folder: Path, language: str, tick: _Tick
-) -> list[Path]:
+def _receipts(scenario: Scenario, plan: Plan, language: str) -> Iterator[PaperFile]:
     deliveries = _deliveries(scenario, plan)
     missing = _missing(plan)
     per_point: dict[str, list[_Delivery]] = defaultdict(list)
     for delivery in deliveries:
         per_point[delivery.point.id].append(delivery)
-    per_point_dir = folder / RECEIPTS
-    per_point_dir.mkdir(exist_ok=True)
     point_stems = unique_stems(list(per_point))
-    written: list[Path] = []
     for point_id, point_deliveries in per_point.items():
         sheets = tuple(
             _receipt_sheet(d, missing.get((d.point.id, d.tranche.id), []), language)
             for d in point_deliveries
         )
-        written += _write_both(per_point_dir / point_stems[point_id], sheets, language)
-        tick(2)
+        yield from _both(f"{RECEIPTS}/{point_stems[point_id]}", sheets, language)
     summary_rows = [
         (
             d.point.id,
@@ -437,7 +465,7 @@ def _write_receipts(
         rows=summary_rows,
         landscape=True,
     )
-    return _write_both(folder / RECEIPTS, (summary,), language) + written
+    yield from _both(RECEIPTS, (summary,), language)
 
 
 def _receipt_sheet(delivery: _Delivery, short: Sequence[Unassigned], language: str) -> _Sheet:
@@ -485,9 +513,7 @@ class _ScheduleLine:
     cells: tuple[Cell, ...]
 
 
-def _write_schedule(
-    scenario: Scenario, plan: Plan, folder: Path, language: str, tick: _Tick
-) -> list[Path]:
+def _schedule(scenario: Scenario, plan: Plan, language: str) -> Iterator[PaperFile]:
     tranche_order = {t.id: i for i, t in enumerate(scenario.tranches)}
     missing = _missing(plan)
     lines: list[_ScheduleLine] = []
@@ -569,7 +595,7 @@ def _write_schedule(
         rows=[line.cells for line in lines],
         landscape=True,
     )
-    return _write_both(folder / SCHEDULE, (sheet,), language)
+    yield from _both(SCHEDULE, (sheet,), language)
 
 
 def _schedule_point_cells(point: DropPoint, tranche_id: str) -> tuple[Cell, ...]:
@@ -609,12 +635,10 @@ def _rt_rw(point: DropPoint) -> str:
 # --- writers --------------------------------------------------------------------------------
 
 
-def _write_both(stem: Path, sheets: Sequence[_Sheet], language: str) -> list[Path]:
-    csv_path = stem.with_name(stem.name + ".csv")
-    xlsx_path = stem.with_name(stem.name + ".xlsx")
-    _write_csv(csv_path, sheets, language)
-    _write_xlsx(xlsx_path, sheets, language)
-    return [csv_path, xlsx_path]
+def _both(stem: str, sheets: Sequence[_Sheet], language: str) -> Iterator[PaperFile]:
+    """Render the same sheets as ``{stem}.csv`` and ``{stem}.xlsx``."""
+    yield f"{stem}.csv", _csv_bytes(sheets, language)
+    yield f"{stem}.xlsx", _xlsx_bytes(sheets, language)
 
 
 def _sheet_lines(sheet: _Sheet, language: str) -> list[tuple[Cell, ...]]:
@@ -643,16 +667,17 @@ def _csv_value(value: Cell) -> str | int | float | None:
     return value
 
 
-def _write_csv(path: Path, sheets: Sequence[_Sheet], language: str) -> None:
+def _csv_bytes(sheets: Sequence[_Sheet], language: str) -> bytes:
+    stream = io.StringIO(newline="")
+    writer = csv.writer(stream)
+    for index, sheet in enumerate(sheets):
+        if index:
+            writer.writerow(())
+        writer.writerows(
+            [_csv_value(value) for value in line] for line in _sheet_lines(sheet, language)
+        )
     # utf-8-sig: the byte-order mark tells Excel the file is UTF-8 (names with é, en dashes).
-    with path.open("w", encoding="utf-8-sig", newline="") as stream:
-        writer = csv.writer(stream)
-        for index, sheet in enumerate(sheets):
-            if index:
-                writer.writerow(())
-            writer.writerows(
-                [_csv_value(value) for value in line] for line in _sheet_lines(sheet, language)
-            )
+    return stream.getvalue().encode("utf-8-sig")
 
 
 def _xlsx_value(value: Cell, language: str) -> str | int | float | date | None:
@@ -682,7 +707,7 @@ def _sheet_names(sheets: Sequence[_Sheet], language: str) -> list[str]:
     return names
 
 
-def _write_xlsx(path: Path, sheets: Sequence[_Sheet], language: str) -> None:
+def _xlsx_bytes(sheets: Sequence[_Sheet], language: str) -> bytes:
     workbook = Workbook()
     workbook.remove(workbook.active)
     bold = Font(bold=True)
@@ -729,7 +754,9 @@ def _write_xlsx(path: Path, sheets: Sequence[_Sheet], language: str) -> None:
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.page_setup.fitToWidth = 1
         ws.page_setup.fitToHeight = 0
-    workbook.save(path)
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()
 
 
 def _column_widths(sheet: _Sheet, lines: Sequence[tuple[Cell, ...]]) -> list[float]:

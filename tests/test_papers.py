@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from documents.papers import LANGUAGES, Text, write_papers
+from documents.papers import LANGUAGES, Text, paper_files, write_papers
 from geodata.i18n import REASON_LABELS
 from optimizer.solution import Plan, ReasonCode, compute_kpis
 from tests.conftest import _route, make_tiny_plan, make_tiny_scenario
@@ -274,3 +274,13 @@ def test_ids_that_look_like_formulas_stay_text(tmp_path: Path) -> None:
         values = {value for row in csv.reader(stream) for value in row}
     assert "'=1+1" in values
     assert "=1+1" not in values
+
+
+def test_paper_files_render_what_write_papers_writes(tmp_path: Path) -> None:
+    scenario, plan = make_tiny_scenario(), make_tiny_plan()
+    rendered = dict(paper_files(scenario, plan, language="en"))
+    written = write_papers(scenario, plan, tmp_path, language="en")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == sorted(rendered)
+    for relative, content in rendered.items():
+        if relative.endswith(".csv"):  # xlsx files carry the time they were made
+            assert (tmp_path / relative).read_bytes() == content, relative
