@@ -24,7 +24,7 @@ import click
 from optimizer.errors import BsbError, InputError
 
 if TYPE_CHECKING:
-    from geodata.pipeline import SolverOverrides
+    from documents.pipeline import SolverOverrides
     from optimizer.solution import Plan
     from service.config import ServiceConfig
 
@@ -226,8 +226,8 @@ def _plan_and_write(
     Ends with a log line giving the time of each step: the time limit bounds planning;
     reading, checking and writing grow with the scenario and are reported beside it.
     """
-    from geodata.pipeline import PlanFailsCheckError, run_pipeline
-    from geodata.plan_files import format_summary
+    from documents.pipeline import PlanFailsCheckError, run_pipeline
+    from documents.summary import format_summary
     from optimizer.planner import PlannerOptions
 
     stop = threading.Event()
@@ -309,8 +309,8 @@ def plan(
     Example:
       bsb plan scen/ -o plan/ --time-limit 120 --seed 7
     """
+    from documents.pipeline import SolverOverrides
     from geodata.output_guard import check_output_folder
-    from geodata.pipeline import SolverOverrides
 
     # Before reading and planning: a refused folder should not cost minutes of search. The
     # strategy's name was checked by its option's type.
@@ -472,8 +472,8 @@ def demo(
     Writes OUT/scenario (the input) and OUT/plan (the plan, maps and papers). OUT must be new
     or empty; a second demo into the same OUT needs --force.
     """
+    from documents.pipeline import SolverOverrides
     from geodata.output_guard import check_output_folder, read_manifest, write_manifest
-    from geodata.pipeline import SolverOverrides
     from geodata.sample import write_sample
 
     check_output_folder(out_dir, kind="demo", force=force)

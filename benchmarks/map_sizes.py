@@ -30,8 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.metrics import machine_description
+from documents.pipeline import run_pipeline
 from geodata.maps import build_map, map_content, render_map_html, write_maps
-from geodata.pipeline import run_pipeline
 from geodata.sample import make_sample
 from optimizer.model import SolverSettings
 from optimizer.planner import PlannerOptions

@@ -17,7 +17,7 @@ Usage::
 
 Results replace the ``plan-limits`` section (:data:`SECTION`) of ``benchmarks/RESULTS.md``.
 The child is ``bsb bench limits-child`` (hidden), which runs :func:`measure` through
-``geodata.pipeline`` and prints its JSON line.
+``documents.pipeline`` and prints its JSON line.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def measure(scenario_dir: Path, time_limit_s: float, workers: int) -> dict[str, 
 
     Run in a fresh process (``bsb bench limits-child``) so that the peak memory is this run's.
     """
-    from geodata.pipeline import SolverOverrides, run_pipeline
+    from documents.pipeline import SolverOverrides, run_pipeline
     from optimizer.planner import PlannerOptions
 
     phases: list[str] = []

@@ -5,7 +5,7 @@ validate, plan both tranches, check, write the plan folder with its papers), and
 distance over the radial lower bound, unassigned kg by reason, and the last delivery dates.
 With ``--bogor DIR`` (default ``../shared/geodata`` when present) the same runs are made on
 points placed in the real villages of Kabupaten Bogor. Each run goes through
-``geodata.pipeline`` (plan files and papers; the maps are measured by ``benchmarks.map_sizes``).
+``documents.pipeline`` (plan files and papers; the maps are measured by ``benchmarks.map_sizes``).
 
 Usage::
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.metrics import geographies, radial_lower_bound_km, results_section
-from geodata.pipeline import SolverOverrides, run_pipeline
+from documents.pipeline import SolverOverrides, run_pipeline
 from geodata.sample import write_sample
 from optimizer.planner import PlannerOptions
 

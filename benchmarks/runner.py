@@ -430,10 +430,7 @@ def prepare_inputs(tasks: Iterable[Task], *, bogor_geodata: Path | None) -> None
             instance = vrp.make_random_instance(
                 int(match.group(1)), int(match.group(2)), name=path.stem
             )
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(path.name + ".part")
-            vrp.write_solomon(partial, instance)
-            partial.replace(path)
+            vrp.write_solomon(path, instance)  # atomic: no half instance under its name
         elif task.family == "bsb":
             bsb_family.ensure_scenario(path, bogor_geodata=bogor_geodata)
 

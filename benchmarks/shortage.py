@@ -32,7 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from benchmarks.metrics import geographies, results_section
-from geodata.pipeline import SolverOverrides, run_pipeline
+from documents.pipeline import SolverOverrides, run_pipeline
 from geodata.sample import write_sample
 from geodata.scenario_io import read_scenario
 from optimizer.model import Scenario, haversine_km

@@ -13,9 +13,8 @@ serve every customer they can; a solution that still drops one counts as no solu
 from __future__ import annotations
 
 import csv
+import io
 import math
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from benchmarks.vrp import (
     load_bks,
     route_cost,
 )
+from geodata.files import write_atomic
 from optimizer.engines import solve
 from optimizer.routing import DROP_PENALTY, RoutingProblem, SearchSettings, StopFlag, VehicleGroup
 from optimizer.strategies import get_strategy, strategy_names
@@ -186,14 +186,12 @@ def solve_instance(
 
 def write_trace(path: Path, trace: Sequence[tuple[float, float]]) -> None:
     """Write ``elapsed_s,distance`` rows atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(TRACE_HEADER.split(","))
-        for elapsed, distance in trace:
-            writer.writerow([f"{elapsed:.3f}", f"{distance:.4f}"])
-    Path(tmp).replace(path)
+    rows = io.StringIO(newline="")
+    writer = csv.writer(rows)
+    writer.writerow(TRACE_HEADER.split(","))
+    for elapsed, distance in trace:
+        writer.writerow([f"{elapsed:.3f}", f"{distance:.4f}"])
+    write_atomic(path, rows.getvalue().encode("utf-8"))
 
 
 SOLUTION_COMMENT = "written by bsb bench solve"

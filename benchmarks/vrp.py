@@ -40,7 +40,6 @@ import csv
 import math
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +48,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import vrplib  # type: ignore[import-untyped, unused-ignore]
+
+from geodata.files import write_atomic
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -539,20 +540,7 @@ def write_solution(
         if "\n" in comment or "\r" in comment:
             raise ValueError("a solution comment is one line")
         lines.append(f"Comment : {comment}")
-    _write_atomic(path, "\n".join(lines) + "\n")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def read_solution(path: Path) -> tuple[list[list[int]], float | None]:
@@ -878,4 +866,4 @@ def write_solomon(path: Path, instance: VrpInstance) -> None:
     table = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns]).astype(np.int64)
     for node, row in enumerate(table):
         lines.append(f"{node:>5d}" + "".join(f"{int(value):>11d}" for value in row))
-    _write_atomic(path, "\n".join(lines) + "\n")
+    write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))

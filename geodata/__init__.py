@@ -1,1 +1,1 @@
-"""Geodata at the edges: reading and validating scenarios, sample scenarios, plan files, maps."""
+"""Geography and files: scenarios read and validated, the sample, land, route maps, formats."""

@@ -102,6 +102,28 @@ def format_integer(value: float, language: str) -> str:
     return _babel_decimal(round(value), format="#,##0", locale=_locale(language))
 
 
+def plain_number(value: float, decimals: int = 6) -> int | float:
+    """Return a number for a machine-read cell or JSON value: ``1500`` not ``1500.0``.
+
+    Parameters
+    ----------
+    value
+        Any number (kg, families, km).
+    decimals
+        Decimals kept when ``value`` is not whole: 6 in the plan files and papers (as
+        ``plan.json``), 1 in the map's data.
+
+    Returns
+    -------
+    int | float
+        ``value`` as an int when it is whole, else rounded to ``decimals``. Unlike the
+        ``format_*`` functions it is not localised: spreadsheets and browsers format it.
+    """
+    if float(value).is_integer():
+        return int(value)
+    return round(float(value), decimals)
+
+
 def format_decimal(value: float, language: str, digits: int = 1) -> str:
     """``159,5`` (id) or ``159.5`` (en): exactly ``digits`` decimals, digits grouped."""
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
@@ -157,11 +179,28 @@ def format_time_range(start: datetime | time, end: datetime | time, language: st
     return _babel_interval(first, last, skeleton="Hm", locale=_locale(language))
 
 
+# --- word tables ------------------------------------------------------------------------------
+
+
+class WordTable(Enum):
+    """A table of fixed words, one member per word, each ``(Bahasa Indonesia, English)``.
+
+    The papers (``documents.papers.Text``), trip sheets (``documents.trip_sheets.SheetText``),
+    maps (:class:`geodata.maps.MapText`) and :class:`Term` each keep their own table; this base
+    gives them one way to look a word up.
+    """
+
+    def label(self, language: str) -> str:
+        """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
+        text: str = self.value[language_index(language)]
+        return text
+
+
 # --- shared words -----------------------------------------------------------------------------
 
 
 @unique
-class Term(Enum):
+class Term(WordTable):
     """Words shared by several papers, and the lines of ``summary.md``: ``(id, en)``."""
 
     SCHEDULED = ("Dijadwalkan", "Scheduled")
@@ -204,10 +243,6 @@ class Term(Enum):
     NONE = ("tidak ada", "none")
     DELIVERIES = ("pengiriman", "deliveries")
     FOR_EXAMPLE = ("contoh", "for example")
-
-    def label(self, language: str) -> str:
-        """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
-        return self.value[language_index(language)]
 
 
 REASON_LABELS: Final[Mapping[ReasonCode, Term]] = MappingProxyType(

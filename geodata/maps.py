@@ -34,29 +34,29 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import Enum, StrEnum, unique
+from enum import StrEnum, unique
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
+from geodata.files import numbered_stem, package_text, write_atomic
 from geodata.i18n import (
     BROWSER_LOCALES,
+    WordTable,
     format_clock,
     format_decimal,
     format_integer,
     format_short_date,
     language_index,
     parse_language,
+    plain_number,
     reason_sentence,
 )
 from geodata.map_assets import LEAFLET_CSS_URL, LEAFLET_JS_URL, inline_assets
-from geodata.papers import safe_stem
 from optimizer.errors import InputError
 from optimizer.model import DropPoint, Scenario, haversine_km
 from optimizer.solution import Kpis, Plan, Route, Unassigned, compute_kpis
@@ -68,8 +68,17 @@ if TYPE_CHECKING:
 
 _JINJA_OPENER: Final = re.compile(r"\{(?=[{%#])")
 
+MAP_CSS: Final = "assets/map.css"
+"""The map page's own stylesheet (panels, legend, popups), inlined: no plugin, no CDN."""
+MAP_JS: Final = "assets/map.js"
+"""The map page's own script (layers by day, search, play), inlined as a function of the map."""
+INDEX_CSS: Final = "assets/index.css"
+"""The stylesheet of ``map.html``, the index of the maps."""
+
 COORDINATE_DECIMALS: Final = 5
 """About 1 m: plenty for a map, and it keeps a 4,000-point page small."""
+MAP_DECIMALS: Final = 1
+"""Decimals of the kg figures in the map's data (popups, panels): a tenth of a kg is plenty."""
 
 MAPS_FOLDER: Final = "maps"
 """Sub-folder, beside the index page, that holds one map per warehouse."""
@@ -138,7 +147,7 @@ PENDING_COLOUR: Final = "#bdbdbd"
 
 
 @unique
-class MapText(Enum):
+class MapText(WordTable):
     """Every label of the maps and the index page: ``(Bahasa Indonesia, English)``."""
 
     TITLE = ("Peta rute", "Route map")
@@ -203,10 +212,6 @@ class MapText(Enum):
     DATE = ("Tanggal", "Date")
     MAP = ("Peta", "Map")
     DROP_POINTS = ("Titik bagi", "Drop points")
-
-    def label(self, language: str) -> str:
-        """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
-        return self.value[language_index(language)]
 
 
 NUMBER_LOCALES: Final = BROWSER_LOCALES
@@ -349,10 +354,6 @@ def _position(lon: float, lat: float) -> list[float]:
     return [round(lon, COORDINATE_DECIMALS), round(lat, COORDINATE_DECIMALS)]
 
 
-def _number(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else round(float(value), 1)
-
-
 def _clock(moment: datetime, language: str) -> str:
     return format_clock(moment, language)
 
@@ -387,7 +388,7 @@ def _day_layers(
                         "depart": _clock(route.depart, language),
                         "return": _clock(route.return_, language),
                         "km": round(route.distance_km, 1),
-                        "kg": _number(route.load_kg),
+                        "kg": plain_number(route.load_kg, MAP_DECIMALS),
                         "sacks": sum(s.sacks for s in route.stops),
                         "stops": [s.drop_point for s in route.stops],
                     },
@@ -493,9 +494,9 @@ def _point_collection(
                 {
                     "tranche": tranche.id,
                     "status": str(status),
-                    "due_kg": _number(due_kg),
+                    "due_kg": plain_number(due_kg, MAP_DECIMALS),
                     "due_sacks": math.ceil(due_kg / scenario.sack_kg - 1e-9),
-                    "kg": _number(sum(v.kg for v in done)),
+                    "kg": plain_number(sum(v.kg for v in done), MAP_DECIMALS),
                     "sacks": sum(v.sacks for v in done),
                     "stops": [
                         {
@@ -504,7 +505,7 @@ def _point_collection(
                             "arrive": _clock(v.arrive, language),
                             "truck": v.truck,
                             "trip": v.trip,
-                            "kg": _number(v.kg),
+                            "kg": plain_number(v.kg, MAP_DECIMALS),
                             "sacks": v.sacks,
                             "late": v.day > tranche.deadline,
                         }
@@ -559,9 +560,11 @@ def _warehouse_collection(
                 "properties": {
                     "id": warehouse.id,
                     "name": warehouse.name,
-                    "stock_kg": _number(warehouse.stock_kg),
-                    "shipped_kg": _number(sum(shipped.values())),
-                    "shipped_kg_per_tranche": {k: _number(v) for k, v in shipped.items()},
+                    "stock_kg": plain_number(warehouse.stock_kg, MAP_DECIMALS),
+                    "shipped_kg": plain_number(sum(shipped.values()), MAP_DECIMALS),
+                    "shipped_kg_per_tranche": {
+                        k: plain_number(v, MAP_DECIMALS) for k, v in shipped.items()
+                    },
                     "trips": len(routes),
                     "trucks": sum(1 for t in scenario.trucks if t.warehouse_id == warehouse_id),
                 },
@@ -653,7 +656,8 @@ def build_map(
     root = m.get_root()
     assert isinstance(root, Figure)  # a new folium.Map always sits in a Figure
     root.header.add_child(Element(f"<title>{_html_text(content.title)}</title>"), name="title")
-    root.header.add_child(Element(f"<style>{_CSS}</style>"), name="bsb_css")
+    css = package_text("geodata", MAP_CSS)
+    root.header.add_child(Element(f"<style>{css}</style>"), name="bsb_css")
 
     state = f"bsb_{m.get_name()}"
     config = {
@@ -678,7 +682,8 @@ def build_map(
         "narrow_px": NARROW_SCREEN_PX,
     }
     _add_script(m, "BsbScale", f"L.control.scale({{imperial: false}}).addTo({m.get_name()});")
-    _add_script(m, "BsbState", f"var {state} = ({_JS})({m.get_name()}, {_json(config)});")
+    script = package_text("geodata", MAP_JS)
+    _add_script(m, "BsbState", f"var {state} = ({script})({m.get_name()}, {_json(config)});")
     for layer in content.days:
         element = _add_script(
             m,
@@ -697,7 +702,7 @@ def build_map(
         "trips": content.summary.trips,
         "truck_days": content.summary.truck_days,
         "unassigned": content.summary.unassigned_deliveries,
-        "kg_unassigned": _number(content.summary.kg_unassigned),
+        "kg_unassigned": plain_number(content.summary.kg_unassigned, MAP_DECIMALS),
     }
     controls = _add_script(m, "BsbControls", f"{state}.finish({_json(summary)});")
     controls.bsb_content = content
@@ -795,7 +800,7 @@ def map_files(
     -------
     dict
         Relative POSIX path -> UTF-8 content, ready for
-        ``geodata.plan_files.write_plan_folder(extra_files=...)``. One warehouse (or fewer
+        ``documents.plan_files.write_plan_folder(extra_files=...)``. One warehouse (or fewer
         than two that ship anything): ``{name: map}``. Several: ``{name: index,
         "maps/<warehouse>.html": map, ...}`` plus ``"maps/all.html"`` when the plan has at most
         :data:`OVERALL_MAP_MAX_POINTS` drop points.
@@ -816,13 +821,13 @@ def map_files(
     entries: list[_IndexEntry] = []
     used: set[str] = set()
     for warehouse in scenario.warehouses:
-        relative = f"{MAPS_FOLDER}/{_safe_file_stem(warehouse.id, used)}.html"
+        relative = f"{MAPS_FOLDER}/{numbered_stem(warehouse.id, used)}.html"
         m = build_map(scenario, plan, language=language, warehouse=warehouse.id, index_href=back)
         content: MapContent = _content_of(m)
         files[relative] = render_map_html(m, offline=offline).encode("utf-8")
         entries.append(_IndexEntry(relative, warehouse.id, warehouse.name, content.summary))
     if len(scenario.drop_points) <= OVERALL_MAP_MAX_POINTS:
-        relative = f"{MAPS_FOLDER}/{_safe_file_stem('all', used)}.html"
+        relative = f"{MAPS_FOLDER}/{numbered_stem('all', used)}.html"
         m = build_map(scenario, plan, language=language, index_href=back)
         files[relative] = render_map_html(m, offline=offline).encode("utf-8")
         label = MapText.ALL_WAREHOUSES.label(language)
@@ -837,18 +842,6 @@ def _content_of(m: folium.Map) -> MapContent:
         if isinstance(content, MapContent):
             return content
     raise ValueError("not a map drawn by build_map")
-
-
-def _safe_file_stem(identifier: str, used: set[str]) -> str:
-    """Return a file-name-safe stem for an id, unique even on case-insensitive file systems."""
-    stem = safe_stem(identifier)
-    candidate = stem
-    counter = 2
-    while candidate.lower() in used:
-        candidate = f"{stem}_{counter}"
-        counter += 1
-    used.add(candidate.lower())
-    return candidate
 
 
 @dataclass(frozen=True, slots=True)
@@ -884,7 +877,7 @@ def index_page(scenario_name: str, entries: Sequence[_IndexEntry], *, language: 
         "<!DOCTYPE html>\n"
         f'<html lang="{language}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title><style>{_INDEX_CSS}</style></head><body>"
+        f"<title>{title}</title><style>{package_text('geodata', INDEX_CSS)}</style></head><body>"
         f"<h1>{title}</h1><table><thead><tr><th>{t[MapText.MAP]}</th>"
         f"<th>{t[MapText.FAMILIES_SERVED]}</th><th>{t[MapText.TONNES]}</th>"
         f"<th>{t[MapText.DISTANCE]}</th><th>{t[MapText.TRIPS]}</th>"
@@ -994,483 +987,3 @@ def is_bsb_map(path: Path) -> bool:
     with path.open("rb") as stream:
         stream.seek(max(0, size - len(BSB_MAP_MARKER)))
         return stream.read() == BSB_MAP_MARKER
-
-
-def write_atomic(target: Path, content: bytes) -> None:
-    """Write ``content`` to ``target`` through a temporary sibling and ``os.replace``.
-
-    Parameters
-    ----------
-    target
-        The file; its folder is created if missing.
-    content
-        The bytes to write.
-
-    Raises
-    ------
-    OSError
-        If writing fails; no temporary file is left behind.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        Path(temporary).replace(target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-# --------------------------------------------------------------------------------------------
-# The page's own stylesheet and script (no plugin, no CDN).
-
-_INDEX_CSS: Final = (
-    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
-    "table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.3em .6em;"
-    "text-align:right}th:first-child,td:first-child{text-align:left}th{background:#eee}"
-)
-
-_CSS: Final = """
-.bsb-panel{background:#fff;padding:6px 9px;border-radius:5px;box-shadow:0 1px 5px rgba(0,0,0,.4);
- font:12px/1.4 system-ui,sans-serif;max-height:60vh;overflow:auto;max-width:260px}
-.bsb-layers{max-height:calc(100vh - 170px)}
-.bsb-days{max-height:28vh;overflow:auto;margin-top:2px}
-.bsb-panel summary{cursor:pointer}
-.bsb-panel summary h4,.bsb-panel summary h5{display:inline}
-.bsb-panel h4{margin:2px 0 4px;font-size:13px}
-.bsb-panel h5{margin:6px 0 2px;font-size:12px;color:#444}
-.bsb-panel label{display:block;cursor:pointer}
-.bsb-panel table{border-collapse:collapse}.bsb-panel td{padding:0 4px 0 0}
-.bsb-panel td.n{text-align:right;font-weight:600}
-.bsb-swatch{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:4px;
- border:1px solid #555;vertical-align:middle}
-.bsb-links a{margin-right:6px;cursor:pointer;color:#0b61a4}
-.bsb-search input{width:210px;padding:3px}
-.bsb-search ul{list-style:none;margin:3px 0 0;padding:0;max-height:200px;overflow:auto}
-.bsb-search li{padding:2px 3px;cursor:pointer}.bsb-search li:hover{background:#eef}
-.bsb-play input[type=range]{width:220px}
-.bsb-wh{background:#222;color:#fff;border:2px solid #fff;border-radius:3px;font:bold 13px/18px
- system-ui,sans-serif;text-align:center;box-shadow:0 0 3px #000}
-.bsb-popup table{border-collapse:collapse;margin-top:3px}
-.bsb-popup td,.bsb-popup th{border:1px solid #ddd;padding:1px 4px;font-size:11px}
-.bsb-late{color:#d7191c;font-weight:700}
-/* Last, to win over the rules above: a phone held upright. */
-@media (max-width:600px){.bsb-panel{max-width:44vw;font-size:11px}
- .bsb-search input,.bsb-play input[type=range]{width:34vw;box-sizing:border-box}
- .bsb-layers{max-height:45vh}.bsb-days{max-height:20vh}}
-"""
-
-_JS: Final = r"""
-function (map, cfg) {
-  var T = cfg.text, renderer = L.canvas({padding: 0.5});
-  var S = {days: [], points: [], warehouses: L.layerGroup(), pointGroup: L.layerGroup(),
-           tranche: "", play: 0, timer: null, statusOn: {}, dayBoxes: [], whOn: true};
-  var colors = {};
-  cfg.statuses.forEach(function (s) { S.statusOn[s.code] = true; colors[s.code] = s.color; });
-  function esc(v) {
-    return String(v === null || v === undefined ? "" : v).replace(/[&<>"']/g, function (c) {
-      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
-    });
-  }
-  function num(v, d) {
-    return Number(v).toLocaleString(cfg.locale, {maximumFractionDigits: d || 0});
-  }
-  function statusLabel(code) {
-    for (var i = 0; i < cfg.statuses.length; i++) {
-      if (cfg.statuses[i].code === code) { return cfg.statuses[i].label; }
-    }
-    return code;
-  }
-  // A polyline that draws arrowheads along its segments on the canvas, pointing the way driven.
-  var ArrowLine = L.Polyline.extend({
-    _updatePath: function () {
-      L.Polyline.prototype._updatePath.call(this);
-      var r = this._renderer;
-      if (!r || !r._ctx || !r._drawing || !this._parts) { return; }
-      var ctx = r._ctx, size = 4 + this.options.weight;
-      ctx.save();
-      ctx.fillStyle = this.options.color;
-      ctx.globalAlpha = this.options.opacity;
-      for (var i = 0; i < this._parts.length; i++) {
-        var part = this._parts[i];
-        for (var j = 1; j < part.length; j++) {
-          var a = part[j - 1], b = part[j], dx = b.x - a.x, dy = b.y - a.y;
-          var len = Math.sqrt(dx * dx + dy * dy);
-          if (len < 5 * size) { continue; }
-          var ux = dx / len, uy = dy / len;
-          var tx = (a.x + b.x) / 2 + ux * size, ty = (a.y + b.y) / 2 + uy * size;
-          ctx.beginPath();
-          ctx.moveTo(tx, ty);
-          var bx = tx - ux * size * 1.8, by = ty - uy * size * 1.8, wx = uy * size * 0.9;
-          var wy = ux * size * 0.9;
-          ctx.lineTo(bx + wx, by - wy);
-          ctx.lineTo(bx - wx, by + wy);
-          ctx.closePath();
-          ctx.fill();
-        }
-      }
-      ctx.restore();
-    }
-  });
-  function routePopup(p, label) {
-    return '<div class="bsb-popup"><b>' + esc(T.truck) + " " + esc(p.truck) +
-      (p.type ? " (" + esc(p.type) + ")" : "") + ", " + esc(T.trip) + " " + esc(p.trip) +
-      "</b><br>" + esc(label) + "<br>" + esc(T.depart) + " " + esc(p.depart) + " · " +
-      esc(T.return) + " " + esc(p.return) + "<br>" + esc(T.load) + " " + num(p.kg) + " kg, " +
-      num(p.sacks) + " " + esc(T.sacks) + " · " + num(p.km, 1) + " km<br>" + esc(T.tranche) +
-      " " + esc(p.tranches.join(", ")) + " · " + esc(T.stops) + " " + p.stops.length + "</div>";
-  }
-  function pointPopup(p) {
-    var h = '<div class="bsb-popup"><b>' + esc(p.id) + "</b> " + esc(p.name) + "<br>" +
-      esc(T.rt_rw) + " " + esc(p.rt || "-") + "/" + esc(p.rw || "-") + " · " + esc(T.desa) + " " +
-      esc(p.desa) + " · " + esc(T.kecamatan) + " " + esc(p.kecamatan) + "<br>" + esc(T.kpm) +
-      ": " + num(p.kpm) + " · <b>" + esc(statusLabel(p.status)) + "</b>";
-    h += "<table><tr><th>" + esc(T.tranche) + "</th><th>" + esc(T.due) + "</th><th>" +
-      esc(T.arrival) + "</th><th>" + esc(T.truck) + "/" + esc(T.trip) + "</th><th>kg</th><th>" +
-      esc(T.sacks) + "</th></tr>";
-    p.tranches.forEach(function (t) {
-      var rows = Math.max(1, t.stops.length);
-      h += '<tr><td rowspan="' + rows + '">' + esc(t.tranche) + "<br><small>" +
-        esc(statusLabel(t.status)) + '</small></td><td rowspan="' + rows + '">' + num(t.due_kg) +
-        " kg<br>" + num(t.due_sacks) + " " + esc(T.sacks) + "</td>";
-      if (!t.stops.length) { h += '<td colspan="4">-</td></tr>'; }
-      t.stops.forEach(function (s, i) {
-        if (i) { h += "<tr>"; }
-        h += "<td>" + esc(s.day) + " " + esc(s.arrive) +
-          (s.late ? ' <span class="bsb-late">' + esc(T.late) + "</span>" : "") + "</td><td>" +
-          esc(s.truck) + " / " + esc(s.trip) + "</td><td>" + num(s.kg) + "</td><td>" +
-          num(s.sacks) + "</td></tr>";
-      });
-      if (t.reason) {
-        h += '<tr><td colspan="6"><b>' + esc(T.reason) + ":</b> " + esc(t.reason) + "</td></tr>";
-      }
-    });
-    return h + "</table></div>";
-  }
-  function firstDay(p) {
-    var first = null;
-    p.tranches.forEach(function (t) {
-      if (S.tranche && t.tranche !== S.tranche) { return; }
-      t.stops.forEach(function (s) { if (first === null || s.date < first) { first = s.date; } });
-    });
-    return first;
-  }
-  function pointStatus(p) {
-    if (!S.tranche) { return p.status; }
-    for (var i = 0; i < p.tranches.length; i++) {
-      if (p.tranches[i].tranche === S.tranche) { return p.tranches[i].status; }
-    }
-    return p.status;
-  }
-  function refresh() {
-    var nRoutes = 0, nPoints = 0, playDate = S.play > 0 ? S.days[S.play - 1].date : null;
-    S.days.forEach(function (d, i) {
-      var on = S.play > 0 ? i === S.play - 1 : d.on;
-      d.group.clearLayers();
-      if (!on) { return; }
-      d.lines.forEach(function (line) {
-        if (!S.tranche || line.bsb.tranches.indexOf(S.tranche) >= 0) {
-          d.group.addLayer(line);
-          nRoutes++;
-        }
-      });
-    });
-    S.pointGroup.clearLayers();
-    S.points.forEach(function (mk) {
-      var p = mk.bsb, status = pointStatus(p);
-      if (!S.statusOn[status]) { return; }
-      var color = colors[status], first = firstDay(p);
-      if (playDate && status !== "unassigned" && (first === null || first > playDate)) {
-        color = cfg.pending_color;
-      }
-      mk.setStyle({fillColor: color});
-      S.pointGroup.addLayer(mk);
-      nPoints++;
-    });
-    if (S.whOn) { S.warehouses.addTo(map); } else { map.removeLayer(S.warehouses); }
-    var el = map.getContainer();
-    el.setAttribute("data-routes", nRoutes);
-    el.setAttribute("data-markers", nPoints);
-    el.setAttribute("data-warehouses", S.whOn ? S.warehouses.getLayers().length : 0);
-    if (S.playLabel) {
-      S.playLabel.textContent = S.play > 0 ? S.days[S.play - 1].label : T.all_days;
-    }
-  }
-  function panel(position, build) {
-    var C = L.Control.extend({
-      onAdd: function () {
-        var div = L.DomUtil.create("div", "bsb-panel");
-        L.DomEvent.disableClickPropagation(div);
-        L.DomEvent.disableScrollPropagation(div);
-        build(div);
-        return div;
-      }
-    });
-    return new C({position: position}).addTo(map);
-  }
-  function checkbox(parent, label, checked, onchange, swatch) {
-    var l = L.DomUtil.create("label", "", parent), box = L.DomUtil.create("input", "", l);
-    box.type = "checkbox";
-    box.checked = checked;
-    box.addEventListener("change", function () { onchange(box.checked); });
-    if (swatch) {
-      var s = L.DomUtil.create("span", "bsb-swatch", l);
-      s.style.background = swatch;
-    }
-    l.appendChild(document.createTextNode(" " + label));
-    return box;
-  }
-  function radio(parent, name, label, checked, onchange) {
-    var l = L.DomUtil.create("label", "", parent), box = L.DomUtil.create("input", "", l);
-    box.type = "radio";
-    box.name = name;
-    box.checked = checked;
-    box.addEventListener("change", function () { if (box.checked) { onchange(); } });
-    l.appendChild(document.createTextNode(" " + label));
-  }
-  // A section that folds under its heading; folded at first on a narrow screen (a phone).
-  function folder(parent, heading, text, className) {
-    var details = L.DomUtil.create("details", className, parent);
-    details.open = map.getSize().x >= cfg.narrow_px;
-    L.DomUtil.create(heading, "", L.DomUtil.create("summary", "", details)).textContent = text;
-    return details;
-  }
-  function search(div) {
-    div.className += " bsb-search";
-    var input = L.DomUtil.create("input", "", div), list = L.DomUtil.create("ul", "", div);
-    input.type = "search";
-    input.placeholder = T.search;
-    var desas = {};
-    S.points.forEach(function (mk) {
-      var d = mk.bsb.desa;
-      if (d) { (desas[d] = desas[d] || []).push(mk); }
-    });
-    function show(items) {
-      list.innerHTML = "";
-      items.forEach(function (it) {
-        var li = L.DomUtil.create("li", "", list);
-        li.textContent = it.text;
-        li.addEventListener("click", it.go);
-      });
-    }
-    function matches(q) {
-      q = q.trim().toLowerCase();
-      if (q.length < 1) { return []; }
-      var out = [];
-      Object.keys(desas).forEach(function (d) {
-        if (d.toLowerCase().indexOf(q) >= 0 && out.length < 4) {
-          out.push({text: T.desa + " " + d + " (" + desas[d].length + " " + T.points + ")",
-            exact: d.toLowerCase() === q, go: function () {
-              map.fitBounds(L.latLngBounds(desas[d].map(function (mk) { return mk.getLatLng(); })),
-                {maxZoom: 15, padding: [30, 30]});
-            }});
-        }
-      });
-      S.points.forEach(function (mk) {
-        var p = mk.bsb, id = String(p.id).toLowerCase();
-        if (out.length < 12 && (id.indexOf(q) >= 0 || p.name.toLowerCase().indexOf(q) >= 0)) {
-          out.push({text: p.id + " · " + p.name + " · " + p.desa, exact: id === q, go: function () {
-            map.setView(mk.getLatLng(), Math.max(map.getZoom(), 15));
-            L.popup().setLatLng(mk.getLatLng()).setContent(pointPopup(p)).openOn(map);
-          }});
-        }
-      });
-      out.sort(function (a, b) { return (b.exact ? 1 : 0) - (a.exact ? 1 : 0); });
-      return out;
-    }
-    input.addEventListener("input", function () {
-      var m = matches(input.value);
-      show(m.length || !input.value ? m : [{text: T.no_match, go: function () {}}]);
-    });
-    input.addEventListener("keydown", function (e) {
-      if (e.key === "Enter") {
-        var m = matches(input.value);
-        if (m.length) { m[0].go(); }
-      }
-    });
-  }
-  return {
-    addDay: function (date, label, fc) {
-      var day = {date: date, label: label, on: true, group: L.layerGroup().addTo(map), lines: []};
-      fc.features.forEach(function (f) {
-        var p = f.properties;
-        var ll = f.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
-        var line;
-        if (cfg.overview && ll.length > 2) {
-          // The stops' part in the truck's colour; the legs from and back to the warehouse as
-          // faint dashes, so many warehouses' trips do not become a fan of spokes.
-          var leg = {renderer: renderer, color: p.color, weight: 1, opacity: 0.3,
-            dashArray: "2 5"};
-          line = L.featureGroup([
-            L.polyline([ll[0], ll[1]], leg),
-            L.polyline([ll[ll.length - 2], ll[ll.length - 1]], leg),
-            new ArrowLine(ll.slice(1, ll.length - 1), {renderer: renderer, color: p.color,
-              weight: 2, opacity: 0.85})
-          ]);
-        } else {
-          line = new ArrowLine(ll, {renderer: renderer, color: p.color, weight: 3,
-            opacity: 0.85});
-        }
-        line.bsb = p;
-        line.bindPopup(function () { return routePopup(p, label); }, {maxWidth: 320});
-        day.lines.push(line);
-      });
-      S.days.push(day);
-    },
-    addPoints: function (fc) {
-      S.pointGroup.addTo(map);
-      fc.features.forEach(function (f) {
-        var p = f.properties, c = f.geometry.coordinates;
-        var mk = L.circleMarker([c[1], c[0]], {renderer: renderer, radius: 5, weight: 1,
-          color: "#333", fillOpacity: 0.9, fillColor: colors[p.status]});
-        mk.bsb = p;
-        mk.bindPopup(function () { return pointPopup(p); }, {maxWidth: 420});
-        S.points.push(mk);
-      });
-    },
-    addWarehouses: function (fc) {
-      fc.features.forEach(function (f) {
-        var p = f.properties, c = f.geometry.coordinates;
-        var icon = L.divIcon({className: "bsb-wh", html: esc(T.warehouse_letter),
-          iconSize: [22, 22], iconAnchor: [11, 11]});
-        var mk = L.marker([c[1], c[0]], {icon: icon, zIndexOffset: 1000, title: p.name});
-        var per = Object.keys(p.shipped_kg_per_tranche).map(function (k) {
-          return esc(k) + ": " + num(p.shipped_kg_per_tranche[k]);
-        }).join(", ");
-        mk.bindPopup('<div class="bsb-popup"><b>' + esc(T.warehouse) + " " + esc(p.name) +
-          "</b> (" + esc(p.id) + ")<br>" + esc(T.stock) + ": " + num(p.stock_kg) + "<br>" +
-          esc(T.shipped) + ": " + num(p.shipped_kg) + " (" + per + ")<br>" + esc(T.trips) + ": " +
-          num(p.trips) + " · " + esc(T.trucks) + ": " + num(p.trucks) + "</div>");
-        S.warehouses.addLayer(mk);
-      });
-    },
-    finish: function (sum) {
-      panel("topleft", function (div) {
-        var pct = sum.families_total ? (100 * sum.families_served / sum.families_total) : 0;
-        var h = "<h4>" + esc(cfg.title) + "</h4><table>" +
-          "<tr><td>" + esc(T.families_served) + '</td><td class="n">' + num(sum.families_served) +
-          " / " + num(sum.families_total) + " (" + num(pct, 1) + " %)</td></tr>" +
-          "<tr><td>" + esc(T.tonnes) + '</td><td class="n">' + num(sum.tonnes, 1) + "</td></tr>" +
-          "<tr><td>" + esc(T.distance) + '</td><td class="n">' + num(sum.distance_km, 1) +
-          "</td></tr><tr><td>" + esc(T.trips) + '</td><td class="n">' + num(sum.trips) +
-          "</td></tr><tr><td>" + esc(T.truck_days) + '</td><td class="n">' + num(sum.truck_days) +
-          "</td></tr><tr><td>" + esc(T.unassigned_deliveries) + '</td><td class="n">' +
-          num(sum.unassigned) + " " + esc(T.deliveries) + ", " + num(sum.kg_unassigned) +
-          " kg</td></tr></table>";
-        if (cfg.index_href) {
-          h += '<a href="' + esc(cfg.index_href) + '">' + esc(T.back_to_index) + "</a>";
-        }
-        div.innerHTML = h;
-        div.className += " bsb-summary";
-      });
-      panel("topleft", search);
-      // Short filters first, the long list of days last in its own scrolling box: however
-      // many days a plan has, the tranche filter stays at the top of the panel, on screen.
-      panel("topright", function (div) {
-        div.className += " bsb-layers";
-        L.DomUtil.create("h4", "", div).textContent = T.layers;
-        L.DomUtil.create("h5", "", div).textContent = T.tranche;
-        radio(div, "bsb-tranche", T.all, true, function () { S.tranche = ""; refresh(); });
-        cfg.tranches.forEach(function (t) {
-          radio(div, "bsb-tranche", t.id + " - " + t.name, false,
-            function () { S.tranche = t.id; refresh(); });
-        });
-        L.DomUtil.create("h5", "", div).textContent = T.status;
-        cfg.statuses.forEach(function (s) {
-          checkbox(div, s.label, true,
-            function (v) { S.statusOn[s.code] = v; refresh(); }, s.color);
-        });
-        L.DomUtil.create("h5", "", div).textContent = T.warehouses;
-        checkbox(div, T.warehouses, true, function (v) { S.whOn = v; refresh(); });
-        var fold = folder(div, "h5", T.days, "bsb-days-fold");
-        var links = L.DomUtil.create("div", "bsb-links", fold);
-        [[T.all, true], [T.none, false]].forEach(function (pair) {
-          var a = L.DomUtil.create("a", "", links);
-          a.textContent = pair[0];
-          a.addEventListener("click", function () {
-            S.days.forEach(function (d, i) { d.on = pair[1]; S.dayBoxes[i].checked = pair[1]; });
-            refresh();
-          });
-        });
-        var dayList = L.DomUtil.create("div", "bsb-days", fold);
-        S.days.forEach(function (d) {
-          S.dayBoxes.push(checkbox(dayList, d.label + " (" + d.lines.length + ")", true,
-            function (v) { d.on = v; refresh(); }));
-        });
-      });
-      panel("bottomright", function (div) {
-        div.className += " bsb-legend";
-        var body = folder(div, "h4", T.legend, "bsb-legend-fold"), h = "";
-        cfg.statuses.forEach(function (s) {
-          h += '<div><span class="bsb-swatch" style="background:' + s.color + '"></span>' +
-            esc(s.label) + "</div>";
-        });
-        h += '<div><span class="bsb-swatch" style="background:' + cfg.pending_color +
-          '"></span>' + esc(T.pending) + "</div>";
-        h += '<div><span class="bsb-wh" style="display:inline-block;width:16px;line-height:14px;' +
-          'font-size:10px">' + esc(T.warehouse_letter) + "</span> " + esc(T.warehouse) + "</div>";
-        h += "<div>&#10230; " + esc(T.route_legend) + "</div>";
-        body.insertAdjacentHTML("beforeend", h);
-      });
-      if (S.days.length > 1) {
-        panel("bottomleft", function (div) {
-          div.className += " bsb-play";
-          L.DomUtil.create("h5", "", div).textContent = T.playback;
-          var range = L.DomUtil.create("input", "", div), button;
-          range.type = "range";
-          range.min = 0;
-          range.max = S.days.length;
-          range.value = 0;
-          range.addEventListener("input", function () { S.play = Number(range.value); refresh(); });
-          L.DomUtil.create("br", "", div);
-          button = L.DomUtil.create("button", "", div);
-          button.type = "button";
-          button.textContent = T.play;
-          S.playLabel = L.DomUtil.create("span", "", div);
-          S.playLabel.style.marginLeft = "6px";
-          button.addEventListener("click", function () {
-            if (S.timer) {
-              clearInterval(S.timer);
-              S.timer = null;
-              button.textContent = T.play;
-              return;
-            }
-            button.textContent = T.pause;
-            S.timer = setInterval(function () {
-              S.play = S.play >= S.days.length ? 1 : S.play + 1;
-              range.value = S.play;
-              refresh();
-              if (S.play >= S.days.length) {
-                clearInterval(S.timer);
-                S.timer = null;
-                button.textContent = T.play;
-              }
-            }, 1200);
-          });
-        });
-      }
-      refresh();
-      // The first view leaves room for the panels; on a screen too narrow for that room, fit
-      // the drop points again with small margins instead of zooming in to a street.
-      var size = map.getSize(), fit = cfg.fit;
-      if (size.x < fit.top_left[0] + fit.bottom_right[0] + 200) {
-        map.fitBounds(fit.bounds, {paddingTopLeft: [10, 60], paddingBottomRight: [10, 60]});
-      }
-      // Credit the tiles only once one is shown: a map opened offline shows none.
-      map.eachLayer(function (layer) {
-        var credit = layer instanceof L.TileLayer && layer.getAttribution();
-        if (!credit || !map.attributionControl) { return; }
-        map.attributionControl.removeAttribution(credit);
-        layer.once("tileload", function () { map.attributionControl.addAttribution(credit); });
-      });
-      map.getContainer().setAttribute("data-days", S.days.length);
-      map.getContainer().setAttribute("data-bsb-ready", "1");
-      // Time from navigation start until layers and controls exist (benchmarks read it).
-      if (window.performance) {
-        map.getContainer().setAttribute("data-ready-ms", Math.round(performance.now()));
-      }
-    }
-  };
-}
-"""

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Final
 
+from geodata.files import write_atomic
 from optimizer.errors import InputError, Problem
 
 logger = logging.getLogger(__name__)
@@ -547,15 +548,9 @@ def _write_manifest_data(folder: Path, kind: str, files: Mapping[str, str] | Non
         "kind": kind,
         "files": None if files is None else dict(sorted(files.items())),
     }
-    temporary = folder / f"{MANIFEST_NAME}.tmp-{secrets.token_hex(6)}"
-    try:
-        # Mode "x" and open(): a new file, with the umask's permissions like the plan's files.
-        with temporary.open("x", encoding="utf-8") as stream:
-            stream.write(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-        temporary.replace(folder / MANIFEST_NAME)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    # Not private: the manifest has the umask's permissions, like the plan's files.
+    text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    write_atomic(folder / MANIFEST_NAME, text.encode("utf-8"), private=False)
 
 
 def remove_stale_staging(target: Path) -> list[Path]:

@@ -3,7 +3,7 @@
 The server starts one per running job, in its own session (process group), and talks to it
 through pipes: the job writes events on stdout (``service.events``: ``Started`` once it can be
 cancelled, ``Progress``, then ``Done`` or ``Failed``); its log goes to stderr, which the server
-keeps in ``jobs/<id>.log``. It runs the same pipeline as ``bsb plan`` (``geodata.pipeline``).
+keeps in ``jobs/<id>.log``. It runs the same pipeline as ``bsb plan`` (``documents.pipeline``).
 SIGINT stops the search and still writes the best plan found (cancel); SIGTERM kills the job
 and every planner process it started. On Linux the kernel sends SIGTERM when the server dies,
 and a watchdog thread does the same everywhere else, so no solver outlives its server.
@@ -134,7 +134,7 @@ def _heartbeat(events: _Events, scenario: Scenario) -> Iterator[None]:
 
 def run_job(args: JobArgs, events: _Events, stop: threading.Event) -> int:
     """Run the pipeline on the job's scenario; report on ``events``."""
-    from geodata.pipeline import PlanFailsCheckError, SolverOverrides, run_pipeline
+    from documents.pipeline import PlanFailsCheckError, SolverOverrides, run_pipeline
     from optimizer.planner import PlannerOptions
 
     try:

@@ -14,13 +14,13 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from documents.plan_files import write_plan_folder
 from geodata.cells import (
     FORMULA_TRIGGERS,
     spreadsheet_text,
     strip_invisible,
     unquote_spreadsheet_text,
 )
-from geodata.plan_files import write_plan_folder
 from geodata.scenario_io import read_scenario
 from geodata.scenario_writer import write_scenario
 from optimizer.model import Scenario

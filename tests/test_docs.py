@@ -23,9 +23,9 @@ from click.testing import CliRunner
 from benchmarks.runner import RUN_LAYOUT
 from benchmarks.solve import SOLUTION_COMMENT
 from cli import main
+from documents.plan_files import STOPS_COLUMNS, UNASSIGNED_COLUMNS
 from geodata.maps import BSB_MAP_MARKER
 from geodata.output_guard import KIND_NAMES, MANIFEST_NAME, write_manifest
-from geodata.plan_files import STOPS_COLUMNS, UNASSIGNED_COLUMNS
 from geodata.sample import write_sample
 from geodata.scenario_io import (
     _SECTION_KEYS,
@@ -563,3 +563,15 @@ def test_plan_doc_names_the_markers_of_single_files(plan_doc: str) -> None:
     assert set(RUN_LAYOUT) - {MANIFEST_NAME} == {
         name.rstrip("/") for name in _BACKTICKED.findall(section) if name.rstrip("/") in RUN_LAYOUT
     }
+
+
+@pytest.mark.parametrize("package", ["geodata", "documents"])
+def test_readme_layout_names_only_files_the_package_has(package: str) -> None:
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith(f"| `{package}/` |"))
+    named = re.findall(r"`([a-z_]+\.py)`", row)
+    assert named, row
+    for name in named:
+        assert (DOCS.parent / package / name).is_file(), (package, name)
+    if "assets/" in row:
+        assert any((DOCS.parent / package / "assets").iterdir())

@@ -12,7 +12,7 @@ from typing import cast
 import pytest
 
 import optimizer.pyvrp_engine
-from geodata.pipeline import with_overrides
+from documents.pipeline import with_overrides
 from optimizer import engines, strategies
 from optimizer.engines import Member, Portfolio, default_members, result_cost, solve
 from optimizer.model import Scenario

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geodata.pipeline import with_overrides
+from documents.pipeline import with_overrides
 from optimizer.executors import (
     Executor,
     InProcess,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from geodata.pipeline import with_overrides
+from documents.pipeline import with_overrides
 from geodata.sample import write_sample
 from geodata.scenario_io import read_scenario
 from optimizer.model import Scenario, Truck

@@ -21,6 +21,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from documents.papers import Text
+from documents.plan_files import write_complete_plan
+from documents.trip_sheets import SheetText
 from geodata.i18n import (
     LANGUAGES,
     LOCALES,
@@ -39,9 +42,6 @@ from geodata.i18n import (
     reason_sentence,
 )
 from geodata.maps import MapText
-from geodata.papers import Text
-from geodata.plan_files import write_complete_plan
-from geodata.trip_sheets import SheetText
 from optimizer.model import Scenario
 from optimizer.reasons import ReasonCode, ReasonFacts
 from optimizer.solution import Plan, Unassigned, compute_kpis

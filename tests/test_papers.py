@@ -1,19 +1,16 @@
-"""Tests of geodata.papers: loading lists, receipt lists (TTB) and the facilitator schedule."""
+"""Tests of documents.papers: loading lists, receipt lists (TTB) and the facilitator schedule."""
 
 from __future__ import annotations
 
 import csv
-import re
 from datetime import date
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given
-from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from documents.papers import LANGUAGES, Text, paper_files, write_papers
 from geodata.i18n import REASON_LABELS
-from geodata.papers import LANGUAGES, Text, safe_stem, write_papers
 from optimizer.solution import Plan, ReasonCode, compute_kpis
 from tests.conftest import _route, make_tiny_plan, make_tiny_scenario
 
@@ -64,7 +61,7 @@ def test_write_papers_returns_every_file_it_wrote(tmp_path: Path) -> None:
 def test_write_papers_tells_how_many_files_it_has_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from geodata import papers
+    from documents import papers
 
     monkeypatch.setattr(papers._Tick, "PROGRESS_EVERY_S", 0.0)
     told: list[int] = []
@@ -279,32 +276,11 @@ def test_ids_that_look_like_formulas_stay_text(tmp_path: Path) -> None:
     assert "=1+1" not in values
 
 
-WINDOWS_DEVICES = {
-    "CON",
-    "PRN",
-    "AUX",
-    "NUL",
-    *(f"COM{i}" for i in range(1, 10)),
-    *(f"LPT{i}" for i in range(1, 10)),
-}
-
-
-@given(st.text(max_size=80))
-@example("00042")
-@example("COM1")
-@example("CON")
-@example("../etc/passwd")
-def test_safe_stem_is_a_plain_file_name(text: str) -> None:
-    stem = safe_stem(text)
-    assert re.fullmatch(r"[A-Za-z0-9._-]+", stem)
-    assert not stem.startswith(".")
-    assert stem.split(".")[0].upper() not in WINDOWS_DEVICES
-    plain = re.fullmatch(r"[A-Za-z0-9-]([A-Za-z0-9._-]{0,58}[A-Za-z0-9-])?", text)
-    if plain and text.split(".")[0].upper() not in WINDOWS_DEVICES:
-        assert stem == text
-
-
-@given(st.text(min_size=1, max_size=20), st.text(min_size=1, max_size=20))
-def test_safe_stem_keeps_distinct_ids_apart(first: str, second: str) -> None:
-    if first != second:
-        assert safe_stem(first) != safe_stem(second)
+def test_paper_files_render_what_write_papers_writes(tmp_path: Path) -> None:
+    scenario, plan = make_tiny_scenario(), make_tiny_plan()
+    rendered = dict(paper_files(scenario, plan, language="en"))
+    written = write_papers(scenario, plan, tmp_path, language="en")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == sorted(rendered)
+    for relative, content in rendered.items():
+        if relative.endswith(".csv"):  # xlsx files carry the time they were made
+            assert (tmp_path / relative).read_bytes() == content, relative

@@ -1,4 +1,4 @@
-"""geodata.pipeline: read, override, plan, check, write, once for every caller."""
+"""documents.pipeline: read, override, plan, check, write, once for every caller."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import geodata.pipeline
-from geodata.pipeline import (
+import documents.pipeline
+from documents.pipeline import (
     PlanFailsCheckError,
     SolverOverrides,
     run_pipeline,
@@ -97,7 +97,7 @@ def test_a_plan_the_checker_rejects_is_never_written(
     tiny_scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broken = Violation("load", "truck T1 carries too much")
-    monkeypatch.setattr(geodata.pipeline, "check_plan", lambda scenario, plan: [broken])
+    monkeypatch.setattr(documents.pipeline, "check_plan", lambda scenario, plan: [broken])
     with pytest.raises(PlanFailsCheckError) as raised:
         run_pipeline(
             tiny_scenario, tmp_path / "plan", overrides=FAST, options=PlannerOptions(workers=1)

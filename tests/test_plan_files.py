@@ -1,4 +1,4 @@
-"""Tests of geodata.plan_files: the plan folder, written atomically, and the summary."""
+"""Tests of documents.plan_files: the plan folder, written atomically, and the summary."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from geodata.output_guard import MANIFEST_NAME, file_sha256, read_manifest
-from geodata.plan_files import (
+from documents.plan_files import (
     STOPS_COLUMNS,
     UNASSIGNED_COLUMNS,
     format_summary,
     routes_geojson,
     write_plan_folder,
 )
+from geodata.output_guard import MANIFEST_NAME, file_sha256, read_manifest
 from optimizer.errors import InputError
 from optimizer.model import Scenario
 from optimizer.solution import Plan, compute_kpis, plan_from_dict, plan_to_dict
@@ -301,7 +301,7 @@ def test_summary_flags_late_tranches_and_clean_plans() -> None:
 
 
 def test_write_complete_plan_tells_each_stage_as_it_starts(tmp_path: Path) -> None:
-    from geodata.plan_files import WRITE_STAGES, write_complete_plan
+    from documents.plan_files import WRITE_STAGES, write_complete_plan
 
     told: list[tuple[int, int, str]] = []
     out = tmp_path / "plan"

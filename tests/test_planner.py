@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from geodata.pipeline import with_overrides
+from documents.pipeline import with_overrides
 from optimizer import planner
 from optimizer.checker import check_plan
 from optimizer.model import (

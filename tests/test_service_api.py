@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from geodata.plan_files import WRITE_STAGES
+from documents.plan_files import WRITE_STAGES
 from geodata.scenario_io import read_scenario
 from optimizer.checker import check_plan_file
 from optimizer.strategies import default_strategy_name

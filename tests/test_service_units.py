@@ -222,7 +222,7 @@ def test_worker_reports_each_writing_stage_after_planning_without_throttling() -
     import io
     import json
 
-    from geodata.plan_files import WRITE_STAGES
+    from documents.plan_files import WRITE_STAGES
     from service.worker import PLANNING_SHARE, _Events
 
     stream = io.StringIO()

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from geodata.plan_files import WRITE_STAGES
+from documents.plan_files import WRITE_STAGES
 from optimizer.strategies import default_strategy_name
 from tests.conftest import find_chromium
 from tests.service_live import LiveServer, scenario_zip, zip_bytes

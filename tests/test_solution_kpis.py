@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from documents.summary import format_summary
 from geodata.i18n import LANGUAGES, LOCALES, Language, language_index, parse_language
 from geodata.maps import map_content
-from geodata.plan_files import format_summary
 from optimizer.checker import RULES, Rule, check_plan
 from optimizer.solution import (
     Kpis,

@@ -1,4 +1,4 @@
-"""summary.md quotes scenario text as plain text (geodata.plan_files.format_summary)."""
+"""summary.md quotes scenario text as plain text (documents.plan_files.format_summary)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geodata.plan_files import _md, format_summary
+from documents.summary import _md, format_summary
 from optimizer.solution import Plan, compute_kpis
 from tests.conftest import make_tiny_scenario
 

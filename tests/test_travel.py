@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geodata.pipeline import with_overrides
+from documents.pipeline import with_overrides
 from optimizer import planner
 from optimizer.geometry import FloatArray, IntArray
 from optimizer.model import Scenario, TravelSettings

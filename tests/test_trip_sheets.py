@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geodata.papers import safe_stem
-from geodata.trip_sheets import route_svg, trip_sheet_files, truck_days, write_trip_sheets
+from documents.trip_sheets import route_svg, trip_sheet_files, truck_days, write_trip_sheets
+from geodata.files import safe_stem
 from optimizer.model import Scenario
 from optimizer.solution import Plan, Route, Stop, compute_kpis
 from tests.conftest import find_chromium, make_tiny_scenario

@@ -23,16 +23,25 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import Enum, unique
+from enum import unique
 from pathlib import Path
 from typing import Final
 
-from geodata.i18n import format_clock, format_km, format_long_date, format_number, language_index
-from geodata.maps import TRUCK_COLOURS, write_atomic
-from geodata.papers import safe_stem
+from geodata.files import package_text, safe_stem, write_atomic
+from geodata.i18n import (
+    WordTable,
+    format_clock,
+    format_km,
+    format_long_date,
+    format_number,
+    language_index,
+)
+from geodata.maps import TRUCK_COLOURS
 from optimizer.model import Scenario
 from optimizer.solution import Plan, Route
 
+SHEET_CSS: Final = "assets/trip_sheet.css"
+"""The trip sheets' print stylesheet (A4, tables that break between rows), inlined in each."""
 SVG_WIDTH: Final = 1800
 SVG_HEIGHT: Final = 820
 """SVG user units of the small map (about 10 per millimetre across an A4 page's text width)."""
@@ -48,7 +57,7 @@ WAREHOUSE_HALF: Final = 26
 
 
 @unique
-class SheetText(Enum):
+class SheetText(WordTable):
     """Every fixed word of the trip sheets: ``(Bahasa Indonesia, English)``."""
 
     TITLE = ("Surat jalan", "Trip sheet")
@@ -79,10 +88,6 @@ class SheetText(Enum):
     MAP = ("Peta rute", "Route map")
     PRINT = ("Cetak", "Print")
 
-    def label(self, language: str) -> str:
-        """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
-        return self.value[language_index(language)]
-
 
 @dataclass(frozen=True, slots=True)
 class TruckDay:
@@ -94,7 +99,7 @@ class TruckDay:
 
     @property
     def file_name(self) -> str:
-        """``{date}_{truck}.html``, the truck id made safe by :func:`geodata.papers.safe_stem`."""
+        """``{date}_{truck}.html``, the truck id made safe by :func:`geodata.files.safe_stem`."""
         return f"{self.day.isoformat()}_{safe_stem(self.truck)}.html"
 
 
@@ -238,7 +243,7 @@ def trip_sheet_html(scenario: Scenario, truck_day: TruckDay, *, language: str = 
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{language}"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{_CSS}</style></head><body>"
+        f"<style>{package_text('documents', SHEET_CSS)}</style></head><body>"
         f"<h1>{title}</h1>{facts}"
         f"<figure><figcaption>{t(SheetText.MAP)}</figcaption>"
         f"{route_svg(scenario, truck_day.routes)}</figure>"
@@ -457,28 +462,3 @@ def _arrow(a: tuple[float, float], b: tuple[float, float], colour: str) -> str:
 
 def _kg(value: float, language: str) -> str:
     return format_number(value, language)
-
-
-_CSS: Final = """
-@page{size:A4 portrait;margin:12mm}
-body{font:10pt/1.35 system-ui,Arial,sans-serif;color:#000;max-width:186mm;margin:0 auto}
-h1{font-size:15pt;margin:0 0 4px}h2{font-size:11pt;margin:10px 0 3px}
-table{border-collapse:collapse;width:100%}
-.facts th{text-align:left;width:18%;font-weight:600}.facts td,.facts th{padding:1px 4px}
-/* Columns as wide as their longest word: ids, RT/RW, times and tranches never wrap, names wrap
-   only between words, so a driver never reads half a village name. */
-.stops{table-layout:auto;font-size:8pt}
-.stops th,.stops td{border:1px solid #666;padding:2px;vertical-align:top;
- overflow-wrap:normal;word-break:normal;hyphens:manual}
-.stops td b,.stops td:nth-child(2),.stops td:nth-child(3),.stops td:nth-child(5),
-.stops td:nth-child(8){white-space:nowrap}
-.stops th{background:#e8e8e8;font-size:7.5pt}.stops td.n{text-align:right}
-.stops .initials{width:15mm}.stops tr.total td{font-weight:700}
-thead{display:table-header-group}tr{break-inside:avoid;page-break-inside:avoid}
-section{break-inside:auto}
-figure{margin:6px 0}figcaption{font-weight:600;font-size:9pt}
-svg.map{width:100%;max-height:85mm;display:block}
-.swatch{display:inline-block;width:10px;height:10px;margin-right:5px;border:1px solid #000}
-.sign{margin-top:14px}.sign td{width:50%;text-align:center;padding-top:6px}
-@media print{*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
-"""

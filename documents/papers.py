@@ -34,15 +34,15 @@ two ids never share a file).
 from __future__ import annotations
 
 import csv
-import hashlib
+import io
 import math
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum, unique
+from enum import unique
 from pathlib import Path
 from typing import Final
 
@@ -51,20 +51,26 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from geodata.cells import spreadsheet_text
+from geodata.files import unique_stems
 from geodata.i18n import (
     LANGUAGES,
     Term,
+    WordTable,
     format_clock,
     format_short_date,
     format_time_range,
     language_index,
+    plain_number,
     reason_label,
     reason_sentence,
 )
 from optimizer.model import DropPoint, Scenario, Tranche
 from optimizer.solution import Plan, Route, Stop, Unassigned
 
-__all__ = ["LANGUAGES", "Text", "language_index", "safe_stem", "write_papers"]
+__all__ = ["LANGUAGES", "PaperFile", "Text", "language_index", "paper_files", "write_papers"]
+
+PaperFile = tuple[str, bytes]
+"""One rendered paper: its path relative to the papers folder, and its bytes."""
 
 LOADING_LISTS: Final = "loading_lists"
 RECEIPTS: Final = "receipts"
@@ -85,7 +91,7 @@ _XLSX_DATE_WIDTH: Final = 27.0
 
 
 @unique
-class Text(Enum):
+class Text(WordTable):
     """Every header and fixed word of the papers: ``(Bahasa Indonesia, English)``."""
 
     TRUCK = ("Truk", "Truck")
@@ -123,10 +129,6 @@ class Text(Enum):
     RECEIPTS = ("Rekap TTB", "Receipts")
     SCHEDULE = ("Jadwal pendamping", "Facilitator schedule")
 
-    def label(self, language: str) -> str:
-        """Return the text in ``language`` (one of :data:`LANGUAGES`)."""
-        return self.value[language_index(language)]
-
 
 _MIN_WIDTH: Final = 6.0
 _MAX_WIDTH: Final = 45.0
@@ -134,15 +136,7 @@ _SIGNATURE_ROW_HEIGHT_PT: Final = 22.0
 """Room to sign by hand on a printed receipt list."""
 _SHEET_TITLE_MAX: Final = 31
 """Excel's limit on sheet-name length."""
-_STEM_MAX: Final = 60
-_HASH_CHARS: Final = 8
-_UNSAFE_FILE_CHARS: Final = re.compile(r"[^A-Za-z0-9._-]+")
 _UNSAFE_SHEET_CHARS: Final = re.compile(r"[\[\]:*?/\\]")
-_WINDOWS_RESERVED: Final = frozenset(
-    {"CON", "PRN", "AUX", "NUL"}
-    | {f"COM{i}" for i in range(1, 10)}
-    | {f"LPT{i}" for i in range(1, 10)}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,17 +230,53 @@ def write_papers(
         If the plan names a drop point, tranche or warehouse the scenario does not have.
     """
     language_index(language)  # fail before writing anything
-    folder.mkdir(parents=True, exist_ok=True)
+    for subfolder in (folder / LOADING_LISTS, folder / RECEIPTS):
+        subfolder.mkdir(parents=True, exist_ok=True)  # even when empty, as they always were
     tick = _Tick(progress)
     written: list[Path] = []
-    written += _write_loading_lists(scenario, plan, folder, language, tick)
-    written += _write_receipts(scenario, plan, folder, language, tick)
-    written += _write_schedule(scenario, plan, folder, language, tick)
+    for relative, content in paper_files(scenario, plan, language=language):
+        # Plain writes: the plan folder around the papers is written and renamed atomically.
+        path = folder / relative
+        path.write_bytes(content)
+        written.append(path)
+        tick(1)
     return written
 
 
+def paper_files(scenario: Scenario, plan: Plan, *, language: str = "id") -> Iterator[PaperFile]:
+    """Render the papers one file at a time: loading lists, receipt lists, schedule.
+
+    A generator, so a plan of 100,000 drop points never holds every paper in memory; the
+    writer (:func:`write_papers`) writes each as it comes.
+
+    Parameters
+    ----------
+    scenario
+        The scenario the plan is for.
+    plan
+        The plan to print.
+    language
+        ``"id"`` (Bahasa Indonesia, default) or ``"en"`` for the headers.
+
+    Yields
+    ------
+    tuple of (str, bytes)
+        The file's path relative to the papers folder (``receipts/00042.xlsx``) and its bytes:
+        per trip and per drop point first, then each combined paper.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is not one of :data:`LANGUAGES` (when the first file is asked for).
+    """
+    language_index(language)
+    yield from _loading_lists(scenario, plan, language)
+    yield from _receipts(scenario, plan, language)
+    yield from _schedule(scenario, plan, language)
+
+
 class _Tick:
-    """Counts files written and tells ``progress`` at most every ``PROGRESS_EVERY_S``."""
+    """Count files written and tell ``progress`` at most every ``PROGRESS_EVERY_S``."""
 
     PROGRESS_EVERY_S = 10.0
 
@@ -270,14 +300,9 @@ def _sorted_routes(plan: Plan) -> list[Route]:
     return sorted(plan.routes, key=lambda r: (r.date, r.truck, r.trip))
 
 
-def _write_loading_lists(
-    scenario: Scenario, plan: Plan, folder: Path, language: str, tick: _Tick
-) -> list[Path]:
+def _loading_lists(scenario: Scenario, plan: Plan, language: str) -> Iterator[PaperFile]:
     routes = _sorted_routes(plan)
-    per_trip_dir = folder / LOADING_LISTS
-    per_trip_dir.mkdir(exist_ok=True)
-    truck_stems = _unique_stems(sorted({r.truck for r in routes}))
-    written: list[Path] = []
+    truck_stems = unique_stems(sorted({r.truck for r in routes}))
     combined: list[tuple[Cell, ...]] = []
     stop_columns = (
         _Column(Text.SEQ),
@@ -316,12 +341,11 @@ def _write_loading_lists(
                 None,
                 None,
                 sum(s.sacks for s in route.stops),
-                _number(sum(s.kg for s in route.stops)),
+                plain_number(sum(s.kg for s in route.stops)),
             ),
         )
         stem = f"{route.date.isoformat()}_{truck_stems[route.truck]}_trip{route.trip}"
-        written += _write_both(per_trip_dir / stem, (sheet,), language)
-        tick(2)
+        yield from _both(f"{LOADING_LISTS}/{stem}", (sheet,), language)
         trip_cells: tuple[Cell, ...] = (
             route.date,
             route.truck,
@@ -343,7 +367,7 @@ def _write_loading_lists(
         rows=combined,
         landscape=True,
     )
-    return _write_both(folder / LOADING_LISTS, (combined_sheet,), language) + written
+    yield from _both(LOADING_LISTS, (combined_sheet,), language)
 
 
 def _stop_cells(scenario: Scenario, stop: Stop) -> tuple[Cell, ...]:
@@ -355,7 +379,7 @@ def _stop_cells(scenario: Scenario, stop: Stop) -> tuple[Cell, ...]:
         _rt_rw(point),
         stop.tranche,
         stop.sacks,
-        _number(stop.kg),
+        plain_number(stop.kg),
     )
 
 
@@ -390,25 +414,19 @@ def _deliveries(scenario: Scenario, plan: Plan) -> list[_Delivery]:
     return deliveries
 
 
-def _write_receipts(
-    scenario: Scenario, plan: Plan, folder: Path, language: str, tick: _Tick
-) -> list[Path]:
+def _receipts(scenario: Scenario, plan: Plan, language: str) -> Iterator[PaperFile]:
     deliveries = _deliveries(scenario, plan)
     missing = _missing(plan)
     per_point: dict[str, list[_Delivery]] = defaultdict(list)
     for delivery in deliveries:
         per_point[delivery.point.id].append(delivery)
-    per_point_dir = folder / RECEIPTS
-    per_point_dir.mkdir(exist_ok=True)
-    point_stems = _unique_stems(list(per_point))
-    written: list[Path] = []
+    point_stems = unique_stems(list(per_point))
     for point_id, point_deliveries in per_point.items():
         sheets = tuple(
             _receipt_sheet(d, missing.get((d.point.id, d.tranche.id), []), language)
             for d in point_deliveries
         )
-        written += _write_both(per_point_dir / point_stems[point_id], sheets, language)
-        tick(2)
+        yield from _both(f"{RECEIPTS}/{point_stems[point_id]}", sheets, language)
     summary_rows = [
         (
             d.point.id,
@@ -420,7 +438,7 @@ def _write_receipts(
             d.families,
             d.families_waiting,
             d.sacks,
-            _number(d.kg),
+            plain_number(d.kg),
             ", ".join(d.trucks),
             d.dates,
         )
@@ -447,7 +465,7 @@ def _write_receipts(
         rows=summary_rows,
         landscape=True,
     )
-    return _write_both(folder / RECEIPTS, (summary,), language) + written
+    yield from _both(RECEIPTS, (summary,), language)
 
 
 def _receipt_sheet(delivery: _Delivery, short: Sequence[Unassigned], language: str) -> _Sheet:
@@ -455,7 +473,7 @@ def _receipt_sheet(delivery: _Delivery, short: Sequence[Unassigned], language: s
     # A family is either served in full or not at all: one line per family served, and the
     # total is what those lines hold.
     families = delivery.families
-    per_family_kg = _number(tranche.kg_per_kpm)
+    per_family_kg = plain_number(tranche.kg_per_kpm)
     waiting: tuple[tuple[Text, Cell], ...] = ((Text.KPM_WAITING, delivery.families_waiting),)
     if delivery.families_waiting:
         waiting += ((Text.REASON, _reason_sentences(short, language)),)
@@ -480,11 +498,11 @@ def _receipt_sheet(delivery: _Delivery, short: Sequence[Unassigned], language: s
             (Text.KPM, families),
             *waiting,
             (Text.SACKS, delivery.sacks),
-            (Text.KG, _number(delivery.kg)),
+            (Text.KG, plain_number(delivery.kg)),
             (Text.TRUCKS, ", ".join(delivery.trucks)),
             (Text.DELIVERY_DATES, delivery.dates),
         ),
-        total=(Text.TOTAL.label(language), None, _number(families * tranche.kg_per_kpm), None),
+        total=(Text.TOTAL.label(language), None, plain_number(families * tranche.kg_per_kpm), None),
         row_height_pt=_SIGNATURE_ROW_HEIGHT_PT,
     )
 
@@ -495,9 +513,7 @@ class _ScheduleLine:
     cells: tuple[Cell, ...]
 
 
-def _write_schedule(
-    scenario: Scenario, plan: Plan, folder: Path, language: str, tick: _Tick
-) -> list[Path]:
+def _schedule(scenario: Scenario, plan: Plan, language: str) -> Iterator[PaperFile]:
     tranche_order = {t.id: i for i, t in enumerate(scenario.tranches)}
     missing = _missing(plan)
     lines: list[_ScheduleLine] = []
@@ -522,7 +538,7 @@ def _write_schedule(
                         route.truck,
                         route.trip,
                         stop.sacks,
-                        _number(stop.kg),
+                        plain_number(stop.kg),
                         (Term.PARTLY_SCHEDULED if short else Term.SCHEDULED).label(language),
                         _reason_labels(short, language),
                         _reason_sentences(short, language),
@@ -549,7 +565,7 @@ def _write_schedule(
                     None,
                     None,
                     item.sacks,
-                    _number(item.kg),
+                    plain_number(item.kg),
                     Term.NOT_SCHEDULED.label(language),
                     _reason_labels([item], language),
                     _reason_sentences([item], language),
@@ -579,7 +595,7 @@ def _write_schedule(
         rows=[line.cells for line in lines],
         landscape=True,
     )
-    return _write_both(folder / SCHEDULE, (sheet,), language)
+    yield from _both(SCHEDULE, (sheet,), language)
 
 
 def _schedule_point_cells(point: DropPoint, tranche_id: str) -> tuple[Cell, ...]:
@@ -610,67 +626,19 @@ def _reason_sentences(items: Iterable[Unassigned], language: str) -> str:
 # --- formatting helpers ---------------------------------------------------------------------
 
 
-def _number(value: float) -> int | float:
-    """Integral values as ints (``1500`` not ``1500.0``), others to 6 decimals."""
-    if float(value).is_integer():
-        return int(value)
-    return round(float(value), 6)
-
-
 def _rt_rw(point: DropPoint) -> str:
     if not point.rt and not point.rw:
         return ""
     return f"{point.rt or '-'}/{point.rw or '-'}"
 
 
-def safe_stem(text: str) -> str:
-    """Make a file-name stem of an id: safe characters only, plus a hash if it had to change.
-
-    Parameters
-    ----------
-    text
-        Any id (drop point, truck, ...).
-
-    Returns
-    -------
-    str
-        ``text`` itself when it is made of ``A-Z a-z 0-9 . _ -`` only, is not a reserved Windows
-        device name and is short; otherwise a cleaned version followed by ``-`` and the first
-        8 hex digits of the SHA-1 of ``text`` (so distinct ids keep distinct names).
-    """
-    stem = _UNSAFE_FILE_CHARS.sub("_", text).strip("._")[:_STEM_MAX]
-    # Windows reserves device names even with an extension: "CON.csv", "con.x.xlsx".
-    if stem and stem == text and stem.split(".")[0].upper() not in _WINDOWS_RESERVED:
-        return stem
-    return f"{stem or 'id'}-{_short_hash(text)}"
-
-
-def _short_hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:_HASH_CHARS]
-
-
-def _unique_stems(ids: Iterable[str]) -> dict[str, str]:
-    """:func:`safe_stem` per id, also distinct on case-insensitive file systems."""
-    stems: dict[str, str] = {}
-    taken: set[str] = set()
-    for text in ids:
-        stem = safe_stem(text)
-        if stem.casefold() in taken:
-            stem = f"{stem}-{_short_hash(text)}"
-        taken.add(stem.casefold())
-        stems[text] = stem
-    return stems
-
-
 # --- writers --------------------------------------------------------------------------------
 
 
-def _write_both(stem: Path, sheets: Sequence[_Sheet], language: str) -> list[Path]:
-    csv_path = stem.with_name(stem.name + ".csv")
-    xlsx_path = stem.with_name(stem.name + ".xlsx")
-    _write_csv(csv_path, sheets, language)
-    _write_xlsx(xlsx_path, sheets, language)
-    return [csv_path, xlsx_path]
+def _both(stem: str, sheets: Sequence[_Sheet], language: str) -> Iterator[PaperFile]:
+    """Render the same sheets as ``{stem}.csv`` and ``{stem}.xlsx``."""
+    yield f"{stem}.csv", _csv_bytes(sheets, language)
+    yield f"{stem}.xlsx", _xlsx_bytes(sheets, language)
 
 
 def _sheet_lines(sheet: _Sheet, language: str) -> list[tuple[Cell, ...]]:
@@ -699,16 +667,17 @@ def _csv_value(value: Cell) -> str | int | float | None:
     return value
 
 
-def _write_csv(path: Path, sheets: Sequence[_Sheet], language: str) -> None:
+def _csv_bytes(sheets: Sequence[_Sheet], language: str) -> bytes:
+    stream = io.StringIO(newline="")
+    writer = csv.writer(stream)
+    for index, sheet in enumerate(sheets):
+        if index:
+            writer.writerow(())
+        writer.writerows(
+            [_csv_value(value) for value in line] for line in _sheet_lines(sheet, language)
+        )
     # utf-8-sig: the byte-order mark tells Excel the file is UTF-8 (names with é, en dashes).
-    with path.open("w", encoding="utf-8-sig", newline="") as stream:
-        writer = csv.writer(stream)
-        for index, sheet in enumerate(sheets):
-            if index:
-                writer.writerow(())
-            writer.writerows(
-                [_csv_value(value) for value in line] for line in _sheet_lines(sheet, language)
-            )
+    return stream.getvalue().encode("utf-8-sig")
 
 
 def _xlsx_value(value: Cell, language: str) -> str | int | float | date | None:
@@ -738,7 +707,7 @@ def _sheet_names(sheets: Sequence[_Sheet], language: str) -> list[str]:
     return names
 
 
-def _write_xlsx(path: Path, sheets: Sequence[_Sheet], language: str) -> None:
+def _xlsx_bytes(sheets: Sequence[_Sheet], language: str) -> bytes:
     workbook = Workbook()
     workbook.remove(workbook.active)
     bold = Font(bold=True)
@@ -785,7 +754,9 @@ def _write_xlsx(path: Path, sheets: Sequence[_Sheet], language: str) -> None:
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.page_setup.fitToWidth = 1
         ws.page_setup.fitToHeight = 0
-    workbook.save(path)
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()
 
 
 def _column_widths(sheet: _Sheet, lines: Sequence[tuple[Cell, ...]]) -> list[float]:

@@ -36,7 +36,7 @@ from optimizer.planner import PlannerOptions, ProgressCallback, plan_scenario
 from optimizer.solution import Plan, plan_to_dict
 
 if TYPE_CHECKING:
-    from geodata.plan_files import WriteProgress
+    from documents.plan_files import WriteProgress
 
 LOG = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def run_pipeline(
     language
         ``"id"`` or ``"en"`` for what people read in the plan folder.
     force, protected
-        As for ``geodata.plan_files.write_plan_folder``: replace a plan folder bsb wrote;
+        As for ``documents.plan_files.write_plan_folder``: replace a plan folder bsb wrote;
         folders the output must not touch (the scenario).
     stop
         Set it to stop the search and keep the best plan found.
@@ -291,7 +291,7 @@ def _write(
     progress: WriteProgress | None,
     maps_and_trip_sheets: bool,
 ) -> None:
-    from geodata.plan_files import write_complete_plan, write_plan_folder
+    from documents.plan_files import write_complete_plan, write_plan_folder
     from geodata.scenario_writer import write_scenario
 
     if maps_and_trip_sheets:
