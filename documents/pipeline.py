@@ -131,8 +131,6 @@ class PipelineResult:
         The scenario planned, overrides applied.
     plan
         The plan.
-    plan_dict
-        The plan as ``plan.json`` holds it (what the checker read).
     violations
         The checker's findings: empty unless the caller passed ``require_valid=False``.
     times
@@ -143,10 +141,17 @@ class PipelineResult:
 
     scenario: Scenario
     plan: Plan
-    plan_dict: dict[str, Any]
     violations: tuple[Violation, ...]
     times: StepTimes
     out_dir: Path | None
+
+    @property
+    def plan_dict(self) -> dict[str, Any]:
+        """The plan as ``plan.json`` holds it (what the checker read), made on demand.
+
+        Not kept: at 100,000 points it is hundreds of MB that writing does not need.
+        """
+        return plan_to_dict(self.plan)
 
 
 class PlanFailsCheckError(BsbError):
@@ -249,8 +254,7 @@ def run_pipeline(
     LOG.info("planning took %.1f s", plan_s)
 
     started = time.monotonic()
-    plan_dict = plan_to_dict(plan)
-    violations = tuple(check_plan(scenario, plan_dict))
+    violations = tuple(check_plan(scenario, plan_to_dict(plan)))
     check_s = time.monotonic() - started
     if violations and require_valid:
         raise PlanFailsCheckError(violations)
@@ -273,7 +277,6 @@ def run_pipeline(
     return PipelineResult(
         scenario=scenario,
         plan=plan,
-        plan_dict=plan_dict,
         violations=violations,
         times=StepTimes(read_s=read_s, plan_s=plan_s, check_s=check_s, write_s=write_s),
         out_dir=out_dir,

@@ -177,6 +177,8 @@ class _Context:
     reach_s: dict[int, list[int]] = field(default_factory=dict)
     """Driving seconds from each of ``reach[point]`` to the point, in the same order."""
     truncated: set[int] = field(default_factory=set)
+    screener: _Reach | None = None
+    """Screening's per-point and per-warehouse arrays, built once (by :func:`_screen`)."""
     """Points whose ``reach`` holds only the nearest warehouses: more can serve them."""
     tranche_sacks: dict[tuple[int, str], int] = field(default_factory=dict)
     """Sacks assigned per (warehouse, tranche), to share fleet estimates among sectors."""
@@ -212,7 +214,9 @@ class _Context:
         """
         if point in self.truncated:
             self.truncated.discard(point)
-            screened = _Reach(self).rows(np.array([point]), keep=len(self.warehouses))
+            if self.screener is None:
+                self.screener = _Reach(self)
+            screened = self.screener.rows(np.array([point]), keep=len(self.warehouses))
             self.reach[point] = screened.warehouses[0]
             self.reach_km[point] = screened.km[0]
             self.reach_s[point] = screened.seconds[0]
@@ -611,7 +615,8 @@ def _screen(ctx: _Context) -> dict[int, list[_Delivery]]:
     """Deliveries per point that some warehouse can serve; the rest become unassigned."""
     scenario = ctx.scenario
     servable: dict[int, list[_Delivery]] = {}
-    screened = _Reach(ctx).rows(np.arange(len(ctx.points)), ctx.nearest_warehouses)
+    ctx.screener = _Reach(ctx)
+    screened = ctx.screener.rows(np.arange(len(ctx.points)), ctx.nearest_warehouses)
     for p, point in enumerate(ctx.points):
         reachable = screened.warehouses[p]
         ctx.reach[p] = reachable

@@ -161,7 +161,7 @@ def run_job(args: JobArgs, events: _Events, stop: threading.Event) -> int:
         return EXIT_BAD_INPUT
     plan = result.plan
     # The strategy the planner resolved ("default" names a real one by then).
-    events.send(Done(status=plan.status, kpis=result.plan_dict["kpis"], strategy=plan.strategy))
+    events.send(Done(status=plan.status, kpis=plan.kpis.to_dict(), strategy=plan.strategy))
     return EXIT_OK
 
 
