@@ -38,7 +38,6 @@ from optimizer.planner import PlannerOptions
 
 SECTION = "map-sizes"
 """The section of ``benchmarks/RESULTS.md`` these results replace."""
-DEFAULT_SIZES = (500, 2000, 4000)
 MB = 1024 * 1024
 
 

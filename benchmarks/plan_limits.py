@@ -39,8 +39,6 @@ from benchmarks.metrics import results_section
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "plan-limits"
 """The section of ``benchmarks/RESULTS.md`` these results replace."""
-DEFAULT_SIZES = (20_000, 50_000, 100_000)
-DEFAULT_LIMITS_S = (30.0, 120.0)
 GOAL_OVERRUN = 1.10
 GOAL_PEAK_MB = 2048
 

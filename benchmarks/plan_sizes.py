@@ -32,7 +32,6 @@ from optimizer.planner import PlannerOptions
 
 SECTION = "plan-sizes"
 """The section of ``benchmarks/RESULTS.md`` these results replace."""
-DEFAULT_SIZES = (100, 500, 2000, 4000)
 
 
 def default_time_limit_s(n_points: int) -> float:

@@ -40,7 +40,6 @@ from optimizer.planner import PlannerOptions
 
 SECTION = "shortage"
 """The section of ``benchmarks/RESULTS.md`` these results replace."""
-DEFAULT_SIZES = (400, 1000)
 SHORT_WAREHOUSE_SHARE = 0.2
 """The last warehouse holds this share of its nearest points' demand."""
 OCTOBER_DAYS = 2
