@@ -130,12 +130,68 @@ class Calendar:
         return days
 
 
+TRAVEL_SOURCES = ("straight", "osm", "matrix")
+"""Where road distances and times come from (``[travel] source``)."""
+
+ACCESS_CLASSES = ("big", "small")
+"""Which roads a truck may use. ``big``: every motor road but tracks, ways narrower than 3 m
+and ``hgv=no``; ``small``: every motor road. A travel model that holds one class only (the
+straight line, a ``matrix`` file) serves every truck from it."""
+
+DEFAULT_ROAD_SPEED_KMH: tuple[tuple[str, float], ...] = (
+    ("motorway", 60.0),
+    ("trunk", 50.0),
+    ("primary", 40.0),
+    ("secondary", 35.0),
+    ("tertiary", 30.0),
+    ("unclassified", 20.0),
+    ("residential", 20.0),
+    ("living_street", 10.0),
+    ("service", 15.0),
+    ("track", 10.0),
+)
+"""Truck speeds by OSM ``highway`` value (``*_link`` roads take their road's speed); estimates
+from PP 34/2006's design speeds (arterial 60, collector 40, local 20, village 15) and toll-road
+observations (60-80 km/h), see ../shared/DOMAIN.md. ``[travel.speed_kmh]`` overrides any of
+them; a way's ``maxspeed`` tag lowers it."""
+
+
 @dataclass(frozen=True, slots=True)
 class TravelSettings:
-    """Straight-line travel model: road km = haversine km x ``circuity``, at ``speed_kmh``."""
+    """How road distances and driving times are found (``[travel]`` in ``scenario.toml``).
+
+    With ``source = "straight"`` (the default), road km = haversine km x ``circuity`` at
+    ``speed_kmh``. With ``"osm"`` they come from the roads of ``osm_file``, at
+    ``road_speed_kmh`` by road class; with ``"matrix"`` from ``matrix_file``. File paths are
+    relative to the scenario folder. A place farther than ``max_snap_m`` from every road its
+    trucks may use is unreachable (``no_road``). ``access`` overrides, per truck type, the
+    access class a truck gets by capacity (``small`` up to ``small_truck_max_kg``).
+    """
 
     speed_kmh: float = 30.0
     circuity: float = 1.4
+    source: str = "straight"
+    osm_file: str | None = None
+    matrix_file: str | None = None
+    max_snap_m: float = 500.0
+    road_speed_kmh: tuple[tuple[str, float], ...] = DEFAULT_ROAD_SPEED_KMH
+    small_truck_max_kg: float = 2500.0
+    access: tuple[tuple[str, str], ...] = ()
+    """``(truck type, access class)`` overrides from ``[travel.access]``."""
+
+    def truck_access(self, truck: Truck) -> str:
+        """Return the access class (``big`` or ``small``) of ``truck``.
+
+        Its type's ``[travel.access]`` override if any, else by capacity.
+        """
+        for truck_type, access in self.access:
+            if truck_type == truck.type:
+                return access
+        return "small" if truck.capacity_kg <= self.small_truck_max_kg else "big"
+
+    def speeds_kmh(self) -> dict[str, float]:
+        """Speed by OSM ``highway`` value, defaults overridden by the scenario's."""
+        return dict(self.road_speed_kmh)
 
     def road_km(self, lon1: float, lat1: float, lon2: float, lat2: float) -> float:
         """Estimated road distance between two points."""
