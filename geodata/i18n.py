@@ -219,6 +219,7 @@ class Term(WordTable):
         "Not enough fleet before the deadline",
     )
     REASON_SOLVER = ("Tidak ditemukan rute", "No route found")
+    REASON_NO_ROAD = ("Tidak terjangkau jalan", "No road reaches it")
     PLAN = ("Rencana", "Plan")
     STATUS = ("Status", "Status")
     COMPLETE = ("selesai", "complete")
@@ -254,6 +255,7 @@ REASON_LABELS: Final[Mapping[ReasonCode, Term]] = MappingProxyType(
         ReasonCode.TIME_WINDOW: Term.REASON_TIME_WINDOW,
         ReasonCode.FLEET_TIME: Term.REASON_FLEET_TIME,
         ReasonCode.SOLVER: Term.REASON_SOLVER,
+        ReasonCode.NO_ROAD: Term.REASON_NO_ROAD,
     }
 )
 """A short label per reason code (the heading of a reason; the sentence says the rest)."""
@@ -323,6 +325,12 @@ def _indonesian(code: ReasonCode, s: _Say, drop_point: str, tranche: str) -> str
     if code is ReasonCode.CAPACITY:
         if f.no_trucks:
             return "Tidak ada gudang yang punya truk."
+        if f.small_only:
+            by = f" ({f.road} tertutup bagi truk besar)" if f.road else ""
+            return (
+                f"Titik bagi {drop_point} hanya dapat dijangkau truk kecil{by}, dan tidak ada "
+                "gudang yang dapat melayaninya yang punya truk kecil."
+            )
         return (
             f"Tidak ada truk yang dapat menjangkau titik bagi {drop_point} dan mampu mengangkut "
             f"satu jatah KPM ({s.kg(f.ration_kg or 0)}; truk terbesar "
@@ -357,6 +365,20 @@ def _indonesian(code: ReasonCode, s: _Say, drop_point: str, tranche: str) -> str
             f"tidak punya sisa jam kerja atau rit untuk {what} pada {f.working_days or 0} hari "
             f"kerja dari {s.day(f.first_day)} sampai batas waktu tahap {tranche}, "
             f"{s.day(f.deadline)}."
+        )
+    if code is ReasonCode.NO_ROAD:
+        on = f" ({f.road})" if f.road else ""
+        if f.snap_km is None:
+            return f"Tidak ada jalan yang boleh dilalui truknya di dekat titik bagi {drop_point}."
+        if f.max_snap_km is None or f.snap_km > f.max_snap_km:
+            return (
+                f"Titik bagi {drop_point}: jalan terdekat yang dapat dilalui berjarak "
+                f"{s.km(f.snap_km)}{on}; titik yang lebih jauh dari {s.km(f.max_snap_km)} dari "
+                "jalan tidak dapat dijangkau."
+            )
+        return (
+            f"Tidak ada jalan yang boleh dilalui truknya yang menghubungkan titik bagi "
+            f"{drop_point} (di {f.road or '?'}) dengan gudang mana pun."
         )
     return (
         f"Pencarian rute tidak menemukan rute untuk titik bagi {drop_point} dalam batas waktu "

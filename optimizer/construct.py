@@ -7,7 +7,9 @@ thousands of parts. :func:`nearest_neighbour` builds trips in milliseconds inste
 starts at the farthest chunk still waiting that it can serve (so that far chunks do not end up
 alone), then goes on to the nearest chunk that still fits its load, the chunk's window and the
 shift, until nothing fits. It reads only the problem's matrices, so it works with any travel
-model. Its trips are feasible for the routing model; the packer schedules them as usual.
+model; each vehicle group drives on its own routing profile (small trucks may take roads big
+ones may not). Its trips are feasible for the routing model; the packer schedules them as
+usual.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ def nearest_neighbour(problem: RoutingProblem) -> RoutingResult:
     service = np.asarray(problem.service_s, dtype=np.int64)
     open_s = np.asarray(problem.open_s, dtype=np.int64)
     close_s = np.asarray(problem.close_s, dtype=np.int64)
-    distance = np.asarray(problem.distance_m, dtype=np.int64)
-    travel = np.asarray(problem.travel_s, dtype=np.int64)
+    distances = [np.asarray(problem.distance(k), dtype=np.int64) for k in range(problem.n_profiles)]
+    travels = [np.asarray(problem.travel(k), dtype=np.int64) for k in range(problem.n_profiles)]
     waiting = np.ones(n_nodes, dtype=bool)
     waiting[0] = False
     trips: list[tuple[int, tuple[int, ...]]] = []
@@ -58,8 +60,8 @@ def nearest_neighbour(problem: RoutingProblem) -> RoutingResult:
                 service,
                 open_s,
                 close_s,
-                distance,
-                travel,
+                distances[group.access],
+                travels[group.access],
             )
             if not nodes:
                 break  # nothing this group can carry: the next group may

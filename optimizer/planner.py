@@ -54,6 +54,7 @@ from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse
 from optimizer.reasons import ReasonFacts, english_reason
 from optimizer.routing import (
     DAY_S,
+    NO_ROAD_M,
     RoutingProblem,
     RoutingResult,
     SearchSettings,
@@ -79,7 +80,7 @@ from optimizer.solution import (
     compute_kpis,
 )
 from optimizer.strategies import Strategy, get_strategy
-from optimizer.travel import TravelModel, travel_model
+from optimizer.travel import NO_ROAD_S, RoadMatrix, TravelModel, travel_model
 
 LOG = logging.getLogger(__name__)
 
@@ -135,6 +136,9 @@ class _Part:
     tranche: str
     label: str
     chunks: list[_Delivery]
+    group_access: list[int] = field(default_factory=list)
+    """The access class (travel model index) of each vehicle group of the part's routing
+    problem, set when the problem is built."""
 
 
 @dataclass(slots=True)
@@ -145,6 +149,9 @@ class _Trip:
     timed: list[TimedStop] = field(default_factory=list)
     travel_back_s: int = 0
     distance_km: float = 0.0
+    access: int = 0
+    """The access class the trip was routed for (travel model index): it is timed on that
+    class's roads and packed only onto trucks of that class."""
 
 
 @dataclass(slots=True)
@@ -155,7 +162,10 @@ class _Context:
     tranches: dict[str, Tranche]
     trucks_at: dict[int, list[Truck]]
     travel: TravelModel
-    """Every road km and driving second of the plan comes from here (the scenario's model)."""
+    """Every road km and driving second of the plan comes from here (the scenario's model).
+    Places are numbered warehouses first, then points: point ``p`` is place ``n_wh + p``."""
+    truck_access: dict[str, int]
+    """Each truck's access class, as an index into ``travel.access``."""
     lon: FloatArray
     lat: FloatArray
     wh_lon: FloatArray
@@ -176,6 +186,9 @@ class _Context:
     """Road km from each of ``reach[point]`` to the point, in the same order."""
     reach_s: dict[int, list[int]] = field(default_factory=dict)
     """Driving seconds from each of ``reach[point]`` to the point, in the same order."""
+    reach_access: dict[int, list[int]] = field(default_factory=dict)
+    """For each of ``reach[point]``, the bit mask of access classes whose trucks there can
+    serve the point (bit ``k``: ``travel.access[k]``), in the same order."""
     truncated: set[int] = field(default_factory=set)
     screener: _Reach | None = None
     """Screening's per-point and per-warehouse arrays, built once (by :func:`_screen`)."""
@@ -220,7 +233,17 @@ class _Context:
             self.reach[point] = screened.warehouses[0]
             self.reach_km[point] = screened.km[0]
             self.reach_s[point] = screened.seconds[0]
+            self.reach_access[point] = screened.access[0]
         return self.reach[point]
+
+    @property
+    def n_wh(self) -> int:
+        """Warehouses: the place number of point ``p`` is ``n_wh + p``."""
+        return len(self.warehouses)
+
+    def access_mask(self, wh: int, point: int) -> int:
+        """Access classes (bit mask) whose trucks at a warehouse in the point's reach serve it."""
+        return self.reach_access[point][self.reach[point].index(wh)]
 
     def point_open_s(self, point: int) -> int:
         value = self.points[point].open_s
@@ -250,6 +273,7 @@ def plan_scenario(
     stop: threading.Event | None = None,
     options: PlannerOptions | None = None,
     progress: ProgressCallback | None = None,
+    travel: RoadMatrix | None = None,
 ) -> Plan:
     """Plan every delivery of a scenario.
 
@@ -269,6 +293,13 @@ def plan_scenario(
         Told what the planner is doing and roughly how far it is: when routing parts start
         and end, and, for parts routed in this process, at each improving solution (from
         the engine's solution callback). Called from the planning thread; keep it quick.
+    travel
+        Road km and seconds between the scenario's places per access class (``geodata``
+        builds it from an OpenStreetMap extract or a matrix file); the straight line of the
+        scenario's ``[travel]`` settings when omitted. Each truck drives the matrix of its
+        access class (``TravelSettings.truck_access``); a place farther than ``max_snap_m``
+        from every road of a class is out of reach for that class. Stays in this process:
+        routing parts get plain matrices.
 
     Returns
     -------
@@ -279,13 +310,13 @@ def plan_scenario(
     Raises
     ------
     ValueError
-        If the strategy name is unknown.
+        If the strategy name is unknown, or ``travel`` does not hold the scenario's places.
     """
     options = options or PlannerOptions()
     strategy = get_strategy(scenario.solver.strategy)
     started = time.monotonic()
     deadline = started + scenario.solver.time_limit_s
-    ctx = _build_context(scenario, options)
+    ctx = _build_context(scenario, options, travel_model(scenario, travel))
     with ctx.timed("screening"):
         servable = _screen(ctx)
     report = _ProgressReport(progress, started, deadline)
@@ -331,7 +362,33 @@ def plan_scenario(
             constructed_parts=ctx.constructed_parts,
             stock_rounds=n_rounds,
         ),
+        snap_m=_snap_m(ctx, routes),
     )
+
+
+def _snap_m(ctx: _Context, routes: list[Route]) -> dict[str, float | None] | None:
+    """Each drop point's distance to its road (see :attr:`optimizer.solution.Plan.snap_m`)."""
+    snap = ctx.travel.snap_m
+    if snap is None:
+        return None
+    n_wh = ctx.n_wh
+    serving: dict[str, set[int]] = defaultdict(set)
+    for route in routes:
+        access = ctx.truck_access[route.truck]
+        for stop in route.stops:
+            serving[stop.drop_point].add(access)
+    fleet = sorted(set(ctx.truck_access.values())) or list(range(len(ctx.travel.access)))
+    out: dict[str, float | None] = {}
+    for p, point in enumerate(ctx.points):
+        classes = serving.get(point.id)
+        place = snap[:, n_wh + p]
+        value = (
+            max(float(place[k]) for k in classes)
+            if classes
+            else min(float(place[k]) for k in fleet)
+        )
+        out[point.id] = round(value, 1) if math.isfinite(value) else None
+    return out
 
 
 def _route_in_rounds(
@@ -430,7 +487,10 @@ class _ProgressReport:
 # --- 1. screening -----------------------------------------------------------------------------
 
 
-def _build_context(scenario: Scenario, options: PlannerOptions) -> _Context:
+def _build_context(
+    scenario: Scenario, options: PlannerOptions, travel: TravelModel | None = None
+) -> _Context:
+    travel = travel if travel is not None else travel_model(scenario)
     points = scenario.drop_points
     warehouses = scenario.warehouses
     wh_index = {w.id: i for i, w in enumerate(warehouses)}
@@ -450,7 +510,10 @@ def _build_context(scenario: Scenario, options: PlannerOptions) -> _Context:
         warehouses=warehouses,
         tranches={t.id: t for t in scenario.tranches},
         trucks_at=trucks_at,
-        travel=travel_model(scenario.travel),
+        travel=travel,
+        truck_access={
+            t.id: travel.access_index(scenario.travel.truck_access(t)) for t in scenario.trucks
+        },
         lon=np.array([p.lon for p in points], dtype=np.float64),
         lat=np.array([p.lat for p in points], dtype=np.float64),
         wh_lon=np.array([w.lon for w in warehouses], dtype=np.float64),
@@ -486,14 +549,21 @@ class _ReachRows:
     """Reachable warehouses, nearest first (ties by index), at most ``keep``."""
     km: list[list[float]]
     seconds: list[list[int]]
+    access: list[list[int]]
+    """For each of ``warehouses``, a bit mask of the access classes whose trucks of that
+    warehouse can serve the point (bit ``k`` for the travel model's class ``k``)."""
     n_reachable: list[int]
     """How many warehouses can serve the point in all (more than kept: truncated)."""
     binding: list[ReasonCode]
     """For a point no warehouse can serve, the binding reason. The most specific wins: a
     window problem is fixable by the facilitator, a shift problem needs another warehouse, a
-    capacity problem needs other trucks."""
+    road only small trucks may take needs small trucks there (``capacity``), a point off the
+    road needs a road (``no_road``), a capacity problem needs other trucks."""
+    small_only: list[bool]
+    """Whether a ``capacity`` point is one that only trucks its warehouses lack can reach."""
     nearest: list[int]
-    """The nearest warehouse of all, reachable or not (for the facts of a reason)."""
+    """The nearest warehouse of all that a road connects with the point, reachable or not
+    (for the facts of a reason)."""
     nearest_km: list[float]
     nearest_s: list[int]
 
@@ -503,10 +573,12 @@ class _Reach:
 
     A warehouse can serve a point when one of its trucks that carries the largest ration can
     leave after loading, drive there, arrive while the point is open, unload one sack and be
-    back within its shift (a one-sack trip). Points are screened in blocks against every
-    warehouse, with arrays of one block's size: memory grows with the number of warehouses,
-    never with warehouses x points. The rule is the one the checker applies to ``stock``
-    reasons, and the reasons of points nobody can serve come from the same arrays.
+    back within its shift (a one-sack trip), on the roads of its access class: both places
+    within ``max_snap_m`` of such a road, and a road path both ways. Points are screened in
+    blocks against every warehouse, with arrays of one block's size: memory grows with the
+    number of warehouses, never with warehouses x points. The rule is the one the checker
+    applies to ``stock`` reasons, and the reasons of points nobody can serve come from the
+    same arrays.
     """
 
     BLOCK_CELLS = 1 << 21
@@ -516,10 +588,11 @@ class _Reach:
         self.ctx = ctx
         scenario = ctx.scenario
         largest_ration_kg = max(ctx.ration_sacks.values(), default=1) * ctx.sack_kg
-        # Distinct shifts of trucks that carry a ration, and which warehouse has which.
+        # Distinct (shift, access class) of trucks that carry a ration, and which warehouse
+        # has which.
         carrying = {
             wh: {
-                (t.shift_start_s, t.shift_end_s)
+                (t.shift_start_s, t.shift_end_s, ctx.truck_access[t.id])
                 for t in trucks
                 if t.capacity_kg >= largest_ration_kg
             }
@@ -531,6 +604,17 @@ class _Reach:
         for wh, shifts in carrying.items():
             for shift in shifts:
                 self.has_shift[wh, self.shifts.index(shift)] = True
+        self.fleet_access = sorted({access for _, _, access in self.shifts})
+        """Access classes of the trucks that carry a ration, anywhere."""
+        n_access = len(ctx.travel.access)
+        # Places within max_snap_m of a road of each class (every place on a straight line).
+        snap_m = ctx.travel.snap_m
+        n_places = n_wh + len(ctx.points)
+        self.snap_ok = (
+            np.ones((n_access, n_places), dtype=bool)
+            if snap_m is None
+            else np.asarray(snap_m <= ctx.scenario.travel.max_snap_m)
+        )
         points = ctx.points
         service = scenario.service
         self.open_s = np.array([ctx.point_open_s(p) for p in range(len(points))], dtype=np.int64)
@@ -544,24 +628,38 @@ class _Reach:
         """Screen ``points`` (indices) against every warehouse; keep the ``keep`` nearest."""
         ctx = self.ctx
         n_wh = len(ctx.warehouses)
-        out = _ReachRows([], [], [], [], [], [], [], [])
+        out = _ReachRows([], [], [], [], [], [], [], [], [], [])
         if n_wh == 0:
             for _ in points:
-                for column in (out.warehouses, out.km, out.seconds):
+                for column in (out.warehouses, out.km, out.seconds, out.access):
                     column.append([])
                 out.n_reachable.append(0)
                 out.binding.append(ReasonCode.CAPACITY)
+                out.small_only.append(False)
                 out.nearest.append(0)
                 out.nearest_km.append(0.0)
                 out.nearest_s.append(0)
             return out
         keep = min(keep, n_wh)
-        codes = (ReasonCode.CAPACITY, ReasonCode.SHIFT, ReasonCode.TIME_WINDOW)
+        codes = (
+            ReasonCode.CAPACITY,
+            ReasonCode.SHIFT,
+            ReasonCode.TIME_WINDOW,
+            ReasonCode.NO_ROAD,
+            ReasonCode.CAPACITY,
+        )
         block = max(1, self.BLOCK_CELLS // n_wh)
         for first in range(0, len(points), block):
             rows = points[first : first + block]
-            km, secs = ctx.travel.km_s(ctx.lon[rows], ctx.lat[rows], ctx.wh_lon, ctx.wh_lat)
-            fits, any_window, any_shift = self._fits(rows, secs)
+            roads = [self._roads(rows, access) for access in range(len(ctx.travel.access))]
+            fits_by_access, any_window, any_shift, served_road = self._fits(rows, roads)
+            # Per pair, the access class that fits with the shortest road (the first class on
+            # ties): its km and seconds estimate the pair for assignment and fleet time.
+            km, secs = _best(roads, fits_by_access)
+            fits = np.logical_or.reduce(fits_by_access)
+            mask = np.zeros(fits.shape, dtype=np.int64)
+            for access, fits_k in enumerate(fits_by_access):
+                mask |= fits_k.astype(np.int64) << access
             # Nearest reachable first, ties by warehouse index (a stable sort keeps it).
             masked = np.where(fits, km, np.inf)
             kept = np.argsort(masked, axis=1, kind="stable")[:, :keep]
@@ -569,46 +667,124 @@ class _Reach:
             taken = np.minimum(n_ok, keep).tolist()
             kept_km = np.take_along_axis(km, kept, axis=1).tolist()
             kept_s = np.take_along_axis(secs, kept, axis=1).tolist()
-            for r, (whs, kms, ss) in enumerate(zip(kept.tolist(), kept_km, kept_s, strict=True)):
+            kept_mask = np.take_along_axis(mask, kept, axis=1).tolist()
+            for r, (w, k, s, m) in enumerate(
+                zip(kept.tolist(), kept_km, kept_s, kept_mask, strict=True)
+            ):
                 n = taken[r]
-                out.warehouses.append(whs[:n])
-                out.km.append(kms[:n])
-                out.seconds.append(ss[:n])
+                out.warehouses.append(w[:n])
+                out.km.append(k[:n])
+                out.seconds.append(s[:n])
+                out.access.append(m[:n])
             out.n_reachable.extend(n_ok.tolist())
             # The most specific reason wins for a point nobody can serve (see binding).
-            binding = np.where(any_window, 2, np.where(any_shift, 1, 0))
+            road_any = np.zeros(len(rows), dtype=bool)
+            for road in roads:
+                road_any |= road.ok.any(axis=1)
+            no_trucks = not self.shifts
+            binding = np.where(
+                any_window,
+                2,
+                np.where(
+                    any_shift,
+                    1,
+                    np.where(no_trucks, 0, np.where(~road_any, 3, np.where(~served_road, 4, 0))),
+                ),
+            )
             out.binding.extend(codes[k] for k in binding.tolist())
-            nearest = np.argmin(km, axis=1)
+            out.small_only.extend((binding == 4).tolist())
+            near_km, near_s = _best(roads, [road.ok for road in roads])
+            nearest = np.argmin(near_km, axis=1)
             out.nearest.extend(nearest.tolist())
-            out.nearest_km.extend(np.take_along_axis(km, nearest[:, None], axis=1)[:, 0].tolist())
-            out.nearest_s.extend(np.take_along_axis(secs, nearest[:, None], axis=1)[:, 0].tolist())
+            out.nearest_km.extend(
+                np.take_along_axis(near_km, nearest[:, None], axis=1)[:, 0].tolist()
+            )
+            out.nearest_s.extend(
+                np.take_along_axis(near_s, nearest[:, None], axis=1)[:, 0].tolist()
+            )
         return out
 
-    def _fits(
-        self, rows: np.ndarray, secs: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Return the pairs a one-sack trip fits, and which points fail on hours or shifts.
+    def _roads(self, rows: np.ndarray, access: int) -> _Roads:
+        """Road km and seconds between the points ``rows`` and every warehouse, one class."""
+        ctx = self.ctx
+        n_wh = len(ctx.warehouses)
+        places = rows + n_wh
+        whs = np.arange(n_wh)
+        # Rows are points (as the straight line was always asked: its numbers stay the same to
+        # the last bit); a symmetric model needs no second matrix.
+        back_km, back_s = ctx.travel.km_s(places, whs, access)
+        if ctx.travel.symmetric:
+            out_km, out_s = back_km, back_s
+        else:
+            out_km_t, out_s_t = ctx.travel.km_s(whs, places, access)
+            out_km, out_s = out_km_t.T, out_s_t.T
+        ok = self.snap_ok[access][places][:, None] & self.snap_ok[access][whs][None, :]
+        if ctx.travel.snap_m is not None or not ctx.travel.symmetric:
+            ok = ok & np.isfinite(out_km) & np.isfinite(back_km)
+            ok &= (out_s < NO_ROAD_S) & (back_s < NO_ROAD_S)
+        return _Roads(out_km, out_s, back_s, ok)
 
-        ``fits[i, w]`` for point ``rows[i]`` and warehouse ``w``; then, per point, whether some
-        truck that carries a ration fails only on the point's hours (``time_window``), and
-        whether some fails on its shift (``shift``).
+    def _fits(
+        self, rows: np.ndarray, roads: list[_Roads]
+    ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+        """Return the pairs a one-sack trip fits per access class, and which points fail how.
+
+        ``fits[k][i, w]`` for point ``rows[i]``, warehouse ``w`` and access class ``k``; then,
+        per point, whether some truck that carries a ration and has a road fails only on the
+        point's hours (``time_window``), whether some fails on its shift (``shift``), and
+        whether any truck that carries a ration has a road to the point at all.
         """
         service = self.one_sack_s[rows][:, None]
         open_s = self.open_s[rows][:, None]
         close_s = self.close_s[rows][:, None]
-        fits = np.zeros(secs.shape, dtype=bool)
-        window = np.zeros(secs.shape, dtype=bool)
-        shift_fail = np.zeros(secs.shape, dtype=bool)
-        for k, (start_s, end_s) in enumerate(self.shifts):
-            has = self.has_shift[:, k][None, :]
+        shape = roads[0].ok.shape
+        fits = [np.zeros(shape, dtype=bool) for _ in roads]
+        window = np.zeros(shape, dtype=bool)
+        shift_fail = np.zeros(shape, dtype=bool)
+        served_road = np.zeros(shape, dtype=bool)
+        for k, (start_s, end_s, access) in enumerate(self.shifts):
+            road = roads[access]
+            has = self.has_shift[:, k][None, :] & road.ok
             earliest = start_s + self.loading_s
-            too_long = earliest + 2 * secs + service > end_s
-            arrive = np.maximum(earliest + secs, open_s)
-            late = (arrive > close_s) | (arrive + service + secs > end_s)
-            fits |= has & ~too_long & ~late
+            too_long = earliest + road.out_s + road.back_s + service > end_s
+            arrive = np.maximum(earliest + road.out_s, open_s)
+            late = (arrive > close_s) | (arrive + service + road.back_s > end_s)
+            fits[access] |= has & ~too_long & ~late
             shift_fail |= has & too_long
             window |= has & ~too_long & late
-        return fits, np.asarray(window.any(axis=1)), np.asarray(shift_fail.any(axis=1))
+            served_road |= has
+        return (
+            fits,
+            np.asarray(window.any(axis=1)),
+            np.asarray(shift_fail.any(axis=1)),
+            np.asarray(served_road.any(axis=1)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Roads:
+    """Points (rows) x warehouses (columns) on the roads of one access class."""
+
+    out_km: np.ndarray
+    """Road km from the warehouse to the point."""
+    out_s: np.ndarray
+    back_s: np.ndarray
+    """Driving seconds from the point back to the warehouse."""
+    ok: np.ndarray
+    """Whether a road of the class serves both places and connects them both ways."""
+
+
+def _best(roads: list[_Roads], usable: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair, km and seconds out on the usable class with the shortest road (``inf`` if none).
+
+    With one class, its own arrays where usable.
+    """
+    if len(roads) == 1:
+        return np.where(usable[0], roads[0].out_km, np.inf), roads[0].out_s
+    km = np.stack([np.where(u, r.out_km, np.inf) for r, u in zip(roads, usable, strict=True)])
+    secs = np.stack([r.out_s for r in roads])
+    best = np.argmin(km, axis=0)[None]
+    return np.take_along_axis(km, best, axis=0)[0], np.take_along_axis(secs, best, axis=0)[0]
 
 
 def _screen(ctx: _Context) -> dict[int, list[_Delivery]]:
@@ -622,6 +798,7 @@ def _screen(ctx: _Context) -> dict[int, list[_Delivery]]:
         ctx.reach[p] = reachable
         ctx.reach_km[p] = screened.km[p]
         ctx.reach_s[p] = screened.seconds[p]
+        ctx.reach_access[p] = screened.access[p]
         if screened.n_reachable[p] > len(reachable):
             ctx.truncated.add(p)
         for tranche in scenario.tranches:
@@ -638,13 +815,66 @@ def _screen(ctx: _Context) -> dict[int, list[_Delivery]]:
                 continue
             if not reachable:
                 code = screened.binding[p]
-                facts = _unreachable_facts(
-                    ctx, p, code, screened.nearest[p], screened.nearest_km[p], screened.nearest_s[p]
-                )
+                if code is ReasonCode.NO_ROAD:
+                    facts = _no_road_facts(ctx, p)
+                elif screened.small_only[p]:
+                    facts = _small_only_facts(ctx, p)
+                else:
+                    facts = _unreachable_facts(
+                        ctx,
+                        p,
+                        code,
+                        screened.nearest[p],
+                        screened.nearest_km[p],
+                        screened.nearest_s[p],
+                    )
                 ctx.drop(p, tranche.id, sacks, code, facts)
                 continue
             servable.setdefault(p, []).append(_Delivery(p, tranche.id, sacks))
     return servable
+
+
+def _no_road_facts(ctx: _Context, point: int) -> ReasonFacts:
+    """Facts of a point no road of any class connects with a warehouse: its nearest road."""
+    place = len(ctx.warehouses) + point
+    max_snap_km = ctx.scenario.travel.max_snap_m / 1000
+    snap_m = ctx.travel.snap_m
+    if snap_m is None:
+        return ReasonFacts(max_snap_km=max_snap_km)
+    access = int(np.argmin(snap_m[:, place]))
+    nearest_m = float(snap_m[access, place])
+    if not math.isfinite(nearest_m):
+        return ReasonFacts(max_snap_km=max_snap_km)
+    roads = ctx.travel.snap_road
+    return ReasonFacts(
+        road=roads[access][place] if roads else None,
+        snap_km=round(nearest_m / 1000, 3),
+        max_snap_km=max_snap_km,
+    )
+
+
+def _small_only_facts(ctx: _Context, point: int) -> ReasonFacts:
+    """Facts of a point only trucks its warehouses lack can reach: the road closed to theirs.
+
+    The road the point lies on for the classes that reach it is named when the others' nearest
+    road is another one or too far (it is that road they may not take); otherwise the closed
+    road is somewhere on the way and is not named.
+    """
+    place = len(ctx.warehouses) + point
+    snap_m = ctx.travel.snap_m
+    roads = ctx.travel.snap_road
+    if snap_m is None or not roads or ctx.screener is None:
+        return ReasonFacts(small_only=True)
+    ok = ctx.screener.snap_ok[:, place]
+    reaching = [k for k in range(len(ctx.travel.access)) if ok[k]]
+    others = [k for k in range(len(ctx.travel.access)) if not ok[k]]
+    if not reaching:
+        return ReasonFacts(small_only=True)
+    # The class with the nearest road reaches; any class whose road differs is closed off.
+    reach_k = min(reaching, key=lambda k: (float(snap_m[k, place]), k))
+    road = roads[reach_k][place]
+    closed = others or [k for k in reaching if roads[k][place] != road]
+    return ReasonFacts(small_only=True, road=road if closed else None)
 
 
 def _unreachable_facts(
@@ -887,8 +1117,10 @@ def _make_parts(
         for d in assigned[wh]:
             ration = ctx.ration_sacks[d.tranche]
             # A load is whole rations: a family's rice never travels on two trucks. Screening
-            # kept only warehouses with a truck that carries the largest ration.
-            load = max_sacks // ration * ration
+            # kept only warehouses with a truck that carries the largest ration. A point only
+            # some access classes reach gets loads of their largest truck.
+            load = _largest_sacks(ctx, wh, ctx.access_mask(wh, d.point), max_sacks)
+            load = load // ration * ration
             remaining = d.sacks
             # Whole truckloads go straight; the remainder shares a trip with neighbours.
             while remaining > load:
@@ -905,6 +1137,20 @@ def _make_parts(
                     label += f" sector {k}/{len(sectors)}"
                 parts.append(_Part(wh, tranche_id, label, sector))
     return parts
+
+
+def _largest_sacks(ctx: _Context, wh: int, mask: int, largest: int) -> int:
+    """Sacks the largest truck of the warehouse whose access class is in ``mask`` carries."""
+    if len(ctx.travel.access) == 1:
+        return largest
+    return max(
+        (
+            int(t.capacity_kg // ctx.sack_kg)
+            for t in ctx.trucks_at[wh]
+            if mask >> ctx.truck_access[t.id] & 1
+        ),
+        default=largest,
+    )
 
 
 def _sectors(
@@ -936,11 +1182,12 @@ def _sectors(
 
 def _groups_for(ctx: _Context, part: _Part) -> list[VehicleGroup]:
     trucks = ctx.trucks_at[part.warehouse]
-    keyed: dict[tuple[int, int, int, float], list[Truck]] = defaultdict(list)
+    keyed: dict[tuple[int, int, int, float, int], list[Truck]] = defaultdict(list)
     for t in trucks:
         cap = int(t.capacity_kg // ctx.sack_kg)
         if cap > 0:  # a truck that cannot carry one sack makes no trips
-            keyed[(cap, t.shift_start_s, t.shift_end_s, t.cost_per_km)].append(t)
+            access = ctx.truck_access[t.id]
+            keyed[(cap, t.shift_start_s, t.shift_end_s, t.cost_per_km, access)].append(t)
     max_cost = max(t.cost_per_km for t in trucks)
     total_sacks = sum(c.sacks for c in part.chunks)
     n_days = len(ctx.days[part.tranche])
@@ -953,7 +1200,9 @@ def _groups_for(ctx: _Context, part: _Part) -> list[VehicleGroup]:
     # let the search settle on many half-empty small trips it cannot easily merge.
     sacks_left = float(total_sacks)
     part_share = total_sacks / max(1, ctx.tranche_sacks[(part.warehouse, part.tranche)])
-    for (cap, start, end, cost), group_trucks in sorted(keyed.items(), key=lambda kv: -kv[0][0]):
+    for (cap, start, end, cost, access), group_trucks in sorted(
+        keyed.items(), key=lambda kv: -kv[0][0]
+    ):
         per_day = max(1, int((end - start) // max(1.0, mean_round_s + loading + 1800)))
         limits = [t.max_trips_per_day for t in group_trucks if t.max_trips_per_day is not None]
         if limits and len(limits) == len(group_trucks):
@@ -969,6 +1218,7 @@ def _groups_for(ctx: _Context, part: _Part) -> list[VehicleGroup]:
                 shift_end_s=end,
                 cost_weight=round(max(weight, 0.05), 4),
                 n_trips=math.ceil(wanted) + 2,
+                access=access,
             )
         )
     if sacks_left > 0:
@@ -977,19 +1227,47 @@ def _groups_for(ctx: _Context, part: _Part) -> list[VehicleGroup]:
         groups = [
             replace(g, n_trips=g.n_trips + math.ceil(sacks_left / g.capacity_sacks)) for g in groups
         ]
+    used = {g.access for g in groups}
+    if len(used) > 1:
+        # Chunks only one access class reaches (a track only small trucks take) need trips of
+        # that class whatever the estimate above gave the bigger trucks.
+        all_bits = sum(1 << k for k in used)
+        only: dict[int, int] = defaultdict(int)
+        for c in part.chunks:
+            mask = ctx.access_mask(part.warehouse, c.point) & all_bits
+            if mask and mask & (mask - 1) == 0:
+                only[mask.bit_length() - 1] += c.sacks
+        groups = [
+            replace(g, n_trips=g.n_trips + math.ceil(only[g.access] / g.capacity_sacks))
+            for g in groups
+        ]
     return groups
 
 
 def _routing_problem(ctx: _Context, part: _Part) -> RoutingProblem:
+    """Build the part's routing problem: one routing profile per access class of its trucks.
+
+    The groups' ``access`` becomes the profile's position; ``part.group_access`` keeps each
+    group's class for the trips.
+    """
     wh = part.warehouse
-    idx = [c.point for c in part.chunks]
-    lon = np.concatenate([[ctx.wh_lon[wh]], ctx.lon[idx]])
-    lat = np.concatenate([[ctx.wh_lat[wh]], ctx.lat[idx]])
-    road_km, road_s = ctx.travel.km_s(lon, lat, lon, lat)
+    places = np.array([wh] + [ctx.n_wh + c.point for c in part.chunks], dtype=np.int64)
     groups = _groups_for(ctx, part)
+    part.group_access = [g.access for g in groups]
+    used = sorted(set(part.group_access)) or [0]
+    if used != [0]:
+        groups = [replace(g, access=used.index(g.access)) for g in groups]
+    profiles: list[tuple[np.ndarray, np.ndarray]] = []
+    for access in used:
+        road_km, road_s = ctx.travel.km_s(places, places, access)
+        meters = road_km * 1000
+        if not np.isfinite(meters).all():
+            meters = np.where(np.isfinite(meters), meters, NO_ROAD_M)
+        profiles.append((np.rint(meters).astype(np.int64), road_s))
     return RoutingProblem(
-        distance_m=np.rint(road_km * 1000).astype(np.int64),
-        travel_s=road_s,
+        distance_m=profiles[0][0],
+        travel_s=profiles[0][1],
+        more_profiles=tuple(profiles[1:]),
         service_s=[0] + [ctx.service_s(c.point, c.sacks) for c in part.chunks],
         demand_sacks=[0] + [c.sacks for c in part.chunks],
         open_s=[0] + [ctx.point_open_s(c.point) for c in part.chunks],
@@ -1207,23 +1485,49 @@ def _solve_in_worker(
 
 def _trips_from_result(ctx: _Context, part: _Part, result: RoutingResult) -> list[_Trip]:
     trips: list[_Trip] = []
-    for _group, nodes in result.trips:
+    for group, nodes in result.trips:
         merged: dict[tuple[int, str], int] = {}
         for node in nodes:
             chunk = part.chunks[node - 1]
             key = (chunk.point, chunk.tranche)
             merged[key] = merged.get(key, 0) + chunk.sacks
         trips.append(
-            _Trip(part.warehouse, part.tranche, [(p, t, s) for (p, t), s in merged.items()])
+            _Trip(
+                part.warehouse,
+                part.tranche,
+                [(p, t, s) for (p, t), s in merged.items()],
+                access=part.group_access[group] if part.group_access else 0,
+            )
         )
     # Chunks the search could not place get a trip of their own: if that trip is feasible,
     # the packer may still find it a truck.
     for node in result.dropped:
         chunk = part.chunks[node - 1]
         trips.append(
-            _Trip(part.warehouse, part.tranche, [(chunk.point, chunk.tranche, chunk.sacks)])
+            _Trip(
+                part.warehouse,
+                part.tranche,
+                [(chunk.point, chunk.tranche, chunk.sacks)],
+                access=_lone_trip_access(ctx, part.warehouse, chunk),
+            )
         )
     return trips
+
+
+def _lone_trip_access(ctx: _Context, wh: int, chunk: _Delivery) -> int:
+    """Return the access class of a one-chunk trip: the largest truck's that reaches it.
+
+    Trucks that carry the chunk first, then the largest of the rest; ties to the first class.
+    """
+    if len(ctx.travel.access) == 1:
+        return 0
+    mask = ctx.access_mask(wh, chunk.point)
+    candidates = [
+        (int(t.capacity_kg // ctx.sack_kg) >= chunk.sacks, t.capacity_kg, -ctx.truck_access[t.id])
+        for t in ctx.trucks_at[wh]
+        if mask >> ctx.truck_access[t.id] & 1
+    ]
+    return -max(candidates)[2] if candidates else 0
 
 
 # --- 4. scheduling ----------------------------------------------------------------------------
@@ -1231,11 +1535,10 @@ def _trips_from_result(ctx: _Context, part: _Part, result: RoutingResult) -> lis
 
 def _time_model(ctx: _Context, trip: _Trip) -> None:
     wh = trip.warehouse
-    idx = [p for p, _, _ in trip.stops]
-    lon = np.concatenate([[ctx.wh_lon[wh]], ctx.lon[idx], [ctx.wh_lon[wh]]])
-    lat = np.concatenate([[ctx.wh_lat[wh]], ctx.lat[idx], [ctx.wh_lat[wh]]])
-    # Leg k runs from place k to place k+1: the diagonal of the matrix between the two lists.
-    km, secs = ctx.travel.km_s(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    places = np.array([wh] + [ctx.n_wh + p for p, _, _ in trip.stops] + [wh], dtype=np.int64)
+    # Leg k runs from place k to place k+1: the diagonal of the matrix between the two lists,
+    # on the roads of the trip's access class.
+    km, secs = ctx.travel.km_s(places[:-1], places[1:], trip.access)
     legs_km = km.diagonal()
     legs_s = secs.diagonal()
     trip.distance_km = float(np.sum(legs_km))
@@ -1287,6 +1590,7 @@ def _pack_warehouse(
                 windows=windows,
                 stops=tuple(trip.timed),
                 travel_back_s=trip.travel_back_s,
+                access=trip.access,
             )
         )
     shift_list = [
@@ -1297,6 +1601,7 @@ def _pack_warehouse(
             shift_end_s=t.shift_end_s,
             max_trips=t.max_trips_per_day,
             cost_per_day=t.cost_per_day,
+            access=ctx.truck_access[t.id],
         )
         for t in sorted(trucks, key=lambda t: (-t.capacity_kg, t.id))
     ]

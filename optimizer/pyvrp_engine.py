@@ -14,7 +14,11 @@ The model reproduces :func:`optimizer.routing.solve_routing` exactly:
   ``shift_end_s``; untimed problems (``RoutingProblem.timed`` false) ignore all of this;
 - load never exceeds the group's capacity; a group offers ``n_trips`` trips;
 - a node may be dropped, at :data:`optimizer.routing.DROP_PENALTY`, and is served when the
-  search can fit it.
+  search can fit it;
+- each vehicle group drives on its routing profile (``VehicleGroup.access``): the problem's
+  profiles become PyVRP's routing profiles (one distance and one duration matrix each), and each
+  vehicle type takes its group's profile, so big and small trucks route on their own roads in
+  one search (no fallback to OR-Tools is needed).
 
 The returned ``objective`` is computed here from the problem's matrices exactly as OR-Tools
 computes its own (per arc ``rint(distance * cost_weight)``, plus ``DROP_PENALTY`` per dropped
@@ -35,6 +39,7 @@ import numpy as np
 
 from optimizer.errors import BsbError
 from optimizer.routing import (
+    NO_ROAD_M,
     ImprovementCallback,
     RoutingProblem,
     RoutingResult,
@@ -226,11 +231,19 @@ def _problem_data(
     import pyvrp as pv
 
     index = np.asarray([0, *servable], dtype=np.intp)
-    distance = np.ascontiguousarray(problem.distance_m[np.ix_(index, index)], dtype=np.int64)
-    duration = np.ascontiguousarray(problem.travel_s[np.ix_(index, index)], dtype=np.int64)
-    # The depot's service time is spent on leaving it (OR-Tools adds service_s[0] to every
-    # transit out of the depot); folding it into row 0 keeps PyVRP's depot service at zero.
-    duration[0, 1:] += int(problem.service_s[0])
+    grid = np.ix_(index, index)
+    distances = [
+        np.ascontiguousarray(problem.distance(k)[grid], dtype=np.int64)
+        for k in range(problem.n_profiles)
+    ]
+    durations = [
+        np.ascontiguousarray(problem.travel(k)[grid], dtype=np.int64)
+        for k in range(problem.n_profiles)
+    ]
+    for duration in durations:
+        # The depot's service time is spent on leaving it (OR-Tools adds service_s[0] to every
+        # transit out of the depot); folding it into row 0 keeps PyVRP's depot service at zero.
+        duration[0, 1:] += int(problem.service_s[0])
 
     # Optional clients with a prize larger than any detour: serving a node pays whenever it
     # fits, and dropping stays possible, as with OR-Tools' disjunctions. Decided by trying
@@ -240,12 +253,16 @@ def _problem_data(
     # The prize is not DROP_PENALTY-sized because it also caps PyVRP's violation penalties
     # (see solve_pyvrp), which must stay far from int64 overflow.
     unit_costs = [round(COST_SCALE * problem.groups[g].cost_weight) for g in groups]
-    prize = max(unit_costs) * 2 * int(distance.max(initial=0)) + 1
+    # Legs without a road (NO_ROAD_M) are left out of the prize: their time already forbids
+    # them, and a prize that large would push the violation penalties toward overflow.
+    longest = max(int(d[d < NO_ROAD_M].max(initial=0)) for d in distances)
+    prize = max(unit_costs) * 2 * longest + 1
 
     # Untimed problems (capacitated VRP benchmarks) get no windows and zero durations.
     timed = problem.timed
     if not timed:
-        duration[:] = 0
+        for duration in durations:
+            duration[:] = 0
     clients = [
         pv.Client(
             location=k,
@@ -265,14 +282,17 @@ def _problem_data(
             tw_early=problem.groups[g].earliest_depart_s if timed else 0,
             tw_late=problem.groups[g].shift_end_s if timed else _NO_LIMIT,
             unit_distance_cost=unit_cost,
+            profile=problem.groups[g].access,
         )
         for g, unit_cost in zip(groups, unit_costs, strict=True)
     ]
     locations = [pv.Location(0.0, 0.0) for _ in index]
     # PyVRP's stub types the matrices as ``ndarray[int]``, which no real array type matches.
-    distances: list[Any] = [distance]
-    durations: list[Any] = [duration]
-    return pv.ProblemData(locations, clients, [pv.Depot(0)], vehicle_types, distances, durations)
+    distance_list: list[Any] = distances
+    duration_list: list[Any] = durations
+    return pv.ProblemData(
+        locations, clients, [pv.Depot(0)], vehicle_types, distance_list, duration_list
+    )
 
 
 def _make_tracker(
@@ -351,12 +371,13 @@ def _trip_fits(problem: RoutingProblem, group: VehicleGroup, nodes: Sequence[int
     now_s = group.earliest_depart_s
     if now_s > group.shift_end_s:
         return False
+    travel = problem.travel(group.access)
     previous = 0
     for node in nodes:
-        arrive_s = now_s + int(problem.service_s[previous]) + int(problem.travel_s[previous][node])
+        arrive_s = now_s + int(problem.service_s[previous]) + int(travel[previous][node])
         now_s = max(arrive_s, int(problem.open_s[node]))
         if now_s > int(problem.close_s[node]):
             return False
         previous = node
-    back_s = now_s + int(problem.service_s[previous]) + int(problem.travel_s[previous][0])
+    back_s = now_s + int(problem.service_s[previous]) + int(travel[previous][0])
     return back_s <= group.shift_end_s

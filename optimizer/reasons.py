@@ -26,7 +26,8 @@ class ReasonCode(StrEnum):
     DEADLINE = "deadline"
     """No working day between the tranche's release (or the start date) and its deadline."""
     CAPACITY = "capacity"
-    """No truck (at a warehouse that could serve the point) can carry a single sack."""
+    """No truck (at a warehouse that could serve the point) can carry a family's ration, or
+    only small trucks can reach the point and its warehouses have none."""
     SHIFT = "shift"
     """The round trip from every warehouse is longer than every truck's shift."""
     TIME_WINDOW = "time_window"
@@ -35,6 +36,9 @@ class ReasonCode(StrEnum):
     """The trucks had no shift time (or trips) left before the tranche's deadline."""
     SOLVER = "solver"
     """The routing search found no route for it within its budget."""
+    NO_ROAD = "no_road"
+    """The point is farther than ``[travel] max_snap_m`` from every road its trucks may use, or
+    no such road connects it with a warehouse."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,17 @@ class ReasonFacts:
     """The scenario's start date (``deadline``)."""
     no_trucks: bool = False
     """No warehouse has any truck (``capacity``)."""
+    small_only: bool = False
+    """Only small trucks can reach the point, and no warehouse that could serve it has one
+    (``capacity``)."""
+    road: str | None = None
+    """The road the point lies on that big trucks may not take (``capacity``), or the nearest
+    road its trucks may use (``no_road``): its name, else its OSM ``highway`` value."""
+    snap_km: float | None = None
+    """Distance from the point to the nearest road its trucks may use (``no_road``); missing
+    when there is none at all."""
+    max_snap_km: float | None = None
+    """The farthest a place may lie from its road, ``[travel] max_snap_m`` in km (``no_road``)."""
 
 
 def facts_to_dict(facts: ReasonFacts) -> dict[str, Any]:
@@ -119,8 +134,10 @@ def facts_from_dict(data: Mapping[str, Any]) -> ReasonFacts:
             values[item.name] = date.fromisoformat(str(raw))
         elif item.name in ("open_s", "close_s", "trucks", "working_days"):
             values[item.name] = int(raw)
-        elif item.name == "no_trucks":
+        elif item.name in ("no_trucks", "small_only"):
             values[item.name] = bool(raw)
+        elif item.name == "road":
+            values[item.name] = str(raw)
         else:
             values[item.name] = float(raw)
     return ReasonFacts(**values)
@@ -241,6 +258,12 @@ def english_reason(
     if code is ReasonCode.CAPACITY:
         if f.no_trucks:
             return "No warehouse has a truck."
+        if f.small_only:
+            by = f" ({f.road} is closed to big trucks)" if f.road else ""
+            return (
+                f"Only small trucks can reach drop point {drop_point}{by}, and no warehouse that "
+                "could serve it has a small truck."
+            )
         return (
             f"No truck that could reach drop point {drop_point} carries a family's ration "
             f"({fmt.kg(f.ration_kg or 0)}; largest truck {fmt.kg(f.largest_truck_kg or 0)})."
@@ -274,5 +297,18 @@ def english_reason(
             f"truck(s) had no shift time or trips left for {what} on any of the "
             f"{f.working_days or 0} working days from {fmt.day(f.first_day)} to tranche "
             f"{tranche}'s deadline {fmt.day(f.deadline)}."
+        )
+    if code is ReasonCode.NO_ROAD:
+        on = f" ({f.road})" if f.road else ""
+        if f.snap_km is None:
+            return f"No road its trucks may use is near drop point {drop_point}."
+        if f.max_snap_km is None or f.snap_km > f.max_snap_km:
+            return (
+                f"Drop point {drop_point}: nearest usable road {fmt.km(f.snap_km)} away{on}; "
+                f"points farther than {fmt.km(f.max_snap_km)} from a road cannot be reached."
+            )
+        return (
+            f"No road its trucks may use connects drop point {drop_point} (on {f.road or '?'}) "
+            "with any warehouse."
         )
     return f"The routing search found no route for drop point {drop_point} within its budget."

@@ -45,6 +45,10 @@ METAHEURISTIC = {
 # overflowing OR-Tools' int64 objective for tens of thousands of chunks.
 DROP_PENALTY = 1_000_000_000
 DAY_S = 24 * 3600
+# Metres of a leg no road of a vehicle's access class connects. Its time (NO_ROAD_S of
+# optimizer.travel, longer than any horizon) already keeps every search off it; the distance
+# only has to be a finite integer, large enough that no heuristic likes the arc.
+NO_ROAD_M = 1_000_000_000
 
 
 ImprovementCallback = Callable[[float, int], None]
@@ -61,21 +65,30 @@ class StopFlag(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class VehicleGroup:
-    """Trucks that are interchangeable for routing: same capacity, shift and cost per km."""
+    """Trucks that are interchangeable for routing: same capacity, shift, cost per km and roads.
+
+    ``access`` is the routing profile the group drives on: 0 is the problem's ``distance_m`` and
+    ``travel_s``, ``k`` > 0 its ``more_profiles[k - 1]`` (small trucks may take roads that big
+    ones may not).
+    """
 
     capacity_sacks: int
     earliest_depart_s: int
     shift_end_s: int
     cost_weight: float
     n_trips: int
+    access: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class RoutingProblem:
     """A CVRP with time windows over a depot (index 0) and ``n`` chunk nodes (1..n).
 
-    ``distance_m`` and ``travel_s`` are (n+1) x (n+1) integer matrices; ``service_s``,
-    ``demand_sacks``, ``open_s`` and ``close_s`` have length n+1 (entry 0 is the depot's).
+    ``distance_m`` and ``travel_s`` are (n+1) x (n+1) integer matrices (routing profile 0);
+    ``more_profiles`` holds the ``(distance, travel)`` pairs of profiles 1, 2, ... when vehicle
+    groups drive on different roads (a leg a profile has no road for: :data:`NO_ROAD_M` and a
+    time longer than the horizon). ``service_s``, ``demand_sacks``, ``open_s`` and ``close_s``
+    have length n+1 (entry 0 is the depot's).
     With ``timed`` false (capacitated VRP benchmarks) windows and shifts are ignored. The units
     are the caller's: metres and seconds for BSB, hundredths of a unit for benchmark instances.
     """
@@ -88,6 +101,20 @@ class RoutingProblem:
     close_s: Sequence[int]
     groups: Sequence[VehicleGroup]
     timed: bool = True
+    more_profiles: Sequence[tuple[np.ndarray, np.ndarray]] = ()
+
+    @property
+    def n_profiles(self) -> int:
+        """Routing profiles (sets of roads): 1 unless vehicle groups drive on different roads."""
+        return 1 + len(self.more_profiles)
+
+    def distance(self, profile: int) -> np.ndarray:
+        """Return the distance matrix of routing profile ``profile`` (see :class:`VehicleGroup`)."""
+        return self.distance_m if profile == 0 else self.more_profiles[profile - 1][0]
+
+    def travel(self, profile: int) -> np.ndarray:
+        """Return the driving-time matrix of routing profile ``profile``."""
+        return self.travel_s if profile == 0 else self.more_profiles[profile - 1][1]
 
     @property
     def horizon_s(self) -> int:
@@ -148,7 +175,8 @@ def trips_cost(
     for group, nodes in trips:
         weight = problem.groups[group].cost_weight
         path = np.asarray([0, *nodes, 0], dtype=np.intp)
-        arcs = problem.distance_m[path[:-1], path[1:]].astype(np.int64)
+        distance = problem.distance(problem.groups[group].access)
+        arcs = distance[path[:-1], path[1:]].astype(np.int64)
         total += int(arcs.sum()) if weight == 1.0 else int(np.rint(arcs * weight).sum())
     return total
 
@@ -264,20 +292,21 @@ GLS_LAMBDA = 0.5
 def _add_costs(
     routing: pywrapcp.RoutingModel, problem: RoutingProblem, vehicle_group: list[int]
 ) -> None:
-    """Arc costs of each vehicle: distance weighted by its group's relative cost per km."""
+    """Arc costs of each vehicle: its profile's distance weighted by its group's cost per km."""
     # Matrices are registered
     # as plain lists: OR-Tools then evaluates them in C++ without calling back into Python.
-    distance_rows = problem.distance_m.tolist()
-    cost_index: dict[float, int] = {}
+    cost_index: dict[tuple[float, int], int] = {}
     for vehicle, group_index in enumerate(vehicle_group):
-        weight = problem.groups[group_index].cost_weight
-        if weight not in cost_index:
-            if weight == 1.0:
-                matrix = distance_rows
+        group = problem.groups[group_index]
+        key = (group.cost_weight, group.access)
+        if key not in cost_index:
+            distance = problem.distance(group.access)
+            if group.cost_weight == 1.0:
+                matrix = distance.tolist()
             else:
-                matrix = np.rint(problem.distance_m * weight).astype(np.int64).tolist()
-            cost_index[weight] = routing.RegisterTransitMatrix(matrix)
-        routing.SetArcCostEvaluatorOfVehicle(cost_index[weight], vehicle)
+                matrix = np.rint(distance * group.cost_weight).astype(np.int64).tolist()
+            cost_index[key] = routing.RegisterTransitMatrix(matrix)
+        routing.SetArcCostEvaluatorOfVehicle(cost_index[key], vehicle)
 
 
 def _add_load(
@@ -307,16 +336,24 @@ def _add_time_and_drops(
     """
     n_nodes = len(problem.demand_sacks)
     # Time: leaving node i for j takes service(i) + travel(i, j); cumul = arrival (start of
-    # unloading) at a node, waiting allowed as slack.
+    # unloading) at a node, waiting allowed as slack. One transit matrix per routing profile.
     if problem.timed:
         service = np.asarray(problem.service_s, dtype=np.int64)
-        time_matrix = (problem.travel_s + service[:, None]).astype(np.int64)
-        time_index = routing.RegisterTransitMatrix(time_matrix.tolist())
+        time_index = [
+            routing.RegisterTransitMatrix(
+                (problem.travel(profile) + service[:, None]).astype(np.int64).tolist()
+            )
+            for profile in range(problem.n_profiles)
+        ]
     for node in range(1, n_nodes):
         routing.AddDisjunction([manager.NodeToIndex(node)], DROP_PENALTY)
     if problem.timed:
         horizon = problem.horizon_s
-        routing.AddDimension(time_index, horizon, horizon, False, "time")
+        if problem.n_profiles == 1:
+            routing.AddDimension(time_index[0], horizon, horizon, False, "time")
+        else:
+            transits = [time_index[problem.groups[g].access] for g in vehicle_group]
+            routing.AddDimensionWithVehicleTransits(transits, horizon, horizon, False, "time")
         time_dim = routing.GetDimensionOrDie("time")
         for node in range(1, n_nodes):
             time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(

@@ -1,9 +1,11 @@
 """Trip timing and the packing of trips onto truck-days.
 
 A *trip* is a warehouse-stops-warehouse tour that any truck of the warehouse with enough
-capacity can drive. Its timing depends only on when it departs: :func:`trip_window` gives the
-earliest and latest departure that keep every arrival inside the points' opening hours and the
-return inside the shift; :func:`time_trip` lays out arrivals for a given departure.
+capacity and the trip's access class can drive (a trip routed for small trucks may use roads
+big trucks may not, and its times are those of small trucks). Its timing depends only on when
+it departs: :func:`trip_window` gives the earliest and latest departure that keep every arrival
+inside the points' opening hours and the return inside the shift; :func:`time_trip` lays out
+arrivals for a given departure.
 
 :func:`pack_trips` then gives each trip a truck and a date: earliest working day first (families
 wait less), trucks already on the road that day first (fewer truck-days), and inside a
@@ -102,6 +104,8 @@ class TruckShift:
     shift_end_s: int
     max_trips: int | None
     cost_per_day: float
+    access: int = 0
+    """The truck's access class (index into the travel model's classes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,8 @@ class TripToPack:
     points that open later shortens as the departure moves later); otherwise it is
     departure + ``duration_s``."""
     travel_back_s: int = 0
+    access: int = 0
+    """The access class the trip was routed and timed for: only trucks of that class take it."""
     moving_s: int = field(init=False, repr=False, compare=False)
     """Driving and unloading time, without waiting (the trip's length when nothing waits)."""
     earliest_return_s: int = field(init=False, repr=False, compare=False)
@@ -191,7 +197,7 @@ def _try_add(
     day_trips = day.trips if day is not None else []
     if truck.max_trips is not None and len(day_trips) + 1 > truck.max_trips:
         return None
-    if trip.load_sacks > truck.capacity_sacks:
+    if trip.load_sacks > truck.capacity_sacks or trip.access != truck.access:
         return None
     busy_s = (day.busy_s if day is not None else 0) + trip.min_length_s + loading_s
     if truck.shift_start_s + busy_s > truck.shift_end_s:

@@ -271,6 +271,12 @@ class Plan:
     timezone: str = "Asia/Jakarta"
     solver: SolverRun | None = None
     """How the search ran; ``None`` for a plan not made by the planner (``"solver": {}``)."""
+    snap_m: Mapping[str, float | None] | None = None
+    """Metres from each drop point (by id) to the road its trucks stop on, when the plan was
+    made on roads; ``None`` on the straight line. A point served by trucks of one access class
+    gets that class's distance (several classes: the largest); a point not served, the nearest
+    road of any class the fleet has; ``None`` for a point with no usable road at all. Rounded
+    to 0.1 m."""
 
 
 def compute_kpis(

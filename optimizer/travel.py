@@ -2,10 +2,11 @@
 
 The planner asks a :class:`TravelModel` for every distance and driving time it uses (screening,
 routing matrices and the timing of trips), so the routing model, the trip timing and the
-reported ``distance_km`` agree to the metre and the second. :class:`StraightLine` is the one
-model today: great-circle distance x circuity, at a constant speed. A road network plugs in
-here as another model; :func:`travel_model` picks the model a scenario's
-:class:`~optimizer.model.TravelSettings` asks for.
+reported ``distance_km`` agree to the metre and the second. Places are indices: the scenario's
+warehouses, then its drop points. :class:`StraightLine` is great-circle distance x circuity at
+a constant speed, one class for every truck; :class:`RoadMatrix` holds road distances and times
+per access class (big trucks keep off tracks and narrow ways), built by ``geodata`` from an
+OpenStreetMap extract or a matrix file. :func:`travel_model` picks the one a plan uses.
 
 The independent checker (:mod:`optimizer.checker`) computes its own distances from the same
 settings on purpose and does not use this module.
@@ -19,26 +20,59 @@ from typing import Protocol
 import numpy as np
 
 from optimizer.geometry import FloatArray, IntArray, haversine_matrix_km
-from optimizer.model import TravelSettings
+from optimizer.model import Scenario
 
 
 class TravelModel(Protocol):
-    """Road distances and driving times between two sets of places.
+    """Road distances and driving times between a scenario's places, per access class.
 
-    Places are given as longitude and latitude arrays (degrees, WGS84). Times are whole
-    seconds, never shorter than the model's own (rounded up).
+    Places are numbered as the planner numbers them: the scenario's warehouses in order, then
+    its drop points in order. A model holds one matrix per access class (``access``); a truck
+    drives the one :meth:`access_index` gives for its class. Times are whole seconds, never
+    shorter than the model's own (rounded up); a pair no road connects has ``inf`` km and
+    :data:`NO_ROAD_S` seconds.
     """
 
-    def km_s(
-        self, lon_a: FloatArray, lat_a: FloatArray, lon_b: FloatArray, lat_b: FloatArray
-    ) -> tuple[FloatArray, IntArray]:
-        """Return road km and driving seconds from every place of A (rows) to B (columns)."""
+    @property
+    def access(self) -> tuple[str, ...]:
+        """The access classes held, one matrix each."""
+        ...
+
+    @property
+    def symmetric(self) -> bool:
+        """Whether every matrix is symmetric (a place pair takes as long both ways)."""
+        ...
+
+    @property
+    def snap_m(self) -> FloatArray | None:
+        """Metres from each place to the nearest road of each class, or ``None``.
+
+        ``(len(access), n places)``; ``None`` when places need no road (the straight line).
+        """
+        ...
+
+    @property
+    def snap_road(self) -> tuple[tuple[str, ...], ...]:
+        """Name of that road per class and place (empty without roads)."""
+        ...
+
+    def access_index(self, access: str) -> int:
+        """Index of the matrix a truck of access class ``access`` drives on."""
+        ...
+
+    def km_s(self, rows: IntArray, cols: IntArray, access: int = 0) -> tuple[FloatArray, IntArray]:
+        """Return road km and driving seconds from every place of ``rows`` to every ``cols``.
+
+        Places are indices; ``access`` is the index of the class whose matrix is read.
+        """
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False)
 class StraightLine:
     """Road km = great-circle km x ``circuity``; driving time at ``speed_kmh``.
+
+    One class serves every truck: no road is closed to anyone and no place is off the road.
 
     Parameters
     ----------
@@ -46,30 +80,61 @@ class StraightLine:
         Road km per great-circle km (above 1: roads wind).
     speed_kmh
         Mean driving speed.
+    lon, lat
+        Coordinates of the places (degrees, WGS84): warehouses, then drop points.
     """
 
     circuity: float
     speed_kmh: float
+    lon: FloatArray
+    lat: FloatArray
 
-    def km_s(
-        self, lon_a: FloatArray, lat_a: FloatArray, lon_b: FloatArray, lat_b: FloatArray
-    ) -> tuple[FloatArray, IntArray]:
-        """Return road km and driving seconds from every place of A (rows) to B (columns).
+    @property
+    def access(self) -> tuple[str, ...]:
+        """One class, ``all``: every truck drives the same straight lines."""
+        return ("all",)
+
+    @property
+    def symmetric(self) -> bool:
+        """Always: great circles are the same both ways."""
+        return True
+
+    @property
+    def snap_m(self) -> FloatArray | None:
+        """``None``: places need no road."""
+        return None
+
+    @property
+    def snap_road(self) -> tuple[tuple[str, ...], ...]:
+        """Empty: there are no roads."""
+        return ()
+
+    def access_index(self, access: str) -> int:
+        """Return 0: one matrix serves every truck."""
+        return 0
+
+    def km_s(self, rows: IntArray, cols: IntArray, access: int = 0) -> tuple[FloatArray, IntArray]:
+        """Return road km and driving seconds from every place of ``rows`` to every one of ``cols``.
 
         Parameters
         ----------
-        lon_a, lat_a
-            Places of A (degrees).
-        lon_b, lat_b
-            Places of B (degrees).
+        rows, cols
+            Place indices (warehouses first, then drop points).
+        access
+            Ignored: one class.
 
         Returns
         -------
         tuple[FloatArray, IntArray]
-            ``len(A) x len(B)`` road km, and driving seconds rounded up (as
+            ``len(rows) x len(cols)`` road km, and driving seconds rounded up (as
             :meth:`optimizer.model.TravelSettings.travel_s` rounds one leg).
         """
-        road_km = haversine_matrix_km(lon_a, lat_a, lon_b, lat_b) * self.circuity
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        road_km = (
+            haversine_matrix_km(self.lon[rows], self.lat[rows], self.lon[cols], self.lat[cols])
+            * self.circuity
+        )
         return road_km, self.seconds(road_km)
 
     def seconds(self, road_km: FloatArray) -> IntArray:
@@ -81,20 +146,59 @@ class StraightLine:
         return np.ceil(road_km / self.speed_kmh * 3600 - 1e-9).astype(np.int64)
 
 
-def travel_model(settings: TravelSettings) -> TravelModel:
-    """Return the travel model a scenario's travel settings ask for.
+def place_ids(scenario: Scenario) -> tuple[str, ...]:
+    """Return the places in the planner's numbering: warehouse ids, then drop point ids."""
+    return tuple(w.id for w in scenario.warehouses) + tuple(p.id for p in scenario.drop_points)
+
+
+def travel_model(scenario: Scenario, road: RoadMatrix | None = None) -> TravelModel:
+    """Return the travel model a scenario plans with.
 
     Parameters
     ----------
-    settings
-        The scenario's ``[travel]`` settings.
+    scenario
+        The scenario; its ``[travel]`` settings give the straight line's circuity and speed.
+    road
+        Road distances and times between the scenario's places (from an OpenStreetMap extract
+        or a matrix file), when its travel source is not the straight line.
 
     Returns
     -------
     TravelModel
-        Today always :class:`StraightLine` with the settings' circuity and speed.
+        ``road`` when given, else :class:`StraightLine` over the scenario's places.
+
+    Raises
+    ------
+    ValueError
+        If ``road`` does not hold the scenario's places in the planner's order, or its arrays
+        do not match them.
     """
-    return StraightLine(circuity=settings.circuity, speed_kmh=settings.speed_kmh)
+    if road is not None:
+        expected = place_ids(scenario)
+        if tuple(road.place_ids) != expected:
+            raise ValueError(
+                "the road matrix does not hold the scenario's warehouses and drop points in "
+                "scenario order"
+            )
+        n, k = len(expected), len(road.access)
+        shapes = {
+            "km": (road.km.shape, (k, n, n)),
+            "seconds": (road.seconds.shape, (k, n, n)),
+            "snap_m": (road.snap_m.shape, (k, n)),
+        }
+        for name, (shape, wanted) in shapes.items():
+            if tuple(shape) != wanted:
+                raise ValueError(f"the road matrix's {name} has shape {shape}, not {wanted}")
+        return road
+    coords = [(w.lon, w.lat) for w in scenario.warehouses]
+    coords += [(p.lon, p.lat) for p in scenario.drop_points]
+    lonlat = np.array(coords, dtype=np.float64).reshape(-1, 2)
+    return StraightLine(
+        circuity=scenario.travel.circuity,
+        speed_kmh=scenario.travel.speed_kmh,
+        lon=np.ascontiguousarray(lonlat[:, 0]),
+        lat=np.ascontiguousarray(lonlat[:, 1]),
+    )
 
 
 NO_ROAD_S = 10**7
@@ -142,6 +246,11 @@ class RoadMatrix:
     snap_m: FloatArray
     snap_road: tuple[tuple[str, ...], ...]
     provenance: dict[str, object]
+
+    @property
+    def symmetric(self) -> bool:
+        """``False``: one-way streets make road matrices asymmetric (not checked, not needed)."""
+        return False
 
     def access_index(self, access: str) -> int:
         """Index of the matrix a truck of access class ``access`` drives on.

@@ -363,6 +363,7 @@ def test_reason_codes_are_the_documented_ones() -> None:
         "time_window",
         "fleet_time",
         "solver",
+        "no_road",
     }
 
 

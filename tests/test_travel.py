@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,16 +15,50 @@ from optimizer.geometry import FloatArray, IntArray
 from optimizer.model import Scenario, TravelSettings
 from optimizer.planner import plan_scenario
 from optimizer.solution import plan_to_dict
-from optimizer.travel import StraightLine, TravelModel, travel_model
+from optimizer.travel import RoadMatrix, StraightLine, TravelModel, place_ids, travel_model
 
 # Longitudes and latitudes around Indonesia.
 LON = st.floats(95.0, 141.0, allow_nan=False)
 LAT = st.floats(-11.0, 6.0, allow_nan=False)
 
 
-def test_the_scenario_settings_choose_a_straight_line_at_their_speed_and_circuity() -> None:
-    model = travel_model(TravelSettings(speed_kmh=42.0, circuity=1.25))
-    assert model == StraightLine(circuity=1.25, speed_kmh=42.0)
+def test_the_scenario_settings_choose_a_straight_line_at_their_speed_and_circuity(
+    tiny_scenario: Scenario,
+) -> None:
+    scenario = replace(tiny_scenario, travel=TravelSettings(speed_kmh=42.0, circuity=1.25))
+    model = travel_model(scenario)
+    assert isinstance(model, StraightLine)
+    assert (model.circuity, model.speed_kmh) == (1.25, 42.0)
+    assert model.access == ("all",) and model.snap_m is None and model.symmetric
+    # Places are numbered warehouses first, then drop points, in scenario order.
+    places = (*scenario.warehouses, *scenario.drop_points)
+    assert model.lon.tolist() == [p.lon for p in places]
+    assert model.lat.tolist() == [p.lat for p in places]
+    # Every truck, big or small, drives the one matrix.
+    assert {model.access_index(scenario.travel.truck_access(t)) for t in scenario.trucks} == {0}
+
+
+def test_a_road_matrix_is_the_model_when_given_and_must_hold_the_scenarios_places(
+    tiny_scenario: Scenario,
+) -> None:
+    ids = place_ids(tiny_scenario)
+    n = len(ids)
+    road = RoadMatrix(
+        place_ids=ids,
+        access=("all",),
+        km=np.ones((1, n, n)),
+        seconds=np.ones((1, n, n), dtype=np.int64),
+        snap_m=np.zeros((1, n)),
+        snap_road=(("x",) * n,),
+        provenance={},
+    )
+    assert travel_model(tiny_scenario, road) is road
+    shuffled = replace(road, place_ids=ids[::-1])
+    with pytest.raises(ValueError, match="scenario order"):
+        travel_model(tiny_scenario, shuffled)
+    short = replace(road, snap_m=np.zeros((1, n - 1)))
+    with pytest.raises(ValueError, match="snap_m"):
+        travel_model(tiny_scenario, short)
 
 
 @settings(max_examples=50, deadline=None)
@@ -39,10 +75,11 @@ def test_straight_line_matrices_agree_with_the_one_leg_model(
     circuity: float,
 ) -> None:
     travel = TravelSettings(speed_kmh=speed_kmh, circuity=circuity)
-    model = travel_model(travel)
-    lon_a, lat_a = (np.array(column, dtype=np.float64) for column in zip(*a, strict=True))
-    lon_b, lat_b = (np.array(column, dtype=np.float64) for column in zip(*b, strict=True))
-    km, seconds = model.km_s(lon_a, lat_a, lon_b, lat_b)
+    lon, lat = (np.array(column, dtype=np.float64) for column in zip(*a, *b, strict=True))
+    model = StraightLine(circuity=circuity, speed_kmh=speed_kmh, lon=lon, lat=lat)
+    rows = np.arange(len(a))
+    cols = len(a) + np.arange(len(b))
+    km, seconds = model.km_s(rows, cols)
     assert km.shape == seconds.shape == (len(a), len(b))
     assert seconds.dtype == np.int64
     for i, (lon1, lat1) in enumerate(a):
@@ -56,10 +93,13 @@ def test_straight_line_matrices_agree_with_the_one_leg_model(
 def test_a_known_distance_and_time() -> None:
     # Jakarta (Gambir) to Bogor: 0.388 degrees of latitude and 0.048 of longitude, 43.51 km as
     # the crow flies (flat-earth check: hypot(0.3883 x 111.19, 0.0484 x 111.19 x cos 6.4 deg)).
-    model = StraightLine(circuity=1.4, speed_kmh=30.0)
-    km, seconds = model.km_s(
-        np.array([106.8456]), np.array([-6.2088]), np.array([106.7972]), np.array([-6.5971])
+    model = StraightLine(
+        circuity=1.4,
+        speed_kmh=30.0,
+        lon=np.array([106.8456, 106.7972]),
+        lat=np.array([-6.2088, -6.5971]),
     )
+    km, seconds = model.km_s(np.array([0]), np.array([1]))
     assert km[0, 0] == pytest.approx(1.4 * 43.507, abs=0.001)
     assert seconds[0, 0] == 7310  # 60.910 km at 30 km/h: 7,309.2 s, rounded up
 
@@ -70,11 +110,16 @@ class _Recording:
     def __init__(self, inner: TravelModel) -> None:
         self.inner = inner
         self.shapes: list[tuple[int, int]] = []
+        self.access = inner.access
+        self.symmetric = inner.symmetric
+        self.snap_m = inner.snap_m
+        self.snap_road = inner.snap_road
 
-    def km_s(
-        self, lon_a: FloatArray, lat_a: FloatArray, lon_b: FloatArray, lat_b: FloatArray
-    ) -> tuple[FloatArray, IntArray]:
-        km, seconds = self.inner.km_s(lon_a, lat_a, lon_b, lat_b)
+    def access_index(self, access: str) -> int:
+        return self.inner.access_index(access)
+
+    def km_s(self, rows: IntArray, cols: IntArray, access: int = 0) -> tuple[FloatArray, IntArray]:
+        km, seconds = self.inner.km_s(rows, cols, access)
         self.shapes.append(km.shape)
         return km, seconds
 
@@ -86,8 +131,8 @@ def test_the_planner_takes_every_distance_from_the_scenarios_travel_model(
     expected = plan_to_dict(plan_scenario(scenario))
     models: list[_Recording] = []
 
-    def recording(travel: TravelSettings) -> TravelModel:
-        models.append(_Recording(travel_model(travel)))
+    def recording(scenario: Scenario, road: RoadMatrix | None = None) -> TravelModel:
+        models.append(_Recording(travel_model(scenario, road)))
         return models[-1]
 
     monkeypatch.setattr(planner, "travel_model", recording)
@@ -108,7 +153,9 @@ def test_a_slower_travel_model_gives_longer_trips(
     monkeypatch.setattr(
         planner,
         "travel_model",
-        lambda travel: StraightLine(circuity=travel.circuity, speed_kmh=travel.speed_kmh / 2),
+        lambda scenario, road=None: replace(
+            travel_model(scenario), speed_kmh=scenario.travel.speed_kmh / 2
+        ),
     )
     slow = plan_scenario(scenario)
     fast_s = sum((r.return_ - r.depart).total_seconds() for r in fast.routes)
