@@ -229,12 +229,13 @@ def assert_routing_feasible(problem: RoutingProblem, result: RoutingResult) -> N
         assert sum(problem.demand_sacks[n] for n in nodes) <= group.capacity_sacks
         if not problem.timed:
             continue
+        travel = problem.travel(group.access)  # the group's own roads
         here, leave = 0, group.earliest_depart_s + problem.service_s[0]
         for node in nodes:
-            arrive = max(leave + int(problem.travel_s[here, node]), problem.open_s[node])
+            arrive = max(leave + int(travel[here, node]), problem.open_s[node])
             assert arrive <= problem.close_s[node]
             here, leave = node, arrive + problem.service_s[node]
-        assert leave + int(problem.travel_s[here, 0]) <= group.shift_end_s
+        assert leave + int(travel[here, 0]) <= group.shift_end_s
     assert all(n <= g.n_trips for n, g in zip(per_group, problem.groups, strict=True))
 
 

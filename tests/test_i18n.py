@@ -357,3 +357,13 @@ def test_the_english_folder_writes_numbers_the_english_way(folders: dict[str, Pa
     assert "Wednesday, 30 September 2020" in read
     assert "Not enough fleet before the deadline" in read
     assert not re.search(r"\d\.\d{3}(?!\d)", read), "a thousands dot"
+
+
+def test_no_road_and_small_truck_reasons_in_indonesian() -> None:
+    far = ReasonFacts(road="Jalan Cibuntu", snap_km=2.3, max_snap_km=0.5)
+    text = reason_sentence(ReasonCode.NO_ROAD, far, "P7", "T-SEP", "id")
+    assert "jalan terdekat yang dapat dilalui berjarak 2,3 km (Jalan Cibuntu)" in text
+    small = ReasonFacts(small_only=True, road="Jalan Setapak")
+    text = reason_sentence(ReasonCode.CAPACITY, small, "P7", "T-SEP", "id")
+    assert "hanya dapat dijangkau truk kecil (Jalan Setapak tertutup bagi truk besar)" in text
+    assert reason_label(ReasonCode.NO_ROAD, "id") == "Tidak terjangkau jalan"

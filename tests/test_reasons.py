@@ -26,6 +26,10 @@ facts_strategy = st.builds(
     trucks=st.none() | st.integers(0, 50),
     first_day=st.none() | st.dates(date(2020, 1, 1), date(2021, 1, 1)),
     no_trucks=st.booleans(),
+    small_only=st.booleans(),
+    road=st.none() | st.text(min_size=1, max_size=12),
+    snap_km=st.none() | st.floats(0, 50).map(lambda v: round(v, 3)),
+    max_snap_km=st.none() | st.sampled_from([0.5, 1.0]),
 )
 
 
@@ -67,3 +71,20 @@ def test_facts_left_unset_are_not_written() -> None:
         "warehouses": ["W1"],
         "ration_kg": 30,
     }
+
+
+def test_no_road_says_how_far_the_nearest_usable_road_is() -> None:
+    facts = ReasonFacts(road="Jalan Cibuntu", snap_km=2.3, max_snap_km=0.5)
+    text = english_reason(ReasonCode.NO_ROAD, facts, "P7", "T-SEP")
+    assert "nearest usable road 2.3 km away (Jalan Cibuntu)" in text
+    assert "0.5 km" in text
+    # Near a road, but no road connects it: said so, not a distance.
+    near = ReasonFacts(road="Jalan Cibuntu", snap_km=0.1, max_snap_km=0.5)
+    assert "connects drop point P7" in english_reason(ReasonCode.NO_ROAD, near, "P7", "T-SEP")
+
+
+def test_capacity_of_a_small_truck_point_names_the_road() -> None:
+    facts = ReasonFacts(small_only=True, road="Jalan Setapak")
+    text = english_reason(ReasonCode.CAPACITY, facts, "P7", "T-SEP")
+    assert text.startswith("Only small trucks can reach drop point P7")
+    assert "Jalan Setapak is closed to big trucks" in text

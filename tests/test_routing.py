@@ -6,21 +6,26 @@ import dataclasses
 import itertools
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from optimizer.construct import nearest_neighbour
 from optimizer.routing import (
     DAY_S,
     DROP_PENALTY,
+    NO_ROAD_M,
     RoutingProblem,
+    RoutingResult,
     SearchSettings,
     VehicleGroup,
     solve_routing,
     trips_cost,
 )
+from optimizer.travel import NO_ROAD_S
 from tests.conftest import HOUR_S, assert_routing_feasible, make_problem
 
 FAST = SearchSettings(solution_limit=20, seed=1)
@@ -217,3 +222,55 @@ def test_each_metaheuristic_and_the_tuned_search_give_feasible_trips(metaheurist
         result = solve_routing(problem, settings)
         assert_routing_feasible(problem, result)
         assert result.objective == trips_cost(problem, result.trips, len(result.dropped))
+
+
+def _two_profile_problem(seed: int, n_nodes: int, closed: int) -> RoutingProblem:
+    """Profile 0 (big trucks) has no road to nodes 1..closed; profile 1 (small) reaches all."""
+    problem = make_problem(
+        seed,
+        n_nodes,
+        (
+            VehicleGroup(250, 7 * HOUR_S, 17 * HOUR_S, 1.0, 6, access=0),
+            VehicleGroup(100, 7 * HOUR_S, 17 * HOUR_S, 1.35, 5, access=1),
+        ),
+    )
+    distance = problem.distance_m.copy()
+    travel = problem.travel_s.copy()
+    distance[1 : closed + 1, :] = distance[:, 1 : closed + 1] = NO_ROAD_M
+    travel[1 : closed + 1, :] = travel[:, 1 : closed + 1] = NO_ROAD_S
+    for k in range(1, closed + 1):
+        distance[k, k] = travel[k, k] = 0
+    # Small trucks drive the original roads, a tenth slower.
+    small = (problem.distance_m, (problem.travel_s * 11) // 10)
+    return dataclasses.replace(
+        problem, distance_m=distance, travel_s=travel, more_profiles=(small,)
+    )
+
+
+def _nearest_neighbour(problem: RoutingProblem, settings: SearchSettings) -> RoutingResult:
+    return nearest_neighbour(problem)
+
+
+def _pyvrp(problem: RoutingProblem, settings: SearchSettings) -> RoutingResult:
+    pytest.importorskip("pyvrp")
+    from optimizer.pyvrp_engine import solve_pyvrp
+
+    return solve_pyvrp(problem, dataclasses.replace(settings, solution_limit=300))
+
+
+@pytest.mark.parametrize(
+    "engine", [solve_routing, _pyvrp, _nearest_neighbour], ids=["ortools", "pyvrp", "construct"]
+)
+def test_each_group_drives_its_own_profile_and_keeps_off_roads_it_has_not(
+    engine: Callable[[RoutingProblem, SearchSettings], RoutingResult],
+) -> None:
+    closed = 6
+    problem = _two_profile_problem(3, 25, closed)
+    result = engine(problem, SearchSettings(solution_limit=60))
+    assert_routing_feasible(problem, result)
+    served_by = {node: group for group, nodes in result.trips for node in nodes}
+    assert all(served_by.get(node, 1) == 1 for node in range(1, closed + 1))
+    assert {group for group, _ in result.trips} == {0, 1}  # both profiles in use
+    # The objective is each trip's cost on its own profile's distances.
+    assert result.objective == trips_cost(problem, result.trips, len(result.dropped))
+    assert len(result.dropped) <= 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from hypothesis import given
@@ -72,3 +73,19 @@ def test_the_return_for_any_departure_is_the_timed_return(
     # The packer times departures in O(1); it must agree with laying the trip out stop by stop.
     trip = _trip(0, tuple(stops), back_s)
     assert trip.return_s(depart_s) == time_trip(stops, back_s, depart_s).return_s
+
+
+def test_a_trip_goes_only_on_a_truck_of_its_access_class() -> None:
+    # Trip 0 was routed for small trucks (class 1): the big truck, free and large enough,
+    # must not take it; trip 1 (class 0) must not go on the small truck.
+    stops = (TimedStop(1800, 600, 0, 24 * HOUR),)
+    small_trip = replace(_trip(0, stops, 1800), access=1)
+    big_trip = _trip(1, stops, 1800)
+    big = TruckShift("BIG", 300, SHIFT[0], SHIFT[1], None, 1.0, access=0)
+    small = TruckShift("SMALL", 100, SHIFT[0], SHIFT[1], 1, 1.0, access=1)
+    placed, unplaced = pack_trips([small_trip, big_trip], [big, small], LOADING_S, 0.0)
+    assert {(p.key, p.truck_id) for p in placed} == {(0, "SMALL"), (1, "BIG")}
+    assert unplaced == []
+    # With no truck of its class, a trip is left unplaced (the planner reports it).
+    placed, unplaced = pack_trips([small_trip], [big], LOADING_S, 0.0)
+    assert placed == [] and [t.key for t in unplaced] == [0]

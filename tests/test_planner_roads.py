@@ -1,0 +1,344 @@
+"""The planner on road matrices: hand-made RoadMatrix objects, no OpenStreetMap needed.
+
+Big and small trucks drive their own matrices; points only small trucks reach are served by
+small trucks only; points off every road are ``no_road``; a small-only point at a warehouse
+without small trucks is ``capacity`` naming the road. Every leg of every plan takes its
+distance and time from the matrix of its truck's class, to the metre and the second.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import date, datetime
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimizer.model import (
+    Calendar,
+    DropPoint,
+    Scenario,
+    SolverSettings,
+    Tranche,
+    Truck,
+    Warehouse,
+)
+from optimizer.planner import PlannerOptions, plan_scenario
+from optimizer.reasons import ReasonCode
+from optimizer.solution import Plan, plan_to_dict
+from optimizer.travel import NO_ROAD_S, RoadMatrix, place_ids, travel_model
+from tests.conftest import DRAMAGA
+
+ACCESS = ("big", "small")
+BIG, SMALL = 0, 1
+BIG_KMH, SMALL_KMH = 25.0, 32.0
+TRACK = "Jalan Setapak Cibuntu"
+
+
+def road_matrix(
+    scenario: Scenario,
+    *,
+    stretch: np.ndarray | None = None,
+    small_only: Iterable[str] = (),
+    off_road_m: Mapping[str, float] | None = None,
+    cut_off: Iterable[str] = (),
+) -> RoadMatrix:
+    """A two-class matrix over the scenario's places, from the straight line.
+
+    ``stretch`` multiplies each pair's straight km (asymmetric when not symmetric); big trucks
+    drive slower. ``small_only`` points lie on a track: big trucks have no road to them and
+    their nearest big road is 900 m away. ``off_road_m`` points are that far from every road.
+    ``cut_off`` points have a road but no path to any place.
+    """
+    ids = place_ids(scenario)
+    n = len(ids)
+    everyone = np.arange(n)
+    base_km, _ = travel_model(scenario).km_s(everyone, everyone)
+    km_small = base_km * (1.0 if stretch is None else stretch)
+    km = np.stack([km_small * 1.1, km_small])
+    snap_m = np.full((2, n), 40.0)
+    roads = [["Jalan Raya Dramaga"] * n, ["Jalan Raya Dramaga"] * n]
+    index = {place: k for k, place in enumerate(ids)}
+    for point in small_only:
+        k = index[point]
+        km[BIG, k, :] = km[BIG, :, k] = np.inf
+        snap_m[BIG, k] = 900.0
+        roads[SMALL][k] = TRACK
+    for point, metres in (off_road_m or {}).items():
+        k = index[point]
+        km[:, k, :] = km[:, :, k] = np.inf
+        snap_m[:, k] = metres
+    for point in cut_off:
+        k = index[point]
+        km[:, k, :] = km[:, :, k] = np.inf
+    for c in range(2):
+        np.fill_diagonal(km[c], 0.0)
+    speed = np.array([BIG_KMH, SMALL_KMH])[:, None, None]
+    with np.errstate(invalid="ignore"):
+        seconds = np.where(
+            np.isfinite(km), np.ceil(km / speed * 3600 - 1e-9), float(NO_ROAD_S)
+        ).astype(np.int64)
+    return RoadMatrix(
+        place_ids=ids,
+        access=ACCESS,
+        km=km,
+        seconds=seconds,
+        snap_m=snap_m,
+        snap_road=tuple(tuple(r) for r in roads),
+        provenance={"source": "test"},
+    )
+
+
+def _s(moment: datetime) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second
+
+
+def assert_legs_follow_the_matrix(scenario: Scenario, plan: Plan, road: RoadMatrix) -> None:
+    """Every route's km, arrivals and return come from its truck's class of the matrix."""
+    index = {place: k for k, place in enumerate(road.place_ids)}
+    for route in plan.routes:
+        truck = scenario.truck(route.truck)
+        access = road.access_index(scenario.travel.truck_access(truck))
+        places = [index[route.warehouse], *(index[s.drop_point] for s in route.stops)]
+        places.append(index[route.warehouse])
+        legs_km = [road.km[access, a, b] for a, b in itertools.pairwise(places)]
+        legs_s = [road.seconds[access, a, b] for a, b in itertools.pairwise(places)]
+        assert all(math.isfinite(k) for k in legs_km), route
+        assert all(s < NO_ROAD_S for s in legs_s), route
+        assert route.distance_km == pytest.approx(sum(legs_km), abs=1e-9)
+        now = _s(route.depart)
+        for stop, leg_s in zip(route.stops, legs_s, strict=False):
+            point = scenario.drop_point(stop.drop_point)
+            opens = point.open_s if point.open_s is not None else 0
+            assert _s(stop.arrive) == max(now + int(leg_s), opens), (route, stop)
+            now = _s(stop.depart)
+        assert _s(route.return_) == now + int(legs_s[-1])
+        assert route.load_kg <= truck.capacity_kg + 1e-6
+
+
+def assert_conserved(scenario: Scenario, plan: Plan) -> None:
+    total: dict[tuple[str, str], float] = defaultdict(float)
+    for route in plan.routes:
+        for stop in route.stops:
+            total[(stop.drop_point, stop.tranche)] += stop.kg
+    for item in plan.unassigned:
+        total[(item.drop_point, item.tranche)] += item.kg
+    for point in scenario.drop_points:
+        for tranche in scenario.tranches:
+            assert total[(point.id, tranche.id)] == pytest.approx(
+                scenario.demand_kg(point, tranche)
+            )
+
+
+def _classes_serving(scenario: Scenario, plan: Plan, point: str) -> set[str]:
+    return {
+        scenario.travel.truck_access(scenario.truck(route.truck))
+        for route in plan.routes
+        for stop in route.stops
+        if stop.drop_point == point
+    }
+
+
+def test_one_class_matrix_equal_to_the_straight_line_gives_the_same_plan(
+    tiny_scenario: Scenario,
+) -> None:
+    # A matrix file's one class ("all") holding the straight line's own numbers plans exactly
+    # as the straight line: the planner reads both through the same place indices.
+    straight = travel_model(tiny_scenario)
+    everyone = np.arange(len(place_ids(tiny_scenario)))
+    km, seconds = straight.km_s(everyone, everyone)
+    road = RoadMatrix(
+        place_ids=place_ids(tiny_scenario),
+        access=("all",),
+        km=km[None],
+        seconds=seconds[None],
+        snap_m=np.zeros((1, len(everyone))),
+        snap_road=(("",) * len(everyone),),
+        provenance={},
+    )
+    on_roads = plan_to_dict(plan_scenario(tiny_scenario, travel=road))
+    assert on_roads == plan_to_dict(plan_scenario(tiny_scenario))
+
+
+def test_asymmetric_roads_time_every_leg_on_the_trucks_own_matrix(
+    tiny_scenario: Scenario,
+) -> None:
+    n = len(place_ids(tiny_scenario))
+    # Going out takes 1.3 times the straight line, coming back 1.8 times (one-way streets).
+    stretch = np.where(np.arange(n)[:, None] < np.arange(n)[None, :], 1.3, 1.8)
+    road = road_matrix(tiny_scenario, stretch=stretch)
+    assert not np.array_equal(road.km[SMALL], road.km[SMALL].T)
+    plan = plan_scenario(tiny_scenario, travel=road)
+    assert plan.unassigned == ()
+    assert_conserved(tiny_scenario, plan)
+    assert_legs_follow_the_matrix(tiny_scenario, plan, road)
+    # Both classes drove: the test proves each class's own matrix, not one of them.
+    classes = {tiny_scenario.travel.truck_access(tiny_scenario.truck(r.truck)) for r in plan.routes}
+    assert classes == {"big", "small"}
+    assert plan.snap_m == {p.id: 40.0 for p in tiny_scenario.drop_points}
+
+
+@pytest.mark.parametrize("strategy", ["ortools", "pyvrp", "default"])
+def test_a_point_on_a_track_is_served_by_small_trucks_only(
+    tiny_scenario: Scenario, strategy: str
+) -> None:
+    if strategy == "pyvrp":
+        pytest.importorskip("pyvrp")
+    scenario = replace(
+        tiny_scenario, solver=replace(tiny_scenario.solver, strategy=strategy, solution_limit=30)
+    )
+    road = road_matrix(scenario, small_only=["P3"])
+    plan = plan_scenario(scenario, travel=road)
+    assert plan.unassigned == ()
+    assert_conserved(scenario, plan)
+    assert_legs_follow_the_matrix(scenario, plan, road)
+    assert _classes_serving(scenario, plan, "P3") == {"small"}
+    assert "big" in {scenario.travel.truck_access(scenario.truck(r.truck)) for r in plan.routes}
+    assert plan.snap_m is not None and plan.snap_m["P3"] == 40.0
+
+
+def test_a_truck_type_override_makes_a_big_truck_small(tiny_scenario: Scenario) -> None:
+    # The 5 t CDD declared small (it fits the track): it may now serve the track's point.
+    travel = replace(tiny_scenario.travel, access=(("CDD", "small"),))
+    scenario = replace(tiny_scenario, travel=travel)
+    road = road_matrix(scenario, small_only=["P3"])
+    plan = plan_scenario(scenario, travel=road)
+    assert plan.unassigned == ()
+    assert_legs_follow_the_matrix(scenario, plan, road)
+    assert {r.truck for r in plan.routes} <= {"T1", "T2"}
+    assert _classes_serving(scenario, plan, "P3") == {"small"}
+
+
+def test_a_point_far_from_every_road_is_no_road(tiny_scenario: Scenario) -> None:
+    road = road_matrix(tiny_scenario, off_road_m={"P4": 2300.0})
+    plan = plan_scenario(tiny_scenario, travel=road)
+    assert_conserved(tiny_scenario, plan)
+    assert_legs_follow_the_matrix(tiny_scenario, plan, road)
+    unassigned = {(u.drop_point, u.tranche): u for u in plan.unassigned}
+    assert set(unassigned) == {("P4", "T-SEP"), ("P4", "T-OKT")}
+    item = unassigned[("P4", "T-SEP")]
+    assert item.reason_code is ReasonCode.NO_ROAD
+    assert item.facts.snap_km == 2.3 and item.facts.max_snap_km == 0.5
+    assert item.facts.road == "Jalan Raya Dramaga"
+    assert "nearest usable road 2.3 km away" in item.reason
+    assert plan.snap_m is not None and plan.snap_m["P4"] == 2300.0
+    # The reason's facts travel through plan.json.
+    entry = next(u for u in plan_to_dict(plan)["unassigned"] if u["tranche"] == "T-SEP")
+    assert entry["reason_code"] == "no_road"
+    assert entry["reason_facts"]["snap_km"] == 2.3
+
+
+def test_a_point_no_road_connects_is_no_road(tiny_scenario: Scenario) -> None:
+    road = road_matrix(tiny_scenario, cut_off=["P2"])
+    plan = plan_scenario(tiny_scenario, travel=road)
+    assert_conserved(tiny_scenario, plan)
+    codes = {u.reason_code for u in plan.unassigned if u.drop_point == "P2"}
+    assert codes == {ReasonCode.NO_ROAD}
+    assert all(u.drop_point == "P2" for u in plan.unassigned)
+    item = next(u for u in plan.unassigned if u.drop_point == "P2")
+    assert "connects drop point P2" in item.reason
+
+
+def test_a_track_point_at_a_warehouse_without_small_trucks_is_capacity_naming_the_road(
+    tiny_scenario: Scenario,
+) -> None:
+    big_only = replace(tiny_scenario, trucks=(tiny_scenario.truck("T2"),))
+    road = road_matrix(big_only, small_only=["P3"])
+    plan = plan_scenario(big_only, travel=road)
+    assert_conserved(big_only, plan)
+    assert_legs_follow_the_matrix(big_only, plan, road)
+    p3 = [u for u in plan.unassigned if u.drop_point == "P3"]
+    assert p3 and all(u.reason_code is ReasonCode.CAPACITY for u in p3)
+    assert p3[0].facts.small_only and p3[0].facts.road == TRACK
+    assert TRACK in p3[0].reason and "Only small trucks" in p3[0].reason
+    assert not any(s.drop_point == "P3" for r in plan.routes for s in r.stops)
+
+
+def test_the_straight_line_exposes_no_snap_distances(tiny_scenario: Scenario) -> None:
+    assert plan_scenario(tiny_scenario).snap_m is None
+
+
+# --- random matrix scenarios --------------------------------------------------------------------
+
+
+@st.composite
+def road_scenarios(draw: st.DrawFn) -> tuple[Scenario, RoadMatrix]:
+    """1-2 warehouses, big and small trucks, 2-7 points, asymmetric two-class roads."""
+    n_wh = draw(st.integers(1, 2))
+    warehouses = tuple(
+        Warehouse(
+            f"W{w}",
+            f"Gudang {w}",
+            DRAMAGA[0] + 0.05 * w,
+            DRAMAGA[1],
+            draw(st.sampled_from([200_000.0, 4_000.0])),
+        )
+        for w in range(n_wh)
+    )
+    trucks = []
+    for w in range(n_wh):
+        for k in range(draw(st.integers(1, 3))):
+            capacity = draw(st.sampled_from([1500.0, 2500.0, 5000.0, 8000.0]))
+            trucks.append(
+                Truck(f"T{w}{k}", f"W{w}", capacity, 7 * 3600, 17 * 3600, 5000.0, 8e5, None, "")
+            )
+    n_points = draw(st.integers(2, 7))
+    points = tuple(
+        DropPoint(
+            f"P{i}",
+            f"RW {i}",
+            DRAMAGA[0] + draw(st.floats(-0.12, 0.12)),
+            DRAMAGA[1] + draw(st.floats(-0.12, 0.12)),
+            draw(st.integers(5, 150)),
+        )
+        for i in range(n_points)
+    )
+    tranches = (Tranche("T1", "Satu", 30.0, date(2020, 9, 1), date(2020, 9, 10)),)
+    scenario = Scenario(
+        name="roads",
+        start_date=date(2020, 9, 1),
+        warehouses=warehouses,
+        trucks=tuple(trucks),
+        drop_points=points,
+        tranches=tranches,
+        calendar=Calendar(),
+        solver=SolverSettings(time_limit_s=5.0, seed=draw(st.integers(0, 3)), solution_limit=10),
+    )
+    n = n_wh + n_points
+    seed = draw(st.integers(0, 2**32 - 1))
+    stretch = np.random.default_rng(seed).uniform(1.0, 2.0, size=(n, n))
+    ids = [p.id for p in points]
+    small_only = draw(st.lists(st.sampled_from(ids), max_size=2, unique=True))
+    rest = [p for p in ids if p not in small_only]
+    off = draw(st.lists(st.sampled_from(rest), max_size=1, unique=True)) if rest else []
+    road = road_matrix(
+        scenario, stretch=stretch, small_only=small_only, off_road_m=dict.fromkeys(off, 800.0)
+    )
+    return scenario, road
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(road_scenarios())
+def test_plans_on_random_road_matrices_keep_every_leg_on_the_trucks_matrix(
+    case: tuple[Scenario, RoadMatrix],
+) -> None:
+    scenario, road = case
+    plan = plan_scenario(scenario, travel=road, options=PlannerOptions(workers=1))
+    assert_conserved(scenario, plan)
+    assert_legs_follow_the_matrix(scenario, plan, road)
+    index = {place: k for k, place in enumerate(road.place_ids)}
+    for item in plan.unassigned:
+        k = index[item.drop_point]
+        if item.reason_code is ReasonCode.NO_ROAD:
+            # Only a point off every road (or with no path) is no_road.
+            assert not np.isfinite(road.km[SMALL, k, : len(scenario.warehouses)]).any()
+    for point in scenario.drop_points:
+        k = index[point.id]
+        if not np.isfinite(road.km[BIG, k, 0]):
+            assert "big" not in _classes_serving(scenario, plan, point.id)
