@@ -4,7 +4,9 @@ How the problem is split, and why
 ---------------------------------
 1. **Screening.** Each (drop point, tranche) delivery is checked alone: a working day in its
    window, and for each warehouse a truck that can drive there and back within its shift while
-   the point is open. Deliveries that fail everywhere are unassigned with the binding reason.
+   the point is open, on the roads of its access class. Deliveries that fail everywhere are
+   unassigned with the binding reason (``no_road`` when no road of any class reaches the
+   point, ``capacity`` when only trucks its warehouses lack can).
 2. **Warehouse assignment.** Drop points go to warehouses by *regret* (points with the most to
    lose from a second-best warehouse choose first), each to the nearest warehouse that still has
    stock and estimated fleet time for it. Stock is a hard limit; fleet time an estimate that only
@@ -23,6 +25,12 @@ How the problem is split, and why
    deliveries still waiting, never twice to the same (delivery, warehouse) pair, until a round
    gives nothing back. A delivery is ``stock`` only if, at the end, no warehouse that can reach
    it has a family's ration left.
+
+Every distance and driving time comes from one travel model (:mod:`optimizer.travel`): the
+straight line, or a road matrix per access class. Big and small trucks route in one problem,
+each group on its own class's matrix; a trip keeps the class it was routed for, is timed on its
+matrix and packed only onto trucks of that class. With one class (the straight line, a matrix
+file) this is exactly the one-matrix planner.
 
 The time limit bounds the whole plan. Screening and assignment work on arrays a block of points
 at a time; routing parts share what is left in proportion to their size, less a reserve for
