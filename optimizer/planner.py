@@ -612,8 +612,6 @@ class _Reach:
         for wh, shifts in carrying.items():
             for shift in shifts:
                 self.has_shift[wh, self.shifts.index(shift)] = True
-        self.fleet_access = sorted({access for _, _, access in self.shifts})
-        """Access classes of the trucks that carry a ration, anywhere."""
         n_access = len(ctx.travel.access)
         # Places within max_snap_m of a road of each class (every place on a straight line).
         snap_m = ctx.travel.snap_m
