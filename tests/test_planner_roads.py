@@ -17,9 +17,10 @@ from datetime import date, datetime
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from optimizer import planner
 from optimizer.model import (
     Calendar,
     DropPoint,
@@ -289,30 +290,35 @@ def road_scenarios(draw: st.DrawFn) -> tuple[Scenario, RoadMatrix]:
                 Truck(f"T{w}{k}", f"W{w}", capacity, 7 * 3600, 17 * 3600, 5000.0, 8e5, None, "")
             )
     n_points = draw(st.integers(2, 7))
-    points = tuple(
-        DropPoint(
-            f"P{i}",
-            f"RW {i}",
-            DRAMAGA[0] + draw(st.floats(-0.12, 0.12)),
-            DRAMAGA[1] + draw(st.floats(-0.12, 0.12)),
-            draw(st.integers(5, 150)),
+    points = []
+    for i in range(n_points):
+        opens = draw(st.none() | st.integers(7, 14).map(lambda h: h * 3600))
+        points.append(
+            DropPoint(
+                f"P{i}",
+                f"RW {i}",
+                DRAMAGA[0] + draw(st.floats(-0.12, 0.12)),
+                DRAMAGA[1] + draw(st.floats(-0.12, 0.12)),
+                draw(st.integers(5, 150)),
+                open_s=opens,
+                close_s=None if opens is None else opens + draw(st.integers(1, 4)) * 3600,
+            )
         )
-        for i in range(n_points)
-    )
     tranches = (Tranche("T1", "Satu", 30.0, date(2020, 9, 1), date(2020, 9, 10)),)
     scenario = Scenario(
         name="roads",
         start_date=date(2020, 9, 1),
         warehouses=warehouses,
         trucks=tuple(trucks),
-        drop_points=points,
+        drop_points=tuple(points),
         tranches=tranches,
         calendar=Calendar(),
         solver=SolverSettings(time_limit_s=5.0, seed=draw(st.integers(0, 3)), solution_limit=10),
     )
     n = n_wh + n_points
     seed = draw(st.integers(0, 2**32 - 1))
-    stretch = np.random.default_rng(seed).uniform(1.0, 2.0, size=(n, n))
+    # Up to 8 times the straight line: some round trips no longer fit a shift.
+    stretch = np.random.default_rng(seed).uniform(1.0, draw(st.sampled_from([2.0, 8.0])), (n, n))
     ids = [p.id for p in points]
     small_only = draw(st.lists(st.sampled_from(ids), max_size=2, unique=True))
     rest = [p for p in ids if p not in small_only]
@@ -342,3 +348,80 @@ def test_plans_on_random_road_matrices_keep_every_leg_on_the_trucks_matrix(
         k = index[point.id]
         if not np.isfinite(road.km[BIG, k, 0]):
             assert "big" not in _classes_serving(scenario, plan, point.id)
+
+
+def _one_sack_on_roads(
+    scenario: Scenario, road: RoadMatrix, w: int, p: int, truck: Truck
+) -> ReasonCode | None:
+    """The screening rule on roads, one pair and one truck at a time."""
+    if truck.capacity_kg < max(t.kg_per_kpm for t in scenario.tranches):
+        return ReasonCode.CAPACITY
+    k = road.access_index(scenario.travel.truck_access(truck))
+    place = len(scenario.warehouses) + p
+    max_snap_m = scenario.travel.max_snap_m
+    if max(road.snap_m[k, w], road.snap_m[k, place]) > max_snap_m:
+        return ReasonCode.NO_ROAD
+    if not (math.isfinite(road.km[k, w, place]) and math.isfinite(road.km[k, place, w])):
+        return ReasonCode.NO_ROAD
+    out_s, back_s = int(road.seconds[k, w, place]), int(road.seconds[k, place, w])
+    point = scenario.drop_points[p]
+    service = scenario.service.service_s(point, scenario.sack_kg)
+    earliest = truck.shift_start_s + scenario.service.loading_s
+    open_s = 0 if point.open_s is None else point.open_s
+    close_s = 24 * 3600 if point.close_s is None else point.close_s
+    if earliest + out_s + back_s + service > truck.shift_end_s:
+        return ReasonCode.SHIFT
+    arrive = max(earliest + out_s, open_s)
+    if arrive > close_s or arrive + service + back_s > truck.shift_end_s:
+        return ReasonCode.TIME_WINDOW
+    return None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(road_scenarios(), st.integers(1, 2))
+def test_screening_on_roads_matches_the_rule_pair_by_pair_and_truck_by_truck(
+    case: tuple[Scenario, RoadMatrix], keep: int
+) -> None:
+    scenario, road = case
+    ctx = planner._build_context(scenario, PlannerOptions(nearest_warehouses=keep), road)
+    screened = planner._Reach(ctx).rows(np.arange(len(scenario.drop_points)), keep)
+    n_wh = len(scenario.warehouses)
+    carrying = [
+        t for t in scenario.trucks if t.capacity_kg >= max(r.kg_per_kpm for r in scenario.tranches)
+    ]
+    for p in range(len(scenario.drop_points)):
+        place = n_wh + p
+        found: set[ReasonCode | None] = set()
+        best_km: dict[int, float] = {}
+        for w, warehouse in enumerate(scenario.warehouses):
+            for truck in (t for t in scenario.trucks if t.warehouse_id == warehouse.id):
+                code = _one_sack_on_roads(scenario, road, w, p, truck)
+                found.add(code)
+                if code is None:
+                    k = road.access_index(scenario.travel.truck_access(truck))
+                    best_km[w] = min(best_km.get(w, math.inf), float(road.km[k, w, place]))
+        reachable = sorted(best_km, key=lambda w: (best_km[w], w))
+        assert screened.warehouses[p] == reachable[:keep]
+        assert screened.n_reachable[p] == len(reachable)
+        assert screened.km[p] == [best_km[w] for w in reachable[:keep]]
+        if reachable:
+            continue
+        road_any = any(
+            max(road.snap_m[k, w], road.snap_m[k, place]) <= scenario.travel.max_snap_m
+            and math.isfinite(road.km[k, w, place])
+            and math.isfinite(road.km[k, place, w])
+            for k in range(len(road.access))
+            for w in range(n_wh)
+        )
+        if ReasonCode.TIME_WINDOW in found:
+            expected = ReasonCode.TIME_WINDOW
+        elif ReasonCode.SHIFT in found:
+            expected = ReasonCode.SHIFT
+        elif carrying and not road_any:
+            expected = ReasonCode.NO_ROAD
+        else:
+            expected = ReasonCode.CAPACITY
+        assert screened.binding[p] is expected
+        event(f"unreachable: {expected}")
+        small_only = expected is ReasonCode.CAPACITY and bool(carrying) and road_any
+        assert screened.small_only[p] == small_only
