@@ -121,6 +121,21 @@ def assert_legs_follow_the_matrix(scenario: Scenario, plan: Plan, road: RoadMatr
             now = _s(stop.depart)
         assert _s(route.return_) == now + int(legs_s[-1])
         assert route.load_kg <= truck.capacity_kg + 1e-6
+        # Inside the shift, after loading, and every stop before its point closes.
+        loading_s = scenario.service.loading_s
+        assert _s(route.depart) >= truck.shift_start_s + loading_s
+        assert _s(route.return_) <= truck.shift_end_s
+        for stop in route.stops:
+            closes = scenario.drop_point(stop.drop_point).close_s
+            assert closes is None or _s(stop.arrive) <= closes
+    # A truck's trips of one day follow each other, a loading apart.
+    days: dict[tuple[str, date], list[tuple[int, int]]] = defaultdict(list)
+    for route in plan.routes:
+        days[(route.truck, route.date)].append((_s(route.depart), _s(route.return_)))
+    for trips in days.values():
+        trips.sort()
+        for (_, back), (leave, _) in itertools.pairwise(trips):
+            assert leave >= back + scenario.service.loading_s
 
 
 def assert_conserved(scenario: Scenario, plan: Plan) -> None:
@@ -329,7 +344,7 @@ def road_scenarios(draw: st.DrawFn) -> tuple[Scenario, RoadMatrix]:
     return scenario, road
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(road_scenarios())
 def test_plans_on_random_road_matrices_keep_every_leg_on_the_trucks_matrix(
     case: tuple[Scenario, RoadMatrix],
