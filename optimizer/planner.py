@@ -549,6 +549,17 @@ def _ration_sacks(tranche: Tranche, sack_kg: float) -> int:
     return round(sacks)
 
 
+# Screening's binding reasons as small integers (arrays), and their codes.
+_CAPACITY, _SHIFT, _TIME_WINDOW, _NO_ROAD, _SMALL_ONLY = range(5)
+_BINDING_CODES = (
+    ReasonCode.CAPACITY,
+    ReasonCode.SHIFT,
+    ReasonCode.TIME_WINDOW,
+    ReasonCode.NO_ROAD,
+    ReasonCode.CAPACITY,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class _ReachRows:
     """Screening of some points against every warehouse (one entry per point)."""
@@ -647,13 +658,6 @@ class _Reach:
                 out.nearest_s.append(0)
             return out
         keep = min(keep, n_wh)
-        codes = (
-            ReasonCode.CAPACITY,
-            ReasonCode.SHIFT,
-            ReasonCode.TIME_WINDOW,
-            ReasonCode.NO_ROAD,
-            ReasonCode.CAPACITY,
-        )
         block = max(1, self.BLOCK_CELLS // n_wh)
         for first in range(0, len(points), block):
             rows = points[first : first + block]
@@ -683,22 +687,18 @@ class _Reach:
                 out.seconds.append(s[:n])
                 out.access.append(m[:n])
             out.n_reachable.extend(n_ok.tolist())
-            # The most specific reason wins for a point nobody can serve (see binding).
-            road_any = np.zeros(len(rows), dtype=bool)
-            for road in roads:
-                road_any |= road.ok.any(axis=1)
-            no_trucks = not self.shifts
-            binding = np.where(
-                any_window,
-                2,
-                np.where(
-                    any_shift,
-                    1,
-                    np.where(no_trucks, 0, np.where(~road_any, 3, np.where(~served_road, 4, 0))),
-                ),
+            # The most specific reason wins for a point nobody can serve (see binding): the
+            # first that holds of hours, shift, no truck at all, no road of any class, and
+            # roads only for classes its warehouses lack.
+            road_any = np.logical_or.reduce([road.ok.any(axis=1) for road in roads])
+            trucks = np.full(len(rows), bool(self.shifts))
+            binding = np.select(
+                [any_window, any_shift, ~trucks, ~road_any, ~served_road],
+                [_TIME_WINDOW, _SHIFT, _CAPACITY, _NO_ROAD, _SMALL_ONLY],
+                default=_CAPACITY,
             )
-            out.binding.extend(codes[k] for k in binding.tolist())
-            out.small_only.extend((binding == 4).tolist())
+            out.binding.extend(_BINDING_CODES[k] for k in binding.tolist())
+            out.small_only.extend((binding == _SMALL_ONLY).tolist())
             near_km, near_s = _best(roads, [road.ok for road in roads])
             nearest = np.argmin(near_km, axis=1)
             out.nearest.extend(nearest.tolist())
