@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -217,6 +218,22 @@ def test_a_point_on_a_track_is_served_by_small_trucks_only(
     assert _classes_serving(scenario, plan, "P3") == {"small"}
     assert "big" in {scenario.travel.truck_access(scenario.truck(r.truck)) for r in plan.routes}
     assert plan.snap_m is not None and plan.snap_m["P3"] == 40.0
+
+
+def test_parts_routed_by_construction_keep_track_points_on_small_trucks(
+    tiny_scenario: Scenario,
+) -> None:
+    # Stopped before it starts: every part is routed by the construction heuristic.
+    stop = threading.Event()
+    stop.set()
+    road = road_matrix(tiny_scenario, small_only=["P3", "P2"])
+    plan = plan_scenario(tiny_scenario, travel=road, stop=stop)
+    assert plan.solver is not None
+    assert plan.solver.constructed_parts == plan.solver.routing_parts > 0
+    assert_conserved(tiny_scenario, plan)
+    assert_legs_follow_the_matrix(tiny_scenario, plan, road)
+    assert _classes_serving(tiny_scenario, plan, "P3") == {"small"}
+    assert _classes_serving(tiny_scenario, plan, "P2") == {"small"}
 
 
 def test_a_truck_type_override_makes_a_big_truck_small(tiny_scenario: Scenario) -> None:
