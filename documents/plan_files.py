@@ -9,6 +9,7 @@ Contents of the folder::
     unassigned.csv     one row per undelivered (drop point, tranche)
     summary.md         :func:`format_summary`, in the plan's language
     papers/            loading lists, receipt lists (TTB), facilitator schedule (documents.papers)
+    travel/            a plan on roads only: legs.csv and provenance.json (geodata.travel_matrix)
     (extra files)      from the caller: the CLI adds map.html, maps/ and trip_sheets/
 
     .bsb-output.json   the manifest: every file bsb wrote, with its SHA-256 (geodata.output_guard)
@@ -26,7 +27,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from documents.papers import write_papers
 from documents.summary import format_summary
@@ -35,6 +36,9 @@ from geodata.i18n import plain_number
 from geodata.output_guard import check_output_folder, write_folder_atomically
 from optimizer.model import Scenario
 from optimizer.solution import TIME_FORMAT, Plan, Route, plan_to_dict
+
+if TYPE_CHECKING:
+    from geodata.travel_matrix import Travel
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +168,8 @@ def write_complete_plan(
     force: bool = False,
     protected: Sequence[Path] = (),
     progress: WriteProgress | None = None,
+    travel: Travel | None = None,
+    boundaries: Any = None,
 ) -> Path:
     """Write the plan folder ``bsb plan`` writes: plan files, offline map, trip sheets, scenario.
 
@@ -182,6 +188,13 @@ def write_complete_plan(
     progress
         Told as each stage of :data:`WRITE_STAGES` starts: writing takes seconds per hundred
         drop points (mostly the papers), and the CLI and the service show where it is.
+    travel
+        The roads the plan was made on (``None``: the straight line): ``travel/`` is written,
+        the scenario copy gets the matrix file, maps draw legs along the road and the
+        extract's main roads.
+    boundaries
+        Village boundaries for the map's background (a GeoDataFrame of
+        ``geodata.boundaries.read_boundaries``), or ``None``.
 
     Returns
     -------
@@ -195,27 +208,74 @@ def write_complete_plan(
     """
     from documents.trip_sheets import trip_sheet_files
     from geodata.maps import map_files
-    from geodata.scenario_writer import write_scenario
 
     check_output_folder(out_dir, kind="plan", force=force, protected=protected)
     _tell(progress, "maps")
-    extra = map_files(scenario, plan, name="map.html", language=language, offline=True)
+    extra = map_files(
+        scenario,
+        plan,
+        name="map.html",
+        language=language,
+        offline=True,
+        **_map_extras(scenario, plan, travel, boundaries),
+    )
     _tell(progress, "trip sheets")
     extra |= {
         f"trip_sheets/{name}": page
         for name, page in trip_sheet_files(scenario, plan, language=language).items()
     }
+    if travel is not None:
+        from geodata.travel_matrix import travel_files
+
+        extra |= travel_files(scenario, plan, travel.matrix)
     return write_plan_folder(
         scenario,
         plan,
         out_dir,
         language=language,
-        write_scenario_copy=write_scenario,
+        write_scenario_copy=scenario_copy_writer(travel),
         extra_files=extra,
         force=force,
         protected=protected,
         progress=progress,
     )
+
+
+def scenario_copy_writer(travel: Travel | None) -> Callable[[Scenario, Path], None]:
+    """Return the writer of a plan's ``scenario/`` copy: the scenario, and its matrix file.
+
+    The OpenStreetMap extract is not copied (hundreds of MB): ``bsb check`` needs only the
+    plan's ``travel/legs.csv``, and reads the copy without it.
+    """
+    from geodata.scenario_writer import write_scenario
+
+    side_files = dict(travel.scenario_files) if travel is not None else {}
+
+    def write(scenario: Scenario, folder: Path) -> None:
+        write_scenario(scenario, folder, side_files=side_files)
+
+    return write
+
+
+def _map_extras(
+    scenario: Scenario, plan: Plan, travel: Travel | None, boundaries: Any
+) -> dict[str, Any]:
+    """Keyword arguments of ``map_files`` for roads and boundaries; none for the straight line.
+
+    ``leg_paths`` maps ``(from id, to id, access)`` to the leg's ``[(lon, lat), ...]`` along
+    the road; ``main_roads`` are the extract's main road lines; ``boundaries`` the villages.
+    """
+    extras: dict[str, Any] = {}
+    if travel is not None and travel.graph is not None:
+        import importlib
+
+        from geodata.travel_matrix import road_leg_paths
+
+        extras["leg_paths"] = road_leg_paths(scenario, plan, travel)
+        extras["main_roads"] = importlib.import_module("geodata.roads").main_roads(travel.graph)
+    if boundaries is not None:
+        extras["boundaries"] = boundaries
+    return extras
 
 
 def _tell(progress: WriteProgress | None, stage: str) -> None:

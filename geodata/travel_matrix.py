@@ -39,12 +39,14 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import importlib
 import io
 import itertools
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -64,15 +66,21 @@ __all__ = [
     "ONE_CLASS",
     "PROVENANCE_FILE",
     "Leg",
+    "Travel",
+    "build_travel",
+    "default_cache_dir",
     "file_provenance",
     "fleet_access",
     "legs_csv",
+    "legs_mapping",
     "matrix_csv",
     "place_ids",
+    "place_lonlat",
     "plan_legs",
     "provenance_json",
     "read_legs",
     "read_matrix_file",
+    "road_leg_paths",
     "travel_files",
     "write_travel_files",
 ]
@@ -595,3 +603,165 @@ def write_travel_files(folder: Path, scenario: Scenario, plan: Plan, matrix: Roa
     """Write :func:`travel_files` into ``folder`` (``folder/travel/...``), each atomically."""
     for relative, content in travel_files(scenario, plan, matrix).items():
         write_atomic(folder / relative, content, private=False)
+
+
+# --------------------------------------------------------------------------------------------
+# The travel of a scenario, built before planning
+
+
+@dataclass(frozen=True, eq=False)
+class Travel:
+    """The roads a plan is made on, as the pipeline hands them on.
+
+    Attributes
+    ----------
+    matrix
+        Road km and seconds between the scenario's places (given to the planner and kept in
+        the plan folder's ``travel/``).
+    graph
+        The road network (``geodata.roads.RoadGraph``) for ``source = "osm"``: maps draw each
+        leg along it and its main roads as background. ``None`` for a matrix file.
+    scenario_files
+        Files the plan's scenario copy gets beside its tables (the matrix file, as read).
+    """
+
+    matrix: RoadMatrix
+    graph: Any | None = None
+    scenario_files: Mapping[str, bytes] = field(default_factory=dict)
+
+
+def default_cache_dir() -> Path:
+    """Where road graphs and matrices are cached between runs.
+
+    ``$BSB_CACHE_DIR``, else ``$XDG_CACHE_HOME/bsb``, else ``~/.cache/bsb``. bsb writes only its
+    own files there (``graphs/<key>.npz``, ``travel/<key>.npz``), atomically.
+    """
+    if explicit := os.environ.get("BSB_CACHE_DIR"):
+        return Path(explicit)
+    if xdg := os.environ.get("XDG_CACHE_HOME"):
+        return Path(xdg) / "bsb"
+    return Path.home() / ".cache" / "bsb"
+
+
+def build_travel(
+    scenario: Scenario,
+    folder: Path,
+    *,
+    progress: Callable[[float, str], None] | None = None,
+    cache_dir: Path | None = None,
+) -> Travel | None:
+    """Build the travel a scenario's ``[travel]`` asks for, before planning.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario (read from ``folder``).
+    folder
+        The scenario folder: ``osm_file`` and ``matrix_file`` are relative to it.
+    progress
+        Told ``(fraction, message)`` while the road matrices are computed (minutes on a
+        regency with thousands of points, cold; a second run reads the cache).
+    cache_dir
+        Cache of road graphs and matrices; :func:`default_cache_dir` when ``None``.
+
+    Returns
+    -------
+    Travel or None
+        ``None`` for ``source = "straight"`` (the planner's own straight line).
+
+    Raises
+    ------
+    InputError
+        If the matrix file has problems, or the extract cannot be read.
+    """
+    travel = scenario.travel
+    if travel.source == "matrix":
+        assert travel.matrix_file is not None  # the reader demands it
+        path = folder / travel.matrix_file
+        _tell(progress, 0.0, f"reading the travel matrix {travel.matrix_file}")
+        matrix = read_matrix_file(path, scenario, display=travel.matrix_file)
+        _tell(progress, 1.0, "travel matrix read")
+        return Travel(matrix, None, {travel.matrix_file: path.read_bytes()})
+    if travel.source != "osm":
+        return None
+    assert travel.osm_file is not None
+    roads = _roads()
+
+    path = folder / travel.osm_file
+    cache = cache_dir if cache_dir is not None else default_cache_dir()
+    _tell(progress, 0.0, f"reading the roads of {travel.osm_file}")
+    try:
+        graph = roads.load_road_graph(path, travel, cache)
+    except (OSError, RuntimeError) as error:
+        # pyosmium says RuntimeError for a file that is not OSM data; no traceback for that.
+        reason = getattr(error, "strerror", None) or str(error)
+        raise InputError(
+            [Problem(travel.osm_file, f"not readable as OpenStreetMap data: {reason}")]
+        ) from error
+    ids = place_ids(scenario)
+    lon, lat = place_lonlat(scenario)
+    provenance = file_provenance(path, travel.osm_file, scenario, source="osm")
+    matrix = roads.road_matrix(
+        graph,
+        ids,
+        lon,
+        lat,
+        travel,
+        fleet_access(scenario),
+        progress=progress,
+        cache_dir=cache,
+        provenance=provenance,
+    )
+    return Travel(matrix, graph)
+
+
+def place_lonlat(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Return the longitudes and latitudes of :func:`place_ids`' places, as float64 arrays."""
+    lon = [w.lon for w in scenario.warehouses] + [p.lon for p in scenario.drop_points]
+    lat = [w.lat for w in scenario.warehouses] + [p.lat for p in scenario.drop_points]
+    return np.array(lon, dtype=np.float64), np.array(lat, dtype=np.float64)
+
+
+def _roads() -> Any:
+    # Imported when used: the road builder brings scipy and pyosmium, which the straight line
+    # and matrix files never need (and it is built beside this module: by name, not by type).
+    return importlib.import_module("geodata.roads")
+
+
+def _tell(progress: Callable[[float, str], None] | None, fraction: float, message: str) -> None:
+    if progress is not None:
+        progress(fraction, message)
+
+
+def legs_mapping(legs: Iterable[Leg]) -> dict[tuple[str, str, str], tuple[float, float]]:
+    """Return ``legs`` as the checker takes them: ``(from, to, access) -> (km, seconds)``."""
+    return {(g.from_id, g.to_id, g.access): (g.distance_km, float(g.duration_s)) for g in legs}
+
+
+def road_leg_paths(
+    scenario: Scenario, plan: Plan, travel: Travel
+) -> dict[tuple[str, str, str], list[tuple[float, float]]]:
+    """Return the road geometry of every leg of the plan's trips, for maps and ``routes.geojson``.
+
+    Returns
+    -------
+    dict
+        ``(from id, to id, access) -> [(lon, lat), ...]`` along the road (part R's
+        ``leg_paths``, unsimplified); empty without a road graph (a matrix file has no
+        geometry: legs are drawn straight).
+    """
+    if travel.graph is None:
+        return {}
+    roads = _roads()
+
+    matrix = travel.matrix
+    position = {place: i for i, place in enumerate(matrix.place_ids)}
+    keys: dict[tuple[str, str, str], tuple[int, int, str]] = {}
+    for route in plan.routes:
+        access = scenario.travel.truck_access(scenario.truck(route.truck))
+        stops = [stop.drop_point for stop in route.stops]
+        for a, b in zip([route.warehouse, *stops], [*stops, route.warehouse], strict=True):
+            keys.setdefault((a, b, access), (position[a], position[b], access))
+    lon, lat = place_lonlat(scenario)
+    paths = roads.leg_paths(travel.graph, list(keys.values()), lon, lat, scenario.travel)
+    return dict(zip(keys, paths, strict=True))
