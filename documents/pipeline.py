@@ -312,6 +312,7 @@ def run_pipeline(
             maps_and_trip_sheets=maps_and_trip_sheets,
             travel=travel,
             boundaries=boundaries,
+            legs=legs,
         )
         write_s = time.monotonic() - started
         LOG.info("writing the plan folder took %.1f s", write_s)
@@ -367,6 +368,44 @@ def _read_boundaries(path: Path) -> Any:
     return importlib.import_module("geodata.boundaries").read_boundaries(path)
 
 
+def _map_roads(scenario: Scenario, plan: Plan, travel: Travel | None, boundaries: Any) -> Any:
+    """Prepare the maps' roads (``geodata.maps.map_roads``): legs, main roads, villages.
+
+    ``None`` for a plan on straight lines without boundaries, whose maps stay as they were.
+    """
+    graph = travel.graph if travel is not None else None
+    if graph is None and boundaries is None:
+        return None
+    import importlib
+
+    from geodata.travel_matrix import road_leg_paths
+
+    maps = importlib.import_module("geodata.maps")
+    return maps.map_roads(
+        scenario,
+        plan,
+        leg_paths=road_leg_paths(scenario, plan, travel) if travel is not None else None,
+        main_roads=None
+        if graph is None
+        else importlib.import_module("geodata.roads").main_roads(graph),
+        boundaries=boundaries,
+    )
+
+
+def _by_truck_class(scenario: Scenario, legs: Legs | None) -> Legs | None:
+    """Key the legs by the trucks' own classes (as trip sheets look up), ``all`` spread."""
+    if legs is None:
+        return None
+    from geodata.travel_matrix import ONE_CLASS, fleet_access
+
+    classes = fleet_access(scenario)
+    keyed: dict[tuple[str, str, str], tuple[float, float]] = {}
+    for (a, b, access), value in legs.items():
+        for each in classes if access == ONE_CLASS else (access,):
+            keyed[(a, b, each)] = value
+    return keyed
+
+
 def _plan_legs(scenario: Scenario, plan: Plan, travel: Travel | None) -> Legs | None:
     if travel is None:
         return None
@@ -387,6 +426,7 @@ def _write(
     maps_and_trip_sheets: bool,
     travel: Travel | None,
     boundaries: Any,
+    legs: Legs | None,
 ) -> None:
     from documents.plan_files import scenario_copy_writer, write_complete_plan, write_plan_folder
 
@@ -400,7 +440,8 @@ def _write(
             protected=protected,
             progress=progress,
             travel=travel,
-            boundaries=boundaries,
+            roads=_map_roads(scenario, plan, travel, boundaries),
+            legs=_by_truck_class(scenario, legs),
         )
     else:
         from geodata.travel_matrix import travel_files

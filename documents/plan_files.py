@@ -169,7 +169,8 @@ def write_complete_plan(
     protected: Sequence[Path] = (),
     progress: WriteProgress | None = None,
     travel: Travel | None = None,
-    boundaries: Any = None,
+    roads: Any = None,
+    legs: Mapping[tuple[str, str, str], tuple[float, float]] | None = None,
 ) -> Path:
     """Write the plan folder ``bsb plan`` writes: plan files, offline map, trip sheets, scenario.
 
@@ -189,12 +190,14 @@ def write_complete_plan(
         Told as each stage of :data:`WRITE_STAGES` starts: writing takes seconds per hundred
         drop points (mostly the papers), and the CLI and the service show where it is.
     travel
-        The roads the plan was made on (``None``: the straight line): ``travel/`` is written,
-        the scenario copy gets the matrix file, maps draw legs along the road and the
-        extract's main roads.
-    boundaries
-        Village boundaries for the map's background (a GeoDataFrame of
-        ``geodata.boundaries.read_boundaries``), or ``None``.
+        The roads the plan was made on (``None``: the straight line): ``travel/`` is written
+        and the scenario copy gets the matrix file.
+    roads
+        Trips along their roads and the maps' offline background (``geodata.maps.map_roads``,
+        the maps part); ``None`` draws straight lines.
+    legs
+        Road km and seconds of each leg by the truck's access class, ``(from_id, to_id,
+        access) -> (km, s)``, for the trip sheets; ``None`` for straight lines.
 
     Returns
     -------
@@ -211,18 +214,16 @@ def write_complete_plan(
 
     check_output_folder(out_dir, kind="plan", force=force, protected=protected)
     _tell(progress, "maps")
-    extra = map_files(
-        scenario,
-        plan,
-        name="map.html",
-        language=language,
-        offline=True,
-        **_map_extras(scenario, plan, travel, boundaries),
-    )
+    # Only a plan on roads (or with boundaries) passes them: a straight plan's calls stay.
+    on_roads: dict[str, Any] = {} if roads is None else {"roads": roads}
+    extra = map_files(scenario, plan, name="map.html", language=language, offline=True, **on_roads)
     _tell(progress, "trip sheets")
+    sheet_roads: dict[str, Any] = {} if legs is None else {"legs": legs}
+    if roads is not None:
+        sheet_roads["road_lines"] = roads.legs
     extra |= {
         f"trip_sheets/{name}": page
-        for name, page in trip_sheet_files(scenario, plan, language=language).items()
+        for name, page in trip_sheet_files(scenario, plan, language=language, **sheet_roads).items()
     }
     if travel is not None:
         from geodata.travel_matrix import travel_files
@@ -238,6 +239,7 @@ def write_complete_plan(
         force=force,
         protected=protected,
         progress=progress,
+        **({} if roads is None else {"road_lines": roads.legs}),
     )
 
 
@@ -255,27 +257,6 @@ def scenario_copy_writer(travel: Travel | None) -> Callable[[Scenario, Path], No
         write_scenario(scenario, folder, side_files=side_files)
 
     return write
-
-
-def _map_extras(
-    scenario: Scenario, plan: Plan, travel: Travel | None, boundaries: Any
-) -> dict[str, Any]:
-    """Keyword arguments of ``map_files`` for roads and boundaries; none for the straight line.
-
-    ``leg_paths`` maps ``(from id, to id, access)`` to the leg's ``[(lon, lat), ...]`` along
-    the road; ``main_roads`` are the extract's main road lines; ``boundaries`` the villages.
-    """
-    extras: dict[str, Any] = {}
-    if travel is not None and travel.graph is not None:
-        import importlib
-
-        from geodata.travel_matrix import road_leg_paths
-
-        extras["leg_paths"] = road_leg_paths(scenario, plan, travel)
-        extras["main_roads"] = importlib.import_module("geodata.roads").main_roads(travel.graph)
-    if boundaries is not None:
-        extras["boundaries"] = boundaries
-    return extras
 
 
 def _tell(progress: WriteProgress | None, stage: str) -> None:
