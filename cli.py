@@ -724,7 +724,8 @@ def map_command(
     plan_path = plan_dir / "plan.json"
     if not plan_path.exists():
         raise InputError([Problem(str(plan_path), "no plan.json here")])
-    scenario = _read(plan_dir / "scenario")
+    # The copy names the extract without holding it (nor, always, the boundaries).
+    scenario = _read(plan_dir / "scenario", side_files=False)
     try:
         plan = plan_from_dict(json.loads(plan_path.read_text(encoding="utf-8")))
     except (ValueError, KeyError, TypeError) as error:

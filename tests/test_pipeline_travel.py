@@ -233,3 +233,36 @@ def test_bsb_bench_travel_writes_the_benchmarks_rows_as_a_section(
     text = results.read_text()
     assert "<!-- travel -->" in text and "| row |" in text
     assert "bsb bench travel --sizes 500,2000 --nodes 1000" in text
+
+
+@pytest.mark.usefixtures("planner_takes_travel")
+def test_bsb_map_redraws_a_plan_whose_copy_names_files_it_does_not_hold(tmp_path: Path) -> None:
+    folder = _matrix_folder(tmp_path)
+    out = tmp_path / "plan"
+    run_pipeline(folder, out, maps_and_trip_sheets=False)
+    (out / "scenario" / MATRIX).unlink()  # as an extract is never copied
+    result = CliRunner().invoke(main, ["map", str(out), "-o", str(tmp_path / "map.html")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "map.html").is_file()
+
+
+def _trip_sheets_take_legs() -> bool:
+    from documents.trip_sheets import trip_sheet_files
+
+    return "legs" in inspect.signature(trip_sheet_files).parameters
+
+
+@pytest.mark.skipif(
+    not _trip_sheets_take_legs(),
+    reason="needs the maps part of issue 13: trip sheets that take the road legs (legs=)",
+)
+@pytest.mark.usefixtures("planner_takes_travel")
+def test_bsb_plan_on_a_matrix_writes_the_whole_folder(tmp_path: Path) -> None:
+    folder = _matrix_folder(tmp_path)
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(main, ["plan", str(folder), "-o", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    for name in ("plan.json", "map.html", LEGS_FILE, PROVENANCE_FILE, f"scenario/{MATRIX}"):
+        assert (out / name).is_file(), name
+    assert any((out / "trip_sheets").iterdir())
+    assert CliRunner().invoke(main, ["check", str(out)]).exit_code == 0
