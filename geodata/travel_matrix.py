@@ -367,24 +367,35 @@ def matrix_csv(matrix: RoadMatrix, access: int = 0) -> bytes:
     Durations are written as exact minutes (``seconds / 60``), so reading the file back gives
     the same whole seconds; pairs no road connects are left out (the reader reports them).
     """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(MATRIX_COLUMNS)
     ids = matrix.place_ids
     km = matrix.km[access]
     seconds = matrix.seconds[access]
-    for origin, from_id in enumerate(ids):
-        for destination, to_id in enumerate(ids):
-            if origin == destination or not math.isfinite(km[origin, destination]):
-                continue
-            writer.writerow(
-                (
-                    from_id,
-                    to_id,
-                    repr(float(km[origin, destination])),
-                    repr(int(seconds[origin, destination]) / 60.0),
-                )
-            )
+    rows = (
+        (
+            from_id,
+            to_id,
+            repr(float(km[origin, destination])),
+            repr(int(seconds[origin, destination]) / 60.0),
+        )
+        for origin, from_id in enumerate(ids)
+        for destination, to_id in enumerate(ids)
+        if origin != destination and math.isfinite(km[origin, destination])
+    )
+    return _csv_bytes(MATRIX_COLUMNS, rows)
+
+
+def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str | int]]) -> bytes:
+    """CSV with ``\n`` line ends; a row whose text holds a CR is quoted whole.
+
+    The csv module quotes a cell holding a character of its line terminator only: with
+    ``\n`` ends a bare CR in an id would end the row for every reader.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    quoting = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writerow(header)
+    for row in rows:
+        (quoting if any("\r" in str(cell) for cell in row) else writer).writerow(row)
     return out.getvalue().encode("utf-8")
 
 
@@ -506,14 +517,13 @@ def plan_legs(scenario: Scenario, plan: Plan, matrix: RoadMatrix) -> list[Leg]:
 
 def legs_csv(legs: Iterable[Leg]) -> bytes:
     """``travel/legs.csv``'s content (UTF-8, ``\\n`` line ends, :data:`LEGS_COLUMNS`)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(LEGS_COLUMNS)
-    for leg in legs:
-        writer.writerow(
+    return _csv_bytes(
+        LEGS_COLUMNS,
+        (
             (leg.from_id, leg.to_id, leg.access, repr(float(leg.distance_km)), leg.duration_s)
-        )
-    return out.getvalue().encode("utf-8")
+            for leg in legs
+        ),
+    )
 
 
 def read_legs(path: Path) -> dict[tuple[str, str, str], tuple[float, int]]:

@@ -279,3 +279,31 @@ def test_the_cache_folder_follows_the_environment(
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / ".cache" / "bsb"
+
+
+_IDS = st.text(min_size=1, max_size=8)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.dictionaries(
+        st.tuples(_IDS, _IDS, st.sampled_from(["big", "small", "all"])),
+        st.tuples(st.floats(0, 1e4, allow_nan=False), st.integers(0, 10**7)),
+        max_size=30,
+    )
+)
+def test_legs_csv_reads_back_equal_by_both_readers(
+    legs: dict[tuple[str, str, str], tuple[float, int]],
+) -> None:
+    """Ids with commas, quotes and line breaks survive; the checker's own reader agrees."""
+    import tempfile
+
+    from geodata.travel_matrix import Leg
+    from optimizer.checker import read_legs_file
+
+    rows = [Leg(a, b, access, km, s) for (a, b, access), (km, s) in legs.items()]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "legs.csv"
+        path.write_bytes(legs_csv(rows))
+        assert read_legs(path) == legs
+        assert read_legs_file(path) == {key: (km, float(s)) for key, (km, s) in legs.items()}
