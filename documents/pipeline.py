@@ -392,17 +392,19 @@ def _map_roads(scenario: Scenario, plan: Plan, travel: Travel | None, boundaries
     )
 
 
-def _by_truck_class(scenario: Scenario, legs: Legs | None) -> Legs | None:
+def _by_truck_class(
+    scenario: Scenario, legs: Legs | None
+) -> dict[tuple[str, str, str], tuple[float, int]] | None:
     """Key the legs by the trucks' own classes (as trip sheets look up), ``all`` spread."""
     if legs is None:
         return None
     from geodata.travel_matrix import ONE_CLASS, fleet_access
 
     classes = fleet_access(scenario)
-    keyed: dict[tuple[str, str, str], tuple[float, float]] = {}
-    for (a, b, access), value in legs.items():
+    keyed: dict[tuple[str, str, str], tuple[float, int]] = {}
+    for (a, b, access), (km, seconds) in legs.items():
         for each in classes if access == ONE_CLASS else (access,):
-            keyed[(a, b, each)] = value
+            keyed[(a, b, each)] = (km, int(seconds))
     return keyed
 
 
