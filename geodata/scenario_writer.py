@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from geodata.cells import spreadsheet_text
-from optimizer.model import WEEKDAY_NAMES, Scenario
+from optimizer.model import DEFAULT_ROAD_SPEED_KMH, WEEKDAY_NAMES, Scenario, TravelSettings
 
 DEFAULT_COST_PER_KM = 5000.0
 """``[costs] cost_per_km`` written to the TOML: the default for trucks with an empty cell.
@@ -88,7 +88,9 @@ _TOML_SHORT_ESCAPES = {
 }
 
 
-def write_scenario(scenario: Scenario, folder: Path) -> None:
+def write_scenario(
+    scenario: Scenario, folder: Path, *, side_files: Mapping[str, bytes] | None = None
+) -> None:
     """Write ``scenario`` as a scenario folder (``scenario.toml`` and four CSV files).
 
     Parameters
@@ -98,8 +100,25 @@ def write_scenario(scenario: Scenario, folder: Path) -> None:
     folder
         Destination folder; created (with its parents) when missing. Existing files of the
         same names are overwritten, other files are left alone.
+    side_files
+        Files the settings name, to copy beside the tables: relative POSIX name (as in
+        ``scenario.toml``) -> content. A plan's scenario copy gets its ``[travel]
+        matrix_file`` this way; never the OpenStreetMap extract (hundreds of MB, and the plan
+        keeps the legs it used in ``travel/``).
+
+    Raises
+    ------
+    ValueError
+        If a side file's name is absolute or leaves the folder.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    for name, content in sorted((side_files or {}).items()):
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise ValueError(f"side file {name!r}: expected a relative name inside the folder")
+        target = folder.joinpath(*relative.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
     (folder / "scenario.toml").write_text(scenario_toml(scenario), encoding="utf-8")
     _write_csv(
         folder / "warehouses.csv",
@@ -200,9 +219,7 @@ def scenario_toml(scenario: Scenario) -> str:
         f"shift_start = {toml_string(format_time_of_day(cal.shift_start_s))}",
         f"shift_end = {toml_string(format_time_of_day(cal.shift_end_s))}",
         "",
-        "[travel]",
-        f"speed_kmh = {toml_float(scenario.travel.speed_kmh)}",
-        f"circuity = {toml_float(scenario.travel.circuity)}",
+        *_travel_lines(scenario.travel),
         "",
         "[service]",
         f"stop_min = {toml_float(scenario.service.stop_min)}",
@@ -225,6 +242,47 @@ def scenario_toml(scenario: Scenario) -> str:
     if solver.solution_limit is not None:
         lines.append(f"solution_limit = {int(solver.solution_limit)}")
     return "\n".join(lines) + "\n"
+
+
+_DEFAULT_TRAVEL = TravelSettings()
+
+
+def _travel_lines(travel: TravelSettings) -> list[str]:
+    """``[travel]`` and its tables; a straight-line scenario's section is as it always was."""
+    lines = ["[travel]"]
+    if travel.source != _DEFAULT_TRAVEL.source:
+        lines.append(f"source = {toml_string(travel.source)}")
+    speeds = [
+        (road, speed)
+        for road, speed in travel.road_speed_kmh
+        if (road, speed) not in DEFAULT_ROAD_SPEED_KMH
+    ]
+    # In TOML `speed_kmh` is either the straight line's number or the road speeds' table.
+    if travel.source == "straight" or not speeds:
+        lines.append(f"speed_kmh = {toml_float(travel.speed_kmh)}")
+    lines.append(f"circuity = {toml_float(travel.circuity)}")
+    for key, name in (("osm_file", travel.osm_file), ("matrix_file", travel.matrix_file)):
+        if name is not None:
+            lines.append(f"{key} = {toml_string(name)}")
+    for key, value, default in (
+        ("max_snap_m", travel.max_snap_m, _DEFAULT_TRAVEL.max_snap_m),
+        ("small_truck_max_kg", travel.small_truck_max_kg, _DEFAULT_TRAVEL.small_truck_max_kg),
+    ):
+        if value != default:
+            lines.append(f"{key} = {toml_float(value)}")
+    if travel.source != "straight" and speeds:
+        lines += ["", "[travel.speed_kmh]"]
+        lines += [f"{_toml_key(road)} = {toml_float(speed)}" for road, speed in speeds]
+    if travel.access:
+        lines += ["", "[travel.access]"]
+        lines += [f"{_toml_key(kind)} = {toml_string(access)}" for kind, access in travel.access]
+    return lines
+
+
+def _toml_key(key: str) -> str:
+    # A bare key when TOML allows one, else a quoted key (a truck type "CDD 5 t").
+    bare = key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
+    return key if bare else toml_string(key)
 
 
 def format_float(value: float) -> str:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import difflib
 import math
 import unicodedata
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
@@ -37,6 +37,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from optimizer.errors import Problem, ProblemCollector
 from optimizer.model import (
+    ACCESS_CLASSES,
+    DEFAULT_ROAD_SPEED_KMH,
+    TRAVEL_SOURCES,
     WEEKDAY_NAMES,
     Calendar,
     DropPoint,
@@ -61,6 +64,7 @@ __all__ = [
     "MAX_PLAN_DAYS",
     "MAX_TRIPS_PER_DAY",
     "NUMBER_BOUNDS",
+    "ROAD_SPEED_BOUNDS",
     "NumberBounds",
     "Origin",
     "ScenarioBuilder",
@@ -145,6 +149,9 @@ NUMBER_BOUNDS: Mapping[str, NumberBounds] = MappingProxyType(
         "sack_kg": NumberBounds(0, 100, low_exclusive=True),
         "travel.speed_kmh": NumberBounds(0, 150, low_exclusive=True),
         "travel.circuity": NumberBounds(1, 5),
+        # Beyond 50 km a "snap" is no longer a walk from the road: a place that far is roadless.
+        "travel.max_snap_m": NumberBounds(0, 50_000, low_exclusive=True),
+        "travel.small_truck_max_kg": NumberBounds(0, 100_000),
         "service.stop_min": NumberBounds(0, _DAY_MIN),
         "service.per_100kg_min": NumberBounds(0, _DAY_MIN),
         "service.loading_min": NumberBounds(0, _DAY_MIN),
@@ -166,6 +173,9 @@ NUMBER_BOUNDS: Mapping[str, NumberBounds] = MappingProxyType(
 )
 """Range of every number in a scenario, by TOML key or ``table.column`` (documented in
 docs/scenario-format.md, "Ranges of numbers"). Coordinates are bounded by Indonesia instead."""
+
+ROAD_SPEED_BOUNDS: Final = NumberBounds(0, 150, low_exclusive=True)
+"""Range of each road speed of ``[travel.speed_kmh]`` (km/h), as the straight line's."""
 
 # What a right value looks like, quoted in messages so that the fix is obvious.
 COLUMN_HINTS: Mapping[str, str] = MappingProxyType(
@@ -342,6 +352,7 @@ class _Settings:
     cost_per_day: float | None = DEFAULT_COST_PER_DAY
     origin: Origin = field(default_factory=lambda: Origin("scenario.toml"))
     files: dict[str, str] = field(default_factory=dict)
+    boundaries_file: str | None = None
     given: bool = False
     bad: set[str] = field(default_factory=set)
     """Keys found bad, by the source (``origin.reported``) or by the builder."""
@@ -411,6 +422,7 @@ class ScenarioBuilder:
         cost_per_day: float | None = DEFAULT_COST_PER_DAY,
         origin: Origin | None = None,
         files: Mapping[str, str] | None = None,
+        boundaries_file: str | None = None,
     ) -> None:
         """Set the scenario's name, dates and settings.
 
@@ -428,6 +440,8 @@ class ScenarioBuilder:
         files
             The file that gave each key (``"calendar.shift_end"``), where it is not
             ``origin.file`` (a config overriding ``scenario.toml``): its problems name it.
+        boundaries_file
+            ``[files] boundaries``: village boundaries for the map, relative to the folder.
         """
         if self._check_as_added and self._last_kind >= 0:
             raise ValueError("with check_as_added, set_settings must come before any object")
@@ -446,6 +460,7 @@ class ScenarioBuilder:
             cost_per_day=cost_per_day,
             origin=origin or Origin("scenario.toml"),
             files=dict(files or {}),
+            boundaries_file=boundaries_file,
             given=True,
         )
         if self._check_as_added:
@@ -672,6 +687,8 @@ class ScenarioBuilder:
                         self._check_item(kind, item)
         if not self._checked_tables:
             self._checked_tables = True
+            if self._settings.given:
+                self._check_access_types()
             for kind in _KINDS:
                 if not self._counts[kind.key] and kind.key not in self._reported_tables:
                     self._problems.append(
@@ -715,6 +732,7 @@ class ScenarioBuilder:
             service=settings.service,
             objective=settings.objective,
             solver=settings.solver,
+            boundaries_file=settings.boundaries_file,
         )
 
     def _check_item(self, kind: _Kind, item: _Pending) -> None:
@@ -769,6 +787,8 @@ class ScenarioBuilder:
             ("sack_kg", settings.sack_kg),
             ("travel.speed_kmh", settings.travel.speed_kmh),
             ("travel.circuity", settings.travel.circuity),
+            ("travel.max_snap_m", settings.travel.max_snap_m),
+            ("travel.small_truck_max_kg", settings.travel.small_truck_max_kg),
             ("service.stop_min", settings.service.stop_min),
             ("service.per_100kg_min", settings.service.per_100kg_min),
             ("service.loading_min", settings.service.loading_min),
@@ -794,6 +814,7 @@ class ScenarioBuilder:
                     f"unknown time zone {settings.timezone!r}; expected a zoneinfo name such as "
                     "'Asia/Jakarta' (WIB), 'Asia/Makassar' (WITA) or 'Asia/Jayapura' (WIT)",
                 )
+        self._check_travel(problem)
         calendar = settings.calendar
         if not calendar.working_days and "calendar.working_days" not in reported:
             problem(
@@ -811,6 +832,69 @@ class ScenarioBuilder:
                 f"shift_end {format_time(end_s)} is not after shift_start "
                 f"{format_time(start_s)}; the default shift must end later the same day",
                 file=files.get("calendar.shift_end") or files.get("calendar.shift_start"),
+            )
+
+    def _check_travel(self, problem: Callable[[str, str], None]) -> None:
+        """Check the ``[travel]`` choices a scenario built in code can get wrong, as a file can."""
+        travel = self._settings.travel
+        reported = self._settings.origin.reported
+        if travel.source not in TRAVEL_SOURCES and "travel.source" not in reported:
+            problem(
+                "travel.source",
+                f"unknown travel source {quoted(travel.source)}; expected one of "
+                f"{', '.join(TRAVEL_SOURCES)}",
+            )
+        for source, key, name in (
+            ("osm", "travel.osm_file", travel.osm_file),
+            ("matrix", "travel.matrix_file", travel.matrix_file),
+        ):
+            if travel.source == source and not name and key not in reported:
+                problem(
+                    key,
+                    f"source = {quoted(source)} needs {key.split('.')[1]}, the file's name "
+                    "relative to the scenario folder",
+                )
+        known_roads = {road for road, _ in DEFAULT_ROAD_SPEED_KMH}
+        for road, speed_kmh in travel.road_speed_kmh:
+            key = f"travel.speed_kmh.{road}"
+            if key in reported:
+                continue
+            if road not in known_roads:
+                problem(
+                    key,
+                    f"unknown road class {quoted(road)}; expected an OSM highway value among "
+                    f"{', '.join(sorted(known_roads))}",
+                )
+            message = out_of_bounds(speed_kmh, ROAD_SPEED_BOUNDS)
+            if message is not None:
+                problem(key, f"{shown_value(speed_kmh)} {message}")
+        for truck_type, access in travel.access:
+            key = f"travel.access.{truck_type}"
+            if access not in ACCESS_CLASSES and key not in reported:
+                problem(
+                    key,
+                    f"unknown access class {quoted(access)}; expected one of "
+                    f"{', '.join(ACCESS_CLASSES)}",
+                )
+
+    def _check_access_types(self) -> None:
+        """Every truck type ``[travel.access]`` names is the type of some truck."""
+        settings = self._settings
+        types = {truck.type for truck in self._built["trucks"] if isinstance(truck, Truck)}
+        if "trucks" in self._reported_tables:
+            return  # the trucks table is broken: its types are not known
+        for truck_type, _ in settings.travel.access:
+            key = f"travel.access.{truck_type}"
+            if truck_type in types or settings.is_bad(key):
+                continue
+            known = ", ".join(sorted(t for t in types if t)) or "none"
+            self._problems.append(
+                Problem(
+                    settings.files.get(key, settings.origin.file),
+                    f"no truck has type {quoted(truck_type)}{_close_match(truck_type, types)}; "
+                    f"the trucks' types: {known}",
+                    field=key,
+                )
             )
 
     def _sack_kg(self) -> float | None:
@@ -1302,6 +1386,11 @@ def shown_value(value: object) -> str:
     if text is None:
         text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _close_match(name: str, known: Collection[str]) -> str:
+    match = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 def _closest_ids(item_id: str, known: Collection[str]) -> str:

@@ -9,6 +9,13 @@ It is deliberately independent of the planner: it imports neither OR-Tools nor a
 plan module, and re-implements the haversine distance, the working-day test and the service-time
 formula, so that a bug shared by planner and model helpers cannot hide.
 
+Travel: with ``[travel] source = "straight"`` every leg is haversine km x circuity at the
+scenario's speed, recomputed here. With roads (``osm`` or ``matrix``) a leg's km and seconds
+are those of the plan folder's ``travel/legs.csv`` (``legs`` of :func:`check_plan`), looked up
+by the two places' ids and the truck's access class (``scenario.travel.truck_access``; a leg of
+access ``all`` serves every class). A leg it does not hold cannot be driven by that truck:
+rule ``leg``. The checker reads that file itself (:func:`read_legs_file`).
+
 Tolerances: 1 second for times (the planner rounds durations up to whole seconds), 1e-6 kg for
 masses, 0.001 km plus 1e-6 relative for a trip's distance (``plan.json`` rounds it to 3
 decimals).
@@ -47,6 +54,9 @@ Rule codes of :class:`Violation` (the members of :class:`Rule`; :data:`RULES` is
     A non-positive mass, or sacks x sack size that is not the mass.
 ``leg_time``
     An arrival (or the return) sooner than the driving time from the previous place allows.
+``leg``
+    A trip drives a leg the plan's travel legs do not hold for the truck's access class (no
+    road that truck may use connects the places), or a plan on roads comes without its legs.
 ``time_window``
     Unloading starts outside the drop point's opening hours.
 ``service_time``
@@ -79,6 +89,7 @@ Rule codes of :class:`Violation` (the members of :class:`Rule`; :data:`RULES` is
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -119,6 +130,7 @@ class Rule(StrEnum):
     KG = "kg"
     SACKS = "sacks"
     LEG_TIME = "leg_time"
+    LEG = "leg"
     TIME_WINDOW = "time_window"
     SERVICE_TIME = "service_time"
     DISTANCE = "distance"
@@ -195,6 +207,49 @@ def _road_km(scenario: Scenario, start: tuple[float, float], end: tuple[float, f
 
 def _drive_s(scenario: Scenario, road_km: float) -> float:
     return road_km / scenario.travel.speed_kmh * 3600.0
+
+
+Legs = Mapping[tuple[str, str, str], tuple[float, float]]
+"""``(from id, to id, access) -> (road km, driving seconds)``: a plan's ``travel/legs.csv``."""
+
+LEGS_COLUMNS: Final = ("from", "to", "access", "distance_km", "duration_s")
+_ONE_CLASS = "all"
+_ACCESS_TRIED = ("big", "small")
+
+
+@dataclass(frozen=True)
+class _Place:
+    id: str
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True)
+class _Travel:
+    """Leg km and seconds: recomputed on the straight line, or looked up in the plan's legs."""
+
+    scenario: Scenario
+    legs: Legs | None
+    """``None``: the straight line. Empty and ``known`` false: a road plan without its legs."""
+    known: bool = True
+
+    def leg(self, start: _Place, end: _Place, truck: Truck | None) -> tuple[float, float] | None:
+        """Road km and seconds from ``start`` to ``end`` for ``truck``; ``None``: no such leg."""
+        if self.legs is None:
+            km = _road_km(self.scenario, (start.lon, start.lat), (end.lon, end.lat))
+            return km, _drive_s(self.scenario, km)
+        if truck is not None:
+            classes: tuple[str, ...] = (self.scenario.travel.truck_access(truck), _ONE_CLASS)
+        else:
+            classes = (_ONE_CLASS, *_ACCESS_TRIED)  # the unknown truck is reported already
+        for access in classes:
+            found = self.legs.get((start.id, end.id, access))
+            if found is not None:
+                return found
+        return None
+
+    def access_of(self, truck: Truck | None) -> str:
+        return "?" if truck is None else self.scenario.travel.truck_access(truck)
 
 
 def _service_s(scenario: Scenario, point: DropPoint, kg: float) -> float:
@@ -366,6 +421,14 @@ def _as_number(value: Any) -> float | None:
     try:
         number = float(value)
     except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _text_number(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
         return None
     return number if math.isfinite(number) else None
 
@@ -651,11 +714,28 @@ def _check_route_shift_end(route: _Route, out: _Collector) -> None:
         )
 
 
-def _check_route_stops(scenario: Scenario, route: _Route, out: _Collector) -> None:
+def _warehouse_place(route: _Route) -> _Place | None:
+    w = route.warehouse
+    return _Place(w.id, w.lon, w.lat) if w is not None else None
+
+
+def _missing_leg(
+    travel: _Travel, route: _Route, start: _Place, end: _Place, where: str, out: _Collector
+) -> None:
+    out.add(
+        Rule.LEG,
+        f"{where}: the plan's travel legs hold no leg from {start.id} to {end.id} for truck "
+        f"{route.truck_id}'s access class '{travel.access_of(route.truck)}': no road it may use "
+        "connects them.",
+        route.index,
+    )
+
+
+def _check_route_stops(scenario: Scenario, route: _Route, out: _Collector, travel: _Travel) -> None:
     """Stop contents, timing chain (legs, windows, service) and the return leg."""
     seen: set[tuple[str, str]] = set()
     prev_time = route.depart
-    prev_place = (route.warehouse.lon, route.warehouse.lat) if route.warehouse else None
+    prev_place = _warehouse_place(route)
     prev_name = "the warehouse"
     for stop in route.stops:
         read = _Reader(out, stop.label, route.index, stop.index)
@@ -668,10 +748,14 @@ def _check_route_stops(scenario: Scenario, route: _Route, out: _Collector) -> No
                     Rule.DUPLICATE_STOP, f"{stop.label}: this trip already delivers this pair."
                 )
             seen.add(pair)
-        place = (point.lon, point.lat) if point is not None else None
+        place = _Place(point.id, point.lon, point.lat) if point is not None else None
         leg_s = 0.0
-        if place is not None and prev_place is not None:
-            leg_s = _drive_s(scenario, _road_km(scenario, prev_place, place))
+        if place is not None and prev_place is not None and travel.known:
+            found = travel.leg(prev_place, place, route.truck)
+            if found is None:
+                _missing_leg(travel, route, prev_place, place, stop.label, out)
+            else:
+                leg_s = found[1]
         if stop.arrive is not None and prev_time is not None:
             gap_s = _seconds(stop.arrive, prev_time)
             if gap_s < leg_s - _TIME_TOL_S:
@@ -708,11 +792,16 @@ def _check_route_stops(scenario: Scenario, route: _Route, out: _Collector) -> No
         prev_time = stop.depart
         prev_place = place
         prev_name = f"stop {stop.index + 1}"
-    home = (route.warehouse.lon, route.warehouse.lat) if route.warehouse else None
+    home = _warehouse_place(route)
+    if home is not None and prev_place is not None and travel.known:
+        back = travel.leg(prev_place, home, route.truck)
+        if back is None:
+            _missing_leg(travel, route, prev_place, home, f"{route.label}, the way back", out)
     if route.return_ is not None and prev_time is not None:
         leg_s = 0.0
-        if home is not None and prev_place is not None:
-            leg_s = _drive_s(scenario, _road_km(scenario, prev_place, home))
+        if home is not None and prev_place is not None and travel.known:
+            found = travel.leg(prev_place, home, route.truck)
+            leg_s = found[1] if found is not None else 0.0
         gap_s = _seconds(route.return_, prev_time)
         if gap_s < leg_s - _TIME_TOL_S:
             out.add(
@@ -723,14 +812,22 @@ def _check_route_stops(scenario: Scenario, route: _Route, out: _Collector) -> No
             )
 
 
-def _check_route_totals(scenario: Scenario, route: _Route, out: _Collector) -> None:
+def _check_route_totals(
+    scenario: Scenario, route: _Route, out: _Collector, travel: _Travel
+) -> None:
     """Distance, declared load and capacity."""
-    places: list[tuple[float, float]] = []
-    if route.warehouse is not None and all(s.point is not None for s in route.stops):
-        home = (route.warehouse.lon, route.warehouse.lat)
-        places = [home, *((s.point.lon, s.point.lat) for s in route.stops if s.point), home]
-    if places and route.distance_km is not None and route.stops_complete:
-        legs_km = math.fsum(_road_km(scenario, a, b) for a, b in pairwise(places))
+    places: list[_Place] = []
+    home = _warehouse_place(route)
+    if home is not None and all(s.point is not None for s in route.stops):
+        places = [
+            home,
+            *(_Place(s.point.id, s.point.lon, s.point.lat) for s in route.stops if s.point),
+            home,
+        ]
+    legs = [travel.leg(a, b, route.truck) for a, b in pairwise(places)] if travel.known else []
+    # A missing leg is its own violation (rule leg): the sum would mean nothing.
+    if legs and all(legs) and route.distance_km is not None and route.stops_complete:
+        legs_km = math.fsum(leg[0] for leg in legs if leg is not None)
         if not _close(route.distance_km, legs_km, _DISTANCE_TOL_KM, _DISTANCE_REL_TOL):
             out.add(
                 Rule.DISTANCE,
@@ -757,13 +854,13 @@ def _check_route_totals(scenario: Scenario, route: _Route, out: _Collector) -> N
         )
 
 
-def _check_route(scenario: Scenario, route: _Route, out: _Collector) -> None:
+def _check_route(scenario: Scenario, route: _Route, out: _Collector, travel: _Travel) -> None:
     if route.stops_complete and not route.stops:
         out.add(Rule.EMPTY_TRIP, f"{route.label}: the trip has no stops.", route.index)
     _check_route_day(scenario, route, out)
     _check_route_shift_end(route, out)
-    _check_route_stops(scenario, route, out)
-    _check_route_totals(scenario, route, out)
+    _check_route_stops(scenario, route, out, travel)
+    _check_route_totals(scenario, route, out, travel)
 
 
 def _check_truck_days(
@@ -878,27 +975,35 @@ _REACH_SLACK_S = 60.0
 
 
 def _reaches(
-    scenario: Scenario, warehouse: Warehouse, trucks: Sequence[Truck], point: DropPoint
+    scenario: Scenario,
+    warehouse: Warehouse,
+    trucks: Sequence[Truck],
+    point: DropPoint,
+    travel: _Travel,
 ) -> bool:
     """Whether some truck of ``warehouse`` can serve ``point`` alone, as screening demands.
 
-    The truck must carry a family's ration of every tranche, and drive there (after loading),
-    unload one sack within the point's opening hours and drive back within its shift.
+    The truck must carry a family's ration of every tranche, and drive there (after loading)
+    on roads its access class may use, unload one sack within the point's opening hours and
+    drive back within its shift.
     """
     ration_kg = max((t.kg_per_kpm for t in scenario.tranches), default=0.0)
     loading_s = scenario.service.loading_min * 60.0
-    travel_s = _drive_s(
-        scenario, _road_km(scenario, (warehouse.lon, warehouse.lat), (point.lon, point.lat))
-    )
+    home = _Place(warehouse.id, warehouse.lon, warehouse.lat)
+    there = _Place(point.id, point.lon, point.lat)
     service_s = _service_s(scenario, point, scenario.sack_kg)
     open_s = point.open_s if point.open_s is not None else 0
     close_s = point.close_s if point.close_s is not None else _SECONDS_PER_DAY
     for truck in trucks:
         if truck.capacity_kg < ration_kg:
             continue
+        out_leg = travel.leg(home, there, truck)
+        back_leg = travel.leg(there, home, truck)
+        if out_leg is None or back_leg is None:
+            continue  # no road this truck may use
         earliest = truck.shift_start_s + loading_s
-        arrive = max(earliest + travel_s, open_s)
-        back = arrive + service_s + travel_s
+        arrive = max(earliest + out_leg[1], open_s)
+        back = arrive + service_s + back_leg[1]
         if arrive + _REACH_SLACK_S <= close_s and back + _REACH_SLACK_S <= truck.shift_end_s:
             return True
     return False
@@ -909,7 +1014,10 @@ def _check_stock_reasons(
     shipped: Mapping[str, float],
     unassigned: Sequence[_Unassigned],
     out: _Collector,
+    travel: _Travel,
 ) -> None:
+    if not travel.known:
+        return  # without the legs no warehouse's reach is known
     left_kg = {w.id: w.stock_kg - shipped[w.id] for w in scenario.warehouses}
     trucks_at: dict[str, list[Truck]] = defaultdict(list)
     for truck in scenario.trucks:
@@ -921,7 +1029,7 @@ def _check_stock_reasons(
         for warehouse in scenario.warehouses:
             left = left_kg[warehouse.id]
             if left + _KG_TOL < ration_kg or not _reaches(
-                scenario, warehouse, trucks_at[warehouse.id], item.point
+                scenario, warehouse, trucks_at[warehouse.id], item.point, travel
             ):
                 continue
             out.add(
@@ -1170,7 +1278,9 @@ def _top_level_list(top: _Reader, data: Mapping[str, Any], key: str) -> list[Any
     return listed
 
 
-def check_plan(scenario: Scenario, plan: Mapping[str, Any]) -> list[Violation]:
+def check_plan(
+    scenario: Scenario, plan: Mapping[str, Any], legs: Legs | None = None
+) -> list[Violation]:
     """Check a ``plan.json`` dict against a scenario.
 
     Parameters
@@ -1180,6 +1290,11 @@ def check_plan(scenario: Scenario, plan: Mapping[str, Any]) -> list[Violation]:
     plan
         The raw ``plan.json`` structure (as written by ``optimizer.solution.plan_to_dict`` and
         read back with :func:`json.load`).
+    legs
+        The plan's travel legs, ``(from id, to id, access) -> (km, seconds)`` (its
+        ``travel/legs.csv``, see :func:`read_legs_file`). Used when the scenario's travel
+        source is not ``straight``; without them such a plan gets one ``leg`` violation and
+        its legs go unchecked.
 
     Returns
     -------
@@ -1196,6 +1311,15 @@ def check_plan(scenario: Scenario, plan: Mapping[str, Any]) -> list[Violation]:
         return out.violations
     index = _Index.of(scenario)
     top = _Reader(out, "The plan")
+    travel = _Travel(scenario, None)
+    if scenario.travel.source != "straight":
+        travel = _Travel(scenario, legs or {}, known=legs is not None)
+        if legs is None:
+            out.add(
+                Rule.LEG,
+                f"The scenario's travel source is '{scenario.travel.source}', but the plan's "
+                "travel legs (travel/legs.csv) were not given: no leg can be checked.",
+            )
 
     raw_routes = _top_level_list(top, data, "routes")
     routes = [
@@ -1212,12 +1336,12 @@ def check_plan(scenario: Scenario, plan: Mapping[str, Any]) -> list[Violation]:
     ]
 
     for route in routes:
-        _check_route(scenario, route, out)
+        _check_route(scenario, route, out, travel)
     _check_truck_days(scenario, index, routes, out)
     shipped = _shipped_kg(scenario, routes)
     _check_stock(scenario, shipped, out)
     _check_rations(routes, unassigned, out)
-    _check_stock_reasons(scenario, shipped, unassigned, out)
+    _check_stock_reasons(scenario, shipped, unassigned, out, travel)
     _check_conservation(scenario, routes, unassigned, out)
     _check_kpis(scenario, data, len(raw_routes), routes, len(raw_unassigned), unassigned, out)
     return out.violations
@@ -1225,6 +1349,9 @@ def check_plan(scenario: Scenario, plan: Mapping[str, Any]) -> list[Violation]:
 
 def check_plan_file(scenario: Scenario, plan_path: Path) -> list[Violation]:
     """Load a ``plan.json`` file and check it with :func:`check_plan`.
+
+    When the scenario's travel source is not ``straight``, the legs are read from
+    ``travel/legs.csv`` beside ``plan.json`` (:func:`read_legs_file`).
 
     Parameters
     ----------
@@ -1236,11 +1363,48 @@ def check_plan_file(scenario: Scenario, plan_path: Path) -> list[Violation]:
     Returns
     -------
     list of Violation
-        As :func:`check_plan`; a file that cannot be read or parsed as JSON gives exactly one
-        violation with rule ``"file"``.
+        As :func:`check_plan`; a file that cannot be read or parsed as JSON (the plan, or its
+        legs) gives exactly one violation with rule ``"file"``.
     """
     try:
         data = json.loads(Path(plan_path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         return [Violation(Rule.FILE, f"The plan file {plan_path} cannot be read as JSON: {exc}")]
-    return check_plan(scenario, data)
+    legs: Legs | None = None
+    if scenario.travel.source != "straight":
+        read = read_legs_file(Path(plan_path).parent / "travel" / "legs.csv")
+        if isinstance(read, Violation):
+            return [read]
+        legs = read
+    return check_plan(scenario, data, legs)
+
+
+def read_legs_file(path: Path) -> Legs | Violation:
+    """Read a plan's ``travel/legs.csv`` (columns ``from,to,access,distance_km,duration_s``).
+
+    The checker's own reader (nothing shared with the writer in ``geodata``).
+
+    Returns
+    -------
+    Legs or Violation
+        ``(from, to, access) -> (km, seconds)``; or one violation with rule ``"file"`` naming
+        the first bad row, when the file is missing or malformed.
+    """
+    legs: dict[tuple[str, str, str], tuple[float, float]] = {}
+    try:
+        with Path(path).open(encoding="utf-8", newline="") as stream:
+            rows = csv.reader(stream)
+            header = next(rows, None)
+            if header is None or tuple(header) != LEGS_COLUMNS:
+                return Violation(
+                    Rule.FILE, f"{path}: expected the header {','.join(LEGS_COLUMNS)}."
+                )
+            for row_number, row in enumerate(rows, start=2):
+                km = _text_number(row[3]) if len(row) == len(LEGS_COLUMNS) else None
+                seconds = _text_number(row[4]) if km is not None else None
+                if km is None or seconds is None or km < 0 or seconds < 0:
+                    return Violation(Rule.FILE, f"{path}, row {row_number}: not a leg: {row}.")
+                legs[(row[0], row[1], row[2])] = (km, seconds)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        return Violation(Rule.FILE, f"The travel legs {path} cannot be read: {exc}")
+    return legs

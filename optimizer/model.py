@@ -267,6 +267,9 @@ class Scenario:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     objective: ObjectiveSettings = field(default_factory=ObjectiveSettings)
     solver: SolverSettings = field(default_factory=SolverSettings)
+    boundaries_file: str | None = None
+    """Village boundaries for the map's background (``[files] boundaries``), relative to the
+    scenario folder; ``None`` when the scenario gives none."""
 
     def demand_kg(self, point: DropPoint, tranche: Tranche) -> float:
         """Rice owed to ``point`` for ``tranche``: families x kg per family."""

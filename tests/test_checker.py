@@ -821,3 +821,113 @@ def test_stock_reason_is_true_when_the_warehouse_with_stock_cannot_reach(
     for entry in plan["unassigned"]:
         entry["reason_code"] = "stock"
     assert "stock_reason" not in rules_of(check_plan(scenario, plan))
+
+
+# --------------------------------------------------------------------------------------------
+# Plans on roads: legs from the plan's travel/legs.csv.
+
+
+def _straight_legs(scenario: Scenario, access: str = "all") -> dict[tuple[str, str, str], Any]:
+    """Every ordered pair of places, at the straight line's km and whole seconds."""
+    places = [*scenario.warehouses, *scenario.drop_points]
+    legs = {}
+    for a in places:
+        for b in places:
+            km = haversine_km(a.lon, a.lat, b.lon, b.lat) * scenario.travel.circuity
+            legs[(a.id, b.id, access)] = (km, math.ceil(km / scenario.travel.speed_kmh * 3600))
+    return legs
+
+
+def _on_roads(scenario: Scenario, source: str = "matrix") -> Scenario:
+    return replace(
+        scenario,
+        travel=replace(scenario.travel, source=source, matrix_file="m.csv", osm_file="r.pbf"),
+    )
+
+
+def test_a_plan_on_legs_equal_to_the_straight_line_passes(
+    tiny_scenario: Scenario, plan: dict[str, Any]
+) -> None:
+    assert check_plan(_on_roads(tiny_scenario), plan, _straight_legs(tiny_scenario)) == []
+
+
+def test_a_plan_on_roads_without_its_legs_is_one_violation(
+    tiny_scenario: Scenario, plan: dict[str, Any]
+) -> None:
+    (violation,) = check_plan(_on_roads(tiny_scenario, "osm"), plan)
+    assert violation.rule == "leg" and "travel/legs.csv" in violation.message
+
+
+def test_a_leg_the_legs_do_not_hold_is_reported(
+    tiny_scenario: Scenario, plan: dict[str, Any]
+) -> None:
+    legs = _straight_legs(tiny_scenario)
+    del legs[("00042", "P4", "all")]  # trip 1 of T1 drives it
+    violations = check_plan(_on_roads(tiny_scenario), plan, legs)
+    assert rules_of(violations) == {"leg"}
+    assert violations[0].route_index == 0 and "00042 to P4" in violations[0].message
+
+
+def test_leg_times_and_distances_come_from_the_legs(
+    tiny_scenario: Scenario, plan: dict[str, Any]
+) -> None:
+    legs = _straight_legs(tiny_scenario)
+    km, seconds = legs[("P3", "W1", "all")]  # the way back of T2's first trip, and October's
+    legs[("P3", "W1", "all")] = (km + 2.0, seconds + 600)
+    violations = check_plan(_on_roads(tiny_scenario), plan, legs)
+    assert rules_of(violations) == {"leg_time", "distance"}
+    assert {v.route_index for v in violations} == {2, 3}
+
+
+def test_a_big_truck_may_not_drive_a_leg_only_small_trucks_have(
+    tiny_scenario: Scenario, plan: dict[str, Any]
+) -> None:
+    scenario = _on_roads(tiny_scenario, "osm")
+    small = _straight_legs(tiny_scenario, "small")
+    big = {
+        key: value
+        for key, value in _straight_legs(tiny_scenario, "big").items()
+        if "P3" not in key  # P3 lies behind a track
+    }
+    violations = check_plan(scenario, plan, {**small, **big})
+    # T2 (5 t: big) serves P3 on trips 3 and 4; T1 (2 t: small) never goes there.
+    assert rules_of(violations) == {"leg"}
+    assert {v.route_index for v in violations} == {2, 3}
+    assert all("'big'" in v.message for v in violations)
+    # The same plan with P3 given to trucks of type CDD as small ones passes.
+    as_small = replace(scenario, travel=replace(scenario.travel, access=(("CDD", "small"),)))
+    assert check_plan(as_small, plan, {**small, **big}) == []
+
+
+def test_stock_reason_reach_uses_the_legs(plan: dict[str, Any]) -> None:
+    scenario = _on_roads(
+        make_tiny_scenario(
+            warehouses=(Warehouse("W1", "Gudang Dramaga", DRAMAGA[0], DRAMAGA[1], 9930.0),)
+        )
+    )
+    for entry in plan["unassigned"]:
+        entry["reason_code"] = "stock"
+    legs = _straight_legs(scenario)
+    assert "stock_reason" in rules_of(check_plan(scenario, plan, legs))
+    # No road back from P4 (the unassigned point): W1 cannot serve it, stock is the reason
+    # given, and no trip drives that leg.
+    del legs[("P4", "W1", "all")]
+    plan["routes"][0]["stops"] = plan["routes"][0]["stops"][:1]
+    violations = check_plan(scenario, plan, legs)
+    assert "stock_reason" not in rules_of(violations)
+
+
+def test_check_plan_file_reads_the_legs_beside_the_plan(
+    tiny_scenario: Scenario, plan: dict[str, Any], tmp_path: Path
+) -> None:
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    (tmp_path / "travel").mkdir()
+    rows = ["from,to,access,distance_km,duration_s"] + [
+        f"{a},{b},{access},{km!r},{seconds}"
+        for (a, b, access), (km, seconds) in _straight_legs(tiny_scenario).items()
+    ]
+    (tmp_path / "travel" / "legs.csv").write_text("\n".join(rows) + "\n")
+    assert check_plan_file(_on_roads(tiny_scenario), tmp_path / "plan.json") == []
+    (tmp_path / "travel" / "legs.csv").write_text(rows[0] + "\nW1,P2,all,x,1\n")
+    (violation,) = check_plan_file(_on_roads(tiny_scenario), tmp_path / "plan.json")
+    assert violation.rule == "file" and "row 2" in violation.message

@@ -97,7 +97,9 @@ def test_a_plan_the_checker_rejects_is_never_written(
     tiny_scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broken = Violation("load", "truck T1 carries too much")
-    monkeypatch.setattr(documents.pipeline, "check_plan", lambda scenario, plan: [broken])
+    monkeypatch.setattr(
+        documents.pipeline, "check_plan", lambda scenario, plan, legs=None: [broken]
+    )
     with pytest.raises(PlanFailsCheckError) as raised:
         run_pipeline(
             tiny_scenario, tmp_path / "plan", overrides=FAST, options=PlannerOptions(workers=1)
