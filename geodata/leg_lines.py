@@ -288,3 +288,21 @@ def route_line(scenario: Scenario, route: Route, roads: RoadLines | None = None)
             coordinates.append(end)
         place_vertices.append(len(coordinates) - 1)
     return RouteLine(tuple(coordinates), tuple(place_vertices))
+
+
+def plan_snap_m(plan: Plan) -> Mapping[str, float | None]:
+    """Return the metres from each place to the road it attaches to, as the plan holds them.
+
+    Parameters
+    ----------
+    plan
+        A plan; one planned on roads holds ``snap_m`` (drop point or warehouse id -> metres).
+
+    Returns
+    -------
+    Mapping
+        Empty for a straight-line plan (or a plan from before roads).
+    """
+    # getattr: the planner exposes Plan.snap_m for plans on roads; older plans have none.
+    snaps = getattr(plan, "snap_m", None)
+    return snaps if isinstance(snaps, Mapping) else {}

@@ -60,6 +60,7 @@ from geodata.leg_lines import (
     LegPaths,
     Position,
     RoadLines,
+    plan_snap_m,
     road_lines,
     route_line,
     simplify_lines,
@@ -700,24 +701,6 @@ def _point_collection(
             }
         )
     return {"type": "FeatureCollection", "features": features}
-
-
-def plan_snap_m(plan: Plan) -> Mapping[str, float | None]:
-    """Metres from each place to the road it attaches to, as the plan holds them.
-
-    Parameters
-    ----------
-    plan
-        A plan; one planned on roads holds ``snap_m`` (drop point or warehouse id -> metres).
-
-    Returns
-    -------
-    Mapping
-        Empty for a straight-line plan (or a plan from before roads).
-    """
-    # getattr: the planner exposes Plan.snap_m for plans on roads; older plans have none.
-    snaps = getattr(plan, "snap_m", None)
-    return snaps if isinstance(snaps, Mapping) else {}
 
 
 def _snap_property(snaps: Mapping[str, float | None], place_id: str) -> dict[str, Any]:
