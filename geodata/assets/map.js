@@ -282,7 +282,7 @@ function (map, cfg) {
         var roads = L.layerGroup();
         bg.roads.forEach(function (r) {
           L.polyline(decode(r), {renderer: under, pane: "bsbBackground", interactive: false,
-            color: "#9e9e9e", weight: 2, opacity: 0.8}).addTo(roads);
+            color: "#9e9e9e", weight: 1.5, opacity: 0.7}).addTo(roads);
         });
         roads.addTo(map);
         S.background.push({label: T.main_roads, on: function (v) {
