@@ -130,8 +130,10 @@ def _name_column(
     for candidate in NAME_FIELDS:
         if candidate in by_lower:
             return by_lower[candidate]
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
     for column in columns:
-        if frame[column].dtype == object:
+        if is_string_dtype(frame[column]) or is_object_dtype(frame[column]):
             return column
     return None
 
