@@ -167,17 +167,20 @@ def fake_boundaries(
     return geopandas.GeoDataFrame({"name": names}, geometry=polygons, crs=4326)
 
 
-def road_background(scenario: Scenario, plan: Plan, *, seed: int = 0) -> MapRoads:
-    """Fake roads for every leg, fake main roads and villages (Bogor's when present)."""
+def _villages(scenario: Scenario) -> geopandas.GeoDataFrame:
     from geodata.boundaries import read_boundaries
 
-    villages = read_boundaries(BOGOR_DESA) if BOGOR_DESA.is_file() else fake_boundaries(scenario)
+    return read_boundaries(BOGOR_DESA) if BOGOR_DESA.is_file() else fake_boundaries(scenario)
+
+
+def road_background(scenario: Scenario, plan: Plan, *, seed: int = 0) -> MapRoads:
+    """Return fake roads for every leg, fake main roads and villages (Bogor's when present)."""
     return map_roads(
         scenario,
         plan,
         leg_paths=fake_leg_paths(scenario, plan, seed=seed),
         main_roads=fake_main_roads(scenario, seed=seed),
-        boundaries=villages,
+        boundaries=_villages(scenario),
     )
 
 
@@ -208,6 +211,15 @@ class Row:
     browser_ready_ms: float | None
     screenshot_s: float | None
     blank_screenshot_s: float | None
+    road_vertices: int = 0
+    """Vertices of the fake roads of every leg, before simplification."""
+    road_prepare_s: float = 0.0
+    """:func:`geodata.maps.map_roads`: simplifying legs, main roads and villages."""
+    road_vertices_drawn: int = 0
+    """Vertices of the legs after simplification."""
+    road_size_mb: float = 0.0
+    """The same page along the roads, on its background."""
+    road_build_render_s: float = 0.0
 
 
 def find_chromium() -> str | None:
@@ -272,6 +284,15 @@ def run_one(n_points: int, *, seed: int, time_limit_s: float, workers: int) -> R
     started = time.monotonic()
     page = render_map_html(m, offline=True)
     render_s = time.monotonic() - started
+    paths = fake_leg_paths(scenario, plan, seed=seed)
+    main_roads = fake_main_roads(scenario, seed=seed)
+    villages = _villages(scenario)
+    started = time.monotonic()
+    roads = map_roads(scenario, plan, leg_paths=paths, main_roads=main_roads, boundaries=villages)
+    road_prepare_s = time.monotonic() - started
+    started = time.monotonic()
+    road_page = render_map_html(build_map(scenario, plan, roads=roads), offline=True)
+    road_build_render_s = time.monotonic() - started
     binary = find_chromium()
     with tempfile.TemporaryDirectory(prefix="bsb-map-bench-") as tmp:
         folder = Path(tmp)
@@ -301,6 +322,11 @@ def run_one(n_points: int, *, seed: int, time_limit_s: float, workers: int) -> R
         browser_ready_ms=ready_ms,
         screenshot_s=shot_s,
         blank_screenshot_s=blank_s,
+        road_vertices=sum(len(p) for p in paths.values()),
+        road_prepare_s=road_prepare_s,
+        road_vertices_drawn=0 if roads.legs is None else roads.legs.n_vertices,
+        road_size_mb=len(road_page.encode("utf-8")) / MB,
+        road_build_render_s=road_build_render_s,
     )
 
 
@@ -313,15 +339,19 @@ def table(rows: list[Row]) -> str:
     lines = [
         "| drop points | warehouses | trips | days | plan s (not the subject) | build s | "
         "render s | offline page MB | write_maps s (index + per-warehouse maps) | files | "
-        "largest file MB | browser ready ms | screenshot s (blank page s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "largest file MB | browser ready ms | screenshot s (blank page s) | "
+        "road vertices (drawn) | roads: prepare s | roads: build + render s | "
+        "roads: offline page MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r.n_points} | {r.n_warehouses} | {r.trips} | {r.days} | {r.plan_s:.1f} | "
             f"{r.build_s:.2f} | {r.render_s:.2f} | **{r.size_mb:.2f}** | {r.write_all_s:.2f} | "
             f"{r.files} | {r.largest_mb:.2f} | {_optional(r.browser_ready_ms, '.0f')} | "
-            f"{_optional(r.screenshot_s, '.1f')} ({_optional(r.blank_screenshot_s, '.1f')}) |"
+            f"{_optional(r.screenshot_s, '.1f')} ({_optional(r.blank_screenshot_s, '.1f')}) | "
+            f"{r.road_vertices:,} ({r.road_vertices_drawn:,}) | {r.road_prepare_s:.2f} | "
+            f"{r.road_build_render_s:.2f} | **{r.road_size_mb:.2f}** |"
         )
     return "\n".join(lines)
 
@@ -377,6 +407,14 @@ def section(rows: list[Row], *, command: str, seed: int) -> str:
             f"- seed {seed}, sample scenarios, short plans (5 / 20 / 40 s); the page is the "
             "offline map of every warehouse together (Leaflet inlined); browser: "
             f"{browser}, headless, no network (tiles fail), ready time from navigation start",
+            "- roads: the same page with every leg along a fake winding road (a vertex every "
+            f"{ROAD_VERTEX_SPACING_M:.0f} m, simplified to 15 m), 60 fake main roads and "
+            + (
+                "Kabupaten Bogor's 435 villages"
+                if BOGOR_DESA.is_file()
+                else "a grid of 440 fake villages"
+            )
+            + " as background; prepare = `map_roads` (simplifying), not the fake roads' making",
             "",
             table(rows),
         ]
