@@ -319,8 +319,10 @@ def routes_geojson(
         JSON-ready FeatureCollection: one LineString per trip, ``[lon, lat]`` rounded to
         :data:`COORDINATE_DECIMALS`, from the warehouse through the stops back to it (along
         the roads where ``road_lines`` holds the leg), with properties truck, warehouse, date,
-        trip, depart, return, distance_km, load_kg, sacks, n_stops and stops (drop point ids,
-        in order).
+        trip, depart, return, distance_km, load_kg, sacks, n_stops, stops (drop point ids,
+        in order) and places (the index of the warehouse, each stop and the warehouse again
+        among the line's vertices: :func:`geodata.leg_lines.road_lines_from_routes` reads the
+        legs back from them).
     """
     return {
         "type": "FeatureCollection",
@@ -352,6 +354,7 @@ def _route_feature(
             "sacks": sum(stop.sacks for stop in route.stops),
             "n_stops": len(route.stops),
             "stops": [stop.drop_point for stop in route.stops],
+            "places": list(line.place_vertices),
         },
     }
 

@@ -23,7 +23,7 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import numpy as np
 
@@ -306,3 +306,52 @@ def plan_snap_m(plan: Plan) -> Mapping[str, float | None]:
     # getattr: the planner exposes Plan.snap_m for plans on roads; older plans have none.
     snaps = getattr(plan, "snap_m", None)
     return snaps if isinstance(snaps, Mapping) else {}
+
+
+def road_lines_from_routes(
+    scenario: Scenario, plan: Plan, collection: Mapping[str, Any]
+) -> RoadLines | None:
+    """Read the legs' road lines back from a plan folder's ``routes.geojson``.
+
+    So that a map redrawn from the plan folder alone (``bsb map PLAN_DIR``) follows the roads
+    the plan was made on, without the extract.
+
+    Parameters
+    ----------
+    scenario, plan
+        The plan the file was written for.
+    collection
+        The parsed ``routes.geojson``: one LineString per trip, with the properties ``truck``,
+        ``date``, ``trip`` and ``places`` (the vertex index of each place of the trip).
+
+    Returns
+    -------
+    RoadLines or None
+        Each leg of a line that holds more vertices than places; ``None`` when no line does
+        (a straight-line plan, or a file written before lines followed the roads). Features
+        that do not match a trip of the plan, or whose ``places`` do not fit, are skipped.
+    """
+    trips = {(r.truck, r.date.isoformat(), r.trip): r for r in plan.routes}
+    legs: dict[LegKey, tuple[Position, ...]] = {}
+    for feature in collection.get("features", ()):
+        try:
+            props = feature["properties"]
+            route = trips.get((props["truck"], props["date"], props["trip"]))
+            coordinates = [(float(x), float(y)) for x, y in feature["geometry"]["coordinates"]]
+            places = [int(i) for i in props["places"]]
+        except (KeyError, TypeError, ValueError):
+            continue
+        if (
+            route is None
+            or len(places) != len(route.stops) + 2
+            or places != sorted(places)
+            or places[0] != 0
+            or places[-1] != len(coordinates) - 1
+        ):
+            continue
+        access = scenario.travel.truck_access(scenario.truck(route.truck))
+        ids = [place_id for place_id, _ in route_places(scenario, route)]
+        for (a, i), (b, j) in itertools.pairwise(zip(ids, places, strict=True)):
+            if a != b and j - i > 1:
+                legs.setdefault((a, b, access), tuple(coordinates[i : j + 1]))
+    return RoadLines(legs) if legs else None

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -369,3 +370,36 @@ def test_routes_geojson_along_roads_holds_the_lines_the_map_draws() -> None:
         drawn_line = on_map[(props["truck"], props["trip"], props["date"])]["geometry"]
         assert [[round(x, 5), round(y, 5)] for x, y in coordinates] == drawn_line["coordinates"]
         assert len(coordinates) > len(props["stops"]) + 2
+
+
+def test_a_map_redrawn_from_the_folder_alone_follows_the_same_roads(tmp_path: Path) -> None:
+    from geodata.leg_lines import plan_legs, road_lines, road_lines_from_routes
+    from geodata.maps import MapRoads, map_content
+
+    scenario, plan = make_tiny_scenario(), make_tiny_plan()
+    where = {w.id: (w.lon, w.lat) for w in scenario.warehouses}
+    where |= {p.id: (p.lon, p.lat) for p in scenario.drop_points}
+    paths = {}
+    for key in plan_legs(scenario, plan):
+        (x0, y0), (x1, y1) = where[key[0]], where[key[1]]
+        paths[key] = [
+            (x0 + (x1 - x0) * t / 50, y0 + (y1 - y0) * t / 50 + 0.01 * (t % 2)) for t in range(51)
+        ]
+    lines = road_lines(scenario, plan, paths)
+    out = write_plan_folder(scenario, plan, tmp_path / "roads", road_lines=lines)
+    collection = json.loads((out / "routes.geojson").read_text(encoding="utf-8"))
+    again = road_lines_from_routes(scenario, plan, collection)
+    assert again is not None and set(again.legs) == set(lines.legs)
+
+    def drawn(roads: MapRoads) -> list[Any]:
+        return [layer.collection for layer in map_content(scenario, plan, roads=roads).days]
+
+    assert drawn(MapRoads(again)) == drawn(MapRoads(lines))
+    # A straight-line plan's file holds no road: the map stays straight.
+    straight = write_plan_folder(scenario, plan, tmp_path / "straight")
+    flat = json.loads((straight / "routes.geojson").read_text(encoding="utf-8"))
+    assert road_lines_from_routes(scenario, plan, flat) is None
+    # A file that does not fit the plan is read as far as it fits, never trusted blindly.
+    for feature in collection["features"]:
+        feature["properties"]["places"] = feature["properties"]["places"][:-1]
+    assert road_lines_from_routes(scenario, plan, collection) is None
