@@ -231,7 +231,13 @@ def trip_sheet_files(
 
 
 def write_trip_sheets(
-    scenario: Scenario, plan: Plan, folder: Path, *, language: str = "id"
+    scenario: Scenario,
+    plan: Plan,
+    folder: Path,
+    *,
+    language: str = "id",
+    legs: Mapping[LegKey, tuple[float, int]] | None = None,
+    road_lines: RoadLines | None = None,
 ) -> list[Path]:
     """Write one printable A4 HTML trip sheet per truck-day into ``folder``.
 
@@ -243,6 +249,8 @@ def write_trip_sheets(
         Created if missing. Each file is written to a temporary sibling, then moved into place.
     language
         ``"id"`` (default) or ``"en"``.
+    legs, road_lines
+        See :func:`trip_sheet_files`.
 
     Returns
     -------
@@ -257,7 +265,8 @@ def write_trip_sheets(
         If a file cannot be written.
     """
     written = []
-    for name, content in trip_sheet_files(scenario, plan, language=language).items():
+    sheets = trip_sheet_files(scenario, plan, language=language, legs=legs, road_lines=road_lines)
+    for name, content in sheets.items():
         target = folder / name
         write_atomic(target, content)
         written.append(target)

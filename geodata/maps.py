@@ -334,6 +334,35 @@ def map_roads(
     return MapRoads(legs, simple_roads, _boundaries(boundaries))
 
 
+def plan_folder_roads(scenario: Scenario, plan: Plan, folder: Path) -> MapRoads | None:
+    """Return the road lines a plan folder's ``routes.geojson`` holds, to redraw its maps.
+
+    Parameters
+    ----------
+    scenario, plan
+        The plan of the folder (read from ``scenario/`` and ``plan.json``).
+    folder
+        The plan folder.
+
+    Returns
+    -------
+    MapRoads or None
+        The legs along their roads (no background: that needs the extract); ``None`` for a
+        straight-line plan, or when ``routes.geojson`` is missing or unreadable (the map is
+        then drawn with straight lines, as before roads).
+    """
+    from geodata.leg_lines import road_lines_from_routes
+
+    try:
+        collection = json.loads((folder / "routes.geojson").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(collection, dict):
+        return None
+    legs = road_lines_from_routes(scenario, plan, collection)
+    return None if legs is None else MapRoads(legs)
+
+
 def _boundaries(frame: geopandas.GeoDataFrame | None) -> tuple[Boundary, ...]:
     if frame is None or frame.empty:
         return ()

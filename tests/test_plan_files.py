@@ -395,6 +395,10 @@ def test_a_map_redrawn_from_the_folder_alone_follows_the_same_roads(tmp_path: Pa
         return [layer.collection for layer in map_content(scenario, plan, roads=roads).days]
 
     assert drawn(MapRoads(again)) == drawn(MapRoads(lines))
+    from geodata.maps import plan_folder_roads
+
+    assert plan_folder_roads(scenario, plan, out) == MapRoads(again)
+    assert plan_folder_roads(scenario, plan, tmp_path) is None  # no routes.geojson there
     # A straight-line plan's file holds no road: the map stays straight.
     straight = write_plan_folder(scenario, plan, tmp_path / "straight")
     flat = json.loads((straight / "routes.geojson").read_text(encoding="utf-8"))
