@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from optimizer.model import Scenario
 from optimizer.solution import Plan, Route
@@ -181,34 +182,38 @@ def road_lines(
     position = {w.id: (w.lon, w.lat) for w in scenario.warehouses}
     position |= {p.id: (p.lon, p.lat) for p in scenario.drop_points}
     keys: list[LegKey] = []
-    lines: list[list[Position]] = []
+    lines: list[npt.NDArray[np.float64]] = []
     for key in plan_legs(scenario, plan):
         path = lookup(*key)
         if path is None or len(path) == 0:
             continue
-        vertices = [position[key[0]], *((float(x), float(y)) for x, y in path), position[key[1]]]
-        if not all(math.isfinite(v) for vertex in vertices for v in vertex):
+        vertices = np.asarray(path, dtype=float)
+        if vertices.ndim != 2 or vertices.shape[1] != 2:
+            raise ValueError(f"leg {key}: expected (lon, lat) pairs, got shape {vertices.shape}")
+        if not np.isfinite(vertices).all():
             raise ValueError(f"leg {key}: the road path holds a coordinate that is not finite")
         keys.append(key)
-        lines.append(vertices)
+        lines.append(np.vstack((position[key[0]], vertices, position[key[1]])))
     simplified = simplify_lines(lines, tolerance_m=tolerance_m)
     return RoadLines(dict(zip(keys, simplified, strict=True)), tolerance_m)
 
 
 def simplify_lines(
-    lines: Sequence[Sequence[Position]], *, tolerance_m: float = SIMPLIFY_TOLERANCE_M
+    lines: Sequence[Sequence[Position] | npt.NDArray[np.float64]],
+    *,
+    tolerance_m: float = SIMPLIFY_TOLERANCE_M,
 ) -> list[tuple[Position, ...]]:
     """Simplify ``(lon, lat)`` lines to within ``tolerance_m`` metres (Douglas-Peucker).
 
     All lines are projected at once to metres in an equirectangular projection about their mean
     latitude (within a regency, scale errors of well under 1 %: only the tolerance is scaled),
-    simplified by shapely and projected back; the first and last vertex of each line are kept
-    exactly, and repeated vertices are dropped.
+    simplified by shapely in one call and projected back; the first and last vertex of each
+    line are kept exactly, and repeated vertices are dropped.
 
     Parameters
     ----------
     lines
-        Lines of at least one vertex each.
+        Lines of at least one vertex each (sequences of pairs, or ``(n, 2)`` arrays).
     tolerance_m
         Largest distance between a simplified line and the original.
 
@@ -222,39 +227,36 @@ def simplify_lines(
 
     if not lines:
         return []
-    mean_lat = float(np.mean([lat for line in lines for _, lat in line]))
-    x_scale = METRES_PER_DEGREE * math.cos(math.radians(mean_lat))
-    out: list[tuple[Position, ...] | None] = [None] * len(lines)
-    geometries = []
-    indices = []
-    for index, line in enumerate(lines):
-        unique = _without_repeats(line)
-        if len(unique) < 3:
-            out[index] = tuple(unique)
-            continue
-        xy = np.asarray(unique, dtype=float)
-        xy = np.column_stack((xy[:, 0] * x_scale, xy[:, 1] * METRES_PER_DEGREE))
-        geometries.append(shapely.linestrings(xy))
-        indices.append(index)
-    if geometries:
-        simple = shapely.simplify(np.asarray(geometries), tolerance_m, preserve_topology=False)
-        for index, geometry in zip(indices, simple, strict=True):
-            xy = shapely.get_coordinates(geometry)
-            vertices = [(float(x) / x_scale, float(y) / METRES_PER_DEGREE) for x, y in xy]
-            # The ends exactly as given (projecting back may move them in the last bit).
-            first, last = lines[index][0], lines[index][-1]
-            vertices[0], vertices[-1] = (first[0], first[1]), (last[0], last[1])
-            out[index] = tuple(vertices)
-    return [line for line in out if line is not None]
-
-
-def _without_repeats(line: Sequence[Position]) -> list[Position]:
-    unique: list[Position] = []
-    for vertex in line:
-        position = (float(vertex[0]), float(vertex[1]))
-        if not unique or unique[-1] != position:
-            unique.append(position)
-    return unique
+    arrays = [np.asarray(line, dtype=float).reshape(-1, 2) for line in lines]
+    mean_lat = float(np.mean(np.concatenate([a[:, 1] for a in arrays])))
+    scale = np.array([METRES_PER_DEGREE * math.cos(math.radians(mean_lat)), METRES_PER_DEGREE])
+    out: list[tuple[Position, ...]] = []
+    long_lines: list[npt.NDArray[np.float64]] = []
+    long_at: list[int] = []
+    for array in arrays:
+        moved = np.concatenate(([True], np.any(array[1:] != array[:-1], axis=1)))
+        unique = array[moved]
+        if len(unique) >= 3:
+            first, last = unique[0], unique[-1]
+            out.append(((float(first[0]), float(first[1])), (float(last[0]), float(last[1]))))
+            long_at.append(len(out) - 1)
+            long_lines.append(unique)
+        else:
+            out.append(tuple((float(x), float(y)) for x, y in unique))
+    if not long_lines:
+        return out
+    counts = np.array([len(line) for line in long_lines])
+    geometries = shapely.linestrings(
+        np.concatenate(long_lines) * scale, indices=np.repeat(np.arange(len(counts)), counts)
+    )
+    simple = shapely.simplify(geometries, tolerance_m, preserve_topology=False)
+    coordinates, index = shapely.get_coordinates(simple, return_index=True)
+    pieces = np.split(coordinates / scale, np.searchsorted(index, np.arange(1, len(counts))))
+    for at, piece in zip(long_at, pieces, strict=True):
+        first, last = out[at]
+        # The ends exactly as given (projecting back may move them in the last bit).
+        out[at] = (first, *((float(x), float(y)) for x, y in piece[1:-1].tolist()), last)
+    return out
 
 
 def route_line(scenario: Scenario, route: Route, roads: RoadLines | None = None) -> RouteLine:
