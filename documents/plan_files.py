@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
@@ -33,11 +34,13 @@ from documents.papers import write_papers
 from documents.summary import format_summary
 from geodata.cells import spreadsheet_text
 from geodata.i18n import plain_number
+from geodata.leg_lines import LegKey, RoadLines, plan_snap_m, route_line
 from geodata.output_guard import check_output_folder, write_folder_atomically
 from optimizer.model import Scenario
 from optimizer.solution import TIME_FORMAT, Plan, Route, plan_to_dict
 
 if TYPE_CHECKING:
+    from geodata.maps import MapRoads
     from geodata.travel_matrix import Travel
 
 logger = logging.getLogger(__name__)
@@ -73,7 +76,10 @@ STOPS_COLUMNS: Final = (
     "sacks",
     "arrive",
     "depart",
+    "snap_m",
 )
+"""``snap_m``: metres from the drop point to the road it attaches to (plans on roads; empty for
+straight-line plans, and where no road is near)."""
 UNASSIGNED_COLUMNS: Final = (
     "drop_point",
     "name",
@@ -98,6 +104,7 @@ def write_plan_folder(
     force: bool = False,
     protected: Sequence[Path] = (),
     progress: WriteProgress | None = None,
+    road_lines: RoadLines | None = None,
 ) -> Path:
     """Write every output of a plan into ``out_dir``, replacing it atomically.
 
@@ -125,6 +132,9 @@ def write_plan_folder(
         Input folders (the scenario folder) that ``out_dir`` must not be, hold or lie in.
     progress
         Told as the "plan files" and "papers" stages start (see :data:`WriteProgress`).
+    road_lines
+        Each leg's road line for ``routes.geojson`` (:func:`geodata.leg_lines.road_lines`);
+        ``None`` writes straight lines.
 
     Returns
     -------
@@ -152,6 +162,7 @@ def write_plan_folder(
             write_scenario_copy=write_scenario_copy,
             extra_files=extra_files or {},
             progress=progress,
+            road_lines=road_lines,
         )
 
     return write_folder_atomically(
@@ -169,8 +180,8 @@ def write_complete_plan(
     protected: Sequence[Path] = (),
     progress: WriteProgress | None = None,
     travel: Travel | None = None,
-    roads: Any = None,
-    legs: Mapping[tuple[str, str, str], tuple[float, float]] | None = None,
+    roads: MapRoads | None = None,
+    legs: Mapping[LegKey, tuple[float, int]] | None = None,
 ) -> Path:
     """Write the plan folder ``bsb plan`` writes: plan files, offline map, trip sheets, scenario.
 
@@ -193,11 +204,12 @@ def write_complete_plan(
         The roads the plan was made on (``None``: the straight line): ``travel/`` is written
         and the scenario copy gets the matrix file.
     roads
-        Trips along their roads and the maps' offline background (``geodata.maps.map_roads``,
-        the maps part); ``None`` draws straight lines.
+        Trips along their roads and the maps' offline background
+        (:func:`geodata.maps.map_roads`), for the maps and ``routes.geojson``; ``None`` draws
+        straight lines.
     legs
-        Road km and seconds of each leg by the truck's access class, ``(from_id, to_id,
-        access) -> (km, s)``, for the trip sheets; ``None`` for straight lines.
+        Road km and seconds of each leg, ``(from_id, to_id, access) -> (km, s)`` (as the
+        checker takes them), for the trip sheets' km per stop; ``None`` for straight lines.
 
     Returns
     -------
@@ -214,17 +226,16 @@ def write_complete_plan(
 
     check_output_folder(out_dir, kind="plan", force=force, protected=protected)
     _tell(progress, "maps")
-    # Only a plan on roads (or with boundaries) passes them: a straight plan's calls stay.
-    on_roads: dict[str, Any] = {} if roads is None else {"roads": roads}
-    extra = map_files(scenario, plan, name="map.html", language=language, offline=True, **on_roads)
+    extra = map_files(scenario, plan, name="map.html", language=language, offline=True, roads=roads)
     _tell(progress, "trip sheets")
-    sheet_roads: dict[str, Any] = {} if legs is None else {"legs": legs}
-    if roads is not None:
-        sheet_roads["road_lines"] = roads.legs
-    extra |= {
-        f"trip_sheets/{name}": page
-        for name, page in trip_sheet_files(scenario, plan, language=language, **sheet_roads).items()
-    }
+    sheets = trip_sheet_files(
+        scenario,
+        plan,
+        language=language,
+        legs=legs,
+        road_lines=None if roads is None else roads.legs,
+    )
+    extra |= {f"trip_sheets/{name}": page for name, page in sheets.items()}
     if travel is not None:
         from geodata.travel_matrix import travel_files
 
@@ -239,7 +250,7 @@ def write_complete_plan(
         force=force,
         protected=protected,
         progress=progress,
-        **({} if roads is None else {"road_lines": roads.legs}),
+        road_lines=None if roads is None else roads.legs,
     )
 
 
@@ -273,13 +284,15 @@ def _write_contents(
     write_scenario_copy: Callable[[Scenario, Path], None] | None,
     extra_files: Mapping[str, bytes],
     progress: WriteProgress | None = None,
+    road_lines: RoadLines | None = None,
 ) -> None:
     _tell(progress, "plan files")
     plan_json = json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
     (folder / "plan.json").write_text(plan_json, encoding="utf-8")
     if write_scenario_copy is not None:
         write_scenario_copy(scenario, folder / "scenario")
-    geojson = json.dumps(routes_geojson(scenario, plan), indent=2, ensure_ascii=False) + "\n"
+    collection = routes_geojson(scenario, plan, road_lines=road_lines)
+    geojson = json.dumps(collection, indent=2, ensure_ascii=False) + "\n"
     (folder / "routes.geojson").write_text(geojson, encoding="utf-8")
     _write_stops_csv(scenario, plan, folder / "stops.csv")
     _write_unassigned_csv(scenario, plan, folder / "unassigned.csv")
@@ -310,7 +323,9 @@ def _extra_file_target(folder: Path, relative: str) -> Path:
     return target
 
 
-def routes_geojson(scenario: Scenario, plan: Plan) -> dict[str, Any]:
+def routes_geojson(
+    scenario: Scenario, plan: Plan, *, road_lines: RoadLines | None = None
+) -> dict[str, Any]:
     """Build a GeoJSON FeatureCollection of the plan's trips.
 
     Parameters
@@ -319,18 +334,24 @@ def routes_geojson(scenario: Scenario, plan: Plan) -> dict[str, Any]:
         Supplies the coordinates of warehouses and drop points.
     plan
         The plan.
+    road_lines
+        Each leg's road line (:func:`geodata.leg_lines.road_lines`, the lines the maps draw);
+        ``None`` draws each leg straight.
 
     Returns
     -------
     dict
         JSON-ready FeatureCollection: one LineString per trip, ``[lon, lat]`` rounded to
-        :data:`COORDINATE_DECIMALS`, from the warehouse through the stops back to it, with
-        properties truck, warehouse, date, trip, depart, return, distance_km, load_kg, sacks,
-        n_stops and stops (drop point ids, in order).
+        :data:`COORDINATE_DECIMALS`, from the warehouse through the stops back to it (along
+        the roads where ``road_lines`` holds the leg), with properties truck, warehouse, date,
+        trip, depart, return, distance_km, load_kg, sacks, n_stops, stops (drop point ids,
+        in order) and places (the index of the warehouse, each stop and the warehouse again
+        among the line's vertices: :func:`geodata.leg_lines.road_lines_from_routes` reads the
+        legs back from them).
     """
     return {
         "type": "FeatureCollection",
-        "features": [_route_feature(scenario, route) for route in plan.routes],
+        "features": [_route_feature(scenario, route, road_lines) for route in plan.routes],
     }
 
 
@@ -338,14 +359,11 @@ def _position(lon: float, lat: float) -> list[float]:
     return [round(lon, COORDINATE_DECIMALS), round(lat, COORDINATE_DECIMALS)]
 
 
-def _route_feature(scenario: Scenario, route: Route) -> dict[str, Any]:
-    warehouse = scenario.warehouse(route.warehouse)
-    home = _position(warehouse.lon, warehouse.lat)
-    coordinates = [home]
-    for stop in route.stops:
-        point = scenario.drop_point(stop.drop_point)
-        coordinates.append(_position(point.lon, point.lat))
-    coordinates.append(home)
+def _route_feature(
+    scenario: Scenario, route: Route, road_lines: RoadLines | None
+) -> dict[str, Any]:
+    line = route_line(scenario, route, road_lines)
+    coordinates = [_position(lon, lat) for lon, lat in line.coordinates]
     return {
         "type": "Feature",
         "geometry": {"type": "LineString", "coordinates": coordinates},
@@ -361,11 +379,21 @@ def _route_feature(scenario: Scenario, route: Route) -> dict[str, Any]:
             "sacks": sum(stop.sacks for stop in route.stops),
             "n_stops": len(route.stops),
             "stops": [stop.drop_point for stop in route.stops],
+            "places": list(line.place_vertices),
         },
     }
 
 
+def _snap_cell(snaps: Mapping[str, float | None], point_id: str) -> str | int | float:
+    """Metres to the road, to the decimetre; empty when unknown or no road is near."""
+    metres = snaps.get(point_id)
+    if metres is None or not math.isfinite(metres):
+        return ""
+    return plain_number(metres, 1)
+
+
 def _write_stops_csv(scenario: Scenario, plan: Plan, path: Path) -> None:
+    snaps = plan_snap_m(plan)
     with path.open("w", encoding="utf-8", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow(STOPS_COLUMNS)
@@ -398,6 +426,7 @@ def _write_stops_csv(scenario: Scenario, plan: Plan, path: Path) -> None:
                         stop.sacks,
                         stop.arrive.strftime(TIME_FORMAT),
                         stop.depart.strftime(TIME_FORMAT),
+                        _snap_cell(snaps, stop.drop_point),
                     )
                 )
 

@@ -2,9 +2,12 @@
 
 Each sheet names the truck, its warehouse and the day, then for every trip of that day the
 departure, return, load and distance, and a table of stops in driving order (arrival, departure,
-drop point, RT/RW, desa, kecamatan, tranche, sacks, kg, and a box for the facilitator's
-initials), with totals and signature lines. A small map drawn as inline SVG (warehouse square,
-numbered stops, each trip's line with arrowheads) needs no network and prints sharply.
+drop point, RT/RW, desa, kecamatan, tranche, sacks, kg, km from the place before, and a box for
+the facilitator's initials), the drive back to the warehouse, with totals and signature lines.
+The km of each leg are road km when the plan was made on roads (``legs``, as the checker takes
+them), else the straight-line estimate the planner used. A small map drawn as inline SVG
+(warehouse square, numbered stops, each trip's line with arrowheads, along the roads when their
+lines are given) needs no network and prints sharply.
 
 Labels are in Bahasa Indonesia (``language="id"``, default) or English (``"en"``), numbers,
 dates and times formatted for the language's locale by :mod:`geodata.i18n` (``1.500 kg``,
@@ -20,7 +23,7 @@ import html
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import unique
@@ -31,11 +34,13 @@ from geodata.files import package_text, safe_stem, write_atomic
 from geodata.i18n import (
     WordTable,
     format_clock,
+    format_decimal,
     format_km,
     format_long_date,
     format_number,
     language_index,
 )
+from geodata.leg_lines import LegKey, RoadLines, route_line, route_places
 from geodata.maps import TRUCK_COLOURS
 from optimizer.model import Scenario
 from optimizer.solution import Plan, Route
@@ -54,6 +59,8 @@ MARKER_GAP: Final = 4
 """Space kept between two markers, and between a marker and the warehouse."""
 WAREHOUSE_HALF: Final = 26
 """Half the side of the warehouse square, in SVG units."""
+MIN_ARROW_LEG: Final = 120
+"""A leg shorter than this (SVG units, about 12 mm printed) gets no arrowhead: it would hide it."""
 
 
 @unique
@@ -87,6 +94,16 @@ class SheetText(WordTable):
     WAREHOUSE_OFFICER = ("Petugas gudang", "Warehouse officer")
     MAP = ("Peta rute", "Route map")
     PRINT = ("Cetak", "Print")
+    KM = ("km", "km")
+    BACK_TO_WAREHOUSE = ("Kembali ke gudang", "Back to the warehouse")
+    KM_ALONG_ROADS = (
+        "km: jarak menurut jalan dari tempat sebelumnya",
+        "km: distance along the roads from the place before",
+    )
+    KM_ESTIMATED = (
+        "km: jarak perkiraan (garis lurus x kelokan jalan) dari tempat sebelumnya",
+        "km: estimated distance (straight line x road winding) from the place before",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +142,54 @@ def truck_days(plan: Plan) -> list[TruckDay]:
     ]
 
 
-def trip_sheet_files(scenario: Scenario, plan: Plan, *, language: str = "id") -> dict[str, bytes]:
+def leg_km(
+    scenario: Scenario, route: Route, legs: Mapping[LegKey, tuple[float, int]] | None = None
+) -> list[float | None]:
+    """Return the km of each leg of a trip, in driving order.
+
+    Parameters
+    ----------
+    scenario
+        Supplies coordinates, the truck's access class and the straight-line model.
+    route
+        The trip.
+    legs
+        Road km and seconds per leg, ``(from_id, to_id, access) -> (km, s)`` (a plan made on
+        roads, as the checker takes them); ``None`` for a straight-line plan.
+
+    Returns
+    -------
+    list
+        ``len(route.stops) + 1`` values: warehouse to the first stop, ..., last stop back to
+        the warehouse. A stay at the same place is 0. With ``legs``, a leg it does not hold is
+        ``None``; without, legs are the straight-line estimate when the scenario plans on
+        straight lines, and ``None`` when it plans on roads (no road km to show).
+    """
+    access = scenario.travel.truck_access(scenario.truck(route.truck))
+    straight = scenario.travel.source == "straight"
+    places = route_places(scenario, route)
+    km: list[float | None] = []
+    for (a, start), (b, end) in itertools.pairwise(places):
+        if a == b:
+            km.append(0.0)
+        elif legs is not None:
+            found = legs.get((a, b, access))
+            km.append(None if found is None else float(found[0]))
+        elif straight:
+            km.append(scenario.travel.road_km(start[0], start[1], end[0], end[1]))
+        else:
+            km.append(None)
+    return km
+
+
+def trip_sheet_files(
+    scenario: Scenario,
+    plan: Plan,
+    *,
+    language: str = "id",
+    legs: Mapping[LegKey, tuple[float, int]] | None = None,
+    road_lines: RoadLines | None = None,
+) -> dict[str, bytes]:
     """Render every trip sheet of a plan.
 
     Parameters
@@ -134,6 +198,11 @@ def trip_sheet_files(scenario: Scenario, plan: Plan, *, language: str = "id") ->
         The plan and its scenario.
     language
         ``"id"`` (default) or ``"en"``.
+    legs
+        Road km per leg for the km column (see :func:`leg_km`); ``None`` for straight lines.
+    road_lines
+        Each leg's road line for the small maps (:func:`geodata.leg_lines.road_lines`);
+        ``None`` draws straight legs.
 
     Returns
     -------
@@ -154,12 +223,21 @@ def trip_sheet_files(scenario: Scenario, plan: Plan, *, language: str = "id") ->
         while name in files:
             name = truck_day.file_name.removesuffix(".html") + f"_{counter}.html"
             counter += 1
-        files[name] = trip_sheet_html(scenario, truck_day, language=language).encode("utf-8")
+        page = trip_sheet_html(
+            scenario, truck_day, language=language, legs=legs, road_lines=road_lines
+        )
+        files[name] = page.encode("utf-8")
     return files
 
 
 def write_trip_sheets(
-    scenario: Scenario, plan: Plan, folder: Path, *, language: str = "id"
+    scenario: Scenario,
+    plan: Plan,
+    folder: Path,
+    *,
+    language: str = "id",
+    legs: Mapping[LegKey, tuple[float, int]] | None = None,
+    road_lines: RoadLines | None = None,
 ) -> list[Path]:
     """Write one printable A4 HTML trip sheet per truck-day into ``folder``.
 
@@ -171,6 +249,8 @@ def write_trip_sheets(
         Created if missing. Each file is written to a temporary sibling, then moved into place.
     language
         ``"id"`` (default) or ``"en"``.
+    legs, road_lines
+        See :func:`trip_sheet_files`.
 
     Returns
     -------
@@ -185,14 +265,22 @@ def write_trip_sheets(
         If a file cannot be written.
     """
     written = []
-    for name, content in trip_sheet_files(scenario, plan, language=language).items():
+    sheets = trip_sheet_files(scenario, plan, language=language, legs=legs, road_lines=road_lines)
+    for name, content in sheets.items():
         target = folder / name
         write_atomic(target, content)
         written.append(target)
     return written
 
 
-def trip_sheet_html(scenario: Scenario, truck_day: TruckDay, *, language: str = "id") -> str:
+def trip_sheet_html(
+    scenario: Scenario,
+    truck_day: TruckDay,
+    *,
+    language: str = "id",
+    legs: Mapping[LegKey, tuple[float, int]] | None = None,
+    road_lines: RoadLines | None = None,
+) -> str:
     """Render the trip sheet of one truck-day as a standalone A4 HTML page.
 
     Parameters
@@ -203,6 +291,8 @@ def trip_sheet_html(scenario: Scenario, truck_day: TruckDay, *, language: str = 
         The trips to print.
     language
         ``"id"`` (default) or ``"en"``.
+    legs, road_lines
+        See :func:`trip_sheet_files`.
 
     Returns
     -------
@@ -233,8 +323,15 @@ def trip_sheet_html(scenario: Scenario, truck_day: TruckDay, *, language: str = 
         f"{format_km(total_km, language)}</td></tr></table>"
     )
     trips = "".join(
-        _trip_table(scenario, route, i, t, language) for i, route in enumerate(truck_day.routes)
+        _trip_table(scenario, route, i, t, language, leg_km(scenario, route, legs))
+        for i, route in enumerate(truck_day.routes)
     )
+    if legs is not None:
+        km_note = f"<p class='note'>{t(SheetText.KM_ALONG_ROADS)}</p>"
+    elif scenario.travel.source == "straight":
+        km_note = f"<p class='note'>{t(SheetText.KM_ESTIMATED)}</p>"
+    else:
+        km_note = ""
     signatures = (
         "<table class='sign'><tr>"
         f"<td>{t(SheetText.WAREHOUSE_OFFICER)}<br><br><br>(........................)</td>"
@@ -246,13 +343,18 @@ def trip_sheet_html(scenario: Scenario, truck_day: TruckDay, *, language: str = 
         f"<style>{package_text('documents', SHEET_CSS)}</style></head><body>"
         f"<h1>{title}</h1>{facts}"
         f"<figure><figcaption>{t(SheetText.MAP)}</figcaption>"
-        f"{route_svg(scenario, truck_day.routes)}</figure>"
-        f"{trips}{signatures}</body></html>\n"
+        f"{route_svg(scenario, truck_day.routes, road_lines)}</figure>"
+        f"{trips}{km_note}{signatures}</body></html>\n"
     )
 
 
 def _trip_table(
-    scenario: Scenario, route: Route, index: int, t: Callable[[SheetText], str], language: str
+    scenario: Scenario,
+    route: Route,
+    index: int,
+    t: Callable[[SheetText], str],
+    language: str,
+    km: Sequence[float | None],
 ) -> str:
     colour = TRUCK_COLOURS[index % len(TRUCK_COLOURS)]
     sacks = sum(s.sacks for s in route.stops)
@@ -276,6 +378,7 @@ def _trip_table(
         f"<th class='c-place'>{t(SheetText.KECAMATAN)}</th>"
         f"<th class='c-tranche'>{t(SheetText.TRANCHE)}</th>"
         f"<th class='c-num'>{t(SheetText.SACKS)}</th><th class='c-num'>{t(SheetText.KG)}</th>"
+        f"<th class='c-num'>{t(SheetText.KM)}</th>"
         f"<th class='initials'>{t(SheetText.INITIALS)}</th></tr></thead>"
     )
     rows = []
@@ -288,18 +391,28 @@ def _trip_table(
             f"{html.escape(point.name)}</td><td>{html.escape(rt_rw)}</td>"
             f"<td>{html.escape(point.desa)}</td><td>{html.escape(point.kecamatan)}</td>"
             f"<td>{html.escape(stop.tranche)}</td><td class='n'>{_kg(stop.sacks, language)}</td>"
-            f"<td class='n'>{_kg(stop.kg, language)}</td><td></td></tr>"
+            f"<td class='n'>{_kg(stop.kg, language)}</td>"
+            f"<td class='n'>{_leg_km(km[seq - 1], language)}</td><td></td></tr>"
         )
+    warehouse = scenario.warehouse(route.warehouse)
+    back = (
+        f"<tr class='back'><td></td><td>{clock(route.return_)}</td><td></td>"
+        f"<td colspan='7'>{t(SheetText.BACK_TO_WAREHOUSE)} {html.escape(warehouse.name)}</td>"
+        f"<td class='n'>{_leg_km(km[-1], language)}</td><td></td></tr>"
+    )
     total = (
         f"<tr class='total'><td colspan='8'>{t(SheetText.TOTAL)}</td>"
         f"<td class='n'>{_kg(sacks, language)}</td>"
-        f"<td class='n'>{_kg(route.load_kg, language)}</td><td></td></tr>"
+        f"<td class='n'>{_kg(route.load_kg, language)}</td>"
+        f"<td class='n'>{format_decimal(route.distance_km, language, 1)}</td><td></td></tr>"
     )
-    body = "".join(rows) + total
+    body = "".join(rows) + back + total
     return f"<section>{heading}<table class='stops'>{head}<tbody>{body}</tbody></table></section>"
 
 
-def route_svg(scenario: Scenario, routes: Sequence[Route]) -> str:
+def route_svg(
+    scenario: Scenario, routes: Sequence[Route], road_lines: RoadLines | None = None
+) -> str:
     """Draw trips as a small inline SVG map.
 
     Parameters
@@ -309,20 +422,17 @@ def route_svg(scenario: Scenario, routes: Sequence[Route]) -> str:
     routes
         The trips (of one truck-day), drawn in trip colours with an arrowhead on every leg and
         the stops numbered in visiting order within each trip.
+    road_lines
+        Each leg's road line (:func:`geodata.leg_lines.road_lines`); ``None`` draws straight
+        legs.
 
     Returns
     -------
     str
         An ``<svg>`` element (equirectangular projection, north up).
     """
-    places: list[tuple[float, float]] = []
-    for route in routes:
-        home = scenario.warehouse(route.warehouse)
-        places.append((home.lon, home.lat))
-        places += [
-            (scenario.drop_point(s.drop_point).lon, scenario.drop_point(s.drop_point).lat)
-            for s in route.stops
-        ]
+    lines = [route_line(scenario, route, road_lines) for route in routes]
+    places = [vertex for line in lines for vertex in line.coordinates]
     lons = [p[0] for p in places]
     lats = [p[1] for p in places]
     mid_lat = (min(lats) + max(lats)) / 2
@@ -356,14 +466,11 @@ def route_svg(scenario: Scenario, routes: Sequence[Route]) -> str:
     ]
     marker_centres = iter(_place_markers(anchors, home_xy))
     labels: list[str] = []
-    for index, route in enumerate(routes):
+    for index, (route, line) in enumerate(zip(routes, lines, strict=True)):
         colour = TRUCK_COLOURS[index % len(TRUCK_COLOURS)]
-        home = scenario.warehouse(route.warehouse)
-        points = [xy(home.lon, home.lat)]
-        for seq, stop in enumerate(route.stops, start=1):
-            point = scenario.drop_point(stop.drop_point)
-            x, y = xy(point.lon, point.lat)
-            points.append((x, y))
+        points = [xy(lon, lat) for lon, lat in line.coordinates]
+        for seq in range(1, len(route.stops) + 1):
+            x, y = points[line.place_vertices[seq]]
             mx, my = next(marker_centres)
             if (mx, my) != (x, y):
                 labels.insert(
@@ -377,13 +484,15 @@ def route_svg(scenario: Scenario, routes: Sequence[Route]) -> str:
                 f'stroke="{colour}" stroke-width="6"/><text x="{mx}" y="{round(my + 11, 1)}" '
                 f'text-anchor="middle" font-size="32" font-weight="bold">{seq}</text></g>'
             )
-        points.append(points[0])
         path = " ".join(f"{x},{y}" for x, y in points)
         parts.append(
             f'<polyline class="route" points="{path}" fill="none" stroke="{colour}" '
             'stroke-width="7" stroke-linejoin="round" opacity="0.85"/>'
         )
-        parts += [_arrow(a, b, colour) for a, b in itertools.pairwise(points)]
+        parts += [
+            _leg_arrow(points[i : j + 1], colour)
+            for i, j in itertools.pairwise(line.place_vertices)
+        ]
     parts += labels
     x, y = home_xy
     side = 2 * WAREHOUSE_HALF
@@ -445,19 +554,48 @@ def _rings(x: float, y: float, *, step: float) -> Iterator[tuple[float, float]]:
             )
 
 
+def _leg_arrow(points: Sequence[tuple[float, float]], colour: str) -> str:
+    """Return an arrowhead halfway along a leg drawn through ``points``, or nothing if short."""
+    if len(points) < 2:
+        return ""
+    if len(points) == 2:
+        return _arrow(points[0], points[1], colour)
+    lengths = [math.dist(a, b) for a, b in itertools.pairwise(points)]
+    if sum(lengths) < MIN_ARROW_LEG:
+        return ""
+    # The segment holding the leg's halfway point, and where on it that point is.
+    rest = sum(lengths) / 2
+    for (a, b), length in zip(itertools.pairwise(points), lengths, strict=True):
+        if rest <= length and length > 0:
+            share = rest / length
+            middle = (a[0] + (b[0] - a[0]) * share, a[1] + (b[1] - a[1]) * share)
+            return _arrowhead(middle, ((b[0] - a[0]) / length, (b[1] - a[1]) / length), colour)
+        rest -= length
+    return ""
+
+
 def _arrow(a: tuple[float, float], b: tuple[float, float], colour: str) -> str:
     """Return a small arrowhead at the middle of leg ``a -> b``, or nothing if the leg is short."""
     dx, dy = b[0] - a[0], b[1] - a[1]
     length = math.hypot(dx, dy)
-    if length < 120:
+    if length < MIN_ARROW_LEG:
         return ""
-    ux, uy = dx / length, dy / length
-    tip = ((a[0] + b[0]) / 2 + ux * 20, (a[1] + b[1]) / 2 + uy * 20)
+    return _arrowhead(((a[0] + b[0]) / 2, (a[1] + b[1]) / 2), (dx / length, dy / length), colour)
+
+
+def _arrowhead(middle: tuple[float, float], direction: tuple[float, float], colour: str) -> str:
+    """Return an arrowhead pointing along ``direction`` (a unit vector), centred on ``middle``."""
+    ux, uy = direction
+    tip = (middle[0] + ux * 20, middle[1] + uy * 20)
     base = (tip[0] - ux * 42, tip[1] - uy * 42)
     left = (base[0] + uy * 20, base[1] - ux * 20)
     right = (base[0] - uy * 20, base[1] + ux * 20)
     corners = " ".join(f"{x:.1f},{y:.1f}" for x, y in (tip, left, right))
     return f'<polygon class="arrow" points="{corners}" fill="{colour}"/>'
+
+
+def _leg_km(value: float | None, language: str) -> str:
+    return "-" if value is None else format_decimal(value, language, 1)
 
 
 def _kg(value: float, language: str) -> str:

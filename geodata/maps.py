@@ -37,7 +37,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum, unique
 from pathlib import Path, PurePosixPath
@@ -56,6 +56,15 @@ from geodata.i18n import (
     plain_number,
     reason_sentence,
 )
+from geodata.leg_lines import (
+    LegPaths,
+    Position,
+    RoadLines,
+    plan_snap_m,
+    road_lines,
+    route_line,
+    simplify_lines,
+)
 from geodata.map_assets import LEAFLET_CSS_URL, LEAFLET_JS_URL, inline_assets
 from optimizer.errors import InputError
 from optimizer.model import DropPoint, Scenario, haversine_km
@@ -63,6 +72,7 @@ from optimizer.solution import Kpis, Plan, Route, Unassigned, compute_kpis
 
 if TYPE_CHECKING:
     import folium
+    import geopandas
 
 """Languages of the map labels, in the order of :class:`MapText` values."""
 
@@ -79,6 +89,15 @@ COORDINATE_DECIMALS: Final = 5
 """About 1 m: plenty for a map, and it keeps a 4,000-point page small."""
 MAP_DECIMALS: Final = 1
 """Decimals of the kg figures in the map's data (popups, panels): a tenth of a kg is plenty."""
+
+BACKGROUND_TOLERANCE_M: Final = 25.0
+"""Simplification of the background's main roads and village boundaries: they only situate the
+routes, so a coarser line than the routes' (:data:`geodata.leg_lines.SIMPLIFY_TOLERANCE_M`)."""
+BACKGROUND_MARGIN: Final = 0.15
+"""Share of a map's extent added on every side when choosing the background it carries: the
+roads and villages just outside the drop points situate them too."""
+BOUNDARY_LABEL_MIN_ZOOM: Final = 12
+"""Village names show from this zoom on (about 1:150,000); farther out they would overlap."""
 
 MAPS_FOLDER: Final = "maps"
 """Sub-folder, beside the index page, that holds one map per warehouse."""
@@ -212,6 +231,10 @@ class MapText(WordTable):
     DATE = ("Tanggal", "Date")
     MAP = ("Peta", "Map")
     DROP_POINTS = ("Titik bagi", "Drop points")
+    SNAP = ("Jarak ke jalan", "Distance to the road")
+    BACKGROUND = ("Latar", "Background")
+    MAIN_ROADS = ("Jalan utama", "Main roads")
+    BOUNDARIES = ("Batas desa", "Village boundaries")
 
 
 NUMBER_LOCALES: Final = BROWSER_LOCALES
@@ -247,6 +270,159 @@ class DayRoutes:
 
 
 @dataclass(frozen=True, slots=True)
+class Boundary:
+    """A village (or any area) drawn in a map's background, with its name."""
+
+    name: str
+    rings: tuple[tuple[Position, ...], ...]
+    """Outer and inner rings of every part, simplified, ``(lon, lat)``."""
+    label: Position
+    """Where the name is written: a point inside the area."""
+
+
+@dataclass(frozen=True, slots=True)
+class MapRoads:
+    """What roads add to a plan's maps, prepared once for all of them by :func:`map_roads`.
+
+    Attributes
+    ----------
+    legs
+        Each leg's road line, simplified; ``None`` draws trips as straight lines.
+    main_roads
+        The background's main roads, simplified.
+    boundaries
+        The background's village boundaries, simplified.
+    """
+
+    legs: RoadLines | None = None
+    main_roads: tuple[tuple[Position, ...], ...] = ()
+    boundaries: tuple[Boundary, ...] = ()
+
+
+def map_roads(
+    scenario: Scenario,
+    plan: Plan,
+    *,
+    leg_paths: LegPaths | None = None,
+    main_roads: Sequence[Sequence[Position]] | None = None,
+    boundaries: geopandas.GeoDataFrame | None = None,
+) -> MapRoads:
+    """Prepare the road lines and offline background of a plan's maps.
+
+    Parameters
+    ----------
+    scenario, plan
+        The plan drawn.
+    leg_paths
+        Road geometry of each leg, ``(from_id, to_id, access) -> [(lon, lat), ...]`` (a mapping
+        or a function; see :mod:`geodata.leg_lines`); ``None`` for straight lines.
+    main_roads
+        Lines of the extract's main roads, ``(lon, lat)`` (the roads part's ``main_roads``).
+    boundaries
+        Village boundaries from :func:`geodata.boundaries.read_boundaries` (EPSG:4326, a
+        ``name`` column).
+
+    Returns
+    -------
+    MapRoads
+        Everything simplified (legs to :data:`geodata.leg_lines.SIMPLIFY_TOLERANCE_M`, the
+        background to :data:`BACKGROUND_TOLERANCE_M`).
+    """
+    legs = None if leg_paths is None else road_lines(scenario, plan, leg_paths)
+    roads = [line for line in (main_roads or ()) if len(line) >= 2]
+    simple_roads = tuple(simplify_lines(roads, tolerance_m=BACKGROUND_TOLERANCE_M))
+    return MapRoads(legs, simple_roads, _boundaries(boundaries))
+
+
+def plan_folder_roads(scenario: Scenario, plan: Plan, folder: Path) -> MapRoads | None:
+    """Return the road lines a plan folder's ``routes.geojson`` holds, to redraw its maps.
+
+    Parameters
+    ----------
+    scenario, plan
+        The plan of the folder (read from ``scenario/`` and ``plan.json``).
+    folder
+        The plan folder.
+
+    Returns
+    -------
+    MapRoads or None
+        The legs along their roads (no background: that needs the extract); ``None`` for a
+        straight-line plan, or when ``routes.geojson`` is missing or unreadable (the map is
+        then drawn with straight lines, as before roads).
+    """
+    from geodata.leg_lines import road_lines_from_routes
+
+    try:
+        collection = json.loads((folder / "routes.geojson").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(collection, dict):
+        return None
+    legs = road_lines_from_routes(scenario, plan, collection)
+    return None if legs is None else MapRoads(legs)
+
+
+def _boundaries(frame: geopandas.GeoDataFrame | None) -> tuple[Boundary, ...]:
+    if frame is None or frame.empty:
+        return ()
+    from geodata.boundaries import NAME_COLUMN
+
+    areas = []
+    for name, geometry in zip(frame[NAME_COLUMN], frame.geometry, strict=True):
+        if geometry is None or geometry.is_empty:
+            continue
+        parts = list(getattr(geometry, "geoms", [geometry]))
+        rings = [
+            [(float(x), float(y)) for x, y in ring.coords]
+            for part in parts
+            for ring in (part.exterior, *part.interiors)
+        ]
+        label = geometry.representative_point()
+        areas.append((str(name), rings, (float(label.x), float(label.y))))
+    flat = [ring for _, rings, _ in areas for ring in rings]
+    simple = iter(simplify_lines(flat, tolerance_m=BACKGROUND_TOLERANCE_M))
+    return tuple(
+        Boundary(name, tuple(next(simple) for _ in rings), label) for name, rings, label in areas
+    )
+
+
+def _background(
+    roads: MapRoads | None, bounds: tuple[tuple[float, float], tuple[float, float]]
+) -> dict[str, Any]:
+    """Return the background near ``bounds`` (``((south, west), (north, east))``)."""
+    if roads is None:
+        return {"roads": [], "boundaries": []}
+    (south, west), (north, east) = bounds
+    margin_lat = max(north - south, 0.01) * BACKGROUND_MARGIN
+    margin_lon = max(east - west, 0.01) * BACKGROUND_MARGIN
+    box = (west - margin_lon, south - margin_lat, east + margin_lon, north + margin_lat)
+
+    def near(lines: Iterable[Sequence[Position]]) -> bool:
+        xs = [x for line in lines for x, _ in line]
+        ys = [y for line in lines for _, y in line]
+        return (
+            bool(xs)
+            and min(xs) <= box[2]
+            and max(xs) >= box[0]
+            and (min(ys) <= box[3] and max(ys) >= box[1])
+        )
+
+    return {
+        "roads": [[_position(*v) for v in line] for line in roads.main_roads if near([line])],
+        "boundaries": [
+            {
+                "name": area.name,
+                "rings": [[_position(*v) for v in ring] for ring in area.rings],
+                "label": _position(*area.label),
+            }
+            for area in roads.boundaries
+            if near(area.rings)
+        ],
+    }
+
+
+@dataclass(frozen=True, slots=True)
 class MapContent:
     """Everything one map shows, JSON-ready; built by :func:`map_content`."""
 
@@ -260,6 +436,9 @@ class MapContent:
     summary: Kpis
     """The summary panel's figures: the plan's KPIs, or those of the warehouse shown."""
     bounds: tuple[tuple[float, float], tuple[float, float]]
+    background: dict[str, Any] = field(default_factory=lambda: {"roads": [], "boundaries": []})
+    """Main roads (``roads``: lines) and villages (``boundaries``: name, rings, label point)
+    near the map's drop points, ``[lon, lat]``; empty without :class:`MapRoads`."""
 
     @property
     def n_points(self) -> int:
@@ -268,7 +447,12 @@ class MapContent:
 
 
 def map_content(
-    scenario: Scenario, plan: Plan, *, language: str = "id", warehouse: str | None = None
+    scenario: Scenario,
+    plan: Plan,
+    *,
+    language: str = "id",
+    warehouse: str | None = None,
+    roads: MapRoads | None = None,
 ) -> MapContent:
     """Gather what a map shows, as JSON-ready data.
 
@@ -283,6 +467,9 @@ def map_content(
     warehouse
         Show only this warehouse: its trips, the drop points they serve and the undelivered
         points nearest to it. ``None`` shows everything.
+    roads
+        Trips along their roads and the offline background (:func:`map_roads`); ``None``
+        draws straight lines on no background.
 
     Returns
     -------
@@ -304,7 +491,7 @@ def map_content(
     colours = {
         truck.id: TRUCK_COLOURS[i % len(TRUCK_COLOURS)] for i, truck in enumerate(scenario.trucks)
     }
-    days = _day_layers(scenario, routes, colours, language)
+    days = _day_layers(scenario, routes, colours, language, None if roads is None else roads.legs)
     points = _point_collection(scenario, plan, shown_points, language)
     shown_warehouses = [w for w in scenario.warehouses if warehouse is None or w.id == warehouse]
     warehouses = _warehouse_collection(scenario, plan, [w.id for w in shown_warehouses])
@@ -313,6 +500,7 @@ def map_content(
         title += f" - {scenario.warehouse(warehouse).name}"
     lons = [w.lon for w in shown_warehouses] + [scenario.drop_point(p).lon for p in shown_points]
     lats = [w.lat for w in shown_warehouses] + [scenario.drop_point(p).lat for p in shown_points]
+    bounds = ((min(lats), min(lons)), (max(lats), max(lons)))
     return MapContent(
         title=title,
         language=language,
@@ -322,7 +510,8 @@ def map_content(
         warehouses=warehouses,
         tranches=tuple((t.id, t.name) for t in scenario.tranches),
         summary=_summary(scenario, plan, routes, unassigned, shown_points, warehouse),
-        bounds=((min(lats), min(lons)), (max(lats), max(lons))),
+        bounds=bounds,
+        background=_background(roads, bounds),
     )
 
 
@@ -359,7 +548,11 @@ def _clock(moment: datetime, language: str) -> str:
 
 
 def _day_layers(
-    scenario: Scenario, routes: Sequence[Route], colours: Mapping[str, str], language: str
+    scenario: Scenario,
+    routes: Sequence[Route],
+    colours: Mapping[str, str],
+    language: str,
+    legs: RoadLines | None,
 ) -> tuple[DayRoutes, ...]:
     by_day: dict[date, list[Route]] = defaultdict(list)
     for route in routes:
@@ -368,12 +561,8 @@ def _day_layers(
     for day in sorted(by_day):
         features = []
         for route in sorted(by_day[day], key=lambda r: (r.truck, r.trip)):
-            home = scenario.warehouse(route.warehouse)
-            coordinates = [_position(home.lon, home.lat)]
-            for stop in route.stops:
-                point = scenario.drop_point(stop.drop_point)
-                coordinates.append(_position(point.lon, point.lat))
-            coordinates.append(_position(home.lon, home.lat))
+            line = route_line(scenario, route, legs)
+            coordinates = [_position(lon, lat) for lon, lat in line.coordinates]
             features.append(
                 {
                     "type": "Feature",
@@ -391,6 +580,8 @@ def _day_layers(
                         "kg": plain_number(route.load_kg, MAP_DECIMALS),
                         "sacks": sum(s.sacks for s in route.stops),
                         "stops": [s.drop_point for s in route.stops],
+                        # Where the warehouse and each stop are along the line.
+                        "places": list(line.place_vertices),
                     },
                 }
             )
@@ -476,6 +667,7 @@ def _point_collection(
     scenario: Scenario, plan: Plan, point_ids: Iterable[str], language: str
 ) -> dict[str, Any]:
     visits = _visits_by_point(plan)
+    snaps = plan_snap_m(plan)
     missing: dict[tuple[str, str], list[Unassigned]] = defaultdict(list)
     for item in plan.unassigned:
         missing[(item.drop_point, item.tranche)].append(item)
@@ -533,15 +725,26 @@ def _point_collection(
                     "kpm": point.kpm,
                     "status": str(overall_status(statuses)),
                     "tranches": per_tranche,
-                },
+                }
+                | _snap_property(snaps, point.id),
             }
         )
     return {"type": "FeatureCollection", "features": features}
 
 
+def _snap_property(snaps: Mapping[str, float | None], place_id: str) -> dict[str, Any]:
+    """``{"snap_m": whole metres}`` when the plan knows the place's snap (``None``: no road)."""
+    if place_id not in snaps:
+        return {}
+    metres = snaps[place_id]
+    finite = metres is not None and math.isfinite(metres)
+    return {"snap_m": round(metres) if finite and metres is not None else None}
+
+
 def _warehouse_collection(
     scenario: Scenario, plan: Plan, warehouse_ids: Sequence[str]
 ) -> dict[str, Any]:
+    snaps = plan_snap_m(plan)
     features = []
     for warehouse_id in warehouse_ids:
         warehouse = scenario.warehouse(warehouse_id)
@@ -567,7 +770,8 @@ def _warehouse_collection(
                     },
                     "trips": len(routes),
                     "trucks": sum(1 for t in scenario.trucks if t.warehouse_id == warehouse_id),
-                },
+                }
+                | _snap_property(snaps, warehouse_id),
             }
         )
     return {"type": "FeatureCollection", "features": features}
@@ -598,6 +802,7 @@ def build_map(
     language: str = "id",
     warehouse: str | None = None,
     index_href: str | None = None,
+    roads: MapRoads | None = None,
 ) -> folium.Map:
     """Draw a plan on a folium map.
 
@@ -613,6 +818,9 @@ def build_map(
         Draw only this warehouse's part of the plan (see :func:`map_content`).
     index_href
         Relative link to an index page of maps, shown in the summary panel.
+    roads
+        Trips along their roads and an offline background of main roads and village
+        boundaries (:func:`map_roads`); ``None`` draws straight lines.
 
     Returns
     -------
@@ -631,7 +839,7 @@ def build_map(
     import folium
     from branca.element import Element, Figure
 
-    content = map_content(scenario, plan, language=language, warehouse=warehouse)
+    content = map_content(scenario, plan, language=language, warehouse=warehouse, roads=roads)
     (south, west), (north, east) = content.bounds
     m = folium.Map(
         location=[(south + north) / 2, (west + east) / 2],
@@ -680,16 +888,20 @@ def build_map(
             "bottom_right": list(FIT_PADDING_BOTTOM_RIGHT_PX),
         },
         "narrow_px": NARROW_SCREEN_PX,
+        "label_zoom": BOUNDARY_LABEL_MIN_ZOOM,
     }
     _add_script(m, "BsbScale", f"L.control.scale({{imperial: false}}).addTo({m.get_name()});")
     script = package_text("geodata", MAP_JS)
     _add_script(m, "BsbState", f"var {state} = ({script})({m.get_name()}, {_json(config)});")
+    if content.background["roads"] or content.background["boundaries"]:
+        background = _json(_packed_background(content))
+        _add_script(m, "BsbBackground", f"{state}.addBackground({background});")
     for layer in content.days:
         element = _add_script(
             m,
             "BsbDayRoutes",
             f"{state}.addDay({_json(layer.day.isoformat())}, {_json(layer.label)}, "
-            f"{_json(layer.collection)});",
+            f"{_json(_packed_routes(layer.collection))});",
         )
         element.bsb_layer = layer
     _add_script(m, "BsbDropPoints", f"{state}.addPoints({_json(content.points)});")
@@ -707,6 +919,60 @@ def build_map(
     controls = _add_script(m, "BsbControls", f"{state}.finish({_json(summary)});")
     controls.bsb_content = content
     return m
+
+
+def encode_line(coordinates: Sequence[Sequence[float]]) -> str:
+    """Encode ``[lon, lat]`` vertices as an encoded polyline (precision 5, latitude first).
+
+    The format of Google's polyline algorithm: each coordinate in units of 1e-5 degrees, as
+    the difference from the previous vertex, in 5-bit chunks written as printable ASCII. A
+    road line of a few hundred vertices takes 4 to 6 bytes a vertex instead of the 20 of
+    ``[106.12345,-6.12345],`` in JSON; the page's script decodes it.
+
+    Parameters
+    ----------
+    coordinates
+        ``[lon, lat]`` pairs (degrees).
+
+    Returns
+    -------
+    str
+        Characters ``?`` (63) to ``~`` (126) only: nothing to escape in HTML or JSON but ``\\``.
+    """
+    chunks: list[str] = []
+    previous_lat = previous_lon = 0
+    for lon, lat in coordinates:
+        lat_e5, lon_e5 = round(lat * 1e5), round(lon * 1e5)
+        for delta in (lat_e5 - previous_lat, lon_e5 - previous_lon):
+            value = ~(delta << 1) if delta < 0 else delta << 1
+            while value >= 0x20:
+                chunks.append(chr((0x20 | (value & 0x1F)) + 63))
+                value >>= 5
+            chunks.append(chr(value + 63))
+        previous_lat, previous_lon = lat_e5, lon_e5
+    return "".join(chunks)
+
+
+def _packed_routes(collection: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return a day's trips as the page's script reads them: encoded lines, properties."""
+    return [
+        {"line": encode_line(f["geometry"]["coordinates"]), "properties": f["properties"]}
+        for f in collection["features"]
+    ]
+
+
+def _packed_background(content: MapContent) -> dict[str, Any]:
+    return {
+        "roads": [encode_line(line) for line in content.background["roads"]],
+        "boundaries": [
+            {
+                "name": area["name"],
+                "rings": [encode_line(ring) for ring in area["rings"]],
+                "label": area["label"],
+            }
+            for area in content.background["boundaries"]
+        ],
+    }
 
 
 def _add_script(m: folium.Map, kind: str, script: str) -> Any:
@@ -782,6 +1048,7 @@ def map_files(
     name: str = "map.html",
     language: str = "id",
     offline: bool = True,
+    roads: MapRoads | None = None,
 ) -> dict[str, bytes]:
     """Render the map page(s) of a plan, as files relative to the folder that holds ``name``.
 
@@ -795,6 +1062,9 @@ def map_files(
         ``"id"`` (default) or ``"en"``.
     offline
         See :func:`render_map_html`.
+    roads
+        Trips along their roads and the offline background (:func:`map_roads`, built once for
+        every page); ``None`` draws straight lines.
 
     Returns
     -------
@@ -814,7 +1084,8 @@ def map_files(
     if PurePosixPath(name).name != name or name in ("", ".", ".."):
         raise ValueError(f"map file name {name!r}: expected a plain file name")
     if len(scenario.warehouses) <= 1:
-        page = render_map_html(build_map(scenario, plan, language=language), offline=offline)
+        m = build_map(scenario, plan, language=language, roads=roads)
+        page = render_map_html(m, offline=offline)
         return {name: page.encode("utf-8")}
     back = f"../{name}"
     files: dict[str, bytes] = {}
@@ -822,13 +1093,20 @@ def map_files(
     used: set[str] = set()
     for warehouse in scenario.warehouses:
         relative = f"{MAPS_FOLDER}/{numbered_stem(warehouse.id, used)}.html"
-        m = build_map(scenario, plan, language=language, warehouse=warehouse.id, index_href=back)
+        m = build_map(
+            scenario,
+            plan,
+            language=language,
+            warehouse=warehouse.id,
+            index_href=back,
+            roads=roads,
+        )
         content: MapContent = _content_of(m)
         files[relative] = render_map_html(m, offline=offline).encode("utf-8")
         entries.append(_IndexEntry(relative, warehouse.id, warehouse.name, content.summary))
     if len(scenario.drop_points) <= OVERALL_MAP_MAX_POINTS:
         relative = f"{MAPS_FOLDER}/{numbered_stem('all', used)}.html"
-        m = build_map(scenario, plan, language=language, index_href=back)
+        m = build_map(scenario, plan, language=language, index_href=back, roads=roads)
         files[relative] = render_map_html(m, offline=offline).encode("utf-8")
         label = MapText.ALL_WAREHOUSES.label(language)
         entries.insert(0, _IndexEntry(relative, "", label, _content_of(m).summary))
@@ -895,6 +1173,7 @@ def write_maps(
     offline: bool = True,
     force: bool = False,
     protected: Sequence[Path] = (),
+    roads: MapRoads | None = None,
 ) -> list[Path]:
     """Write the map of a plan to ``out`` (and, for several warehouses, ``maps/`` beside it).
 
@@ -919,6 +1198,8 @@ def write_maps(
         Replace maps bsb wrote earlier.
     protected
         Input folders (the plan's scenario) that no map may be written into.
+    roads
+        See :func:`map_files`.
 
     Returns
     -------
@@ -936,7 +1217,9 @@ def write_maps(
     """
     from geodata.output_guard import add_to_manifest, output_file_problem
 
-    files = map_files(scenario, plan, name=out.name, language=language, offline=offline)
+    files = map_files(
+        scenario, plan, name=out.name, language=language, offline=offline, roads=roads
+    )
     targets = {relative: out.parent.joinpath(*PurePosixPath(relative).parts) for relative in files}
     problems = [
         problem

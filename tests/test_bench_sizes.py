@@ -6,6 +6,7 @@ then the RESULTS.md section, and replace that section in ``--results-md`` unless
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,10 @@ def test_bench_maps_measures_the_map_of_a_sample(tmp_path: Path) -> None:
     assert code == 0, output
     section = _section(results_md, map_sizes.SECTION)
     assert "## Map sizes" in section and "\n| 12 | " in section
+    # The same map along (fake) roads: thousands of road vertices, simplified to far fewer.
+    row = next(line for line in section.splitlines() if line.startswith("| 12 | "))
+    raw, drawn = re.fullmatch(r"([\d,]+) \(([\d,]+)\)", row.split("|")[14].strip()).groups()
+    assert int(raw.replace(",", "")) > 10 * int(drawn.replace(",", "")) > 0
 
 
 def test_bench_limits_measures_in_a_child_process(tmp_path: Path) -> None:

@@ -292,3 +292,62 @@ def test_the_tranche_filter_stays_on_screen_and_the_overview_draws_every_trip(
             assert errors == []
         finally:
             browser.close()
+
+
+def test_a_map_along_roads_on_its_own_background_draws_without_error(tmp_path: Path) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    from benchmarks.map_sizes import fake_boundaries, fake_leg_paths, fake_main_roads
+    from geodata.maps import map_roads
+
+    scenario = make_sample(n_drop_points=40, seed=2, n_warehouses=2)
+    scenario = dataclasses.replace(
+        scenario, solver=SolverSettings(time_limit_s=5.0, seed=1, solution_limit=5)
+    )
+    plan = plan_scenario(scenario)
+    roads = map_roads(
+        scenario,
+        plan,
+        leg_paths=fake_leg_paths(scenario, plan),
+        main_roads=fake_main_roads(scenario, n_roads=5),
+        boundaries=fake_boundaries(scenario, columns=3, rows=3),
+    )
+    assert CHROMIUM is not None
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            # The map of every warehouse (legs to and from them drawn apart), then one's own.
+            for warehouse in (None, scenario.warehouses[0].id):
+                page_path = tmp_path / f"map-{warehouse}.html"
+                m = build_map(scenario, plan, warehouse=warehouse, roads=roads)
+                page_path.write_text(render_map_html(m), encoding="utf-8")
+                trips = [r for r in plan.routes if warehouse in (None, r.warehouse)]
+                errors: list[str] = []
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
+                page.on(
+                    "console",
+                    lambda message, errors=errors: (
+                        errors.append(message.text) if message.type == "error" else None
+                    ),
+                )
+                # No network: tiles fail (and say so on the console).
+                page.route("http*://**", lambda route: route.abort())
+                page.goto(page_path.as_uri())
+                page.wait_for_selector("[data-bsb-ready]")
+                container = page.locator(".folium-map")
+                assert int(container.get_attribute("data-routes") or -1) == len(trips)
+                assert int(container.get_attribute("data-background") or 0) > 0
+                assert page.get_by_text("Batas desa").count() == 1
+                # Names show only when zoomed in; switching a background layer off hides it.
+                state = m.get_name()
+                page.evaluate(f"() => {{ {state}.setZoom(9, {{animate: false}}); }}")
+                assert page.locator(".bsb-area-name").count() == 0
+                page.evaluate(f"() => {{ {state}.setZoom(14, {{animate: false}}); }}")
+                assert page.locator(".bsb-area-name").count() > 0
+                page.get_by_text("Batas desa").click()
+                assert page.locator(".bsb-area-name").count() == 0
+                page.get_by_text("Jalan utama").click()
+                assert [e for e in errors if "Failed to load resource" not in e] == []
+                page.close()
+        finally:
+            browser.close()

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from geodata.leg_lines import Position, plan_legs
 from geodata.map_assets import (
     LEAFLET_CSS_URL,
     LEAFLET_JS_URL,
@@ -27,9 +29,11 @@ from geodata.maps import (
     MapContent,
     PointStatus,
     build_map,
+    encode_line,
     is_bsb_map,
     map_content,
     map_files,
+    map_roads,
     overall_status,
     render_map_html,
     write_maps,
@@ -40,6 +44,9 @@ from optimizer.model import Scenario, SolverSettings
 from optimizer.planner import plan_scenario
 from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned, compute_kpis
 from tests.conftest import make_tiny_scenario
+
+if TYPE_CHECKING:
+    import geopandas
 
 
 def planned(n_points: int, n_warehouses: int) -> tuple[Scenario, Plan]:
@@ -413,3 +420,182 @@ def test_tile_credit_waits_for_a_tile(one_warehouse: tuple[Scenario, Plan]) -> N
     assert "OpenStreetMap" in page  # the credit is there for when tiles show...
     assert "removeAttribution(credit)" in page  # ...removed at first...
     assert 'layer.once("tileload"' in page  # ...and given back by the first tile shown
+
+
+# --- roads: trips along their roads, the offline background, snap distances -----------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SnappedPlan(Plan):
+    """A plan made on roads, as the planner will hand it over (``Plan.snap_m``)."""
+
+    snap_m: dict[str, float] = dataclasses.field(default_factory=dict)
+
+
+def decode_line(text: str) -> list[list[float]]:
+    """Decode an encoded polyline (precision 5, latitude first) into ``[lon, lat]`` pairs."""
+    values: list[int] = []
+    index = 0
+    while index < len(text):
+        result = shift = 0
+        while True:
+            chunk = ord(text[index]) - 63
+            index += 1
+            result |= (chunk & 0x1F) << shift
+            shift += 5
+            if chunk < 0x20:
+                break
+        values.append(~(result >> 1) if result & 1 else result >> 1)
+    lat = lon = 0
+    out = []
+    for d_lat, d_lon in zip(values[::2], values[1::2], strict=True):
+        lat, lon = lat + d_lat, lon + d_lon
+        out.append([round(lon / 1e5, 5), round(lat / 1e5, 5)])
+    return out
+
+
+def road_geometry(scenario: Scenario, plan: Plan) -> dict[tuple[str, str, str], list[Position]]:
+    """A road for every leg that bows 1 km north, a vertex every few metres."""
+    where = {w.id: (w.lon, w.lat) for w in scenario.warehouses}
+    where |= {p.id: (p.lon, p.lat) for p in scenario.drop_points}
+    paths = {}
+    for key in plan_legs(scenario, plan):
+        (x0, y0), (x1, y1) = where[key[0]], where[key[1]]
+        n = 400
+        paths[key] = [
+            (
+                x0 + (x1 - x0) * i / n,
+                y0 + (y1 - y0) * i / n + 0.009 * math.sin(math.pi * i / n) + 1e-5 * (i % 2),
+            )
+            for i in range(n + 1)
+        ]
+    return paths
+
+
+def villages() -> geopandas.GeoDataFrame:
+    import geopandas
+    from shapely.geometry import box
+
+    return geopandas.GeoDataFrame(
+        {"name": ["Babakan", "Ciherang", "Far Away"]},
+        geometry=[
+            box(106.70, -6.60, 106.76, -6.55),
+            box(106.76, -6.60, 106.80, -6.55),
+            box(110.0, -7.5, 110.1, -7.4),
+        ],
+        crs=4326,
+    )
+
+
+def test_encoded_lines_follow_googles_polyline_format() -> None:
+    # The example of the format's documentation, given [lon, lat].
+    line = [[-120.2, 38.5], [-120.95, 40.7], [-126.453, 43.252]]
+    assert encode_line(line) == "_p~iF~ps|U_ulLnnqC_mqNvxq`@"
+    assert decode_line(encode_line(line)) == line
+
+
+@given(st.lists(st.tuples(st.floats(-180, 180), st.floats(-90, 90)), max_size=30))
+def test_encoded_lines_decode_to_the_rounded_vertices(points: list[tuple[float, float]]) -> None:
+    line = [[round(lon, 5), round(lat, 5)] for lon, lat in points]
+    encoded = encode_line(line)
+    assert decode_line(encoded) == line
+    assert all(63 <= ord(c) <= 126 for c in encoded)
+
+
+def test_trips_follow_their_roads_on_the_map(one_warehouse: tuple[Scenario, Plan]) -> None:
+    scenario, plan = one_warehouse
+    roads = map_roads(scenario, plan, leg_paths=road_geometry(scenario, plan))
+    assert roads.legs is not None
+    straight = map_content(scenario, plan)
+    content = map_content(scenario, plan, roads=roads)
+    for layer, straight_layer in zip(content.days, straight.days, strict=True):
+        for feature, flat in zip(
+            layer.collection["features"], straight_layer.collection["features"], strict=True
+        ):
+            coords = feature["geometry"]["coordinates"]
+            places = feature["properties"]["places"]
+            # The same places, in the same order, with the road's bends between them.
+            assert [coords[i] for i in places] == flat["geometry"]["coordinates"]
+            assert len(coords) > 2 * len(places)
+    # The page carries those lines encoded, and they decode to the same vertices.
+    m = build_map(scenario, plan, roads=roads)
+    [element] = children(m, "BsbDayRoutes")[:1]
+    first = element.bsb_layer.collection["features"][0]
+    assert json.dumps(encode_line(first["geometry"]["coordinates"])) in element.bsb_script
+
+
+def test_road_lines_keep_the_page_small(one_warehouse: tuple[Scenario, Plan]) -> None:
+    scenario, plan = one_warehouse
+    geometry = road_geometry(scenario, plan)
+    raw_vertices = sum(len(p) for p in geometry.values())
+    roads = map_roads(scenario, plan, leg_paths=geometry)
+    assert roads.legs is not None and roads.legs.n_vertices < raw_vertices / 10
+    straight = render_map_html(build_map(scenario, plan))
+    along = render_map_html(build_map(scenario, plan, roads=roads))
+    # A bowed road of 400 vertices a leg costs a few bytes a simplified vertex, no more.
+    assert len(along) - len(straight) < 8 * roads.legs.n_vertices
+
+
+def test_the_overview_keeps_where_each_trip_enters_its_stops(
+    two_warehouses: tuple[Scenario, Plan],
+) -> None:
+    scenario, plan = two_warehouses
+    roads = map_roads(scenario, plan, leg_paths=road_geometry(scenario, plan))
+    for layer in map_content(scenario, plan, roads=roads).days:
+        for feature in layer.collection["features"]:
+            places = feature["properties"]["places"]
+            assert places[0] == 0
+            assert places[-1] == len(feature["geometry"]["coordinates"]) - 1
+            assert places == sorted(places)
+            assert len(places) == len(feature["properties"]["stops"]) + 2
+
+
+def test_background_roads_and_villages_near_the_map_are_drawn_with_names() -> None:
+    scenario, plan = status_plan()
+    near_road = [(106.70, -6.57), (106.74, -6.575), (106.80, -6.58)]
+    far_road = [(110.0, -7.5), (110.2, -7.45)]
+    roads = map_roads(scenario, plan, main_roads=[near_road, far_road], boundaries=villages())
+    content = map_content(scenario, plan, roads=roads)
+    assert content.background["roads"] == [[[lon, lat] for lon, lat in near_road]]
+    names = [area["name"] for area in content.background["boundaries"]]
+    assert names == ["Babakan", "Ciherang"]  # not the village 400 km away
+    page = render_map_html(build_map(scenario, plan, roads=roads, language="en"))
+    assert ".addBackground(" in page
+    assert "Village boundaries" in page and "Main roads" in page
+    page_id = render_map_html(build_map(scenario, plan, roads=roads))
+    assert "Batas desa" in page_id and "Jalan utama" in page_id
+    # Without roads, no background at all.
+    assert ".addBackground(" not in render_map_html(build_map(scenario, plan))
+
+
+def test_snap_distances_are_in_the_popups_of_plans_on_roads() -> None:
+    scenario, plan = status_plan()
+    snapped = SnappedPlan(
+        plan.scenario_name,
+        plan.routes,
+        plan.unassigned,
+        plan.kpis,
+        snap_m={"00042": 35.4, "P2": 480.0, "P4": math.inf},
+    )
+    props = point_properties(map_content(scenario, snapped))
+    assert props["00042"]["snap_m"] == 35
+    assert props["P2"]["snap_m"] == 480
+    assert props["P4"]["snap_m"] is None  # no road near: said as "-"
+    assert "snap_m" not in props["P3"]  # not given: not said
+    # A straight-line plan says nothing about roads.
+    assert all("snap_m" not in p for p in point_properties(map_content(scenario, plan)).values())
+    page = render_map_html(build_map(scenario, snapped, language="en"))
+    assert "Distance to the road" in page
+
+
+def test_map_files_with_roads_draw_every_warehouse_map_along_the_roads(
+    two_warehouses: tuple[Scenario, Plan],
+) -> None:
+    scenario, plan = two_warehouses
+    roads = map_roads(scenario, plan, leg_paths=road_geometry(scenario, plan))
+    files = map_files(scenario, plan, roads=roads)
+    straight = map_files(scenario, plan)
+    assert set(files) == set(straight)
+    for name in files:
+        if name.startswith(f"{MAPS_FOLDER}/"):
+            assert len(files[name]) > len(straight[name])

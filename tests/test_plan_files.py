@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -313,3 +316,94 @@ def test_write_complete_plan_tells_each_stage_as_it_starts(tmp_path: Path) -> No
     assert told == [(i + 1, len(WRITE_STAGES), stage) for i, stage in enumerate(WRITE_STAGES)]
     assert (out / "papers" / "schedule.xlsx").is_file()
     assert (out / "map.html").is_file()
+
+
+@dataclasses.dataclass(frozen=True)
+class SnappedPlan(Plan):
+    """A plan made on roads, as the planner will hand it over (``Plan.snap_m``)."""
+
+    snap_m: dict[str, float] = dataclasses.field(default_factory=dict)
+
+
+def test_stops_csv_gives_the_snap_distance_of_plans_on_roads(tmp_path: Path) -> None:
+    scenario, plan = make_tiny_scenario(), make_tiny_plan()
+    snapped = SnappedPlan(
+        plan.scenario_name,
+        plan.routes,
+        plan.unassigned,
+        plan.kpis,
+        snap_m={"00042": 35.44, "P2": math.inf},
+    )
+    rows = _read_csv(write_plan_folder(scenario, snapped, tmp_path / "roads") / "stops.csv")
+    snaps = {row["drop_point"]: row["snap_m"] for row in rows}
+    assert snaps["00042"] == "35.4"
+    assert snaps["P2"] == ""  # no road near: nothing to say
+    straight = _read_csv(write_plan_folder(scenario, plan, tmp_path / "straight") / "stops.csv")
+    assert {row["snap_m"] for row in straight} == {""}
+
+
+def test_routes_geojson_along_roads_holds_the_lines_the_map_draws() -> None:
+    from geodata.leg_lines import plan_legs, road_lines
+    from geodata.maps import map_content, map_roads
+
+    scenario, plan = make_tiny_scenario(), make_tiny_plan()
+    where = {w.id: (w.lon, w.lat) for w in scenario.warehouses}
+    where |= {p.id: (p.lon, p.lat) for p in scenario.drop_points}
+    paths = {}
+    for key in plan_legs(scenario, plan):
+        (x0, y0), (x1, y1) = where[key[0]], where[key[1]]
+        # A zigzag road 1 km either side of the straight line.
+        paths[key] = [
+            (x0 + (x1 - x0) * t / 50, y0 + (y1 - y0) * t / 50 + 0.01 * (t % 2)) for t in range(51)
+        ]
+    lines = road_lines(scenario, plan, paths)
+    collection = routes_geojson(scenario, plan, road_lines=lines)
+    drawn = map_content(scenario, plan, roads=map_roads(scenario, plan, leg_paths=paths))
+    on_map = {
+        (f["properties"]["truck"], f["properties"]["trip"], layer.day.isoformat()): f
+        for layer in drawn.days
+        for f in layer.collection["features"]
+    }
+    for feature in collection["features"]:
+        props = feature["properties"]
+        coordinates = feature["geometry"]["coordinates"]
+        drawn_line = on_map[(props["truck"], props["trip"], props["date"])]["geometry"]
+        assert [[round(x, 5), round(y, 5)] for x, y in coordinates] == drawn_line["coordinates"]
+        assert len(coordinates) > len(props["stops"]) + 2
+
+
+def test_a_map_redrawn_from_the_folder_alone_follows_the_same_roads(tmp_path: Path) -> None:
+    from geodata.leg_lines import plan_legs, road_lines, road_lines_from_routes
+    from geodata.maps import MapRoads, map_content
+
+    scenario, plan = make_tiny_scenario(), make_tiny_plan()
+    where = {w.id: (w.lon, w.lat) for w in scenario.warehouses}
+    where |= {p.id: (p.lon, p.lat) for p in scenario.drop_points}
+    paths = {}
+    for key in plan_legs(scenario, plan):
+        (x0, y0), (x1, y1) = where[key[0]], where[key[1]]
+        paths[key] = [
+            (x0 + (x1 - x0) * t / 50, y0 + (y1 - y0) * t / 50 + 0.01 * (t % 2)) for t in range(51)
+        ]
+    lines = road_lines(scenario, plan, paths)
+    out = write_plan_folder(scenario, plan, tmp_path / "roads", road_lines=lines)
+    collection = json.loads((out / "routes.geojson").read_text(encoding="utf-8"))
+    again = road_lines_from_routes(scenario, plan, collection)
+    assert again is not None and set(again.legs) == set(lines.legs)
+
+    def drawn(roads: MapRoads) -> list[Any]:
+        return [layer.collection for layer in map_content(scenario, plan, roads=roads).days]
+
+    assert drawn(MapRoads(again)) == drawn(MapRoads(lines))
+    from geodata.maps import plan_folder_roads
+
+    assert plan_folder_roads(scenario, plan, out) == MapRoads(again)
+    assert plan_folder_roads(scenario, plan, tmp_path) is None  # no routes.geojson there
+    # A straight-line plan's file holds no road: the map stays straight.
+    straight = write_plan_folder(scenario, plan, tmp_path / "straight")
+    flat = json.loads((straight / "routes.geojson").read_text(encoding="utf-8"))
+    assert road_lines_from_routes(scenario, plan, flat) is None
+    # A file that does not fit the plan is read as far as it fits, never trusted blindly.
+    for feature in collection["features"]:
+        feature["properties"]["places"] = feature["properties"]["places"][:-1]
+    assert road_lines_from_routes(scenario, plan, collection) is None

@@ -265,3 +265,83 @@ def test_no_word_of_the_stops_table_breaks_in_a_browser_at_a4_width(tmp_path: Pa
             assert table_px <= body_px  # and the table still fits the page
         finally:
             browser.close()
+
+
+def km_cells(page: str) -> list[list[str]]:
+    """The km column of each trip's table (stops, the drive back, the total)."""
+    tables = re.findall(r"<table class='stops'>(.*?)</table>", page)
+    return [
+        [re.findall(r"<td[^>]*>(.*?)</td>", row)[-2] for row in re.findall(r"<tr.*?</tr>", t)[1:]]
+        for t in tables
+    ]
+
+
+def test_each_stop_shows_the_km_from_the_place_before_and_the_drive_back() -> None:
+    scenario, plan = two_trip_plan()
+    page = trip_sheet_files(scenario, plan)["2020-09-01_T2.html"].decode("utf-8")
+    where = {w.id: (w.lon, w.lat) for w in scenario.warehouses}
+    where |= {p.id: (p.lon, p.lat) for p in scenario.drop_points}
+
+    def km(a: str, b: str) -> str:
+        value = scenario.travel.road_km(*where[a], *where[b])
+        return f"{value:.1f}".replace(".", ",")
+
+    assert km_cells(page) == [
+        [km("W1", "P2"), km("P2", "00042"), km("00042", "W1"), "21,5"],
+        [km("W1", "P4"), km("P4", "W1"), "9,0"],
+    ]
+    assert "Kembali ke gudang Gudang Dramaga" in page
+    assert "km: jarak perkiraan (garis lurus x kelokan jalan)" in page
+
+
+def test_plans_on_roads_show_the_road_km_of_each_leg() -> None:
+    scenario, plan = two_trip_plan()
+    travel = dataclasses.replace(scenario.travel, source="osm", osm_file="roads.osm.pbf")
+    scenario = dataclasses.replace(scenario, travel=travel)
+    access = scenario.travel.truck_access(scenario.truck("T2"))
+    legs = {
+        ("W1", "P2", access): (7.25, 900),
+        ("P2", "00042", access): (4.0, 500),
+        ("00042", "W1", access): (10.25, 1200),
+        ("W1", "P4", access): (4.5, 600),
+        # P4 -> W1 is not given: the sheet says "-" rather than guess.
+    }
+    page = trip_sheet_files(scenario, plan, legs=legs)["2020-09-01_T2.html"].decode("utf-8")
+    assert km_cells(page) == [["7,2", "4,0", "10,2", "21,5"], ["4,5", "-", "9,0"]]
+    assert "km: jarak menurut jalan dari tempat sebelumnya" in page
+    english = trip_sheet_files(scenario, plan, legs=legs, language="en")["2020-09-01_T2.html"]
+    assert b"km: distance along the roads from the place before" in english
+    assert b"Back to the warehouse" in english
+    # On roads but without their km (a sheet redrawn from the plan alone): no estimate.
+    bare = trip_sheet_files(scenario, plan)["2020-09-01_T2.html"].decode("utf-8")
+    assert km_cells(bare) == [["-", "-", "-", "21,5"], ["-", "-", "9,0"]]
+    assert "perkiraan" not in bare and "menurut jalan" not in bare
+
+
+def test_small_map_draws_legs_along_their_roads() -> None:
+    from geodata.leg_lines import plan_legs, road_lines
+
+    scenario, plan = two_trip_plan()
+    where = {w.id: (w.lon, w.lat) for w in scenario.warehouses}
+    where |= {p.id: (p.lon, p.lat) for p in scenario.drop_points}
+    paths = {}
+    for key in plan_legs(scenario, plan):
+        (x0, y0), (x1, y1) = where[key[0]], where[key[1]]
+        # A road bowing 2 km south of the straight line.
+        paths[key] = [
+            (x0 + (x1 - x0) * i / 40, y0 + (y1 - y0) * i / 40 - 0.018 * math.sin(math.pi * i / 40))
+            for i in range(41)
+        ]
+    routes = truck_days(plan)[0].routes
+    straight = route_svg(scenario, routes)
+    along = route_svg(scenario, routes, road_lines(scenario, plan, paths))
+
+    def polylines(svg: str) -> list[int]:
+        return [
+            len(p.split()) for p in re.findall(r'<polyline class="route" points="([^"]*)"', svg)
+        ]
+
+    assert polylines(straight) == [4, 3]
+    assert all(n > 20 for n in polylines(along))
+    assert along.count('class="arrow"') >= straight.count('class="arrow"') > 0
+    assert along.count('class="stop"') == straight.count('class="stop"') == 3

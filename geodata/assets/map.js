@@ -13,6 +13,28 @@ function (map, cfg) {
   function num(v, d) {
     return Number(v).toLocaleString(cfg.locale, {maximumFractionDigits: d || 0});
   }
+  // Lines arrive as encoded polylines (precision 5, latitude first): see geodata.maps.encode_line.
+  function decode(text) {
+    var out = [], i = 0, lat = 0, lng = 0;
+    while (i < text.length) {
+      for (var k = 0; k < 2; k++) {
+        var shift = 0, value = 0, b;
+        do {
+          b = text.charCodeAt(i++) - 63;
+          value |= (b & 31) << shift;
+          shift += 5;
+        } while (b >= 32);
+        var delta = (value & 1) ? ~(value >> 1) : (value >> 1);
+        if (k === 0) { lat += delta; } else { lng += delta; }
+      }
+      out.push([lat / 1e5, lng / 1e5]);
+    }
+    return out;
+  }
+  function snapLine(p) {
+    if (p.snap_m === undefined) { return ""; }
+    return "<br>" + esc(T.snap) + ": " + (p.snap_m === null ? "-" : num(p.snap_m) + " m");
+  }
   function statusLabel(code) {
     for (var i = 0; i < cfg.statuses.length; i++) {
       if (cfg.statuses[i].code === code) { return cfg.statuses[i].label; }
@@ -62,7 +84,7 @@ function (map, cfg) {
     var h = '<div class="bsb-popup"><b>' + esc(p.id) + "</b> " + esc(p.name) + "<br>" +
       esc(T.rt_rw) + " " + esc(p.rt || "-") + "/" + esc(p.rw || "-") + " · " + esc(T.desa) + " " +
       esc(p.desa) + " · " + esc(T.kecamatan) + " " + esc(p.kecamatan) + "<br>" + esc(T.kpm) +
-      ": " + num(p.kpm) + " · <b>" + esc(statusLabel(p.status)) + "</b>";
+      ": " + num(p.kpm) + " · <b>" + esc(statusLabel(p.status)) + "</b>" + snapLine(p);
     h += "<table><tr><th>" + esc(T.tranche) + "</th><th>" + esc(T.due) + "</th><th>" +
       esc(T.arrival) + "</th><th>" + esc(T.truck) + "/" + esc(T.trip) + "</th><th>kg</th><th>" +
       esc(T.sacks) + "</th></tr>";
@@ -228,21 +250,61 @@ function (map, cfg) {
     });
   }
   return {
-    addDay: function (date, label, fc) {
+    addBackground: function (bg) {
+      // Below the routes, in a pane of its own, and never in the way of a click.
+      map.createPane("bsbBackground").style.zIndex = 350;
+      var under = L.canvas({pane: "bsbBackground", padding: 0.5});
+      S.background = [];
+      if (bg.boundaries.length) {
+        var areas = L.layerGroup(), labels = L.layerGroup();
+        bg.boundaries.forEach(function (b) {
+          L.polygon(b.rings.map(decode), {renderer: under, pane: "bsbBackground",
+            interactive: false, color: "#7f7f7f", weight: 1, opacity: 0.7, dashArray: "4 3",
+            fill: false}).addTo(areas);
+          L.marker([b.label[1], b.label[0]], {interactive: false, keyboard: false,
+            icon: L.divIcon({className: "bsb-area-name", html: "<span>" + esc(b.name) + "</span>",
+              iconSize: null})
+          }).addTo(labels);
+        });
+        var zoomLabels = function () {
+          if (areas._map && map.getZoom() >= cfg.label_zoom) { labels.addTo(map); }
+          else { map.removeLayer(labels); }
+        };
+        map.on("zoomend", zoomLabels);
+        S.background.push({label: T.boundaries, on: function (v) {
+          if (v) { areas.addTo(map); } else { map.removeLayer(areas); }
+          zoomLabels();
+        }});
+        areas.addTo(map);
+        zoomLabels();
+      }
+      if (bg.roads.length) {
+        var roads = L.layerGroup();
+        bg.roads.forEach(function (r) {
+          L.polyline(decode(r), {renderer: under, pane: "bsbBackground", interactive: false,
+            color: "#9e9e9e", weight: 1.5, opacity: 0.7}).addTo(roads);
+        });
+        roads.addTo(map);
+        S.background.push({label: T.main_roads, on: function (v) {
+          if (v) { roads.addTo(map); } else { map.removeLayer(roads); }
+        }});
+      }
+      map.getContainer().setAttribute("data-background", bg.roads.length + bg.boundaries.length);
+    },
+    addDay: function (date, label, features) {
       var day = {date: date, label: label, on: true, group: L.layerGroup().addTo(map), lines: []};
-      fc.features.forEach(function (f) {
-        var p = f.properties;
-        var ll = f.geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
-        var line;
-        if (cfg.overview && ll.length > 2) {
+      features.forEach(function (f) {
+        var p = f.properties, ll = decode(f.line), at = p.places, line;
+        if (cfg.overview && at.length > 2) {
           // The stops' part in the truck's colour; the legs from and back to the warehouse as
           // faint dashes, so many warehouses' trips do not become a fan of spokes.
           var leg = {renderer: renderer, color: p.color, weight: 1, opacity: 0.3,
             dashArray: "2 5"};
+          var first = at[1], last = at[at.length - 2];
           line = L.featureGroup([
-            L.polyline([ll[0], ll[1]], leg),
-            L.polyline([ll[ll.length - 2], ll[ll.length - 1]], leg),
-            new ArrowLine(ll.slice(1, ll.length - 1), {renderer: renderer, color: p.color,
+            L.polyline(ll.slice(0, first + 1), leg),
+            L.polyline(ll.slice(last), leg),
+            new ArrowLine(ll.slice(first, last + 1), {renderer: renderer, color: p.color,
               weight: 2, opacity: 0.85})
           ]);
         } else {
@@ -278,7 +340,7 @@ function (map, cfg) {
         mk.bindPopup('<div class="bsb-popup"><b>' + esc(T.warehouse) + " " + esc(p.name) +
           "</b> (" + esc(p.id) + ")<br>" + esc(T.stock) + ": " + num(p.stock_kg) + "<br>" +
           esc(T.shipped) + ": " + num(p.shipped_kg) + " (" + per + ")<br>" + esc(T.trips) + ": " +
-          num(p.trips) + " · " + esc(T.trucks) + ": " + num(p.trucks) + "</div>");
+          num(p.trips) + " · " + esc(T.trucks) + ": " + num(p.trucks) + snapLine(p) + "</div>");
         S.warehouses.addLayer(mk);
       });
     },
@@ -320,6 +382,10 @@ function (map, cfg) {
         });
         L.DomUtil.create("h5", "", div).textContent = T.warehouses;
         checkbox(div, T.warehouses, true, function (v) { S.whOn = v; refresh(); });
+        if (S.background && S.background.length) {
+          L.DomUtil.create("h5", "", div).textContent = T.background;
+          S.background.forEach(function (b) { checkbox(div, b.label, true, b.on); });
+        }
         var fold = folder(div, "h5", T.days, "bsb-days-fold");
         var links = L.DomUtil.create("div", "bsb-links", fold);
         [[T.all, true], [T.none, false]].forEach(function (pair) {
