@@ -165,7 +165,9 @@ def travel_model(scenario: Scenario, road: RoadMatrix | None = None) -> TravelMo
     Returns
     -------
     TravelModel
-        ``road`` when given, else :class:`StraightLine` over the scenario's places.
+        ``road`` when given (as :class:`WithinSnap`: a class cannot drive to a place farther
+        than ``max_snap_m`` from its roads), else :class:`StraightLine` over the scenario's
+        places.
 
     Raises
     ------
@@ -189,7 +191,7 @@ def travel_model(scenario: Scenario, road: RoadMatrix | None = None) -> TravelMo
         for name, (shape, wanted) in shapes.items():
             if tuple(shape) != wanted:
                 raise ValueError(f"the road matrix's {name} has shape {shape}, not {wanted}")
-        return road
+        return WithinSnap(road, scenario.travel.max_snap_m)
     coords = [(w.lon, w.lat) for w in scenario.warehouses]
     coords += [(p.lon, p.lat) for p in scenario.drop_points]
     lonlat = np.array(coords, dtype=np.float64).reshape(-1, 2)
@@ -279,3 +281,69 @@ class RoadMatrix:
         """
         grid = np.ix_(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))
         return self.km[access][grid], self.seconds[access][grid]
+
+
+@dataclass(frozen=True, eq=False)
+class WithinSnap:
+    """A :class:`RoadMatrix` whose legs end only at places near a road of the leg's class.
+
+    The matrix holds a path between every pair of places its roads connect, however far a
+    place is from its road; a truck of a class cannot reach a place farther than
+    ``max_snap_m`` from every road of that class, so every leg to or from such a place reads
+    as no road (``inf`` km, :data:`NO_ROAD_S`) here, for the search, the trip timing and
+    screening alike.
+    """
+
+    road: RoadMatrix
+    max_snap_m: float
+
+    @property
+    def access(self) -> tuple[str, ...]:
+        """The access classes held, one matrix each."""
+        return self.road.access
+
+    @property
+    def symmetric(self) -> bool:
+        """Road matrices are not assumed symmetric (one-way streets)."""
+        return False
+
+    @property
+    def snap_m(self) -> FloatArray:
+        """Metres from each place to the nearest road of each class (not capped)."""
+        return self.road.snap_m
+
+    @property
+    def snap_road(self) -> tuple[tuple[str, ...], ...]:
+        """Name of that road per class and place."""
+        return self.road.snap_road
+
+    def access_index(self, access: str) -> int:
+        """Index of the matrix a truck of access class ``access`` drives on."""
+        return self.road.access_index(access)
+
+    def km_s(self, rows: IntArray, cols: IntArray, access: int = 0) -> tuple[FloatArray, IntArray]:
+        """Return road km and seconds, no road where an end is beyond ``max_snap_m``.
+
+        Parameters
+        ----------
+        rows, cols
+            Place indices (warehouses first, then drop points).
+        access
+            Index into :attr:`access`.
+
+        Returns
+        -------
+        tuple[FloatArray, IntArray]
+            ``len(rows) x len(cols)`` road km (``inf`` where no road) and seconds.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        km, secs = self.road.km_s(rows, cols, access)
+        near = self.road.snap_m[access] <= self.max_snap_m
+        # A place is no distance from itself, however far from a road (matrices keep a zero
+        # diagonal).
+        far = ~(near[rows][:, None] & near[cols][None, :]) & (rows[:, None] != cols[None, :])
+        if far.any():
+            km = np.where(far, np.inf, km)
+            secs = np.where(far, NO_ROAD_S, secs)
+        return km, secs

@@ -1,10 +1,9 @@
 """Plans on roads from a matrix file: the pipeline, the plan folder's travel/, bsb check.
 
 The matrix source is read by geodata.travel_matrix; these tests need no OpenStreetMap code.
-Until the planner part of issue 13 lands (``plan_scenario(..., travel=RoadMatrix)``), the
-straight-line planner stands in for it (:func:`planner_takes_travel`), on a matrix file that
-equals the straight line, so that what is checked here is the data: reading, the legs kept,
-the scenario copy and the checker. One end-to-end test needs the planner's part and says so.
+Most use a matrix file that equals the straight line, so that what is checked here is the
+data: reading, the legs kept, the scenario copy and the checker; one plans on an asymmetric
+matrix end to end.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import documents.pipeline
 from cli import main
 from documents.pipeline import PlanFailsCheckError, run_pipeline
 from geodata.scenario_io import read_scenario
@@ -32,23 +30,6 @@ from optimizer.travel import RoadMatrix
 from tests.conftest import VALID, _append_toml, scenario_with_defect
 
 MATRIX = "travel_matrix.csv"
-
-
-@pytest.fixture
-def planner_takes_travel(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let the pipeline hand a RoadMatrix to a planner that does not take one yet.
-
-    Remove once the planner part is merged: then ``plan_scenario`` has ``travel`` and this
-    fixture does nothing.
-    """
-    real = documents.pipeline.plan_scenario
-    if "travel" in inspect.signature(real).parameters:
-        return
-
-    def ignoring_travel(scenario: Scenario, *, travel: object = None, **options: Any) -> Any:
-        return real(scenario, **options)
-
-    monkeypatch.setattr(documents.pipeline, "plan_scenario", ignoring_travel)
 
 
 def _matrix(scenario: Scenario, scale: Callable[[int, int], float] | None = None) -> RoadMatrix:
@@ -73,7 +54,6 @@ def _matrix_folder(tmp_path: Path, scale: Callable[[int, int], float] | None = N
     return folder
 
 
-@pytest.mark.usefixtures("planner_takes_travel")
 def test_a_plan_on_a_matrix_keeps_its_legs_and_matrix(tmp_path: Path) -> None:
     folder = _matrix_folder(tmp_path)
     out = tmp_path / "plan"
@@ -101,7 +81,6 @@ def test_a_plan_on_a_matrix_keeps_its_legs_and_matrix(tmp_path: Path) -> None:
     assert read_scenario(out / "scenario") == scenario
 
 
-@pytest.mark.usefixtures("planner_takes_travel")
 def test_bsb_check_uses_the_plan_folders_legs(tmp_path: Path) -> None:
     folder = _matrix_folder(tmp_path)
     out = tmp_path / "plan"
@@ -127,7 +106,6 @@ def test_bsb_check_uses_the_plan_folders_legs(tmp_path: Path) -> None:
     assert runner.invoke(main, ["check", str(out)]).exit_code == 1
 
 
-@pytest.mark.usefixtures("planner_takes_travel")
 def test_a_plan_on_a_matrix_is_replaced_with_force(tmp_path: Path) -> None:
     folder = _matrix_folder(tmp_path)
     out = tmp_path / "plan"
@@ -169,11 +147,6 @@ def test_a_bad_matrix_file_stops_the_run_before_planning(tmp_path: Path) -> None
     assert not (tmp_path / "plan").exists()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs the planner part of issue 13: plan_scenario(travel=RoadMatrix) timing trips "
-    "on the matrix (until then the straight-line plan fails the check on these legs)",
-)
 def test_a_plan_on_an_asymmetric_matrix_passes_the_check(tmp_path: Path) -> None:
     # Roads twice the straight line out of the warehouse, 1.5 times back: nothing like it.
     folder = _matrix_folder(tmp_path, lambda i, j: 2.0 if i == 0 else 1.5)
@@ -235,7 +208,6 @@ def test_bsb_bench_travel_writes_the_benchmarks_rows_as_a_section(
     assert "bsb bench travel --sizes 500,2000 --nodes 1000" in text
 
 
-@pytest.mark.usefixtures("planner_takes_travel")
 def test_bsb_map_redraws_a_plan_whose_copy_names_files_it_does_not_hold(tmp_path: Path) -> None:
     folder = _matrix_folder(tmp_path)
     out = tmp_path / "plan"
@@ -256,7 +228,6 @@ def _trip_sheets_take_legs() -> bool:
     not _trip_sheets_take_legs(),
     reason="needs the maps part of issue 13: trip sheets that take the road legs (legs=)",
 )
-@pytest.mark.usefixtures("planner_takes_travel")
 def test_bsb_plan_on_a_matrix_writes_the_whole_folder(tmp_path: Path) -> None:
     folder = _matrix_folder(tmp_path)
     out = tmp_path / "plan"

@@ -15,7 +15,15 @@ from optimizer.geometry import FloatArray, IntArray
 from optimizer.model import Scenario, TravelSettings
 from optimizer.planner import plan_scenario
 from optimizer.solution import plan_to_dict
-from optimizer.travel import RoadMatrix, StraightLine, TravelModel, place_ids, travel_model
+from optimizer.travel import (
+    NO_ROAD_S,
+    RoadMatrix,
+    StraightLine,
+    TravelModel,
+    WithinSnap,
+    place_ids,
+    travel_model,
+)
 
 # Longitudes and latitudes around Indonesia.
 LON = st.floats(95.0, 141.0, allow_nan=False)
@@ -52,7 +60,8 @@ def test_a_road_matrix_is_the_model_when_given_and_must_hold_the_scenarios_place
         snap_road=(("x",) * n,),
         provenance={},
     )
-    assert travel_model(tiny_scenario, road) is road
+    model = travel_model(tiny_scenario, road)
+    assert isinstance(model, WithinSnap) and model.road is road
     shuffled = replace(road, place_ids=ids[::-1])
     with pytest.raises(ValueError, match="scenario order"):
         travel_model(tiny_scenario, shuffled)
@@ -161,3 +170,30 @@ def test_a_slower_travel_model_gives_longer_trips(
     fast_s = sum((r.return_ - r.depart).total_seconds() for r in fast.routes)
     slow_s = sum((r.return_ - r.depart).total_seconds() for r in slow.routes)
     assert slow_s > fast_s
+
+
+def test_a_place_beyond_max_snap_is_reached_by_no_leg_of_that_class(tiny_scenario):
+    n = len(place_ids(tiny_scenario))
+    km = np.ones((2, n, n))
+    for k in range(2):
+        np.fill_diagonal(km[k], 0.0)
+    snap_m = np.zeros((2, n))
+    snap_m[0, 2] = 810.0  # the big class's road is 810 m from place 2; the small one's 14 m
+    snap_m[1, 2] = 14.0
+    road = RoadMatrix(
+        place_ids=place_ids(tiny_scenario),
+        access=("big", "small"),
+        km=km,
+        seconds=(km * 100).astype(np.int64),
+        snap_m=snap_m,
+        snap_road=(("x",) * n, ("y",) * n),
+        provenance={},
+    )
+    model = travel_model(tiny_scenario, road)
+    every = np.arange(n)
+    big_km, big_s = model.km_s(every, every, 0)
+    assert np.isinf(big_km[2, [0, 1, 3]]).all() and np.isinf(big_km[[0, 1, 3], 2]).all()
+    assert (big_s[2, [0, 1, 3]] == NO_ROAD_S).all()
+    assert big_km[2, 2] == 0.0 and np.isfinite(np.delete(np.delete(big_km, 2, 0), 2, 1)).all()
+    small_km, _ = model.km_s(every, every, 1)
+    assert np.isfinite(small_km).all()
