@@ -944,12 +944,30 @@ def _all_pairs(
     return results
 
 
-def _decode(weights: FloatArray) -> tuple[FloatArray, IntArray]:
-    """Road km and whole seconds (rounded up) of lexicographic weights; inf -> no road."""
+def _encode(weights: FloatArray) -> IntArray:
+    """Exact integer weights, -1 where there is no path (inf)."""
+    encoded = np.full(weights.shape, -1, dtype=np.int64)
     finite = np.isfinite(weights)
-    exact = np.where(finite, weights, 0).astype(np.int64)
-    km = np.where(finite, (exact >> TIME_BITS) / 10_000.0, np.inf)
-    seconds = np.where(finite, ((exact & _TIME_MASK) + 9) // 10, NO_ROAD_S).astype(np.int64)
+    encoded[finite] = weights[finite]
+    return encoded
+
+
+def _decode(encoded: IntArray) -> tuple[FloatArray, IntArray]:
+    """Road km and whole seconds (rounded up) of encoded weights; -1 -> no road.
+
+    Works one leading slice at a time so that temporaries stay small.
+    """
+    km = np.empty(encoded.shape, dtype=np.float64)
+    seconds = np.empty(encoded.shape, dtype=np.int64)
+    flat_in = encoded.reshape(-1, encoded.shape[-1]) if encoded.ndim > 1 else encoded[None]
+    flat_km = km.reshape(flat_in.shape)
+    flat_s = seconds.reshape(flat_in.shape)
+    step = max(1, (1 << 22) // max(flat_in.shape[1], 1))
+    for start in range(0, flat_in.shape[0], step):
+        w = flat_in[start : start + step]
+        road = w >= 0
+        flat_km[start : start + step] = np.where(road, (w >> TIME_BITS) / 10_000.0, np.inf)
+        flat_s[start : start + step] = np.where(road, ((w & _TIME_MASK) + 9) // 10, NO_ROAD_S)
     return km, seconds
 
 
@@ -1040,9 +1058,7 @@ def road_matrix(
     if cache_file is not None and cache_file.exists():
         data = _load_npz(cache_file)
         if data is not None and tuple(str(x) for x in data["place_ids"]) == tuple(place_ids):
-            encoded = data["weights"]
-            km, seconds = _decode(np.where(encoded < 0, np.inf, encoded.astype(np.float64)))
-            del encoded
+            km, seconds = _decode(data.pop("weights"))
             if progress is not None:
                 progress(1.0, "cache")
             return RoadMatrix(
@@ -1060,9 +1076,9 @@ def road_matrix(
         zip(kinds, _all_pairs([networks[k] for k in kinds], progress, workers), strict=True)
     )
     n = len(place_ids)
-    stacked = np.empty((len(classes), n, n))
+    encoded = np.empty((len(classes), n, n), dtype=np.int64)
     for index, name in enumerate(classes):
-        stacked[index] = weights[_network_class(graph, name)]
+        encoded[index] = _encode(weights[_network_class(graph, name)])
     del weights
     snap_m = (
         np.stack([networks[_network_class(graph, a)].snap_m for a in classes])
@@ -1077,7 +1093,6 @@ def road_matrix(
         for a in classes
     )
     if cache_file is not None:
-        encoded = np.where(np.isfinite(stacked), stacked, -1).astype(np.int64)
         _save_npz(
             cache_file,
             {
@@ -1087,8 +1102,8 @@ def road_matrix(
                 "place_ids": np.asarray(place_ids, dtype=str),
             },
         )
-        del encoded
-    km, seconds = _decode(stacked)
+    km, seconds = _decode(encoded)
+    del encoded
     return RoadMatrix(
         place_ids=tuple(place_ids),
         access=classes,
@@ -1332,7 +1347,7 @@ def calibrate(
     weights = np.asarray(dijkstra(matrix, directed=True, indices=sources))[
         row, network.place_node[b]
     ]
-    road_km, road_s = _decode(weights)
+    road_km, road_s = _decode(_encode(weights))
     straight_km = haversine_matrix_km(lon[a], lat[a], lon[b], lat[b]).diagonal()
     usable = np.isfinite(road_km) & (straight_km >= _CALIBRATION_MIN_KM) & (road_km > 0)
     if not usable.any():
