@@ -731,6 +731,21 @@ def _build_network(graph: RoadGraph, lon: FloatArray, lat: FloatArray, access: s
         snap_m[place] = distance
         fraction[place] = shapely.line_locate_point(lines[hit], points[place], normalized=True)
     placed = snap_segment >= 0
+    if not placed.any():
+        return _Network(
+            n_nodes=0,
+            indptr=np.zeros(1, np.int64),
+            indices=np.zeros(0, np.int64),
+            weight=np.zeros(0),
+            edge_chain=np.zeros(0, np.int64),
+            edge_from_dm=np.zeros(0, np.int64),
+            edge_to_dm=np.zeros(0, np.int64),
+            place_node=snap_segment,
+            snap_m=snap_m,
+            snap_segment=snap_segment,
+            snap_lon=np.full(n_places, np.nan),
+            snap_lat=np.full(n_places, np.nan),
+        )
     fraction = np.clip(fraction, 0.0, 1.0)
     seg = np.where(placed, snap_segment, 0)
     snap_lon = np.where(
@@ -1481,7 +1496,11 @@ def check_legs_independently(
                 )
                 distance = np.hypot(ax[candidates] + t * dx - px, ay[candidates] + t * dy - py)
                 best = int(np.argmin(distance))
-                attach[end] = (int(candidates[best]), float(t[best]))
+                along_m = float(t[best]) * math.sqrt(float(norm[best]))
+                rest_m = (1 - float(t[best])) * math.sqrt(float(norm[best]))
+                # Positions are kept to the decimetre: within 5 cm of an end is the end.
+                at = 0.0 if along_m < 0.05 else 1.0 if rest_m < 0.05 else float(t[best])
+                attach[end] = (int(candidates[best]), at)
         split: dict[int, list[float]] = {}
         for segment, t in attach.values():
             split.setdefault(segment, []).append(t)
