@@ -332,6 +332,7 @@ def test_matrix_cache_returns_identical_arrays_without_dijkstra(
     again = road_matrix(
         graph, ["w", "p"], lon, lat, SETTINGS, ("big", "small"), cache_dir=tmp_path / "cache"
     )
+    assert isinstance(again.km, np.memmap)  # a re-plan starts at once
     np.testing.assert_array_equal(first.km, again.km)
     np.testing.assert_array_equal(first.seconds, again.seconds)
     np.testing.assert_array_equal(first.snap_m, again.snap_m)
@@ -349,6 +350,19 @@ def test_matrix_cache_returns_identical_arrays_without_dijkstra(
         )
 
 
+def test_a_damaged_matrix_cache_is_recomputed(tmp_path: Path) -> None:
+    path = track_to_hamlet().write(tmp_path / "t.osm")
+    graph = load_road_graph(path, SETTINGS, None)
+    lon, lat = np.array([106.8, 106.805]), np.array([-6.6, -6.595])
+    args = (graph, ["w", "p"], lon, lat, SETTINGS, ("big", "small"))
+    first = road_matrix(*args, cache_dir=tmp_path / "cache")
+    [cache_file] = (tmp_path / "cache" / "travel").glob("*.npz")
+    cache_file.write_bytes(cache_file.read_bytes()[:100])
+    again = road_matrix(*args, cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(first.km, again.km)
+    assert road_matrix(*args, cache_dir=tmp_path / "cache").km.shape == (2, 2, 2)
+
+
 def test_graph_cache_is_keyed_by_file_and_speeds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -362,6 +376,12 @@ def test_graph_cache_is_keyed_by_file_and_speeds(
     again = load_road_graph(path, SETTINGS, tmp_path / "cache")
     assert again.key == first.key and again.road_names == first.road_names
     np.testing.assert_array_equal(again.chain_length_m, first.chain_length_m)
+    [cache_file] = (tmp_path / "cache" / "graphs").glob("*.npz")
+    cache_file.write_bytes(b"PK not a zip")
+    monkeypatch.undo()
+    damaged = load_road_graph(path, SETTINGS, tmp_path / "cache")
+    np.testing.assert_array_equal(damaged.chain_length_m, first.chain_length_m)
+    monkeypatch.setattr(roads, "_read_ways", fail)
     slower = TravelSettings(source="osm", road_speed_kmh=(*SETTINGS.road_speed_kmh, ("track", 5.0)))
     with pytest.raises(AssertionError, match="read again"):
         load_road_graph(path, slower, tmp_path / "cache")
