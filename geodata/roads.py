@@ -80,6 +80,10 @@ _PARALLEL_MIN_SOURCES: Final = 400
 """Below this many Dijkstra sources one process is quicker than starting workers."""
 _CHUNK_SOURCES: Final = 96
 """Sources per Dijkstra call: ``chunk x nodes`` float64 is the largest temporary array."""
+_PATH_DETOUR: Final = 4.0
+_PATH_SLACK_KM: Final = 3.0
+"""A leg's path is first searched within ``4 x straight km + 3 km`` of road; legs longer
+than that (across a river with one bridge) are searched whole."""
 MAIN_ROAD_CLASSES: Final = ("motorway", "trunk", "primary", "secondary")
 
 
@@ -1320,6 +1324,7 @@ def leg_paths(
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
     paths: list[list[tuple[float, float]]] = [[] for _ in legs]
+    found: dict[tuple[int, int, str], list[tuple[float, float]]] = {}
     memo: dict[int, Any] = {}
     by_kind: dict[str, list[int]] = {}
     for index, (_, _, access) in enumerate(legs):
@@ -1327,18 +1332,43 @@ def leg_paths(
     for kind, indices in by_kind.items():
         network = _build_network(graph, lon, lat, kind)
         matrix = _csr(network.indptr, network.indices, network.weight, network.n_nodes)
-        sources = sorted({legs[i][0] for i in indices if network.place_node[legs[i][0]] >= 0})
+        targets: dict[int, list[int]] = {}
+        for i in indices:
+            a, b, _ = legs[i]
+            if network.place_node[a] >= 0 and network.place_node[b] >= 0:
+                targets.setdefault(a, []).append(b)
+        unreached: dict[int, list[int]] = {}
+        for a, ends in targets.items():
+            # A route's legs are short: search only as far as a generous detour could go,
+            # then search whole for the few ends not found (a river, a one-way loop).
+            reach_km = float(haversine_matrix_km(lon[[a]], lat[[a]], lon[ends], lat[ends]).max())
+            limit_dm = int((_PATH_DETOUR * reach_km + _PATH_SLACK_KM) * 10_000)
+            _, predecessors = dijkstra(
+                matrix,
+                directed=True,
+                indices=int(network.place_node[a]),
+                return_predecessors=True,
+                limit=float(limit_dm << TIME_BITS),
+            )
+            for b in ends:
+                node = network.place_node[b]
+                if node != network.place_node[a] and predecessors[node] < 0:
+                    unreached.setdefault(a, []).append(b)
+                else:
+                    found[(a, b, kind)] = _trace(graph, network, predecessors, a, b, lon, lat, memo)
+        sources = sorted(unreached)
         for start in range(0, len(sources), _CHUNK_SOURCES):
             chunk = sources[start : start + _CHUNK_SOURCES]
             _, predecessors = dijkstra(
                 matrix, directed=True, indices=network.place_node[chunk], return_predecessors=True
             )
-            row_of = {place: row for row, place in enumerate(chunk)}
-            for i in indices:
-                a, b, _ = legs[i]
-                if a not in row_of or network.place_node[b] < 0:
-                    continue
-                paths[i] = _trace(graph, network, predecessors[row_of[a]], a, b, lon, lat, memo)
+            for row, a in enumerate(chunk):
+                for b in unreached[a]:
+                    found[(a, b, kind)] = _trace(
+                        graph, network, predecessors[row], a, b, lon, lat, memo
+                    )
+    for index, (a, b, access) in enumerate(legs):
+        paths[index] = found.get((a, b, _network_class(graph, access)), [])
     return paths
 
 
