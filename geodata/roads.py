@@ -84,6 +84,7 @@ _PATH_DETOUR: Final = 4.0
 _PATH_SLACK_KM: Final = 3.0
 """A leg's path is first searched within ``4 x straight km + 3 km`` of road; legs longer
 than that (across a river with one bridge) are searched whole."""
+_SNAP_TIE_M: Final = 0.01
 MAIN_ROAD_CLASSES: Final = ("motorway", "trunk", "primary", "secondary")
 
 
@@ -482,9 +483,12 @@ def _read_ways(osm_path: Path, speeds_kmh: Mapping[str, float]) -> _Ways:
             for node in way.nodes:
                 location = node.location
                 if not location.valid():
-                    # A node outside the extract: the way is cut there.
+                    # A node outside the extract: the way is cut there; a lone node before
+                    # the cut joins nothing.
                     if len(ways.refs) - start >= 2:
                         self._close(rule, tags)
+                    else:
+                        del ways.refs[start:], ways.lon[start:], ways.lat[start:]
                     start = len(ways.refs)
                     continue
                 ways.refs.append(node.ref)
@@ -731,7 +735,21 @@ def _build_network(graph: RoadGraph, lon: FloatArray, lat: FloatArray, access: s
         px, py = _project(np.asarray(lon, float), np.asarray(lat, float), lat0)
         points = shapely.points(px, py)
         (place, hit), distance = tree.query_nearest(points, return_distance=True)
-        order = np.lexsort((hit, place))
+        nearest_m = np.full(n_places, np.inf)
+        np.minimum.at(nearest_m, place, distance)
+        # Roads within 1 cm of the nearest tie (overlapping ways): the fastest wins, then a
+        # two-way road, then the first; check_legs_independently breaks ties the same way.
+        found = np.flatnonzero(np.isfinite(nearest_m))
+        (place, hit) = tree.query(
+            points[found], predicate="dwithin", distance=nearest_m[found] + _SNAP_TIE_M
+        )
+        place = found[place]
+        distance = shapely.distance(lines[hit], points[place])
+        close = distance <= nearest_m[place] + _SNAP_TIE_M
+        place, hit, distance = place[close], hit[close], distance[close]
+        segment = seg_ids[hit]
+        one_way = ~(graph.forward[segment] & graph.backward[segment])
+        order = np.lexsort((hit, one_way, -graph.speed_kmh[segment], place))
         place, hit, distance = place[order], hit[order], distance[order]
         first = np.concatenate(([True], place[1:] != place[:-1]))
         place, hit, distance = place[first], hit[first], distance[first]
@@ -1666,7 +1684,20 @@ def check_legs_independently(
                     1,
                 )
                 distance = np.hypot(ax[candidates] + t * dx - px, ay[candidates] + t * dy - py)
-                best = int(np.argmin(distance))
+                # Ties within 1 cm (overlapping ways): the fastest, then two-way, then first.
+                tied = np.flatnonzero(distance <= distance.min() + 0.01)
+                best = int(
+                    min(
+                        tied.tolist(),
+                        key=lambda k: (
+                            -segments[candidates[k]][2].speed_kmh,
+                            not (
+                                segments[candidates[k]][2].forward
+                                and segments[candidates[k]][2].backward
+                            ),
+                        ),
+                    )
+                )
                 along_m = float(t[best]) * math.sqrt(float(norm[best]))
                 rest_m = (1 - float(t[best])) * math.sqrt(float(norm[best]))
                 # Positions are kept to the decimetre: within 5 cm of an end is the end.

