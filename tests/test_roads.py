@@ -228,6 +228,13 @@ def test_places_on_one_road_split_it_in_order(tmp_path: Path) -> None:
     assert m.km[small, 3, 1] == pytest.approx(0.1, abs=1e-3)
 
 
+@pytest.mark.parametrize("n_places", [0, 1])
+def test_matrices_of_no_place_and_one_place(tmp_path: Path, n_places: int) -> None:
+    _, m, _, _ = _matrix(track_to_hamlet(), tmp_path, [(0, -10)][:n_places])
+    assert m.km.shape == m.seconds.shape == (2, n_places, n_places)
+    assert (m.km == 0).all() and m.snap_m.shape == (2, n_places)
+
+
 @st.composite
 def random_networks(draw):
     """Random small networks on a 6 x 6 lattice of candidate nodes, and places."""
