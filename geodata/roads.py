@@ -58,6 +58,7 @@ __all__ = [
     "check_legs_independently",
     "default_cache_dir",
     "file_sha256",
+    "leg_path",
     "leg_paths",
     "load_road_graph",
     "main_roads",
@@ -1230,9 +1231,18 @@ def road_matrix(
     RoadMatrix
         ``km`` inf and ``seconds`` :data:`~optimizer.travel.NO_ROAD_S` where no road of the
         class connects two places; ``snap_m`` inf where the class has no road at all.
+
+    Raises
+    ------
+    ValueError
+        If ``place_ids``, ``lon`` and ``lat`` differ in length.
     """
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
+    if not len(place_ids) == len(lon) == len(lat):
+        raise ValueError(
+            f"{len(place_ids)} place ids but {len(lon)} longitudes and {len(lat)} latitudes"
+        )
     classes = tuple(access)
     key = _matrix_key(graph, place_ids, lon, lat, classes)
     facts: dict[str, object] = {
@@ -1395,6 +1405,23 @@ def leg_paths(
     for index, (a, b, access) in enumerate(legs):
         paths[index] = found.get((a, b, _network_class(graph, access)), [])
     return paths
+
+
+def leg_path(
+    graph: RoadGraph,
+    from_lonlat: tuple[float, float],
+    to_lonlat: tuple[float, float],
+    access: str,
+    settings: TravelSettings,
+) -> list[tuple[float, float]]:
+    """Return the road one leg drives (see :func:`leg_paths`, which draws many at once).
+
+    A place attaches to its road the same way whatever other places there are, so this is
+    the path :func:`road_matrix` measured.
+    """
+    lon = np.array([from_lonlat[0], to_lonlat[0]])
+    lat = np.array([from_lonlat[1], to_lonlat[1]])
+    return leg_paths(graph, [(0, 1, access)], lon, lat, settings)[0]
 
 
 def _trace(

@@ -434,6 +434,22 @@ def test_leg_paths_follow_the_road_over_the_bridge(tmp_path: Path) -> None:
     assert len(none) <= 3
 
 
+def test_leg_path_of_one_leg_is_that_of_the_batch(tmp_path: Path) -> None:
+    graph, _, lon, lat = _matrix(one_way_loop(), tmp_path, [(0, -5), (1000, -5), (500, 1010)])
+    batch = leg_paths(graph, [(1, 0, "small")], lon, lat, SETTINGS)[0]
+    one = roads.leg_path(graph, (lon[1], lat[1]), (lon[0], lat[0]), "small", SETTINGS)
+    # The same road; the batch's third place splits it at one more (straight) point.
+    assert set(one) <= set(batch) and len(batch) == len(one) + 1
+    # Against the one-way street: around the loop, by the far corners.
+    assert max(p[1] for p in one) == pytest.approx(Sketch.lonlat(0, 1000)[1])
+
+
+def test_road_matrix_refuses_mismatched_places(tmp_path: Path) -> None:
+    graph = load_road_graph(one_way_loop().write(tmp_path / "o.osm"), SETTINGS, None)
+    with pytest.raises(ValueError, match="2 place ids but 1 longitudes"):
+        road_matrix(graph, ["a", "b"], np.array([106.8]), np.array([-6.6]), SETTINGS, ("big",))
+
+
 def test_leg_paths_are_empty_without_a_road(tmp_path: Path) -> None:
     graph, _, lon, lat = _matrix(island_without_bridge(), tmp_path, [(500, -20), (500, 5020)])
     assert leg_paths(graph, [(0, 1, "small")], lon, lat, SETTINGS) == [[]]
