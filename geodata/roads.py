@@ -65,6 +65,7 @@ __all__ = [
     "parse_maxspeed_kmh",
     "parse_width_m",
     "road_matrix",
+    "snap_places",
     "way_rule",
 ]
 
@@ -1286,6 +1287,9 @@ def road_matrix(
     )
     km, seconds = _decode(encoded)
     del encoded
+    # Read-only, as a cached matrix (mapped from its file) is: a stray write fails alike.
+    km.flags.writeable = False
+    seconds.flags.writeable = False
     if cache_file is not None:
         _save_npz(
             cache_file,
@@ -1306,6 +1310,37 @@ def road_matrix(
         snap_road=snap_road,
         provenance=facts,
     )
+
+
+def snap_places(
+    graph: RoadGraph, lon: FloatArray, lat: FloatArray, access: str
+) -> tuple[FloatArray, tuple[str, ...]]:
+    """Return how far each place is from the nearest road of a class, and that road's name.
+
+    The same attachment as :func:`road_matrix`, without the matrix: for ``bsb validate``,
+    which lists places farther than ``max_snap_m``.
+
+    Parameters
+    ----------
+    graph
+        The network.
+    lon, lat
+        The places (degrees).
+    access
+        ``"big"`` or ``"small"``.
+
+    Returns
+    -------
+    tuple[FloatArray, tuple[str, ...]]
+        Metres per place (inf when the class has no road at all) and road names ("" then).
+    """
+    network = _build_network(
+        graph, np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64), access
+    )
+    names = tuple(
+        graph.road_names[graph.name[s]] if s >= 0 else "" for s in network.snap_segment.tolist()
+    )
+    return network.snap_m, names
 
 
 # --------------------------------------------------------------------------------------------

@@ -193,6 +193,16 @@ def test_hamlet_behind_a_track_is_reached_by_small_trucks_only(tmp_path: Path) -
     assert m.seconds[small, 0, 1] == math.ceil(3600 * (1.0 / 20 + 0.8 / 10) - 1e-9)
 
 
+def test_snap_places_is_the_snapping_of_the_matrix(tmp_path: Path) -> None:
+    graph, m, lon, lat = _matrix(track_to_hamlet(), tmp_path, [(0, -10), (1000, 810)])
+    for k, access in enumerate(m.access):
+        snap_m, names = roads.snap_places(graph, lon, lat, access)
+        np.testing.assert_array_equal(snap_m, m.snap_m[k])
+        assert names == m.snap_road[k]
+    with pytest.raises(ValueError, match="read-only"):
+        m.km[0, 0, 1] = 1.0
+
+
 def test_island_without_roads_to_the_mainland_is_unreachable(tmp_path: Path) -> None:
     _, m, _, _ = _matrix(island_without_bridge(), tmp_path, [(500, -20), (500, 5020)])
     assert np.isinf(m.km[:, 0, 1]).all() and np.isinf(m.km[:, 1, 0]).all()
