@@ -429,11 +429,10 @@ def _check_roads(
     Returns whether every recomputed leg is within 1 % of the plan's; prints each one that
     is not.
     """
-    import hashlib
-    import importlib
     import math
     import random
 
+    from geodata.files import file_sha256
     from geodata.travel_matrix import LEGS_FILE, PROVENANCE_FILE, read_legs
     from optimizer.errors import Problem
 
@@ -461,11 +460,7 @@ def _check_roads(
         )
     legs = read_legs(plan_dir / LEGS_FILE)
     provenance = json.loads((plan_dir / PROVENANCE_FILE).read_text(encoding="utf-8"))
-    digest = hashlib.sha256()
-    with extract.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    if provenance.get("sha256") != digest.hexdigest():
+    if provenance.get("sha256") != file_sha256(extract):
         raise InputError(
             [
                 Problem(
@@ -494,7 +489,8 @@ def _check_roads(
     where = {w.id: (w.lon, w.lat) for w in scenario.warehouses}
     where |= {p.id: (p.lon, p.lat) for p in scenario.drop_points}
     LOG.info("recomputing %d legs from %s", len(chosen), extract)
-    roads_module = importlib.import_module("geodata.roads")
+    from geodata import roads as roads_module
+
     recomputed = roads_module.check_legs_independently(
         extract, travel, [(where[a], where[b], access) for a, b, access in chosen]
     )
@@ -802,15 +798,15 @@ def travel_calibrate(scenario_dir: Path, osm_path: Path, sample: int, seed: int)
     Example:
       bsb travel calibrate scen/ --osm bogor.osm.pbf --sample 1000
     """
-    import importlib
-
-    from geodata.travel_matrix import default_cache_dir, place_lonlat
+    from geodata.files import default_cache_dir
+    from geodata.travel_matrix import place_lonlat
     from optimizer.errors import Problem
 
     scenario = _read(scenario_dir, side_files=False)
     if not osm_path.is_file():
         raise InputError([Problem(str(osm_path), "file not found")])
-    roads_module = importlib.import_module("geodata.roads")
+    from geodata import roads as roads_module
+
     try:
         graph = roads_module.load_road_graph(osm_path, scenario.travel, default_cache_dir())
         lon, lat = place_lonlat(scenario)
@@ -1424,11 +1420,9 @@ def bench_travel(
     Example:
       bsb bench travel --sizes 500 --nodes 20000 --no-write
     """
-    import importlib
-
+    from benchmarks import travel as travel_bench
     from benchmarks.metrics import results_section
 
-    travel_bench = importlib.import_module("benchmarks.travel")
     rows = travel_bench.run_travel_benchmark(
         _comma_numbers(sizes, "--sizes", int),
         warehouses,

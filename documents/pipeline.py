@@ -241,7 +241,7 @@ def run_pipeline(
         ``Scenario`` built in code whose travel source is not ``straight``. ``None`` builds
         them from the scenario folder.
     cache_dir
-        Cache of road graphs and matrices (``geodata.travel_matrix.default_cache_dir``
+        Cache of road graphs and matrices (``geodata.files.default_cache_dir``
         when ``None``).
 
     Returns
@@ -362,10 +362,10 @@ def _build_travel(
 
 
 def _read_boundaries(path: Path) -> Any:
-    # Part of the maps: geodata.boundaries reads any GIS format geopandas reads, validated.
-    import importlib
+    # geodata.boundaries reads any GIS format geopandas reads, validated.
+    from geodata.boundaries import read_boundaries
 
-    return importlib.import_module("geodata.boundaries").read_boundaries(path)
+    return read_boundaries(path)
 
 
 def _map_roads(scenario: Scenario, plan: Plan, travel: Travel | None, boundaries: Any) -> Any:
@@ -376,18 +376,15 @@ def _map_roads(scenario: Scenario, plan: Plan, travel: Travel | None, boundaries
     graph = travel.graph if travel is not None else None
     if graph is None and boundaries is None:
         return None
-    import importlib
-
+    from geodata.maps import map_roads
+    from geodata.roads import main_roads
     from geodata.travel_matrix import road_leg_paths
 
-    maps = importlib.import_module("geodata.maps")
-    return maps.map_roads(
+    return map_roads(
         scenario,
         plan,
         leg_paths=road_leg_paths(scenario, plan, travel) if travel is not None else None,
-        main_roads=None
-        if graph is None
-        else importlib.import_module("geodata.roads").main_roads(graph),
+        main_roads=None if graph is None else main_roads(graph),
         boundaries=boundaries,
     )
 

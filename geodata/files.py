@@ -180,3 +180,25 @@ def package_text(package: str, name: str) -> str:
         If the package does not hold the file (an install without its package data).
     """
     return resources.files(package).joinpath(name).read_bytes().decode("utf-8")
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MB blocks (extracts run to hundreds of MB)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def default_cache_dir() -> Path:
+    """Return bsb's cache folder for road graphs and matrices.
+
+    ``$BSB_CACHE_DIR``, else ``$XDG_CACHE_HOME/bsb``, else ``~/.cache/bsb``. bsb writes only
+    its own files there (``graphs/<key>.npz``, ``travel/<key>.npz``), atomically.
+    """
+    if explicit := os.environ.get("BSB_CACHE_DIR"):
+        return Path(explicit)
+    if xdg := os.environ.get("XDG_CACHE_HOME"):
+        return Path(xdg) / "bsb"
+    return Path.home() / ".cache" / "bsb"

@@ -28,7 +28,6 @@ place, so a refused or failed run leaves every file as it was and no temporary f
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -41,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Final
 
-from geodata.files import write_atomic
+from geodata.files import file_sha256, write_atomic
 from optimizer.errors import InputError, Problem
 
 logger = logging.getLogger(__name__)
@@ -61,8 +60,6 @@ KIND_NAMES: Final[Mapping[str, str]] = {
 
 SHOWN_ENTRIES: Final = 5
 """How many foreign entries a message names before it says "and N more"."""
-
-_HASH_CHUNK_BYTES: Final = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,15 +146,6 @@ def add_to_manifest(folder: Path, written: Iterable[Path]) -> None:
     for path in written:
         files[path.relative_to(folder).as_posix()] = file_sha256(path)
     _write_manifest_data(folder, manifest.kind, files)
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def foreign_entries(folder: Path, manifest: Manifest) -> list[str]:

@@ -46,6 +46,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from geodata.files import file_sha256
 from optimizer.geometry import FloatArray, IntArray, haversine_matrix_km
 from optimizer.model import TravelSettings
 from optimizer.travel import NO_ROAD_S, RoadMatrix
@@ -56,8 +57,6 @@ __all__ = [
     "WayRule",
     "calibrate",
     "check_legs_independently",
-    "default_cache_dir",
-    "file_sha256",
     "leg_path",
     "leg_paths",
     "load_road_graph",
@@ -225,27 +224,6 @@ def _rules_text(settings: TravelSettings) -> dict[str, object]:
 
 # --------------------------------------------------------------------------------------------
 # Files and cache
-
-
-def default_cache_dir() -> Path:
-    """Return bsb's cache folder for graphs and matrices.
-
-    ``$BSB_CACHE_DIR``, else ``$XDG_CACHE_HOME/bsb``, else ``~/.cache/bsb``.
-    """
-    if os.environ.get("BSB_CACHE_DIR"):
-        return Path(os.environ["BSB_CACHE_DIR"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "bsb"
-    return Path.home() / ".cache" / "bsb"
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes, read in 1 MB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _save_npz(target: Path, arrays: Mapping[str, npt.NDArray[Any]]) -> None:

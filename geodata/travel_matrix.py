@@ -38,13 +38,10 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
-import importlib
 import io
 import itertools
 import json
 import math
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,7 +50,8 @@ from typing import Any, Final
 
 import numpy as np
 
-from geodata.files import write_atomic
+from geodata import roads
+from geodata.files import default_cache_dir, file_sha256, write_atomic
 from optimizer.errors import InputError, Problem, ProblemCollector
 from optimizer.model import ACCESS_CLASSES, Scenario
 from optimizer.solution import Plan
@@ -68,7 +66,6 @@ __all__ = [
     "Leg",
     "Travel",
     "build_travel",
-    "default_cache_dir",
     "file_provenance",
     "fleet_access",
     "legs_csv",
@@ -99,7 +96,6 @@ ONE_CLASS: Final = "all"
 
 _MISSING_PAIRS_LISTED: Final = 20
 """Missing pairs named one by one; the rest are counted in one more problem."""
-_HASH_CHUNK_BYTES: Final = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,18 +419,14 @@ def file_provenance(
         JSON-ready: ``source``, ``file``, ``bytes``, ``sha256``, ``speed_kmh``, ``access``,
         ``small_truck_max_kg``, ``max_snap_m``, ``places``, ``created`` and ``extra``.
     """
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stream:
-        while chunk := stream.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
-            size += len(chunk)
+    size = path.stat().st_size
+    sha256 = file_sha256(path)
     travel = scenario.travel
     return {
         "source": source,
         "file": name,
         "bytes": size,
-        "sha256": digest.hexdigest(),
+        "sha256": sha256,
         "speed_kmh": dict(travel.road_speed_kmh) if source == "osm" else None,
         "access": dict(travel.access),
         "small_truck_max_kg": travel.small_truck_max_kg,
@@ -640,19 +632,6 @@ class Travel:
     scenario_files: Mapping[str, bytes] = field(default_factory=dict)
 
 
-def default_cache_dir() -> Path:
-    """Where road graphs and matrices are cached between runs.
-
-    ``$BSB_CACHE_DIR``, else ``$XDG_CACHE_HOME/bsb``, else ``~/.cache/bsb``. bsb writes only its
-    own files there (``graphs/<key>.npz``, ``travel/<key>.npz``), atomically.
-    """
-    if explicit := os.environ.get("BSB_CACHE_DIR"):
-        return Path(explicit)
-    if xdg := os.environ.get("XDG_CACHE_HOME"):
-        return Path(xdg) / "bsb"
-    return Path.home() / ".cache" / "bsb"
-
-
 def build_travel(
     scenario: Scenario,
     folder: Path,
@@ -695,8 +674,6 @@ def build_travel(
     if travel.source != "osm":
         return None
     assert travel.osm_file is not None
-    roads = _roads()
-
     path = folder / travel.osm_file
     cache = cache_dir if cache_dir is not None else default_cache_dir()
     _tell(progress, 0.0, f"reading the roads of {travel.osm_file}")
@@ -732,12 +709,6 @@ def place_lonlat(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return np.array(lon, dtype=np.float64), np.array(lat, dtype=np.float64)
 
 
-def _roads() -> Any:
-    # Imported when used: the road builder brings scipy and pyosmium, which the straight line
-    # and matrix files never need (and it is built beside this module: by name, not by type).
-    return importlib.import_module("geodata.roads")
-
-
 def _tell(progress: Callable[[float, str], None] | None, fraction: float, message: str) -> None:
     if progress is not None:
         progress(fraction, message)
@@ -762,8 +733,6 @@ def road_leg_paths(
     """
     if travel.graph is None:
         return {}
-    roads = _roads()
-
     matrix = travel.matrix
     position = {place: i for i, place in enumerate(matrix.place_ids)}
     keys: dict[tuple[str, str, str], tuple[int, int, str]] = {}

@@ -182,8 +182,7 @@ def test_bsb_travel_calibrate_needs_an_extract_that_is_there(tmp_path: Path) -> 
 def test_bsb_bench_travel_writes_the_benchmarks_rows_as_a_section(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sys
-    import types
+    from benchmarks import travel as travel_bench
 
     calls: list[dict[str, Any]] = []
 
@@ -192,10 +191,10 @@ def test_bsb_bench_travel_writes_the_benchmarks_rows_as_a_section(
         options["log"]("measured")
         return ["row"]
 
-    fake = types.ModuleType("benchmarks.travel")
-    fake.run_travel_benchmark = run_travel_benchmark  # type: ignore[attr-defined]
-    fake.rows_markdown = lambda rows: "| step |\n|---|\n| " + rows[0] + " |"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "benchmarks.travel", fake)
+    monkeypatch.setattr(travel_bench, "run_travel_benchmark", run_travel_benchmark)
+    monkeypatch.setattr(
+        travel_bench, "rows_markdown", lambda rows: f"| step |\n|---|\n| {rows[0]} |"
+    )
     results = tmp_path / "RESULTS.md"
     result = CliRunner().invoke(
         main,

@@ -12,6 +12,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from geodata import roads
+from geodata.files import default_cache_dir
 from geodata.osm_writer import OsmWay, generate_regency_network, write_osm
 from geodata.roads import (
     calibrate,
@@ -334,12 +335,12 @@ def test_check_legs_independently_agrees_on_the_bridge(tmp_path: Path) -> None:
 def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("BSB_CACHE_DIR", str(tmp_path / "bsb"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert roads.default_cache_dir() == tmp_path / "bsb"
+    assert default_cache_dir() == tmp_path / "bsb"
     monkeypatch.delenv("BSB_CACHE_DIR")
-    assert roads.default_cache_dir() == tmp_path / "xdg" / "bsb"
+    assert default_cache_dir() == tmp_path / "xdg" / "bsb"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert roads.default_cache_dir() == tmp_path / ".cache" / "bsb"
+    assert default_cache_dir() == tmp_path / ".cache" / "bsb"
 
 
 def test_matrix_cache_returns_identical_arrays_without_dijkstra(

@@ -266,21 +266,6 @@ def test_travel_files_go_into_the_folder_and_the_checker_reads_them(tmp_path: Pa
     assert missing.rule == "file"
 
 
-def test_the_cache_folder_follows_the_environment(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    from geodata.travel_matrix import default_cache_dir
-
-    monkeypatch.setenv("BSB_CACHE_DIR", str(tmp_path / "own"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert default_cache_dir() == tmp_path / "own"
-    monkeypatch.delenv("BSB_CACHE_DIR")
-    assert default_cache_dir() == tmp_path / "xdg" / "bsb"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert default_cache_dir() == tmp_path / ".cache" / "bsb"
-
-
 _IDS = st.text(min_size=1, max_size=8)
 
 

@@ -1,50 +1,26 @@
 """Plans on OpenStreetMap roads through the pipeline and the CLI (source = "osm").
 
-Need the roads part of issue 13 (geodata.roads, geodata.osm_writer, tests/osm_fixtures.py and
-pyosmium); they skip, saying so, without it. What the planner must do with the road matrix
-(small-truck-only points, no_road) is marked xfail until the planner part is merged.
+Built on small OSM files of our own design (tests/osm_fixtures.py, written with pyosmium).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 from pathlib import Path
-from typing import Any
 
-import pytest
 from click.testing import CliRunner
 
-pytest.importorskip("osmium", reason="needs pyosmium (the roads part of issue 13)")
-pytest.importorskip("geodata.roads", reason="needs geodata.roads (the roads part of issue 13)")
-osm_fixtures = pytest.importorskip(
-    "tests.osm_fixtures", reason="needs tests/osm_fixtures.py (the roads part of issue 13)"
-)
-
-import documents.pipeline  # noqa: E402
-from cli import main  # noqa: E402
-from documents.pipeline import run_pipeline  # noqa: E402
-from geodata.scenario_io import read_scenario  # noqa: E402
-from geodata.scenario_writer import write_scenario  # noqa: E402
-from geodata.travel_matrix import LEGS_FILE, PROVENANCE_FILE, build_travel, read_legs  # noqa: E402
-from optimizer.model import Scenario, TravelSettings, Warehouse  # noqa: E402
-from tests.conftest import make_tiny_scenario  # noqa: E402
+from cli import main
+from documents.pipeline import run_pipeline
+from geodata.scenario_io import read_scenario
+from geodata.scenario_writer import write_scenario
+from geodata.travel_matrix import LEGS_FILE, PROVENANCE_FILE, build_travel, read_legs
+from optimizer.model import TravelSettings, Warehouse
+from tests import osm_fixtures
+from tests.conftest import make_tiny_scenario
 
 EXTRACT = "roads.osm.pbf"
-
-
-@pytest.fixture
-def planner_takes_travel(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As in tests/test_pipeline_travel.py: a no-op once the planner takes ``travel``."""
-    real = documents.pipeline.plan_scenario
-    if "travel" in inspect.signature(real).parameters:
-        return
-
-    def ignoring_travel(scenario: Scenario, *, travel: object = None, **options: Any) -> Any:
-        return real(scenario, **options)
-
-    monkeypatch.setattr(documents.pipeline, "plan_scenario", ignoring_travel)
 
 
 def _hamlet_folder(tmp_path: Path) -> Path:
@@ -103,7 +79,6 @@ def test_validate_warns_of_roadless_and_small_truck_places(tmp_path: Path) -> No
     assert not any("P-ROAD" in line for line in warnings)
 
 
-@pytest.mark.usefixtures("planner_takes_travel")
 def test_check_roads_recomputes_the_legs_kept_independently(tmp_path: Path) -> None:
     folder = _hamlet_folder(tmp_path)
     out = tmp_path / "plan"
@@ -146,11 +121,6 @@ def test_travel_calibrate_prints_the_travel_lines(tmp_path: Path) -> None:
     assert "percentile" in result.output
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs the planner part of issue 13: trips on the road matrix, small-truck-only "
-    "points served by small trucks, no_road for roadless points",
-)
 def test_a_plan_on_roads_serves_the_hamlet_by_small_truck_and_passes_every_check(
     tmp_path: Path,
 ) -> None:
