@@ -1395,6 +1395,22 @@ def bench_maps(
 )
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Dijkstra processes.")
 @click.option(
+    "--plan-points",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="Also plan a scenario of this many points on the straight line and on the roads "
+    "(0: skip).",
+)
+@click.option("--plan-warehouses", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--plan-time-limit",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Each compared plan's time limit, seconds.",
+)
+@click.option(
     "--results-md",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -1411,10 +1427,16 @@ def bench_travel(
     seed: int,
     helsinki: Path | None,
     workers: int | None,
+    plan_points: int,
+    plan_warehouses: int,
+    plan_time_limit: float,
     results_md: Path | None,
     no_write: bool,
 ) -> None:
     """Road graph loading and matrix times and memory, cold and cached (section travel).
+
+    Then one scenario planned on the straight line and on the generated roads, side by side:
+    distance, last delivery per tranche, what is left unassigned.
 
     \b
     Example:
@@ -1432,6 +1454,20 @@ def bench_travel(
         workers=workers,
         log=lambda line: click.echo(line, err=True),
     )
+    table = travel_bench.rows_markdown(rows)
+    if plan_points:
+        plans = travel_bench.compare_plans(
+            plan_points,
+            plan_warehouses,
+            network_nodes=nodes,
+            time_limit_s=plan_time_limit,
+            seed=seed,
+            log=lambda line: click.echo(line, err=True),
+        )
+        table += (
+            "\n\nThe same scenario planned on the straight line and on the roads:\n\n"
+            + travel_bench.plans_markdown(plans)
+        )
     body = results_section(
         "Travel: road graphs and matrices",
         _command_line(ctx),
@@ -1440,7 +1476,7 @@ def bench_travel(
             f"about {nodes:,} road nodes, and Helsinki's extract when present",
             "goal: 4,000 points in at most 60 s cold and 2 s cached, at most 2 GB",
         ],
-        travel_bench.rows_markdown(rows),
+        table,
     )
     _write_section(body, "travel", results_md or _results_md_default(), no_write)
 

@@ -20,15 +20,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from geodata.osm_writer import generate_regency_network
+from geodata.osm_writer import RegencyNetwork, generate_regency_network
 from geodata.roads import RoadGraph, load_road_graph, road_matrix
-from optimizer.model import TravelSettings
-from optimizer.travel import NO_ROAD_S
+from geodata.travel_matrix import plan_legs
+from optimizer.model import Scenario, TravelSettings
+from optimizer.solution import Plan
+from optimizer.travel import NO_ROAD_S, RoadMatrix
 
 SECTION = "travel"
 """The section of ``benchmarks/RESULTS.md`` these results replace."""
@@ -317,3 +319,170 @@ def goal_met(rows: Sequence[TravelRow], network: str = "generated") -> bool:
         and cached.seconds <= GOAL_CACHED_S
         and max(r.peak_mb for r in mine) <= GOAL_MEMORY_MB
     )
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One plan of the roads-versus-straight-line comparison (:func:`compare_plans`)."""
+
+    travel: str
+    n_points: int
+    n_warehouses: int
+    time_limit_s: float
+    plan_s: float
+    distance_km: float
+    trips: int
+    last_delivery: dict[str, str]
+    unassigned_kg: float
+    unassigned_by_reason: dict[str, int]
+    violations: int
+
+
+def _on_network(scenario: Scenario, network: RegencyNetwork, seed: int) -> Scenario:
+    """Move a sample scenario's warehouses and drop points onto the generated villages."""
+    rng = np.random.default_rng(seed)
+    n_wh = len(scenario.warehouses)
+    # Warehouses at village centres spread over the regency: every k-th village of a shuffle.
+    order = rng.permutation(len(network.village_lon))[:n_wh]
+    lon, lat = sample_places(
+        network.village_lon, network.village_lat, len(scenario.drop_points), seed
+    )
+    warehouses = tuple(
+        replace(w, lon=float(network.village_lon[i]), lat=float(network.village_lat[i]))
+        for w, i in zip(scenario.warehouses, order, strict=True)
+    )
+    points = tuple(
+        replace(p, lon=float(x), lat=float(y))
+        for p, x, y in zip(scenario.drop_points, lon, lat, strict=True)
+    )
+    return replace(scenario, warehouses=warehouses, drop_points=points)
+
+
+def _plan_row(
+    label: str, scenario: Scenario, matrix: RoadMatrix | None, plan_s: float, plan: Plan
+) -> PlanRow:
+    from optimizer.checker import check_plan
+    from optimizer.solution import plan_to_dict
+
+    legs = None
+    if matrix is not None:
+        legs = {
+            (leg.from_id, leg.to_id, leg.access): (leg.distance_km, leg.duration_s)
+            for leg in plan_legs(scenario, plan, matrix)
+        }
+    violations = check_plan(scenario, plan_to_dict(plan), legs)
+    reasons: dict[str, int] = {}
+    for item in plan.unassigned:
+        reasons[str(item.reason_code)] = reasons.get(str(item.reason_code), 0) + 1
+    kpis = plan.kpis
+    return PlanRow(
+        travel=label,
+        n_points=len(scenario.drop_points),
+        n_warehouses=len(scenario.warehouses),
+        time_limit_s=scenario.solver.time_limit_s,
+        plan_s=plan_s,
+        distance_km=kpis.distance_km,
+        trips=len(plan.routes),
+        last_delivery={
+            t: (d.isoformat() if d is not None else "-")
+            for t, d in kpis.last_delivery_date_per_tranche.items()
+        },
+        unassigned_kg=sum(item.kg for item in plan.unassigned),
+        unassigned_by_reason=reasons,
+        violations=len(violations),
+    )
+
+
+def compare_plans(
+    n_points: int = 1000,
+    n_warehouses: int = 4,
+    *,
+    network_nodes: int = 300_000,
+    time_limit_s: float = 60.0,
+    seed: int = 0,
+    work_dir: Path | None = None,
+    log: Callable[[str], None] | None = None,
+) -> list[PlanRow]:
+    """Plan one scenario on the straight line and on the generated roads, side by side.
+
+    The sample scenario (:func:`geodata.sample.make_sample`) is moved onto the villages of a
+    generated regency network, then planned twice with the same seed and time limit: with
+    ``source = "straight"`` (haversine x 1.4 at 30 km/h) and on the roads (the generated
+    extract, the default road speeds, big and small trucks on their own roads). Both plans
+    are checked by the independent checker (the road plan against its legs).
+
+    Parameters
+    ----------
+    n_points, n_warehouses
+        Size of the scenario.
+    network_nodes
+        About how many road nodes the generated network has.
+    time_limit_s
+        Each plan's time limit.
+    seed
+        Seed of the scenario, the network, the places and the search.
+    work_dir
+        Where the network and the cache go (a temporary folder when None).
+    log
+        Called with a line per step.
+
+    Returns
+    -------
+    list[PlanRow]
+        The straight-line plan, then the road plan.
+    """
+    from geodata.sample import make_sample
+    from optimizer.planner import plan_scenario
+
+    say = log or (lambda _line: None)
+    with tempfile.TemporaryDirectory(prefix="bsb-travel-plans-") as scratch:
+        base = work_dir or Path(scratch)
+        network = generate_regency_network(
+            base / "regency.osm.pbf", n_nodes=network_nodes, seed=seed
+        )
+        sample = make_sample(n_drop_points=n_points, n_warehouses=n_warehouses, seed=seed + 1)
+        scenario = _on_network(sample, network, seed)
+        scenario = replace(
+            scenario, solver=replace(scenario.solver, time_limit_s=time_limit_s, seed=seed)
+        )
+        rows: list[PlanRow] = []
+        started = time.monotonic()
+        plan = plan_scenario(scenario)
+        rows.append(_plan_row("straight", scenario, None, time.monotonic() - started, plan))
+        say(f"straight line: {rows[-1].distance_km:,.0f} km in {rows[-1].plan_s:.0f} s")
+        on_roads = replace(
+            scenario, travel=replace(scenario.travel, source="osm", osm_file="regency.osm.pbf")
+        )
+        started = time.monotonic()
+        graph = load_road_graph(network.path, on_roads.travel, base / "cache")
+        lon = np.array([w.lon for w in on_roads.warehouses] + [p.lon for p in on_roads.drop_points])
+        lat = np.array([w.lat for w in on_roads.warehouses] + [p.lat for p in on_roads.drop_points])
+        ids = [w.id for w in on_roads.warehouses] + [p.id for p in on_roads.drop_points]
+        classes = sorted({on_roads.travel.truck_access(t) for t in on_roads.trucks})
+        matrix = road_matrix(
+            graph, ids, lon, lat, on_roads.travel, classes, cache_dir=base / "cache"
+        )
+        say(f"road matrices ({', '.join(classes)}): {time.monotonic() - started:.0f} s")
+        started = time.monotonic()
+        plan = plan_scenario(on_roads, travel=matrix)
+        rows.append(_plan_row("roads", on_roads, matrix, time.monotonic() - started, plan))
+        say(f"roads: {rows[-1].distance_km:,.0f} km in {rows[-1].plan_s:.0f} s")
+    return rows
+
+
+def plans_markdown(rows: Sequence[PlanRow]) -> str:
+    """Format :func:`compare_plans`' rows as a Markdown table, roads against the straight line."""
+    lines = [
+        "| travel | points | warehouses | time limit s | plan s | distance km | trips | "
+        "last delivery per tranche | unassigned kg (by reason) | check violations |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|---:|",
+    ]
+    for r in rows:
+        last = ", ".join(f"{t}: {d}" for t, d in r.last_delivery.items())
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(r.unassigned_by_reason.items()))
+        lines.append(
+            f"| {r.travel} | {r.n_points:,} | {r.n_warehouses} | {r.time_limit_s:.0f} | "
+            f"{r.plan_s:.0f} | {r.distance_km:,.0f} | {r.trips:,} | {last} | "
+            f"{r.unassigned_kg:,.0f}{f' ({reasons})' if reasons else ''} | {r.violations} |"
+        )
+    return "\n".join(lines)

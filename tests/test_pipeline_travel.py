@@ -193,6 +193,10 @@ def test_bsb_bench_travel_writes_the_benchmarks_rows_as_a_section(
 
     monkeypatch.setattr(travel_bench, "run_travel_benchmark", run_travel_benchmark)
     monkeypatch.setattr(
+        travel_bench, "compare_plans", lambda n, n_wh, **options: [("plans", n, n_wh)]
+    )
+    monkeypatch.setattr(travel_bench, "plans_markdown", lambda rows: f"| {rows[0]} |")
+    monkeypatch.setattr(
         travel_bench, "rows_markdown", lambda rows: f"| step |\n|---|\n| {rows[0]} |"
     )
     results = tmp_path / "RESULTS.md"
@@ -204,6 +208,7 @@ def test_bsb_bench_travel_writes_the_benchmarks_rows_as_a_section(
     assert calls[0]["sizes"] == [500, 2000] and calls[0]["network_nodes"] == 1000
     text = results.read_text()
     assert "<!-- travel -->" in text and "| row |" in text
+    assert "| ('plans', 1000, 4) |" in text
     assert "bsb bench travel --sizes 500,2000 --nodes 1000" in text
 
 
