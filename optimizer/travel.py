@@ -322,20 +322,7 @@ class WithinSnap:
         return self.road.access_index(access)
 
     def km_s(self, rows: IntArray, cols: IntArray, access: int = 0) -> tuple[FloatArray, IntArray]:
-        """Return road km and seconds, no road where an end is beyond ``max_snap_m``.
-
-        Parameters
-        ----------
-        rows, cols
-            Place indices (warehouses first, then drop points).
-        access
-            Index into :attr:`access`.
-
-        Returns
-        -------
-        tuple[FloatArray, IntArray]
-            ``len(rows) x len(cols)`` road km (``inf`` where no road) and seconds.
-        """
+        """As :meth:`RoadMatrix.km_s`, with no road where an end is beyond ``max_snap_m``."""
         rows = np.asarray(rows, dtype=np.int64)
         cols = np.asarray(cols, dtype=np.int64)
         km, secs = self.road.km_s(rows, cols, access)
