@@ -27,9 +27,11 @@ built in code.
     ``cost_per_km`` (5000 IDR) and ``cost_per_day`` (750000 IDR), both estimates used for
     trucks whose own cells are empty; ``[objective]`` ``wait_cost_per_kpm_day`` (100);
     ``[solver]`` ``time_limit_s`` (60), ``seed`` (0), ``strategy`` (``"default"``),
-    ``solution_limit`` (none); ``[files]`` ``warehouses``, ``trucks``, ``drop_points``,
-    ``tranches`` (file names relative to the folder) and ``boundaries`` (village boundaries for the
-    map, any GIS format). Unknown keys and sections are problems.
+    ``solution_limit`` (none); ``[replan]`` ``replacement_days`` (3), ``move_cost_per_kpm_day``
+    (1000), ``freeze_days`` (1), how ``bsb replan`` treats what happened (see
+    :class:`optimizer.progress.ReplanSettings`); ``[files]`` ``warehouses``, ``trucks``,
+    ``drop_points``, ``tranches`` (file names relative to the folder) and ``boundaries``
+    (village boundaries for the map, any GIS format). Unknown keys and sections are problems.
     Every file a scenario names (and every default table name found) must resolve inside the
     folder and be a regular file: absolute paths, ``..`` leaving the folder, symbolic links
     leading out, folders, devices, pipes and sockets are problems (field ``files.<table>``)
@@ -154,6 +156,7 @@ from optimizer.model import (
     SolverSettings,
     TravelSettings,
 )
+from optimizer.progress import ReplanSettings
 from optimizer.strategies import check_strategy_name
 
 __all__ = [
@@ -183,6 +186,7 @@ _DEFAULT_TRAVEL = TravelSettings()
 _DEFAULT_SERVICE = ServiceSettings()
 _DEFAULT_OBJECTIVE = ObjectiveSettings()
 _DEFAULT_SOLVER = SolverSettings()
+_DEFAULT_REPLAN = ReplanSettings()
 _TYPO_CUTOFF = 0.8
 _SHAPEFILE_NAME_CHARS = 10
 _VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
@@ -218,6 +222,7 @@ _SECTION_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "costs": ("cost_per_km", "cost_per_day"),
         "objective": ("wait_cost_per_kpm_day",),
         "solver": ("time_limit_s", "seed", "strategy", "solution_limit"),
+        "replan": ("replacement_days", "move_cost_per_kpm_day", "freeze_days"),
         "files": ("warehouses", "trucks", "drop_points", "tranches", "boundaries"),
     }
 )
@@ -333,6 +338,7 @@ class _Settings:
     service: ServiceSettings
     objective: ObjectiveSettings
     solver: SolverSettings
+    replan: ReplanSettings
     cost_per_km: float | None
     cost_per_day: float | None
     warehouses_file: _FileChoice
@@ -511,6 +517,19 @@ def _read_settings(
         ),
         solution_limit=reader.integer("solver.solution_limit", None),
     )
+    replan = ReplanSettings(
+        replacement_days=_or(
+            reader.integer("replan.replacement_days", _DEFAULT_REPLAN.replacement_days),
+            _DEFAULT_REPLAN.replacement_days,
+        ),
+        move_cost_per_kpm_day=reader.number_or_default(
+            "replan.move_cost_per_kpm_day", _DEFAULT_REPLAN.move_cost_per_kpm_day
+        ),
+        freeze_days=_or(
+            reader.integer("replan.freeze_days", _DEFAULT_REPLAN.freeze_days),
+            _DEFAULT_REPLAN.freeze_days,
+        ),
+    )
     try:
         check_strategy_name(solver.strategy)
     except ValueError as error:
@@ -528,6 +547,7 @@ def _read_settings(
         service=service,
         objective=objective,
         solver=solver,
+        replan=replan,
         cost_per_km=reader.number("costs.cost_per_km", DEFAULT_COST_PER_KM),
         cost_per_day=reader.number("costs.cost_per_day", DEFAULT_COST_PER_DAY),
         warehouses_file=reader.file_choice("files.warehouses", _WAREHOUSES.default_file),
@@ -546,6 +566,7 @@ def _read_settings(
         service=settings.service,
         objective=settings.objective,
         solver=settings.solver,
+        replan=settings.replan,
         cost_per_km=settings.cost_per_km,
         cost_per_day=settings.cost_per_day,
         # The reader has said all there is to say of name and start_date, and of every bad key.

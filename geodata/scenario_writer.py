@@ -201,7 +201,8 @@ def scenario_toml(scenario: Scenario) -> str:
     -------
     str
         TOML text: top-level ``name``, ``start_date``, ``sack_kg``, ``timezone``, then the tables
-        ``[calendar]``, ``[travel]``, ``[service]``, ``[costs]``, ``[objective]``, ``[solver]``.
+        ``[calendar]``, ``[travel]``, ``[service]``, ``[costs]``, ``[objective]``, ``[solver]``,
+        ``[replan]``.
         Dates are TOML local dates; times of day are ``"HH:MM"`` strings as in the CSV files.
     """
     cal = scenario.calendar
@@ -241,6 +242,14 @@ def scenario_toml(scenario: Scenario) -> str:
     ]
     if solver.solution_limit is not None:
         lines.append(f"solution_limit = {int(solver.solution_limit)}")
+    replan = scenario.replan
+    lines += [
+        "",
+        "[replan]",
+        f"replacement_days = {int(replan.replacement_days)}",
+        f"move_cost_per_kpm_day = {toml_float(replan.move_cost_per_kpm_day)}",
+        f"freeze_days = {int(replan.freeze_days)}",
+    ]
     return "\n".join(lines) + "\n"
 
 

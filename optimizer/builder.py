@@ -52,6 +52,7 @@ from optimizer.model import (
     Truck,
     Warehouse,
 )
+from optimizer.progress import ReplanSettings
 
 __all__ = [
     "DEFAULT_COST_PER_DAY",
@@ -161,6 +162,11 @@ NUMBER_BOUNDS: Mapping[str, NumberBounds] = MappingProxyType(
         "solver.time_limit_s": NumberBounds(0, 86_400, low_exclusive=True),
         "solver.seed": NumberBounds(0, 2**31 - 1, whole=True),
         "solver.solution_limit": NumberBounds(1, 1_000_000_000, whole=True),
+        # A replacement is due at least one working day after the refusal (the rice must be
+        # loaded again), and neither a due date nor a frozen window goes past the longest plan.
+        "replan.replacement_days": NumberBounds(1, MAX_PLAN_DAYS, whole=True),
+        "replan.move_cost_per_kpm_day": NumberBounds(0, 1_000_000_000),
+        "replan.freeze_days": NumberBounds(0, MAX_PLAN_DAYS, whole=True),
         "warehouses.stock_kg": NumberBounds(0, 100_000_000),
         "trucks.capacity_kg": NumberBounds(0, 100_000, low_exclusive=True),
         "trucks.cost_per_km": _COST_PER_KM_BOUNDS,
@@ -348,6 +354,7 @@ class _Settings:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     objective: ObjectiveSettings = field(default_factory=ObjectiveSettings)
     solver: SolverSettings = field(default_factory=SolverSettings)
+    replan: ReplanSettings = field(default_factory=ReplanSettings)
     cost_per_km: float | None = DEFAULT_COST_PER_KM
     cost_per_day: float | None = DEFAULT_COST_PER_DAY
     origin: Origin = field(default_factory=lambda: Origin("scenario.toml"))
@@ -418,6 +425,7 @@ class ScenarioBuilder:
         service: ServiceSettings | None = None,
         objective: ObjectiveSettings | None = None,
         solver: SolverSettings | None = None,
+        replan: ReplanSettings | None = None,
         cost_per_km: float | None = DEFAULT_COST_PER_KM,
         cost_per_day: float | None = DEFAULT_COST_PER_DAY,
         origin: Origin | None = None,
@@ -430,7 +438,7 @@ class ScenarioBuilder:
         ----------
         name, start_date
             Required; ``None`` is a problem (unless reported already).
-        sack_kg, timezone, calendar, travel, service, objective, solver
+        sack_kg, timezone, calendar, travel, service, objective, solver, replan
             As in :class:`optimizer.model.Scenario`.
         cost_per_km, cost_per_day
             Costs of trucks whose own are not given (IDR).
@@ -456,6 +464,7 @@ class ScenarioBuilder:
             service=service or ServiceSettings(),
             objective=objective or ObjectiveSettings(),
             solver=solver or SolverSettings(),
+            replan=replan or ReplanSettings(),
             cost_per_km=cost_per_km,
             cost_per_day=cost_per_day,
             origin=origin or Origin("scenario.toml"),
@@ -733,6 +742,7 @@ class ScenarioBuilder:
             objective=settings.objective,
             solver=settings.solver,
             boundaries_file=settings.boundaries_file,
+            replan=settings.replan,
         )
 
     def _check_item(self, kind: _Kind, item: _Pending) -> None:
@@ -798,6 +808,9 @@ class ScenarioBuilder:
             ("solver.time_limit_s", settings.solver.time_limit_s),
             ("solver.seed", settings.solver.seed),
             ("solver.solution_limit", settings.solver.solution_limit),
+            ("replan.replacement_days", settings.replan.replacement_days),
+            ("replan.move_cost_per_kpm_day", settings.replan.move_cost_per_kpm_day),
+            ("replan.freeze_days", settings.replan.freeze_days),
         ]
         for key, value in numbers:
             if value is None or key in reported:

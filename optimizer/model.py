@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 
+from optimizer.progress import ReplanSettings
+
 EARTH_RADIUS_KM = 6371.0088
 """Mean earth radius (IUGG) used for every haversine distance in bsb."""
 
@@ -270,6 +272,8 @@ class Scenario:
     boundaries_file: str | None = None
     """Village boundaries for the map's background (``[files] boundaries``), relative to the
     scenario folder; ``None`` when the scenario gives none."""
+    replan: ReplanSettings = field(default_factory=ReplanSettings)
+    """``[replan]``: how a re-plan treats what was announced and what was rejected."""
 
     def demand_kg(self, point: DropPoint, tranche: Tranche) -> float:
         """Rice owed to ``point`` for ``tranche``: families x kg per family."""

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from geodata.scenario_io import _parse_number, read_scenario, validate_scenario
 from optimizer.errors import InputError
 from optimizer.model import SolverSettings
+from optimizer.progress import ReplanSettings
 from tests.conftest import (
     SCENARIOS,
     SECRET,
@@ -833,3 +834,45 @@ def test_scenario_toml_linking_out_is_refused(tmp_path: Path) -> None:
     problems = problems_of(folder)
     assert "symbolic link" in the_problem(problems, "scenario.toml", None, None).message
     assert SECRET not in " ".join(str(p) for p in problems)
+
+
+# --------------------------------------------------------------------------------------------
+# [replan]
+
+
+def test_replan_section_is_read_and_defaults_when_absent(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    toml = folder / "scenario.toml"
+    toml.write_text('name = "x"\nstart_date = 2020-09-01\n')
+    assert read_scenario(folder).replan == ReplanSettings()
+    toml.write_text(
+        'name = "x"\nstart_date = 2020-09-01\n'
+        "[replan]\nreplacement_days = 5\nmove_cost_per_kpm_day = 0\nfreeze_days = 0\n"
+    )
+    assert read_scenario(folder).replan == ReplanSettings(5, 0.0, 0)
+
+
+def test_every_bad_replan_value_is_reported_at_once(tmp_path: Path) -> None:
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "scenario.toml").write_text(
+        'name = "x"\nstart_date = 2020-09-01\n'
+        "[replan]\nreplacement_days = 0\nmove_cost_per_kpm_day = -1\nfreeze_days = 1.5\n"
+        "replacement_day = 3\n"
+    )
+    problems = problems_of(folder)
+    days = the_problem(problems, "scenario.toml", None, "replan.replacement_days")
+    assert "range" in days.message
+    assert (
+        "range"
+        in the_problem(problems, "scenario.toml", None, "replan.move_cost_per_kpm_day").message
+    )
+    assert "whole" in the_problem(problems, "scenario.toml", None, "replan.freeze_days").message
+    typo = the_problem(problems, "scenario.toml", None, "replan.replacement_day")
+    assert "did you mean 'replacement_days'" in typo.message
+    assert len(problems) == 4
+
+
+def test_config_overrides_replan_settings(tmp_path: Path) -> None:
+    config = tmp_path / "replan.toml"
+    config.write_text("[replan]\nfreeze_days = 2\n")
+    assert read_scenario(VALID, config=config).replan == ReplanSettings(freeze_days=2)

@@ -26,6 +26,7 @@ from geodata.scenario_writer import (
     write_scenario,
 )
 from optimizer.model import Calendar, DropPoint, Scenario, SolverSettings, Truck, Warehouse
+from optimizer.progress import ReplanSettings
 from tests.conftest import make_tiny_scenario
 
 HAS_READER = importlib.util.find_spec("geodata.scenario_io") is not None
@@ -122,6 +123,11 @@ def test_toml_has_every_section_with_the_scenario_values(tmp_path: Path) -> None
         "strategy": "default",
         "solution_limit": 50,
     }
+    assert doc["replan"] == {
+        "replacement_days": 3,
+        "move_cost_per_kpm_day": 1000.0,
+        "freeze_days": 1,
+    }
 
 
 def test_toml_leaves_solution_limit_out_when_none(tmp_path: Path) -> None:
@@ -186,6 +192,7 @@ def test_scenario_with_odd_text_and_settings_reads_back_equal(tmp_path: Path) ->
         warehouses=(Warehouse("W1", "Gudang Dramaga, BULOG", 106.74, -6.57, 123_456.5),),
         calendar=Calendar(holidays=frozenset({date(2020, 10, 29)})),
         solver=SolverSettings(time_limit_s=2.5, seed=7, strategy="default"),
+        replan=ReplanSettings(replacement_days=5, move_cost_per_kpm_day=2500.5, freeze_days=0),
     )
     write_scenario(scenario, tmp_path)
     assert _read_back(tmp_path) == scenario
