@@ -9,6 +9,7 @@ Contents of the folder::
     unassigned.csv     one row per undelivered (drop point, tranche)
     summary.md         :func:`format_summary`, in the plan's language
     papers/            loading lists, receipt lists (TTB), facilitator schedule (documents.papers)
+                       and receipts_template.csv|xlsx (documents.receipts_template)
     travel/            a plan on roads only: legs.csv and provenance.json (geodata.travel_matrix)
     (extra files)      from the caller: the CLI adds map.html, maps/ and trip_sheets/
 
@@ -31,6 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
 from documents.papers import write_papers
+from documents.receipts_template import receipts_template_files
 from documents.summary import format_summary
 from geodata.cells import spreadsheet_text
 from geodata.i18n import plain_number
@@ -307,6 +309,9 @@ def _write_contents(
             progress(stage, len(WRITE_STAGES), f"papers ({files:,} files written)")
 
     write_papers(scenario, plan, folder / "papers", language=language, progress=papers_written)
+    # The clerk's starting point for bsb replan's receipts (English column names: read back).
+    for name, content in receipts_template_files(scenario, plan).items():
+        (folder / "papers" / name).write_bytes(content)
     for relative, content in sorted(extra_files.items()):
         target = _extra_file_target(folder, relative)
         target.parent.mkdir(parents=True, exist_ok=True)
