@@ -121,6 +121,8 @@ PROGRESS_TABLES: Final = ("receipts", "unavailable", "stock_changes", "closed")
 _TABLE_SUFFIXES: Final = (*_CSV_SUFFIXES, *_SPREADSHEET_SUFFIXES, ".xls")
 _SUGGESTED_FROM_MAX: Final = 1000
 """Most known ids searched for a "did you mean" hint (difflib compares with each)."""
+_LISTED_IDS_MAX: Final = 10
+"""A scenario with this many trucks (warehouses, ...) or fewer names them all in the message."""
 _TYPO_CUTOFF: Final = 0.8
 """As the scenario reader's: how close a column name must be to a missing one to be a typo."""
 
@@ -435,7 +437,9 @@ class _Checker:
         if value in ids:
             return value
         hint = ""
-        if len(ids) <= _SUGGESTED_FROM_MAX:
+        if len(ids) <= _LISTED_IDS_MAX:
+            hint = f"; the scenario's are {', '.join(sorted(ids))}"
+        elif len(ids) <= _SUGGESTED_FROM_MAX:
             match = difflib.get_close_matches(value, sorted(ids), n=1, cutoff=0.6)
             hint = f" (did you mean {match[0]!r}?)" if match else ""
         row.problem(column, f"{quoted(value)} is not a {what} of the scenario{hint}")
