@@ -26,6 +26,15 @@ from cli import main
 from documents.plan_files import STOPS_COLUMNS, UNASSIGNED_COLUMNS
 from geodata.maps import BSB_MAP_MARKER
 from geodata.output_guard import KIND_NAMES, MANIFEST_NAME, write_manifest
+from geodata.progress_io import (
+    CLOSED_COLUMNS,
+    PROGRESS_NUMBER_BOUNDS,
+    RECEIPT_COLUMNS,
+    STOCK_CHANGE_COLUMNS,
+    UNAVAILABLE_COLUMNS,
+    progress_files,
+    read_progress,
+)
 from geodata.sample import write_sample
 from geodata.scenario_io import (
     _SECTION_KEYS,
@@ -60,6 +69,7 @@ from optimizer.model import (
     TravelSettings,
 )
 from optimizer.planner import plan_scenario
+from optimizer.progress import Progress, ReplanSettings
 from optimizer.solution import (
     Plan,
     ReasonCode,
@@ -515,6 +525,7 @@ def test_scenario_doc_complete_example_shows_the_defaults(scenario_doc: str) -> 
     solver = asdict(SolverSettings())
     del solver["solution_limit"]  # no default: the example shows one
     assert {k: v for k, v in example["solver"].items() if k != "solution_limit"} == solver
+    assert example["replan"] == asdict(ReplanSettings())
     tables = ("warehouses", "trucks", "drop_points", "tranches")
     assert example["files"] == {key: f"{key}.csv" for key in tables}
 
@@ -633,3 +644,92 @@ def test_readme_layout_names_only_files_the_package_has(package: str) -> None:
         assert (DOCS.parent / package / name).is_file(), (package, name)
     if "assets/" in row:
         assert any((DOCS.parent / package / "assets").iterdir())
+
+
+# --- docs/progress-format.md ------------------------------------------------------------------
+
+PROGRESS_DOC = DOCS / "progress-format.md"
+
+
+@pytest.fixture(scope="module")
+def progress_doc() -> str:
+    return _text(PROGRESS_DOC)
+
+
+@pytest.mark.parametrize(
+    ("table", "columns"),
+    [
+        ("receipts", RECEIPT_COLUMNS),
+        ("unavailable", UNAVAILABLE_COLUMNS),
+        ("stock_changes", STOCK_CHANGE_COLUMNS),
+        ("closed", CLOSED_COLUMNS),
+    ],
+)
+def test_progress_doc_lists_exactly_the_columns_and_which_are_required(
+    progress_doc: str, table: str, columns: tuple[str, ...], tmp_path: Path
+) -> None:
+    section = _section(progress_doc, f"## `{table}`")
+    assert _first_column(section) == set(columns)
+    required = {
+        name
+        for line in section.splitlines()
+        if line.startswith("| `") and line.split("|")[2].strip() == "yes"
+        for name in _BACKTICKED.findall(line.split("|")[1])
+    }
+    # A header of only the required columns reads; without any one of them it does not.
+    scenario = make_tiny_scenario()
+    (tmp_path / f"{table}.csv").write_text(",".join(sorted(required)) + "\n", encoding="utf-8")
+    assert read_progress(tmp_path, scenario) == Progress()
+    for column in required:
+        header = ",".join(sorted(required - {column}))
+        (tmp_path / f"{table}.csv").write_text(header + "\n", encoding="utf-8")
+        with pytest.raises(InputError) as caught:
+            read_progress(tmp_path, scenario)
+        assert [p.field for p in caught.value.problems] == [column]
+
+
+def test_progress_doc_ranges_are_the_reader_bounds(progress_doc: str) -> None:
+    documented: dict[str, tuple[str, str, str]] = {}
+    for line in _section(progress_doc, "## Ranges of numbers").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 4:
+            documented[cells[0].strip("`")] = (cells[1], cells[2], cells[3])
+    assert documented == {
+        key: (f"{bounds.low:.0f}", f"{bounds.high:.0f}", "yes" if bounds.whole else "no")
+        for key, bounds in PROGRESS_NUMBER_BOUNDS.items()
+    }
+
+
+def _progress_folder(section: str, folder: Path) -> Path:
+    quoted = dict(_QUOTED_FILE.findall(section))
+    assert quoted
+    folder.mkdir()
+    for name, text in quoted.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_progress_doc_example_reads_against_the_sample(progress_doc: str, tmp_path: Path) -> None:
+    sample = write_sample(tmp_path / "sample", n_drop_points=SAMPLE_POINTS, seed=SAMPLE_SEED)
+    folder = _progress_folder(_section(progress_doc, "## Example"), tmp_path / "progress")
+    progress = read_progress(folder, sample)
+    assert [len(progress.receipts), len(progress.unavailable)] == [2, 1]
+    assert [len(progress.stock_changes), len(progress.closed)] == [1, 1]
+    assert progress.receipts[0].kg_rejected == 30.0
+    # The copy a re-plan keeps reads back the same.
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name, content in progress_files(progress).items():
+        (copy / name).write_bytes(content)
+    assert read_progress(copy, sample) == progress
+
+
+def test_progress_doc_error_example_is_what_the_reader_reports(
+    progress_doc: str, tmp_path: Path
+) -> None:
+    sample = write_sample(tmp_path / "sample", n_drop_points=SAMPLE_POINTS, seed=SAMPLE_SEED)
+    section = _section(progress_doc, "## How problems are reported")
+    folder = _progress_folder(section, tmp_path / "progress")
+    with pytest.raises(InputError) as caught:
+        read_progress(folder, sample)
+    assert _code_blocks(section, "text")[-1] == str(caught.value) + "\n"
