@@ -25,9 +25,10 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date
-from typing import Final
+from typing import Any, Final
 
 from openpyxl import Workbook
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -140,33 +141,47 @@ def _csv_bytes(rows: list[TemplateRow]) -> bytes:
 
 
 def _xlsx_bytes(rows: list[TemplateRow]) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None  # a new workbook has its one sheet
-    sheet.title = "receipts"
-    sheet.append(list(RECEIPT_COLUMNS))
+    # Write-only: rows are streamed to the file, so 100,000 handovers never sit in memory as
+    # cell objects (a plan of that size is written within the time its papers take anyway).
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("receipts")
+    sheet.freeze_panes = "A2"
+    for column, width in enumerate(_XLSX_WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
     bold = Font(bold=True)
-    for cell in sheet[1]:
-        cell.font = bold
-    for number, row in enumerate(rows, start=2):
+    sheet.append([_cell(sheet, name, font=bold) for name in RECEIPT_COLUMNS])
+    for row in rows:
         sheet.append(
             [
-                spreadsheet_text(row.drop_point),
-                spreadsheet_text(row.tranche),
-                row.date,
+                # Ids are text cells whatever they look like: 00042 must not become 42.
+                _cell(sheet, spreadsheet_text(row.drop_point)),
+                _cell(sheet, spreadsheet_text(row.tranche)),
+                _cell(sheet, row.date, number_format=_XLSX_DATE_FORMAT),
                 row.families,
                 row.kg_received,
                 row.kg_rejected,
-                spreadsheet_text(row.note),
+                _cell(sheet, spreadsheet_text(row.note)) if row.note else None,
             ]
         )
-        # Ids are text whatever they look like: 00042 must not become the number 42.
-        for column in (1, 2, 7):
-            sheet.cell(row=number, column=column).data_type = "s"
-        sheet.cell(row=number, column=3).number_format = _XLSX_DATE_FORMAT
-    for column, width in enumerate(_XLSX_WIDTHS, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    sheet.freeze_panes = "A2"
     stream = io.BytesIO()
     workbook.save(stream)
     return stream.getvalue()
+
+
+def _cell(
+    sheet: Any,  # openpyxl's write-only worksheet
+    value: str | date,
+    *,
+    font: Font | None = None,
+    number_format: str | None = None,
+) -> Cell:
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        # openpyxl would take a text starting with "=" for a formula; the quote
+        # spreadsheet_text puts there already keeps it from being one, and so does this.
+        cell.data_type = "s"
+    if font is not None:
+        cell.font = font
+    if number_format is not None:
+        cell.number_format = number_format
+    return cell
