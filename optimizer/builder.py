@@ -612,6 +612,7 @@ class ScenarioBuilder:
             service=scenario.service,
             objective=scenario.objective,
             solver=scenario.solver,
+            replan=scenario.replan,
         )
         for w in scenario.warehouses:
             builder.add_warehouse(w.id, w.name, w.lon, w.lat, w.stock_kg)

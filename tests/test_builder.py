@@ -24,6 +24,7 @@ from optimizer.builder import (
 )
 from optimizer.errors import MAX_LISTED_PROBLEMS, InputError, Problem, ProblemCollector
 from optimizer.model import Calendar, DropPoint, Scenario, Tranche, Truck, Warehouse
+from optimizer.progress import ReplanSettings
 from tests.conftest import make_tiny_scenario
 
 
@@ -199,6 +200,20 @@ def test_settings_out_of_range_are_problems() -> None:
         ("scenario.toml", None, "calendar.shift_end"),
     ]
     assert "it must be >= 1" in problems[1].message
+
+
+def test_replan_settings_out_of_range_are_problems() -> None:
+    scenario = dataclasses.replace(
+        make_tiny_scenario(),
+        replan=ReplanSettings(replacement_days=0, move_cost_per_kpm_day=-1.0, freeze_days=2),
+    )
+    problems = problems_of(scenario)
+    assert where(problems) == [
+        ("scenario.toml", None, "replan.replacement_days"),
+        ("scenario.toml", None, "replan.move_cost_per_kpm_day"),
+    ]
+    good = dataclasses.replace(scenario, replan=ReplanSettings(freeze_days=0))
+    assert check_scenario(good) == good
 
 
 def test_non_finite_numbers_are_problems() -> None:
