@@ -261,7 +261,8 @@ def _report_unknown_files(folder: Path, problems: ProblemCollector) -> None:
     """Report table files bsb would not read: ignoring ``reciepts.csv`` loses every receipt."""
     known = {*PROGRESS_TABLES}
     for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or path.suffix.lower() not in _TABLE_SUFFIXES:
+        # Hidden files, and the "~$receipts.xlsx" Excel keeps beside a workbook it has open.
+        if path.name.startswith((".", "~$")) or path.suffix.lower() not in _TABLE_SUFFIXES:
             continue
         stem = path.stem.lower()
         if stem in known and path.suffix.lower() in (".csv", ".xlsx"):

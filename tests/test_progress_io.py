@@ -176,6 +176,11 @@ def test_two_files_for_one_table_and_unknown_table_files_are_problems(tmp_path: 
     assert "unsupported file type" in the_problem(problems, "closed.txt", None, None).message
 
 
+def test_the_lock_file_of_a_workbook_open_in_excel_is_no_problem(tmp_path: Path) -> None:
+    (tmp_path / "~$receipts.xlsx").write_bytes(b"owner")
+    assert read_progress(tmp_path, TINY) == Progress()
+
+
 def test_a_missing_folder_is_one_problem(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         read_progress(tmp_path / "nowhere", TINY)
