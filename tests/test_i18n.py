@@ -23,6 +23,7 @@ from openpyxl import load_workbook
 
 from documents.papers import Text
 from documents.plan_files import write_complete_plan
+from documents.receipts_template import TEMPLATE_STEM
 from documents.trip_sheets import SheetText
 from geodata.i18n import (
     LANGUAGES,
@@ -257,10 +258,17 @@ _MAP_TEXT = re.compile(r'"text":\s*(\{[^{}]*\})')
 def _visible_texts(folder: Path) -> dict[str, list[str]]:
     """The text a person reads in a plan folder, by kind: ``csv``, ``xlsx``, ``html``, ``md``."""
     texts: dict[str, list[str]] = {"csv": [], "xlsx": [], "html": [], "md": []}
+    # The receipts template is read back by bsb replan: its header is the progress format's
+    # English column names in every language (docs/progress-format.md), and it has no other words.
+    template = {f"{TEMPLATE_STEM}.csv", f"{TEMPLATE_STEM}.xlsx"}
     for path in sorted((folder / "papers").rglob("*.csv")):
+        if path.name in template:
+            continue
         with path.open(encoding="utf-8-sig", newline="") as stream:
             texts["csv"] += [cell for row in csv.reader(stream) for cell in row]
     for path in sorted((folder / "papers").rglob("*.xlsx")):
+        if path.name in template:
+            continue
         for sheet in load_workbook(path).worksheets:
             texts["xlsx"] += [sheet.title]
             for row in sheet.iter_rows(values_only=True):
