@@ -42,7 +42,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final, TypeVar
 
-from geodata.cells import spreadsheet_text
+from geodata.cells import spreadsheet_text, strip_invisible
 from geodata.scenario_io import (
     _CSV_SUFFIXES,
     _SPREADSHEET_SUFFIXES,
@@ -392,7 +392,10 @@ class _Row:
         return normalise_id(value)
 
     def text(self, column: str) -> str:
-        return self.cells.text(column) or ""
+        # As the writer will write it (no invisible characters, "\n" line breaks), so that a
+        # re-plan's progress/ copy reads back as what was read.
+        text = strip_invisible(self.cells.text(column) or "")
+        return text.replace("\r\n", "\n").replace("\r", "\n")
 
     def day(self, column: str) -> date | None:
         value = self.cells.date_value(column)

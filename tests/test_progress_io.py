@@ -202,6 +202,25 @@ def test_progress_files_are_the_four_tables_with_their_columns() -> None:
     }
 
 
+def test_what_was_read_is_what_progress_files_write_back(tmp_path: Path) -> None:
+    notes = ["dua\u200b karung", "baris 1\r\nbaris 2", "=1+1", "'-3", "-"]
+    rows = "".join(f'P3,T-OKT,2020-10-0{i + 1},1,15,0,"{note}"\r\n' for i, note in enumerate(notes))
+    folder = _write(tmp_path / "field", {"receipts.csv": ",".join(RECEIPT_COLUMNS) + "\n" + rows})
+    progress = read_progress(folder, TINY)
+    assert [r.note for r in progress.receipts] == [
+        "dua karung",
+        "baris 1\nbaris 2",
+        "=1+1",
+        "-3",  # the quote a spreadsheet writer puts before a formula-like text comes off
+        "-",
+    ]
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name, content in progress_files(progress).items():
+        (copy / name).write_bytes(content)
+    assert read_progress(copy, TINY) == progress
+
+
 _notes = (
     st.text(
         alphabet=st.characters(
