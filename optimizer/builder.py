@@ -613,6 +613,7 @@ class ScenarioBuilder:
             objective=scenario.objective,
             solver=scenario.solver,
             replan=scenario.replan,
+            boundaries_file=scenario.boundaries_file,
         )
         for w in scenario.warehouses:
             builder.add_warehouse(w.id, w.name, w.lon, w.lat, w.stock_kg)

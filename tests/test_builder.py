@@ -57,6 +57,11 @@ def test_the_sample_is_built_through_the_checks() -> None:
     assert check_scenario(sample) == sample
 
 
+def test_check_scenario_keeps_every_setting_including_the_boundaries_file() -> None:
+    scenario = dataclasses.replace(make_tiny_scenario(), boundaries_file="desa.gpkg")
+    assert check_scenario(scenario) == scenario
+
+
 def test_objects_may_come_in_any_order_when_checked_at_build() -> None:
     tiny = make_tiny_scenario()
     builder = ScenarioBuilder()
