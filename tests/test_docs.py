@@ -226,7 +226,7 @@ def test_plan_doc_replan_object_is_what_plans_write_back(
 ) -> None:
     documented = _first_column(_section(plan_doc, "### Re-plan (`replan`)"))
     plan = plan_from_dict(written_plan)
-    replan = {key: None for key in sorted(documented)}
+    replan = dict.fromkeys(sorted(documented))
     written = plan_to_dict(replace(plan, replan=replan))
     assert set(written["replan"]) == documented
     assert "replan" not in plan_to_dict(plan)
