@@ -61,7 +61,7 @@ from optimizer.executors import Executor, SpawnPool, share_of_time_s, worker_sea
 from optimizer.geometry import FloatArray
 from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse
 from optimizer.reasons import ReasonFacts, english_reason
-from optimizer.residual import Residual
+from optimizer.residual import ExtraDelivery, Residual
 from optimizer.routing import (
     DAY_S,
     NO_ROAD_M,
@@ -193,8 +193,12 @@ class _Context:
     """Rice each warehouse's new trips may load (the scenario's, or the residual's)."""
     residual: Residual | None = None
     """What is left to plan after kept routes (a re-plan), or ``None`` for the whole scenario."""
+    extras: list[ExtraDelivery] = field(default_factory=list)
+    """The residual's replacements, one per (point, tranche, kind): several of one point and
+    tranche (two rejecting receipts) travel together, due by the earliest due day, so that a
+    trip never stops twice at a point for one tranche."""
     extra_days: list[tuple[date, ...]] = field(default_factory=list)
-    """Working days of each replacement of the residual, from its start to its due day."""
+    """Working days of each of ``extras``, from the residual's start to its due day."""
     closed: dict[int, frozenset[date]] = field(default_factory=dict)
     """Days each point (by index) cannot receive (from the residual)."""
     busy: dict[str, dict[date, tuple[int, int]]] = field(default_factory=dict)
@@ -302,7 +306,7 @@ class _Context:
     def deadline(self, tranche: str, extra: int) -> date:
         """Return the last day of a delivery: its tranche's deadline, or a replacement's due."""
         if extra >= 0 and self.residual is not None:
-            return self.residual.extra[extra].due
+            return self.extras[extra].due
         return self.tranches[tranche].deadline
 
 
@@ -595,8 +599,23 @@ def _add_residual(ctx: _Context, residual: Residual, start: date) -> None:
     """Fill the context's residual fields: replacement days, closed days, working days."""
     calendar = ctx.scenario.calendar
     ctx.residual = residual
+    merged: dict[tuple[str, str, str], ExtraDelivery] = {}
+    for extra in residual.extra:
+        key = (extra.drop_point, extra.tranche, extra.kind)
+        before = merged.get(key)
+        merged[key] = (
+            extra
+            if before is None
+            else replace(
+                before,
+                sacks=before.sacks + extra.sacks,
+                due=min(before.due, extra.due),
+                pickup_kg=before.pickup_kg + extra.pickup_kg,
+            )
+        )
+    ctx.extras = list(merged.values())
     ctx.extra_days = [
-        tuple(calendar.working_days_between(start, extra.due)) for extra in residual.extra
+        tuple(calendar.working_days_between(start, extra.due)) for extra in ctx.extras
     ]
     point_index = {p.id: i for i, p in enumerate(ctx.points)}
     ctx.closed = {
@@ -892,7 +911,7 @@ def _screen(ctx: _Context) -> dict[int, list[_Delivery]]:
             _screen_one(ctx, screened, servable, _Delivery(p, tranche.id, sacks))
     if ctx.residual is not None:
         point_index = {point.id: i for i, point in enumerate(ctx.points)}
-        for e, extra in enumerate(ctx.residual.extra):
+        for e, extra in enumerate(ctx.extras):
             delivery = _Delivery(point_index[extra.drop_point], extra.tranche, extra.sacks, e)
             _screen_one(ctx, screened, servable, delivery)
     return servable
@@ -1170,8 +1189,8 @@ class _StockRounds:
             for trip, packed in self.placed[wh]
         ]
         routes.sort(key=lambda r: (r.date, r.warehouse, r.truck, r.trip))
-        if self.ctx.residual is not None and self.ctx.residual.extra:
-            routes = _with_pickups(self.ctx.residual, routes)
+        if self.ctx.extras:
+            routes = _with_pickups(self.ctx.extras, routes)
         return routes
 
 
@@ -1792,12 +1811,12 @@ def _move_cost(ctx: _Context, trip: _Trip, days: tuple[date, ...]) -> tuple[floa
     return tuple(float(c) for c in cost)
 
 
-def _with_pickups(residual: Residual, routes: list[Route]) -> list[Route]:
+def _with_pickups(extras: list[ExtraDelivery], routes: list[Route]) -> list[Route]:
     """Mark replacement stops and spread each replacement's pickup over its stops, by date.
 
     A stop takes back at most its own kg, so the load on board never grows along a trip.
     """
-    left = [extra.pickup_kg for extra in residual.extra]
+    left = [extra.pickup_kg for extra in extras]
     out: list[Route] = []
     for route in routes:
         stops = []
@@ -1806,7 +1825,7 @@ def _with_pickups(residual: Residual, routes: list[Route]) -> list[Route]:
                 e = int(stop.kind.removeprefix("extra:"))
                 pickup = min(left[e], stop.kg)
                 left[e] -= pickup
-                stop = replace(stop, kind=residual.extra[e].kind, pickup_kg=round(pickup, 6))
+                stop = replace(stop, kind=extras[e].kind, pickup_kg=round(pickup, 6))
             stops.append(stop)
         out.append(replace(route, stops=tuple(stops)))
     return out
