@@ -276,8 +276,9 @@ def pack_trips(
         key=lambda t: (min(t.days) if t.days else date.max, -t.families, -t.duration_s, t.key),
     )
     days: dict[tuple[str, date], _TruckDay] = {}
-    unplaced: list[TripToPack] = []
-    for trip in order:
+
+    def place(trip: TripToPack, announced_only: bool) -> bool:
+        """Put ``trip`` on its cheapest truck-day (only its least-move days); False if none."""
         best: tuple[float, int, int, str, date] | None = None
         best_plan: tuple[list[TripToPack], list[int]] | None = None
         # Whether a trip fits an empty truck-day depends on the truck, not the day (unless
@@ -289,7 +290,10 @@ def pack_trips(
         # The least move cost of this or any later day: with the waiting cost, a bound on
         # what later days can cost.
         move_floor = _suffix_min(move) if move else ()
+        least_move = min(move) if move else 0.0
         for day_number, day in enumerate(trip.days):
+            if announced_only and move[day_number] > least_move:
+                continue
             wait_cost = wait_cost_per_kpm_day * trip.families * (day - trip.days[0]).days
             if best is not None and best[0] < wait_cost + (move_floor[day_number] if move else 0):
                 # Later days only cost more: none can beat the best placement found.
@@ -324,12 +328,21 @@ def pack_trips(
             if best is not None and best[0] == 0.0:
                 break
         if best is None or best_plan is None:
-            unplaced.append(trip)
-            continue
+            return False
         truck_id, day = best[3], best[4]
         slot = days.setdefault((truck_id, day), _TruckDay())
         slot.trips, slot.departs = best_plan
         slot.busy_s += trip.min_length_s + loading_s
+        return True
+
+    if any(trip.move_cost for trip in order):
+        # A re-plan: first every trip of announced deliveries that can keep its day keeps it,
+        # then the rest find days. Placed greedily by date instead, a trip pushed off its day
+        # by a lost truck-day would push the next day's trips in turn, and so on: many
+        # deliveries moved instead of a few.
+        kept_day = {trip.key for trip in order if trip.move_cost and place(trip, True)}
+        order = [trip for trip in order if trip.key not in kept_day]
+    unplaced = [trip for trip in order if not place(trip, False)]
     kept_trips = {truck.truck_id: truck.busy for truck in trucks if truck.busy}
     placed: list[PackedTrip] = []
     for (truck_id, day), slot in sorted(days.items(), key=lambda kv: (kv[0][1], kv[0][0])):

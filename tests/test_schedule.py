@@ -173,3 +173,14 @@ def test_packed_trips_respect_days_off_and_busy_truck_days(
         used = busy.get(day, (0, 0))[1]
         assert sorted(numbers) == list(range(used + 1, used + len(numbers) + 1))
         assert used + len(numbers) <= 3
+
+
+def test_a_trip_pushed_off_its_day_does_not_push_the_next_days_trips() -> None:
+    # One trip a day. Trip 0 was announced for the first day, now lost; trip 1 for the second.
+    # Trip 1 keeps its day and trip 0 alone moves, rather than both moving by one day.
+    truck = TruckShift("T1", 300, SHIFT[0], SHIFT[1], 1, 1.0, off_days=frozenset({DAYS[0]}))
+    lost = _plain(0, move_cost=(0.0, 1000.0, 2000.0, 3000.0))
+    next_day = _plain(1, move_cost=(1000.0, 0.0, 1000.0, 2000.0))
+    placed, unplaced = pack_trips([lost, next_day], [truck], LOADING_S, 1.0)
+    assert unplaced == []
+    assert {p.key: p.day for p in placed} == {0: DAYS[2], 1: DAYS[1]}
