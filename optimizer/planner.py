@@ -364,7 +364,8 @@ def plan_scenario(
     Raises
     ------
     ValueError
-        If the strategy name is unknown, or ``travel`` does not hold the scenario's places.
+        If the strategy name is unknown, ``travel`` does not hold the scenario's places, or
+        ``residual`` names an id the scenario lacks.
     """
     options = options or PlannerOptions()
     strategy = get_strategy(scenario.solver.strategy)
@@ -598,6 +599,7 @@ def _build_context(
 def _add_residual(ctx: _Context, residual: Residual, start: date) -> None:
     """Fill the context's residual fields: replacement days, closed days, working days."""
     calendar = ctx.scenario.calendar
+    _check_residual_ids(ctx.scenario, residual)
     ctx.residual = residual
     merged: dict[tuple[str, str, str], ExtraDelivery] = {}
     for extra in residual.extra:
@@ -1276,6 +1278,26 @@ def _make_parts(
                     label += f" sector {k}/{len(sectors)}"
                 parts.append(_Part(wh, tranche_id, label, sector))
     return parts
+
+
+def _check_residual_ids(scenario: Scenario, residual: Residual) -> None:
+    """Refuse a residual that names ids the scenario lacks (a bug of its maker, not input)."""
+    index = scenario._index
+    unknown: list[str] = []
+    for point, tranche in [*residual.families, *residual.announced]:
+        if point not in index.drop_points or tranche not in index.tranches:
+            unknown.append(f"({point}, {tranche})")
+    for extra in residual.extra:
+        if extra.drop_point not in index.drop_points or extra.tranche not in index.tranches:
+            unknown.append(f"replacement ({extra.drop_point}, {extra.tranche})")
+        if extra.sacks < 0 or extra.pickup_kg < 0:
+            unknown.append(f"replacement ({extra.drop_point}, {extra.tranche}): negative amount")
+    unknown += [f"warehouse {w}" for w in residual.stock_kg if w not in index.warehouses]
+    trucks = [*residual.truck_off, *(truck for truck, _ in residual.busy)]
+    unknown += [f"truck {t}" for t in dict.fromkeys(trucks) if t not in index.trucks]
+    unknown += [f"drop point {p}" for p in residual.closed if p not in index.drop_points]
+    if unknown:
+        raise ValueError("residual does not fit the scenario: " + ", ".join(unknown[:10]))
 
 
 def _part_group(ctx: _Context, delivery: _Delivery) -> str:

@@ -437,3 +437,15 @@ def residuals(draw: st.DrawFn) -> Residual:
 @given(residual=residuals())
 def test_every_trip_respects_a_random_residual(residual: Residual) -> None:
     assert_respects(TINY, residual, _plan(TINY, residual))
+
+
+def test_a_residual_naming_ids_the_scenario_lacks_is_refused() -> None:
+    scenario = make_tiny_scenario()
+    residual = _residual(
+        scenario,
+        families={("NOPE", SEP): 3},
+        truck_off={"T9": frozenset()},
+        extra=(ExtraDelivery("P2", "T-XXX", 1, date(2020, 9, 3), 0.0),),
+    )
+    with pytest.raises(ValueError, match=r"NOPE.*T-XXX.*truck T9"):
+        plan_scenario(scenario, residual=residual)
