@@ -1074,7 +1074,7 @@ def _assign_warehouses(
             w
             for w in reach
             if (d.point, d.tranche, d.extra, w) not in rounds.tried
-            and (w, d.tranche) not in rounds.fleet_full
+            and (w, d.tranche, d.extra >= 0) not in rounds.fleet_full
         ]
 
     for point in sorted(by_point, key=regret):
@@ -1145,9 +1145,10 @@ class _StockRounds:
         again."""
         self.failures: dict[tuple[int, str, int], tuple[ReasonCode, ReasonFacts]] = {}
         """The last packing failure of each (point, tranche, replacement or -1)."""
-        self.fleet_full: set[tuple[int, str]] = set()
-        """(warehouse, tranche) whose fleet already left a trip without a truck: stock that
-        comes back is not offered to that tranche there again (its trips would fail too)."""
+        self.fleet_full: set[tuple[int, str, bool]] = set()
+        """(warehouse, tranche, replacements?) whose fleet already left a trip without a truck:
+        stock that comes back is not offered to that tranche there again (its trips would fail
+        too). Replacements count apart: their days end sooner than the tranche's."""
         self.trips: dict[int, list[_Trip]] = defaultdict(list)
         self.placed: dict[int, list[tuple[_Trip, PackedTrip]]] = {}
 
@@ -1169,7 +1170,7 @@ class _StockRounds:
                 for stop, code, facts in _unplaced_failures(ctx, trip, item):
                     point, tranche, sacks, extra = stop
                     if code is ReasonCode.FLEET_TIME:
-                        self.fleet_full.add((wh, tranche))
+                        self.fleet_full.add((wh, tranche, extra >= 0))
                     self.failures[(point, tranche, extra)] = (code, facts)
                     self.tried.add((point, tranche, extra, wh))
                     returned.append(_Delivery(point, tranche, sacks, extra))
@@ -1213,7 +1214,7 @@ def _report_pending(ctx: _Context, pending: list[_Delivery], rounds: _StockRound
             # A warehouse in reach has rice left, but its fleet already left trips of this
             # tranche without a truck (or the round limit stopped the search): the fleet is
             # what is short.
-            full = [w for w in with_ration if (w, d.tranche) in rounds.fleet_full]
+            full = [w for w in with_ration if (w, d.tranche, d.extra >= 0) in rounds.fleet_full]
             wh = (full or with_ration)[0]
             days = ctx.days[d.tranche] if d.extra < 0 else ctx.extra_days[d.extra]
             facts = ReasonFacts(

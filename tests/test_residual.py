@@ -9,11 +9,15 @@ import math
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from documents.pipeline import with_overrides
+from geodata.sample import write_sample
+from geodata.scenario_io import read_scenario
 from optimizer.checker import check_plan
 from optimizer.model import Scenario
 from optimizer.planner import plan_scenario
@@ -449,3 +453,56 @@ def test_a_residual_naming_ids_the_scenario_lacks_is_refused() -> None:
     )
     with pytest.raises(ValueError, match=r"NOPE.*T-XXX.*truck T9"):
         plan_scenario(scenario, residual=residual)
+
+
+# --- a sample campaign: the day after ------------------------------------------------------------
+
+
+def test_the_day_after_on_a_sample_keeps_most_announced_days(tmp_path: Path) -> None:
+    """Plan a sample, then plan what is left after its first day with one truck broken for
+    two days: every trip respects the residual and most announced deliveries keep their day."""
+    write_sample(tmp_path / "s", n_drop_points=80, seed=4)
+    scenario = with_overrides(
+        read_scenario(tmp_path / "s"), seed=3, solution_limit=30, time_limit_s=900.0
+    )
+    first = _plan(scenario, None)
+    today = min(r.date for r in first.routes if r.date > scenario.start_date)
+    families = {(p.id, t.id): p.kpm for p in scenario.drop_points for t in scenario.tranches}
+    stock = {w.id: w.stock_kg for w in scenario.warehouses}
+    announced: dict[tuple[str, str], date] = {}
+    for route in first.routes:
+        for stop in route.stops:
+            if route.date < today:
+                families[(stop.drop_point, stop.tranche)] -= round(
+                    stop.kg / scenario.tranche(stop.tranche).kg_per_kpm
+                )
+            else:
+                announced[(stop.drop_point, stop.tranche)] = route.date
+        if route.date < today:
+            stock[route.warehouse] -= route.load_kg
+    broken = scenario.trucks[0].id
+    later = sorted({r.date for r in first.routes if r.date >= today})[:2]
+    busy_truck = scenario.trucks[-1]
+    residual = Residual(
+        start_date=today,
+        families=families,
+        stock_kg=stock,
+        truck_off={broken: frozenset(later)},
+        closed={scenario.drop_points[0].id: frozenset(later[:1])},
+        busy={(busy_truck.id, today): (12 * 3600, 1)},
+        announced=announced,
+        move_cost_per_kpm_day=1000.0,
+        extra=(
+            ExtraDelivery(scenario.drop_points[1].id, scenario.tranches[0].id, 2, later[-1], 25.0),
+        ),
+    )
+    plan = _plan(scenario, residual)
+    assert_respects(scenario, residual, plan)
+    days = {
+        (s.drop_point, s.tranche): r.date
+        for r in plan.routes
+        for s in r.stops
+        if s.kind == "delivery"
+    }
+    kept = sum(1 for key, day in announced.items() if days.get(key) == day)
+    assert kept >= 0.75 * len(announced), (kept, len(announced))
