@@ -26,6 +26,15 @@ How the problem is split, and why
    gives nothing back. A delivery is ``stock`` only if, at the end, no warehouse that can reach
    it has a family's ration left.
 
+A re-plan (:mod:`optimizer.replan`) runs the same steps on a *residual*
+(:class:`optimizer.residual.Residual`): the families and replacement sacks still owed, the stock
+left, from its start day. Replacements are deliveries of their own (whole sacks, routed apart,
+days ending at their due day, stops marked ``replacement`` with the rejected kg to take back);
+deliveries announced for one day are routed together; a trip never runs on a closed day of one
+of its points; and the packer skips trucks' days off, loads after kept trips on busy truck-days,
+adds the move cost of announced deliveries to its choice of day and lets every trip that can
+keep its announced day keep it before the others choose.
+
 Every distance and driving time comes from one travel model (:mod:`optimizer.travel`): the
 straight line, or a road matrix per access class. Big and small trucks route in one problem,
 each group on its own class's matrix; a trip keeps the class it was routed for, is timed on its

@@ -11,6 +11,11 @@ arrivals for a given departure.
 wait less), trucks already on the road that day first (fewer truck-days), and inside a
 truck-day the trips run in order of latest departure, each ``loading`` after the previous
 return. Trips it cannot place are returned so that the planner reports them as ``fleet_time``.
+
+For a re-plan, a truck has days off and busy days (kept trips: new ones load after their
+return and are numbered after them), and a trip may carry a move cost per day; trips with one
+first try only their cheapest days, so that a lost truck-day moves the trips it held rather
+than pushing every later day's trips along.
 """
 
 from __future__ import annotations
