@@ -345,7 +345,13 @@ def pack_trips(
         # then the rest find days. Placed greedily by date instead, a trip pushed off its day
         # by a lost truck-day would push the next day's trips in turn, and so on: many
         # deliveries moved instead of a few.
-        kept_day = {trip.key for trip in order if trip.move_cost and place(trip, True)}
+        # Only trips that can still have their announced day (no move cost there): one whose
+        # day is lost must not take the next day before that day's own trips.
+        kept_day = {
+            trip.key
+            for trip in order
+            if trip.move_cost and min(trip.move_cost) == 0.0 and place(trip, True)
+        }
         order = [trip for trip in order if trip.key not in kept_day]
     unplaced = [trip for trip in order if not place(trip, False)]
     kept_trips = {truck.truck_id: truck.busy for truck in trucks if truck.busy}

@@ -184,3 +184,13 @@ def test_a_trip_pushed_off_its_day_does_not_push_the_next_days_trips() -> None:
     placed, unplaced = pack_trips([lost, next_day], [truck], LOADING_S, 1.0)
     assert unplaced == []
     assert {p.key: p.day for p in placed} == {0: DAYS[2], 1: DAYS[1]}
+
+
+def test_a_trip_whose_announced_day_is_gone_does_not_take_the_next_day_first() -> None:
+    # Trip 0 was announced for a day before these (cheapest now: the first day); trip 1 for
+    # the first day. Trip 1 keeps its day; trip 0 takes the next.
+    truck = TruckShift("T1", 300, SHIFT[0], SHIFT[1], 1, 1.0)
+    gone = _plain(0, move_cost=(1000.0, 2000.0, 3000.0, 4000.0))
+    first_day = _plain(1, move_cost=(0.0, 1000.0, 2000.0, 3000.0))
+    placed, _ = pack_trips([gone, first_day], [truck], LOADING_S, 1.0)
+    assert {p.key: p.day for p in placed} == {0: DAYS[1], 1: DAYS[0]}
