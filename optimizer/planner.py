@@ -26,6 +26,15 @@ How the problem is split, and why
    gives nothing back. A delivery is ``stock`` only if, at the end, no warehouse that can reach
    it has a family's ration left.
 
+A re-plan (:mod:`optimizer.replan`) runs the same steps on a *residual*
+(:class:`optimizer.residual.Residual`): the families and replacement sacks still owed, the stock
+left, from its start day. Replacements are deliveries of their own (whole sacks, routed apart,
+days ending at their due day, stops marked ``replacement`` with the rejected kg to take back);
+deliveries announced for one day are routed together; a trip never runs on a closed day of one
+of its points; and the packer skips trucks' days off, loads after kept trips on busy truck-days,
+adds the move cost of announced deliveries to its choice of day and lets every trip that can
+keep its announced day keep it before the others choose.
+
 Every distance and driving time comes from one travel model (:mod:`optimizer.travel`): the
 straight line, or a road matrix per access class. Big and small trucks route in one problem,
 each group on its own class's matrix; a trip keeps the class it was routed for, is timed on its
@@ -41,6 +50,7 @@ with the number of warehouses and the largest routing part, never with warehouse
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import threading
@@ -60,6 +70,7 @@ from optimizer.executors import Executor, SpawnPool, share_of_time_s, worker_sea
 from optimizer.geometry import FloatArray
 from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse
 from optimizer.reasons import ReasonFacts, english_reason
+from optimizer.residual import ExtraDelivery, Residual
 from optimizer.routing import (
     DAY_S,
     NO_ROAD_M,
@@ -136,6 +147,8 @@ class _Delivery:
     point: int
     tranche: str
     sacks: int
+    extra: int = -1
+    """Index of the replacement (``Residual.extra``) these sacks are, or -1 for rations."""
 
 
 @dataclass(slots=True)
@@ -153,7 +166,8 @@ class _Part:
 class _Trip:
     warehouse: int
     tranche: str
-    stops: list[tuple[int, str, int]]  # (point, tranche, sacks) in visiting order
+    stops: list[tuple[int, str, int, int]]
+    """(point, tranche, sacks, replacement index or -1) in visiting order."""
     timed: list[TimedStop] = field(default_factory=list)
     travel_back_s: int = 0
     distance_km: float = 0.0
@@ -184,9 +198,27 @@ class _Context:
     """Sacks of one family's ration per tranche: deliveries move in whole rations."""
     nearest_warehouses: int
     """How many reachable warehouses (nearest first) a point keeps until it needs more."""
-    unassigned: dict[tuple[int, str], list[tuple[int, ReasonCode, ReasonFacts]]] = field(
+    stock_kg: list[float]
+    """Rice each warehouse's new trips may load (the scenario's, or the residual's)."""
+    residual: Residual | None = None
+    """What is left to plan after kept routes (a re-plan), or ``None`` for the whole scenario."""
+    extras: list[ExtraDelivery] = field(default_factory=list)
+    """The residual's replacements, one per (point, tranche, kind): several of one point and
+    tranche (two rejecting receipts) travel together, due by the earliest due day, so that a
+    trip never stops twice at a point for one tranche."""
+    extra_days: list[tuple[date, ...]] = field(default_factory=list)
+    """Working days of each of ``extras``, from the residual's start to its due day."""
+    closed: dict[int, frozenset[date]] = field(default_factory=dict)
+    """Days each point (by index) cannot receive (from the residual)."""
+    busy: dict[str, dict[date, tuple[int, int]]] = field(default_factory=dict)
+    """Per truck, its days with kept trips: (back from them at, trips made), from the residual."""
+    workdays: list[date] = field(default_factory=list)
+    """Every working day the residual's announced days and the plan's days span, in order:
+    a day's position is its working-day number, for the move cost."""
+    unassigned: dict[tuple[int, str, int], list[tuple[int, ReasonCode, ReasonFacts]]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    """Undelivered sacks per (point, tranche, -1 for rations or 1 for replacements)."""
     reach: dict[int, list[int]] = field(default_factory=dict)
     """Warehouses that can serve each point (by point index), nearest first, filled by
     screening: the ``nearest_warehouses`` nearest, or every one after :meth:`full_reach`."""
@@ -265,10 +297,26 @@ class _Context:
         return self.scenario.service.service_s(self.points[point], sacks * self.sack_kg)
 
     def drop(
-        self, point: int, tranche: str, sacks: int, code: ReasonCode, facts: ReasonFacts
+        self,
+        point: int,
+        tranche: str,
+        sacks: int,
+        code: ReasonCode,
+        facts: ReasonFacts,
+        extra: int = -1,
     ) -> None:
         if sacks > 0:
-            self.unassigned[(point, tranche)].append((sacks, code, facts))
+            self.unassigned[(point, tranche, 1 if extra >= 0 else -1)].append((sacks, code, facts))
+
+    def ration(self, delivery: _Delivery) -> int:
+        """Sacks that move together: a family's ration, or one sack of a replacement."""
+        return 1 if delivery.extra >= 0 else self.ration_sacks[delivery.tranche]
+
+    def deadline(self, tranche: str, extra: int) -> date:
+        """Return the last day of a delivery: its tranche's deadline, or a replacement's due."""
+        if extra >= 0 and self.residual is not None:
+            return self.extras[extra].due
+        return self.tranches[tranche].deadline
 
 
 ProgressCallback = Callable[[float, str], None]
@@ -282,6 +330,7 @@ def plan_scenario(
     options: PlannerOptions | None = None,
     progress: ProgressCallback | None = None,
     travel: RoadMatrix | None = None,
+    residual: Residual | None = None,
 ) -> Plan:
     """Plan every delivery of a scenario.
 
@@ -308,6 +357,12 @@ def plan_scenario(
         access class (``TravelSettings.truck_access``); a place farther than ``max_snap_m``
         from every road of a class is out of reach for that class. Stays in this process:
         routing parts get plain matrices.
+    residual
+        Plan only what is left (a re-plan, :mod:`optimizer.replan`): the families and
+        replacements it lists, from its start day, on the stock it gives each warehouse,
+        never on a truck's day off or at a point on a closed day, after the kept trips of a
+        busy truck-day, and at a cost for moving an announced delivery off its day (see
+        :class:`optimizer.residual.Residual`). ``None``: the whole scenario.
 
     Returns
     -------
@@ -318,13 +373,14 @@ def plan_scenario(
     Raises
     ------
     ValueError
-        If the strategy name is unknown, or ``travel`` does not hold the scenario's places.
+        If the strategy name is unknown, ``travel`` does not hold the scenario's places, or
+        ``residual`` names an id the scenario lacks.
     """
     options = options or PlannerOptions()
     strategy = get_strategy(scenario.solver.strategy)
     started = time.monotonic()
     deadline = started + scenario.solver.time_limit_s
-    ctx = _build_context(scenario, options, travel_model(scenario, travel))
+    ctx = _build_context(scenario, options, travel_model(scenario, travel), residual)
     with ctx.timed("screening"):
         servable = _screen(ctx)
     report = _ProgressReport(progress, started, deadline)
@@ -496,7 +552,10 @@ class _ProgressReport:
 
 
 def _build_context(
-    scenario: Scenario, options: PlannerOptions, travel: TravelModel | None = None
+    scenario: Scenario,
+    options: PlannerOptions,
+    travel: TravelModel | None = None,
+    residual: Residual | None = None,
 ) -> _Context:
     travel = travel if travel is not None else travel_model(scenario)
     points = scenario.drop_points
@@ -506,13 +565,17 @@ def _build_context(
     for truck in scenario.trucks:
         if truck.warehouse_id in wh_index:
             trucks_at[wh_index[truck.warehouse_id]].append(truck)
+    start = scenario.start_date
+    if residual is not None:
+        start = max(start, residual.start_date)
     days = {
-        t.id: tuple(
-            scenario.calendar.working_days_between(max(t.release, scenario.start_date), t.deadline)
-        )
+        t.id: tuple(scenario.calendar.working_days_between(max(t.release, start), t.deadline))
         for t in scenario.tranches
     }
-    return _Context(
+    stock_kg = [w.stock_kg for w in warehouses]
+    if residual is not None:
+        stock_kg = [max(0.0, float(residual.stock_kg.get(w.id, 0.0))) for w in warehouses]
+    ctx = _Context(
         scenario=scenario,
         points=points,
         warehouses=warehouses,
@@ -535,7 +598,49 @@ def _build_context(
             for wh, trucks in trucks_at.items()
             if trucks
         },
+        stock_kg=stock_kg,
     )
+    if residual is not None:
+        _add_residual(ctx, residual, start)
+    return ctx
+
+
+def _add_residual(ctx: _Context, residual: Residual, start: date) -> None:
+    """Fill the context's residual fields: replacement days, closed days, working days."""
+    calendar = ctx.scenario.calendar
+    _check_residual_ids(ctx.scenario, residual)
+    ctx.residual = residual
+    merged: dict[tuple[str, str, str], ExtraDelivery] = {}
+    for extra in residual.extra:
+        key = (extra.drop_point, extra.tranche, extra.kind)
+        before = merged.get(key)
+        merged[key] = (
+            extra
+            if before is None
+            else replace(
+                before,
+                sacks=before.sacks + extra.sacks,
+                due=min(before.due, extra.due),
+                pickup_kg=before.pickup_kg + extra.pickup_kg,
+            )
+        )
+    ctx.extras = list(merged.values())
+    ctx.extra_days = [
+        tuple(calendar.working_days_between(start, extra.due)) for extra in ctx.extras
+    ]
+    point_index = {p.id: i for i, p in enumerate(ctx.points)}
+    ctx.closed = {
+        point_index[point]: frozenset(closed)
+        for point, closed in residual.closed.items()
+        if closed and point in point_index
+    }
+    for (truck, day), kept in residual.busy.items():
+        ctx.busy.setdefault(truck, {})[day] = kept
+    first = min([start, *residual.announced.values()])
+    last = max(
+        [start, *(t.deadline for t in ctx.tranches.values()), *(e.due for e in residual.extra)]
+    )
+    ctx.workdays = calendar.working_days_between(first, last)
 
 
 def _ration_sacks(tranche: Tranche, sack_kg: float) -> int:
@@ -808,36 +913,63 @@ def _screen(ctx: _Context) -> dict[int, list[_Delivery]]:
         if screened.n_reachable[p] > len(reachable):
             ctx.truncated.add(p)
         for tranche in scenario.tranches:
-            demand_kg = scenario.demand_kg(point, tranche)
-            sacks = round(demand_kg / ctx.sack_kg)
-            if sacks <= 0:
-                continue
-            if not ctx.days[tranche.id]:
-                first = max(tranche.release, scenario.start_date)
-                facts = ReasonFacts(
-                    first_day=first, deadline=tranche.deadline, start_date=scenario.start_date
-                )
-                ctx.drop(p, tranche.id, sacks, ReasonCode.DEADLINE, facts)
-                continue
-            if not reachable:
-                code = screened.binding[p]
-                if code is ReasonCode.NO_ROAD:
-                    facts = _no_road_facts(ctx, p)
-                elif screened.small_only[p]:
-                    facts = _small_only_facts(ctx, p)
-                else:
-                    facts = _unreachable_facts(
-                        ctx,
-                        p,
-                        code,
-                        screened.nearest[p],
-                        screened.nearest_km[p],
-                        screened.nearest_s[p],
-                    )
-                ctx.drop(p, tranche.id, sacks, code, facts)
-                continue
-            servable.setdefault(p, []).append(_Delivery(p, tranche.id, sacks))
+            if ctx.residual is None:
+                demand_kg = scenario.demand_kg(point, tranche)
+                sacks = round(demand_kg / ctx.sack_kg)
+            else:
+                families = ctx.residual.families.get((point.id, tranche.id), 0)
+                sacks = max(0, families) * ctx.ration_sacks[tranche.id]
+            _screen_one(ctx, screened, servable, _Delivery(p, tranche.id, sacks))
+    if ctx.residual is not None:
+        point_index = {point.id: i for i, point in enumerate(ctx.points)}
+        for e, extra in enumerate(ctx.extras):
+            delivery = _Delivery(point_index[extra.drop_point], extra.tranche, extra.sacks, e)
+            _screen_one(ctx, screened, servable, delivery)
     return servable
+
+
+def _screen_one(
+    ctx: _Context,
+    screened: _ReachRows,
+    servable: dict[int, list[_Delivery]],
+    delivery: _Delivery,
+) -> None:
+    """Add one delivery to ``servable``, or drop it with the reason no warehouse serves it."""
+    scenario = ctx.scenario
+    p, sacks, extra = delivery.point, delivery.sacks, delivery.extra
+    tranche = ctx.tranches[delivery.tranche]
+    reachable = ctx.reach[p]
+    if sacks <= 0:
+        return
+    days = ctx.days[tranche.id] if extra < 0 else ctx.extra_days[extra]
+    if not days:
+        start = scenario.start_date
+        if ctx.residual is not None:
+            start = max(start, ctx.residual.start_date)
+        first = max(tranche.release, start) if extra < 0 else start
+        facts = ReasonFacts(
+            first_day=first, deadline=ctx.deadline(tranche.id, extra), start_date=start
+        )
+        ctx.drop(p, tranche.id, sacks, ReasonCode.DEADLINE, facts, extra)
+        return
+    if not reachable:
+        code = screened.binding[p]
+        if code is ReasonCode.NO_ROAD:
+            facts = _no_road_facts(ctx, p)
+        elif screened.small_only[p]:
+            facts = _small_only_facts(ctx, p)
+        else:
+            facts = _unreachable_facts(
+                ctx,
+                p,
+                code,
+                screened.nearest[p],
+                screened.nearest_km[p],
+                screened.nearest_s[p],
+            )
+        ctx.drop(p, tranche.id, sacks, code, facts, extra)
+        return
+    servable.setdefault(p, []).append(delivery)
 
 
 def _no_road_facts(ctx: _Context, point: int) -> ReasonFacts:
@@ -950,8 +1082,8 @@ def _assign_warehouses(
         return [
             w
             for w in reach
-            if (d.point, d.tranche, w) not in rounds.tried
-            and (w, d.tranche) not in rounds.fleet_full
+            if (d.point, d.tranche, d.extra, w) not in rounds.tried
+            and (w, d.tranche, d.extra >= 0) not in rounds.fleet_full
         ]
 
     for point in sorted(by_point, key=regret):
@@ -975,7 +1107,7 @@ def _assign_warehouses(
         # rations, first where stock and time remain, then where stock remains (the packer
         # reports what the fleet cannot drive, and its stock comes back).
         for d, item_options in zip(items, options, strict=True):
-            ration = ctx.ration_sacks[d.tranche]
+            ration = ctx.ration(d)
             remaining = d.sacks
             for need_time in (True, False):
                 tried: set[int] = set()
@@ -987,7 +1119,7 @@ def _assign_warehouses(
                         take = min(remaining, stock[wh] // ration * ration)
                         if take <= 0:
                             continue
-                        part = _Delivery(d.point, d.tranche, take)
+                        part = replace(d, sacks=take)
                         need = _fleet_need_s(ctx, wh, part)
                         if need_time and budget[(wh, d.tranche)] < need:
                             continue
@@ -1001,7 +1133,7 @@ def _assign_warehouses(
                     # point may give stock, nearest first.
                     item_options = options_for(d, ctx.full_reach(point))
             if remaining:
-                short.append(_Delivery(d.point, d.tranche, remaining))
+                short.append(replace(d, sacks=remaining))
     return by_warehouse, short
 
 
@@ -1014,16 +1146,18 @@ class _StockRounds:
 
     def __init__(self, ctx: _Context) -> None:
         self.ctx = ctx
-        self.stock_sacks = [int(w.stock_kg // ctx.sack_kg + 1e-9) for w in ctx.warehouses]
+        self.stock_sacks = [int(kg // ctx.sack_kg + 1e-9) for kg in ctx.stock_kg]
         self.stock_left = list(self.stock_sacks)
         self.budget = _fleet_budget_s(ctx)
-        self.tried: set[tuple[int, str, int]] = set()
-        """(point, tranche, warehouse) whose trip found no truck: not offered again."""
-        self.failures: dict[tuple[int, str], tuple[ReasonCode, ReasonFacts]] = {}
-        """The last packing failure of each (point, tranche)."""
-        self.fleet_full: set[tuple[int, str]] = set()
-        """(warehouse, tranche) whose fleet already left a trip without a truck: stock that
-        comes back is not offered to that tranche there again (its trips would fail too)."""
+        self.tried: set[tuple[int, str, int, int]] = set()
+        """(point, tranche, replacement, warehouse) whose trip found no truck: not offered
+        again."""
+        self.failures: dict[tuple[int, str, int], tuple[ReasonCode, ReasonFacts]] = {}
+        """The last packing failure of each (point, tranche, replacement or -1)."""
+        self.fleet_full: set[tuple[int, str, bool]] = set()
+        """(warehouse, tranche, replacements?) whose fleet already left a trip without a truck:
+        stock that comes back is not offered to that tranche there again (its trips would fail
+        too). Replacements count apart: their days end sooner than the tranche's."""
         self.trips: dict[int, list[_Trip]] = defaultdict(list)
         self.placed: dict[int, list[tuple[_Trip, PackedTrip]]] = {}
 
@@ -1039,16 +1173,16 @@ class _StockRounds:
             placed, unplaced = _pack_warehouse(ctx, wh, trips)
             self.placed[wh] = placed
             self.trips[wh] = [trip for trip, _ in placed]
-            held = sum(s for trip, _ in placed for _, _, s in trip.stops)
+            held = sum(stop[2] for trip, _ in placed for stop in trip.stops)
             self.stock_left[wh] = self.stock_sacks[wh] - held
             for trip, item in unplaced:
                 for stop, code, facts in _unplaced_failures(ctx, trip, item):
-                    point, tranche, sacks = stop
+                    point, tranche, sacks, extra = stop
                     if code is ReasonCode.FLEET_TIME:
-                        self.fleet_full.add((wh, tranche))
-                    self.failures[(point, tranche)] = (code, facts)
-                    self.tried.add((point, tranche, wh))
-                    returned.append(_Delivery(point, tranche, sacks))
+                        self.fleet_full.add((wh, tranche, extra >= 0))
+                    self.failures[(point, tranche, extra)] = (code, facts)
+                    self.tried.add((point, tranche, extra, wh))
+                    returned.append(_Delivery(point, tranche, sacks, extra))
         return returned
 
     def leftover_kg(self, wh: int) -> float:
@@ -1057,7 +1191,7 @@ class _StockRounds:
         A part of a sack left over counts too, though no delivery can use it.
         """
         held = self.stock_sacks[wh] - self.stock_left[wh]
-        return round(self.ctx.warehouses[wh].stock_kg - held * self.ctx.sack_kg, 3)
+        return round(self.ctx.stock_kg[wh] - held * self.ctx.sack_kg, 3)
 
     def routes(self) -> list[Route]:
         """Every placed trip as a route, in date, warehouse, truck and trip order."""
@@ -1067,6 +1201,8 @@ class _StockRounds:
             for trip, packed in self.placed[wh]
         ]
         routes.sort(key=lambda r: (r.date, r.warehouse, r.truck, r.trip))
+        if self.ctx.extras:
+            routes = _with_pickups(self.ctx.extras, routes)
         return routes
 
 
@@ -1077,36 +1213,35 @@ def _report_pending(ctx: _Context, pending: list[_Delivery], rounds: _StockRound
     otherwise the delivery's own packing failure (its fleet or its opening hours).
     """
     for d in pending:
-        ration = ctx.ration_sacks[d.tranche]
+        ration = ctx.ration(d)
         reach = ctx.full_reach(d.point)  # nearest first
         with_ration = [w for w in reach if rounds.stock_left[w] >= ration]
-        failure = rounds.failures.get((d.point, d.tranche))
+        failure = rounds.failures.get((d.point, d.tranche, d.extra))
         if failure is not None:
-            ctx.drop(d.point, d.tranche, d.sacks, failure[0], failure[1])
+            ctx.drop(d.point, d.tranche, d.sacks, failure[0], failure[1], d.extra)
         elif with_ration:
             # A warehouse in reach has rice left, but its fleet already left trips of this
             # tranche without a truck (or the round limit stopped the search): the fleet is
             # what is short.
-            full = [w for w in with_ration if (w, d.tranche) in rounds.fleet_full]
+            full = [w for w in with_ration if (w, d.tranche, d.extra >= 0) in rounds.fleet_full]
             wh = (full or with_ration)[0]
-            tranche = ctx.tranches[d.tranche]
-            days = ctx.days[d.tranche]
+            days = ctx.days[d.tranche] if d.extra < 0 else ctx.extra_days[d.extra]
             facts = ReasonFacts(
                 warehouses=(ctx.warehouses[wh].id,),
                 trucks=len(ctx.trucks_at[wh]),
                 trip_kg=d.sacks * ctx.sack_kg,
                 working_days=len(days),
                 first_day=days[0] if days else None,
-                deadline=tranche.deadline,
+                deadline=ctx.deadline(d.tranche, d.extra),
             )
-            ctx.drop(d.point, d.tranche, d.sacks, ReasonCode.FLEET_TIME, facts)
+            ctx.drop(d.point, d.tranche, d.sacks, ReasonCode.FLEET_TIME, facts, d.extra)
         else:
             facts = ReasonFacts(
                 warehouses=tuple(ctx.warehouses[w].id for w in reach),
                 leftover_kg=tuple(rounds.leftover_kg(w) for w in reach),
                 ration_kg=ration * ctx.sack_kg,
             )
-            ctx.drop(d.point, d.tranche, d.sacks, ReasonCode.STOCK, facts)
+            ctx.drop(d.point, d.tranche, d.sacks, ReasonCode.STOCK, facts, d.extra)
 
 
 # --- 3. routing -------------------------------------------------------------------------------
@@ -1119,9 +1254,13 @@ def _make_parts(
     for wh in sorted(assigned):
         trucks = ctx.trucks_at[wh]
         max_sacks = max(int(t.capacity_kg // ctx.sack_kg) for t in trucks)
-        by_tranche: dict[str, list[_Delivery]] = defaultdict(list)
+        # Per tranche and, in a re-plan, per announced day (deliveries announced for one day
+        # share trips, so each trip can keep its day) with replacements apart (their days end
+        # at their due day, which would hold back any trip they shared).
+        by_tranche: dict[tuple[str, str], list[_Delivery]] = defaultdict(list)
         for d in assigned[wh]:
-            ration = ctx.ration_sacks[d.tranche]
+            key = (d.tranche, _part_group(ctx, d))
+            ration = ctx.ration(d)
             # A load is whole rations: a family's rice never travels on two trucks. Screening
             # kept only warehouses with a truck that carries the largest ration. A point only
             # some access classes reach gets loads of their largest truck.
@@ -1130,19 +1269,56 @@ def _make_parts(
             remaining = d.sacks
             # Whole truckloads go straight; the remainder shares a trip with neighbours.
             while remaining > load:
-                by_tranche[d.tranche].append(_Delivery(d.point, d.tranche, load))
+                by_tranche[key].append(replace(d, sacks=load))
                 remaining -= load
-            by_tranche[d.tranche].append(_Delivery(d.point, d.tranche, remaining))
-        for tranche_id in sorted(by_tranche, key=lambda t: (ctx.tranches[t].release, t)):
-            chunks = by_tranche[tranche_id]
-            ctx.tranche_sacks[(wh, tranche_id)] = sum(c.sacks for c in chunks)
+            by_tranche[key].append(replace(d, sacks=remaining))
+        tranche_sacks: dict[str, int] = defaultdict(int)
+        for (tranche_id, _), chunks in by_tranche.items():
+            tranche_sacks[tranche_id] += sum(c.sacks for c in chunks)
+        for tranche_id, sacks in tranche_sacks.items():
+            ctx.tranche_sacks[(wh, tranche_id)] = sacks
+        for tranche_id, group in sorted(
+            by_tranche, key=lambda k: (ctx.tranches[k[0]].release, k[0], k[1])
+        ):
+            chunks = by_tranche[(tranche_id, group)]
             sectors = _sectors(ctx, wh, chunks, options.max_chunks_per_part)
             for k, sector in enumerate(sectors, 1):
-                label = f"warehouse {ctx.warehouses[wh].id} tranche {tranche_id}"
+                label = f"warehouse {ctx.warehouses[wh].id} tranche {tranche_id}{group}"
                 if len(sectors) > 1:
                     label += f" sector {k}/{len(sectors)}"
                 parts.append(_Part(wh, tranche_id, label, sector))
     return parts
+
+
+def _check_residual_ids(scenario: Scenario, residual: Residual) -> None:
+    """Refuse a residual that names ids the scenario lacks (a bug of its maker, not input)."""
+    index = scenario._index
+    unknown: list[str] = []
+    for point, tranche in [*residual.families, *residual.announced]:
+        if point not in index.drop_points or tranche not in index.tranches:
+            unknown.append(f"({point}, {tranche})")
+    for extra in residual.extra:
+        if extra.drop_point not in index.drop_points or extra.tranche not in index.tranches:
+            unknown.append(f"replacement ({extra.drop_point}, {extra.tranche})")
+        if extra.sacks < 0 or extra.pickup_kg < 0:
+            unknown.append(f"replacement ({extra.drop_point}, {extra.tranche}): negative amount")
+    unknown += [f"warehouse {w}" for w in residual.stock_kg if w not in index.warehouses]
+    trucks = [*residual.truck_off, *(truck for truck, _ in residual.busy)]
+    unknown += [f"truck {t}" for t in dict.fromkeys(trucks) if t not in index.trucks]
+    unknown += [f"drop point {p}" for p in residual.closed if p not in index.drop_points]
+    if unknown:
+        raise ValueError("residual does not fit the scenario: " + ", ".join(unknown[:10]))
+
+
+def _part_group(ctx: _Context, delivery: _Delivery) -> str:
+    """Return the routing group of a delivery within its tranche ("" without a residual)."""
+    residual = ctx.residual
+    if residual is None:
+        return ""
+    if delivery.extra >= 0:
+        return " replacements"
+    announced = residual.announced.get((ctx.points[delivery.point].id, delivery.tranche))
+    return f" announced {announced.isoformat()}" if announced is not None else ""
 
 
 def _largest_sacks(ctx: _Context, wh: int, mask: int, largest: int) -> int:
@@ -1492,16 +1668,16 @@ def _solve_in_worker(
 def _trips_from_result(ctx: _Context, part: _Part, result: RoutingResult) -> list[_Trip]:
     trips: list[_Trip] = []
     for group, nodes in result.trips:
-        merged: dict[tuple[int, str], int] = {}
+        merged: dict[tuple[int, str, int], int] = {}
         for node in nodes:
             chunk = part.chunks[node - 1]
-            key = (chunk.point, chunk.tranche)
+            key = (chunk.point, chunk.tranche, chunk.extra)
             merged[key] = merged.get(key, 0) + chunk.sacks
         trips.append(
             _Trip(
                 part.warehouse,
                 part.tranche,
-                [(p, t, s) for (p, t), s in merged.items()],
+                [(p, t, s, e) for (p, t, e), s in merged.items()],
                 access=part.group_access[group] if part.group_access else 0,
             )
         )
@@ -1513,7 +1689,7 @@ def _trips_from_result(ctx: _Context, part: _Part, result: RoutingResult) -> lis
             _Trip(
                 part.warehouse,
                 part.tranche,
-                [(chunk.point, chunk.tranche, chunk.sacks)],
+                [(chunk.point, chunk.tranche, chunk.sacks, chunk.extra)],
                 access=_lone_trip_access(ctx, part.warehouse, chunk),
             )
         )
@@ -1541,7 +1717,7 @@ def _lone_trip_access(ctx: _Context, wh: int, chunk: _Delivery) -> int:
 
 def _time_model(ctx: _Context, trip: _Trip) -> None:
     wh = trip.warehouse
-    places = np.array([wh] + [ctx.n_wh + p for p, _, _ in trip.stops] + [wh], dtype=np.int64)
+    places = np.array([wh] + [ctx.n_wh + stop[0] for stop in trip.stops] + [wh], dtype=np.int64)
     # Leg k runs from place k to place k+1: the diagonal of the matrix between the two lists,
     # on the roads of the trip's access class.
     km, secs = ctx.travel.km_s(places[:-1], places[1:], trip.access)
@@ -1556,7 +1732,7 @@ def _time_model(ctx: _Context, trip: _Trip) -> None:
             open_s=ctx.point_open_s(p),
             close_s=ctx.point_close_s(p),
         )
-        for k, (p, _, sacks) in enumerate(trip.stops)
+        for k, (p, _, sacks, _) in enumerate(trip.stops)
     ]
 
 
@@ -1575,8 +1751,13 @@ def _pack_warehouse(
             shift: trip_window(trip.timed, trip.travel_back_s, shift[0] + loading_s, shift[1])
             for shift in shifts
         }
-        load = sum(s for _, _, s in trip.stops)
-        families = sum(s * ctx.sack_kg / ctx.tranches[t].kg_per_kpm for _, t, s in trip.stops)
+        load = sum(stop[2] for stop in trip.stops)
+        families = sum(s * ctx.sack_kg / ctx.tranches[t].kg_per_kpm for _, t, s, _ in trip.stops)
+        days = ctx.days[trip.tranche]
+        move_cost: tuple[float, ...] = ()
+        if ctx.residual is not None:
+            days = _trip_days(ctx, trip)
+            move_cost = _move_cost(ctx, trip, days)
         # The trip's length when it leaves as early as it may (no wait for a point's opening
         # that a later departure would avoid); without a feasible window, its length from
         # the earliest loading.
@@ -1590,15 +1771,17 @@ def _pack_warehouse(
             TripToPack(
                 key=key,
                 load_sacks=load,
-                days=ctx.days[trip.tranche],
+                days=days,
                 families=families,
                 duration_s=duration,
                 windows=windows,
                 stops=tuple(trip.timed),
                 travel_back_s=trip.travel_back_s,
                 access=trip.access,
+                move_cost=move_cost,
             )
         )
+    residual = ctx.residual
     shift_list = [
         TruckShift(
             truck_id=t.id,
@@ -1608,6 +1791,8 @@ def _pack_warehouse(
             max_trips=t.max_trips_per_day,
             cost_per_day=t.cost_per_day,
             access=ctx.truck_access[t.id],
+            off_days=frozenset(residual.truck_off.get(t.id, ())) if residual else frozenset(),
+            busy=ctx.busy.get(t.id, {}),
         )
         for t in sorted(trucks, key=lambda t: (-t.capacity_kg, t.id))
     ]
@@ -1618,6 +1803,64 @@ def _pack_warehouse(
         [(trips[packed.key], packed) for packed in placed],
         [(trips[item.key], item) for item in unplaced],
     )
+
+
+def _trip_days(ctx: _Context, trip: _Trip) -> tuple[date, ...]:
+    """Return the days a trip may run in a re-plan: its stops' days, none closed at a stop."""
+    extras = {e for _, _, _, e in trip.stops if e >= 0}
+    rations = any(e < 0 for _, _, _, e in trip.stops)
+    days = ctx.days[trip.tranche] if rations or not extras else ctx.extra_days[min(extras)]
+    if extras:
+        last = min(ctx.extra_days[e][-1] for e in extras)
+        days = tuple(d for d in days if d <= last)
+    closed = [ctx.closed[p] for p, _, _, _ in trip.stops if p in ctx.closed]
+    if closed:
+        shut = frozenset().union(*closed)
+        days = tuple(d for d in days if d not in shut)
+    return days
+
+
+def _move_cost(ctx: _Context, trip: _Trip, days: tuple[date, ...]) -> tuple[float, ...]:
+    """Return the cost of running a trip on each of its days, for announced deliveries moved.
+
+    Per family and working day between the day and the day its delivery was announced.
+    """
+    residual = ctx.residual
+    if residual is None or not days or residual.move_cost_per_kpm_day <= 0:
+        return ()
+    announced: list[int] = []
+    weights: list[float] = []
+    for p, t, sacks, extra in trip.stops:
+        day = residual.announced.get((ctx.points[p].id, t)) if extra < 0 else None
+        if day is not None:
+            announced.append(bisect.bisect_left(ctx.workdays, day))
+            weights.append(sacks / ctx.ration_sacks[t])
+    if not announced:
+        return ()
+    ranks = np.array([bisect.bisect_left(ctx.workdays, d) for d in days], dtype=np.float64)
+    moved = np.abs(ranks[None, :] - np.array(announced, dtype=np.float64)[:, None])
+    cost = residual.move_cost_per_kpm_day * (np.array(weights) @ moved)
+    return tuple(float(c) for c in cost)
+
+
+def _with_pickups(extras: list[ExtraDelivery], routes: list[Route]) -> list[Route]:
+    """Mark replacement stops and spread each replacement's pickup over its stops, by date.
+
+    A stop takes back at most its own kg, so the load on board never grows along a trip.
+    """
+    left = [extra.pickup_kg for extra in extras]
+    out: list[Route] = []
+    for route in routes:
+        stops = []
+        for stop in route.stops:
+            if stop.kind.startswith("extra:"):
+                e = int(stop.kind.removeprefix("extra:"))
+                pickup = min(left[e], stop.kg)
+                left[e] -= pickup
+                stop = replace(stop, kind=extras[e].kind, pickup_kg=round(pickup, 6))
+            stops.append(stop)
+        out.append(replace(route, stops=tuple(stops)))
+    return out
 
 
 def _route(ctx: _Context, trip: _Trip, packed: PackedTrip) -> Route:
@@ -1631,8 +1874,10 @@ def _route(ctx: _Context, trip: _Trip, packed: PackedTrip) -> Route:
             sacks=sacks,
             arrive=midnight + timedelta(seconds=arrive),
             depart=midnight + timedelta(seconds=leave),
+            # Replacement stops get their kind and pickup once every route is known.
+            kind=f"extra:{extra}" if extra >= 0 else "delivery",
         )
-        for (p, t, sacks), arrive, leave in zip(
+        for (p, t, sacks, extra), arrive, leave in zip(
             trip.stops, timing.arrive_s, timing.leave_s, strict=True
         )
     )
@@ -1651,7 +1896,7 @@ def _route(ctx: _Context, trip: _Trip, packed: PackedTrip) -> Route:
 
 def _unplaced_failures(
     ctx: _Context, trip: _Trip, item: TripToPack
-) -> list[tuple[tuple[int, str, int], ReasonCode, ReasonFacts]]:
+) -> list[tuple[tuple[int, str, int, int], ReasonCode, ReasonFacts]]:
     """Why each stop of a trip that found no truck-day is not delivered from its warehouse."""
     wh = ctx.warehouses[trip.warehouse]
     days = item.days
@@ -1660,32 +1905,38 @@ def _unplaced_failures(
         # The trip fits no shift at all (its stops' windows clash): report each stop's window.
         return [
             (
-                (p, t, sacks),
+                stop,
                 ReasonCode.TIME_WINDOW,
                 ReasonFacts(
                     warehouses=(wh.id,),
-                    open_s=ctx.point_open_s(p),
-                    close_s=ctx.point_close_s(p),
+                    open_s=ctx.point_open_s(stop[0]),
+                    close_s=ctx.point_close_s(stop[0]),
                 ),
             )
-            for p, t, sacks in trip.stops
+            for stop in trip.stops
         ]
+    deadline = min(ctx.deadline(t, e) for _, t, _, e in trip.stops)
+    if not days:
+        # A re-plan's closed days or a replacement's due day left the trip no day at all.
+        start = ctx.residual.start_date if ctx.residual is not None else ctx.scenario.start_date
+        facts = ReasonFacts(first_day=start, deadline=deadline, start_date=start)
+        return [(stop, ReasonCode.DEADLINE, facts) for stop in trip.stops]
     facts = ReasonFacts(
         warehouses=(wh.id,),
         trucks=len(ctx.trucks_at[trip.warehouse]),
         trip_h=round(item.duration_s / 3600, 2),
         trip_kg=item.load_sacks * ctx.sack_kg,
         working_days=len(days),
-        first_day=days[0] if days else None,
-        deadline=ctx.tranches[trip.tranche].deadline,
+        first_day=days[0],
+        deadline=deadline,
     )
-    return [((p, t, sacks), ReasonCode.FLEET_TIME, facts) for p, t, sacks in trip.stops]
+    return [(stop, ReasonCode.FLEET_TIME, facts) for stop in trip.stops]
 
 
 def _unassigned_list(ctx: _Context) -> list[Unassigned]:
     items: list[Unassigned] = []
-    for (p, t), entries in sorted(
-        ctx.unassigned.items(), key=lambda kv: (ctx.points[kv[0][0]].id, kv[0][1])
+    for (p, t, extra), entries in sorted(
+        ctx.unassigned.items(), key=lambda kv: (ctx.points[kv[0][0]].id, kv[0][1], kv[0][2])
     ):
         sacks = sum(e[0] for e in entries)
         # One entry per (point, tranche): the reason of the largest share is the one reported.
@@ -1699,6 +1950,7 @@ def _unassigned_list(ctx: _Context) -> list[Unassigned]:
                 reason_code=main[1],
                 reason=english_reason(main[1], main[2], ctx.points[p].id, t),
                 facts=main[2],
+                kind="delivery" if extra < 0 else "replacement",
             )
         )
     return items

@@ -11,11 +11,16 @@ arrivals for a given departure.
 wait less), trucks already on the road that day first (fewer truck-days), and inside a
 truck-day the trips run in order of latest departure, each ``loading`` after the previous
 return. Trips it cannot place are returned so that the planner reports them as ``fleet_time``.
+
+For a re-plan, a truck has days off and busy days (kept trips: new ones load after their
+return and are numbered after them), and a trip may carry a move cost per day; trips with one
+first try only their cheapest days, so that a lost truck-day moves the trips it held rather
+than pushing every later day's trips along.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -106,6 +111,12 @@ class TruckShift:
     cost_per_day: float
     access: int = 0
     """The truck's access class (index into the travel model's classes)."""
+    off_days: frozenset[date] = frozenset()
+    """Days the truck takes no trip (out of service)."""
+    busy: Mapping[date, tuple[int, int]] = field(default_factory=dict, compare=False)
+    """Days the truck already drives kept trips: (back at the warehouse, seconds after
+    midnight; trips made). New trips load after that return, are numbered after the kept ones
+    and count against ``max_trips``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +140,9 @@ class TripToPack:
     travel_back_s: int = 0
     access: int = 0
     """The access class the trip was routed and timed for: only trucks of that class take it."""
+    move_cost: tuple[float, ...] = ()
+    """The cost of running the trip on each of ``days`` (same order) for moving announced
+    deliveries off their day; empty: no such cost."""
     moving_s: int = field(init=False, repr=False, compare=False)
     """Driving and unloading time, without waiting (the trip's length when nothing waits)."""
     earliest_return_s: int = field(init=False, repr=False, compare=False)
@@ -174,10 +188,12 @@ class PackedTrip:
     trip_number: int
 
 
-def _sequence(trips: Sequence[TripToPack], truck: TruckShift, loading_s: int) -> list[int] | None:
+def _sequence(
+    trips: Sequence[TripToPack], truck: TruckShift, loading_s: int, free_from_s: int
+) -> list[int] | None:
     """Departures of ``trips`` (already in run order) on one truck-day, or ``None``."""
     shift = (truck.shift_start_s, truck.shift_end_s)
-    free = truck.shift_start_s + loading_s
+    free = free_from_s + loading_s
     departs: list[int] = []
     for trip in trips:
         window = trip.windows.get(shift)
@@ -192,15 +208,25 @@ def _sequence(trips: Sequence[TripToPack], truck: TruckShift, loading_s: int) ->
 
 
 def _try_add(
-    day: _TruckDay | None, trip: TripToPack, truck: TruckShift, loading_s: int
+    day: _TruckDay | None,
+    trip: TripToPack,
+    truck: TruckShift,
+    loading_s: int,
+    kept: tuple[int, int] | None = None,
 ) -> tuple[list[TripToPack], list[int]] | None:
+    """Run order and departures of a truck-day's trips with ``trip`` added, or ``None``.
+
+    ``kept`` is the truck-day's (back from kept trips at, kept trips made), if any.
+    """
     day_trips = day.trips if day is not None else []
-    if truck.max_trips is not None and len(day_trips) + 1 > truck.max_trips:
+    free_from_s, kept_trips = kept if kept is not None else (truck.shift_start_s, 0)
+    free_from_s = max(free_from_s, truck.shift_start_s)
+    if truck.max_trips is not None and kept_trips + len(day_trips) + 1 > truck.max_trips:
         return None
     if trip.load_sacks > truck.capacity_sacks or trip.access != truck.access:
         return None
     busy_s = (day.busy_s if day is not None else 0) + trip.min_length_s + loading_s
-    if truck.shift_start_s + busy_s > truck.shift_end_s:
+    if free_from_s + busy_s > truck.shift_end_s:
         return None  # the shift is too short for these trips whatever their order
     shift = (truck.shift_start_s, truck.shift_end_s)
     if trip.windows.get(shift) is None:
@@ -208,11 +234,11 @@ def _try_add(
     # Trips with an earlier latest departure go first (earliest-deadline order), which is the
     # best single order when windows are the only constraint; try appending as a fallback.
     candidates = sorted([*day_trips, trip], key=lambda t: (_latest(t, shift), t.key))
-    departs = _sequence(candidates, truck, loading_s)
+    departs = _sequence(candidates, truck, loading_s, free_from_s)
     if departs is not None:
         return candidates, departs
     appended = [*day_trips, trip]
-    departs = _sequence(appended, truck, loading_s)
+    departs = _sequence(appended, truck, loading_s, free_from_s)
     if departs is not None:
         return appended, departs
     return None
@@ -255,33 +281,51 @@ def pack_trips(
         key=lambda t: (min(t.days) if t.days else date.max, -t.families, -t.duration_s, t.key),
     )
     days: dict[tuple[str, date], _TruckDay] = {}
-    unplaced: list[TripToPack] = []
-    for trip in order:
+
+    def place(trip: TripToPack, announced_only: bool) -> bool:
+        """Put ``trip`` on its cheapest truck-day (only its least-move days); False if none."""
         best: tuple[float, int, int, str, date] | None = None
         best_plan: tuple[list[TripToPack], list[int]] | None = None
-        # Whether a trip fits an empty truck-day depends on the truck, not the day, and a later
-        # day only waits longer: each truck's empty day is worth trying once, on the first day
-        # it is free.
-        empty_tried: set[int] = set()
-        for day in trip.days:
+        # Whether a trip fits an empty truck-day depends on the truck, not the day (unless
+        # kept trips hold it), and without a move cost a later day only waits longer: each
+        # truck's empty day is worth trying once, on the first day it is free. With a move
+        # cost a later day may cost less, so the first try is remembered and reused.
+        empty_tried: dict[int, tuple[list[TripToPack], list[int]] | None] = {}
+        move = trip.move_cost
+        # The least move cost of this or any later day: with the waiting cost, a bound on
+        # what later days can cost.
+        move_floor = _suffix_min(move) if move else ()
+        least_move = min(move) if move else 0.0
+        for day_number, day in enumerate(trip.days):
+            if announced_only and move[day_number] > least_move:
+                continue
             wait_cost = wait_cost_per_kpm_day * trip.families * (day - trip.days[0]).days
-            if best is not None and best[0] < wait_cost:
-                # Later days only wait longer: none can beat the best placement found.
+            if best is not None and best[0] < wait_cost + (move_floor[day_number] if move else 0):
+                # Later days only cost more: none can beat the best placement found.
                 break
+            day_cost = wait_cost + (move[day_number] if move else 0.0)
             for truck_number, truck in enumerate(trucks):
+                if day in truck.off_days:
+                    continue
                 current = days.get((truck.truck_id, day))
-                if current is None:
+                kept = truck.busy.get(day) if truck.busy else None
+                if current is None and kept is None:
                     if truck_number in empty_tried:
-                        continue
-                    empty_tried.add(truck_number)
-                plan = _try_add(current, trip, truck, loading_s)
+                        if not move:
+                            continue
+                        plan = empty_tried[truck_number]
+                    else:
+                        plan = _try_add(None, trip, truck, loading_s)
+                        empty_tried[truck_number] = plan
+                else:
+                    plan = _try_add(current, trip, truck, loading_s, kept)
                 if plan is None:
                     continue
-                opening_cost = 0.0 if current else truck.cost_per_day
+                opening_cost = 0.0 if current or kept else truck.cost_per_day
                 # Prefer the truck whose capacity is closest to the load: big trucks stay free
                 # for big trips.
                 spare = truck.capacity_sacks - trip.load_sacks
-                score = (opening_cost + wait_cost, spare, truck_number, truck.truck_id, day)
+                score = (opening_cost + day_cost, spare, truck_number, truck.truck_id, day)
                 if best is None or score < best:
                     best = score
                     best_plan = plan
@@ -289,14 +333,40 @@ def pack_trips(
             if best is not None and best[0] == 0.0:
                 break
         if best is None or best_plan is None:
-            unplaced.append(trip)
-            continue
+            return False
         truck_id, day = best[3], best[4]
         slot = days.setdefault((truck_id, day), _TruckDay())
         slot.trips, slot.departs = best_plan
         slot.busy_s += trip.min_length_s + loading_s
+        return True
+
+    if any(trip.move_cost for trip in order):
+        # A re-plan: first every trip of announced deliveries that can keep its day keeps it,
+        # then the rest find days. Placed greedily by date instead, a trip pushed off its day
+        # by a lost truck-day would push the next day's trips in turn, and so on: many
+        # deliveries moved instead of a few.
+        # Only trips that can still have their announced day (no move cost there): one whose
+        # day is lost must not take the next day before that day's own trips.
+        kept_day = {
+            trip.key
+            for trip in order
+            if trip.move_cost and min(trip.move_cost) == 0.0 and place(trip, True)
+        }
+        order = [trip for trip in order if trip.key not in kept_day]
+    unplaced = [trip for trip in order if not place(trip, False)]
+    kept_trips = {truck.truck_id: truck.busy for truck in trucks if truck.busy}
     placed: list[PackedTrip] = []
     for (truck_id, day), slot in sorted(days.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        for number, (trip, depart) in enumerate(zip(slot.trips, slot.departs, strict=True), 1):
+        # New trips are numbered after the trips kept on that truck-day.
+        first = kept_trips.get(truck_id, {}).get(day, (0, 0))[1] + 1
+        for number, (trip, depart) in enumerate(zip(slot.trips, slot.departs, strict=True), first):
             placed.append(PackedTrip(trip.key, truck_id, day, depart, number))
     return placed, unplaced
+
+
+def _suffix_min(values: Sequence[float]) -> list[float]:
+    """``out[i] = min(values[i:])``."""
+    out = list(values)
+    for i in range(len(out) - 2, -1, -1):
+        out[i] = min(out[i], out[i + 1])
+    return out

@@ -49,6 +49,10 @@ class Stop:
     sacks: int
     arrive: datetime
     depart: datetime
+    kind: str = "delivery"
+    """``delivery`` (families' rations) or ``replacement`` (rice replacing rejected kg)."""
+    pickup_kg: float = 0.0
+    """Rejected rice taken back on board at this stop (never more than ``kg``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,8 @@ class Route:
     distance_km: float
     load_kg: float
     stops: tuple[Stop, ...]
+    status: str = "planned"
+    """``planned``; in a re-plan also ``done`` (dated before its day) or ``frozen`` (kept)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,9 @@ class Unassigned:
     reason: str
     facts: ReasonFacts = field(default_factory=ReasonFacts)
     """The figures behind ``reason``, so papers and maps can say it in every language."""
+    kind: str = "delivery"
+    """``replacement`` for replacement rice not delivered (listed apart from the rations of
+    the same point and tranche); ``plan.json`` writes it only then."""
 
 
 class PlanStatus(StrEnum):
@@ -277,6 +286,9 @@ class Plan:
     gets that class's distance (several classes: the largest); a point not served, the nearest
     road of any class the fleet has; ``None`` for a point with no usable road at all. Rounded
     to 0.1 m."""
+    replan: Mapping[str, Any] | None = None
+    """The ``replan`` object of ``plan.json`` for a re-plan (as of, previous plan, progress,
+    cancelled trips); ``None`` for a plan made from scratch."""
 
 
 def compute_kpis(
@@ -379,7 +391,7 @@ def compute_kpis(
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """Serialise a plan to the ``plan.json`` structure (deterministic key and list order)."""
-    return {
+    data: dict[str, Any] = {
         "format_version": PLAN_FORMAT_VERSION,
         "scenario": plan.scenario_name,
         "timezone": plan.timezone,
@@ -406,9 +418,12 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                         "sacks": s.sacks,
                         "arrive": s.arrive.strftime(TIME_FORMAT),
                         "depart": s.depart.strftime(TIME_FORMAT),
+                        "kind": s.kind,
+                        "pickup_kg": _num(s.pickup_kg),
                     }
                     for s in r.stops
                 ],
+                "status": r.status,
             }
             for r in plan.routes
         ],
@@ -421,10 +436,14 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "reason_code": str(u.reason_code),
                 "reason": u.reason,
                 "reason_facts": facts_to_dict(u.facts),
+                **({"kind": u.kind} if u.kind != "delivery" else {}),
             }
             for u in plan.unassigned
         ],
     }
+    if plan.replan is not None:
+        data["replan"] = dict(plan.replan)
+    return data
 
 
 def _time(text: str) -> datetime:
@@ -457,9 +476,12 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
                     sacks=int(s["sacks"]),
                     arrive=_time(s["arrive"]),
                     depart=_time(s["depart"]),
+                    kind=str(s.get("kind", "delivery")),
+                    pickup_kg=float(s.get("pickup_kg", 0.0)),
                 )
                 for s in r["stops"]
             ),
+            status=str(r.get("status", "planned")),
         )
         for r in data["routes"]
     )
@@ -472,6 +494,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
             reason_code=ReasonCode(u["reason_code"]),
             reason=str(u["reason"]),
             facts=facts_from_dict(u.get("reason_facts", {})),
+            kind=str(u.get("kind", "delivery")),
         )
         for u in data["unassigned"]
     )
@@ -485,6 +508,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
         status=PlanStatus(data.get("status", PlanStatus.COMPLETE)),
         timezone=str(data.get("timezone", "Asia/Jakarta")),
         solver=SolverRun.from_dict(data["solver"]) if data.get("solver") else None,
+        replan=_object(data, "replan") if data.get("replan") is not None else None,
     )
 
 

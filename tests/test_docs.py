@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import tomllib
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,7 @@ from optimizer.solution import (
     Stop,
     Unassigned,
     compute_kpis,
+    plan_from_dict,
     plan_to_dict,
 )
 from tests.conftest import make_tiny_scenario
@@ -199,7 +200,8 @@ def planned_tiny() -> dict[str, Any]:
 def test_plan_doc_lists_exactly_the_top_level_keys(
     plan_doc: str, written_plan: dict[str, Any]
 ) -> None:
-    assert _first_column(_section(plan_doc, "### Top level")) == set(written_plan)
+    # ``replan`` is written by re-plans only (its own test below).
+    assert _first_column(_section(plan_doc, "### Top level")) == set(written_plan) | {"replan"}
 
 
 def test_plan_doc_lists_exactly_the_route_keys(plan_doc: str, written_plan: dict[str, Any]) -> None:
@@ -217,6 +219,27 @@ def test_plan_doc_lists_exactly_the_unassigned_keys(
 ) -> None:
     documented = _first_column(_section(plan_doc, "### Unassigned entry"))
     assert documented == set(written_plan["unassigned"][0])
+    # ``kind`` is written only on replacement entries, and the doc says so.
+    assert '`"kind": "replacement"`' in _section(plan_doc, "### Unassigned entry")
+
+
+def test_plan_doc_names_the_stop_kinds_and_route_statuses(plan_doc: str) -> None:
+    stop = _section(plan_doc, "### Stop")
+    assert '`"delivery"`' in stop and '`"replacement"`' in stop
+    route = _section(plan_doc, "### Route (one trip of one truck)")
+    for status in ("planned", "done", "frozen"):
+        assert f'`"{status}"`' in route
+
+
+def test_plan_doc_replan_object_is_what_plans_write_back(
+    plan_doc: str, written_plan: dict[str, Any]
+) -> None:
+    documented = _first_column(_section(plan_doc, "### Re-plan (`replan`)"))
+    plan = plan_from_dict(written_plan)
+    replan = dict.fromkeys(sorted(documented))
+    written = plan_to_dict(replace(plan, replan=replan))
+    assert set(written["replan"]) == documented
+    assert "replan" not in plan_to_dict(plan)
 
 
 def test_plan_doc_lists_exactly_the_kpis(plan_doc: str, written_plan: dict[str, Any]) -> None:

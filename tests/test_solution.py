@@ -261,6 +261,7 @@ def test_plan_json_keys_come_in_the_documented_order() -> None:
         "distance_km",
         "load_kg",
         "stops",
+        "status",
     ]
     assert list(data["routes"][0]["stops"][0]) == [
         "drop_point",
@@ -269,6 +270,8 @@ def test_plan_json_keys_come_in_the_documented_order() -> None:
         "sacks",
         "arrive",
         "depart",
+        "kind",
+        "pickup_kg",
     ]
     assert list(data["unassigned"][0]) == [
         "drop_point",
