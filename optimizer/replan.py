@@ -32,7 +32,7 @@ from typing import Any
 from optimizer.model import Calendar, Scenario
 from optimizer.progress import Progress, Receipt
 from optimizer.residual import ExtraDelivery, Residual
-from optimizer.solution import Plan, Route, Stop, Unassigned, compute_kpis
+from optimizer.solution import Plan, Route, Stop, Unassigned, compute_kpis, plan_to_dict
 
 __all__ = [
     "CANCEL_REASONS",
@@ -103,6 +103,20 @@ class Replanned:
     changes: tuple[Change, ...]
     record: Mapping[str, Any]
     """``plan.json``'s ``replan`` object (also ``plan.replan`` once part B's field exists)."""
+    statuses: tuple[str, ...] = ()
+    """Each route's status, in ``plan.routes`` order (``Route.status`` once part B lands)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``plan.json`` of the re-plan: the plan with its statuses and ``replan``."""
+        data = plan_to_dict(self.plan)
+        # STAND-IN until part B merges: plan_to_dict writes neither status nor replan yet.
+        for route, status in zip(data["routes"], self.statuses, strict=True):
+            route.setdefault("status", status)
+            for stop in route["stops"]:
+                stop.setdefault("kind", "delivery")
+                stop.setdefault("pickup_kg", 0)
+        data.setdefault("replan", dict(self.record))
+        return data
 
 
 @dataclass(frozen=True)
@@ -591,13 +605,16 @@ def replan(
         progress=progress_cb,
         **extra_args,
     )
-    kept = [
-        *(with_status(r, "done") for r in classified.done),
-        *(with_status(r, "frozen") for r in classified.frozen),
-        *(with_status(r, "planned") for r in classified.announced),
+    tagged = [
+        *((r, "done") for r in classified.done),
+        *((r, "frozen") for r in classified.frozen),
+        *((r, "planned") for r in classified.announced),
     ]
-    new_routes = [with_status(r, "planned") for r in _renumber(kept, planned.routes)]
-    routes = tuple(sorted([*kept, *new_routes], key=_route_key))
+    kept = [r for r, _ in tagged]
+    new_routes = _renumber(kept, planned.routes)
+    tagged += [(r, "planned") for r in new_routes]
+    tagged.sort(key=lambda pair: _route_key(pair[0]))
+    routes = tuple(with_status(r, status) for r, status in tagged)
     unassigned = tuple(planned.unassigned)
     record = {
         "as_of": today.isoformat(),
@@ -622,7 +639,9 @@ def replan(
         **extra_plan,
     )
     changes = compute_changes(scenario, previous, today, classified, new_routes, unassigned)
-    return Replanned(plan=plan, changes=changes, record=record)
+    return Replanned(
+        plan=plan, changes=changes, record=record, statuses=tuple(s for _, s in tagged)
+    )
 
 
 # --- changes --------------------------------------------------------------------------------
