@@ -120,6 +120,7 @@ board (rule ``capacity``).
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import re
@@ -1438,7 +1439,9 @@ def check_plan(
     return out.violations
 
 
-def check_plan_file(scenario: Scenario, plan_path: Path) -> list[Violation]:
+def check_plan_file(
+    scenario: Scenario, plan_path: Path, *, previous_plan: Path | None = None
+) -> list[Violation]:
     """Load a ``plan.json`` file and check it with :func:`check_plan`.
 
     When the scenario's travel source is not ``straight``, the legs are read from
@@ -1450,6 +1453,9 @@ def check_plan_file(scenario: Scenario, plan_path: Path) -> list[Violation]:
         The scenario the plan claims to solve.
     plan_path
         Path of the ``plan.json`` file.
+    previous_plan
+        For a re-plan: the previous plan's ``plan.json`` (or its folder); its sha256 must be
+        the one the re-plan records.
 
     Returns
     -------
@@ -1467,7 +1473,19 @@ def check_plan_file(scenario: Scenario, plan_path: Path) -> list[Violation]:
         if isinstance(read, Violation):
             return [read]
         legs = read
-    return check_plan(scenario, data, legs)
+    if previous_plan is None or not isinstance(data, Mapping) or "replan" not in data:
+        return check_plan(scenario, data, legs)
+    path = Path(previous_plan)
+    path = path / "plan.json" if path.is_dir() else path
+    try:
+        raw = path.read_bytes()
+        previous = json.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return [Violation(Rule.FILE, f"The previous plan {path} cannot be read as JSON: {exc}")]
+    if not isinstance(previous, Mapping):
+        return [Violation(Rule.FILE, f"The previous plan {path} is not a JSON object.")]
+    sha256 = hashlib.sha256(raw).hexdigest()
+    return check_plan(scenario, data, legs, previous=previous, previous_sha256=sha256)
 
 
 def read_legs_file(path: Path) -> Legs | Violation:
