@@ -633,3 +633,23 @@ def test_readme_layout_names_only_files_the_package_has(package: str) -> None:
         assert (DOCS.parent / package / name).is_file(), (package, name)
     if "assets/" in row:
         assert any((DOCS.parent / package / "assets").iterdir())
+
+
+# --- docs/replan.md -----------------------------------------------------------------------------
+
+
+def test_replan_doc_names_the_changes_columns_kinds_reasons_and_rules() -> None:
+    from documents.changes import CHANGE_KINDS, CHANGES_COLUMNS
+    from optimizer.replan import CANCEL_REASONS
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "replan.md").read_text("utf-8")
+    assert ", ".join(CHANGES_COLUMNS) in doc
+    named = set(re.findall(r"`([a-z_]+)`", doc))
+    assert set(CHANGE_KINDS) <= named
+    assert set(CANCEL_REASONS) <= named
+    replan_rules = {
+        "history", "frozen", "cancelled", "replan_start", "truck_unavailable", "point_closed",
+        "replacement", "replan_conservation", "replan_stock", "previous_plan",
+    }  # fmt: skip
+    assert replan_rules <= set(RULES)
+    assert replan_rules <= named
