@@ -552,6 +552,8 @@ class _Unassigned:
     tranche: Tranche | None
     kg: float | None
     reason_code: str | None = None
+    kind: str = "delivery"
+    """``replacement`` for replacement rice of a re-plan not delivered (whole sacks)."""
 
 
 def _read_stop(
@@ -701,7 +703,11 @@ def _read_unassigned(
     reason = read.text(raw, "reason")
     if reason is not None and not reason.strip():
         read.add(Rule.REASON, f"{label}: the reason is empty; it must say why in a sentence.")
-    return _Unassigned(entry_index, label, point, tranche, kg, code)
+    kind = raw.get("kind", "delivery")
+    if kind not in STOP_KINDS:
+        read.add(Rule.FORMAT, f"{label}: kind is {_show(kind)}, not one of {sorted(STOP_KINDS)}.")
+        kind = "delivery"
+    return _Unassigned(entry_index, label, point, tranche, kg, code, str(kind))
 
 
 def _check_kg_and_sacks(
@@ -1033,7 +1039,9 @@ def _check_rations(
         for stop in route.stops
         if stop.kind == "delivery"  # a replacement is whole sacks of refused rice
     ]
-    items += [(item.label, item.tranche, item.kg, ()) for item in unassigned]
+    items += [
+        (item.label, item.tranche, item.kg, ()) for item in unassigned if item.kind == "delivery"
+    ]
     for label, tranche, kg, where in items:
         if tranche is None or kg is None or _whole_rations(kg, tranche.kg_per_kpm):
             continue

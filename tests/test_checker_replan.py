@@ -174,3 +174,16 @@ def test_load_with_pickups_never_above_capacity() -> None:
     stop["kind"] = "replacement"
     stop["pickup_kg"] = 5000  # the truck (2 t) cannot take that back
     assert Rule.CAPACITY in _rules(data)
+
+
+def test_an_unassigned_replacement_is_whole_sacks_not_rations() -> None:
+    progress = dataclasses.replace(
+        PROGRESS, receipts=(Receipt("P2", "T-SEP", SEP1, 40, 1200.0, 15.0), *PROGRESS.receipts[1:])
+    )
+    data, _ = _replanned(progress)
+    (entry,) = [u for u in data["unassigned"] if u["drop_point"] == "P2"]
+    assert entry["kg"] == 15  # one sack: half a family's September ration
+    entry["kind"] = "replacement"
+    assert check_plan(make_tiny_scenario(), data, previous=_previous()) == []
+    entry["kind"] = "delivery"
+    assert Rule.RATION in _rules(data)
