@@ -483,6 +483,26 @@ class ReplanPipelineResult:
     replanned: Replanned
     plan_json: Mapping[str, Any]
 
+    @property
+    def plan(self) -> Plan:
+        """The new plan (as :attr:`PipelineResult.plan`)."""
+        return self.result.plan
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario re-planned, overrides applied."""
+        return self.result.scenario
+
+    @property
+    def times(self) -> StepTimes:
+        """Seconds per step."""
+        return self.result.times
+
+    @property
+    def out_dir(self) -> Path | None:
+        """The plan folder written, or ``None``."""
+        return self.result.out_dir
+
 
 def read_previous_plan(previous_plan_dir: Path) -> tuple[Plan, dict[str, Any], str]:
     """Read a previous plan folder's ``plan.json``: the plan, its dict, the sha256 of its bytes.
