@@ -45,7 +45,8 @@ Rule codes of :class:`Violation` (the members of :class:`Rule`; :data:`RULES` is
 ``shift_end``
     A trip returns after its truck's shift end on the trip's date.
 ``trip_numbering``
-    A truck's trips of one date are not numbered 1, 2, ... in departure order.
+    A truck's trips of one date are not numbered 1, 2, ... in departure order (in a re-plan,
+    not increasing: a trip kept after a cancelled one keeps its number).
 ``max_trips``
     More trips in a day than the truck's ``max_trips_per_day``.
 ``duplicate_stop``
@@ -946,7 +947,12 @@ def _check_route(scenario: Scenario, route: _Route, out: _Collector, travel: _Tr
 
 
 def _check_truck_days(
-    scenario: Scenario, index: _Index, routes: Sequence[_Route], out: _Collector
+    scenario: Scenario,
+    index: _Index,
+    routes: Sequence[_Route],
+    out: _Collector,
+    *,
+    gaps_allowed: bool = False,
 ) -> None:
     """Trip order, numbering, count, shift start and loading gaps per truck and date."""
     groups: dict[tuple[str, date], list[_Route]] = defaultdict(list)
@@ -958,7 +964,12 @@ def _check_truck_days(
         group.sort(key=lambda r: (r.depart is None, r.depart or datetime.min, r.index))
         where = f"Truck {truck_id} on {day}"
         trips = [r.trip for r in group]
-        expected = list(range(1, len(group) + 1))
+        expected: list[int | None] = list(range(1, len(group) + 1))
+        numbers = [t for t in trips if t is not None]
+        # A re-plan keeps trips with their numbers when an earlier one was cancelled.
+        increasing = bool(numbers) and numbers[0] >= 1 and all(a < b for a, b in pairwise(numbers))
+        if gaps_allowed and len(numbers) == len(trips) and increasing:
+            expected = list(trips)
         if trips != expected:
             first_bad = next(r for r, n in zip(group, expected, strict=True) if r.trip != n)
             out.add(
@@ -1431,7 +1442,7 @@ def check_plan(
 
     for route in routes:
         _check_route(scenario, route, out, travel)
-    _check_truck_days(scenario, index, routes, out)
+    _check_truck_days(scenario, index, routes, out, gaps_allowed="replan" in data)
     shipped = _shipped_kg(scenario, routes)
     _check_rations(routes, unassigned, out)
     if "replan" in data:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
+from optimizer.errors import InputError, Problem
 from optimizer.model import Calendar, Scenario
 from optimizer.progress import Progress, Receipt
 from optimizer.residual import ExtraDelivery, Residual
@@ -587,11 +588,26 @@ def replan(
 
     Raises
     ------
+    InputError
+        If a receipt is dated after ``today``.
     ValueError
         If ``freeze_days`` is negative.
     """
     if freeze_days < 0:
         raise ValueError(f"freeze_days must be >= 0, not {freeze_days}")
+    future = [r for r in progress.receipts if r.date > today]
+    if future:
+        # A receipt records a handover that happened; one after today cannot be replaced
+        # before it happens, nor be trusted.
+        raise InputError(
+            Problem(
+                "receipts",
+                f"receipt of drop point {r.drop_point}, tranche {r.tranche} is dated {r.date}, "
+                f"after today ({today}); receipts record handovers that happened",
+                field="date",
+            )
+            for r in future
+        )
     run: Planner = planner if planner is not None else _default_planner()
     classified = classify_routes(scenario, previous, progress, today, freeze_days)
     residual = build_residual(scenario, previous, progress, today, classified)

@@ -15,6 +15,10 @@ from datetime import date
 from functools import cache
 from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from optimizer.checker import Rule, check_plan
 from optimizer.model import Scenario
 from optimizer.planner import plan_scenario
@@ -187,3 +191,78 @@ def test_an_unassigned_replacement_is_whole_sacks_not_rations() -> None:
     assert check_plan(make_tiny_scenario(), data, previous=_previous()) == []
     entry["kind"] = "delivery"
     assert Rule.RATION in _rules(data)
+
+
+PAIRS = [
+    (p.id, t.id, p.kpm)
+    for p in make_tiny_scenario().drop_points
+    for t in make_tiny_scenario().tranches
+]
+PLANNER_HAS_HOOKS = "residual" in __import__("inspect").signature(plan_scenario).parameters
+
+
+@st.composite
+def _progress(draw: st.DrawFn) -> tuple[Progress, date, int]:
+    today = draw(st.sampled_from([SEP2, date(2020, 9, 30), OCT1, date(2020, 10, 2)]))
+    receipts = []
+    for point, tranche, kpm in draw(st.lists(st.sampled_from(PAIRS), unique=True, max_size=5)):
+        families = draw(st.integers(min_value=0, max_value=kpm))
+        per_kpm = 30.0 if tranche == "T-SEP" else 15.0
+        rejected = draw(st.sampled_from([0.0, 30.0, 60.0])) if families >= 2 else 0.0
+        day = draw(st.sampled_from([d for d in (SEP1, date(2020, 9, 29), today) if d <= today]))
+        receipts.append(Receipt(point, tranche, day, families, families * per_kpm, rejected))
+    unavailable = tuple(
+        Unavailable(truck, first, first)
+        for truck, first in draw(
+            st.lists(
+                st.tuples(st.sampled_from(["T1", "T2"]), st.sampled_from([OCT1, today])), max_size=2
+            )
+        )
+    )
+    closed = tuple(
+        Closed(point, first, first)
+        for point, first in draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(["00042", "P2", "P3", "P4"]), st.sampled_from([OCT1, today])
+                ),
+                max_size=2,
+            )
+        )
+    )
+    freeze = draw(st.integers(min_value=0, max_value=2))
+    return Progress(tuple(receipts), unavailable, (), closed), today, freeze
+
+
+def _check_replanned(progress: Progress, today: date, freeze: int, planner: Any) -> None:
+    scenario = make_tiny_scenario()
+    previous = plan_from_dict(_previous())
+    sha = hashlib.sha256(_previous_json().encode()).hexdigest()
+    result = replan(
+        scenario,
+        previous,
+        progress,
+        today,
+        freeze_days=freeze,
+        planner=planner,
+        previous_sha256=sha,
+    )
+    data = json.loads(json.dumps(result.to_dict()))
+    violations = check_plan(scenario, data, previous=_previous(), previous_sha256=sha)
+    assert violations == []
+
+
+@settings(max_examples=40)
+@given(_progress())
+def test_every_composed_replan_passes_the_checker(case: tuple[Progress, date, int]) -> None:
+    _check_replanned(*case, planner=_leave_the_rest)
+
+
+@pytest.mark.skipif(
+    not PLANNER_HAS_HOOKS,
+    reason="needs plan_scenario(residual=...) (part B); remove after the merge",
+)
+@settings(max_examples=8)
+@given(_progress())
+def test_every_replan_by_the_planner_passes_the_checker(case: tuple[Progress, date, int]) -> None:
+    _check_replanned(*case, planner=plan_scenario)

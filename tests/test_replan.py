@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from optimizer.errors import InputError
 from optimizer.model import Scenario
 from optimizer.progress import Closed, Progress, Receipt, StockChange, Unavailable
 from optimizer.replan import (
@@ -291,3 +292,12 @@ def test_residual_families_add_up_and_never_go_below_zero(
             )
             if on_announced:
                 assert received.get(key, 0) + on_kept <= point.kpm
+
+
+def test_a_receipt_after_today_is_bad_input() -> None:
+    scenario = make_tiny_scenario()
+    progress = _receipts(("P2", "T-SEP", SEP4, 40, 1200.0, 0.0))
+    with pytest.raises(InputError, match="after today"):
+        replan(
+            scenario, make_tiny_plan(scenario), progress, SEP3, freeze_days=1, planner=FakePlanner()
+        )
