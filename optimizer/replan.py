@@ -686,7 +686,13 @@ def compute_changes(
                 old_open[(stop.drop_point, stop.tranche)].append(
                     (route, stop, cancel_reason.get(_route_key(route), ""))
                 )
-    unassigned_at = {(u.drop_point, u.tranche) for u in unassigned}
+    # Planner's reason for families of a (point, tranche) left unassigned (not replacements).
+    unassigned_at = {
+        (u.drop_point, u.tranche): str(u.reason_code)
+        for u in unassigned
+        if getattr(u, "kind", "delivery") == "delivery"
+    }
+    covered: set[tuple[str, str]] = set()
     for route in new_routes:
         for stop in route.stops:
             key = (stop.drop_point, stop.tranche)
@@ -705,9 +711,18 @@ def compute_changes(
                 rows.append(_row(scenario, stop, "new", None, route, ""))
     for point_tranche, left in old_open.items():
         for old_route, old_stop, reason in left:
-            change = "unassigned" if point_tranche in unassigned_at else "cancelled"
-            rows.append(_row(scenario, old_stop, change, old_route, None, reason))
+            if stop_kind(old_stop) == "delivery" and point_tranche in unassigned_at:
+                # One row per announced delivery: it says why it is not delivered now.
+                covered.add(point_tranche)
+                why = unassigned_at[point_tranche]
+                rows.append(_row(scenario, old_stop, "unassigned", old_route, None, why))
+            else:
+                rows.append(_row(scenario, old_stop, "cancelled", old_route, None, reason))
     for item in unassigned:
+        if getattr(item, "kind", "delivery") == "delivery" and (
+            (item.drop_point, item.tranche) in covered
+        ):
+            continue
         per_kpm = scenario.tranche(item.tranche).kg_per_kpm
         rows.append(
             Change(

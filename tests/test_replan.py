@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from optimizer.errors import InputError
 from optimizer.model import Scenario
 from optimizer.progress import Closed, Progress, Receipt, StockChange, Unavailable
+from optimizer.reasons import ReasonCode
 from optimizer.replan import (
     classify_routes,
     frozen_window,
@@ -28,7 +29,7 @@ from optimizer.replan import (
     residual_stock_kg,
 )
 from optimizer.residual import Residual
-from optimizer.solution import Plan, Route, Stop, compute_kpis
+from optimizer.solution import Plan, Route, Stop, Unassigned, compute_kpis
 from tests.conftest import make_tiny_plan, make_tiny_scenario
 
 SEP2, SEP3, SEP4, SEP5, OCT1 = (
@@ -43,8 +44,11 @@ SEP2, SEP3, SEP4, SEP5, OCT1 = (
 class FakePlanner:
     """Records the residual and returns the routes it was built with."""
 
-    def __init__(self, routes: tuple[Route, ...] = ()) -> None:
+    def __init__(
+        self, routes: tuple[Route, ...] = (), unassigned: tuple[Unassigned, ...] = ()
+    ) -> None:
         self.routes = routes
+        self.unassigned = unassigned
         self.residual: Residual | None = None
         self.scenario: Scenario | None = None
 
@@ -54,8 +58,8 @@ class FakePlanner:
         return Plan(
             scenario_name=scenario.name,
             routes=self.routes,
-            unassigned=(),
-            kpis=compute_kpis(scenario, self.routes, ()),
+            unassigned=self.unassigned,
+            kpis=compute_kpis(scenario, self.routes, self.unassigned),
         )
 
 
@@ -301,3 +305,15 @@ def test_a_receipt_after_today_is_bad_input() -> None:
         replan(
             scenario, make_tiny_plan(scenario), progress, SEP3, freeze_days=1, planner=FakePlanner()
         )
+
+
+def test_an_announced_delivery_left_unassigned_is_one_row_with_the_planners_reason() -> None:
+    scenario = make_tiny_scenario()
+    progress = dataclasses.replace(GOOD, closed=(Closed("P2", OCT1, OCT1),))
+    left = Unassigned("P2", "T-OKT", 600.0, 40, ReasonCode.DEADLINE, "closed until the deadline")
+    fake = FakePlanner(unassigned=(left,))
+    result = replan(scenario, make_tiny_plan(scenario), progress, SEP3, freeze_days=1, planner=fake)
+    rows = [c for c in result.changes if (c.drop_point, c.tranche) == ("P2", "T-OKT")]
+    assert [(c.change, c.old_date, c.reason) for c in rows] == [("unassigned", OCT1, "deadline")]
+    cancelled = [c for c in result.changes if (c.drop_point, c.tranche) == ("00042", "T-OKT")]
+    assert [(c.change, c.reason) for c in cancelled] == [("cancelled", "point_closed")]
