@@ -127,7 +127,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
@@ -1445,7 +1445,9 @@ def check_plan(
     _check_truck_days(scenario, index, routes, out, gaps_allowed="replan" in data)
     shipped = _shipped_kg(scenario, routes)
     _check_rations(routes, unassigned, out)
+    kpi_routes = routes
     if "replan" in data:
+        kpi_routes = _kpi_view(data, raw_routes, routes)
         # Receipts, not the plan, say what was delivered before the re-plan; stock changed.
         _check_replan(scenario, data, raw_routes, routes, unassigned, out, previous)
         if previous_sha256 is not None:
@@ -1454,7 +1456,7 @@ def check_plan(
         _check_stock(scenario, shipped, out)
         _check_stock_reasons(scenario, shipped, unassigned, out, travel)
         _check_conservation(scenario, routes, unassigned, out)
-    _check_kpis(scenario, data, len(raw_routes), routes, len(raw_unassigned), unassigned, out)
+    _check_kpis(scenario, data, len(raw_routes), kpi_routes, len(raw_unassigned), unassigned, out)
     return out.violations
 
 
@@ -1896,3 +1898,37 @@ def _check_replan_conservation(
                     f"{expected}, but the plan delivers {round(planned[pair])} more and leaves "
                     f"{round(waiting_kg / tranche.kg_per_kpm)} unassigned.",
                 )
+
+
+def _kpi_view(
+    data: Mapping[str, Any], raw_routes: Sequence[Any], routes: Sequence[_Route]
+) -> list[_Route]:
+    """Return a re-plan's trips as its KPIs count them: families' rice, history from receipts.
+
+    A done trip's stop counts only when a receipt of its point, tranche and day exists (a
+    missed stop delivered nothing); replacement stops replace rice, they add none.
+    """
+    record = data["replan"]
+    progress = _read_progress(
+        record.get("progress", {}) if isinstance(record, Mapping) else {}, _Collector()
+    )
+    received_on = {(p, t, d) for p, t, d, *_ in progress.receipts}
+    view: list[_Route] = []
+    for route in routes:
+        raw = raw_routes[route.index]
+        done = isinstance(raw, Mapping) and raw.get("status") == "done"
+        stops = tuple(
+            stop
+            for stop in route.stops
+            if stop.kind == "delivery"
+            and (
+                not done
+                or (
+                    stop.point is not None
+                    and stop.tranche is not None
+                    and (stop.point.id, stop.tranche.id, route.day) in received_on
+                )
+            )
+        )
+        view.append(replace(route, stops=stops))
+    return view

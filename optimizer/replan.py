@@ -651,13 +651,35 @@ def replan(
         scenario_name=scenario.name,
         routes=routes,
         unassigned=unassigned,
-        kpis=compute_kpis(scenario, routes, unassigned),
+        kpis=compute_kpis(scenario, kpi_view(progress, tagged), unassigned),
         **extra_plan,
     )
     changes = compute_changes(scenario, previous, today, classified, new_routes, unassigned)
     return Replanned(
         plan=plan, changes=changes, record=record, statuses=tuple(s for _, s in tagged)
     )
+
+
+def kpi_view(progress: Progress, tagged: Iterable[tuple[Route, str]]) -> list[Route]:
+    """Return the trips as a re-plan's KPIs count them: families' rice, history from receipts.
+
+    A done trip's stop counts only when a receipt of its point, tranche and day exists (a
+    missed stop delivered nothing); replacement stops replace rice and add none. Trips,
+    distance and cost count every trip (they drove).
+    """
+    received_on = {(r.drop_point, r.tranche, r.date) for r in progress.receipts}
+    return [
+        replace(
+            route,
+            stops=tuple(
+                s
+                for s in route.stops
+                if stop_kind(s) == "delivery"
+                and (status != "done" or (s.drop_point, s.tranche, route.date) in received_on)
+            ),
+        )
+        for route, status in tagged
+    ]
 
 
 # --- changes --------------------------------------------------------------------------------

@@ -317,3 +317,14 @@ def test_an_announced_delivery_left_unassigned_is_one_row_with_the_planners_reas
     assert [(c.change, c.old_date, c.reason) for c in rows] == [("unassigned", OCT1, "deadline")]
     cancelled = [c for c in result.changes if (c.drop_point, c.tranche) == ("00042", "T-OKT")]
     assert [(c.change, c.reason) for c in cancelled] == [("cancelled", "point_closed")]
+
+
+def test_kpis_count_history_from_receipts_and_no_replacement_rice() -> None:
+    scenario = make_tiny_scenario()
+    result = replan(
+        scenario, make_tiny_plan(scenario), GOOD, SEP3, freeze_days=1, planner=FakePlanner()
+    )
+    kpis = result.plan.kpis
+    # 00042 (1500) and P4 (900) received on Sep 2, P2's 1200 missed; P3's 1800 frozen.
+    assert kpis.kg_delivered_per_tranche["T-SEP"] == 1500 + 900 + 1800
+    assert kpis.trips == 4  # the missed stop's trip still drove
