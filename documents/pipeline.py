@@ -673,6 +673,7 @@ def run_replan_pipeline(
             plan,
             Path(out_dir),
             extra,
+            today=today,
             language=language,
             force=force,
             protected=(folder, Path(previous_plan_dir), Path(progress_dir)),
@@ -702,6 +703,7 @@ def _write_replan(
     out_dir: Path,
     extra: dict[str, bytes],
     *,
+    today: date,
     language: str,
     force: bool,
     protected: Sequence[Path],
@@ -711,7 +713,7 @@ def _write_replan(
     boundaries: Any,
     legs: Legs | None,
 ) -> None:
-    """As ``write_complete_plan``, with the re-plan's own files added."""
+    """As ``write_complete_plan``, with the re-plan's own files; trip sheets from today on."""
     from documents.plan_files import scenario_copy_writer, write_plan_folder
 
     roads = None
@@ -723,9 +725,11 @@ def _write_replan(
         extra |= map_files(
             scenario, plan, name="map.html", language=language, offline=True, roads=roads
         )
+        # Drivers need the days still to drive; history is in plan.json and the papers.
+        ahead = replace(plan, routes=tuple(r for r in plan.routes if r.date >= today))
         sheets = trip_sheet_files(
             scenario,
-            plan,
+            ahead,
             language=language,
             legs=_by_truck_class(scenario, legs),
             road_lines=None if roads is None else roads.legs,
