@@ -22,6 +22,11 @@ Steps, in order, each timed in :class:`StepTimes`:
 6. **write** the plan folder atomically, when an output folder is given, with ``travel/``
    (``legs.csv``, ``provenance.json``) for a plan on roads.
 
+:func:`run_replan_pipeline` is the same for ``bsb replan`` and the service's re-plan jobs:
+read the scenario, the previous plan folder (only read) and the progress folder, re-plan
+(``optimizer.replan.replan``), check against the previous plan, write a new plan folder with
+``progress/``, ``changes.csv`` and ``changes.md``.
+
 The module prints nothing and never exits; it logs each step's time at INFO.
 """
 
