@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -359,9 +360,21 @@ def plan(
     "scenario copy does not hold the extract).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --roads' sample.")
+@click.option(
+    "--previous",
+    "previous_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="For a re-plan: the previous plan folder (default: the one its plan.json records).",
+)
 @_handle_errors
 def check(
-    paths: tuple[Path, ...], roads: bool, sample: int, osm_path: Path | None, seed: int
+    paths: tuple[Path, ...],
+    roads: bool,
+    sample: int,
+    osm_path: Path | None,
+    seed: int,
+    previous_dir: Path | None,
 ) -> None:
     """Check a plan independently: bsb check PLAN_DIR, or bsb check SCENARIO_DIR PLAN_DIR.
 
@@ -373,6 +386,10 @@ def check(
     Example:
       bsb check plan/
       bsb check scen/ plan/ --roads --sample 200
+      bsb check plan-0903/ --previous plan-0902/
+
+    A re-plan (bsb replan) is checked against its previous plan and the progress it
+    records: history and frozen trips unchanged, receipts conserved, replacements on time.
     """
     from optimizer.checker import check_plan_file
 
@@ -390,7 +407,8 @@ def check(
         raise InputError([Problem(str(plan_path), "no plan.json here")])
     # The copy in a plan folder names the extract without holding it: its legs are in travel/.
     scenario = _read(scenario_dir, side_files=False)
-    violations = check_plan_file(scenario, plan_path)
+    previous_plan = _previous_plan_of(plan_path, previous_dir)
+    violations = check_plan_file(scenario, plan_path, previous_plan=previous_plan)
     for violation in violations:
         click.echo(f"[{violation.rule}] {violation.message}")
     # The roads are recomputed whatever the rules found: both verdicts are worth having.
@@ -409,6 +427,149 @@ def check(
         f"OK: {plan_path} passes every check ({len(data.get('routes', []))} trips, "
         f"{len(data.get('unassigned', []))} unassigned deliveries)."
     )
+
+
+def _previous_plan_of(plan_path: Path, previous_dir: Path | None) -> Path | None:
+    """Return the previous plan.json of a re-plan: --previous, or the one it records."""
+    from optimizer.errors import Problem
+
+    try:
+        data = json.loads(plan_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None  # the checker reports the file itself
+    record = data.get("replan") if isinstance(data, dict) else None
+    if not isinstance(record, dict):
+        return None
+    folder = previous_dir or Path(str(record.get("previous_plan_dir", "")))
+    if not (folder / "plan.json").is_file():
+        raise InputError(
+            [
+                Problem(
+                    str(folder),
+                    "a re-plan is checked against its previous plan; no plan.json here "
+                    "(give the previous plan folder with --previous)",
+                    field="--previous",
+                )
+            ]
+        )
+    return folder / "plan.json"
+
+
+@main.command()
+@click.argument("scenario_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--plan",
+    "previous_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The previous plan folder (only read, never changed).",
+)
+@click.option(
+    "--progress",
+    "progress_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The progress folder: receipts, unavailable, stock_changes, closed (CSV or xlsx).",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    help="The first day that is not history (YYYY-MM-DD).",
+)
+@click.option(
+    "--freeze-days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Working days from --today whose trips stay as they were (default: [replan] "
+    "freeze_days, 1: today's trucks are loaded).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The new plan folder: a new or empty folder, or (with --force) a plan folder bsb "
+    "wrote. Never the previous plan, the scenario or the progress folder.",
+)
+@time_limit_option
+@seed_option
+@strategy_option
+@solution_limit_option
+@config_option
+@workers_option
+@language_option
+@force_option
+@_handle_errors
+def replan(
+    scenario_dir: Path,
+    previous_dir: Path,
+    progress_dir: Path,
+    today: datetime,
+    freeze_days: int | None,
+    out_dir: Path,
+    time_limit: float | None,
+    seed: int | None,
+    strategy: str | None,
+    solution_limit: int | None,
+    config: Path | None,
+    workers: int | None,
+    language: str,
+    force: bool,
+) -> None:
+    """Re-plan from what happened: keep history and announced trips, plan the rest.
+
+    Trips before --today stay as they were (done); what was delivered comes from the
+    receipts. Trips of the frozen days stay unless their truck is unavailable or a point is
+    closed. Rejected rice is replaced within [replan] replacement_days working days. Writes
+    a complete plan folder with changes.csv, changes.md and a copy of the progress.
+
+    \b
+    Example:
+      bsb replan scen/ --plan plan-0901/ --progress field-0903/ --today 2020-09-03 -o plan-0903/
+    """
+    from documents.changes import changes_md
+    from documents.pipeline import PlanFailsCheckError, SolverOverrides, run_replan_pipeline
+    from documents.summary import format_summary
+    from geodata.output_guard import check_output_folder
+    from optimizer.planner import PlannerOptions
+
+    protected = (scenario_dir, previous_dir, progress_dir)
+    check_output_folder(out_dir, kind="plan", force=force, protected=protected)
+    stop = threading.Event()
+    try:
+        done = run_replan_pipeline(
+            scenario_dir,
+            previous_dir,
+            progress_dir,
+            out_dir,
+            today.date(),
+            freeze_days,
+            config=config,
+            overrides=SolverOverrides(
+                time_limit_s=time_limit,
+                seed=seed,
+                strategy=strategy,
+                solution_limit=solution_limit,
+            ),
+            options=PlannerOptions(workers=workers or os.cpu_count() or 1),
+            language=language,
+            force=force,
+            stop=stop,
+            planning_context=lambda _scenario: _ctrl_c_stops(stop),
+            write_progress=_log_write_stage,
+        )
+    except PlanFailsCheckError as failed:
+        violations = failed.violations
+        click.echo(f"bsb: internal error: the re-plan fails {len(violations)} check(s):", err=True)
+        for violation in violations[:50]:
+            click.echo(f"  - [{violation.rule}] {violation.message}", err=True)
+        raise _CommandFailedError(EXIT_INTERNAL) from failed
+    result = done.result
+    click.echo(format_summary(result.scenario, result.plan, language=language))
+    click.echo(changes_md(done.replanned.changes, done.replanned.record, language=language))
+    click.echo(f"Plan written to {out_dir}")
 
 
 _ROADS_REL_TOL = 0.01

@@ -22,17 +22,25 @@ Steps, in order, each timed in :class:`StepTimes`:
 6. **write** the plan folder atomically, when an output folder is given, with ``travel/``
    (``legs.csv``, ``provenance.json``) for a plan on roads.
 
+:func:`run_replan_pipeline` is the same for ``bsb replan`` and the service's re-plan jobs:
+read the scenario, the previous plan folder (only read) and the progress folder, re-plan
+(``optimizer.replan.replan``), check against the previous plan, write a new plan folder with
+``progress/``, ``changes.csv`` and ``changes.md``.
+
 The module prints nothing and never exits; it logs each step's time at INFO.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +53,7 @@ from optimizer.solution import Plan, plan_to_dict
 if TYPE_CHECKING:
     from documents.plan_files import WriteProgress
     from geodata.travel_matrix import Travel
+    from optimizer.replan import Replanned
 
 LOG = logging.getLogger(__name__)
 
@@ -456,3 +465,289 @@ def _write(
             protected=protected,
             progress=progress,
         )
+
+
+# --- re-plans -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplanPipelineResult:
+    """What one run of :func:`run_replan_pipeline` produced.
+
+    Attributes
+    ----------
+    result
+        As for :func:`run_pipeline` (scenario, the new plan, violations, times, folder).
+    replanned
+        The re-plan: its plan, the rows of ``changes.csv`` and ``plan.json``'s ``replan``.
+    plan_json
+        The new ``plan.json`` as the checker read it.
+    """
+
+    result: PipelineResult
+    replanned: Replanned
+    plan_json: Mapping[str, Any]
+
+    @property
+    def plan(self) -> Plan:
+        """The new plan (as :attr:`PipelineResult.plan`)."""
+        return self.result.plan
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario re-planned, overrides applied."""
+        return self.result.scenario
+
+    @property
+    def times(self) -> StepTimes:
+        """Seconds per step."""
+        return self.result.times
+
+    @property
+    def out_dir(self) -> Path | None:
+        """The plan folder written, or ``None``."""
+        return self.result.out_dir
+
+
+def read_previous_plan(previous_plan_dir: Path) -> tuple[Plan, dict[str, Any], str]:
+    """Read a previous plan folder's ``plan.json``: the plan, its dict, the sha256 of its bytes.
+
+    Raises
+    ------
+    InputError
+        If the folder has no readable ``plan.json`` (file and what is wrong).
+    """
+    from optimizer.errors import InputError, Problem
+    from optimizer.solution import plan_from_dict
+
+    path = Path(previous_plan_dir) / "plan.json"
+    try:
+        raw = path.read_bytes()
+        data = json.loads(raw.decode("utf-8"))
+        plan = plan_from_dict(data)
+    except OSError as exc:
+        raise InputError([Problem(str(path), f"cannot be read: {exc.strerror or exc}")]) from exc
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
+        message = f"is not a bsb plan.json ({type(exc).__name__}: {exc})"
+        raise InputError([Problem(str(path), message)]) from exc
+    return plan, data, hashlib.sha256(raw).hexdigest()
+
+
+def run_replan_pipeline(
+    scenario_dir: Path,
+    previous_plan_dir: Path,
+    progress_dir: Path,
+    out_dir: Path | None,
+    today: date,
+    freeze_days: int | None = None,
+    *,
+    config: Path | None = None,
+    overrides: SolverOverrides | None = None,
+    options: PlannerOptions | None = None,
+    language: str = "id",
+    force: bool = False,
+    stop: threading.Event | None = None,
+    planning_context: PlanningContext | None = None,
+    progress: ProgressCallback | None = None,
+    write_progress: WriteProgress | None = None,
+    maps_and_trip_sheets: bool = True,
+    travel: Travel | None = None,
+    cache_dir: Path | None = None,
+) -> ReplanPipelineResult:
+    """Re-plan a campaign from a previous plan folder and a progress folder; check; write.
+
+    The previous plan folder is only read: the output may not be it (nor the scenario or
+    progress folder), and nothing in it changes. The new folder is a complete plan folder
+    plus ``progress/`` (the progress files as read), ``changes.csv`` and ``changes.md``.
+
+    Parameters
+    ----------
+    scenario_dir
+        The scenario folder the previous plan was made for.
+    previous_plan_dir
+        The previous plan folder (its ``plan.json`` is read and its sha256 recorded).
+    progress_dir
+        The progress folder (``receipts``, ``unavailable``, ``stock_changes``, ``closed``).
+    out_dir
+        The new plan folder, or ``None`` to write nothing.
+    today
+        The first day that is not history.
+    freeze_days
+        Working days from ``today`` kept as they were; the scenario's ``[replan]
+        freeze_days`` when ``None``.
+    config, overrides, options, language, force, stop, planning_context, progress,
+    write_progress, maps_and_trip_sheets, travel, cache_dir
+        As for :func:`run_pipeline`.
+
+    Returns
+    -------
+    ReplanPipelineResult
+        The pipeline's result, the re-plan and its ``plan.json`` dict.
+
+    Raises
+    ------
+    InputError
+        If the scenario, the previous plan or the progress has problems (file, row, field),
+        or ``out_dir`` may not be written.
+    PlanFailsCheckError
+        If the checker rejects the re-plan (a bug).
+    """
+    from geodata.progress_io import progress_files, read_progress
+    from geodata.scenario_io import read_scenario
+    from optimizer.replan import replan
+
+    started = time.monotonic()
+    folder = Path(scenario_dir)
+    scenario = read_scenario(folder, config=config)
+    if overrides is not None:
+        scenario = overrides.apply(scenario)
+    previous, previous_data, previous_sha = read_previous_plan(Path(previous_plan_dir))
+    field_progress = read_progress(Path(progress_dir), scenario)
+    read_s = time.monotonic() - started
+    if out_dir is not None:
+        from geodata.output_guard import check_output_folder
+
+        # Before minutes of planning: the output must be new or a plan bsb wrote, never the
+        # previous plan, the scenario or the progress.
+        check_output_folder(
+            Path(out_dir),
+            kind="plan",
+            force=force,
+            protected=(folder, Path(previous_plan_dir), Path(progress_dir)),
+        )
+    freeze = scenario.replan.freeze_days if freeze_days is None else freeze_days
+
+    travel_s: float | None = None
+    if travel is None and scenario.travel.source != "straight":
+        started = time.monotonic()
+        travel = _build_travel(scenario, folder, progress, cache_dir)
+        travel_s = time.monotonic() - started
+    boundaries = None
+    if scenario.boundaries_file is not None and maps_and_trip_sheets:
+        boundaries = _read_boundaries(folder / scenario.boundaries_file)
+
+    started = time.monotonic()
+    around = planning_context(scenario) if planning_context is not None else nullcontext()
+    with around:
+        replanned = replan(
+            scenario,
+            previous,
+            field_progress,
+            today,
+            freeze_days=freeze,
+            options=options,
+            travel=None if travel is None else travel.matrix,
+            stop=stop,
+            progress_cb=progress,
+            previous_sha256=previous_sha,
+            previous_plan_dir=str(previous_plan_dir),
+        )
+    plan_s = time.monotonic() - started
+    LOG.info("re-planning took %.1f s", plan_s)
+
+    started = time.monotonic()
+    plan = replanned.plan
+    legs = _plan_legs(scenario, plan, travel)
+    plan_json = replanned.to_dict()
+    violations = tuple(
+        check_plan(scenario, plan_json, legs, previous=previous_data, previous_sha256=previous_sha)
+    )
+    check_s = time.monotonic() - started
+    if violations:
+        raise PlanFailsCheckError(violations)
+
+    write_s: float | None = None
+    if out_dir is not None:
+        from documents.changes import changes_csv, changes_md
+
+        started = time.monotonic()
+        extra = {
+            f"progress/{name}": content for name, content in progress_files(field_progress).items()
+        }
+        extra["changes.csv"] = changes_csv(replanned.changes)
+        extra["changes.md"] = changes_md(
+            replanned.changes, replanned.record, language=language
+        ).encode("utf-8")
+        _write_replan(
+            scenario,
+            plan,
+            Path(out_dir),
+            extra,
+            today=today,
+            language=language,
+            force=force,
+            protected=(folder, Path(previous_plan_dir), Path(progress_dir)),
+            progress=write_progress,
+            maps_and_trip_sheets=maps_and_trip_sheets,
+            travel=travel,
+            boundaries=boundaries,
+            legs=legs,
+        )
+        write_s = time.monotonic() - started
+    result = PipelineResult(
+        scenario=scenario,
+        plan=plan,
+        violations=violations,
+        times=StepTimes(
+            read_s=read_s, plan_s=plan_s, check_s=check_s, write_s=write_s, travel_s=travel_s
+        ),
+        out_dir=out_dir,
+        travel=travel,
+    )
+    return ReplanPipelineResult(result=result, replanned=replanned, plan_json=plan_json)
+
+
+def _write_replan(
+    scenario: Scenario,
+    plan: Plan,
+    out_dir: Path,
+    extra: dict[str, bytes],
+    *,
+    today: date,
+    language: str,
+    force: bool,
+    protected: Sequence[Path],
+    progress: WriteProgress | None,
+    maps_and_trip_sheets: bool,
+    travel: Travel | None,
+    boundaries: Any,
+    legs: Legs | None,
+) -> None:
+    """As ``write_complete_plan``, with the re-plan's own files; trip sheets from today on."""
+    from documents.plan_files import scenario_copy_writer, write_plan_folder
+
+    roads = None
+    if maps_and_trip_sheets:
+        from documents.trip_sheets import trip_sheet_files
+        from geodata.maps import map_files
+
+        roads = _map_roads(scenario, plan, travel, boundaries)
+        extra |= map_files(
+            scenario, plan, name="map.html", language=language, offline=True, roads=roads
+        )
+        # Drivers need the days still to drive; history is in plan.json and the papers.
+        ahead = replace(plan, routes=tuple(r for r in plan.routes if r.date >= today))
+        sheets = trip_sheet_files(
+            scenario,
+            ahead,
+            language=language,
+            legs=_by_truck_class(scenario, legs),
+            road_lines=None if roads is None else roads.legs,
+        )
+        extra |= {f"trip_sheets/{name}": page for name, page in sheets.items()}
+    if travel is not None:
+        from geodata.travel_matrix import travel_files
+
+        extra |= travel_files(scenario, plan, travel.matrix)
+    write_plan_folder(
+        scenario,
+        plan,
+        out_dir,
+        language=language,
+        write_scenario_copy=scenario_copy_writer(travel),
+        extra_files=extra,
+        force=force,
+        protected=protected,
+        progress=progress,
+        road_lines=None if roads is None else roads.legs,
+    )

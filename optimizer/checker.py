@@ -45,7 +45,8 @@ Rule codes of :class:`Violation` (the members of :class:`Rule`; :data:`RULES` is
 ``shift_end``
     A trip returns after its truck's shift end on the trip's date.
 ``trip_numbering``
-    A truck's trips of one date are not numbered 1, 2, ... in departure order.
+    A truck's trips of one date are not numbered 1, 2, ... in departure order (in a re-plan,
+    not increasing: a trip kept after a cancelled one keeps its number).
 ``max_trips``
     More trips in a day than the truck's ``max_trips_per_day``.
 ``duplicate_stop``
@@ -85,18 +86,49 @@ Rule codes of :class:`Violation` (the members of :class:`Rule`; :data:`RULES` is
     A KPI that does not match the routes and unassigned entries.
 ``file``
     A plan file that cannot be read or is not JSON (:func:`check_plan_file` only).
+
+A re-plan (a plan with a ``replan`` object, see ``docs/replan.md``) is checked against the
+progress it records and, when given, its previous ``plan.json``; ``stock``, ``stock_reason``
+and ``conservation`` give way to the rules below, and replacement stops (``kind`` =
+``replacement``, whole sacks of refused rice) are exempt from ``ration`` and
+``tranche_window``. Loads are followed stop by stop: a stop's ``pickup_kg`` comes back on
+board (rule ``capacity``).
+
+``history``
+    A trip dated before ``as_of`` that is not exactly the previous plan's, or not ``done``.
+``frozen``
+    A trip of the frozen days changed or dropped without a cancellation, or not ``frozen``.
+``cancelled``
+    A frozen trip cancelled for a reason that does not hold (truck not unavailable, no point
+    closed that day).
+``replan_start``
+    A new trip before the first day the re-plan may plan.
+``truck_unavailable``, ``point_closed``
+    A trip from ``as_of`` on uses a truck on a day it is unavailable, or visits a point on a
+    day it is closed.
+``replacement``
+    Rejected rice not replaced (whole sacks, same point and tranche) by its due working day,
+    with no unassigned entry for the point and tranche.
+``replan_conservation``
+    Families received + on frozen trips + on planned trips + unassigned differ from the
+    point's families (receipts and frozen trips beyond them leave nothing to plan).
+``replan_stock``
+    A warehouse ships more over the campaign than its stock plus its stock changes.
+``previous_plan``
+    The previous ``plan.json`` given is not the one the re-plan records (sha256).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
 from pathlib import Path
@@ -145,6 +177,16 @@ class Rule(StrEnum):
     REASON = "reason"
     KPIS = "kpis"
     FILE = "file"
+    HISTORY = "history"
+    FROZEN = "frozen"
+    CANCELLED = "cancelled"
+    REPLAN_START = "replan_start"
+    TRUCK_UNAVAILABLE = "truck_unavailable"
+    POINT_CLOSED = "point_closed"
+    REPLACEMENT = "replacement"
+    REPLAN_CONSERVATION = "replan_conservation"
+    REPLAN_STOCK = "replan_stock"
+    PREVIOUS_PLAN = "previous_plan"
 
 
 RULES: Final = frozenset(Rule)
@@ -154,6 +196,9 @@ REASON_CODES = frozenset(
     {"stock", "deadline", "capacity", "shift", "time_window", "fleet_time", "solver", "no_road"}
 )
 """Valid ``reason_code`` values of unassigned entries (kept apart from the plan module)."""
+
+STOP_KINDS = frozenset({"delivery", "replacement"})
+"""Valid ``kind`` values of stops."""
 
 # Own copy of the constant: the checker must not share a value with the code it checks.
 _EARTH_RADIUS_KM = 6371.0088
@@ -468,6 +513,10 @@ class _Stop:
     sacks: int | None
     arrive: datetime | None
     depart: datetime | None
+    kind: str = "delivery"
+    """``delivery`` or ``replacement`` (a re-plan's replacement of rejected rice)."""
+    pickup_kg: float = 0.0
+    """Rejected rice taken back on board at the stop."""
 
 
 @dataclass(frozen=True)
@@ -504,6 +553,8 @@ class _Unassigned:
     tranche: Tranche | None
     kg: float | None
     reason_code: str | None = None
+    kind: str = "delivery"
+    """``replacement`` for replacement rice of a re-plan not delivered (whole sacks)."""
 
 
 def _read_stop(
@@ -530,6 +581,16 @@ def _read_stop(
     tranche = index.tranches.get(tranche_id) if tranche_id is not None else None
     if tranche_id is not None and tranche is None:
         read.add(Rule.UNKNOWN_TRANCHE, f"{label}: the scenario has no tranche '{tranche_id}'.")
+    # kind and pickup_kg came with re-plans; a plan.json written before them has neither.
+    kind = raw.get("kind", "delivery")
+    if kind not in STOP_KINDS:
+        read.add(Rule.FORMAT, f"{label}: kind is {_show(kind)}, not one of {sorted(STOP_KINDS)}.")
+        kind = "delivery"
+    pickup_kg = read.number(raw, "pickup_kg") if "pickup_kg" in raw else 0.0
+    if pickup_kg is not None and pickup_kg < 0:
+        read.add(Rule.KG, f"{label}: pickup_kg is {_kg(pickup_kg)}, but it cannot be negative.")
+    if pickup_kg and kind != "replacement":
+        read.add(Rule.FORMAT, f"{label}: only a replacement stop picks rice up.")
     return _Stop(
         index=stop_index,
         label=label,
@@ -539,6 +600,8 @@ def _read_stop(
         sacks=read.integer(raw, "sacks"),
         arrive=read.moment(raw, "arrive"),
         depart=read.moment(raw, "depart"),
+        kind=str(kind),
+        pickup_kg=pickup_kg or 0.0,
     )
 
 
@@ -641,7 +704,11 @@ def _read_unassigned(
     reason = read.text(raw, "reason")
     if reason is not None and not reason.strip():
         read.add(Rule.REASON, f"{label}: the reason is empty; it must say why in a sentence.")
-    return _Unassigned(entry_index, label, point, tranche, kg, code)
+    kind = raw.get("kind", "delivery")
+    if kind not in STOP_KINDS:
+        read.add(Rule.FORMAT, f"{label}: kind is {_show(kind)}, not one of {sorted(STOP_KINDS)}.")
+        kind = "delivery"
+    return _Unassigned(entry_index, label, point, tranche, kg, code, str(kind))
 
 
 def _check_kg_and_sacks(
@@ -691,6 +758,8 @@ def _check_route_day(scenario: Scenario, route: _Route, out: _Collector) -> None
         )
     for stop in route.stops:
         tranche = stop.tranche
+        if stop.kind == "replacement":
+            continue  # replaces rice refused at a handover; due by its own date (rule replacement)
         if tranche is not None and not tranche.release <= day <= tranche.deadline:
             out.add(
                 Rule.TRANCHE_WINDOW,
@@ -852,6 +921,20 @@ def _check_route_totals(
             f"capacity of {_kg(truck.capacity_kg)} kg.",
             route.index,
         )
+        return
+    # With pickups the load on board falls by each stop's kg and rises by its pickup_kg.
+    on_board = stops_kg
+    for stop in route.stops:
+        on_board += stop.pickup_kg - (stop.kg or 0.0)
+        if truck and on_board > truck.capacity_kg and not _kg_equal(on_board, truck.capacity_kg):
+            out.add(
+                Rule.CAPACITY,
+                f"{stop.label}: leaves with {_kg(on_board)} kg on board (rejected rice picked "
+                f"up), more than truck {truck.id}'s capacity of {_kg(truck.capacity_kg)} kg.",
+                route.index,
+                stop.index,
+            )
+            break
 
 
 def _check_route(scenario: Scenario, route: _Route, out: _Collector, travel: _Travel) -> None:
@@ -864,7 +947,12 @@ def _check_route(scenario: Scenario, route: _Route, out: _Collector, travel: _Tr
 
 
 def _check_truck_days(
-    scenario: Scenario, index: _Index, routes: Sequence[_Route], out: _Collector
+    scenario: Scenario,
+    index: _Index,
+    routes: Sequence[_Route],
+    out: _Collector,
+    *,
+    gaps_allowed: bool = False,
 ) -> None:
     """Trip order, numbering, count, shift start and loading gaps per truck and date."""
     groups: dict[tuple[str, date], list[_Route]] = defaultdict(list)
@@ -876,7 +964,12 @@ def _check_truck_days(
         group.sort(key=lambda r: (r.depart is None, r.depart or datetime.min, r.index))
         where = f"Truck {truck_id} on {day}"
         trips = [r.trip for r in group]
-        expected = list(range(1, len(group) + 1))
+        expected: list[int | None] = list(range(1, len(group) + 1))
+        numbers = [t for t in trips if t is not None]
+        # A re-plan keeps trips with their numbers when an earlier one was cancelled.
+        increasing = bool(numbers) and numbers[0] >= 1 and all(a < b for a, b in pairwise(numbers))
+        if gaps_allowed and len(numbers) == len(trips) and increasing:
+            expected = list(trips)
         if trips != expected:
             first_bad = next(r for r, n in zip(group, expected, strict=True) if r.trip != n)
             out.add(
@@ -955,8 +1048,11 @@ def _check_rations(
         (stop.label, stop.tranche, stop.kg, (route.index, stop.index))
         for route in routes
         for stop in route.stops
+        if stop.kind == "delivery"  # a replacement is whole sacks of refused rice
     ]
-    items += [(item.label, item.tranche, item.kg, ()) for item in unassigned]
+    items += [
+        (item.label, item.tranche, item.kg, ()) for item in unassigned if item.kind == "delivery"
+    ]
     for label, tranche, kg, where in items:
         if tranche is None or kg is None or _whole_rations(kg, tranche.kg_per_kpm):
             continue
@@ -1279,7 +1375,12 @@ def _top_level_list(top: _Reader, data: Mapping[str, Any], key: str) -> list[Any
 
 
 def check_plan(
-    scenario: Scenario, plan: Mapping[str, Any], legs: Legs | None = None
+    scenario: Scenario,
+    plan: Mapping[str, Any],
+    legs: Legs | None = None,
+    *,
+    previous: Mapping[str, Any] | None = None,
+    previous_sha256: str | None = None,
 ) -> list[Violation]:
     """Check a ``plan.json`` dict against a scenario.
 
@@ -1295,6 +1396,10 @@ def check_plan(
         ``travel/legs.csv``, see :func:`read_legs_file`). Used when the scenario's travel
         source is not ``straight``; without them such a plan gets one ``leg`` violation and
         its legs go unchecked.
+    previous, previous_sha256
+        For a re-plan (a plan with a ``replan`` object): the previous ``plan.json`` as a dict
+        and the sha256 of its bytes. The re-plan rules (module docstring) are checked against
+        it; without it only the rules that need no previous plan are.
 
     Returns
     -------
@@ -1337,17 +1442,27 @@ def check_plan(
 
     for route in routes:
         _check_route(scenario, route, out, travel)
-    _check_truck_days(scenario, index, routes, out)
+    _check_truck_days(scenario, index, routes, out, gaps_allowed="replan" in data)
     shipped = _shipped_kg(scenario, routes)
-    _check_stock(scenario, shipped, out)
     _check_rations(routes, unassigned, out)
-    _check_stock_reasons(scenario, shipped, unassigned, out, travel)
-    _check_conservation(scenario, routes, unassigned, out)
-    _check_kpis(scenario, data, len(raw_routes), routes, len(raw_unassigned), unassigned, out)
+    kpi_routes = routes
+    if "replan" in data:
+        kpi_routes = _kpi_view(data, raw_routes, routes)
+        # Receipts, not the plan, say what was delivered before the re-plan; stock changed.
+        _check_replan(scenario, data, raw_routes, routes, unassigned, out, previous)
+        if previous_sha256 is not None:
+            _check_previous_sha(data, previous_sha256, out)
+    else:
+        _check_stock(scenario, shipped, out)
+        _check_stock_reasons(scenario, shipped, unassigned, out, travel)
+        _check_conservation(scenario, routes, unassigned, out)
+    _check_kpis(scenario, data, len(raw_routes), kpi_routes, len(raw_unassigned), unassigned, out)
     return out.violations
 
 
-def check_plan_file(scenario: Scenario, plan_path: Path) -> list[Violation]:
+def check_plan_file(
+    scenario: Scenario, plan_path: Path, *, previous_plan: Path | None = None
+) -> list[Violation]:
     """Load a ``plan.json`` file and check it with :func:`check_plan`.
 
     When the scenario's travel source is not ``straight``, the legs are read from
@@ -1359,6 +1474,9 @@ def check_plan_file(scenario: Scenario, plan_path: Path) -> list[Violation]:
         The scenario the plan claims to solve.
     plan_path
         Path of the ``plan.json`` file.
+    previous_plan
+        For a re-plan: the previous plan's ``plan.json`` (or its folder); its sha256 must be
+        the one the re-plan records.
 
     Returns
     -------
@@ -1376,7 +1494,19 @@ def check_plan_file(scenario: Scenario, plan_path: Path) -> list[Violation]:
         if isinstance(read, Violation):
             return [read]
         legs = read
-    return check_plan(scenario, data, legs)
+    if previous_plan is None or not isinstance(data, Mapping) or "replan" not in data:
+        return check_plan(scenario, data, legs)
+    path = Path(previous_plan)
+    path = path / "plan.json" if path.is_dir() else path
+    try:
+        raw = path.read_bytes()
+        previous = json.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return [Violation(Rule.FILE, f"The previous plan {path} cannot be read as JSON: {exc}")]
+    if not isinstance(previous, Mapping):
+        return [Violation(Rule.FILE, f"The previous plan {path} is not a JSON object.")]
+    sha256 = hashlib.sha256(raw).hexdigest()
+    return check_plan(scenario, data, legs, previous=previous, previous_sha256=sha256)
 
 
 def read_legs_file(path: Path) -> Legs | Violation:
@@ -1408,3 +1538,397 @@ def read_legs_file(path: Path) -> Legs | Violation:
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         return Violation(Rule.FILE, f"The travel legs {path} cannot be read: {exc}")
     return legs
+
+
+# --------------------------------------------------------------------------------------------
+# Re-plans: a plan with a ``replan`` object, checked against its previous plan and progress.
+
+
+@dataclass(frozen=True)
+class _Progress:
+    """The ``replan.progress`` object as the checker reads it (its own reader)."""
+
+    receipts: tuple[tuple[str, str, date, int, float, float], ...]
+    unavailable: Mapping[str, tuple[tuple[date, date], ...]]
+    closed: Mapping[str, tuple[tuple[date, date], ...]]
+    stock_changes: tuple[tuple[str, date, float], ...]
+
+
+def _read_progress(raw: Any, out: _Collector) -> _Progress:
+    def rows(key: str) -> list[Mapping[str, Any]]:
+        listed = _as_list(raw.get(key, [])) if isinstance(raw, Mapping) else None
+        if listed is None or not all(isinstance(r, Mapping) for r in listed):
+            out.add(Rule.FORMAT, f"The plan's 'replan.progress.{key}' is not a list of objects.")
+            return []
+        return listed
+
+    receipts: list[tuple[str, str, date, int, float, float]] = []
+    for i, r in enumerate(rows("receipts")):
+        day = _parse_date(r.get("date"))
+        families = r.get("families")
+        received = _as_number(r.get("kg_received"))
+        rejected = _as_number(r.get("kg_rejected"))
+        if day is None or not isinstance(families, int) or received is None or rejected is None:
+            out.add(Rule.FORMAT, f"replan.progress.receipts entry {i + 1} is malformed.")
+            continue
+        receipts.append(
+            (str(r.get("drop_point")), str(r.get("tranche")), day, families, received, rejected)
+        )
+    ranges: dict[str, dict[str, list[tuple[date, date]]]] = {"unavailable": {}, "closed": {}}
+    for key, id_key in (("unavailable", "truck"), ("closed", "drop_point")):
+        for i, r in enumerate(rows(key)):
+            first, last = _parse_date(r.get("from_date")), _parse_date(r.get("to_date"))
+            if first is None or last is None:
+                out.add(Rule.FORMAT, f"replan.progress.{key} entry {i + 1} is malformed.")
+                continue
+            ranges[key].setdefault(str(r.get(id_key)), []).append((first, last))
+    changes: list[tuple[str, date, float]] = []
+    for i, r in enumerate(rows("stock_changes")):
+        day, kg = _parse_date(r.get("date")), _as_number(r.get("kg"))
+        if day is None or kg is None:
+            out.add(Rule.FORMAT, f"replan.progress.stock_changes entry {i + 1} is malformed.")
+            continue
+        changes.append((str(r.get("warehouse")), day, kg))
+    return _Progress(
+        receipts=tuple(receipts),
+        unavailable={k: tuple(v) for k, v in ranges["unavailable"].items()},
+        closed={k: tuple(v) for k, v in ranges["closed"].items()},
+        stock_changes=tuple(changes),
+    )
+
+
+def _covers(ranges: Mapping[str, Sequence[tuple[date, date]]], key: str | None, day: date) -> bool:
+    return key is not None and any(a <= day <= b for a, b in ranges.get(key, ()))
+
+
+def _working(scenario: Scenario, day: date) -> bool:
+    return _is_working_weekday(scenario, day) and not _is_holiday(scenario, day)
+
+
+def _after_working_days(scenario: Scenario, day: date, n: int) -> date:
+    """Return the ``n``-th working day after ``day`` (``day`` not counted)."""
+    left = n
+    while left > 0:
+        day += timedelta(days=1)
+        if _working(scenario, day):
+            left -= 1
+    return day
+
+
+def _comparable(raw: Any) -> str:
+    """Return a route's JSON without status; stops without kind/pickup_kg are deliveries."""
+    if not isinstance(raw, Mapping):
+        return json.dumps(raw)
+    route = {k: v for k, v in raw.items() if k != "status"}
+    stops = _as_list(route.get("stops"))
+    if stops is not None:
+        route["stops"] = [
+            {"kind": "delivery", "pickup_kg": 0, **s} if isinstance(s, Mapping) else s
+            for s in stops
+        ]
+    return json.dumps(route, sort_keys=True)
+
+
+def _route_key(raw: Any) -> tuple[str, str, str] | None:
+    if not isinstance(raw, Mapping):
+        return None
+    return (str(raw.get("truck")), str(raw.get("date")), str(raw.get("trip")))
+
+
+def _check_previous_sha(data: Mapping[str, Any], sha256: str, out: _Collector) -> None:
+    record = data.get("replan")
+    recorded = record.get("previous_plan_sha256") if isinstance(record, Mapping) else None
+    if recorded != sha256:
+        out.add(
+            Rule.PREVIOUS_PLAN,
+            f"The re-plan records the previous plan's sha256 {_show(recorded)}, but the "
+            f"previous plan.json given has {sha256}.",
+        )
+
+
+def _check_replan(
+    scenario: Scenario,
+    data: Mapping[str, Any],
+    raw_routes: Sequence[Any],
+    routes: Sequence[_Route],
+    unassigned: Sequence[_Unassigned],
+    out: _Collector,
+    previous: Mapping[str, Any] | None,
+) -> None:
+    record = data["replan"]
+    as_of = _parse_date(record.get("as_of")) if isinstance(record, Mapping) else None
+    freeze = record.get("freeze_days") if isinstance(record, Mapping) else None
+    if as_of is None or not isinstance(freeze, int) or freeze < 0:
+        out.add(Rule.FORMAT, "The plan's 'replan' needs 'as_of' (YYYY-MM-DD) and 'freeze_days'.")
+        return
+    progress = _read_progress(record.get("progress", {}), out)
+    window: list[date] = []
+    day = as_of
+    while len(window) < freeze:
+        if _working(scenario, day):
+            window.append(day)
+        day += timedelta(days=1)
+    window_end = window[-1] if window else as_of - timedelta(days=1)
+    start = _after_working_days(scenario, window_end, 1) if window else as_of
+    status = {
+        r.index: str(raw.get("status", "planned")) if isinstance(raw, Mapping) else "planned"
+        for r, raw in ((r, raw_routes[r.index]) for r in routes)
+    }
+
+    # Statuses match the dates, trucks and points are obeyed from as_of on.
+    for route in routes:
+        if route.day is None:
+            continue
+        expected = (
+            "done" if route.day < as_of else "frozen" if route.day <= window_end else "planned"
+        )
+        if status[route.index] != expected:
+            rule = Rule.HISTORY if route.day < as_of else Rule.FROZEN
+            out.add(
+                rule,
+                f"{route.label}: status is {status[route.index]!r}, but a trip on {route.day} of "
+                f"a re-plan as of {as_of} with {freeze} frozen day(s) is {expected!r}.",
+                route.index,
+            )
+        if route.day < as_of:
+            continue
+        if _covers(progress.unavailable, route.truck_id, route.day):
+            out.add(
+                Rule.TRUCK_UNAVAILABLE,
+                f"{route.label}: truck {route.truck_id} is unavailable on {route.day}.",
+                route.index,
+            )
+        for stop in route.stops:
+            if stop.point is not None and _covers(progress.closed, stop.point.id, route.day):
+                out.add(
+                    Rule.POINT_CLOSED,
+                    f"{stop.label}: drop point {stop.point.id} is closed on {route.day}.",
+                    route.index,
+                    stop.index,
+                )
+
+    if previous is not None:
+        _check_against_previous(
+            data, raw_routes, routes, out, previous, progress, as_of, window_end, start
+        )
+    needs_open_kg = _check_replacements(scenario, routes, status, unassigned, progress, out)
+    _check_replan_conservation(scenario, routes, status, unassigned, progress, needs_open_kg, out)
+    shipped: dict[str, float] = defaultdict(float)
+    for route in routes:
+        if route.warehouse is not None:
+            shipped[route.warehouse.id] += route.stops_kg()
+    for warehouse in scenario.warehouses:
+        limit = warehouse.stock_kg + math.fsum(
+            kg for w, _, kg in progress.stock_changes if w == warehouse.id
+        )
+        if shipped[warehouse.id] > limit and not _kg_equal(shipped[warehouse.id], limit):
+            out.add(
+                Rule.REPLAN_STOCK,
+                f"Warehouse {warehouse.id} ships {_kg(shipped[warehouse.id])} kg over the "
+                f"campaign, more than its stock and stock changes, {_kg(limit)} kg.",
+            )
+
+
+def _check_against_previous(
+    data: Mapping[str, Any],
+    raw_routes: Sequence[Any],
+    routes: Sequence[_Route],
+    out: _Collector,
+    previous: Mapping[str, Any],
+    progress: _Progress,
+    as_of: date,
+    window_end: date,
+    start: date,
+) -> None:
+    """History and frozen trips exactly as before; cancellations that hold; new trips later."""
+    previous_routes = _as_list(previous.get("routes"))
+    if previous_routes is None:
+        out.add(Rule.PREVIOUS_PLAN, "The previous plan has no list of routes.")
+        return
+    record = data["replan"]
+    cancelled: dict[tuple[str, str, str], str] = {}
+    for entry in _as_list(record.get("cancelled", [])) or []:
+        key = _route_key(entry)
+        if key is not None:
+            cancelled[key] = str(entry.get("reason"))
+    new_by_key = {k: raw for raw in raw_routes if (k := _route_key(raw)) is not None}
+    old_same: set[str] = set()
+    for old in previous_routes:
+        key = _route_key(old)
+        day = _parse_date(old.get("date")) if isinstance(old, Mapping) else None
+        if key is None or day is None:
+            continue
+        now = new_by_key.get(key)
+        identical = now is not None and _comparable(now) == _comparable(old)
+        if identical:
+            old_same.add(_comparable(old))
+        where = f"Truck {key[0]} on {key[1]} trip {key[2]}"
+        if day < as_of and not identical:
+            out.add(Rule.HISTORY, f"{where}: a trip before {as_of} is not as it was planned.")
+        elif as_of <= day <= window_end and not identical:
+            reason = cancelled.get(key)
+            stops = _as_list(old.get("stops")) or []
+            holds = (
+                reason == "truck_unavailable" and _covers(progress.unavailable, key[0], day)
+            ) or (
+                reason == "point_closed"
+                and any(
+                    isinstance(s, Mapping)
+                    and _covers(progress.closed, str(s.get("drop_point")), day)
+                    for s in stops
+                )
+            )
+            if not holds:
+                out.add(
+                    Rule.FROZEN if reason is None else Rule.CANCELLED,
+                    f"{where}: a frozen trip changed or was dropped"
+                    + ("" if reason is None else f" for a reason that does not hold ({reason})")
+                    + ".",
+                )
+    for route in routes:
+        raw = raw_routes[route.index]
+        if route.day is None or _comparable(raw) in old_same:
+            continue
+        if route.day < start:
+            out.add(
+                Rule.REPLAN_START,
+                f"{route.label}: a new trip on {route.day}, before {start}, the first day the "
+                "re-plan may plan.",
+                route.index,
+            )
+
+
+def _check_replacements(
+    scenario: Scenario,
+    routes: Sequence[_Route],
+    status: Mapping[int, str],
+    unassigned: Sequence[_Unassigned],
+    progress: _Progress,
+    out: _Collector,
+) -> dict[tuple[str, str], float]:
+    """Every rejected kg replaced in whole sacks by its due day, or unassigned with a reason.
+
+    Returns the kg of replacements not met, per (point, tranche).
+    """
+    settings = getattr(scenario, "replan", None)
+    # Own copy of the default (ReplanSettings.replacement_days) for a scenario without [replan].
+    replacement_days = int(getattr(settings, "replacement_days", 3))
+    received_on = {(p, t, d) for p, t, d, *_ in progress.receipts}
+    supply: dict[tuple[str, str], list[list[Any]]] = defaultdict(list)
+    for route in sorted(routes, key=lambda r: (r.day or date.min, r.index)):
+        for stop in route.stops:
+            if stop.kind != "replacement" or stop.point is None or stop.tranche is None:
+                continue
+            if route.day is None or stop.sacks is None:
+                continue
+            pair = (stop.point.id, stop.tranche.id)
+            if status[route.index] == "done" and (*pair, route.day) not in received_on:
+                continue  # missed: nothing was delivered
+            supply[pair].append([route.day, stop.sacks])
+    explained = {(u.point.id, u.tranche.id) for u in unassigned if u.point and u.tranche}
+    open_kg: dict[tuple[str, str], float] = defaultdict(float)
+    for point, tranche, day, _families, _received, rejected in sorted(
+        progress.receipts, key=lambda r: r[2]
+    ):
+        if rejected <= _KG_TOL:
+            continue
+        need = math.ceil(rejected / scenario.sack_kg - _KG_TOL)
+        due = _after_working_days(scenario, day, replacement_days)
+        for item in supply[(point, tranche)]:
+            if need <= 0:
+                break
+            if day <= item[0] <= due and item[1] > 0:
+                used = min(need, item[1])
+                item[1] -= used
+                need -= used
+        if need <= 0:
+            continue
+        open_kg[(point, tranche)] += need * scenario.sack_kg
+        if (point, tranche) not in explained:
+            out.add(
+                Rule.REPLACEMENT,
+                f"Drop point {point}, tranche {tranche}: {need} sack(s) of the "
+                f"{_kg(rejected)} kg rejected on {day} are not replaced by {due}, and no "
+                "unassigned entry says why.",
+            )
+    return open_kg
+
+
+def _check_replan_conservation(
+    scenario: Scenario,
+    routes: Sequence[_Route],
+    status: Mapping[int, str],
+    unassigned: Sequence[_Unassigned],
+    progress: _Progress,
+    open_replacement_kg: Mapping[tuple[str, str], float],
+    out: _Collector,
+) -> None:
+    """Families received + frozen + planned + unassigned = the point's families, per tranche."""
+    received: dict[tuple[str, str], int] = defaultdict(int)
+    for point_id, tranche_id, _day, families, *_ in progress.receipts:
+        received[(point_id, tranche_id)] += families
+    frozen: dict[tuple[str, str], float] = defaultdict(float)
+    planned: dict[tuple[str, str], float] = defaultdict(float)
+    for route in routes:
+        state = status[route.index]
+        if state == "done":
+            continue
+        for stop in route.stops:
+            if stop.kind != "delivery" or not (stop.point and stop.tranche and stop.kg):
+                continue
+            target = frozen if state == "frozen" else planned
+            target[(stop.point.id, stop.tranche.id)] += stop.kg / stop.tranche.kg_per_kpm
+    left_kg: dict[tuple[str, str], float] = defaultdict(float)
+    for item in unassigned:
+        if item.point and item.tranche and item.kg is not None:
+            left_kg[(item.point.id, item.tranche.id)] += item.kg
+    for point in scenario.drop_points:
+        for tranche in scenario.tranches:
+            pair = (point.id, tranche.id)
+            if tranche.kg_per_kpm <= 0:
+                continue
+            expected = max(0, point.kpm - received[pair] - round(frozen[pair]))
+            waiting_kg = max(0.0, left_kg[pair] - open_replacement_kg.get(pair, 0.0))
+            got = round(planned[pair]) + round(waiting_kg / tranche.kg_per_kpm)
+            if got != expected:
+                out.add(
+                    Rule.REPLAN_CONSERVATION,
+                    f"Drop point {point.id}, tranche {tranche.id}: {point.kpm} families - "
+                    f"{received[pair]} received - {round(frozen[pair])} on frozen trips leave "
+                    f"{expected}, but the plan delivers {round(planned[pair])} more and leaves "
+                    f"{round(waiting_kg / tranche.kg_per_kpm)} unassigned.",
+                )
+
+
+def _kpi_view(
+    data: Mapping[str, Any], raw_routes: Sequence[Any], routes: Sequence[_Route]
+) -> list[_Route]:
+    """Return a re-plan's trips as its KPIs count them: families' rice, history from receipts.
+
+    A done trip's stop counts only when a receipt of its point, tranche and day exists (a
+    missed stop delivered nothing); replacement stops replace rice, they add none.
+    """
+    record = data["replan"]
+    progress = _read_progress(
+        record.get("progress", {}) if isinstance(record, Mapping) else {}, _Collector()
+    )
+    received_on = {(p, t, d) for p, t, d, *_ in progress.receipts}
+    view: list[_Route] = []
+    for route in routes:
+        raw = raw_routes[route.index]
+        done = isinstance(raw, Mapping) and raw.get("status") == "done"
+        stops = tuple(
+            stop
+            for stop in route.stops
+            if stop.kind == "delivery"
+            and (
+                not done
+                or (
+                    stop.point is not None
+                    and stop.tranche is not None
+                    and (stop.point.id, stop.tranche.id, route.day) in received_on
+                )
+            )
+        )
+        view.append(replace(route, stops=stops))
+    return view

@@ -756,3 +756,23 @@ def test_progress_doc_error_example_is_what_the_reader_reports(
     with pytest.raises(InputError) as caught:
         read_progress(folder, sample)
     assert _code_blocks(section, "text")[-1] == str(caught.value) + "\n"
+
+
+# --- docs/replan.md -----------------------------------------------------------------------------
+
+
+def test_replan_doc_names_the_changes_columns_kinds_reasons_and_rules() -> None:
+    from documents.changes import CHANGE_KINDS, CHANGES_COLUMNS
+    from optimizer.replan import CANCEL_REASONS
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "replan.md").read_text("utf-8")
+    assert ", ".join(CHANGES_COLUMNS) in doc
+    named = set(re.findall(r"`([a-z_]+)`", doc))
+    assert set(CHANGE_KINDS) <= named
+    assert set(CANCEL_REASONS) <= named
+    replan_rules = {
+        "history", "frozen", "cancelled", "replan_start", "truck_unavailable", "point_closed",
+        "replacement", "replan_conservation", "replan_stock", "previous_plan",
+    }  # fmt: skip
+    assert replan_rules <= set(RULES)
+    assert replan_rules <= named

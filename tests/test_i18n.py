@@ -21,6 +21,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from documents.changes import ChangeText
 from documents.papers import Text
 from documents.plan_files import write_complete_plan
 from documents.receipts_template import TEMPLATE_STEM
@@ -49,7 +50,7 @@ from optimizer.solution import Plan, Unassigned, compute_kpis
 from tests.conftest import make_tiny_plan, make_tiny_scenario
 
 GLOSSARY = Path(__file__).resolve().parent.parent / "docs" / "glossary.md"
-TABLES = (Text, SheetText, MapText, Term)
+TABLES = (Text, SheetText, MapText, Term, ChangeText)
 
 FULL_FACTS = ReasonFacts(
     warehouses=("W1",),
