@@ -220,6 +220,7 @@ class Term(WordTable):
     )
     REASON_SOLVER = ("Tidak ditemukan rute", "No route found")
     REASON_NO_ROAD = ("Tidak terjangkau jalan", "No road reaches it")
+    REASON_CLOSED = ("Titik bagi tutup", "Drop point closed")
     PLAN = ("Rencana", "Plan")
     STATUS = ("Status", "Status")
     COMPLETE = ("selesai", "complete")
@@ -256,6 +257,7 @@ REASON_LABELS: Final[Mapping[ReasonCode, Term]] = MappingProxyType(
         ReasonCode.FLEET_TIME: Term.REASON_FLEET_TIME,
         ReasonCode.SOLVER: Term.REASON_SOLVER,
         ReasonCode.NO_ROAD: Term.REASON_NO_ROAD,
+        ReasonCode.CLOSED: Term.REASON_CLOSED,
     }
 )
 """A short label per reason code (the heading of a reason; the sentence says the rest)."""
@@ -321,6 +323,11 @@ def _indonesian(code: ReasonCode, s: _Say, drop_point: str, tranche: str) -> str
             f"Tahap {tranche} tidak punya hari kerja antara {s.day(f.first_day)} dan batas "
             f"waktunya {s.day(f.deadline)} (tanggal mulai {s.day(f.start_date)}; periksa hari "
             "kerja dan hari libur di kalender)."
+        )
+    if code is ReasonCode.CLOSED:
+        return (
+            f"Titik bagi {drop_point} tutup pada setiap hari kerja dari {s.day(f.first_day)} "
+            f"sampai {s.day(f.deadline)}, hari terakhir untuk tahap {tranche}."
         )
     if code is ReasonCode.CAPACITY:
         if f.no_trucks:

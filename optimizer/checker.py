@@ -193,7 +193,17 @@ RULES: Final = frozenset(Rule)
 """Every rule code, as a set (of :class:`Rule`, which compare equal to their strings)."""
 
 REASON_CODES = frozenset(
-    {"stock", "deadline", "capacity", "shift", "time_window", "fleet_time", "solver", "no_road"}
+    {
+        "stock",
+        "deadline",
+        "capacity",
+        "shift",
+        "time_window",
+        "fleet_time",
+        "solver",
+        "no_road",
+        "closed",
+    }
 )
 """Valid ``reason_code`` values of unassigned entries (kept apart from the plan module)."""
 

@@ -1743,6 +1743,8 @@ def _pack_warehouse(
     loading_s = ctx.scenario.service.loading_s
     trucks = ctx.trucks_at[wh]
     shifts = sorted({(t.shift_start_s, t.shift_end_s) for t in trucks})
+    if ctx.closed:
+        trips = _split_closed(ctx, trips)
     to_pack: list[TripToPack] = []
     for key, trip in enumerate(trips):
         if not trip.timed:
@@ -1805,14 +1807,39 @@ def _pack_warehouse(
     )
 
 
-def _trip_days(ctx: _Context, trip: _Trip) -> tuple[date, ...]:
-    """Return the days a trip may run in a re-plan: its stops' days, none closed at a stop."""
+def _split_closed(ctx: _Context, trips: list[_Trip]) -> list[_Trip]:
+    """Split each trip whose stops' closed days leave it no day into trips of one stop.
+
+    Routing does not see closed days: it may put a point closed until the deadline on a trip
+    with points that are open. Alone, the open points find their days again, and the closed
+    one is reported for what it is.
+    """
+    out: list[_Trip] = []
+    for trip in trips:
+        if len(trip.stops) > 1 and not _trip_days(ctx, trip):
+            out.extend(
+                _Trip(trip.warehouse, trip.tranche, [stop], access=trip.access)
+                for stop in trip.stops
+            )
+        else:
+            out.append(trip)
+    return out
+
+
+def _open_days(ctx: _Context, trip: _Trip) -> tuple[date, ...]:
+    """Return the days a trip's stops may be served in a re-plan, closed days aside."""
     extras = {e for _, _, _, e in trip.stops if e >= 0}
     rations = any(e < 0 for _, _, _, e in trip.stops)
     days = ctx.days[trip.tranche] if rations or not extras else ctx.extra_days[min(extras)]
     if extras:
         last = min(ctx.extra_days[e][-1] for e in extras)
         days = tuple(d for d in days if d <= last)
+    return days
+
+
+def _trip_days(ctx: _Context, trip: _Trip) -> tuple[date, ...]:
+    """Return the days a trip may run in a re-plan: its stops' days, none closed at a stop."""
+    days = _open_days(ctx, trip)
     closed = [ctx.closed[p] for p, _, _, _ in trip.stops if p in ctx.closed]
     if closed:
         shut = frozenset().union(*closed)
@@ -1920,7 +1947,11 @@ def _unplaced_failures(
         # A re-plan's closed days or a replacement's due day left the trip no day at all.
         start = ctx.residual.start_date if ctx.residual is not None else ctx.scenario.start_date
         facts = ReasonFacts(first_day=start, deadline=deadline, start_date=start)
-        return [(stop, ReasonCode.DEADLINE, facts) for stop in trip.stops]
+        code = ReasonCode.DEADLINE
+        if any(stop[0] in ctx.closed for stop in trip.stops) and _open_days(ctx, trip):
+            # Working days were left; the point is closed on every one of them.
+            code = ReasonCode.CLOSED
+        return [(stop, code, facts) for stop in trip.stops]
     facts = ReasonFacts(
         warehouses=(wh.id,),
         trucks=len(ctx.trucks_at[trip.warehouse]),

@@ -25,6 +25,9 @@ class ReasonCode(StrEnum):
     """No warehouse that can reach the point had stock left."""
     DEADLINE = "deadline"
     """No working day between the tranche's release (or the start date) and its deadline."""
+    CLOSED = "closed"
+    """A re-plan: the point is closed (``closed.csv``) on every working day left before the
+    deadline (or a replacement's due day)."""
     CAPACITY = "capacity"
     """No truck (at a warehouse that could serve the point) can carry a family's ration, or
     only small trucks can reach the point and its warehouses have none."""
@@ -254,6 +257,12 @@ def english_reason(
             f"Tranche {tranche} has no working day between {fmt.day(f.first_day)} and its "
             f"deadline {fmt.day(f.deadline)} (start date {fmt.day(f.start_date)}, working days "
             "and holidays of the calendar)."
+        )
+    if code is ReasonCode.CLOSED:
+        return (
+            f"Drop point {drop_point} is closed on every working day from "
+            f"{fmt.day(f.first_day)} to {fmt.day(f.deadline)}, the last day for tranche "
+            f"{tranche}."
         )
     if code is ReasonCode.CAPACITY:
         if f.no_trucks:

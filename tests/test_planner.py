@@ -364,6 +364,7 @@ def test_reason_codes_are_the_documented_ones() -> None:
         "fleet_time",
         "solver",
         "no_road",
+        "closed",
     }
 
 

@@ -330,7 +330,7 @@ def test_a_replacement_whose_days_are_all_closed_is_unassigned_with_a_reason() -
     plan = _plan(scenario, residual)
     late = [u for u in plan.unassigned if u.kind == "replacement"]
     assert [(u.drop_point, u.sacks) for u in late] == [("P4", 2)]
-    assert late[0].reason_code in (ReasonCode.DEADLINE, ReasonCode.FLEET_TIME)
+    assert late[0].reason_code is ReasonCode.CLOSED
     assert_respects(scenario, residual, plan)
 
 
@@ -506,3 +506,29 @@ def test_the_day_after_on_a_sample_keeps_most_announced_days(tmp_path: Path) -> 
     }
     kept = sum(1 for key, day in announced.items() if days.get(key) == day)
     assert kept >= 0.75 * len(announced), (kept, len(announced))
+
+
+def test_a_point_closed_to_the_deadline_is_closed_and_does_not_hold_back_its_neighbours() -> None:
+    from geodata.sample import make_sample
+    from optimizer.model import SolverSettings
+
+    scenario = replace(
+        make_sample(n_drop_points=150, seed=3),
+        solver=SolverSettings(time_limit_s=5, seed=1, solution_limit=50),
+    )
+    shut, others = "07.2001.05", ["07.2001.02", "07.2001.06", "07.2002.03"]
+    kpm = {p.id: p.kpm for p in scenario.drop_points}
+    residual = Residual(
+        start_date=date(2020, 9, 3),
+        families={(p, "2020-09"): kpm[p] for p in [shut, *others]},
+        stock_kg={w.id: w.stock_kg for w in scenario.warehouses},
+        truck_off={},
+        closed={shut: frozenset(date(2020, 9, 2) + timedelta(days=d) for d in range(31))},
+        busy={},
+        announced={},
+    )
+    plan = plan_scenario(scenario, residual=residual)
+    assert [(u.drop_point, u.reason_code) for u in plan.unassigned] == [(shut, ReasonCode.CLOSED)]
+    served = sorted(s.drop_point for r in plan.routes for s in r.stops)
+    assert served == sorted(others)
+    assert "closed on every working day" in plan.unassigned[0].reason
