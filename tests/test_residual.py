@@ -140,7 +140,12 @@ def assert_respects(scenario: Scenario, residual: Residual, plan: Plan) -> None:
     for u in plan.unassigned:
         if u.kind == "replacement":
             got_sacks[(u.drop_point, u.tranche)] += u.sacks
-            assert u.reason_code in (ReasonCode.DEADLINE, ReasonCode.FLEET_TIME, ReasonCode.STOCK)
+            assert u.reason_code in (
+                ReasonCode.DEADLINE,
+                ReasonCode.FLEET_TIME,
+                ReasonCode.STOCK,
+                ReasonCode.CLOSED,
+            )
     assert dict(got_sacks) == dict(owed_sacks)
 
 
