@@ -79,6 +79,9 @@ STOPS_COLUMNS: Final = (
     "arrive",
     "depart",
     "snap_m",
+    "kind",
+    "pickup_kg",
+    "status",
 )
 """``snap_m``: metres from the drop point to the road it attaches to (plans on roads; empty for
 straight-line plans, and where no road is near)."""
@@ -406,7 +409,9 @@ def _write_stops_csv(scenario: Scenario, plan: Plan, path: Path) -> None:
             for seq, stop in enumerate(route.stops, start=1):
                 point = scenario.drop_point(stop.drop_point)
                 tranche = scenario.tranche(stop.tranche)
-                kpm = stop.kg / tranche.kg_per_kpm if tranche.kg_per_kpm else 0.0
+                # A replacement serves no new family: it replaces rejected rice.
+                ration = stop.kind == "delivery" and tranche.kg_per_kpm
+                kpm = stop.kg / tranche.kg_per_kpm if ration else 0.0
                 # Text from the scenario never reads as a formula; numbers (a negative
                 # latitude too) are written as they are.
                 text = spreadsheet_text
@@ -432,6 +437,9 @@ def _write_stops_csv(scenario: Scenario, plan: Plan, path: Path) -> None:
                         stop.arrive.strftime(TIME_FORMAT),
                         stop.depart.strftime(TIME_FORMAT),
                         _snap_cell(snaps, stop.drop_point),
+                        stop.kind,
+                        plain_number(stop.pickup_kg),
+                        route.status,
                     )
                 )
 
