@@ -68,6 +68,7 @@ class SheetText(WordTable):
     """Every fixed word of the trip sheets: ``(Bahasa Indonesia, English)``."""
 
     TITLE = ("Surat jalan", "Trip sheet")
+    REPLACEMENT = ("Penggantian beras: ambil kembali", "Replacement rice: take back")
     TRUCK = ("Truk", "Truck")
     CAPACITY = ("Kapasitas", "Capacity")
     WAREHOUSE = ("Gudang", "Warehouse")
@@ -385,10 +386,16 @@ def _trip_table(
     for seq, stop in enumerate(route.stops, start=1):
         point = scenario.drop_point(stop.drop_point)
         rt_rw = f"{point.rt or '-'}/{point.rw or '-'}"
+        # A replacement stop: the driver hands over good rice and takes the rejected back.
+        swap = (
+            f"<br><i>{t(SheetText.REPLACEMENT)} {_kg(stop.pickup_kg, language)} kg</i>"
+            if stop.kind == "replacement"
+            else ""
+        )
         rows.append(
             f"<tr><td class='n'>{seq}</td><td>{clock(stop.arrive)}</td>"
             f"<td>{clock(stop.depart)}</td><td><b>{html.escape(point.id)}</b> "
-            f"{html.escape(point.name)}</td><td>{html.escape(rt_rw)}</td>"
+            f"{html.escape(point.name)}{swap}</td><td>{html.escape(rt_rw)}</td>"
             f"<td>{html.escape(point.desa)}</td><td>{html.escape(point.kecamatan)}</td>"
             f"<td>{html.escape(stop.tranche)}</td><td class='n'>{_kg(stop.sacks, language)}</td>"
             f"<td class='n'>{_kg(stop.kg, language)}</td>"

@@ -345,3 +345,17 @@ def test_small_map_draws_legs_along_their_roads() -> None:
     assert all(n > 20 for n in polylines(along))
     assert along.count('class="arrow"') >= straight.count('class="arrow"') > 0
     assert along.count('class="stop"') == straight.count('class="stop"') == 3
+
+
+def test_a_replacement_stop_tells_the_driver_to_take_the_rejected_rice_back() -> None:
+    scenario, plan = two_trip_plan()
+    first = plan.routes[1]
+    swapped = dataclasses.replace(
+        first,
+        stops=(dataclasses.replace(first.stops[0], kind="replacement", pickup_kg=45.0),),
+    )
+    plan = dataclasses.replace(plan, routes=(plan.routes[0], swapped, plan.routes[2]))
+    page = trip_sheet_files(scenario, plan)["2020-09-01_T2.html"].decode("utf-8")
+    assert page.count("Penggantian beras: ambil kembali 45 kg") == 1
+    english = trip_sheet_files(scenario, plan, language="en")["2020-09-01_T2.html"].decode()
+    assert "Replacement rice: take back 45 kg" in english
