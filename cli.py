@@ -1819,6 +1819,10 @@ def serve(
 @click.option("--language", default="id")
 @click.option("--workers", type=int, default=1)
 @click.option("--parent-pid", type=int, required=True)
+@click.option("--previous-plan", default=None)
+@click.option("--progress", default=None)
+@click.option("--today", default=None)
+@click.option("--freeze-days", type=int, default=None)
 def job_worker(**options: Any) -> None:
     """Run one job of bsb serve (the server starts this; it is not for people).
 
