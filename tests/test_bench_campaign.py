@@ -388,3 +388,18 @@ def test_a_real_campaign_keeps_its_history_and_replaces_rejected_rice(tmp_path: 
     replacement_days = getattr(getattr(scenario, "replan", None), "replacement_days", 3)
     assert all(1 <= d <= replacement_days for d in delays)
     assert all(d.replan_s > 0 for d in result.days)
+
+
+def test_the_benchmarks_doc_names_the_command_its_options_and_section() -> None:
+    from cli import bench_campaign
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md").read_text()
+    start = doc.index("## A campaign re-planned every day")
+    end = doc.find("\n## ", start + 1)
+    section = doc[start : end if end >= 0 else None]
+    options = {o for p in bench_campaign.params for o in p.opts if o.startswith("--")}
+    for option in options - {"--help"}:
+        assert f"`{option}" in section, option
+    assert f"Section `{campaign.SECTION}`" in section
+    assert f"default {100 * Disruptions().missed_share:.0f} %" in section
+    assert f"default {100 * Disruptions().rejection_rate:.0f} %" in section
