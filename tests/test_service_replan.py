@@ -502,3 +502,84 @@ def _replan_live(client: Any, plan_id: str, body: bytes, today: date) -> Any:
         data={"today": today.isoformat(), "time_limit_s": "3"},
         files={"file": ("progress.zip", body, "application/zip")},
     )
+
+
+# --- the web page -----------------------------------------------------------------------------
+
+
+def _needs_browser() -> str | None:
+    from tests.conftest import find_chromium
+
+    if find_chromium() is None:
+        return "chromium is not installed"
+    if importlib.util.find_spec("playwright") is None:
+        return "playwright is not installed"
+    return None
+
+
+@pytest.mark.skipif(_needs_browser() is not None, reason=str(_needs_browser()))
+def test_the_web_page_shows_a_replans_lineage_and_links_its_changes(tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.conftest import find_chromium
+    from tests.service_live import create_token as live_token
+    from tests.service_live import start_server
+
+    data = tmp_path / "data"
+    config = ServiceConfig(data_dir=data)
+    _seed_plan(config)
+    second = "p_00000000000000bb"
+    _seed_plan(config, second, previous_plan_id=PLAN_ID, as_of=SEP3)
+    (data / "plans" / second / "changes.md").write_text("# Perubahan\n", encoding="utf-8")
+    token = live_token(data, "viewer")
+    server = start_server(data)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=find_chromium(), args=["--no-sandbox"]
+            )
+            try:
+                page = browser.new_page(base_url=server.url)
+                page.goto("/")
+                page.get_by_test_id("login-token").fill(token)
+                page.get_by_test_id("login-submit").click()
+                rows = page.get_by_test_id("plan-row")
+                expect(rows).to_have_count(2)
+                replan = page.locator(f'[data-testid="plan-row"][data-id="{second}"]')
+                expect(replan.get_by_test_id("plan-lineage")).to_have_text(
+                    f"rencana ulang per 2020-09-03, dari {PLAN_ID}"
+                )
+                expect(replan.get_by_test_id("plan-changes-link")).to_have_text("Perubahan")
+                first = page.locator(f'[data-testid="plan-row"][data-id="{PLAN_ID}"]')
+                expect(first.get_by_test_id("plan-lineage")).to_have_count(0)
+                expect(first.get_by_test_id("plan-changes-link")).to_have_count(0)
+                page.get_by_test_id("language-en").click()
+                expect(replan.get_by_test_id("plan-lineage")).to_have_text(
+                    f"re-plan as of 2020-09-03, from {PLAN_ID}"
+                )
+                with page.context.expect_page() as opened:
+                    replan.get_by_test_id("plan-changes-link").click()
+                changes = opened.value
+                changes.wait_for_load_state()
+                assert changes.url.endswith("/changes.md")
+                assert "# Perubahan" in changes.content()
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+
+
+def test_the_service_doc_names_the_replan_call_fields_and_entries() -> None:
+    from service import datafolder
+    from service.app import JobOut, PlanOut
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "service.md").read_text()
+    assert "`POST /plans/{id}/replan`" in doc
+    for name in ("previous_plan_id", "as_of", "lineage"):
+        assert name in PlanOut.model_fields and f"`{name}`" in doc, name
+    for name in ("previous_plan_id", "today", "freeze_days"):
+        assert name in JobOut.model_fields and f"`{name}`" in doc, name
+    assert "`jobs/j_<16 hex digits>.progress/`" in doc
+    assert datafolder.JOB_PROGRESS_NAME.fullmatch("j_0123456789abcdef.progress")
+    assert "`tmp/upload-j_<16 hex digits>/`" in doc
+    assert datafolder.UPLOAD_NAME.fullmatch("upload-j_0123456789abcdef")
