@@ -33,6 +33,7 @@ import hashlib
 import importlib
 import inspect
 import io
+import json
 import math
 import random
 import time
@@ -455,6 +456,8 @@ class CampaignDay:
     moves: Moves
     served_by_deadline: Mapping[str, tuple[int, int]]
     unassigned_kg: float
+    violations: int
+    """Rules of the independent checker the re-plan breaks (checked against its previous plan)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -605,6 +608,7 @@ def run_campaign(
             moves=count_moves(plan, new_plan, today),
             served_by_deadline=families_by_deadline(scenario, new_plan, progress, today),
             unassigned_kg=float(sum(u.kg for u in new_plan.unassigned)),
+            violations=len(check_replan(scenario, new_plan, plan)),
         )
         played.append(day)
         if on_day is not None:
@@ -631,6 +635,26 @@ def run_campaign(
     )
 
 
+def check_replan(scenario: Scenario, plan: Plan, previous: Plan) -> list[Any]:
+    """Check a re-plan with the independent checker, against its previous plan.
+
+    Both plans go through ``plan.json``'s structure, as ``bsb check`` reads them. Returns
+    the checker's violations (an empty list for a plan that passes).
+    """
+    from optimizer.checker import check_plan
+    from optimizer.solution import plan_to_dict
+
+    def as_read(one: Plan) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(json.dumps(plan_to_dict(one)))
+        return loaded
+
+    extra: dict[str, Any] = {}
+    # The checker's re-plan mode (its previous plan) arrives with bsb replan.
+    if _accepts(check_plan, "previous"):
+        extra["previous"] = as_read(previous)
+    return list(check_plan(scenario, as_read(plan), **extra))
+
+
 def _served(served: Mapping[str, tuple[int, int]]) -> str:
     return ", ".join(f"{t} {n / total:.1%}" for t, (n, total) in served.items() if total)
 
@@ -642,14 +666,15 @@ def day_row(day: CampaignDay) -> str:
         f"| {day.today.isoformat()} | {day.replan_s:.1f} | {day.receipts} | {day.missed} | "
         f"{day.rejected} | {day.unavailable} | {day.closed} | "
         f"{moves.moved} of {moves.announced} ({moves.moved_share:.1%}) | "
-        f"{moves.truck_changed} | {_served(day.served_by_deadline)} | {day.unassigned_kg:,.0f} |"
+        f"{moves.truck_changed} | {_served(day.served_by_deadline)} | {day.unassigned_kg:,.0f} | "
+        f"{day.violations} |"
     )
 
 
 TABLE_HEADER = (
     "| today | re-plan s | receipts | missed | rejected | trucks down | points closed | "
     "announced deliveries moved | same day, other truck | families served by deadline | "
-    "unassigned kg |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    "unassigned kg | checker violations |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 

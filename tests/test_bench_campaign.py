@@ -279,6 +279,9 @@ def test_a_campaign_that_keeps_its_plan_moves_nothing() -> None:
     assert result.moved_share == 0.0
     assert [d.receipts for d in result.days] == [3, 4, 4]
     assert all(d.missed == 0 for d in result.days)
+    # The hand-made tiny plan breaks a few rules (rounded distances); each re-plan is checked.
+    broken = len(campaign.check_replan(scenario, plan, plan))
+    assert broken > 0 and [d.violations for d in result.days] == [broken] * 3
     assert result.days[0].served_by_deadline["T-SEP"] == (180, 240)
     assert "0.0% of announced deliveries moved" in campaign.table(result)
     assert "## A campaign re-planned every day" in campaign.section(result, command="bsb x")
@@ -388,6 +391,7 @@ def test_a_real_campaign_keeps_its_history_and_replaces_rejected_rice(tmp_path: 
     replacement_days = getattr(getattr(scenario, "replan", None), "replacement_days", 3)
     assert all(1 <= d <= replacement_days for d in delays)
     assert all(d.replan_s > 0 for d in result.days)
+    assert [d.violations for d in result.days] == [0] * len(result.days)
 
 
 def test_the_benchmarks_doc_names_the_command_its_options_and_section() -> None:
