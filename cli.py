@@ -1695,6 +1695,129 @@ def bench_limits_child(scenario_dir: Path, time_limit: float, workers: int) -> N
     click.echo(json.dumps(measure(scenario_dir, time_limit, workers)))
 
 
+@bench.command(name="campaign")
+@click.argument("scenario_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Daily re-plans to play.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Seed of the search and of every disruption.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds of search for the first plan and for each re-plan.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Planner processes (default: all cores).",
+)
+@click.option(
+    "--freeze-days",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Working days from today whose routes stay as they were.",
+)
+@click.option(
+    "--missed-share",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.03,
+    show_default=True,
+    help="Share of planned stops that did not happen.",
+)
+@click.option(
+    "--rejection-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.02,
+    show_default=True,
+    help="Share of handovers with rice refused for poor quality.",
+)
+@click.option(
+    "--breakdown-share",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.1,
+    show_default=True,
+    help="Share of the fleet broken down (at least one truck).",
+)
+@click.option(
+    "--breakdown-days",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Working days a broken truck is out of service.",
+)
+@click.option(
+    "--results-md",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="RESULTS.md to update (default: benchmarks/RESULTS.md).",
+)
+@click.option("--no-write", is_flag=True, help="Print the section only.")
+@click.pass_context
+@_handle_errors
+def bench_campaign(
+    ctx: click.Context,
+    scenario_dir: Path,
+    days: int,
+    seed: int,
+    time_limit: float,
+    workers: int | None,
+    freeze_days: int,
+    missed_share: float,
+    rejection_rate: float,
+    breakdown_share: float,
+    breakdown_days: int,
+    results_md: Path | None,
+    no_write: bool,
+) -> None:
+    """Play a campaign day by day: disruptions, a re-plan every morning (section campaign).
+
+    Plans SCENARIO_DIR, then for each of --days working days builds the field's progress from
+    the current plan (missed stops, rejected rice, broken trucks, a closed point, late stock;
+    all seeded) and re-plans the rest. Reports families served by each deadline, announced
+    deliveries moved, replacement delays and seconds per re-plan.
+
+    \b
+    Example:
+      bsb sample camp --size 4000 && bsb bench campaign camp --days 3 --time-limit 60
+    """
+    from benchmarks import campaign
+
+    workers = workers or os.cpu_count() or 1
+    disruptions = campaign.Disruptions(
+        missed_share=missed_share,
+        rejection_rate=rejection_rate,
+        breakdown_share=breakdown_share,
+        breakdown_days=breakdown_days,
+    )
+    click.echo(campaign.TABLE_HEADER)
+    result = campaign.run_campaign(
+        scenario_dir,
+        days=days,
+        seed=seed,
+        disruptions=disruptions,
+        freeze_days=freeze_days,
+        time_limit_s=time_limit,
+        workers=workers,
+        on_day=lambda day: click.echo(campaign.day_row(day)),
+    )
+    body = campaign.section(result, command=_command_line(ctx))
+    _write_section(body, campaign.SECTION, results_md or _results_md_default(), no_write)
+
+
 # --- the planning service ---------------------------------------------------------------------
 
 data_option = click.option(
@@ -1857,6 +1980,10 @@ def serve(
 @click.option("--language", default="id")
 @click.option("--workers", type=int, default=1)
 @click.option("--parent-pid", type=int, required=True)
+@click.option("--previous-plan", default=None)
+@click.option("--progress", default=None)
+@click.option("--today", default=None)
+@click.option("--freeze-days", type=int, default=None)
 def job_worker(**options: Any) -> None:
     """Run one job of bsb serve (the server starts this; it is not for people).
 

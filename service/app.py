@@ -15,16 +15,16 @@ import logging
 import mimetypes
 import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, File, Request, Response, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse
@@ -50,7 +50,13 @@ from service.db import (
     utcnow,
 )
 from service.gate import IDENTITY_KEY, TokenGateMiddleware, invalid_token, missing_token
-from service.jobs import ConflictError, JobManager, NotFoundError, QueueFullError
+from service.jobs import (
+    ConflictError,
+    JobManager,
+    NotFoundError,
+    QueueFullError,
+    ReplanRequest,
+)
 from service.links import load_secret, make_link, verify_link
 from service.problems import (
     PROBLEM_JSON,
@@ -70,6 +76,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 PLAN_MAP = "map.html"
 """The file a signed link opens: the plan's map (an index of maps with several warehouses)."""
 API = "/api/v1"
+LINEAGE_MAX = 1000
+"""At most this many earlier plans are listed in a plan's lineage (a campaign's days)."""
 # Paths anyone may read: the health check and the API description.
 PUBLIC_PATHS = frozenset({f"{API}/health", f"{API}/openapi.json"})
 
@@ -170,6 +178,13 @@ class JobOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    previous_plan_id: str | None = Field(
+        default=None, description="A re-plan: the plan it re-plans (`null` for a plan)."
+    )
+    today: date | None = Field(default=None, description="A re-plan's day (`as_of`).")
+    freeze_days: int | None = Field(
+        default=None, description="A re-plan's frozen working days (`null`: the scenario's)."
+    )
 
     @field_validator("kpis", mode="before")
     @classmethod
@@ -188,6 +203,17 @@ class PlanOut(BaseModel):
     status: str
     kpis: dict[str, Any]
     files: list[str]
+    previous_plan_id: str | None = Field(
+        default=None, description="The plan this one re-planned (`null` for a plan)."
+    )
+    as_of: date | None = Field(
+        default=None, description="A re-plan's day: history before it, planned from it on."
+    )
+    lineage: list[str] = Field(
+        default_factory=list,
+        description="Earlier plans this one descends from, newest first (the first is "
+        "`previous_plan_id`, the last a plan from scratch).",
+    )
 
 
 class LinkOut(BaseModel):
@@ -370,6 +396,7 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
     _add_scenario_routes(app, service)
     _add_job_routes(app, service)
     _add_plan_routes(app, service)
+    _add_replan_routes(app, service)
     _add_view_routes(app, service)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -523,25 +550,7 @@ def _add_job_routes(app: FastAPI, service: _Service) -> None:
     )
     def create_job(body: JobIn, identity: Writer, response: Response) -> JobOut:
         """Queue a planning job; poll the `Location` for its progress."""
-        if body.time_limit_s > config.max_time_limit_s:
-            raise ApiError(
-                422,
-                "Invalid request",
-                f"time_limit_s may be at most {config.max_time_limit_s:g}",
-                errors=[ProblemItem(where="body.time_limit_s", message="too large")],
-            )
-        if body.strategy is not None:
-            from optimizer.strategies import check_strategy_name
-
-            try:
-                check_strategy_name(body.strategy)
-            except ValueError as error:
-                raise ApiError(
-                    422,
-                    "Invalid request",
-                    str(error),
-                    errors=[ProblemItem(where="body.strategy", message=str(error))],
-                ) from error
+        _check_solver_options(config, body.time_limit_s, body.strategy)
         try:
             job = manager.submit(
                 scenario_id=body.scenario_id,
@@ -596,12 +605,13 @@ def _add_plan_routes(app: FastAPI, service: _Service) -> None:
         """List plans, newest first."""
         with sessions() as session:
             rows = session.scalars(select(PlanRow).order_by(PlanRow.created_at.desc()).limit(1000))
-            return [_plan_out(config, row) for row in rows]
+            parents = _parents(sessions)
+            return [_plan_out(config, row, parents) for row in rows]
 
     @app.get(f"{API}/plans/{{plan_id}}", tags=["plans"], responses=READ)
     def get_plan(plan_id: str, _identity: Reader) -> PlanOut:
         """Describe one plan and list its files."""
-        return _plan_out(config, _plan_row(sessions, plan_id))
+        return _plan_out(config, _plan_row(sessions, plan_id), _parents(sessions))
 
     @app.get(
         f"{API}/plans/{{plan_id}}/files/{{path:path}}",
@@ -632,6 +642,152 @@ def _add_plan_routes(app: FastAPI, service: _Service) -> None:
             folder_url=folder_url,
             expires_at=datetime.fromtimestamp(expires, UTC),
         )
+
+
+def _check_solver_options(config: ServiceConfig, time_limit_s: float, strategy: str | None) -> None:
+    """Refuse a time limit above the server's and an unknown strategy (422)."""
+    if time_limit_s > config.max_time_limit_s:
+        raise ApiError(
+            422,
+            "Invalid request",
+            f"time_limit_s may be at most {config.max_time_limit_s:g}",
+            errors=[ProblemItem(where="body.time_limit_s", message="too large")],
+        )
+    if strategy is not None:
+        from optimizer.strategies import check_strategy_name
+
+        try:
+            check_strategy_name(strategy)
+        except ValueError as error:
+            raise ApiError(
+                422,
+                "Invalid request",
+                str(error),
+                errors=[ProblemItem(where="body.strategy", message=str(error))],
+            ) from error
+
+
+def _add_replan_routes(app: FastAPI, service: _Service) -> None:
+    """Re-plan a plan from the field's progress: a job whose plan records its previous plan."""
+    config = service.config
+    sessions = service.sessions
+    manager = service.manager
+    readers = service.readers
+
+    @app.post(
+        f"{API}/plans/{{plan_id}}/replan",
+        tags=["plans"],
+        status_code=202,
+        responses=_located(202) | _errors(400, 401, 403, 404, 413, 422, 429),
+    )
+    def replan_plan(
+        plan_id: str,
+        identity: Writer,
+        response: Response,
+        file: Annotated[
+            UploadFile,
+            File(
+                description="A zip of a progress folder: `receipts.csv`, `unavailable.csv`, "
+                "`stock_changes.csv`, `closed.csv` (each optional; CSV or xlsx)."
+            ),
+        ],
+        today: Annotated[
+            date, Form(description="The re-plan's day, `YYYY-MM-DD`: routes before it are done.")
+        ],
+        time_limit_s: Annotated[
+            float, Form(gt=0, le=86400, description="Search time for the whole re-plan.")
+        ],
+        freeze_days: Annotated[
+            int | None,
+            Form(
+                ge=0,
+                le=366,
+                description="Working days from today whose routes stay as they were "
+                "(default: the scenario's `[replan] freeze_days`).",
+            ),
+        ] = None,
+        strategy: Annotated[
+            str | None, Form(max_length=100, description="A name from `bsb strategies`.")
+        ] = None,
+        seed: Annotated[int | None, Form(ge=0, le=2**31 - 1)] = None,
+        language: Annotated[
+            Literal["id", "en"], Form(description="Language of the papers.")
+        ] = "id",
+    ) -> JobOut:
+        """Re-plan this plan from what happened up to `today` (as `bsb replan` does).
+
+        The progress zip goes through the same checks as a scenario's, then is validated
+        against the plan's scenario (every problem at once, 422). The job's plan records this
+        plan as its `previous_plan_id`; this plan's folder is never changed.
+        """
+        _check_solver_options(config, time_limit_s, strategy)
+        previous = _plan_row(sessions, plan_id)
+        job_id = new_id("j")
+        work = config.tmp_dir / f"upload-{job_id}"
+        work.mkdir(parents=True)
+        try:
+            root = _store_progress(config, readers, file, work, previous.scenario_id)
+            job = manager.submit(
+                scenario_id=previous.scenario_id,
+                time_limit_s=time_limit_s,
+                strategy=strategy,
+                seed=seed,
+                language=language,
+                created_by=identity.token_id,
+                replan=ReplanRequest(plan_id, today, freeze_days, root),
+                job_id=job_id,
+            )
+        except NotFoundError as error:
+            raise ApiError(404, "Not found", str(error)) from error
+        except QueueFullError as error:
+            raise ApiError(
+                429, "Too many jobs waiting", str(error), headers={"Retry-After": "30"}
+            ) from error
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        response.headers["Location"] = f"{API}/jobs/{job.id}"
+        return _job_out(job)
+
+
+def _store_progress(
+    config: ServiceConfig,
+    readers: UploadReaders,
+    upload: UploadFile,
+    work: Path,
+    scenario_id: str,
+) -> Path:
+    """Check and extract an uploaded progress zip in a reader process; return its folder."""
+    display = PurePosixPath(upload.filename or "progress.zip").name or "progress.zip"
+    archive = work / "upload.zip"
+    with archive.open("wb") as handle:
+        shutil.copyfileobj(upload.file, handle, 1 << 20)
+    try:
+        outcome = readers.run(
+            uploads.check_progress_upload,
+            archive,
+            work / "files",
+            config.archive_limits,
+            display,
+            config.scenarios_dir / scenario_id,
+        )
+    except BrokenProcessPool as error:
+        raise ApiError(
+            422,
+            "Invalid upload",
+            f"{display} could not be read within the server's resources",
+            errors=[ProblemItem(where=display, message="too large or too complex to read")],
+        ) from error
+    if outcome.counts is None or outcome.root is None:
+        title, hide = "Invalid upload", {}
+        if outcome.stage == "progress" and outcome.root is not None:
+            title, hide = "Invalid progress", {outcome.root: display}
+        raise ApiError(
+            422,
+            title,
+            f"{outcome.total or len(outcome.problems)} problem(s) in {display}",
+            errors=items_from_problems(outcome.problems, hide=hide),
+        )
+    return Path(outcome.root)
 
 
 def _add_view_routes(app: FastAPI, service: _Service) -> None:
@@ -697,8 +853,28 @@ def _plan_files(folder: Path) -> tuple[str, ...]:
     )
 
 
-def _plan_out(config: ServiceConfig, row: PlanRow) -> PlanOut:
+def _parents(sessions: sessionmaker[Session]) -> dict[str, str | None]:
+    """Return each plan's previous plan, in one query (lineages of a whole list)."""
+    with sessions() as session:
+        rows = session.execute(select(PlanRow.id, PlanRow.previous_plan_id))
+        return {str(row[0]): row[1] for row in rows}
+
+
+def _lineage(parents: Mapping[str, str | None], previous: str | None) -> list[str]:
+    """Return the plans a plan descends from, newest first, from its ``previous_plan_id``."""
+    found: list[str] = []
+    # A cycle cannot be made (a plan's id is new when its job ends); capped all the same.
+    while previous is not None and previous not in found and len(found) < LINEAGE_MAX:
+        found.append(previous)
+        previous = parents.get(previous)
+    return found
+
+
+def _plan_out(
+    config: ServiceConfig, row: PlanRow, parents: Mapping[str, str | None] | None = None
+) -> PlanOut:
     files = list(_plan_files(config.plans_dir / row.id))
+    lineage = _lineage(parents or {}, row.previous_plan_id)
     return PlanOut(
         id=row.id,
         job_id=row.job_id,
@@ -707,6 +883,9 @@ def _plan_out(config: ServiceConfig, row: PlanRow) -> PlanOut:
         status=row.status,
         kpis=row.kpis.to_dict(),
         files=files,
+        previous_plan_id=row.previous_plan_id,
+        as_of=row.as_of,
+        lineage=lineage,
     )
 
 

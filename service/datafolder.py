@@ -37,8 +37,11 @@ _HEX16 = "[0-9a-f]{16}"
 SCENARIO_NAME = re.compile(rf"s_{_HEX16}")
 PLAN_NAME = re.compile(rf"p_{_HEX16}")
 JOB_LOG_NAME = re.compile(rf"j_{_HEX16}\.log")
-UPLOAD_NAME = re.compile(rf"upload-s_{_HEX16}")
-"""``tmp/upload-<scenario id>``: an upload being received and checked."""
+UPLOAD_NAME = re.compile(rf"upload-[sj]_{_HEX16}")
+"""``tmp/upload-<scenario id>`` or ``tmp/upload-<job id>`` (a re-plan's progress): an upload
+being received and checked."""
+JOB_PROGRESS_NAME = re.compile(rf"j_{_HEX16}\.progress")
+"""``jobs/<job id>.progress/``: the progress folder a re-plan job reads (kept with its log)."""
 PLAN_STAGING_NAME = re.compile(rf"\.p_{_HEX16}\.(tmp-[0-9]+-[0-9a-f]{{12}}|old-[A-Za-z0-9_]+)")
 """A plan folder being written (``geodata.output_guard``'s staging and backup names)."""
 SECRET_TEMP_NAME = re.compile(r"secret\.key\.tmp-[0-9]+")
@@ -64,7 +67,7 @@ FOLDERS = frozenset({"scenarios", "plans", "jobs", "tmp"})
 NAMED: dict[str, tuple[re.Pattern[str], ...]] = {
     "scenarios": (SCENARIO_NAME,),
     "plans": (PLAN_NAME, PLAN_STAGING_NAME),
-    "jobs": (JOB_LOG_NAME,),
+    "jobs": (JOB_LOG_NAME, JOB_PROGRESS_NAME),
     "tmp": (UPLOAD_NAME,),
 }
 """What each sub-folder may hold: only names the service gives its own entries."""

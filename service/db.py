@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
@@ -20,6 +20,7 @@ from typing import Any, Final
 from sqlalchemy import (
     Boolean,
     Connection,
+    Date,
     DateTime,
     Engine,
     Float,
@@ -171,6 +172,12 @@ class JobRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    previous_plan_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """A re-plan's job: the plan it re-plans (``None`` for a plan from scratch)."""
+    today: Mapped[date | None] = mapped_column(Date, nullable=True)
+    """A re-plan's ``--today``."""
+    freeze_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """A re-plan's ``--freeze-days`` (``None``: the scenario's ``[replan] freeze_days``)."""
 
 
 class PlanRow(Base):
@@ -184,6 +191,10 @@ class PlanRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     status: Mapped[PlanStatus] = mapped_column(StatusText(PlanStatus))
     kpis: Mapped[Kpis] = mapped_column(KpisText())
+    previous_plan_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    """The plan this one re-planned (``None`` for a plan from scratch)."""
+    as_of: Mapped[date | None] = mapped_column(Date, nullable=True)
+    """A re-plan's day: history before it, plans from it on."""
 
 
 def make_engine(url: str) -> Engine:

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import IO
 
@@ -50,6 +51,20 @@ OVERRUN_GRACE_S = 120.0
 JOB_COMMAND = "job-worker"
 # After a stop request, seconds before the job's processes are killed.
 STOP_GRACE_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReplanRequest:
+    """What turns a job into a re-plan: the plan it re-plans and the field's progress.
+
+    ``progress_root`` is a checked progress folder (``tmp/upload-<job id>/...``); queueing
+    the job moves it to ``jobs/<job id>.progress/``, where the job process reads it.
+    """
+
+    previous_plan_id: str
+    today: date
+    freeze_days: int | None
+    progress_root: Path
 
 
 class QueueFullError(Exception):
@@ -181,13 +196,18 @@ class JobManager:
         seed: int | None,
         language: str,
         created_by: str,
+        replan: ReplanRequest | None = None,
+        job_id: str | None = None,
     ) -> JobRow:
-        """Queue a job.
+        """Queue a job; with ``replan``, a re-plan of a previous plan.
+
+        ``job_id`` is the id to give the job (a re-plan's upload is named after it before
+        it is queued); a new one by default.
 
         Raises
         ------
         NotFoundError
-            If the scenario does not exist.
+            If the scenario, or a re-plan's previous plan, does not exist.
         QueueFullError
             If ``max_queued`` jobs are already waiting.
         """
@@ -195,6 +215,8 @@ class JobManager:
         with self._lock, self.sessions.begin() as session:
             if session.get(ScenarioRow, scenario_id) is None:
                 raise NotFoundError(f"no scenario {scenario_id!r}")
+            if replan is not None and session.get(PlanRow, replan.previous_plan_id) is None:
+                raise NotFoundError(f"no plan {replan.previous_plan_id!r}")
             waiting = session.scalar(
                 select(func.count()).select_from(JobRow).where(JobRow.status == JobStatus.QUEUED)
             )
@@ -203,7 +225,7 @@ class JobManager:
                     f"{waiting} jobs are waiting (the limit is {self.config.max_queued})"
                 )
             job = JobRow(
-                id=new_id("j"),
+                id=job_id or new_id("j"),
                 scenario_id=scenario_id,
                 status=JobStatus.QUEUED,
                 progress=0.0,
@@ -217,9 +239,21 @@ class JobManager:
                 created_by=created_by,
                 created_at=utcnow(),
             )
+            if replan is not None:
+                job.previous_plan_id = replan.previous_plan_id
+                job.today = replan.today
+                job.freeze_days = replan.freeze_days
             session.add(job)
+            if replan is not None:
+                # Moved before the commit: a queued re-plan always has its progress (a failed
+                # rename rolls the job back).
+                replan.progress_root.rename(self.progress_dir(job.id))
         self._wake.set()
         return job
+
+    def progress_dir(self, job_id: str) -> Path:
+        """Return the progress folder a re-plan job reads: ``jobs/<job id>.progress/``."""
+        return self.config.jobs_dir / f"{job_id}.progress"
 
     def cancel(self, job_id: str) -> JobRow:
         """Cancel a job: a queued one at once, a running one keeps the best plan found.
@@ -307,30 +341,7 @@ class JobManager:
                 return False
             plan_id = new_id("p")
             log_path = self.config.jobs_dir / f"{job.id}.log"
-            command = [
-                sys.executable,
-                "-m",
-                "cli",
-                JOB_COMMAND,
-                "--job",
-                job.id,
-                "--scenario",
-                str(self.config.scenarios_dir / job.scenario_id),
-                "--out",
-                str(self.config.plans_dir / plan_id),
-                "--time-limit",
-                repr(job.time_limit_s),
-                "--language",
-                job.language,
-                "--workers",
-                str(self.config.workers_per_job),
-                "--parent-pid",
-                str(os.getpid()),
-            ]
-            if job.strategy:
-                command += ["--strategy", job.strategy]
-            if job.seed is not None:
-                command += ["--seed", str(job.seed)]
+            command = self.command(job, plan_id)
             with log_path.open("ab") as log:
                 process = subprocess.Popen(
                     command,
@@ -353,6 +364,45 @@ class JobManager:
         run.thread = threading.Thread(target=self._follow, args=(run,), name=f"job-{run.job_id}")
         run.thread.start()
         return True
+
+    def command(self, job: JobRow, plan_id: str) -> list[str]:
+        """Return the job process's command: a plan, or a re-plan of the job's previous plan."""
+        command = [
+            sys.executable,
+            "-m",
+            "cli",
+            JOB_COMMAND,
+            "--job",
+            job.id,
+            "--scenario",
+            str(self.config.scenarios_dir / job.scenario_id),
+            "--out",
+            str(self.config.plans_dir / plan_id),
+            "--time-limit",
+            repr(job.time_limit_s),
+            "--language",
+            job.language,
+            "--workers",
+            str(self.config.workers_per_job),
+            "--parent-pid",
+            str(os.getpid()),
+        ]
+        if job.strategy:
+            command += ["--strategy", job.strategy]
+        if job.seed is not None:
+            command += ["--seed", str(job.seed)]
+        if job.previous_plan_id is not None and job.today is not None:
+            command += [
+                "--previous-plan",
+                str(self.config.plans_dir / job.previous_plan_id),
+                "--progress",
+                str(self.progress_dir(job.id)),
+                "--today",
+                job.today.isoformat(),
+            ]
+            if job.freeze_days is not None:
+                command += ["--freeze-days", str(job.freeze_days)]
+        return command
 
     def _police_overruns(self) -> None:
         now = time.monotonic()
@@ -456,6 +506,8 @@ class JobManager:
                         created_at=utcnow(),
                         status=PlanStatus(outcome.status),
                         kpis=kpis,
+                        previous_plan_id=job.previous_plan_id,
+                        as_of=job.today,
                     )
                 )
                 job.plan_id = run.plan_id

@@ -9,6 +9,7 @@ system when it ends), and only a small summary or the list of problems comes bac
 
 from __future__ import annotations
 
+import importlib
 import logging
 import multiprocessing
 import threading
@@ -17,12 +18,13 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from optimizer.errors import InputError, Problem
 from service.archive import ArchiveLimits
 
 LOG = logging.getLogger("bsb.service")
+T = TypeVar("T")
 
 READER_PROCESSES = 2
 """Uploads read at once; more wait for a free reader (the machine's cores are the jobs')."""
@@ -102,6 +104,71 @@ def check_upload(archive: Path, dest: Path, limits: ArchiveLimits, display: str)
     return UploadOutcome(summary, (), "scenario", str(root))
 
 
+@dataclass(frozen=True, slots=True)
+class ProgressOutcome:
+    """The result of reading an uploaded progress zip: its counts, or every problem found.
+
+    ``stage`` is ``"upload"`` for a broken archive or spreadsheet, ``"progress"`` for files
+    that fail validation against the scenario. ``root`` is the extracted progress folder.
+    """
+
+    counts: dict[str, int] | None
+    problems: tuple[Problem, ...] = ()
+    stage: str = "upload"
+    root: str | None = None
+    total: int = 0
+
+
+def check_progress_upload(
+    archive: Path, dest: Path, limits: ArchiveLimits, display: str, scenario_dir: Path
+) -> ProgressOutcome:
+    """Extract, check and validate an uploaded progress zip (runs in a reader process).
+
+    The zip holds a progress folder (``receipts.csv``, ``unavailable.csv``,
+    ``stock_changes.csv``, ``closed.csv``; each optional, CSV or xlsx), checked by the same
+    archive and spreadsheet checks as a scenario's zip, then read by
+    ``geodata.progress_io.read_progress`` against the scenario of the plan it re-plans.
+
+    Parameters
+    ----------
+    archive
+        The uploaded zip.
+    dest
+        New folder to extract into.
+    limits
+        Caps on the archive and the spreadsheets in it.
+    display
+        The upload's name, used in problems instead of server paths.
+    scenario_dir
+        The scenario of the plan to re-plan.
+
+    Returns
+    -------
+    ProgressOutcome
+        Never raises for bad input: problems come back as data.
+    """
+    from geodata.scenario_io import read_scenario
+    from service.archive import check_spreadsheets, extract_zip
+
+    progress_io = importlib.import_module("geodata.progress_io")
+    try:
+        root = extract_zip(archive, dest, limits, display)
+        check_spreadsheets(root, limits, display)
+    except InputError as error:
+        return ProgressOutcome(None, error.problems, "upload", total=error.total)
+    try:
+        progress = progress_io.read_progress(root, read_scenario(scenario_dir))
+    except InputError as error:
+        return ProgressOutcome(None, error.problems, "progress", str(root), total=error.total)
+    counts = {
+        "receipts": len(progress.receipts),
+        "unavailable": len(progress.unavailable),
+        "stock_changes": len(progress.stock_changes),
+        "closed": len(progress.closed),
+    }
+    return ProgressOutcome(counts, (), "progress", str(root))
+
+
 class UploadReaders:
     """A small pool of reader processes, started on first use, one fresh process per upload."""
 
@@ -121,7 +188,7 @@ class UploadReaders:
                 )
             return self._pool
 
-    def run(self, function: Callable[..., UploadOutcome], *args: Any) -> UploadOutcome:
+    def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run ``function(*args)`` in a reader process and wait for it (call from a thread).
 
         Raises

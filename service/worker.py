@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
+import inspect
 import logging
 import os
 import signal
@@ -21,8 +23,9 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from service.events import Done, Event, Failed, Progress, Started, encode
 
@@ -134,23 +137,26 @@ def _heartbeat(events: _Events, scenario: Scenario) -> Iterator[None]:
 
 def run_job(args: JobArgs, events: _Events, stop: threading.Event) -> int:
     """Run the pipeline on the job's scenario; report on ``events``."""
-    from documents.pipeline import PlanFailsCheckError, SolverOverrides, run_pipeline
+    from documents import pipeline
+    from documents.pipeline import PlanFailsCheckError, SolverOverrides
     from optimizer.planner import PlannerOptions
 
+    shared: dict[str, Any] = {
+        "overrides": SolverOverrides(
+            time_limit_s=args.time_limit, seed=args.seed, strategy=args.strategy
+        ),
+        "options": PlannerOptions(workers=args.workers),
+        "language": args.language,
+        "stop": stop,
+        "planning_context": lambda scenario: _heartbeat(events, scenario),
+        "progress": events.planning,
+        "write_progress": events.writing,
+    }
     try:
-        result = run_pipeline(
-            Path(args.scenario),
-            Path(args.out),
-            overrides=SolverOverrides(
-                time_limit_s=args.time_limit, seed=args.seed, strategy=args.strategy
-            ),
-            options=PlannerOptions(workers=args.workers),
-            language=args.language,
-            stop=stop,
-            planning_context=lambda scenario: _heartbeat(events, scenario),
-            progress=events.planning,
-            write_progress=events.writing,
-        )
+        if args.previous_plan is None:
+            result = pipeline.run_pipeline(Path(args.scenario), Path(args.out), **shared)
+        else:
+            result = _run_replan(args, shared)
     except PlanFailsCheckError as failed:
         shown = "; ".join(f"[{v.rule}] {v.message}" for v in failed.violations[:10])
         problem = f"internal error: the plan fails {len(failed.violations)} check(s): {shown}"
@@ -163,6 +169,26 @@ def run_job(args: JobArgs, events: _Events, stop: threading.Event) -> int:
     # The strategy the planner resolved ("default" names a real one by then).
     events.send(Done(status=plan.status, kpis=plan.kpis.to_dict(), strategy=plan.strategy))
     return EXIT_OK
+
+
+def _run_replan(args: JobArgs, shared: dict[str, Any]) -> Any:
+    """Re-plan the job's previous plan from its progress (``bsb replan``'s pipeline)."""
+    if args.previous_plan is None or args.progress is None or args.today is None:
+        raise ValueError("a re-plan job needs --previous-plan, --progress and --today")
+    # By module name: the re-plan pipeline is bsb replan's, and its module is loaded only here.
+    run_replan_pipeline = importlib.import_module("documents.pipeline").run_replan_pipeline
+    # The pipeline's optional arguments are those of run_pipeline; pass the ones it takes.
+    accepted = inspect.signature(run_replan_pipeline).parameters
+    takes_all = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+    return run_replan_pipeline(
+        Path(args.scenario),
+        Path(args.previous_plan),
+        Path(args.progress),
+        Path(args.out),
+        date.fromisoformat(args.today),
+        args.freeze_days,
+        **{k: v for k, v in shared.items() if takes_all or k in accepted},
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +204,11 @@ class JobArgs:
     language: str
     workers: int
     parent_pid: int
+    previous_plan: str | None = None
+    """A re-plan: the previous plan's folder (with ``progress``, ``today``, ``freeze_days``)."""
+    progress: str | None = None
+    today: str | None = None
+    freeze_days: int | None = None
 
 
 def start() -> tuple[_Events, threading.Event]:

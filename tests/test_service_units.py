@@ -120,13 +120,13 @@ def test_migrations_create_the_schema_once(config: ServiceConfig) -> None:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
     engine.dispose()
     assert {"tokens", "scenarios", "jobs", "plans", "alembic_version"} <= tables
-    assert [tuple(row) for row in versions] == [("0001",)]
+    assert [tuple(row) for row in versions] == [("0002",)]
     if config.db_url is not None:
         return
     with sqlite3.connect(config.data_dir / "bsb.db") as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"tokens", "scenarios", "jobs", "plans", "alembic_version"} <= tables
-        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 

@@ -93,6 +93,8 @@
       "plans.map": "Peta",
       "plans.summary": "Ringkasan",
       "plans.papers": (count) => `Dokumen (${count})`,
+      "plans.changes": "Perubahan",
+      "plans.replanOf": (asOf, chain) => `rencana ulang per ${asOf}, dari ${chain}`,
       "scenarios.title": "Skenario",
       "scenarios.name": "Nama",
       "scenarios.dropPoints": "Titik bagi",
@@ -205,6 +207,8 @@
       "plans.map": "Map",
       "plans.summary": "Summary",
       "plans.papers": (count) => `Papers (${count})`,
+      "plans.changes": "Changes",
+      "plans.replanOf": (asOf, chain) => `re-plan as of ${asOf}, from ${chain}`,
       "scenarios.title": "Scenarios",
       "scenarios.name": "Name",
       "scenarios.dropPoints": "Drop points",
@@ -995,6 +999,18 @@
     return details;
   }
 
+  /** The scenario's name and, for a re-plan, its day and the plans it descends from. */
+  function nameCell(plan) {
+    const cell = el("td", { className: "name", text: scenarioName(plan.scenario_id),
+      title: plan.id });
+    if (!plan.previous_plan_id) return cell;
+    const lineage = Array.isArray(plan.lineage) && plan.lineage.length
+      ? plan.lineage.map(String) : [String(plan.previous_plan_id)];
+    cell.append(el("div", { className: "lineage", testid: "plan-lineage",
+      text: t("plans.replanOf", String(plan.as_of || DASH), lineage.join(" \u2190 ")) }));
+    return cell;
+  }
+
   function renderPlans() {
     const body = $("plans-body");
     clear(body);
@@ -1010,13 +1026,16 @@
       if (files.includes("summary.md")) {
         links.append(fileLink(plan, "summary.md", t("plans.summary"), "plan-summary-link"));
       }
+      if (files.includes("changes.md")) {
+        links.append(fileLink(plan, "changes.md", t("plans.changes"), "plan-changes-link"));
+      }
       const papers = papersDetails(plan);
       const open = el("td", { className: "open" }, links);
       if (papers) open.append(papers);
       const distance = kpi(kpis, "distance_km");
       row.append(
         timeCell(plan.created_at),
-        el("td", { className: "name", text: scenarioName(plan.scenario_id), title: plan.id }),
+        nameCell(plan),
         el("td", {}, statusBadge(plan.status, "plan-status")),
         el("td", { className: "num", testid: "plan-delivered", text: deliveredText(plan) }),
         numCell(familiesText(kpis)),
