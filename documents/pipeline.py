@@ -435,6 +435,8 @@ def _write(
     travel: Travel | None,
     boundaries: Any,
     legs: Legs | None,
+    extra: dict[str, bytes] | None = None,
+    trip_sheets_from: date | None = None,
 ) -> None:
     from documents.plan_files import scenario_copy_writer, write_complete_plan, write_plan_folder
 
@@ -450,17 +452,22 @@ def _write(
             travel=travel,
             roads=_map_roads(scenario, plan, travel, boundaries),
             legs=_by_truck_class(scenario, legs),
+            extra_files=extra,
+            trip_sheets_from=trip_sheets_from,
         )
     else:
         from geodata.travel_matrix import travel_files
 
+        files = dict(extra or {})
+        if travel is not None:
+            files |= travel_files(scenario, plan, travel.matrix)
         write_plan_folder(
             scenario,
             plan,
             out_dir,
             language=language,
             write_scenario_copy=scenario_copy_writer(travel),
-            extra_files=travel_files(scenario, plan, travel.matrix) if travel else None,
+            extra_files=files or None,
             force=force,
             protected=protected,
             progress=progress,
@@ -668,12 +675,12 @@ def run_replan_pipeline(
         extra["changes.md"] = changes_md(
             replanned.changes, replanned.record, language=language
         ).encode("utf-8")
-        _write_replan(
+        _write(
             scenario,
             plan,
             Path(out_dir),
-            extra,
-            today=today,
+            extra=extra,
+            trip_sheets_from=today,
             language=language,
             force=force,
             protected=(folder, Path(previous_plan_dir), Path(progress_dir)),
@@ -695,59 +702,3 @@ def run_replan_pipeline(
         travel=travel,
     )
     return ReplanPipelineResult(result=result, replanned=replanned, plan_json=plan_json)
-
-
-def _write_replan(
-    scenario: Scenario,
-    plan: Plan,
-    out_dir: Path,
-    extra: dict[str, bytes],
-    *,
-    today: date,
-    language: str,
-    force: bool,
-    protected: Sequence[Path],
-    progress: WriteProgress | None,
-    maps_and_trip_sheets: bool,
-    travel: Travel | None,
-    boundaries: Any,
-    legs: Legs | None,
-) -> None:
-    """As ``write_complete_plan``, with the re-plan's own files; trip sheets from today on."""
-    from documents.plan_files import scenario_copy_writer, write_plan_folder
-
-    roads = None
-    if maps_and_trip_sheets:
-        from documents.trip_sheets import trip_sheet_files
-        from geodata.maps import map_files
-
-        roads = _map_roads(scenario, plan, travel, boundaries)
-        extra |= map_files(
-            scenario, plan, name="map.html", language=language, offline=True, roads=roads
-        )
-        # Drivers need the days still to drive; history is in plan.json and the papers.
-        ahead = replace(plan, routes=tuple(r for r in plan.routes if r.date >= today))
-        sheets = trip_sheet_files(
-            scenario,
-            ahead,
-            language=language,
-            legs=_by_truck_class(scenario, legs),
-            road_lines=None if roads is None else roads.legs,
-        )
-        extra |= {f"trip_sheets/{name}": page for name, page in sheets.items()}
-    if travel is not None:
-        from geodata.travel_matrix import travel_files
-
-        extra |= travel_files(scenario, plan, travel.matrix)
-    write_plan_folder(
-        scenario,
-        plan,
-        out_dir,
-        language=language,
-        write_scenario_copy=scenario_copy_writer(travel),
-        extra_files=extra,
-        force=force,
-        protected=protected,
-        progress=progress,
-        road_lines=None if roads is None else roads.legs,
-    )

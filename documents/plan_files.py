@@ -28,6 +28,8 @@ import json
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
@@ -187,6 +189,8 @@ def write_complete_plan(
     travel: Travel | None = None,
     roads: MapRoads | None = None,
     legs: Mapping[LegKey, tuple[float, int]] | None = None,
+    extra_files: Mapping[str, bytes] | None = None,
+    trip_sheets_from: date | None = None,
 ) -> Path:
     """Write the plan folder ``bsb plan`` writes: plan files, offline map, trip sheets, scenario.
 
@@ -215,6 +219,11 @@ def write_complete_plan(
     legs
         Road km and seconds of each leg, ``(from_id, to_id, access) -> (km, s)`` (as the
         checker takes them), for the trip sheets' km per stop; ``None`` for straight lines.
+    extra_files
+        More files of the folder (a re-plan's ``changes.csv``, ``changes.md``, ``progress/``).
+    trip_sheets_from
+        Trip sheets only for trips on or after this day (a re-plan: drivers need the days
+        still to drive; history stays in ``plan.json`` and the papers); ``None``: every trip.
 
     Returns
     -------
@@ -233,14 +242,18 @@ def write_complete_plan(
     _tell(progress, "maps")
     extra = map_files(scenario, plan, name="map.html", language=language, offline=True, roads=roads)
     _tell(progress, "trip sheets")
+    ahead = plan
+    if trip_sheets_from is not None:
+        ahead = replace(plan, routes=tuple(r for r in plan.routes if r.date >= trip_sheets_from))
     sheets = trip_sheet_files(
         scenario,
-        plan,
+        ahead,
         language=language,
         legs=legs,
         road_lines=None if roads is None else roads.legs,
     )
     extra |= {f"trip_sheets/{name}": page for name, page in sheets.items()}
+    extra |= dict(extra_files or {})
     if travel is not None:
         from geodata.travel_matrix import travel_files
 
