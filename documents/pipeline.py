@@ -281,15 +281,9 @@ def run_pipeline(
     if overrides is not None:
         scenario = overrides.apply(scenario)
 
-    travel_s: float | None = None
-    boundaries = None
-    if travel is None and scenario.travel.source != "straight":
-        started = time.monotonic()
-        travel = _build_travel(scenario, folder, progress, cache_dir)
-        travel_s = time.monotonic() - started
-        LOG.info("building the travel (%s) took %.1f s", scenario.travel.source, travel_s)
-    if folder is not None and scenario.boundaries_file is not None and maps_and_trip_sheets:
-        boundaries = _read_boundaries(folder / scenario.boundaries_file)
+    travel, travel_s, boundaries = _side_inputs(
+        scenario, folder, travel, progress, cache_dir, maps_and_trip_sheets
+    )
 
     started = time.monotonic()
     around = planning_context(scenario) if planning_context is not None else nullcontext()
@@ -368,6 +362,27 @@ def _build_travel(
             progress(fraction, message)
 
     return build_travel(scenario, folder, progress=told, cache_dir=cache_dir)
+
+
+def _side_inputs(
+    scenario: Scenario,
+    folder: Path | None,
+    travel: Travel | None,
+    progress: ProgressCallback | None,
+    cache_dir: Path | None,
+    maps_and_trip_sheets: bool,
+) -> tuple[Travel | None, float | None, Any]:
+    """Return the travel (built unless given; its seconds) and the village boundaries."""
+    travel_s: float | None = None
+    if travel is None and scenario.travel.source != "straight":
+        started = time.monotonic()
+        travel = _build_travel(scenario, folder, progress, cache_dir)
+        travel_s = time.monotonic() - started
+        LOG.info("building the travel (%s) took %.1f s", scenario.travel.source, travel_s)
+    boundaries = None
+    if folder is not None and scenario.boundaries_file is not None and maps_and_trip_sheets:
+        boundaries = _read_boundaries(folder / scenario.boundaries_file)
+    return travel, travel_s, boundaries
 
 
 def _read_boundaries(path: Path) -> Any:
@@ -624,14 +639,9 @@ def run_replan_pipeline(
         )
     freeze = scenario.replan.freeze_days if freeze_days is None else freeze_days
 
-    travel_s: float | None = None
-    if travel is None and scenario.travel.source != "straight":
-        started = time.monotonic()
-        travel = _build_travel(scenario, folder, progress, cache_dir)
-        travel_s = time.monotonic() - started
-    boundaries = None
-    if scenario.boundaries_file is not None and maps_and_trip_sheets:
-        boundaries = _read_boundaries(folder / scenario.boundaries_file)
+    travel, travel_s, boundaries = _side_inputs(
+        scenario, folder, travel, progress, cache_dir, maps_and_trip_sheets
+    )
 
     started = time.monotonic()
     around = planning_context(scenario) if planning_context is not None else nullcontext()
