@@ -18,8 +18,8 @@ one header row), the input format read by ``geodata.scenario_io.read_scenario``:
 
 ``[files] kpm`` names the roster as the scenario does; the roster itself (names and NIKs) is
 never in the :class:`~optimizer.model.Scenario`: a caller that wants it in the folder passes
-its bytes as a side file (:func:`geodata.roster_io.roster_side_files`). ``[papers]`` is written
-as the scenario has it.
+its bytes as a side file (:func:`geodata.roster_io.roster_side_files`). ``[papers] full_nik``
+is written only when true.
 
 Ids and text are written as they are, except that text a spreadsheet would read as a formula
 (``=``, ``+``, ``-``, ``@``, tab or CR first) gets a ``'`` in front and control and invisible
@@ -226,7 +226,7 @@ def scenario_toml(scenario: Scenario) -> str:
         TOML text: top-level ``name``, ``start_date``, ``sack_kg``, ``timezone``, then the tables
         ``[calendar]``, ``[travel]``, ``[service]``, ``[costs]``, ``[objective]``, ``[solver]``,
         ``[replan]``, ``[files]`` (``facilitators`` and ``kpm`` only, when there are) and
-        ``[papers]``.
+        ``[papers]`` (only when ``full_nik`` is true).
         Dates are TOML local dates; times of day are ``"HH:MM"`` strings as in the CSV files.
     """
     cal = scenario.calendar
@@ -281,7 +281,9 @@ def scenario_toml(scenario: Scenario) -> str:
         files.append(f"kpm = {toml_string(scenario.roster_file)}")
     if files:
         lines += ["", "[files]", *files]
-    lines += ["", "[papers]", f"full_nik = {'true' if scenario.papers.full_nik else 'false'}"]
+    if scenario.papers.full_nik:
+        # Only when not the default: scenarios that print masked NIKs are written as before.
+        lines += ["", "[papers]", "full_nik = true"]
     return "\n".join(lines) + "\n"
 
 
