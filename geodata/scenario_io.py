@@ -477,7 +477,10 @@ def _read_facilitators(
 
 
 def validate_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
-    """Validate a scenario folder; the same as :func:`read_scenario`.
+    """Validate a scenario folder: :func:`read_scenario`, then the roster ``[files] kpm`` names.
+
+    The roster (names and NIKs) is checked against the scenario and let go; nothing of it is
+    kept (:func:`geodata.roster_io.read_roster` reads it again for the papers).
 
     Parameters
     ----------
@@ -494,9 +497,14 @@ def validate_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
     Raises
     ------
     InputError
-        Listing every problem found.
+        Listing every problem found (the roster's once the rest has none).
     """
-    return read_scenario(folder, config=config)
+    scenario = read_scenario(folder, config=config)
+    if scenario.roster_file is not None:
+        from geodata.roster_io import read_roster
+
+        read_roster(Path(folder) / scenario.roster_file, scenario, display=scenario.roster_file)
+    return scenario
 
 
 # --------------------------------------------------------------------------------------------

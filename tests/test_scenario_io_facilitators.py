@@ -127,3 +127,21 @@ def test_facilitators_round_trip(people: list[tuple[str, str]], full_nik: bool) 
     with tempfile.TemporaryDirectory() as folder:
         write_scenario(scenario, Path(folder), side_files={"data/kpm.csv": ROSTER})
         assert read_scenario(Path(folder)) == scenario
+
+
+def test_validating_a_folder_checks_its_roster_too(tmp_path: Path) -> None:
+    from geodata.scenario_io import validate_scenario
+
+    scenario = scenario_with_facilitators()
+    write_scenario(scenario, tmp_path, side_files={"data/kpm.csv": ROSTER})
+    assert read_scenario(tmp_path) == scenario  # reading does not open the roster
+    with pytest.raises(InputError) as caught:
+        validate_scenario(tmp_path)
+    problems = caught.value.problems
+    assert {(p.file, p.field) for p in problems} == {("data/kpm.csv", "drop_point")}
+    assert len(problems) == len(scenario.drop_points)
+    roster = "drop_point,kpm_id,name\n" + "".join(
+        f"{p.id},{p.id}-{i},Nama\n" for p in scenario.drop_points for i in range(p.kpm)
+    )
+    (tmp_path / "data" / "kpm.csv").write_text(roster, encoding="utf-8")
+    assert validate_scenario(tmp_path) == scenario
