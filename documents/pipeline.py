@@ -316,6 +316,7 @@ def run_pipeline(
             travel=travel,
             boundaries=boundaries,
             legs=legs,
+            folder=folder,
         )
         write_s = time.monotonic() - started
         LOG.info("writing the plan folder took %.1f s", write_s)
@@ -452,8 +453,13 @@ def _write(
     legs: Legs | None,
     extra: dict[str, bytes] | None = None,
     trip_sheets_from: date | None = None,
+    folder: Path | None = None,
 ) -> None:
     from documents.plan_files import scenario_copy_writer, write_complete_plan, write_plan_folder
+    from geodata.roster_io import roster_side_files
+
+    # The roster goes with the scenario copy so that its papers can be printed again.
+    side_files = roster_side_files(scenario, folder) if folder is not None else {}
 
     if maps_and_trip_sheets:
         write_complete_plan(
@@ -469,6 +475,7 @@ def _write(
             legs=_by_truck_class(scenario, legs),
             extra_files=extra,
             trip_sheets_from=trip_sheets_from,
+            scenario_side_files=side_files,
         )
     else:
         from geodata.travel_matrix import travel_files
@@ -481,7 +488,7 @@ def _write(
             plan,
             out_dir,
             language=language,
-            write_scenario_copy=scenario_copy_writer(travel),
+            write_scenario_copy=scenario_copy_writer(travel, side_files),
             extra_files=files or None,
             force=force,
             protected=protected,
@@ -699,6 +706,7 @@ def run_replan_pipeline(
             travel=travel,
             boundaries=boundaries,
             legs=legs,
+            folder=folder,
         )
         write_s = time.monotonic() - started
     result = PipelineResult(

@@ -191,6 +191,7 @@ def write_complete_plan(
     legs: Mapping[LegKey, tuple[float, int]] | None = None,
     extra_files: Mapping[str, bytes] | None = None,
     trip_sheets_from: date | None = None,
+    scenario_side_files: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write the plan folder ``bsb plan`` writes: plan files, offline map, trip sheets, scenario.
 
@@ -263,7 +264,7 @@ def write_complete_plan(
         plan,
         out_dir,
         language=language,
-        write_scenario_copy=scenario_copy_writer(travel),
+        write_scenario_copy=scenario_copy_writer(travel, scenario_side_files),
         extra_files=extra,
         force=force,
         protected=protected,
@@ -272,18 +273,24 @@ def write_complete_plan(
     )
 
 
-def scenario_copy_writer(travel: Travel | None) -> Callable[[Scenario, Path], None]:
+def scenario_copy_writer(
+    travel: Travel | None, side_files: Mapping[str, bytes] | None = None
+) -> Callable[[Scenario, Path], None]:
     """Return the writer of a plan's ``scenario/`` copy: the scenario, and its matrix file.
+
+    ``side_files`` are more files to copy beside the tables (the roster,
+    :func:`geodata.roster_io.roster_side_files`), by their name in ``scenario.toml``.
 
     The OpenStreetMap extract is not copied (hundreds of MB): ``bsb check`` needs only the
     plan's ``travel/legs.csv``, and reads the copy without it.
     """
     from geodata.scenario_writer import write_scenario
 
-    side_files = dict(travel.scenario_files) if travel is not None else {}
+    copied = dict(travel.scenario_files) if travel is not None else {}
+    copied |= dict(side_files or {})
 
     def write(scenario: Scenario, folder: Path) -> None:
-        write_scenario(scenario, folder, side_files=side_files)
+        write_scenario(scenario, folder, side_files=copied)
 
     return write
 

@@ -30,8 +30,11 @@ built in code.
     ``solution_limit`` (none); ``[replan]`` ``replacement_days`` (3), ``move_cost_per_kpm_day``
     (1000), ``freeze_days`` (1), how ``bsb replan`` treats what happened (see
     :class:`optimizer.progress.ReplanSettings`); ``[files]`` ``warehouses``, ``trucks``,
-    ``drop_points``, ``tranches`` (file names relative to the folder) and ``boundaries``
-    (village boundaries for the map, any GIS format). Unknown keys and sections are problems.
+    ``drop_points``, ``tranches`` (file names relative to the folder), ``boundaries``
+    (village boundaries for the map, any GIS format), ``facilitators`` (the PKH facilitators
+    table, optional) and ``kpm`` (the families' roster, optional; only its name is read here:
+    :func:`geodata.roster_io.read_roster` reads it for the papers); ``[papers]`` ``full_nik``
+    (false: NIKs masked on the TTB lists). Unknown keys and sections are problems.
     Every file a scenario names (and every default table name found) must resolve inside the
     folder and be a regular file: absolute paths, ``..`` leaving the folder, symbolic links
     leading out, folders, devices, pipes and sockets are problems (field ``files.<table>``)
@@ -44,7 +47,9 @@ Shapefile with Point geometry in any CRS, reprojected to EPSG:4326)
     ``trucks``: ``id, warehouse_id, capacity_kg`` and optional ``shift_start, shift_end,
     cost_per_km, cost_per_day, max_trips_per_day, type``.
     ``drop_points``: ``id, name, lon, lat, kpm`` and optional ``desa, kecamatan, rt, rw,
-    open, close, service_min``.
+    open, close, service_min, facilitator`` (a facilitator's id).
+    ``facilitators`` (only when ``[files] facilitators`` names it): ``id, name`` and optional
+    ``phone``; problems name row and field, never a name or a phone number.
     ``tranches``: ``id, name, kg_per_kpm, release, deadline`` (ISO dates, both inclusive).
     When a table's default ``<name>.csv`` is absent, a same-stem ``.xlsx`` (and for drop
     points ``.geojson``, ``.gpkg`` or ``.shp``) is used; two such candidates are a problem.
@@ -151,6 +156,7 @@ from optimizer.model import (
     WEEKDAY_NAMES,
     Calendar,
     ObjectiveSettings,
+    PaperSettings,
     Scenario,
     ServiceSettings,
     SolverSettings,
@@ -223,7 +229,16 @@ _SECTION_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "objective": ("wait_cost_per_kpm_day",),
         "solver": ("time_limit_s", "seed", "strategy", "solution_limit"),
         "replan": ("replacement_days", "move_cost_per_kpm_day", "freeze_days"),
-        "files": ("warehouses", "trucks", "drop_points", "tranches", "boundaries"),
+        "files": (
+            "warehouses",
+            "trucks",
+            "drop_points",
+            "tranches",
+            "boundaries",
+            "facilitators",
+            "kpm",
+        ),
+        "papers": ("full_nik",),
     }
 )
 
@@ -272,10 +287,11 @@ _DROP_POINTS = _TableSpec(
     "drop_points",
     "drop point",
     ("id", "name", "lon", "lat", "kpm"),
-    ("desa", "kecamatan", "rt", "rw", "open", "close", "service_min"),
+    ("desa", "kecamatan", "rt", "rw", "open", "close", "service_min", "facilitator"),
     vector_ok=True,
 )
 _TRANCHES = _TableSpec("tranches", "tranche", ("id", "name", "kg_per_kpm", "release", "deadline"))
+_FACILITATORS = _TableSpec("facilitators", "facilitator", ("id", "name"), ("phone",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +362,10 @@ class _Settings:
     drop_points_file: _FileChoice
     tranches_file: _FileChoice
     boundaries_file: str | None
+    facilitators_file: _FileChoice | None
+    """Only when ``[files] facilitators`` names one: the table is optional."""
+    roster_file: str | None
+    papers: PaperSettings
 
 
 class _Located:
@@ -414,6 +434,8 @@ def read_scenario(folder: Path, *, config: Path | None = None, side_files: bool 
         (_DROP_POINTS, settings.drop_points_file, _add_drop_point),
         (_TRANCHES, settings.tranches_file, _add_tranche),
     )
+    if settings.facilitators_file is not None:
+        _read_facilitators(folder, settings.facilitators_file, problems, builder)
     loaded = [
         (spec, _load_table(folder, spec, choice, problems), add) for spec, choice, add in tables
     ]
@@ -436,8 +458,29 @@ def read_scenario(folder: Path, *, config: Path | None = None, side_files: bool 
     return builder.build()
 
 
+def _read_facilitators(
+    folder: Path, choice: _FileChoice, problems: ProblemCollector, builder: ScenarioBuilder
+) -> None:
+    """Give the facilitators table's rows to the builder (it checks them, never quoting names)."""
+    table = _load_table(folder, _FACILITATORS, choice, problems)
+    if table is None or table.column_index("id") is None:
+        builder.table_reported(_FACILITATORS.key)
+        return
+    for index in range(len(table.rows)):
+        cells = _RowCells(table, index)
+        builder.add_facilitator(
+            cells.text("id", required=True),
+            cells.text("name", required=True),
+            cells.text("phone") or "",
+            origin=cells.origin(),
+        )
+
+
 def validate_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
-    """Validate a scenario folder; the same as :func:`read_scenario`.
+    """Validate a scenario folder: :func:`read_scenario`, then the roster ``[files] kpm`` names.
+
+    The roster (names and NIKs) is checked against the scenario and let go; nothing of it is
+    kept (:func:`geodata.roster_io.read_roster` reads it again for the papers).
 
     Parameters
     ----------
@@ -454,9 +497,14 @@ def validate_scenario(folder: Path, *, config: Path | None = None) -> Scenario:
     Raises
     ------
     InputError
-        Listing every problem found.
+        Listing every problem found (the roster's once the rest has none).
     """
-    return read_scenario(folder, config=config)
+    scenario = read_scenario(folder, config=config)
+    if scenario.roster_file is not None:
+        from geodata.roster_io import read_roster
+
+        read_roster(Path(folder) / scenario.roster_file, scenario, display=scenario.roster_file)
+    return scenario
 
 
 # --------------------------------------------------------------------------------------------
@@ -497,6 +545,13 @@ def _read_settings(
     )
     travel = _read_travel(reader, folder, side_files=side_files)
     boundaries = reader.side_file(folder, "files.boundaries", must_exist=side_files)
+    roster = reader.side_file(folder, "files.kpm", must_exist=side_files)
+    facilitators_file = (
+        reader.file_choice("files.facilitators", _FACILITATORS.default_file)
+        if reader.value("files.facilitators") is not None
+        else None
+    )
+    full_nik = reader.boolean("papers.full_nik", PaperSettings().full_nik)
     service = ServiceSettings(
         stop_min=reader.number_or_default("service.stop_min", _DEFAULT_SERVICE.stop_min),
         per_100kg_min=reader.number_or_default(
@@ -555,6 +610,9 @@ def _read_settings(
         drop_points_file=reader.file_choice("files.drop_points", _DROP_POINTS.default_file),
         tranches_file=reader.file_choice("files.tranches", _TRANCHES.default_file),
         boundaries_file=boundaries,
+        facilitators_file=facilitators_file,
+        roster_file=roster,
+        papers=PaperSettings(full_nik=full_nik),
     )
     builder.set_settings(
         name=settings.name,
@@ -573,6 +631,8 @@ def _read_settings(
         origin=Origin(SCENARIO_FILE, reported=frozenset({"name", "start_date", *reader.bad})),
         files={key: setting.file for key, setting in values.items()},
         boundaries_file=settings.boundaries_file,
+        roster_file=settings.roster_file,
+        papers=settings.papers,
     )
     return settings
 
@@ -897,6 +957,16 @@ class _SettingsReader:
         """Return the raw value under ``key``, ``None`` when absent."""
         setting = self._values.get(key)
         return None if setting is None else setting.value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        """Return the TOML boolean under ``key``; the default (and a problem) when it is not one."""
+        setting = self._values.get(key)
+        if setting is None:
+            return default
+        if not isinstance(setting.value, bool):
+            self._bad(key, setting, f"{setting.value!r} is not true or false; expected e.g. false")
+            return default
+        return setting.value
 
     def report_missing(self, key: str, message: str) -> None:
         """Report ``key`` as missing where the settings came from (``scenario.toml``)."""
@@ -1825,6 +1895,7 @@ def _add_drop_point(builder: ScenarioBuilder, cells: _RowCells) -> None:
         open_s=open_s,
         close_s=close_s,
         service_min=service_min,
+        facilitator=cells.text("facilitator") or None,
         origin=cells.origin(),
     )
 

@@ -12,6 +12,14 @@ one header row), the input format read by ``geodata.scenario_io.read_scenario``:
     ``id, name, lon, lat, kpm, desa, kecamatan, rt, rw, open, close, service_min``
 ``tranches.csv``
     ``id, name, kg_per_kpm, release, deadline``
+``facilitators.csv`` (only when the scenario has facilitators)
+    ``id, name, phone``; then ``drop_points.csv`` ends with a ``facilitator`` column and
+    ``scenario.toml`` names the table under ``[files] facilitators``.
+
+``[files] kpm`` names the roster as the scenario does; the roster itself (names and NIKs) is
+never in the :class:`~optimizer.model.Scenario`: a caller that wants it in the folder passes
+its bytes as a side file (:func:`geodata.roster_io.roster_side_files`). ``[papers] full_nik``
+is written only when true.
 
 Ids and text are written as they are, except that text a spreadsheet would read as a formula
 (``=``, ``+``, ``-``, ``@``, tab or CR first) gets a ``'`` in front and control and invisible
@@ -73,6 +81,9 @@ DROP_POINT_COLUMNS = (
     "service_min",
 )
 TRANCHE_COLUMNS = ("id", "name", "kg_per_kpm", "release", "deadline")
+FACILITATOR_COLUMNS = ("id", "name", "phone")
+FACILITATORS_FILE = "facilitators.csv"
+"""The name the facilitators table is written under, whatever the scenario read it from."""
 
 # Beyond 2**53 not every integer is a float, so "integral floats as ints" stops there.
 _LARGEST_EXACT_INT_FLOAT = 2.0**53
@@ -152,9 +163,14 @@ def write_scenario(
             for t in scenario.trucks
         ),
     )
+    # The facilitator column only when facilitators are known: a scenario without them is
+    # written as it always was.
+    with_facilitators = bool(scenario.facilitators) or any(
+        p.facilitator for p in scenario.drop_points
+    )
     _write_csv(
         folder / "drop_points.csv",
-        DROP_POINT_COLUMNS,
+        DROP_POINT_COLUMNS + (("facilitator",) if with_facilitators else ()),
         (
             [
                 _text(p.id),
@@ -169,10 +185,17 @@ def write_scenario(
                 "" if p.open_s is None else format_time_of_day(p.open_s),
                 "" if p.close_s is None else format_time_of_day(p.close_s),
                 "" if p.service_min is None else format_float(p.service_min),
+                *((_text(p.facilitator or ""),) if with_facilitators else ()),
             ]
             for p in scenario.drop_points
         ),
     )
+    if scenario.facilitators:
+        _write_csv(
+            folder / FACILITATORS_FILE,
+            FACILITATOR_COLUMNS,
+            ([_text(f.id), _text(f.name), _text(f.phone)] for f in scenario.facilitators),
+        )
     _write_csv(
         folder / "tranches.csv",
         TRANCHE_COLUMNS,
@@ -202,7 +225,8 @@ def scenario_toml(scenario: Scenario) -> str:
     str
         TOML text: top-level ``name``, ``start_date``, ``sack_kg``, ``timezone``, then the tables
         ``[calendar]``, ``[travel]``, ``[service]``, ``[costs]``, ``[objective]``, ``[solver]``,
-        ``[replan]``.
+        ``[replan]``, ``[files]`` (``facilitators`` and ``kpm`` only, when there are) and
+        ``[papers]`` (only when ``full_nik`` is true).
         Dates are TOML local dates; times of day are ``"HH:MM"`` strings as in the CSV files.
     """
     cal = scenario.calendar
@@ -250,6 +274,16 @@ def scenario_toml(scenario: Scenario) -> str:
         f"move_cost_per_kpm_day = {toml_float(replan.move_cost_per_kpm_day)}",
         f"freeze_days = {int(replan.freeze_days)}",
     ]
+    files: list[str] = []
+    if scenario.facilitators:
+        files.append(f"facilitators = {toml_string(FACILITATORS_FILE)}")
+    if scenario.roster_file is not None:
+        files.append(f"kpm = {toml_string(scenario.roster_file)}")
+    if files:
+        lines += ["", "[files]", *files]
+    if scenario.papers.full_nik:
+        # Only when not the default: scenarios that print masked NIKs are written as before.
+        lines += ["", "[papers]", "full_nik = true"]
     return "\n".join(lines) + "\n"
 
 

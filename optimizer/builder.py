@@ -43,7 +43,9 @@ from optimizer.model import (
     WEEKDAY_NAMES,
     Calendar,
     DropPoint,
+    Facilitator,
     ObjectiveSettings,
+    PaperSettings,
     Scenario,
     ServiceSettings,
     SolverSettings,
@@ -61,7 +63,9 @@ __all__ = [
     "DEFAULT_TIMEZONE",
     "INDONESIA_LAT_RANGE",
     "INDONESIA_LON_RANGE",
+    "MAX_FACILITATOR_NAME_CHARS",
     "MAX_KPM_PER_POINT",
+    "MAX_PHONE_CHARS",
     "MAX_PLAN_DAYS",
     "MAX_TRIPS_PER_DAY",
     "NUMBER_BOUNDS",
@@ -99,6 +103,15 @@ MAX_KPM_PER_POINT: Final = 100_000
 """Most families one drop point may have: an RT/RW point serves tens of families (about 63 in
 the 2020 reports), a whole desa a few thousand; more is a typing error (``kpm = 1e30`` once
 passed as a whole number)."""
+
+MAX_FACILITATOR_NAME_CHARS: Final = 200
+"""Longest facilitator name: it is printed on every notice and TTB list."""
+
+MAX_PHONE_CHARS: Final = 32
+"""Longest phone number (``+62 812-3456-7890`` and an extension fit)."""
+
+_PHONE_CHARS: Final = frozenset("0123456789+-() ./")
+"""What a phone number may hold besides digits: the ways people write them."""
 
 MAX_TRIPS_PER_DAY: Final = 48
 """Most trips a truck may be limited to in a day (one every half hour of a full day)."""
@@ -360,6 +373,8 @@ class _Settings:
     origin: Origin = field(default_factory=lambda: Origin("scenario.toml"))
     files: dict[str, str] = field(default_factory=dict)
     boundaries_file: str | None = None
+    roster_file: str | None = None
+    papers: PaperSettings = field(default_factory=PaperSettings)
     given: bool = False
     bad: set[str] = field(default_factory=set)
     """Keys found bad, by the source (``origin.reported``) or by the builder."""
@@ -409,6 +424,11 @@ class ScenarioBuilder:
         self._last_kind = -1
         self._settings_checked = False
         self._checked_tables = False
+        self._facilitators_given: list[tuple[object, object, object, Origin]] = []
+        self._facilitators: list[Facilitator] = []
+        self._facilitator_refs: list[tuple[str, Origin]] = []
+        self._facilitators_reported = False
+        self._facilitator_rows: dict[str, int | None] = {}
 
     # ----------------------------------------------------------------------------------------
     # Filling
@@ -431,6 +451,8 @@ class ScenarioBuilder:
         origin: Origin | None = None,
         files: Mapping[str, str] | None = None,
         boundaries_file: str | None = None,
+        roster_file: str | None = None,
+        papers: PaperSettings | None = None,
     ) -> None:
         """Set the scenario's name, dates and settings.
 
@@ -450,6 +472,11 @@ class ScenarioBuilder:
             ``origin.file`` (a config overriding ``scenario.toml``): its problems name it.
         boundaries_file
             ``[files] boundaries``: village boundaries for the map, relative to the folder.
+        roster_file
+            ``[files] kpm``: the families' roster, relative to the folder (read on demand by
+            :func:`geodata.roster_io.read_roster`, not here).
+        papers
+            ``[papers]``: how the field papers are printed.
         """
         if self._check_as_added and self._last_kind >= 0:
             raise ValueError("with check_as_added, set_settings must come before any object")
@@ -470,6 +497,8 @@ class ScenarioBuilder:
             origin=origin or Origin("scenario.toml"),
             files=dict(files or {}),
             boundaries_file=boundaries_file,
+            roster_file=roster_file,
+            papers=papers or PaperSettings(),
             given=True,
         )
         if self._check_as_added:
@@ -542,9 +571,14 @@ class ScenarioBuilder:
         open_s: int | None = None,
         close_s: int | None = None,
         service_min: float | None = None,
+        facilitator: str | None = None,
         origin: Origin | None = None,
     ) -> None:
-        """Add a drop point (see :class:`optimizer.model.DropPoint`)."""
+        """Add a drop point (see :class:`optimizer.model.DropPoint`).
+
+        ``facilitator`` (empty or ``None``: none) must name a facilitator given with
+        :meth:`add_facilitator`, before or after; it is checked by :meth:`check`.
+        """
         self._add(
             _DROP_POINTS,
             origin,
@@ -561,8 +595,27 @@ class ScenarioBuilder:
                 "open": open_s,
                 "close": close_s,
                 "service_min": service_min,
+                "facilitator": facilitator,
             },
         )
+
+    def add_facilitator(
+        self,
+        id: str | None,
+        name: str | None,
+        phone: str | None = "",
+        *,
+        origin: Origin | None = None,
+    ) -> None:
+        """Add a PKH facilitator (see :class:`optimizer.model.Facilitator`).
+
+        Facilitators may come at any time, also with ``check_as_added``: they are checked
+        by :meth:`check` (ids unique, a name, a phone of digits), as are the drop points'
+        references to them. Problems never quote a name or a phone number, only row and field.
+        """
+        if origin is None:
+            origin = Origin("facilitators", len(self._facilitators_given) + 2)
+        self._facilitators_given.append((id, name, phone, origin))
 
     def add_tranche(
         self,
@@ -614,6 +667,8 @@ class ScenarioBuilder:
             solver=scenario.solver,
             replan=scenario.replan,
             boundaries_file=scenario.boundaries_file,
+            roster_file=scenario.roster_file,
+            papers=scenario.papers,
         )
         for w in scenario.warehouses:
             builder.add_warehouse(w.id, w.name, w.lon, w.lat, w.stock_kg)
@@ -643,7 +698,10 @@ class ScenarioBuilder:
                 open_s=p.open_s,
                 close_s=p.close_s,
                 service_min=p.service_min,
+                facilitator=p.facilitator,
             )
+        for f in scenario.facilitators:
+            builder.add_facilitator(f.id, f.name, f.phone)
         for r in scenario.tranches:
             builder.add_tranche(r.id, r.name, r.kg_per_kpm, r.release, r.deadline)
         return builder
@@ -656,6 +714,8 @@ class ScenarioBuilder:
         against, unless ``keep_references`` (a table read whole that has no rows).
         """
         self._reported_tables.add(key)
+        if key == "facilitators":
+            self._facilitators_reported = True
         if not keep_references:
             self._unreferenced_tables.add(key)
 
@@ -707,6 +767,7 @@ class ScenarioBuilder:
                     )
         windows, self._windows_pending = self._windows_pending, []
         self._check_windows(windows)
+        self._check_facilitators()
         return not self._problems
 
     def build(self) -> Scenario:
@@ -745,6 +806,9 @@ class ScenarioBuilder:
             solver=settings.solver,
             boundaries_file=settings.boundaries_file,
             replan=settings.replan,
+            facilitators=tuple(self._facilitators),
+            roster_file=settings.roster_file,
+            papers=settings.papers,
         )
 
     def _check_item(self, kind: _Kind, item: _Pending) -> None:
@@ -1211,6 +1275,20 @@ class ScenarioBuilder:
                 "expected a closing time later the same day",
             )
         service_min = self._number(item, "service_min")
+        facilitator = values["facilitator"]
+        if "facilitator" in item.origin.reported:
+            item.ok = False
+            facilitator = None
+        elif isinstance(facilitator, str) and normalise_id(facilitator):
+            facilitator = normalise_id(facilitator)
+            self._facilitator_refs.append((facilitator, item.origin))
+        elif facilitator is not None and not isinstance(facilitator, str):
+            self._problem(
+                item, "facilitator", "facilitator is not a text; expected a facilitator's id"
+            )
+            facilitator = None
+        else:
+            facilitator = None
         if item_id is None or name is None or place is None or kpm is None:
             return None
         return DropPoint(
@@ -1226,7 +1304,88 @@ class ScenarioBuilder:
             open_s,
             close_s,
             service_min,
+            facilitator,
         )
+
+    def _check_facilitators(self) -> None:
+        """Check the facilitators given since the last check, then every reference to them.
+
+        A facilitator's name and phone are personal data: problems name row and field only.
+        """
+        given, self._facilitators_given = self._facilitators_given, []
+        first_rows = dict(self._facilitator_rows)
+        for id_value, name, phone, origin in given:
+            found: list[Problem] = []
+
+            def problem(
+                field_name: str,
+                message: str,
+                origin: Origin = origin,
+                found: list[Problem] = found,
+            ) -> None:
+                if field_name not in origin.reported:
+                    found.append(Problem(origin.file, message, row=origin.row, field=field_name))
+
+            item_id = normalise_id(id_value) if isinstance(id_value, str) else ""
+            if not item_id:
+                problem("id", "id is empty; expected a facilitator's id, e.g. F01")
+            elif item_id in first_rows:
+                first = first_rows[item_id]
+                at = f" (first used in row {first})" if first is not None else ""
+                problem(
+                    "id",
+                    f"duplicate id {quoted(item_id)}{at}; each facilitator needs its own id",
+                )
+            else:
+                first_rows[item_id] = origin.row
+            if not isinstance(name, str) or not name.strip():
+                problem("name", "name is empty; expected the facilitator's full name")
+            elif len(name) > MAX_FACILITATOR_NAME_CHARS:
+                problem(
+                    "name",
+                    f"name is {len(name)} characters long; expected at most "
+                    f"{MAX_FACILITATOR_NAME_CHARS}",
+                )
+            phone_text = phone if isinstance(phone, str) else ""
+            if phone is not None and not isinstance(phone, str):
+                problem("phone", "phone is not a text; expected e.g. 0812-3456-7890")
+            elif len(phone_text) > MAX_PHONE_CHARS:
+                problem(
+                    "phone",
+                    f"phone is {len(phone_text)} characters long; expected at most "
+                    f"{MAX_PHONE_CHARS}",
+                )
+            elif phone_text.strip() and (
+                not set(phone_text) <= _PHONE_CHARS or not any(c.isdigit() for c in phone_text)
+            ):
+                problem(
+                    "phone",
+                    "phone holds characters other than digits, spaces and + - ( ) . /; "
+                    "expected e.g. 0812-3456-7890",
+                )
+            for p in found:
+                self._problems.append(p)
+            if found or origin.reported & {"id", "name", "phone"}:
+                continue
+            assert isinstance(name, str)
+            self._facilitators.append(Facilitator(item_id, name.strip(), phone_text.strip()))
+            self._facilitator_rows[item_id] = origin.row
+        refs, self._facilitator_refs = self._facilitator_refs, []
+        if self._facilitators_reported:
+            return  # the table is broken: references cannot be checked against it
+        known = {f.id for f in self._facilitators}
+        for reference, origin in refs:
+            if reference in known:
+                continue
+            hint = _closest_facilitator(reference, known)
+            self._problems.append(
+                Problem(
+                    origin.file,
+                    f"unknown facilitator {quoted(reference)}{hint}",
+                    row=origin.row,
+                    field="facilitator",
+                )
+            )
 
     def _tranche(self, item: _Pending) -> Tranche | None:
         item_id = self._text(item, "id")
@@ -1406,6 +1565,16 @@ def shown_value(value: object) -> str:
 def _close_match(name: str, known: Collection[str]) -> str:
     match = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
     return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _closest_facilitator(item_id: str, known: Collection[str]) -> str:
+    if not known:
+        return "; the scenario has no facilitators (add [files] facilitators)"
+    if len(known) <= _SUGGESTED_FROM_MAX:
+        match = difflib.get_close_matches(item_id, sorted(known), n=1, cutoff=0.6)
+        if match:
+            return f"; did you mean {match[0]!r}?"
+    return "; expected the id of a facilitator in the facilitators table"
 
 
 def _closest_ids(item_id: str, known: Collection[str]) -> str:

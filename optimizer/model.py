@@ -95,6 +95,32 @@ class DropPoint:
     open_s: int | None = None
     close_s: int | None = None
     service_min: float | None = None
+    facilitator: str | None = None
+    """Id of the PKH facilitator (:class:`Facilitator`) serving this point, if known."""
+
+
+@dataclass(frozen=True, slots=True)
+class Facilitator:
+    """A PKH facilitator (pendamping) who socialises the schedule and collects the TTB.
+
+    Read from ``[files] facilitators`` (``id, name, phone``); drop points name theirs in the
+    optional ``facilitator`` column.
+    """
+
+    id: str
+    name: str
+    phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PaperSettings:
+    """How the field papers are printed (``[papers]`` in ``scenario.toml``).
+
+    ``full_nik`` prints each family's NIK whole on the TTB lists; by default (``False``) only
+    its first 4 and last 4 digits are shown, since the papers travel through many hands.
+    """
+
+    full_nik: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +300,14 @@ class Scenario:
     scenario folder; ``None`` when the scenario gives none."""
     replan: ReplanSettings = field(default_factory=ReplanSettings)
     """``[replan]``: how a re-plan treats what was announced and what was rejected."""
+    facilitators: tuple[Facilitator, ...] = ()
+    """PKH facilitators (``[files] facilitators``); empty when the scenario names none."""
+    roster_file: str | None = None
+    """The families' roster (``[files] kpm``), relative to the scenario folder; it holds
+    names and NIKs, so it is read on demand for the TTB papers only
+    (:func:`geodata.roster_io.read_roster`), never kept in the scenario."""
+    papers: PaperSettings = field(default_factory=PaperSettings)
+    """``[papers]``: how the field papers are printed."""
 
     def demand_kg(self, point: DropPoint, tranche: Tranche) -> float:
         """Rice owed to ``point`` for ``tranche``: families x kg per family."""
@@ -295,6 +329,10 @@ class Scenario:
         """Look a truck up by id (raises ``KeyError``)."""
         return self._index.trucks[truck_id]
 
+    def facilitator(self, facilitator_id: str) -> Facilitator:
+        """Look a facilitator up by id (raises ``KeyError``)."""
+        return self._index.facilitators[facilitator_id]
+
     @cached_property
     def _index(self) -> _ScenarioIndex:
         # cached_property writes straight into __dict__, which a frozen dataclass allows.
@@ -303,6 +341,7 @@ class Scenario:
             drop_points={p.id: p for p in self.drop_points},
             tranches={t.id: t for t in self.tranches},
             trucks={t.id: t for t in self.trucks},
+            facilitators={f.id: f for f in self.facilitators},
         )
 
 
@@ -312,3 +351,4 @@ class _ScenarioIndex:
     drop_points: dict[str, DropPoint]
     tranches: dict[str, Tranche]
     trucks: dict[str, Truck]
+    facilitators: dict[str, Facilitator]

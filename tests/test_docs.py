@@ -8,6 +8,7 @@ the scenario writer and reader know. The examples quoted in them are re-made and
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import re
@@ -35,6 +36,7 @@ from geodata.progress_io import (
     progress_files,
     read_progress,
 )
+from geodata.roster_io import ROSTER_COLUMNS
 from geodata.sample import write_sample
 from geodata.scenario_io import (
     _SECTION_KEYS,
@@ -49,6 +51,7 @@ from geodata.scenario_io import (
 )
 from geodata.scenario_writer import (
     DROP_POINT_COLUMNS,
+    FACILITATOR_COLUMNS,
     TRANCHE_COLUMNS,
     TRUCK_COLUMNS,
     WAREHOUSE_COLUMNS,
@@ -63,6 +66,7 @@ from optimizer.model import (
     WEEKDAY_NAMES,
     Calendar,
     ObjectiveSettings,
+    PaperSettings,
     Scenario,
     ServiceSettings,
     SolverSettings,
@@ -319,8 +323,11 @@ def test_plan_doc_example_route_obeys_every_rule_of_the_tiny_scenario(plan_doc: 
     [
         ("## `warehouses`", WAREHOUSE_COLUMNS),
         ("## `trucks`", TRUCK_COLUMNS),
-        ("## `drop_points`", DROP_POINT_COLUMNS),
+        # The facilitator column is written when the scenario has facilitators.
+        ("## `drop_points`", (*DROP_POINT_COLUMNS, "facilitator")),
         ("## `tranches`", TRANCHE_COLUMNS),
+        ("## `facilitators`", FACILITATOR_COLUMNS),
+        ("## `kpm`", ROSTER_COLUMNS),
     ],
 )
 def test_scenario_doc_lists_exactly_the_written_columns(
@@ -549,6 +556,7 @@ def test_scenario_doc_complete_example_shows_the_defaults(scenario_doc: str) -> 
     del solver["solution_limit"]  # no default: the example shows one
     assert {k: v for k, v in example["solver"].items() if k != "solution_limit"} == solver
     assert example["replan"] == asdict(ReplanSettings())
+    assert example["papers"] == asdict(PaperSettings())
     tables = ("warehouses", "trucks", "drop_points", "tranches")
     assert example["files"] == {key: f"{key}.csv" for key in tables}
 
@@ -776,3 +784,21 @@ def test_replan_doc_names_the_changes_columns_kinds_reasons_and_rules() -> None:
     }  # fmt: skip
     assert replan_rules <= set(RULES)
     assert replan_rules <= named
+
+
+def test_scenario_doc_roster_count_message_is_what_the_reader_says(
+    scenario_doc: str, tmp_path: Path
+) -> None:
+    from geodata.roster_io import read_roster
+
+    base = make_tiny_scenario()
+    point = dataclasses.replace(base.drop_points[0], id="01.2001.01", kpm=20)
+    scenario = dataclasses.replace(base, drop_points=(point,))
+    rows = "".join(f"01.2001.01,K{i},Nama {i}\n" for i in range(19))
+    (tmp_path / "kpm.csv").write_text("drop_point,kpm_id,name\n" + rows, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_roster(tmp_path / "kpm.csv", scenario)
+    (problem,) = caught.value.problems
+    quoted_in_doc = re.search(r'\("(drop point .*? table)"\)', " ".join(scenario_doc.split()))
+    assert quoted_in_doc is not None
+    assert problem.message.startswith(quoted_in_doc.group(1))

@@ -1,0 +1,44 @@
+"""A plan's scenario copy keeps the facilitators table and the roster, so that its papers can be
+printed again from the plan folder alone."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from documents.pipeline import SolverOverrides, run_pipeline
+from geodata.scenario_io import read_scenario
+from geodata.scenario_writer import write_scenario
+from optimizer.model import Facilitator
+from optimizer.planner import PlannerOptions
+from tests.conftest import make_tiny_scenario
+
+FAST = SolverOverrides(time_limit_s=5, seed=3, solution_limit=10)
+
+
+def test_the_plans_scenario_copy_keeps_facilitators_and_roster(tmp_path: Path) -> None:
+    base = make_tiny_scenario()
+    points = tuple(dataclasses.replace(p, facilitator="F01") for p in base.drop_points)
+    scenario = dataclasses.replace(
+        base,
+        drop_points=points,
+        facilitators=(Facilitator("F01", "Siti Aminah", "0812-1111-2222"),),
+        roster_file="kpm.csv",
+    )
+    roster = "drop_point,kpm_id,name\n" + "".join(
+        f"{p.id},{p.id}-{i},Nama {i}\n" for p in points for i in range(p.kpm)
+    )
+    write_scenario(scenario, tmp_path / "in", side_files={"kpm.csv": roster.encode("utf-8")})
+    run_pipeline(
+        tmp_path / "in",
+        tmp_path / "plan",
+        overrides=FAST,
+        options=PlannerOptions(workers=1),
+        maps_and_trip_sheets=False,
+    )
+    copy = tmp_path / "plan" / "scenario"
+    assert (copy / "kpm.csv").read_bytes() == roster.encode("utf-8")
+    again = read_scenario(copy)
+    assert again.facilitators == scenario.facilitators
+    assert again.roster_file == "kpm.csv"
+    assert {p.facilitator for p in again.drop_points} == {"F01"}
