@@ -15,6 +15,7 @@ import logging
 import mimetypes
 import shutil
 import time
+import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
@@ -601,17 +602,19 @@ def _add_plan_routes(app: FastAPI, service: _Service) -> None:
     secret = service.secret
 
     @app.get(f"{API}/plans", tags=["plans"], responses=_errors(401))
-    def list_plans(_identity: Reader) -> list[PlanOut]:
+    def list_plans(identity: Reader) -> list[PlanOut]:
         """List plans, newest first."""
         with sessions() as session:
             rows = session.scalars(select(PlanRow).order_by(PlanRow.created_at.desc()).limit(1000))
             parents = _parents(sessions)
-            return [_plan_out(config, row, parents) for row in rows]
+            viewer = identity.role != "planner"
+            return [_plan_out(config, row, parents, viewer=viewer) for row in rows]
 
     @app.get(f"{API}/plans/{{plan_id}}", tags=["plans"], responses=READ)
-    def get_plan(plan_id: str, _identity: Reader) -> PlanOut:
-        """Describe one plan and list its files."""
-        return _plan_out(config, _plan_row(sessions, plan_id), _parents(sessions))
+    def get_plan(plan_id: str, identity: Reader) -> PlanOut:
+        """Describe one plan and list its files (a viewer's list leaves out personal data)."""
+        viewer = identity.role != "planner"
+        return _plan_out(config, _plan_row(sessions, plan_id), _parents(sessions), viewer=viewer)
 
     @app.get(
         f"{API}/plans/{{plan_id}}/files/{{path:path}}",
@@ -619,10 +622,16 @@ def _add_plan_routes(app: FastAPI, service: _Service) -> None:
         response_class=FileResponse,
         responses=_file_responses() | READ,
     )
-    def get_plan_file(plan_id: str, path: str, _identity: Reader) -> FileResponse:
-        """Download a file of a plan's folder (`plan.json`, `map.html`, papers ...)."""
+    def get_plan_file(plan_id: str, path: str, identity: Reader) -> FileResponse:
+        """Download a file of a plan's folder (`plan.json`, `map.html`, papers ...).
+
+        Files with families' names or NIKs (the roster's copy) are for planners only (403).
+        """
         _plan_row(sessions, plan_id)
-        return _serve_file(config.plans_dir / plan_id, path)
+        folder = config.plans_dir / plan_id
+        if identity.role != "planner" and path in personal_files(folder):
+            raise ApiError(403, "Forbidden", "this file holds personal data: planners only")
+        return _serve_file(folder, path)
 
     @app.post(f"{API}/plans/{{plan_id}}/links", tags=["plans"], status_code=201, responses=READ)
     def create_link(plan_id: str, request: Request, identity: Reader) -> LinkOut:
@@ -804,8 +813,12 @@ def _add_view_routes(app: FastAPI, service: _Service) -> None:
             raise ApiError(404, "Not found", "the link is unknown, has expired or was revoked")
         plan_id = claim.plan_id
         _plan_row(sessions, plan_id)
+        folder = config.plans_dir / plan_id
+        # Links are shared (chats, mail): never with families' names or NIKs in them.
+        if path in personal_files(folder):
+            raise ApiError(404, "Not found", "the link is unknown, has expired or was revoked")
         # The bare folder opens the map too: relative links in it resolve the same way.
-        return _serve_file(config.plans_dir / plan_id, path or PLAN_MAP)
+        return _serve_file(folder, path or PLAN_MAP)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -870,10 +883,30 @@ def _lineage(parents: Mapping[str, str | None], previous: str | None) -> list[st
     return found
 
 
+def personal_files(folder: Path) -> frozenset[str]:
+    """Return the files of a plan folder that hold families' names or NIKs (planners only).
+
+    Today the roster's copy in ``scenario/``, as the copy's ``[files] kpm`` names it.
+    """
+    try:
+        data = tomllib.loads((folder / "scenario" / "scenario.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return frozenset()
+    files = data.get("files")
+    roster = files.get("kpm") if isinstance(files, dict) else None
+    return frozenset({f"scenario/{roster}"}) if isinstance(roster, str) else frozenset()
+
+
 def _plan_out(
-    config: ServiceConfig, row: PlanRow, parents: Mapping[str, str | None] | None = None
+    config: ServiceConfig,
+    row: PlanRow,
+    parents: Mapping[str, str | None] | None = None,
+    *,
+    viewer: bool = False,
 ) -> PlanOut:
-    files = list(_plan_files(config.plans_dir / row.id))
+    folder = config.plans_dir / row.id
+    hidden = personal_files(folder) if viewer else frozenset()
+    files = [name for name in _plan_files(folder) if name not in hidden]
     lineage = _lineage(parents or {}, row.previous_plan_id)
     return PlanOut(
         id=row.id,

@@ -513,3 +513,41 @@ def test_files_paths_outside_the_upload_are_refused_without_quoting_them(
     assert "hunter2" not in response.text and "k3y" not in response.text
     fields = {item["field"] for item in body["errors"]}
     assert {"files.drop_points", "files.trucks"} <= fields, body
+
+
+def test_the_roster_is_for_planners_only(live_server: LiveServer, tmp_path: Path) -> None:
+    """Families' names and NIKs (the roster's copy in a plan) never reach a viewer or a link."""
+    folder = tmp_path / "scenario"
+    bsb("sample", str(folder), "--size", "12", "--seed", "90518")
+    scenario = read_scenario(folder)
+    lines = ["drop_point,kpm_id,name,nik"]
+    for point in scenario.drop_points:
+        lines += [
+            f"{point.id},{point.id}-{k},Ibu Rahasia {k},3201{k:012d}" for k in range(point.kpm)
+        ]
+    (folder / "kpm.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    toml = (folder / "scenario.toml").read_text(encoding="utf-8")
+    assert "[files]" not in toml
+    (folder / "scenario.toml").write_text(toml + '\n[files]\nkpm = "kpm.csv"\n', encoding="utf-8")
+    archive = tmp_path / "with-roster.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.iterdir()):
+            zf.write(path, path.name)
+    with live_server.client("planner") as planner, live_server.client("viewer") as viewer:
+        uploaded = upload(planner, archive)
+        assert uploaded.status_code == 201, uploaded.text
+        job = planner.post(
+            "/api/v1/jobs", json={"scenario_id": uploaded.json()["id"], "time_limit_s": 2}
+        )
+        done = wait_for_job(planner, job.json()["id"])
+        assert done["status"] == "done", done
+        plan_id = done["plan_id"]
+        assert "scenario/kpm.csv" in planner.get(f"/api/v1/plans/{plan_id}").json()["files"]
+        roster = planner.get(f"/api/v1/plans/{plan_id}/files/scenario/kpm.csv")
+        assert roster.status_code == 200 and "Ibu Rahasia" in roster.text
+        assert "scenario/kpm.csv" not in viewer.get(f"/api/v1/plans/{plan_id}").json()["files"]
+        assert all("scenario/kpm.csv" not in p["files"] for p in viewer.get("/api/v1/plans").json())
+        _is_problem(viewer.get(f"/api/v1/plans/{plan_id}/files/scenario/kpm.csv"), 403)
+        link = viewer.post(f"/api/v1/plans/{plan_id}/links").json()["folder_url"]
+    assert httpx.get(link + "scenario/kpm.csv").status_code == 404
+    assert httpx.get(link + "plan.json").status_code == 200
