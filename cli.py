@@ -686,7 +686,9 @@ def validate(scenario_dir: Path, config: Path | None) -> None:
     plan) and lists, as warnings, the places farther than max_snap_m from every road their
     trucks may use: they would be unassigned (no_road).
     """
-    scenario = _read(scenario_dir, config)
+    from geodata.scenario_io import validate_scenario
+
+    scenario = validate_scenario(scenario_dir, config=config)
     demand_kg = sum(
         scenario.demand_kg(p, t) for p in scenario.drop_points for t in scenario.tranches
     )

@@ -7,8 +7,9 @@ Ctrl-C to the stop flag, the job process reports events to its server, a benchma
 
 Steps, in order, each timed in :class:`StepTimes`:
 
-1. **read** the scenario folder (``geodata.scenario_io.read_scenario``: every input problem at
-   once, as one ``InputError``); skipped when the caller passes a ``Scenario`` it built;
+1. **read** the scenario folder and its roster (``geodata.scenario_io.validate_scenario``:
+   every input problem at once, as one ``InputError``); skipped when the caller passes a
+   ``Scenario`` it built;
 2. apply the **overrides** of the solver settings (command-line options, a job's settings);
 3. build the **travel** ``[travel]`` asks for (``geodata.travel_matrix.build_travel``): the road
    matrices of an OpenStreetMap extract (cached on disk) or a matrix file; nothing for the
@@ -272,11 +273,11 @@ def run_pipeline(
     if isinstance(source, Scenario):
         scenario = source
     else:
-        from geodata.scenario_io import read_scenario
+        from geodata.scenario_io import validate_scenario
 
         started = time.monotonic()
         folder = Path(source)
-        scenario = read_scenario(folder, config=config)
+        scenario = validate_scenario(folder, config=config)
         read_s = time.monotonic() - started
     if overrides is not None:
         scenario = overrides.apply(scenario)
@@ -622,12 +623,12 @@ def run_replan_pipeline(
         If the checker rejects the re-plan (a bug).
     """
     from geodata.progress_io import progress_files, read_progress
-    from geodata.scenario_io import read_scenario
+    from geodata.scenario_io import validate_scenario
     from optimizer.replan import replan
 
     started = time.monotonic()
     folder = Path(scenario_dir)
-    scenario = read_scenario(folder, config=config)
+    scenario = validate_scenario(folder, config=config)
     if overrides is not None:
         scenario = overrides.apply(scenario)
     previous, previous_data, previous_sha = read_previous_plan(Path(previous_plan_dir))

@@ -204,3 +204,19 @@ def test_the_roster_goes_with_the_scenario_copy(tmp_path: Path) -> None:
     write(tmp_path / "data", "drop_point,kpm_id,name\n")
     assert roster_side_files(scenario, tmp_path) == {"data/kpm.csv": b"drop_point,kpm_id,name\n"}
     assert roster_side_files(small_scenario(), tmp_path) == {}
+
+
+def test_plan_and_validate_refuse_a_bad_roster_before_planning(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cli import main
+    from tests.conftest import _append_toml, scenario_with_defect
+
+    folder = scenario_with_defect("valid_minimal", tmp_path)
+    (folder / "kpm.csv").write_text("drop_point,kpm_id,name\nNOPE,1,Siti\n", encoding="utf-8")
+    _append_toml(folder, '\n[files]\nkpm = "kpm.csv"\n')
+    for args in (["validate", str(folder)], ["plan", str(folder), "-o", str(tmp_path / "p")]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert "kpm.csv" in result.output and "Siti" not in result.output
+    assert not (tmp_path / "p").exists()
