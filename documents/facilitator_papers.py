@@ -24,11 +24,13 @@ with characters outside Latin-1 prints them as blanks.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import io
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import unique
@@ -200,16 +202,24 @@ def mask_nik(nik: str) -> str:
 
     Uses ``geodata.roster_io.mask_nik`` when that module exists, so both agree.
     """
-    try:
-        from geodata.roster_io import mask_nik as roster_mask  # type: ignore[attr-defined]
-    except ImportError:
-        roster_mask = None
+    roster_mask = _roster_mask()
     if roster_mask is not None:
         masked: str = roster_mask(nik)
         return masked
     if len(nik) <= 2 * _NIK_KEEP:
         return "*" * len(nik)
     return nik[:_NIK_KEEP] + "*" * (len(nik) - 2 * _NIK_KEEP) + nik[-_NIK_KEEP:]
+
+
+@functools.cache
+def _roster_mask() -> Callable[[str], str] | None:
+    # Part of the roster reader, which may land after this module: looked up by name.
+    try:
+        module = importlib.import_module("geodata.roster_io")
+    except ImportError:
+        return None
+    found: Callable[[str], str] | None = getattr(module, "mask_nik", None)
+    return found
 
 
 def facilitator_groups(scenario: Scenario, plan: Plan) -> list[Group]:
@@ -397,9 +407,9 @@ def facilitator_xlsx(
     ws["A1"].font = Font(bold=True, size=13)
     ws.append([t.FACILITATOR.label(language), spreadsheet_text(group.name)])
     ws.append([t.PHONE.label(language), spreadsheet_text(group.phone)])
-    for row in (2, 3):
-        ws.cell(row=row, column=1).font = Font(bold=True)
-        ws.cell(row=row, column=2).data_type = "s"
+    for line in (2, 3):
+        ws.cell(row=line, column=1).font = Font(bold=True)
+        ws.cell(row=line, column=2).data_type = "s"
     ws.append([])
     header_row = 5
     ws.append([text.label(language) for text, _ in _SCHEDULE_COLUMNS])
