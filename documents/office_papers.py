@@ -223,7 +223,7 @@ def _table(
     for text in title_lines:
         ws.append([spreadsheet_text(text)])
     ws.append([])
-    header_row = ws.max_row + 1
+    header_row = 1 + len(title_lines) + 2  # title, extra lines, one blank line
     ws.append([text.label(language) for text, _ in columns])
     for index, (_, width) in enumerate(columns, start=1):
         cell = ws.cell(row=header_row, column=index)
