@@ -468,8 +468,8 @@ class _Pages:
         from reportlab.pdfgen.canvas import Canvas
 
         self.stream = io.BytesIO()
-        # Compression costs more time than it saves on mostly-text pages read on a phone.
-        self.canvas = Canvas(self.stream, pagesize=_A4, pageCompression=0, invariant=1)
+        # Compressed: a fifth of the size (shared by phone) for about 7 % more time.
+        self.canvas = Canvas(self.stream, pagesize=_A4, pageCompression=1, invariant=1)
         self.size = _A4
         self.started = False
 

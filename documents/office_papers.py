@@ -291,7 +291,7 @@ def dinsos_summary_pdf(scenario: Scenario, plan: Plan, *, language: str = "id") 
     size = 7.5
     lines = _summary(scenario, plan, language)
     stream = io.BytesIO()
-    canvas = Canvas(stream, pagesize=(width, height), pageCompression=0, invariant=1)
+    canvas = Canvas(stream, pagesize=(width, height), pageCompression=1, invariant=1)
 
     def fit(text: str, room: float) -> str:
         text = text.encode("latin-1", "replace").decode("latin-1")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import io
 import re
 import shutil
 import subprocess
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -28,6 +30,17 @@ from optimizer.solution import Plan, Route, Stop
 from tests.conftest import make_tiny_plan, make_tiny_scenario
 
 _PAGE = re.compile(rb"/Type /Page\b")
+
+
+def _text(pdf: bytes) -> bytes:
+    """The PDF's page contents, decoded (ReportLab writes them ASCII85 + Flate compressed)."""
+    parts = []
+    for found in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        data = found.group(1).strip()
+        if data.endswith(b"~>"):
+            data = base64.a85decode(data[:-2])
+        parts.append(zlib.decompress(data))
+    return b"\n".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +172,7 @@ def test_ttb_lists_the_first_families_of_the_roster_with_masked_nik() -> None:
     group = next(
         g for g in facilitator_groups(scenario, make_tiny_plan(scenario)) if g.id == "Sukawening"
     )
-    pdf = facilitator_pdf(scenario, make_tiny_plan(scenario), group, roster)
+    pdf = _text(facilitator_pdf(scenario, make_tiny_plan(scenario), group, roster))
     served, waiting = roster["P3"][:60], roster["P3"][60:]
     for family in served:
         assert f"({family.name})".encode() in pdf
@@ -168,7 +181,7 @@ def test_ttb_lists_the_first_families_of_the_roster_with_masked_nik() -> None:
     for family in waiting:  # named as still waiting, without their NIK
         assert family.name.encode() in pdf
         assert mask_nik(family.nik).encode() not in pdf
-    full = facilitator_pdf(scenario, make_tiny_plan(scenario), group, roster, full_nik=True)
+    full = _text(facilitator_pdf(scenario, make_tiny_plan(scenario), group, roster, full_nik=True))
     assert all(f.nik.encode() in full for f in served)
 
 
@@ -177,7 +190,7 @@ def test_second_delivery_lists_the_next_families() -> None:
     plan = _split_plan(scenario)
     roster = _roster(scenario)
     group = next(g for g in facilitator_groups(scenario, plan) if g.id == "Sukawening")
-    pdf = facilitator_pdf(scenario, plan, group, roster)
+    pdf = _text(facilitator_pdf(scenario, plan, group, roster))
     for family in roster["P3"][:90]:
         assert f"({mask_nik(family.nik)})".encode() in pdf
     for family in roster["P3"][90:]:
@@ -197,9 +210,9 @@ def test_pdf_pages_without_roster_and_renders() -> None:
     assert pdf.startswith(b"%PDF")
     # schedule + per delivery (2): notice, TTB (50 lines: 2 pages), handover
     assert len(_PAGE.findall(pdf)) >= 1 + 2 * 3
-    assert b"(Keluarga" not in pdf
+    assert b"(Keluarga" not in _text(pdf)
     for column in RECEIPT_COLUMNS:  # the handover form names receipts.csv's columns
-        assert f"\\({column}\\))".encode() in pdf
+        assert f"\\({column}\\))".encode() in _text(pdf)
     if shutil.which("pdftoppm"):
         subprocess.run(["pdftoppm", "-r", "20", "-png", "-", "/dev/null"], input=pdf, check=True)
 
@@ -208,8 +221,8 @@ def test_indonesian_pdf_has_no_english_words_and_english_on_request() -> None:
     scenario = make_tiny_scenario()
     plan = make_tiny_plan(scenario)
     group = facilitator_groups(scenario, plan)[0]
-    pdf_id = facilitator_pdf(scenario, plan, group, _roster(scenario))
-    pdf_en = facilitator_pdf(scenario, plan, group, _roster(scenario), language="en")
+    pdf_id = _text(facilitator_pdf(scenario, plan, group, _roster(scenario)))
+    pdf_en = _text(facilitator_pdf(scenario, plan, group, _roster(scenario), language="en"))
     english = [t.value[1] for t in FacilitatorText if t.value[0] != t.value[1]]
     assert not [w for w in english if f"({w}".encode() in pdf_id]
     assert b"(Goods receipt list (TTB\\)" in pdf_en or b"Goods receipt list" in pdf_en

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
+import zlib
 from datetime import datetime
 
 from openpyxl import load_workbook
 
 from documents.office_papers import dinsos_summary_pdf, dinsos_summary_xlsx, dispatch_sheets
 from tests.conftest import make_tiny_plan, make_tiny_scenario
+
+
+def _text(pdf: bytes) -> bytes:
+    """The PDF's page contents, decoded (ReportLab writes them ASCII85 + Flate compressed)."""
+    parts = []
+    for found in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        data = found.group(1).strip()
+        if data.endswith(b"~>"):
+            data = base64.a85decode(data[:-2])
+        parts.append(zlib.decompress(data))
+    return b"\n".join(parts)
 
 
 def test_summary_counts_families_served_and_not_served_with_reasons() -> None:
@@ -31,8 +44,8 @@ def test_summary_pdf_and_english() -> None:
     plan = make_tiny_plan(scenario)
     pdf = dinsos_summary_pdf(scenario, plan)
     assert pdf.startswith(b"%PDF") and re.search(rb"/Type /Page\b", pdf)
-    assert b"(Sukawening)" in pdf and b"Rekap penyaluran" in pdf
-    english = dinsos_summary_pdf(scenario, plan, language="en")
+    assert b"(Sukawening)" in _text(pdf) and b"Rekap penyaluran" in _text(pdf)
+    english = _text(dinsos_summary_pdf(scenario, plan, language="en"))
     assert b"Distribution summary" in english and b"Rekap" not in english
 
 
