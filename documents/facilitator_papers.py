@@ -46,6 +46,7 @@ from geodata.i18n import (
     WordTable,
     format_kg,
     format_long_date,
+    format_number,
     format_time_range,
     language_index,
     plain_number,
@@ -605,11 +606,7 @@ def _draw_schedule(pages: _Pages, group: Group, language: str) -> None:
 
 
 def _number(value: float, language: str) -> str:
-    return (
-        format_kg(value, language)
-        if isinstance(value, float)
-        else f"{value:,}".replace(",", "." if language == "id" else ",")
-    )
+    return format_number(value, language)
 
 
 def _place(visit: Visit) -> str:
@@ -638,7 +635,7 @@ def _draw_notice(pages: _Pages, group: Group, visit: Visit, language: str) -> No
         (t.DATE, format_long_date(visit.day, language)),
         (t.TIME, format_time_range(visit.arrive, visit.depart, language)),
         (t.PLACE, _place(visit)),
-        (t.RATION, f"{format_kg(visit.tranche.kg_per_kpm, language)} kg"),
+        (t.RATION, format_kg(visit.tranche.kg_per_kpm, language)),
         (t.BRING, t.BRING_ITEMS.label(language)),
         (t.CONTACT, f"{group.name} {group.phone}".strip()),
     )
@@ -737,7 +734,7 @@ def _draw_ttb(
         y -= _LINE_PT - 5
         while index < len(served) and y > _MARGIN + 10:
             family = served[index]
-            cells = (str(index + 1), "", "", "", format_kg(kg_each, language))
+            cells = (str(index + 1), "", "", "", format_number(kg_each, language))
             if family is not None:
                 nik = family.nik if full_nik else mask_nik(family.nik)
                 cells = (
@@ -745,7 +742,7 @@ def _draw_ttb(
                     family.name,
                     nik,
                     _rt_rw(family.rt, family.rw),
-                    format_kg(kg_each, language),
+                    format_number(kg_each, language),
                 )
             x = _MARGIN
             for value, w in zip(cells, _TTB_COLUMNS_MM, strict=False):
@@ -765,7 +762,7 @@ def _draw_ttb(
         _MARGIN,
         y,
         f"{t.TOTAL.label(language)}: {visit.families} {t.FAMILIES.label(language)}, "
-        f"{format_kg(visit.families * kg_each, language)} kg",
+        f"{format_kg(visit.families * kg_each, language)}",
         10,
         bold=True,
     )
@@ -816,7 +813,7 @@ def _draw_handover(pages: _Pages, visit: Visit, language: str) -> None:
         "tranche": visit.tranche.id,
         "date": visit.day.isoformat(),
         "families": str(visit.families),
-        "kg_received": format_kg(visit.kg, language),
+        "kg_received": format_number(visit.kg, language),
         "kg_rejected": "0",
         "note": "",
     }
