@@ -227,6 +227,7 @@ def test_indonesian_pdf_has_no_english_words_and_english_on_request() -> None:
     assert not [w for w in english if f"({w}".encode() in pdf_id]
     assert b"(Goods receipt list (TTB\\)" in pdf_en or b"Goods receipt list" in pdf_en
     assert b"Tanda Terima Barang" not in pdf_en
+    assert b"kg kg" not in pdf_id and b"(30 kg)" in pdf_id  # the notice's ration, kg once
     assert b"(Selasa, 2 September 2020" in pdf_id or b"Rabu, 2 September 2020" in pdf_id
 
 
