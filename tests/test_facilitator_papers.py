@@ -29,6 +29,7 @@ from optimizer.model import DropPoint, Scenario
 from optimizer.solution import Plan, Route, Stop
 from tests.conftest import make_tiny_plan, make_tiny_scenario
 
+_REPLACED = "replacement"
 _PAGE = re.compile(rb"/Type /Page\b")
 
 
@@ -251,3 +252,42 @@ def test_unknown_language_is_refused() -> None:
     group = facilitator_groups(scenario, plan)[0]
     with pytest.raises(ValueError):
         facilitator_pdf(scenario, plan, group, None, language="fr")
+
+
+def test_done_routes_count_in_roster_order_but_are_not_printed() -> None:
+    scenario = make_tiny_scenario()
+    plan = _split_plan(scenario)
+    first = next(r for r in plan.routes if r.date == date(2020, 9, 3))
+    routes = tuple(dataclasses.replace(r, status="done") if r is first else r for r in plan.routes)
+    plan = dataclasses.replace(plan, routes=routes)
+    group = next(g for g in facilitator_groups(scenario, plan) if g.id == "Sukawening")
+    assert [(v.day, v.families, v.first_family) for v in group.visits] == [
+        (date(2020, 9, 4), 30, 60)
+    ]
+
+
+def test_replacement_rice_gets_a_handover_but_no_ttb_nor_notice() -> None:
+    scenario = make_tiny_scenario()
+    plan = make_tiny_plan(scenario)
+    day = date(2020, 9, 10)
+    stop = Stop(
+        "P4",
+        "T-SEP",
+        45.0,
+        3,
+        datetime(2020, 9, 10, 8),
+        datetime(2020, 9, 10, 8, 20),
+        "replacement",
+    )
+    extra = Route("T1", "W1", day, 1, stop.arrive, stop.depart, 5.0, 45.0, (stop,))
+    plan = dataclasses.replace(plan, routes=(*plan.routes, extra))
+    group = next(g for g in facilitator_groups(scenario, plan) if g.id == "Petir")
+    replacement = group.visits[-1]
+    assert replacement.kind == "replacement" and replacement.families == 0
+    pdf = facilitator_pdf(scenario, plan, group, _roster(scenario))
+    text = _text(pdf)
+    # the September delivery: notice, TTB, handover; the replacement rice: a handover only
+    assert text.count(b"(PENGUMUMAN)") == 1
+    assert text.count(b"(Berita Acara Serah Terima") == 2
+    assert text.count(b"(Jumlah: 30 KPM") == 1  # one TTB's total
+    assert b"Beras pengganti" in _text(pdf)
