@@ -1,18 +1,19 @@
 """Time the facilitators' and office papers on a synthetic plan (issue 15's size).
 
-    python -m benchmarks.facilitator_papers_bench --points 4000 --kpm 40 --tranches 1
+    >>> from benchmarks.facilitator_papers_bench import run
+    >>> run(4000, 40, 1)  # doctest: +SKIP
 
 Builds a scenario of ``points`` drop points (``kpm`` families each) in desa of 40 points, a
 plan delivering every point in full (4 stops per trip, 50 trips a day), a roster, and renders
-every group's PDF and xlsx, the Dinas Sosial summary and the dispatch sheets; prints seconds
+every group's PDF and xlsx, the Dinas Sosial summary and the dispatch sheets; returns seconds
 per kind and the peak resident memory. Nothing is written to disk.
 """
 
 from __future__ import annotations
 
-import argparse
 import resource
 import time
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from documents.facilitator_papers import facilitator_groups, facilitator_pdf, facilitator_xlsx
@@ -92,32 +93,58 @@ def build(points: int, kpm: int, tranches: int) -> tuple[Scenario, Plan, Roster]
     return scenario, plan, roster
 
 
-def main() -> None:
-    """Build, render, print the timings."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--points", type=int, default=4000)
-    parser.add_argument("--kpm", type=int, default=40)
-    parser.add_argument("--tranches", type=int, default=1)
-    args = parser.parse_args()
-    scenario, plan, roster = build(args.points, args.kpm, args.tranches)
+@dataclass(frozen=True, slots=True)
+class PapersTiming:
+    """Seconds and sizes of one run of :func:`run`."""
+
+    points: int
+    families: int
+    tranches: int
+    groups: int
+    xlsx_s: float
+    xlsx_mb: float
+    pdf_s: float
+    pdf_mb: float
+    peak_rss_mb: float
+
+
+def run(points: int = 4000, kpm: int = 40, tranches: int = 1) -> PapersTiming:
+    """Build the synthetic plan and render every paper of this module pair, timed.
+
+    Parameters
+    ----------
+    points
+        Drop points.
+    kpm
+        Families per drop point.
+    tranches
+        Tranches, each delivering every point in full.
+
+    Returns
+    -------
+    PapersTiming
+        Seconds for all xlsx (groups, summary, dispatch) and all PDFs (groups, summary), their
+        total size, and the process's peak resident memory (``ru_maxrss``).
+    """
+    scenario, plan, roster = build(points, kpm, tranches)
     clock = time.perf_counter()
     groups = facilitator_groups(scenario, plan)
     xlsx_bytes = sum(len(facilitator_xlsx(scenario, plan, g)) for g in groups)
-    office = dinsos_summary_xlsx(scenario, plan)
-    sheets = dispatch_sheets(scenario, plan)
+    xlsx_bytes += len(dinsos_summary_xlsx(scenario, plan))
+    xlsx_bytes += sum(len(b) for b in dispatch_sheets(scenario, plan).values())
     xlsx_s = time.perf_counter() - clock
     clock = time.perf_counter()
     pdf_bytes = sum(len(facilitator_pdf(scenario, plan, g, roster)) for g in groups)
-    summary_pdf = dinsos_summary_pdf(scenario, plan)
+    pdf_bytes += len(dinsos_summary_pdf(scenario, plan))
     pdf_s = time.perf_counter() - clock
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"points={args.points} families={args.points * args.kpm} tranches={args.tranches} "
-        f"groups={len(groups)} xlsx={xlsx_s:.1f}s ({(xlsx_bytes + len(office)) / 1e6:.1f} MB, "
-        f"{len(sheets)} dispatch) pdf={pdf_s:.1f}s ({(pdf_bytes + len(summary_pdf)) / 1e6:.1f} MB) "
-        f"peak={peak_mb:.0f} MB"
+    return PapersTiming(
+        points=points,
+        families=points * kpm,
+        tranches=tranches,
+        groups=len(groups),
+        xlsx_s=round(xlsx_s, 1),
+        xlsx_mb=round(xlsx_bytes / 1e6, 1),
+        pdf_s=round(pdf_s, 1),
+        pdf_mb=round(pdf_bytes / 1e6, 1),
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     )
-
-
-if __name__ == "__main__":
-    main()
