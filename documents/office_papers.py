@@ -1,0 +1,429 @@
+"""Papers for the offices: the Dinas Sosial summary and the warehouses' daily dispatch sheets.
+
+Pure functions from a scenario and a plan to bytes; writing files is the caller's job. No
+family's name or NIK appears here (the roster is not read).
+
+* :func:`dinsos_summary_xlsx` / :func:`dinsos_summary_pdf`: one line per kecamatan, desa and
+  tranche: families, families served, kg delivered, first and last delivery date, families not
+  served and why (the plan's reasons, :func:`geodata.i18n.reason_label`).
+* :func:`dispatch_sheets`: per warehouse one xlsx with one sheet per day: each trip's truck,
+  trip number, departure and return time, stops, sacks and kg, with the day's total.
+
+Words are Bahasa Indonesia by default, English with ``language="en"`` (:class:`OfficeText`);
+xlsx dates are date cells, numbers are numbers, the header row is frozen, filtered and
+repeated on every printed A4 page.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import unique
+from typing import Any, Final
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from geodata.cells import spreadsheet_text
+from geodata.files import unique_stems
+from geodata.i18n import (
+    WordTable,
+    format_kg,
+    format_long_date,
+    format_short_date,
+    language_index,
+    plain_number,
+    reason_label,
+)
+from optimizer.model import Scenario
+from optimizer.solution import Plan
+
+__all__ = ["OfficeText", "dinsos_summary_pdf", "dinsos_summary_xlsx", "dispatch_sheets"]
+
+_DONE: Final = "done"
+_REPLACEMENT: Final = "replacement"
+_XLSX_DATE_FORMATS: Final = {"id": "[$-421]d mmmm yyyy", "en": "[$-809]d mmmm yyyy"}
+_XLSX_TIME_FORMAT: Final = "hh:mm"
+
+
+@unique
+class OfficeText(WordTable):
+    """Every fixed word of the office papers: ``(Bahasa Indonesia, English)``."""
+
+    SUMMARY = ("Rekap penyaluran untuk Dinas Sosial", "Distribution summary for Dinas Sosial")
+    KECAMATAN = ("Kecamatan", "District")
+    DESA = ("Desa/Kelurahan", "Village")
+    TRANCHE = ("Tahap", "Tranche")
+    FAMILIES = ("Jumlah KPM", "Families")
+    SERVED = ("KPM terlayani", "Families served")
+    KG = ("Beras tersalur (kg)", "Rice delivered (kg)")
+    FIRST = ("Tanggal pertama", "First date")
+    LAST = ("Tanggal terakhir", "Last date")
+    NOT_SERVED = ("KPM belum terlayani", "Families not served")
+    REASON = ("Alasan", "Reason")
+    TOTAL = ("Jumlah", "Total")
+    DISPATCH = ("Lembar keberangkatan harian", "Daily dispatch sheet")
+    WAREHOUSE = ("Gudang", "Warehouse")
+    DATE = ("Tanggal", "Date")
+    TRUCK = ("Truk", "Truck")
+    TRIP = ("Rit", "Trip")
+    DEPART = ("Berangkat", "Departure")
+    RETURN = ("Kembali", "Return")
+    STOPS = ("Jumlah titik", "Stops")
+    SACKS = ("Karung", "Sacks")
+    LOAD_KG = ("Muatan (kg)", "Load (kg)")
+    PAGE = ("Halaman", "Page")
+
+
+@dataclass(slots=True)
+class _SummaryLine:
+    kecamatan: str
+    desa: str
+    tranche: str
+    families: int = 0
+    served: int = 0
+    kg: float = 0.0
+    dates: set[date] = field(default_factory=set)
+    reasons: set[str] = field(default_factory=set)
+
+    @property
+    def not_served(self) -> int:
+        return max(self.families - self.served, 0)
+
+
+def _summary(scenario: Scenario, plan: Plan, language: str) -> list[_SummaryLine]:
+    lines: dict[tuple[str, str, str], _SummaryLine] = {}
+    for point in scenario.drop_points:
+        for tranche in scenario.tranches:
+            key = (point.kecamatan, point.desa, tranche.id)
+            line = lines.setdefault(key, _SummaryLine(*key))
+            line.families += point.kpm
+    delivered: dict[tuple[str, str], float] = defaultdict(float)
+    for route in plan.routes:
+        for stop in route.stops:
+            point = scenario.drop_point(stop.drop_point)
+            line = lines[(point.kecamatan, point.desa, stop.tranche)]
+            line.kg += stop.kg
+            line.dates.add(route.date)
+            if stop.kind != _REPLACEMENT:
+                delivered[(point.id, stop.tranche)] += stop.kg
+    for (point_id, tranche_id), kg in delivered.items():
+        point = scenario.drop_point(point_id)
+        tranche = scenario.tranche(tranche_id)
+        if tranche.kg_per_kpm:
+            served = math.floor(kg / tranche.kg_per_kpm + 1e-6)
+            lines[(point.kecamatan, point.desa, tranche_id)].served += min(served, point.kpm)
+    for item in plan.unassigned:
+        point = scenario.drop_point(item.drop_point)
+        lines[(point.kecamatan, point.desa, item.tranche)].reasons.add(
+            reason_label(item.reason_code, language)
+        )
+    return [lines[key] for key in sorted(lines)]
+
+
+_SUMMARY_COLUMNS: Final = (
+    (OfficeText.KECAMATAN, 18.0),
+    (OfficeText.DESA, 20.0),
+    (OfficeText.TRANCHE, 9.0),
+    (OfficeText.FAMILIES, 10.0),
+    (OfficeText.SERVED, 10.0),
+    (OfficeText.KG, 13.0),
+    (OfficeText.FIRST, 17.0),
+    (OfficeText.LAST, 17.0),
+    (OfficeText.NOT_SERVED, 11.0),
+    (OfficeText.REASON, 40.0),
+)
+
+
+def _summary_rows(lines: Sequence[_SummaryLine]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            line.kecamatan,
+            line.desa,
+            line.tranche,
+            line.families,
+            line.served,
+            plain_number(line.kg),
+            min(line.dates) if line.dates else None,
+            max(line.dates) if line.dates else None,
+            line.not_served,
+            "; ".join(sorted(line.reasons)) if line.not_served else "",
+        )
+        for line in lines
+    ]
+
+
+def dinsos_summary_xlsx(scenario: Scenario, plan: Plan, *, language: str = "id") -> bytes:
+    """Render the Dinas Sosial summary as an xlsx workbook.
+
+    Parameters
+    ----------
+    scenario, plan
+        The scenario and its plan.
+    language
+        ``"id"`` (default) or ``"en"``.
+
+    Returns
+    -------
+    bytes
+        One sheet: a line per kecamatan, desa and tranche (sorted) and a total line.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is not ``"id"`` or ``"en"``.
+    """
+    language_index(language)
+    lines = _summary(scenario, plan, language)
+    rows = _summary_rows(lines)
+    total = (
+        OfficeText.TOTAL.label(language),
+        "",
+        "",
+        sum(line.families for line in lines),
+        sum(line.served for line in lines),
+        plain_number(sum(line.kg for line in lines)),
+        None,
+        None,
+        sum(line.not_served for line in lines),
+        "",
+    )
+    workbook = Workbook()
+    ws = workbook.active
+    _table(
+        ws,
+        OfficeText.SUMMARY.label(language),
+        _SUMMARY_COLUMNS,
+        [*rows, total],
+        language,
+        title_lines=(),
+    )
+    for column in range(1, len(_SUMMARY_COLUMNS) + 1):
+        ws.cell(row=ws.max_row, column=column).font = Font(bold=True)
+    return _save(workbook)
+
+
+def _table(
+    ws: Any,
+    title: str,
+    columns: Sequence[tuple[OfficeText, float]],
+    rows: Sequence[tuple[Any, ...]],
+    language: str,
+    *,
+    title_lines: Sequence[str],
+) -> None:
+    """Fill ``ws``: title, extra lines, a frozen filtered header, rows; A4 print setup."""
+    ws.append([spreadsheet_text(title)])
+    ws["A1"].font = Font(bold=True, size=13)
+    for text in title_lines:
+        ws.append([spreadsheet_text(text)])
+    ws.append([])
+    header_row = 1 + len(title_lines) + 2  # title, extra lines, one blank line
+    ws.append([text.label(language) for text, _ in columns])
+    for index, (_, width) in enumerate(columns, start=1):
+        cell = ws.cell(row=header_row, column=index)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.column_dimensions[get_column_letter(index)].width = width
+    date_format = _XLSX_DATE_FORMATS[language]
+    for row_number, row in enumerate(rows, start=header_row + 1):
+        ws.append([spreadsheet_text(v) if isinstance(v, str) else v for v in row])
+        for column, value in enumerate(row, start=1):
+            cell = ws.cell(row=row_number, column=column)
+            if isinstance(value, str):
+                cell.data_type = "s"
+            elif isinstance(value, datetime):
+                cell.number_format = _XLSX_TIME_FORMAT
+            elif isinstance(value, date):
+                cell.number_format = date_format
+            elif isinstance(value, int | float):
+                cell.number_format = "#,##0" if float(value).is_integer() else "#,##0.0##"
+    last = get_column_letter(len(columns))
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    ws.auto_filter.ref = f"A{header_row}:{last}{max(ws.max_row, header_row)}"
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+
+
+def _save(workbook: Workbook) -> bytes:
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()
+
+
+def dinsos_summary_pdf(scenario: Scenario, plan: Plan, *, language: str = "id") -> bytes:
+    """Render the Dinas Sosial summary as a PDF (A4 landscape, header on every page).
+
+    Parameters
+    ----------
+    scenario, plan
+        The scenario and its plan.
+    language
+        ``"id"`` (default) or ``"en"``.
+
+    Returns
+    -------
+    bytes
+        The same lines as :func:`dinsos_summary_xlsx`, dates written out, page numbers.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is not ``"id"`` or ``"en"``.
+    """
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.pdfgen.canvas import Canvas
+
+    language_index(language)
+    mm = 72 / 25.4
+    width, height = 297 * mm, 210 * mm
+    margin = 12 * mm
+    widths_mm = (34, 36, 14, 18, 18, 26, 26, 26, 20, 49)
+    size = 7.5
+    lines = _summary(scenario, plan, language)
+    stream = io.BytesIO()
+    canvas = Canvas(stream, pagesize=(width, height), pageCompression=1, invariant=1)
+
+    def fit(text: str, room: float) -> str:
+        text = text.encode("latin-1", "replace").decode("latin-1")
+        while text and stringWidth(text, "Helvetica", size) > room:
+            text = text[:-1]
+        return text
+
+    index, page = 0, 0
+    while index < len(lines) or page == 0:
+        page += 1
+        y = height - margin
+        canvas.setFont("Helvetica-Bold", 13)
+        canvas.drawString(margin, y, OfficeText.SUMMARY.label(language))
+        canvas.setFont("Helvetica", 8)
+        canvas.drawRightString(width - margin, y, f"{OfficeText.PAGE.label(language)} {page}")
+        y -= 22
+        canvas.setFont("Helvetica-Bold", size)
+        x = margin
+        for (text, _), w in zip(_SUMMARY_COLUMNS, widths_mm, strict=True):
+            canvas.drawString(x, y, fit(text.label(language), w * mm - 3))
+            x += w * mm
+        y -= 4
+        canvas.line(margin, y, width - margin, y)
+        y -= 11
+        canvas.setFont("Helvetica", size)
+        while index < len(lines) and y > margin:
+            line = lines[index]
+            cells = (
+                line.kecamatan,
+                line.desa,
+                line.tranche,
+                format_kg(line.families, language),
+                format_kg(line.served, language),
+                format_kg(line.kg, language),
+                format_short_date(min(line.dates), language) if line.dates else "-",
+                format_short_date(max(line.dates), language) if line.dates else "-",
+                format_kg(line.not_served, language),
+                "; ".join(sorted(line.reasons)) if line.not_served else "",
+            )
+            x = margin
+            for value, w in zip(cells, widths_mm, strict=True):
+                canvas.drawString(x, y, fit(value, w * mm - 3))
+                x += w * mm
+            y -= 12
+            index += 1
+        canvas.showPage()
+        if not lines:
+            break
+    canvas.save()
+    return stream.getvalue()
+
+
+_DISPATCH_COLUMNS: Final = (
+    (OfficeText.TRUCK, 14.0),
+    (OfficeText.TRIP, 6.0),
+    (OfficeText.DEPART, 11.0),
+    (OfficeText.RETURN, 11.0),
+    (OfficeText.STOPS, 9.0),
+    (OfficeText.SACKS, 9.0),
+    (OfficeText.LOAD_KG, 12.0),
+)
+
+
+def dispatch_sheets(scenario: Scenario, plan: Plan, *, language: str = "id") -> dict[str, bytes]:
+    """Render one daily dispatch workbook per warehouse.
+
+    Parameters
+    ----------
+    scenario, plan
+        The scenario and its plan (routes already done are left out).
+    language
+        ``"id"`` (default) or ``"en"``.
+
+    Returns
+    -------
+    dict[str, bytes]
+        File name (``{warehouse stem}.xlsx``, the warehouse id made file-safe) to an xlsx with
+        one sheet per day (``yyyy-mm-dd``): a line per trip by departure (truck, trip,
+        departure and return as time cells, stops, sacks, kg) and the day's total. Warehouses
+        without trips get no file.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is not ``"id"`` or ``"en"``.
+    """
+    language_index(language)
+    per_warehouse: dict[str, dict[date, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for route in plan.routes:
+        if route.status != _DONE:
+            per_warehouse[route.warehouse][route.date].append(route)
+    stems = unique_stems(w.id for w in scenario.warehouses)
+    files: dict[str, bytes] = {}
+    for warehouse in scenario.warehouses:
+        days = per_warehouse.get(warehouse.id)
+        if not days:
+            continue
+        workbook = Workbook()
+        workbook.remove(workbook.active)
+        for day in sorted(days):
+            routes = sorted(days[day], key=lambda r: (r.depart, r.truck, r.trip))
+            rows = [
+                (
+                    r.truck,
+                    r.trip,
+                    r.depart.replace(tzinfo=None),
+                    r.return_.replace(tzinfo=None),
+                    len(r.stops),
+                    sum(s.sacks for s in r.stops),
+                    plain_number(sum(s.kg for s in r.stops)),
+                )
+                for r in routes
+            ]
+            total = (
+                OfficeText.TOTAL.label(language),
+                None,
+                None,
+                None,
+                sum(row[4] for row in rows),
+                sum(row[5] for row in rows),
+                plain_number(sum(float(row[6]) for row in rows)),
+            )
+            ws = workbook.create_sheet(title=day.isoformat())
+            _table(
+                ws,
+                f"{OfficeText.DISPATCH.label(language)}: {format_long_date(day, language)}",
+                _DISPATCH_COLUMNS,
+                [*rows, total],
+                language,
+                title_lines=(f"{OfficeText.WAREHOUSE.label(language)}: {warehouse.name}",),
+            )
+            for column in range(1, len(_DISPATCH_COLUMNS) + 1):
+                ws.cell(row=ws.max_row, column=column).font = Font(bold=True)
+        files[f"{stems[warehouse.id]}.xlsx"] = _save(workbook)
+    return files

@@ -1,0 +1,64 @@
+"""Tests of documents/office_papers.py: the Dinas Sosial summary and the dispatch sheets."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import zlib
+from datetime import datetime
+
+from openpyxl import load_workbook
+
+from documents.office_papers import dinsos_summary_pdf, dinsos_summary_xlsx, dispatch_sheets
+from tests.conftest import make_tiny_plan, make_tiny_scenario
+
+
+def _text(pdf: bytes) -> bytes:
+    """The PDF's page contents, decoded (ReportLab writes them ASCII85 + Flate compressed)."""
+    parts = []
+    for found in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        data = found.group(1).strip()
+        if data.endswith(b"~>"):
+            data = base64.a85decode(data[:-2])
+        parts.append(zlib.decompress(data))
+    return b"\n".join(parts)
+
+
+def test_summary_counts_families_served_and_not_served_with_reasons() -> None:
+    scenario = make_tiny_scenario()
+    ws = load_workbook(io.BytesIO(dinsos_summary_xlsx(scenario, make_tiny_plan(scenario)))).active
+    rows = {r[:3]: r for r in ws.iter_rows(min_row=4, values_only=True) if r[2]}
+    sukawening = rows[("Dramaga", "Sukawening", "T-SEP")]
+    assert sukawening[3:6] == (120, 60, 1800)
+    assert sukawening[6] == datetime(2020, 9, 3) and sukawening[8] == 60
+    assert sukawening[9] == "Armada tidak cukup sebelum batas waktu"
+    total = list(ws.iter_rows(values_only=True))[-1]
+    assert total[3:6] == (480, 270, 6750) and total[8] == 210
+    assert ws.freeze_panes == "A4" and ws.auto_filter.ref.startswith("A3:")
+    assert ws.cell(row=3, column=1).font.b
+
+
+def test_summary_pdf_and_english() -> None:
+    scenario = make_tiny_scenario()
+    plan = make_tiny_plan(scenario)
+    pdf = dinsos_summary_pdf(scenario, plan)
+    assert pdf.startswith(b"%PDF") and re.search(rb"/Type /Page\b", pdf)
+    assert b"(Sukawening)" in _text(pdf) and b"Rekap penyaluran" in _text(pdf)
+    english = _text(dinsos_summary_pdf(scenario, plan, language="en"))
+    assert b"Distribution summary" in english and b"Rekap" not in english
+
+
+def test_dispatch_sheets_one_sheet_per_day_with_time_cells() -> None:
+    scenario = make_tiny_scenario()
+    plan = make_tiny_plan(scenario)
+    files = dispatch_sheets(scenario, plan)
+    assert list(files) == ["W1.xlsx"]
+    workbook = load_workbook(io.BytesIO(files["W1.xlsx"]))
+    days = sorted({r.date.isoformat() for r in plan.routes})
+    assert workbook.sheetnames == days
+    ws = workbook["2020-09-02"]
+    rows = list(ws.iter_rows(min_row=5, values_only=True))
+    assert ws.freeze_panes == "A5"
+    assert rows[0][:3] == ("T1", 1, datetime(2020, 9, 2, 7, 30))
+    assert rows[-1][4:] == (3, 240, 3600)
