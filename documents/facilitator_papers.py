@@ -24,13 +24,11 @@ with characters outside Latin-1 prints them as blanks.
 
 from __future__ import annotations
 
-import functools
-import importlib
 import io
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import unique
@@ -52,6 +50,7 @@ from geodata.i18n import (
     plain_number,
 )
 from geodata.progress_io import RECEIPT_COLUMNS
+from geodata.roster_io import mask_nik
 from optimizer.model import DropPoint, Scenario, Tranche
 from optimizer.solution import Plan
 
@@ -62,12 +61,10 @@ __all__ = [
     "facilitator_groups",
     "facilitator_pdf",
     "facilitator_xlsx",
-    "mask_nik",
 ]
 
 _DONE: Final = "done"
 _REPLACEMENT: Final = "replacement"
-_NIK_KEEP: Final = 4
 """Digits kept at each end of a masked NIK."""
 _XLSX_DATE_FORMATS: Final = {
     "id": "[$-421]dddd, d mmmm yyyy",
@@ -198,31 +195,6 @@ class Group:
     """The plan's stops at ``points`` (routes already done left out), by date and arrival."""
 
 
-def mask_nik(nik: str) -> str:
-    """Keep a NIK's first 4 and last 4 digits, the rest ``*``; a short NIK is fully masked.
-
-    Uses ``geodata.roster_io.mask_nik`` when that module exists, so both agree.
-    """
-    roster_mask = _roster_mask()
-    if roster_mask is not None:
-        masked: str = roster_mask(nik)
-        return masked
-    if len(nik) <= 2 * _NIK_KEEP:
-        return "*" * len(nik)
-    return nik[:_NIK_KEEP] + "*" * (len(nik) - 2 * _NIK_KEEP) + nik[-_NIK_KEEP:]
-
-
-@functools.cache
-def _roster_mask() -> Callable[[str], str] | None:
-    # Part of the roster reader, which may land after this module: looked up by name.
-    try:
-        module = importlib.import_module("geodata.roster_io")
-    except ImportError:
-        return None
-    found: Callable[[str], str] | None = getattr(module, "mask_nik", None)
-    return found
-
-
 def facilitator_groups(scenario: Scenario, plan: Plan) -> list[Group]:
     """Group the drop points per facilitator, else per desa, with their visits in date order.
 
@@ -239,13 +211,14 @@ def facilitator_groups(scenario: Scenario, plan: Plan) -> list[Group]:
         Facilitators in the scenario's order, then desa groups in order of first appearance.
         A group without any visit is still listed (its papers say there is nothing planned).
     """
-    facilitators = {f.id: f for f in getattr(scenario, "facilitators", ())}
+    facilitators = {f.id: f for f in scenario.facilitators}
     keys: dict[tuple[str, str], list[DropPoint]] = {}
     for facilitator_id in facilitators:
         keys[("f", facilitator_id)] = []
     for point in scenario.drop_points:
-        facilitator_id = getattr(point, "facilitator", None)
-        key = ("f", facilitator_id) if facilitator_id else ("d", point.desa or point.kecamatan)
+        key = (
+            ("f", point.facilitator) if point.facilitator else ("d", point.desa or point.kecamatan)
+        )
         keys.setdefault(key, []).append(point)
     visits = _visits(scenario, plan)
     groups = []

@@ -64,6 +64,7 @@ from geodata.i18n import (
     reason_label,
     reason_sentence,
 )
+from geodata.roster_io import Roster
 from optimizer.model import DropPoint, Scenario, Tranche
 from optimizer.solution import Plan, Route, Stop, Unassigned
 
@@ -74,6 +75,12 @@ PaperFile = tuple[str, bytes]
 
 LOADING_LISTS: Final = "loading_lists"
 RECEIPTS: Final = "receipts"
+FACILITATORS: Final = "facilitators"
+"""Each facilitator's (or desa's) PDF and xlsx: schedule, notices, TTB lists, handovers."""
+DINSOS: Final = "dinsos"
+"""The Dinas Sosial summary per kecamatan and desa (xlsx, PDF)."""
+DISPATCH: Final = "dispatch"
+"""One daily dispatch sheet per warehouse (xlsx)."""
 SCHEDULE: Final = "schedule"
 
 Cell = str | int | float | date | tuple[date, ...] | None
@@ -200,8 +207,12 @@ def write_papers(
     *,
     language: str = "id",
     progress: Callable[[int], None] | None = None,
+    roster: Roster | None = None,
 ) -> list[Path]:
     """Write loading lists, receipt lists (TTB) and the facilitator schedule into ``folder``.
+
+    Also each facilitator's (or desa's) PDF and xlsx (``facilitators/``), the Dinas Sosial
+    summary (``dinsos/``) and the warehouses' daily dispatch sheets (``dispatch/``).
 
     Parameters
     ----------
@@ -216,6 +227,9 @@ def write_papers(
     progress
         Told the number of files written so far, at most every 10 s: a large plan has a
         paper per trip and per drop point, tens of thousands of files (a job's heartbeat).
+    roster
+        The families by drop point (``geodata.roster_io.read_roster``), for the names on the
+        facilitators' TTB lists; ``None``: numbered blank lines.
 
     Returns
     -------
@@ -234,16 +248,19 @@ def write_papers(
         subfolder.mkdir(parents=True, exist_ok=True)  # even when empty, as they always were
     tick = _Tick(progress)
     written: list[Path] = []
-    for relative, content in paper_files(scenario, plan, language=language):
+    for relative, content in paper_files(scenario, plan, language=language, roster=roster):
         # Plain writes: the plan folder around the papers is written and renamed atomically.
         path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
         written.append(path)
         tick(1)
     return written
 
 
-def paper_files(scenario: Scenario, plan: Plan, *, language: str = "id") -> Iterator[PaperFile]:
+def paper_files(
+    scenario: Scenario, plan: Plan, *, language: str = "id", roster: Roster | None = None
+) -> Iterator[PaperFile]:
     """Render the papers one file at a time: loading lists, receipt lists, schedule.
 
     A generator, so a plan of 100,000 drop points never holds every paper in memory; the
@@ -273,6 +290,36 @@ def paper_files(scenario: Scenario, plan: Plan, *, language: str = "id") -> Iter
     yield from _loading_lists(scenario, plan, language)
     yield from _receipts(scenario, plan, language)
     yield from _schedule(scenario, plan, language)
+    yield from _field_and_office_papers(scenario, plan, language, roster)
+
+
+def _field_and_office_papers(
+    scenario: Scenario, plan: Plan, language: str, roster: Roster | None
+) -> Iterator[PaperFile]:
+    """Each facilitator's PDF and xlsx, the Dinas Sosial summary, the dispatch sheets."""
+    from documents.facilitator_papers import facilitator_groups, facilitator_pdf, facilitator_xlsx
+    from documents.office_papers import dinsos_summary_pdf, dinsos_summary_xlsx, dispatch_sheets
+
+    for group in facilitator_groups(scenario, plan):
+        yield (
+            f"{FACILITATORS}/{group.id}.pdf",
+            facilitator_pdf(
+                scenario,
+                plan,
+                group,
+                roster or {},
+                language=language,
+                full_nik=scenario.papers.full_nik,
+            ),
+        )
+        yield (
+            f"{FACILITATORS}/{group.id}.xlsx",
+            facilitator_xlsx(scenario, plan, group, language=language),
+        )
+    yield f"{DINSOS}/summary.xlsx", dinsos_summary_xlsx(scenario, plan, language=language)
+    yield f"{DINSOS}/summary.pdf", dinsos_summary_pdf(scenario, plan, language=language)
+    for name, content in dispatch_sheets(scenario, plan, language=language).items():
+        yield f"{DISPATCH}/{name}", content
 
 
 class _Tick:

@@ -457,10 +457,14 @@ def _write(
     folder: Path | None = None,
 ) -> None:
     from documents.plan_files import scenario_copy_writer, write_complete_plan, write_plan_folder
-    from geodata.roster_io import roster_side_files
+    from geodata.roster_io import read_roster, roster_side_files
 
     # The roster goes with the scenario copy so that its papers can be printed again.
     side_files = roster_side_files(scenario, folder) if folder is not None else {}
+    # Names for the facilitators' TTB lists; validated with the scenario before planning.
+    roster = None
+    if folder is not None and scenario.roster_file is not None:
+        roster = read_roster(folder / scenario.roster_file, scenario)
 
     if maps_and_trip_sheets:
         write_complete_plan(
@@ -477,6 +481,7 @@ def _write(
             extra_files=extra,
             trip_sheets_from=trip_sheets_from,
             scenario_side_files=side_files,
+            roster=roster,
         )
     else:
         from geodata.travel_matrix import travel_files
@@ -494,6 +499,7 @@ def _write(
             force=force,
             protected=protected,
             progress=progress,
+            roster=roster,
         )
 
 

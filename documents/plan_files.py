@@ -40,6 +40,7 @@ from geodata.cells import spreadsheet_text
 from geodata.i18n import plain_number
 from geodata.leg_lines import LegKey, RoadLines, plan_snap_m, route_line
 from geodata.output_guard import check_output_folder, write_folder_atomically
+from geodata.roster_io import Roster
 from optimizer.model import Scenario
 from optimizer.solution import TIME_FORMAT, Plan, Route, plan_to_dict
 
@@ -112,6 +113,7 @@ def write_plan_folder(
     protected: Sequence[Path] = (),
     progress: WriteProgress | None = None,
     road_lines: RoadLines | None = None,
+    roster: Roster | None = None,
 ) -> Path:
     """Write every output of a plan into ``out_dir``, replacing it atomically.
 
@@ -139,6 +141,9 @@ def write_plan_folder(
         Input folders (the scenario folder) that ``out_dir`` must not be, hold or lie in.
     progress
         Told as the "plan files" and "papers" stages start (see :data:`WriteProgress`).
+    roster
+        The families by drop point, for the names on the facilitators' TTB lists
+        (:func:`documents.papers.write_papers`); ``None``: blank lines.
     road_lines
         Each leg's road line for ``routes.geojson`` (:func:`geodata.leg_lines.road_lines`);
         ``None`` writes straight lines.
@@ -170,6 +175,7 @@ def write_plan_folder(
             extra_files=extra_files or {},
             progress=progress,
             road_lines=road_lines,
+            roster=roster,
         )
 
     return write_folder_atomically(
@@ -191,6 +197,7 @@ def write_complete_plan(
     legs: Mapping[LegKey, tuple[float, int]] | None = None,
     extra_files: Mapping[str, bytes] | None = None,
     trip_sheets_from: date | None = None,
+    roster: Roster | None = None,
     scenario_side_files: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write the plan folder ``bsb plan`` writes: plan files, offline map, trip sheets, scenario.
@@ -222,6 +229,8 @@ def write_complete_plan(
         checker takes them), for the trip sheets' km per stop; ``None`` for straight lines.
     extra_files
         More files of the folder (a re-plan's ``changes.csv``, ``changes.md``, ``progress/``).
+    roster
+        The families by drop point, for the facilitators' TTB lists; ``None``: blank lines.
     trip_sheets_from
         Trip sheets only for trips on or after this day (a re-plan: drivers need the days
         still to drive; history stays in ``plan.json`` and the papers); ``None``: every trip.
@@ -270,6 +279,7 @@ def write_complete_plan(
         protected=protected,
         progress=progress,
         road_lines=None if roads is None else roads.legs,
+        roster=roster,
     )
 
 
@@ -310,6 +320,7 @@ def _write_contents(
     extra_files: Mapping[str, bytes],
     progress: WriteProgress | None = None,
     road_lines: RoadLines | None = None,
+    roster: Roster | None = None,
 ) -> None:
     _tell(progress, "plan files")
     plan_json = json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
@@ -331,7 +342,14 @@ def _write_contents(
             stage = WRITE_STAGES.index("papers") + 1
             progress(stage, len(WRITE_STAGES), f"papers ({files:,} files written)")
 
-    write_papers(scenario, plan, folder / "papers", language=language, progress=papers_written)
+    write_papers(
+        scenario,
+        plan,
+        folder / "papers",
+        language=language,
+        progress=papers_written,
+        roster=roster,
+    )
     # The clerk's starting point for bsb replan's receipts (English column names: read back).
     for name, content in receipts_template_files(scenario, plan).items():
         (folder / "papers" / name).write_bytes(content)

@@ -886,7 +886,8 @@ def _lineage(parents: Mapping[str, str | None], previous: str | None) -> list[st
 def personal_files(folder: Path) -> frozenset[str]:
     """Return the files of a plan folder that hold families' names or NIKs (planners only).
 
-    Today the roster's copy in ``scenario/``, as the copy's ``[files] kpm`` names it.
+    With a roster (the scenario copy's ``[files] kpm``): the roster's copy in ``scenario/``
+    and the facilitators' PDFs, whose TTB lists carry the names.
     """
     try:
         data = tomllib.loads((folder / "scenario" / "scenario.toml").read_text(encoding="utf-8"))
@@ -894,7 +895,10 @@ def personal_files(folder: Path) -> frozenset[str]:
         return frozenset()
     files = data.get("files")
     roster = files.get("kpm") if isinstance(files, dict) else None
-    return frozenset({f"scenario/{roster}"}) if isinstance(roster, str) else frozenset()
+    if not isinstance(roster, str):
+        return frozenset()
+    ttb = (folder / "papers" / "facilitators").glob("*.pdf")
+    return frozenset({f"scenario/{roster}"} | {f"papers/facilitators/{p.name}" for p in ttb})
 
 
 def _plan_out(

@@ -22,9 +22,9 @@ from documents.facilitator_papers import (
     facilitator_groups,
     facilitator_pdf,
     facilitator_xlsx,
-    mask_nik,
 )
 from geodata.progress_io import RECEIPT_COLUMNS
+from geodata.roster_io import mask_nik
 from optimizer.model import DropPoint, Scenario
 from optimizer.solution import Plan, Route, Stop
 from tests.conftest import make_tiny_plan, make_tiny_scenario

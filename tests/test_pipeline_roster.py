@@ -42,3 +42,35 @@ def test_the_plans_scenario_copy_keeps_facilitators_and_roster(tmp_path: Path) -
     assert again.facilitators == scenario.facilitators
     assert again.roster_file == "kpm.csv"
     assert {p.facilitator for p in again.drop_points} == {"F01"}
+
+
+def test_names_and_niks_are_only_on_the_facilitators_papers(tmp_path: Path) -> None:
+    base = make_tiny_scenario()
+    points = tuple(dataclasses.replace(p, facilitator="F01") for p in base.drop_points)
+    scenario = dataclasses.replace(
+        base,
+        drop_points=points,
+        facilitators=(Facilitator("F01", "Siti Aminah", "0812-1111-2222"),),
+        roster_file="kpm.csv",
+    )
+    roster = "drop_point,kpm_id,name,nik\n" + "".join(
+        f"{p.id},{p.id}-{i},Rahasiawati {i},{3201000000000000 + i}\n"
+        for p in points
+        for i in range(p.kpm)
+    )
+    write_scenario(scenario, tmp_path / "in", side_files={"kpm.csv": roster.encode("utf-8")})
+    run_pipeline(
+        tmp_path / "in", tmp_path / "plan", overrides=FAST, options=PlannerOptions(workers=1)
+    )
+    plan = tmp_path / "plan"
+    papers = sorted(p.relative_to(plan).as_posix() for p in (plan / "papers").rglob("*"))
+    assert "papers/facilitators/F01.pdf" in papers and "papers/facilitators/F01.xlsx" in papers
+    assert "papers/dinsos/summary.xlsx" in papers and "papers/dinsos/summary.pdf" in papers
+    assert any(p.startswith("papers/dispatch/") for p in papers)
+    # Names and NIKs: only in the roster's copy and the facilitators' PDFs (compressed there).
+    for path in plan.rglob("*"):
+        if not path.is_file() or path.name == "kpm.csv":
+            continue
+        data = path.read_bytes()
+        assert b"Rahasiawati" not in data, path
+        assert b"3201000000000" not in data, path

@@ -548,6 +548,16 @@ def test_the_roster_is_for_planners_only(live_server: LiveServer, tmp_path: Path
         assert "scenario/kpm.csv" not in viewer.get(f"/api/v1/plans/{plan_id}").json()["files"]
         assert all("scenario/kpm.csv" not in p["files"] for p in viewer.get("/api/v1/plans").json())
         _is_problem(viewer.get(f"/api/v1/plans/{plan_id}/files/scenario/kpm.csv"), 403)
+        ttb = [
+            f
+            for f in planner.get(f"/api/v1/plans/{plan_id}").json()["files"]
+            if f.startswith("papers/facilitators/") and f.endswith(".pdf")
+        ]
+        assert ttb
+        viewer_files = viewer.get(f"/api/v1/plans/{plan_id}").json()["files"]
+        assert not set(ttb) & set(viewer_files)
+        assert any(f.startswith("papers/facilitators/") for f in viewer_files)  # the xlsx
+        _is_problem(viewer.get(f"/api/v1/plans/{plan_id}/files/{ttb[0]}"), 403)
         link = viewer.post(f"/api/v1/plans/{plan_id}/links").json()["folder_url"]
     assert httpx.get(link + "scenario/kpm.csv").status_code == 404
     assert httpx.get(link + "plan.json").status_code == 200
