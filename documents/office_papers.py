@@ -56,6 +56,7 @@ class OfficeText(WordTable):
     """Every fixed word of the office papers: ``(Bahasa Indonesia, English)``."""
 
     SUMMARY = ("Rekap penyaluran untuk Dinas Sosial", "Distribution summary for Dinas Sosial")
+    SUMMARY_SHEET = ("Rekap", "Summary")
     KECAMATAN = ("Kecamatan", "District")
     DESA = ("Desa/Kelurahan", "Village")
     TRANCHE = ("Tahap", "Tranche")
@@ -195,6 +196,8 @@ def dinsos_summary_xlsx(scenario: Scenario, plan: Plan, *, language: str = "id")
     )
     workbook = Workbook()
     ws = workbook.active
+    # The default sheet name ("Sheet") is a word of neither paper's language.
+    ws.title = OfficeText.SUMMARY_SHEET.label(language)
     _table(
         ws,
         OfficeText.SUMMARY.label(language),
@@ -414,7 +417,8 @@ def dispatch_sheets(scenario: Scenario, plan: Plan, *, language: str = "id") -> 
                 sum(row[5] for row in rows),
                 plain_number(sum(float(row[6]) for row in rows)),
             )
-            ws = workbook.create_sheet(title=day.isoformat())
+            # A person reads the tab: the day as they write it ("Rab, 2 Sep 2020").
+            ws = workbook.create_sheet(title=format_short_date(day, language)[:31])
             _table(
                 ws,
                 f"{OfficeText.DISPATCH.label(language)}: {format_long_date(day, language)}",

@@ -11,6 +11,7 @@ from datetime import datetime
 from openpyxl import load_workbook
 
 from documents.office_papers import dinsos_summary_pdf, dinsos_summary_xlsx, dispatch_sheets
+from geodata.i18n import format_short_date
 from tests.conftest import make_tiny_plan, make_tiny_scenario
 
 
@@ -55,9 +56,10 @@ def test_dispatch_sheets_one_sheet_per_day_with_time_cells() -> None:
     files = dispatch_sheets(scenario, plan)
     assert list(files) == ["W1.xlsx"]
     workbook = load_workbook(io.BytesIO(files["W1.xlsx"]))
-    days = sorted({r.date.isoformat() for r in plan.routes})
-    assert workbook.sheetnames == days
-    ws = workbook["2020-09-02"]
+    days = sorted({r.date for r in plan.routes})
+    # Tabs named the way an Indonesian reader writes the day, in date order.
+    assert workbook.sheetnames == [format_short_date(day, "id") for day in days]
+    ws = workbook["Rab, 2 Sep 2020"]
     rows = list(ws.iter_rows(min_row=5, values_only=True))
     assert ws.freeze_panes == "A5"
     assert rows[0][:3] == ("T1", 1, datetime(2020, 9, 2, 7, 30))
