@@ -50,6 +50,7 @@ from geodata.scenario_io import (
     _read_table,
     _Refused,
     _RowCells,
+    _side_columns_usable,
     _Table,
     _TableSpec,
 )
@@ -123,7 +124,6 @@ _SUGGESTED_FROM_MAX: Final = 1000
 """Most known ids searched for a "did you mean" hint (difflib compares with each)."""
 _LISTED_IDS_MAX: Final = 10
 """A scenario with this many trucks (warehouses, ...) or fewer names them all in the message."""
-_TYPO_CUTOFF: Final = 0.8
 """As the scenario reader's: how close a column name must be to a missing one to be a typo."""
 
 _HINTS: Mapping[str, str] = MappingProxyType(
@@ -300,40 +300,9 @@ def _load(folder: Path, spec: _TableSpec, problems: ProblemCollector) -> _Table 
         problems.append(Problem(name, f"'{name}' {located.reason}"))
         return None
     table = _read_table(located, name, spec, problems)
-    if table is not None and not _columns_usable(table, spec, problems):
+    if table is not None and not _side_columns_usable(table, spec, problems):
         return None
     return table
-
-
-def _columns_usable(table: _Table, spec: _TableSpec, problems: ProblemCollector) -> bool:
-    """Report missing required columns and misspelt ones; False when rows cannot be read."""
-    present = set(table.columns)
-    missing = [column for column in spec.required if column not in present]
-    absent = [column for column in spec.known if column not in present]
-    for column in missing:
-        problems.append(
-            Problem(
-                table.file,
-                f"missing required column '{column}'; the header must name "
-                f"{', '.join(spec.required)} (and may name {', '.join(spec.optional)})",
-                field=column,
-            )
-        )
-    for column in table.columns:
-        if not column or column in spec.known:
-            continue
-        match = difflib.get_close_matches(column, absent, n=1, cutoff=_TYPO_CUTOFF)
-        if match:
-            problems.append(
-                Problem(
-                    table.file,
-                    f"unknown column '{column}': did you mean '{match[0]}'? Column names must "
-                    "match exactly (any case)",
-                    row=1,
-                    field=column,
-                )
-            )
-    return not missing
 
 
 def _rows(

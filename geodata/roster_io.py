@@ -31,7 +31,7 @@ from geodata.scenario_io import (
     _read_table,
     _Refused,
     _RowCells,
-    _Table,
+    _side_columns_usable,
     _TableSpec,
 )
 from optimizer.builder import normalise_id, quoted
@@ -69,7 +69,6 @@ _ROSTER = _TableSpec("kpm", "family", ("drop_point", "kpm_id", "name"), ("nik", 
 _NIK_SEPARATORS: Final = str.maketrans("", "", " .-")
 _SUGGESTED_FROM_MAX: Final = 1000
 """Most drop point ids searched for a "did you mean" hint (difflib compares with each)."""
-_TYPO_CUTOFF: Final = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +152,7 @@ def read_roster(path: Path, scenario: Scenario, *, display: str | None = None) -
             ]
         )
     table = _read_table(located, display, _ROSTER, problems)
-    if table is None or not _columns_usable(table, problems):
+    if table is None or not _side_columns_usable(table, _ROSTER, problems):
         raise problems.error()
     families: dict[str, list[Family]] = {p.id: [] for p in scenario.drop_points}
     counted: dict[str, int] = dict.fromkeys(families, 0)
@@ -203,37 +202,6 @@ def roster_side_files(scenario: Scenario, folder: Path) -> dict[str, bytes]:
     if located is None or isinstance(located, _Refused):
         return {}
     return {scenario.roster_file: located.read_bytes()}
-
-
-def _columns_usable(table: _Table, problems: ProblemCollector) -> bool:
-    """Report missing and misspelt columns; False when the rows cannot be read."""
-    present = set(table.columns)
-    missing = [column for column in _ROSTER.required if column not in present]
-    absent = [column for column in _ROSTER.known if column not in present]
-    for column in missing:
-        problems.append(
-            Problem(
-                table.file,
-                f"missing required column '{column}'; the header must name "
-                f"{', '.join(_ROSTER.required)} (and may name {', '.join(_ROSTER.optional)})",
-                field=column,
-            )
-        )
-    for column in table.columns:
-        if not column or column in _ROSTER.known:
-            continue
-        match = difflib.get_close_matches(column, absent, n=1, cutoff=_TYPO_CUTOFF)
-        if match:
-            problems.append(
-                Problem(
-                    table.file,
-                    f"unknown column '{column}': did you mean '{match[0]}'? Column names must "
-                    "match exactly (any case)",
-                    row=1,
-                    field=column,
-                )
-            )
-    return not missing
 
 
 def _family(

@@ -1956,3 +1956,37 @@ def _format_distance(distance_km: float) -> str:
     if distance_km < 10.0:
         return f"{distance_km:.1f} km"
     return f"{round(distance_km):d} km"
+
+
+def _side_columns_usable(table: _Table, spec: _TableSpec, problems: ProblemCollector) -> bool:
+    """Report a side table's missing and misspelt columns; False when rows cannot be read.
+
+    Side tables (progress, roster) have no aliases to hint at, unlike the scenario's own.
+    """
+    present = set(table.columns)
+    missing = [column for column in spec.required if column not in present]
+    absent = [column for column in spec.known if column not in present]
+    for column in missing:
+        problems.append(
+            Problem(
+                table.file,
+                f"missing required column '{column}'; the header must name "
+                f"{', '.join(spec.required)} (and may name {', '.join(spec.optional)})",
+                field=column,
+            )
+        )
+    for column in table.columns:
+        if not column or column in spec.known:
+            continue
+        match = difflib.get_close_matches(column, absent, n=1, cutoff=_TYPO_CUTOFF)
+        if match:
+            problems.append(
+                Problem(
+                    table.file,
+                    f"unknown column '{column}': did you mean '{match[0]}'? Column names must "
+                    "match exactly (any case)",
+                    row=1,
+                    field=column,
+                )
+            )
+    return not missing
