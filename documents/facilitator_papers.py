@@ -346,6 +346,29 @@ _SCHEDULE_COLUMNS: Final = (
 # --- xlsx -------------------------------------------------------------------------------------
 
 
+def table_setup(ws: Any, header_row: int, n_columns: int) -> None:
+    """Freeze a sheet's header, filter its table, print it on A4 fitted to the width.
+
+    Parameters
+    ----------
+    ws
+        The openpyxl worksheet.
+    header_row
+        The table's header row (1-based); it repeats on every printed page.
+    n_columns
+        The table's width in columns.
+    """
+    last = get_column_letter(n_columns)
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    ws.auto_filter.ref = f"A{header_row}:{last}{max(ws.max_row, header_row)}"
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+
+
 def facilitator_xlsx(
     scenario: Scenario, plan: Plan, group: Group, *, language: str = "id"
 ) -> bytes:
@@ -403,15 +426,7 @@ def facilitator_xlsx(
                 cell.number_format = date_format
             else:
                 cell.number_format = "#,##0" if float(value).is_integer() else "#,##0.0##"
-    last_column = get_column_letter(len(_SCHEDULE_COLUMNS))
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
-    ws.auto_filter.ref = f"A{header_row}:{last_column}{max(ws.max_row, header_row)}"
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    table_setup(ws, header_row, len(_SCHEDULE_COLUMNS))
     stream = io.BytesIO()
     workbook.save(stream)
     return stream.getvalue()

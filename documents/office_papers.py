@@ -29,6 +29,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from documents.facilitator_papers import table_setup
 from geodata.cells import spreadsheet_text
 from geodata.files import unique_stems
 from geodata.i18n import (
@@ -246,15 +247,7 @@ def _table(
                 cell.number_format = date_format
             elif isinstance(value, int | float):
                 cell.number_format = "#,##0" if float(value).is_integer() else "#,##0.0##"
-    last = get_column_letter(len(columns))
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
-    ws.auto_filter.ref = f"A{header_row}:{last}{max(ws.max_row, header_row)}"
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    table_setup(ws, header_row, len(columns))
 
 
 def _save(workbook: Workbook) -> bytes:
