@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import importlib
-import inspect
 import io
 import json
 import math
@@ -42,12 +40,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from benchmarks.metrics import results_section
 from optimizer.model import Scenario
 from optimizer.progress import Closed, Progress, Receipt, StockChange, Unavailable
-from optimizer.solution import Plan, Stop
+from optimizer.replan import nth_working_day_after
+from optimizer.replan import replan as replan_plan
+from optimizer.solution import Plan
 
 SECTION = "campaign"
 """The section of ``benchmarks/RESULTS.md`` these results replace."""
@@ -102,21 +102,6 @@ def _draw(seed: int, *key: object) -> random.Random:
     return random.Random(int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big"))
 
 
-def _kind(stop: Stop) -> str:
-    # Stop.kind arrives with the re-plan's plan data; plans from before it are all deliveries.
-    return str(getattr(stop, "kind", "delivery"))
-
-
-def _working_day_after(scenario: Scenario, day: date, n: int) -> date:
-    """Return the ``n``-th working day after ``day`` (``n = 0``: ``day`` itself)."""
-    found = 0
-    while found < n:
-        day += timedelta(days=1)
-        if scenario.calendar.is_working_day(day):
-            found += 1
-    return day
-
-
 def simulate_progress(
     scenario: Scenario,
     plan: Plan,
@@ -162,7 +147,7 @@ def simulate_progress(
             if draw.random() < chosen.rejection_rate and stop.sacks > 0:
                 most = max(1, math.ceil(REJECTED_MAX_SHARE * stop.sacks))
                 rejected_kg = min(stop.kg, draw.randint(1, most) * scenario.sack_kg)
-            replacement = _kind(stop) == "replacement"
+            replacement = stop.kind == "replacement"
             families = 0 if replacement else round(stop.kg / ration_kg[stop.tranche])
             receipts.append(
                 Receipt(
@@ -196,7 +181,7 @@ def _breakdowns(
     driving = sorted({r.truck for r in plan.routes if r.date == start})
     count = max(1, round(chosen.breakdown_share * len(scenario.trucks)))
     broken = _draw(seed, "breakdown", start).sample(driving, min(count, len(driving)))
-    end = _working_day_after(scenario, start, chosen.breakdown_days - 1)
+    end = nth_working_day_after(scenario.calendar, start, chosen.breakdown_days - 1)
     return tuple(Unavailable(truck, start, end, "breakdown") for truck in sorted(broken))
 
 
@@ -231,7 +216,7 @@ def _late_stock(
     late_kg = float(math.floor(LATE_STOCK_SHARE * stock_kg / scenario.sack_kg) * scenario.sack_kg)
     if late_kg <= 0:
         return ()
-    arrives = _working_day_after(scenario, start, LATE_STOCK_DAYS)
+    arrives = nth_working_day_after(scenario.calendar, start, LATE_STOCK_DAYS)
     return (
         StockChange(warehouse, start, -late_kg, f"late: arrives {arrives.isoformat()}"),
         StockChange(warehouse, arrives, late_kg, "late stock arrived"),
@@ -338,7 +323,7 @@ def announced_days(plan: Plan, today: date) -> dict[tuple[str, str], tuple[date,
             continue
         for stop in route.stops:
             key = (stop.drop_point, stop.tranche)
-            if _kind(stop) == "delivery" and key not in days:
+            if stop.kind == "delivery" and key not in days:
                 days[key] = (route.date, route.truck)
     return days
 
@@ -394,7 +379,7 @@ def families_by_deadline(
         if route.date < today:
             continue
         for stop in route.stops:
-            if _kind(stop) == "delivery" and route.date <= deadline[stop.tranche]:
+            if stop.kind == "delivery" and route.date <= deadline[stop.tranche]:
                 served[stop.tranche] += round(stop.kg / ration_kg[stop.tranche])
     return {t: (min(n, total), total) for t, n in served.items()}
 
@@ -408,7 +393,7 @@ def replacement_delays(scenario: Scenario, plan: Plan, progress: Progress) -> tu
     stops: dict[tuple[str, str], list[date]] = defaultdict(list)
     for route in plan.routes:
         for stop in route.stops:
-            if _kind(stop) == "replacement":
+            if stop.kind == "replacement":
                 stops[(stop.drop_point, stop.tranche)].append(route.date)
     delays: list[int] = []
     unmatched = 0
@@ -487,20 +472,6 @@ class CampaignResult:
         return max((d.replan_s for d in self.days), default=0.0)
 
 
-def _default_replan() -> ReplanFunction:
-    # Imported by name: the re-plan is another part of bsb, loaded only when a campaign runs.
-    module = importlib.import_module("optimizer.replan")
-    return cast(ReplanFunction, module.replan)
-
-
-def _accepts(function: Callable[..., Any], name: str) -> bool:
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-
-
 def run_campaign(
     source: Path | Scenario,
     *,
@@ -561,13 +532,10 @@ def run_campaign(
     started = time.perf_counter()
     plan = first_plan or plan_scenario(scenario, options=options)
     first_plan_s = time.perf_counter() - started
-    replan_fn = replan or _default_replan()
-    extra: dict[str, Any] = {}
-    if _accepts(replan_fn, "options"):
-        extra["options"] = options
+    replan_fn: ReplanFunction = replan or replan_plan
 
     first_day = min((r.date for r in plan.routes), default=scenario.start_date)
-    first_today = _working_day_after(scenario, first_day, 1)
+    first_today = nth_working_day_after(scenario.calendar, first_day, 1)
     # Events without a date start on the first re-plan's day, once: a campaign has one
     # breakdown, not a new one every morning.
     given = disruptions or Disruptions()
@@ -580,7 +548,7 @@ def run_campaign(
     played: list[CampaignDay] = []
     progress = events = Progress()
     for index in range(days):
-        today = _working_day_after(scenario, first_day, index + 1)
+        today = nth_working_day_after(scenario.calendar, first_day, index + 1)
         progress = simulate_progress(scenario, plan, today, seed=seed, disruptions=chosen)
         # The events are drawn once, from the plan of their first day: a closed point stays
         # the one closed whatever later re-plans do with its visits.
@@ -593,7 +561,9 @@ def run_campaign(
             closed=events.closed,
         )
         started = time.perf_counter()
-        result = replan_fn(scenario, plan, progress, today, freeze_days=freeze_days, **extra)
+        result = replan_fn(
+            scenario, plan, progress, today, freeze_days=freeze_days, options=options
+        )
         replan_s = time.perf_counter() - started
         new_plan = result.plan
         planned_before = sum(len(r.stops) for r in plan.routes if r.date < today)
@@ -648,11 +618,7 @@ def check_replan(scenario: Scenario, plan: Plan, previous: Plan) -> list[Any]:
         loaded: dict[str, Any] = json.loads(json.dumps(plan_to_dict(one)))
         return loaded
 
-    extra: dict[str, Any] = {}
-    # The checker's re-plan mode (its previous plan) arrives with bsb replan.
-    if _accepts(check_plan, "previous"):
-        extra["previous"] = as_read(previous)
-    return list(check_plan(scenario, as_read(plan), **extra))
+    return list(check_plan(scenario, as_read(plan), previous=as_read(previous)))
 
 
 def _served(served: Mapping[str, tuple[int, int]]) -> str:

@@ -9,7 +9,6 @@ system when it ends), and only a small summary or the list of problems comes bac
 
 from __future__ import annotations
 
-import importlib
 import logging
 import multiprocessing
 import threading
@@ -147,10 +146,10 @@ def check_progress_upload(
     ProgressOutcome
         Never raises for bad input: problems come back as data.
     """
+    from geodata import progress_io
     from geodata.scenario_io import read_scenario
     from service.archive import check_spreadsheets, extract_zip
 
-    progress_io = importlib.import_module("geodata.progress_io")
     try:
         root = extract_zip(archive, dest, limits, display)
         check_spreadsheets(root, limits, display)

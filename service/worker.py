@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import importlib
-import inspect
 import logging
 import os
 import signal
@@ -175,11 +173,8 @@ def _run_replan(args: JobArgs, shared: dict[str, Any]) -> Any:
     """Re-plan the job's previous plan from its progress (``bsb replan``'s pipeline)."""
     if args.previous_plan is None or args.progress is None or args.today is None:
         raise ValueError("a re-plan job needs --previous-plan, --progress and --today")
-    # By module name: the re-plan pipeline is bsb replan's, and its module is loaded only here.
-    run_replan_pipeline = importlib.import_module("documents.pipeline").run_replan_pipeline
-    # The pipeline's optional arguments are those of run_pipeline; pass the ones it takes.
-    accepted = inspect.signature(run_replan_pipeline).parameters
-    takes_all = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+    from documents.pipeline import run_replan_pipeline
+
     return run_replan_pipeline(
         Path(args.scenario),
         Path(args.previous_plan),
@@ -187,7 +182,7 @@ def _run_replan(args: JobArgs, shared: dict[str, Any]) -> Any:
         Path(args.out),
         date.fromisoformat(args.today),
         args.freeze_days,
-        **{k: v for k, v in shared.items() if takes_all or k in accepted},
+        **shared,
     )
 
 

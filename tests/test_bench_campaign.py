@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -38,8 +37,6 @@ NOTHING = Disruptions(
     late_stock=False,
 )
 SEP2, SEP3, SEP4, OCT1 = date(2020, 9, 2), date(2020, 9, 3), date(2020, 9, 4), date(2020, 10, 1)
-HAS_REPLAN = importlib.util.find_spec("optimizer.replan") is not None
-HAS_PROGRESS_IO = importlib.util.find_spec("geodata.progress_io") is not None
 
 
 def _shift(plan: Plan, today: date, days: int) -> Plan:
@@ -184,9 +181,9 @@ def test_progress_folder_has_the_documented_columns(tmp_path: Path) -> None:
     assert progress_tables(Progress()) == {}
 
 
-@pytest.mark.skipif(not HAS_PROGRESS_IO, reason="geodata.progress_io (part A) is not merged yet")
 def test_a_simulated_progress_folder_reads_back_as_the_same_progress(tmp_path: Path) -> None:
-    progress_io = importlib.import_module("geodata.progress_io")
+    from geodata import progress_io
+
     scenario, plan = make_tiny_scenario(), make_tiny_plan()
     progress = simulate_progress(
         scenario, plan, OCT1 + timedelta(days=1), seed=3, disruptions=Disruptions(0.2, 0.5)
@@ -328,7 +325,7 @@ def test_bench_campaign_writes_its_section(tmp_path: Path, monkeypatch: pytest.M
     from cli import main
 
     plan = make_tiny_plan()
-    monkeypatch.setattr(campaign, "_default_replan", lambda: _keep)
+    monkeypatch.setattr(campaign, "replan_plan", _keep)
     monkeypatch.setattr("optimizer.planner.plan_scenario", lambda scenario, **_: replace(plan))
     monkeypatch.setattr("geodata.scenario_io.read_scenario", lambda folder: make_tiny_scenario())
     results = tmp_path / "RESULTS.md"
@@ -353,7 +350,6 @@ def test_bench_campaign_reports_a_missing_scenario_with_exit_2(tmp_path: Path) -
     assert run.exit_code == 2
 
 
-@pytest.mark.skipif(not HAS_REPLAN, reason="optimizer.replan (part C) is not merged yet")
 def test_a_real_campaign_keeps_its_history_and_replaces_rejected_rice(tmp_path: Path) -> None:
     from geodata.sample import write_sample
     from optimizer.planner import plan_scenario

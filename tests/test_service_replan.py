@@ -8,11 +8,9 @@ once ``bsb replan``'s pipeline is.
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import io
 import json
-import sys
 import threading
 import types
 import warnings
@@ -27,7 +25,6 @@ import pytest
 from benchmarks.campaign import Disruptions, progress_tables, simulate_progress
 from geodata.scenario_writer import write_scenario
 from optimizer.errors import InputError, Problem
-from optimizer.progress import Progress
 from optimizer.solution import compute_kpis
 from service import worker
 from service.app import create_app
@@ -47,40 +44,14 @@ with warnings.catch_warnings():
 SEP3 = date(2020, 9, 3)
 SCENARIO_ID = "s_00000000000000aa"
 PLAN_ID = "p_00000000000000aa"
-HAS_PROGRESS_IO = importlib.util.find_spec("geodata.progress_io") is not None
-HAS_REPLAN_PIPELINE = importlib.util.find_spec("optimizer.replan") is not None and hasattr(
-    importlib.import_module("documents.pipeline"), "run_replan_pipeline"
-)
-
-
-def _stand_in_read_progress(folder: Path, scenario: Any) -> Progress:
-    """Part A's reader in miniature: receipts of known points, or every unknown one named."""
-    known = {p.id for p in scenario.drop_points}
-    receipts = folder / "receipts.csv"
-    if not receipts.exists():
-        return Progress()
-    with receipts.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    problems = [
-        Problem("receipts.csv", f"unknown drop point {row['drop_point']!r}", i, "drop_point")
-        for i, row in enumerate(rows, start=2)
-        if row["drop_point"] not in known
-    ]
-    if problems:
-        raise InputError(problems)
-    return simulate_progress(make_tiny_scenario(), make_tiny_plan(), SEP3)
 
 
 @pytest.fixture
 def progress_reader(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Read uploads in this process, with part A's reader or its stand-in."""
+    """Read uploads in this process."""
     monkeypatch.setattr(
         UploadReaders, "run", lambda self, function, *args: function(*args), raising=True
     )
-    if not HAS_PROGRESS_IO:
-        module = types.ModuleType("geodata.progress_io")
-        module.read_progress = _stand_in_read_progress  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "geodata.progress_io", module)
 
 
 def _progress_zip(tables: dict[str, str], *, folder: str = "progress") -> bytes:
@@ -379,13 +350,14 @@ def test_the_worker_runs_the_replan_pipeline(monkeypatch: pytest.MonkeyPatch) ->
         overrides: Any = None,
         language: str = "id",
         stop: threading.Event | None = None,
+        **_: Any,
     ) -> Any:
         calls.append((scenario_dir, previous_plan_dir, progress_dir, out_dir, today, freeze_days))
         assert language == "en" and stop is not None and overrides.time_limit_s == 7.0
         plan = make_tiny_plan()
         return types.SimpleNamespace(plan=plan)
 
-    monkeypatch.setattr(pipeline, "run_replan_pipeline", fake_replan_pipeline, raising=False)
+    monkeypatch.setattr(pipeline, "run_replan_pipeline", fake_replan_pipeline)
     args = worker.JobArgs(
         job="j_1",
         scenario="/s",
@@ -450,10 +422,6 @@ def test_a_data_folder_of_the_first_schema_is_upgraded_in_place(tmp_path: Path) 
 # --- end to end on a real server --------------------------------------------------------------
 
 
-@pytest.mark.skipif(
-    not (HAS_REPLAN_PIPELINE and HAS_PROGRESS_IO),
-    reason="bsb replan's pipeline and progress reader (parts A and C) are not merged yet",
-)
 def test_a_real_server_replans_a_plan_and_links_the_two(tmp_path: Path) -> None:
     import httpx
 

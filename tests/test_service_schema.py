@@ -15,7 +15,6 @@ pytest node attribute that pytest 9.2 removed, so each case strategy is taken fr
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -237,9 +236,6 @@ def _strategy(operation: Operation, ids: dict[str, str]) -> st.SearchStrategy[Ca
 def test_operation_follows_the_schema(
     server: LiveServer, schema: schemathesis.BaseSchema, role: str, label: str
 ) -> None:
-    if label == REPLAN and importlib.util.find_spec("geodata.progress_io") is None:
-        # Remove once merged: the endpoint reads progress with part A's reader.
-        pytest.skip("geodata.progress_io (issue 14 part A) is not merged yet")
     operation = schema.find_operation_by_label(label)
     assert operation is not None, f"{label} is not in the served document"
     headers: dict[str, str] = {}
