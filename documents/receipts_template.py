@@ -87,11 +87,11 @@ def template_rows(scenario: Scenario, plan: Plan) -> list[TemplateRow]:
     routes = sorted(plan.routes, key=lambda route: (route.date, route.truck, route.trip))
     for route in routes:
         # getattr: the status and kind fields come with re-plans; a plain plan has neither.
-        if getattr(route, "status", "planned") == _DONE:
+        if route.status == _DONE:
             continue
         for stop in route.stops:
             kg_per_kpm = scenario.tranche(stop.tranche).kg_per_kpm
-            replacement = getattr(stop, "kind", "delivery") == _REPLACEMENT
+            replacement = stop.kind == _REPLACEMENT
             families = 0 if replacement else round(stop.kg / kg_per_kpm)
             rows.append(TemplateRow(stop.drop_point, stop.tranche, route.date, families, stop.kg))
     return rows

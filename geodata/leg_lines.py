@@ -305,9 +305,7 @@ def plan_snap_m(plan: Plan) -> Mapping[str, float | None]:
     Mapping
         Empty for a straight-line plan (or a plan from before roads).
     """
-    # getattr: the planner exposes Plan.snap_m for plans on roads; older plans have none.
-    snaps = getattr(plan, "snap_m", None)
-    return snaps if isinstance(snaps, Mapping) else {}
+    return plan.snap_m or {}
 
 
 def road_lines_from_routes(
