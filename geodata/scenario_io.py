@@ -275,7 +275,11 @@ class _TableSpec:
 
 
 _WAREHOUSES = _TableSpec(
-    "warehouses", "warehouse", ("id", "name", "lon", "lat", "stock_kg"), vector_ok=True
+    "warehouses",
+    "warehouse",
+    ("id", "name", "lon", "lat", "stock_kg"),
+    ("kabupaten", "provinsi"),
+    vector_ok=True,
 )
 _TRUCKS = _TableSpec(
     "trucks",
@@ -287,7 +291,18 @@ _DROP_POINTS = _TableSpec(
     "drop_points",
     "drop point",
     ("id", "name", "lon", "lat", "kpm"),
-    ("desa", "kecamatan", "rt", "rw", "open", "close", "service_min", "facilitator"),
+    (
+        "desa",
+        "kecamatan",
+        "rt",
+        "rw",
+        "open",
+        "close",
+        "service_min",
+        "facilitator",
+        "kabupaten",
+        "provinsi",
+    ),
     vector_ok=True,
 )
 _TRANCHES = _TableSpec("tranches", "tranche", ("id", "name", "kg_per_kpm", "release", "deadline"))
@@ -1847,7 +1862,16 @@ def _add_warehouse(builder: ScenarioBuilder, cells: _RowCells) -> None:
     name = cells.text("name", required=True)
     lon, lat = cells.coordinates()
     stock_kg = cells.number("stock_kg", required=True)
-    builder.add_warehouse(item_id, name, lon, lat, stock_kg, origin=cells.origin())
+    builder.add_warehouse(
+        item_id,
+        name,
+        lon,
+        lat,
+        stock_kg,
+        kabupaten=cells.text("kabupaten") or "",
+        provinsi=cells.text("provinsi") or "",
+        origin=cells.origin(),
+    )
 
 
 def _add_truck(builder: ScenarioBuilder, cells: _RowCells) -> None:
@@ -1896,6 +1920,8 @@ def _add_drop_point(builder: ScenarioBuilder, cells: _RowCells) -> None:
         close_s=close_s,
         service_min=service_min,
         facilitator=cells.text("facilitator") or None,
+        kabupaten=cells.text("kabupaten") or "",
+        provinsi=cells.text("provinsi") or "",
         origin=cells.origin(),
     )
 

@@ -80,6 +80,8 @@ DROP_POINT_COLUMNS = (
     "close",
     "service_min",
 )
+REGION_COLUMNS = ("kabupaten", "provinsi")
+"""Written after the other columns of warehouses and drop points when any is known."""
 TRANCHE_COLUMNS = ("id", "name", "kg_per_kpm", "release", "deadline")
 FACILITATOR_COLUMNS = ("id", "name", "phone")
 FACILITATORS_FILE = "facilitators.csv"
@@ -131,9 +133,14 @@ def write_scenario(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
     (folder / "scenario.toml").write_text(scenario_toml(scenario), encoding="utf-8")
+    # Regions only when known: a scenario without them is written as it always was.
+    with_regions = any(w.kabupaten or w.provinsi for w in scenario.warehouses) or any(
+        p.kabupaten or p.provinsi for p in scenario.drop_points
+    )
+    regions = REGION_COLUMNS if with_regions else ()
     _write_csv(
         folder / "warehouses.csv",
-        WAREHOUSE_COLUMNS,
+        WAREHOUSE_COLUMNS + regions,
         (
             [
                 _text(w.id),
@@ -141,6 +148,7 @@ def write_scenario(
                 format_float(w.lon),
                 format_float(w.lat),
                 format_float(w.stock_kg),
+                *((_text(w.kabupaten), _text(w.provinsi)) if with_regions else ()),
             ]
             for w in scenario.warehouses
         ),
@@ -170,7 +178,7 @@ def write_scenario(
     )
     _write_csv(
         folder / "drop_points.csv",
-        DROP_POINT_COLUMNS + (("facilitator",) if with_facilitators else ()),
+        DROP_POINT_COLUMNS + (("facilitator",) if with_facilitators else ()) + regions,
         (
             [
                 _text(p.id),
@@ -186,6 +194,7 @@ def write_scenario(
                 "" if p.close_s is None else format_time_of_day(p.close_s),
                 "" if p.service_min is None else format_float(p.service_min),
                 *((_text(p.facilitator or ""),) if with_facilitators else ()),
+                *((_text(p.kabupaten), _text(p.provinsi)) if with_regions else ()),
             ]
             for p in scenario.drop_points
         ),

@@ -512,13 +512,23 @@ class ScenarioBuilder:
         lat: float | None,
         stock_kg: float | None,
         *,
+        kabupaten: str = "",
+        provinsi: str = "",
         origin: Origin | None = None,
     ) -> None:
         """Add a warehouse (see :class:`optimizer.model.Warehouse`)."""
         self._add(
             _WAREHOUSES,
             origin,
-            {"id": id, "name": name, "lon": lon, "lat": lat, "stock_kg": stock_kg},
+            {
+                "id": id,
+                "name": name,
+                "lon": lon,
+                "lat": lat,
+                "stock_kg": stock_kg,
+                "kabupaten": kabupaten,
+                "provinsi": provinsi,
+            },
         )
 
     def add_truck(
@@ -572,6 +582,8 @@ class ScenarioBuilder:
         close_s: int | None = None,
         service_min: float | None = None,
         facilitator: str | None = None,
+        kabupaten: str = "",
+        provinsi: str = "",
         origin: Origin | None = None,
     ) -> None:
         """Add a drop point (see :class:`optimizer.model.DropPoint`).
@@ -596,6 +608,8 @@ class ScenarioBuilder:
                 "close": close_s,
                 "service_min": service_min,
                 "facilitator": facilitator,
+                "kabupaten": kabupaten,
+                "provinsi": provinsi,
             },
         )
 
@@ -671,7 +685,9 @@ class ScenarioBuilder:
             papers=scenario.papers,
         )
         for w in scenario.warehouses:
-            builder.add_warehouse(w.id, w.name, w.lon, w.lat, w.stock_kg)
+            builder.add_warehouse(
+                w.id, w.name, w.lon, w.lat, w.stock_kg, kabupaten=w.kabupaten, provinsi=w.provinsi
+            )
         for t in scenario.trucks:
             builder.add_truck(
                 t.id,
@@ -699,6 +715,8 @@ class ScenarioBuilder:
                 close_s=p.close_s,
                 service_min=p.service_min,
                 facilitator=p.facilitator,
+                kabupaten=p.kabupaten,
+                provinsi=p.provinsi,
             )
         for f in scenario.facilitators:
             builder.add_facilitator(f.id, f.name, f.phone)
@@ -1187,7 +1205,15 @@ class ScenarioBuilder:
         stock_kg = self._number(item, "stock_kg", required=True)
         if item_id is None or name is None or place is None or stock_kg is None:
             return None
-        return Warehouse(item_id, name, place[0], place[1], stock_kg)
+        return Warehouse(
+            item_id,
+            name,
+            place[0],
+            place[1],
+            stock_kg,
+            str(item.values.get("kabupaten") or ""),
+            str(item.values.get("provinsi") or ""),
+        )
 
     def _truck(self, item: _Pending, known_warehouses: Collection[str] | None) -> Truck | None:
         settings = self._settings
@@ -1305,6 +1331,8 @@ class ScenarioBuilder:
             close_s,
             service_min,
             facilitator,
+            str(values["kabupaten"] or ""),
+            str(values["provinsi"] or ""),
         )
 
     def _check_facilitators(self) -> None:

@@ -58,6 +58,10 @@ class Warehouse:
     lon: float
     lat: float
     stock_kg: float
+    kabupaten: str = ""
+    """The regency or city (kabupaten/kota) the warehouse lies in."""
+    provinsi: str = ""
+    """The province the warehouse lies in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,10 @@ class DropPoint:
     service_min: float | None = None
     facilitator: str | None = None
     """Id of the PKH facilitator (:class:`Facilitator`) serving this point, if known."""
+    kabupaten: str = ""
+    """The regency or city (kabupaten/kota); national summaries group families by it."""
+    provinsi: str = ""
+    """The province; national summaries group families by it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,7 +95,9 @@ def test_objects_may_come_in_any_order_when_checked_at_build() -> None:
             type=truck.type,
         )
     for warehouse in tiny.warehouses:
-        builder.add_warehouse(*dataclasses.astuple(warehouse))
+        builder.add_warehouse(
+            warehouse.id, warehouse.name, warehouse.lon, warehouse.lat, warehouse.stock_kg
+        )
     builder.set_settings(
         name=tiny.name, start_date=tiny.start_date, calendar=tiny.calendar, solver=tiny.solver
     )

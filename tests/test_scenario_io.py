@@ -876,3 +876,29 @@ def test_config_overrides_replan_settings(tmp_path: Path) -> None:
     config = tmp_path / "replan.toml"
     config.write_text("[replan]\nfreeze_days = 2\n")
     assert read_scenario(VALID, config=config).replan == ReplanSettings(freeze_days=2)
+
+
+def test_regions_are_read_and_written_back(tmp_path: Path) -> None:
+    """``kabupaten`` and ``provinsi`` of warehouses and drop points survive a round trip."""
+    from dataclasses import replace
+
+    from geodata.sample import make_sample
+    from geodata.scenario_writer import write_scenario
+
+    scenario = make_sample(n_drop_points=12, seed=3)
+    scenario = replace(
+        scenario,
+        warehouses=tuple(
+            replace(w, kabupaten="Kabupaten Bogor", provinsi="Jawa Barat")
+            for w in scenario.warehouses
+        ),
+        drop_points=tuple(
+            replace(p, kabupaten=f"Kab {i % 2}", provinsi="Jawa Barat")
+            for i, p in enumerate(scenario.drop_points)
+        ),
+    )
+    write_scenario(scenario, tmp_path / "s")
+    again = read_scenario(tmp_path / "s")
+    assert [w.kabupaten for w in again.warehouses] == ["Kabupaten Bogor"] * len(again.warehouses)
+    assert [p.kabupaten for p in again.drop_points] == [p.kabupaten for p in scenario.drop_points]
+    assert {p.provinsi for p in again.drop_points} == {"Jawa Barat"}
