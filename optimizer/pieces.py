@@ -20,6 +20,7 @@ Pieces run longest first (:attr:`Piece.work`: deliveries, then families).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,13 +42,19 @@ class ShareLike(Protocol):
     """Families of one drop point assigned to one warehouse (``flow_assign.Share``)."""
 
     @property
-    def drop_point(self) -> str: ...
+    def drop_point(self) -> str:
+        """The drop point's id."""
+        ...
 
     @property
-    def warehouse(self) -> str: ...
+    def warehouse(self) -> str:
+        """The warehouse's id."""
+        ...
 
     @property
-    def families(self) -> int: ...
+    def families(self) -> int:
+        """Families of the point served from the warehouse."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +99,7 @@ class Piece:
         return len(self.points) * len(self.tranches)
 
     def to_dict(self) -> dict[str, Any]:
-        """The piece as ``run.json`` lists it (points as a count and a digest)."""
+        """Return the piece as ``run.json`` lists it (points as a count and a digest)."""
         return {
             "id": self.id,
             "warehouse": self.warehouse,
@@ -118,7 +125,7 @@ def points_digest(points: Iterable[tuple[str, int]]) -> str:
 def tranches_disjoint(scenario: Scenario) -> bool:
     """Whether the tranches' windows ``[release, deadline]`` are pairwise disjoint."""
     windows = sorted((t.release, t.deadline) for t in scenario.tranches)
-    return all(earlier[1] < later[0] for earlier, later in zip(windows, windows[1:], strict=False))
+    return all(earlier[1] < later[0] for earlier, later in itertools.pairwise(windows))
 
 
 def make_pieces(
@@ -238,7 +245,7 @@ def _sectors(
     # Every sector needs a truck of its own: merge the smallest neighbours while there are
     # more sectors than trucks.
     while len(sectors) > n_trucks:
-        sizes = [len(a) + len(b) for a, b in zip(sectors, sectors[1:], strict=False)]
+        sizes = [len(a) + len(b) for a, b in itertools.pairwise(sectors)]
         i = sizes.index(min(sizes))
         sectors[i : i + 2] = [sectors[i] + sectors[i + 1]]
     order = {p.id: i for i, p in enumerate(scenario.drop_points)}
@@ -287,7 +294,7 @@ def piece_time_limit_s(scenario: Scenario, piece: Piece, time_limit_s: float | N
 
 
 def piece_scenario(scenario: Scenario, piece: Piece, *, time_limit_s: float) -> Scenario:
-    """The ordinary one-warehouse scenario of a piece.
+    """Return the ordinary one-warehouse scenario of a piece.
 
     Its points carry the piece's families, its warehouse the piece's stock, its fleet the
     piece's trucks, its tranches the piece's; every setting (calendar, travel, service,
@@ -306,7 +313,7 @@ def piece_scenario(scenario: Scenario, piece: Piece, *, time_limit_s: float) -> 
 
 
 def warehouse_scenario(scenario: Scenario, pieces: Sequence[Piece]) -> Scenario:
-    """The one-warehouse scenario of all pieces of one warehouse (its plan folder's scenario).
+    """Return the one-warehouse scenario of a warehouse's pieces (its plan folder's scenario).
 
     Raises
     ------
