@@ -186,17 +186,17 @@ language_option = click.option(
 
 
 @contextmanager
-def _ctrl_c_stops(stop: threading.Event) -> Iterator[None]:
+def _ctrl_c_stops(
+    stop: threading.Event,
+    message: str = "stopping the search; writing the best plan found (Ctrl-C again to abort)",
+) -> Iterator[None]:
     """First Ctrl-C: stop searching and keep the best plan. Second: abort."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        click.echo(
-            "bsb: stopping the search; writing the best plan found (Ctrl-C again to abort)",
-            err=True,
-        )
+        click.echo(f"bsb: {message}", err=True)
 
     previous = signal.signal(signal.SIGINT, handler)
     try:
@@ -267,6 +267,99 @@ def _plan_and_write(
     return result.plan
 
 
+def _plan_national(
+    scenario_dir: Path,
+    out_dir: Path,
+    *,
+    overrides: SolverOverrides,
+    piece_time_limit_s: float | None,
+    config: Path | None,
+    workers: int | None,
+    language: str,
+    force: bool,
+    executor: str,
+    scheduler: str | None,
+    max_piece_points: int | None,
+    resume: bool,
+) -> None:
+    """``bsb plan --by-warehouse``: the national run folder (documents.national)."""
+    from documents.national import run_national
+    from optimizer.executors import Executor, InProcess, SpawnPool
+    from optimizer.pieces import DEFAULT_MAX_PIECE_POINTS
+
+    if force:
+        raise click.UsageError(
+            "--force does not go with --by-warehouse: a national run folder is finished with "
+            "--resume, never replaced; choose a new folder"
+        )
+    if scheduler is not None and executor != "dask":
+        raise click.UsageError("--scheduler goes with --executor dask")
+    stop = threading.Event()
+    chosen: Executor
+    if executor == "inprocess":
+        chosen = InProcess(stop)
+    elif executor == "pool":
+        chosen = SpawnPool(workers or os.cpu_count() or 1, stop)
+    else:
+        from optimizer.dask_executor import DaskExecutor
+
+        chosen = DaskExecutor(scheduler, workers=workers, stop=stop)
+    with (
+        chosen,
+        _ctrl_c_stops(
+            stop, "stopping: finished pieces are kept (Ctrl-C again to abort); --resume goes on"
+        ),
+    ):
+        result = run_national(
+            scenario_dir,
+            out_dir,
+            executor=chosen,
+            max_piece_points=max_piece_points or DEFAULT_MAX_PIECE_POINTS,
+            time_limit_s=piece_time_limit_s,
+            resume=resume,
+            language=language,
+            overrides=overrides,
+            config=config,
+            protected=(scenario_dir,),
+            progress=_log_national_progress,
+            stop=stop,
+        )
+    done = len(result.outcomes) + len(result.reused_pieces)
+    for failure in result.failures[:50]:
+        click.echo(f"bsb: {failure}", err=True)
+    if result.stopped or result.failures:
+        click.echo(
+            f"bsb: national plan not finished: {done} of {len(result.pieces)} pieces and "
+            f"{len(result.warehouses)} warehouse folders in {out_dir}; run the same command "
+            "with --resume to finish it",
+            err=True,
+        )
+        raise _CommandFailedError(EXIT_INTERNAL)
+    click.echo(
+        f"National plan written to {out_dir}: {len(result.warehouses)} warehouses, "
+        f"{len(result.pieces)} pieces ({len(result.reused_pieces)} from an earlier run), "
+        f"{result.unmet_families} families without a warehouse (stock), "
+        f"{result.seconds:.1f} s"
+    )
+
+
+def _log_national_progress(progress: Any) -> None:
+    left = progress.projected_left_s
+    finish = ""
+    if left is not None:
+        at = datetime.now().timestamp() + left
+        finish = f"; finish in about {left / 60:.1f} min ({datetime.fromtimestamp(at):%H:%M})"
+    LOG.info(
+        "pieces %d/%d, warehouses %d/%d%s%s",
+        progress.pieces_done,
+        progress.pieces_total,
+        progress.warehouses_done,
+        progress.warehouses_total,
+        finish,
+        f": {progress.message}" if progress.message else "",
+    )
+
+
 def _log_write_stage(number: int, total: int, stage: str) -> None:
     LOG.info("writing the plan folder %d/%d: %s", number, total, stage)
 
@@ -293,6 +386,40 @@ def _log_write_stage(number: int, total: int, stage: str) -> None:
 @workers_option
 @language_option
 @force_option
+@click.option(
+    "--by-warehouse",
+    is_flag=True,
+    help="A national plan: assign points to warehouses by min-cost flow, plan each warehouse "
+    "(in pieces) on an executor, write a run folder with one plan folder per warehouse "
+    "(docs/national.md). --time-limit is then the search seconds of each piece.",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["inprocess", "pool", "dask"]),
+    default=None,
+    help="Where the pieces of --by-warehouse run: this process, a local process pool "
+    "(default) or a Dask cluster (implies --by-warehouse).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDR",
+    default=None,
+    help="Dask scheduler address (tcp://host:8786) for --executor dask; default "
+    "DASK_SCHEDULER_ADDRESS, else a local cluster of --workers processes.",
+)
+@click.option(
+    "--max-piece-points",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --by-warehouse: a warehouse with more drop points is planned in sectors "
+    "(default 1500).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Finish an interrupted --by-warehouse run in -o: only missing pieces are planned "
+    "(implies --by-warehouse).",
+)
 @_handle_errors
 def plan(
     scenario_dir: Path,
@@ -305,15 +432,50 @@ def plan(
     workers: int | None,
     language: str,
     force: bool,
+    by_warehouse: bool,
+    executor: str | None,
+    scheduler: str | None,
+    max_piece_points: int | None,
+    resume: bool,
 ) -> None:
     """Plan deliveries for SCENARIO_DIR and write the plan folder.
 
     \b
-    Example:
+    Examples:
       bsb plan scen/ -o plan/ --time-limit 120 --seed 7
+      bsb plan national/ -o out/ --by-warehouse --workers 2
+      bsb plan national/ -o out/ --executor dask --scheduler tcp://10.0.0.5:8786
+      bsb plan national/ -o out/ --by-warehouse --resume
     """
     from documents.pipeline import SolverOverrides
     from geodata.output_guard import check_output_folder
+
+    overrides = SolverOverrides(
+        time_limit_s=None if by_warehouse or executor or resume else time_limit,
+        seed=seed,
+        strategy=strategy,
+        solution_limit=solution_limit,
+    )
+    if by_warehouse or executor == "dask" or resume:
+        _plan_national(
+            scenario_dir,
+            out_dir,
+            overrides=overrides,
+            piece_time_limit_s=time_limit,
+            config=config,
+            workers=workers,
+            language=language,
+            force=force,
+            executor=executor or "pool",
+            scheduler=scheduler,
+            max_piece_points=max_piece_points,
+            resume=resume,
+        )
+        return
+    if executor is not None or scheduler is not None or max_piece_points is not None:
+        raise click.UsageError(
+            "--executor inprocess|pool, --scheduler and --max-piece-points go with --by-warehouse"
+        )
 
     # Before reading and planning: a refused folder should not cost minutes of search. The
     # strategy's name was checked by its option's type.
@@ -322,12 +484,7 @@ def plan(
         scenario_dir,
         out_dir,
         config=config,
-        overrides=SolverOverrides(
-            time_limit_s=time_limit,
-            seed=seed,
-            strategy=strategy,
-            solution_limit=solution_limit,
-        ),
+        overrides=overrides,
         language=language,
         workers=workers,
         force=force,

@@ -215,6 +215,7 @@ def run_national(
     language: str = "id",
     overrides: SolverOverrides | None = None,
     config: Path | None = None,
+    protected: Sequence[Path] = (),
     progress: NationalProgressCallback | None = None,
     stop: threading.Event | None = None,
 ) -> NationalResult:
@@ -243,6 +244,8 @@ def run_national(
         Solver settings that replace the scenario's (seed, strategy, solution limit).
     config
         TOML file whose sections override ``scenario.toml`` (reading a folder only).
+    protected
+        Input folders (the scenario) that ``out`` must not be, hold or lie in.
     progress
         Told after each finished piece or warehouse (and every few seconds while waiting).
     stop
@@ -261,6 +264,7 @@ def run_national(
         ``resume`` into a folder of another scenario or other options. Nothing is written.
     """
     started = time.monotonic()
+    reusing = _check_out(out, resume, protected)
     scenario = _read(source, config)
     if overrides is not None:
         scenario = overrides.apply(scenario)
@@ -275,7 +279,6 @@ def run_national(
                 )
             ]
         )
-    reusing = _check_out(out, resume)
     assignment = _assign(scenario)
     pieces = make_pieces(scenario, assignment.shares, max_piece_points=max_piece_points)
     _check_stock(scenario, pieces)
@@ -329,28 +332,29 @@ def _check_stock(scenario: Scenario, pieces: Sequence[Piece]) -> None:
             raise RuntimeError(f"assignment gives warehouse {wh_id} {kg} kg over its stock")
 
 
-def _check_out(out: Path, resume: bool) -> bool:
+def _check_out(out: Path, resume: bool, protected: Sequence[Path]) -> bool:
     """Refuse a folder bsb may not write; return whether an earlier run is to be continued."""
     from geodata.output_guard import output_folder_problem, read_manifest
 
-    where = f"-o {out}"
-    manifest = read_manifest(out) if out.is_dir() else None
-    if manifest is not None and manifest.kind == NATIONAL_KIND:
-        if not resume:
-            raise InputError(
-                [
-                    Problem(
-                        where,
-                        "holds a national plan bsb wrote earlier. Nothing was changed: add "
-                        "--resume to finish it, or choose a new folder.",
-                    )
-                ]
-            )
-        return (out / "run.json").is_file()
-    problem = output_folder_problem(out, kind=NATIONAL_KIND, force=False)
+    # "force" only lets an earlier national run folder through to the resume rule below;
+    # every other rule (the scenario folder, a file, what bsb did not write) holds.
+    problem = output_folder_problem(out, kind=NATIONAL_KIND, force=True, protected=protected)
     if problem is not None:
         raise InputError([problem])
-    return False
+    manifest = read_manifest(out) if out.is_dir() else None
+    if manifest is None:
+        return False
+    if not resume:
+        raise InputError(
+            [
+                Problem(
+                    f"-o {out}",
+                    "holds a national plan bsb wrote earlier. Nothing was changed: add "
+                    "--resume to finish it, or choose a new folder.",
+                )
+            ]
+        )
+    return (out / "run.json").is_file()
 
 
 def _run_record(
@@ -565,6 +569,9 @@ class _Run:
             return []
         outcome: PieceOutcome = result
         if outcome.status != PlanStatus.COMPLETE.value:
+            LOG.warning(
+                "%s ended %s: not kept (a resumed run plans it again)", what, outcome.status
+            )
             if outcome.status == "failed":
                 self.failures.append(f"{what}: fails the check: {'; '.join(outcome.violations)}")
             return []
@@ -667,10 +674,12 @@ class _EventView(threading.Event):
 
     def __init__(self, flag: Any) -> None:
         super().__init__()
-        self._flag = flag
+        # Not "_flag": threading.Event keeps its own state under that name.
+        self._worker_flag = flag
 
     def is_set(self) -> bool:
-        return super().is_set() or (self._flag is not None and bool(self._flag.is_set()))
+        flag = self._worker_flag
+        return super().is_set() or (flag is not None and bool(flag.is_set()))
 
 
 def _outcome_of(data: dict[str, Any], warehouse: str, *, reused: bool) -> PieceOutcome:
