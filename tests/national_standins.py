@@ -147,3 +147,33 @@ def install() -> None:
             for attribute in attributes:
                 setattr(module, attribute, globals()[attribute])
             sys.modules[name] = module
+
+
+def with_standins(fn: Any, /, *args: Any) -> Any:
+    """Run a task with the stand-ins installed in its (worker) process."""
+    install()
+    return fn(*args)
+
+
+class StandinExecutor:
+    """An executor whose tasks install the stand-ins first (pool and Dask worker processes)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    @property
+    def workers(self) -> int:
+        return int(self.inner.workers)
+
+    def submit(self, fn: Any, /, *args: Any) -> Any:
+        return self.inner.submit(with_standins, fn, *args)
+
+    def wait_any(self, futures: Any, timeout_s: float) -> Any:
+        return self.inner.wait_any(futures, timeout_s)
+
+    def __enter__(self) -> StandinExecutor:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.inner.__exit__(*exc)
