@@ -115,7 +115,9 @@ class DaskExecutor:
                 n_workers=self._local_workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                # Any free port: the scheduler serves its HTTP routes even without a
+                # dashboard, and 8787 may be taken by another cluster on the machine.
+                dashboard_address=":0",
             )
             self._client = Client(self._cluster)
             LOG.info(
