@@ -143,6 +143,8 @@ class WarehouseOutcome:
     folder: str
     violations: tuple[str, ...]
     summary: WarehouseSummary
+    seconds: float
+    """Merging, checking and writing the folder (reading it back, for a complete one)."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,10 @@ class NationalResult:
         Wall time of the call.
     unmet_families
         Families no warehouse could serve (reason ``stock``).
+    warehouse_seconds
+        Seconds of each warehouse task of this call (merge, check, write), in finishing order.
+    assignment_s
+        Seconds of the min-cost-flow assignment.
     """
 
     out: Path
@@ -183,6 +189,8 @@ class NationalResult:
     index_files: tuple[Path, ...]
     seconds: float
     unmet_families: int
+    warehouse_seconds: tuple[float, ...] = ()
+    assignment_s: float = 0.0
 
     @property
     def finished(self) -> bool:
@@ -470,6 +478,8 @@ class _Run:
         self.stop = stop
         self.started = started
         self.unmet = assignment.unmet
+        self.assignment_s = assignment.seconds
+        self.warehouse_seconds: list[float] = []
         self.files = piece_files(pieces)
         self.folders = warehouse_folders(scenario)
         self.of_warehouse: dict[str, list[Piece]] = defaultdict(list)
@@ -533,6 +543,8 @@ class _Run:
             index_files=index_files,
             seconds=time.monotonic() - self.started,
             unmet_families=sum(u.families for u in self.unmet),
+            warehouse_seconds=tuple(self.warehouse_seconds),
+            assignment_s=self.assignment_s,
         )
 
     def _piece_done(self, warehouse: str) -> bool:
@@ -563,6 +575,7 @@ class _Run:
         result = future.result()
         if isinstance(result, WarehouseOutcome):
             self.summaries[result.warehouse] = result.summary
+            self.warehouse_seconds.append(result.seconds)
             if result.violations:
                 self.failures.append(f"{what}: {len(result.violations)} check violation(s)")
             self._tell(f"warehouse {result.warehouse} written to {result.folder}")
@@ -728,6 +741,7 @@ def write_warehouse(
     from geodata.output_guard import read_manifest
     from optimizer.checker import check_plan
 
+    started = time.monotonic()
     target = Path(out) / folder
     manifest = read_manifest(target) if target.is_dir() else None
     if manifest is not None and manifest.kind == "plan" and (target / "plan.json").is_file():
@@ -745,5 +759,9 @@ def write_warehouse(
     summary = summarise_warehouse(sub, plan, folder, check_violations=len(violations))
     warehouse = sub.warehouses[0].id
     return WarehouseOutcome(
-        warehouse=warehouse, folder=folder, violations=violations, summary=summary
+        warehouse=warehouse,
+        folder=folder,
+        violations=violations,
+        summary=summary,
+        seconds=time.monotonic() - started,
     )
