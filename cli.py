@@ -1625,6 +1625,113 @@ def bench_sizes(
     _write_section(body, plan_sizes.SECTION, results_md or _results_md_default(), no_write)
 
 
+@bench.command(name="scale")
+@click.option("--warehouses", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option(
+    "--families",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Families of the national sample (default: 7,500 per warehouse).",
+)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--centroids",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="kec_centroids.csv of real districts for the sample (e.g. "
+    "../shared/geodata/national/kec_centroids.csv).",
+)
+@click.option(
+    "--scenario",
+    "scenario_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Plan this scenario folder instead of a national sample.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Search seconds of each piece (default: the national run's).",
+)
+@solution_limit_option
+@click.option(
+    "--max-piece-points",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Warehouses with more drop points are planned in sectors (default 1500).",
+)
+@click.option("--workers", default="1,2", show_default=True, help="Worker counts to run.")
+@click.option("--overhead-tasks", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option(
+    "--quality-points",
+    type=click.IntRange(min=0),
+    default=3000,
+    show_default=True,
+    help="Points of the one-warehouse split-vs-whole measurement (0: skip it).",
+)
+@click.option("--quality-time-limit", type=click.FloatRange(min=0.1), default=20.0)
+@click.option(
+    "--results-md",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="RESULTS.md to update (default: benchmarks/RESULTS.md).",
+)
+@click.option("--no-write", is_flag=True, help="Print the section only.")
+@click.pass_context
+@_handle_errors
+def bench_scale(
+    ctx: click.Context,
+    warehouses: int,
+    families: int | None,
+    seed: int,
+    centroids: Path | None,
+    scenario_dir: Path | None,
+    time_limit: float | None,
+    solution_limit: int | None,
+    max_piece_points: int | None,
+    workers: str,
+    overhead_tasks: int,
+    quality_points: int,
+    quality_time_limit: float,
+    results_md: Path | None,
+    no_write: bool,
+) -> None:
+    """Plan N warehouses by piece on 1 and 2 Dask workers; project to 16, 64, 256 (section scale).
+
+    \b
+    Examples:
+      bsb bench scale --warehouses 100
+      bsb bench scale --scenario scen/ --time-limit 5 --quality-points 0 --no-write
+    """
+    from benchmarks import scale
+    from documents.pipeline import with_overrides
+    from optimizer.pieces import DEFAULT_MAX_PIECE_POINTS
+
+    if scenario_dir is not None:
+        from geodata.scenario_io import validate_scenario
+
+        source = validate_scenario(scenario_dir)
+    else:
+        source = scale.national_source(
+            warehouses=warehouses, families=families, seed=seed, centroids=centroids
+        )
+    source = with_overrides(source, solution_limit=solution_limit)
+    result = scale.run_scale(
+        source,
+        workers=_comma_numbers(workers, "--workers", int),
+        time_limit_s=time_limit,
+        max_piece_points=max_piece_points or DEFAULT_MAX_PIECE_POINTS,
+        overhead_tasks=overhead_tasks,
+        quality_points=quality_points,
+        quality_time_limit_s=quality_time_limit,
+        seed=seed,
+        progress=LOG.info,
+    )
+    body = scale.section(result, command=_command_line(ctx), time_limit_s=time_limit)
+    _write_section(body, scale.SECTION, results_md or _results_md_default(), no_write)
+
+
 @bench.command(name="shortage")
 @_sizes_options("400,1000")
 @_with(bogor_options)
