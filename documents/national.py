@@ -73,7 +73,7 @@ LOG = logging.getLogger(__name__)
 
 RUN_FORMAT_VERSION: Final = 1
 NATIONAL_KIND: Final = "national"
-"""The manifest kind of a national plan folder."""
+"""The manifest kind of a national plan folder (``geodata.output_guard.KIND_NAMES``)."""
 PIECES_FOLDER: Final = "pieces"
 WAREHOUSES_FOLDER: Final = "warehouses"
 ASSIGNMENT_COLUMNS: Final = ("drop_point", "warehouse", "families", "reason")

@@ -55,6 +55,7 @@ KIND_NAMES: Final[Mapping[str, str]] = {
     "scenario": "a sample scenario",
     "demo": "a demo (sample scenario and plan)",
     "bench-run": "a benchmark run",
+    "national": "a national plan (bsb plan --by-warehouse)",
 }
 """Manifest kinds and how a message names them."""
 
