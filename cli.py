@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -321,7 +322,7 @@ def _plan_national(
             overrides=overrides,
             config=config,
             protected=(scenario_dir,),
-            progress=_log_national_progress,
+            progress=_NationalLog(),
             stop=stop,
         )
     done = len(result.outcomes) + len(result.reused_pieces)
@@ -343,21 +344,31 @@ def _plan_national(
     )
 
 
-def _log_national_progress(progress: Any) -> None:
-    left = progress.projected_left_s
-    finish = ""
-    if left is not None:
-        at = datetime.now().timestamp() + left
-        finish = f"; finish in about {left / 60:.1f} min ({datetime.fromtimestamp(at):%H:%M})"
-    LOG.info(
-        "pieces %d/%d, warehouses %d/%d%s%s",
-        progress.pieces_done,
-        progress.pieces_total,
-        progress.warehouses_done,
-        progress.warehouses_total,
-        finish,
-        f": {progress.message}" if progress.message else "",
-    )
+class _NationalLog:
+    """Progress lines of a national run: every warehouse, and pieces at most every 10 s."""
+
+    def __init__(self) -> None:
+        self.logged_at = 0.0
+
+    def __call__(self, progress: Any) -> None:
+        now = time.monotonic()
+        if not progress.message.startswith("warehouse") and now - self.logged_at < 10.0:
+            return
+        self.logged_at = now
+        left = progress.projected_left_s
+        finish = ""
+        if left is not None:
+            at = datetime.now().timestamp() + left
+            finish = f"; finish in about {left / 60:.1f} min ({datetime.fromtimestamp(at):%H:%M})"
+        LOG.info(
+            "pieces %d/%d, warehouses %d/%d%s%s",
+            progress.pieces_done,
+            progress.pieces_total,
+            progress.warehouses_done,
+            progress.warehouses_total,
+            finish,
+            f": {progress.message}" if progress.message else "",
+        )
 
 
 def _log_write_stage(number: int, total: int, stage: str) -> None:

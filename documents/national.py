@@ -36,6 +36,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import resource
 import sys
 import threading
@@ -293,6 +294,7 @@ def run_national(
     run = _run_record(scenario, pieces, max_piece_points, time_limit_s, language)
     if reusing:
         _compare_run(out, run)
+        _remove_stale_piece_files(out / PIECES_FOLDER)
     else:
         _start_folder(out, run, assignment)
     return _Run(
@@ -418,6 +420,19 @@ def _compare_run(out: Path, run: dict[str, Any]) -> None:
         )
 
 
+_STALE_PIECE = re.compile(r"\..+\.json\.tmp-[0-9a-f]{12}")
+
+
+def _remove_stale_piece_files(folder: Path) -> None:
+    """Remove the temporary piece files a killed run left (bsb's own names only)."""
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        if _STALE_PIECE.fullmatch(entry.name) and entry.is_file() and not entry.is_symlink():
+            entry.unlink(missing_ok=True)
+            LOG.info("removed %s, left by a run that was stopped while writing it", entry)
+
+
 def _start_folder(out: Path, run: dict[str, Any], assignment: Assignment) -> None:
     from geodata.output_guard import write_manifest
 
@@ -509,10 +524,12 @@ class _Run:
         if self.reused:
             LOG.info("resuming: %d of %d pieces done already", len(self.reused), len(self.pieces))
         running: dict[Future[Any], str] = {}
-        window = 2 * max(1, self.executor.workers) + 1
         stopped = False
         while todo or running or ready:
             stopped = stopped or (self.stop is not None and self.stop.is_set())
+            # Few tasks queued beyond the running ones: a stop takes effect at once, and a
+            # cluster that grows (workers joining) gets more.
+            window = 2 * max(1, self.executor.workers) + 1
             # Warehouses first: their folders are what users wait for, and they free memory.
             while ready and not stopped:
                 wh = ready.pop(0)

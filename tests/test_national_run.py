@@ -105,8 +105,11 @@ def test_an_interrupted_run_resumes_with_only_the_missing_pieces(tmp_path: Path)
     assert not (out / "plan.json").exists()
     with pytest.raises(InputError, match="--resume"), InProcess() as executor:
         _run(out, executor)
+    stale = out / "pieces" / ".W01_2020-09-0a1b2c3d.json.tmp-0123456789ab"
+    stale.write_text("half a piece, left by a killed run")
     with InProcess() as executor:
         second = _run(out, executor, resume=True)
+    assert not stale.exists()
     assert second.finished, second.failures
     assert set(second.reused_pieces) == done_first
     done_second = {o.piece for o in second.outcomes}
