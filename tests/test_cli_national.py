@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +19,7 @@ from tests.national_standins import install
 # TODO(lead): drop once parts F and I are merged (see tests/national_standins.py).
 install()
 
+REPO = Path(__file__).resolve().parents[1]
 FAST = ["--time-limit", "1", "--solution-limit", "5", "--max-piece-points", "25"]
 
 
@@ -82,3 +87,34 @@ def test_plan_by_warehouse_never_writes_into_the_scenario(scenario_dir: Path) ->
     code, _, stderr = _plan(scenario_dir, scenario_dir / "out", "--by-warehouse")
     assert code == 2 and "scenario folder" in stderr
     assert sorted(p.name for p in scenario_dir.iterdir()) == before
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_finished_pieces_and_resume_finishes(
+    scenario_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    # TODO(lead): once parts F and I are merged, run `bsb` itself instead of the stand-ins.
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from tests.national_standins import install; install(); "
+        "from cli import main; sys.exit(main())",
+        "plan", str(scenario_dir), "-o", str(out), "--by-warehouse", "--executor", "inprocess",
+        "--time-limit", "2", "--max-piece-points", "25",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    ends = time.monotonic() + 120
+    while not list((out / "pieces").glob("*.json")) and time.monotonic() < ends:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1, stderr
+    assert "--resume" in stderr
+    kept = {p.name for p in (out / "pieces").glob("*.json")}
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert 1 <= len(kept) < len(run["pieces"])
+    resumed = subprocess.run([*command, "--resume"], cwd=REPO, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(kept)} from an earlier run" in resumed.stdout
+    assert len(list((out / "pieces").glob("*.json"))) == len(run["pieces"])
