@@ -328,7 +328,7 @@ def _plan_national(
     done = len(result.outcomes) + len(result.reused_pieces)
     for failure in result.failures[:50]:
         click.echo(f"bsb: {failure}", err=True)
-    if result.stopped or result.failures:
+    if not result.finished:
         click.echo(
             f"bsb: national plan not finished: {done} of {len(result.pieces)} pieces and "
             f"{len(result.warehouses)} warehouse folders in {out_dir}; run the same command "

@@ -526,7 +526,7 @@ class _Run:
         running: dict[Future[Any], str] = {}
         stopped = False
         while todo or running or ready:
-            stopped = stopped or (self.stop is not None and self.stop.is_set())
+            stopped = stopped or self._stopping()
             # Few tasks queued beyond the running ones: a stop takes effect at once, and a
             # cluster that grows (workers joining) gets more.
             window = 2 * max(1, self.executor.workers) + 1
@@ -534,7 +534,7 @@ class _Run:
             while ready and not stopped:
                 wh = ready.pop(0)
                 running[self._submit_warehouse(wh)] = f"warehouse {wh}"
-            while todo and len(running) < window and not stopped:
+            while todo and len(running) < window and not self._stopping():
                 piece = todo.popleft()
                 running[self._submit_piece(piece)] = f"piece {piece.id}"
             if stopped:
@@ -546,8 +546,13 @@ class _Run:
                 ready.extend(self._take(future, what))
             if time.monotonic() - self.told_at >= QUIET_S:
                 self._tell("still running")
+        missing = len(self.of_warehouse) - len(self.summaries)
+        # A stop that came after the last warehouse changes nothing: the plan is whole.
+        stopped = bool(missing) and (stopped or self._stopping())
+        if missing and not stopped and not self.failures:
+            self.failures.append(f"{missing} warehouse(s) not finished: a piece was not kept")
         index_files: tuple[Path, ...] = ()
-        if not stopped and not self.failures and len(self.summaries) == len(self.of_warehouse):
+        if not missing and not self.failures:
             index_files = self._write_index()
         return NationalResult(
             out=self.out,
@@ -563,6 +568,9 @@ class _Run:
             warehouse_seconds=tuple(self.warehouse_seconds),
             assignment_s=self.assignment_s,
         )
+
+    def _stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
     def _piece_done(self, warehouse: str) -> bool:
         self.waiting[warehouse] -= 1
