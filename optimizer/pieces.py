@@ -159,13 +159,15 @@ def make_pieces(
     if max_piece_points < 1:
         raise ValueError(f"max_piece_points must be at least 1, got {max_piece_points}")
     order = {p.id: i for i, p in enumerate(scenario.drop_points)}
+    warehouse_ids = {w.id for w in scenario.warehouses}
     by_warehouse: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for share in shares:
         if share.families <= 0:
             continue
         if share.drop_point not in order:
             raise ValueError(f"share of unknown drop point {share.drop_point!r}")
-        scenario.warehouse(share.warehouse)  # KeyError -> below
+        if share.warehouse not in warehouse_ids:
+            raise ValueError(f"share of unknown warehouse {share.warehouse!r}")
         by_warehouse[share.warehouse][share.drop_point] += share.families
     trucks_at: dict[str, list[Truck]] = defaultdict(list)
     for truck in scenario.trucks:

@@ -131,6 +131,8 @@ def test_a_share_of_an_unknown_point_is_refused() -> None:
     scenario = _scenario()
     with pytest.raises(ValueError, match="unknown drop point"):
         make_pieces(scenario, [_Share("nowhere", "W01", 3)])
+    with pytest.raises(ValueError, match="unknown warehouse"):
+        make_pieces(scenario, [_Share(scenario.drop_points[0].id, "W99", 3)])
     with pytest.raises(ValueError, match="max_piece_points"):
         make_pieces(scenario, _nearest(scenario), max_piece_points=0)
 
