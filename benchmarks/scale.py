@@ -49,6 +49,9 @@ from optimizer.planner import PlannerOptions, plan_scenario
 SECTION = "scale"
 """The section of ``benchmarks/RESULTS.md`` these results replace."""
 PROJECTED_WORKERS = (16, 64, 256)
+NATIONAL_WAREHOUSES = 1550
+"""BULOG's warehouse units in 2020: the national projection replicates the measured tasks to
+this many warehouses."""
 FAMILIES_PER_WAREHOUSE = 7_500
 """About 150 drop points of 50 families per warehouse: 100 warehouses, 15,000 points."""
 
@@ -113,6 +116,8 @@ class ScaleResult:
     tasks_per_s: float
     projections: tuple[tuple[int, float], ...]
     quality: Quality | None
+    national: tuple[tuple[int, float], ...] = ()
+    """Projected wall seconds of the national plan by workers (:func:`national_tasks`)."""
 
 
 def lpt_makespan_s(task_seconds: Sequence[float], workers: int) -> float:
@@ -153,6 +158,22 @@ def predict_wall_s(
     """Predicted wall time: fixed part, longest-first makespan, and the scheduler's overhead."""
     tasks = [*sorted(piece_s, reverse=True), *warehouse_s]
     return fixed_s + lpt_makespan_s(tasks, workers) + len(tasks) / tasks_per_s
+
+
+def national_tasks(
+    tasks: Sequence[float], measured_warehouses: int, national_warehouses: int
+) -> list[float]:
+    """Replicate the measured tasks to ``national_warehouses`` warehouses, longest first.
+
+    The sample's warehouses are sized like the nation's (about 130 to 150 drop points each), so
+    the nation's pieces are taken to be the measured ones, ``national / measured`` times over
+    (the fractional part by the longest first).
+    """
+    factor = national_warehouses / max(1, measured_warehouses)
+    ordered = sorted(tasks, reverse=True)
+    whole = int(factor)
+    extra = round((factor - whole) * len(ordered))
+    return sorted([*ordered * whole, *ordered[:extra]], reverse=True)
 
 
 def measure_tasks_per_s(executor: Executor, tasks: int) -> float:
@@ -285,6 +306,20 @@ def run_scale(
         )
         for count in PROJECTED_WORKERS
     )
+    factor = NATIONAL_WAREHOUSES / max(1, len(reference.warehouse_seconds))
+    national = tuple(
+        (
+            count,
+            predict_wall_s(
+                national_tasks(piece_s, len(warehouse_s), NATIONAL_WAREHOUSES),
+                national_tasks(warehouse_s, len(warehouse_s), NATIONAL_WAREHOUSES),
+                count,
+                tasks_per_s=tasks_per_s,
+                fixed_s=fixed_s * factor,
+            ),
+        )
+        for count in PROJECTED_WORKERS
+    )
     quality = None
     if quality_points > 0:
         quality = split_quality(
@@ -306,6 +341,7 @@ def run_scale(
         tasks_per_s=tasks_per_s,
         projections=projections,
         quality=quality,
+        national=national,
     )
 
 
@@ -387,6 +423,8 @@ def section(result: ScaleResult, *, command: str, time_limit_s: float | None) ->
         f"scheduler overhead: {result.tasks_per_s:,.0f} trivial tasks per second",
         "prediction = assignment + longest-first list schedule of the 1-worker piece and "
         "warehouse times + tasks / (tasks per second)",
+        f"national projection: the measured tasks replicated to {NATIONAL_WAREHOUSES} "
+        "warehouses (warehouses of the same size), assignment time scaled alike",
     ]
     lines = [
         "| workers | measured wall s | predicted s | pieces | failures | speed-up |",
@@ -400,6 +438,11 @@ def section(result: ScaleResult, *, command: str, time_limit_s: float | None) ->
         )
     for count, seconds_s in result.projections:
         lines.append(f"| {count} (projected) | | {seconds_s:.1f} | | | |")
+    for count, seconds_s in result.national:
+        lines.append(
+            f"| {count} (projected, national: {NATIONAL_WAREHOUSES} warehouses) | | "
+            f"{seconds_s:.1f} ({seconds_s / 60:.1f} min) | | | |"
+        )
     lines += [
         "",
         "| piece (longest 15) | points | families | seconds | peak RSS MB | status |",

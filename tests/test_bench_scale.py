@@ -6,7 +6,13 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from benchmarks.scale import lpt_makespan_s, predict_wall_s, run_scale, section
+from benchmarks.scale import (
+    lpt_makespan_s,
+    national_tasks,
+    predict_wall_s,
+    run_scale,
+    section,
+)
 from optimizer.executors import InProcess
 from tests.national_standins import install
 from tests.test_national_run import national_scenario
@@ -45,6 +51,12 @@ def test_prediction_adds_the_fixed_part_and_the_schedulers_overhead() -> None:
     assert predicted == pytest.approx(5.0 + 4.0 + 3 / 10.0)
 
 
+def test_national_tasks_replicate_the_measured_ones() -> None:
+    assert national_tasks([1.0, 3.0, 2.0], 2, 4) == [3.0, 3.0, 2.0, 2.0, 1.0, 1.0]
+    assert national_tasks([1.0, 3.0, 2.0], 2, 5) == [3.0, 3.0, 3.0, 2.0, 2.0, 2.0, 1.0, 1.0]
+    assert national_tasks([], 2, 5) == []
+
+
 def test_a_tiny_scale_run_measures_every_piece() -> None:
     lines: list[str] = []
     result = run_scale(
@@ -67,4 +79,6 @@ def test_a_tiny_scale_run_measures_every_piece() -> None:
     assert result.quality.distance_whole_km > 0
     body = section(result, command="bsb bench scale", time_limit_s=1.0)
     assert "| 64 (projected) |" in body and "split vs whole" in body
+    assert [count for count, _ in result.national] == [16, 64, 256]
+    assert result.national[0][1] >= result.national[1][1] >= result.national[2][1] > 0
     assert any("1 worker(s)" in line for line in lines)
