@@ -89,7 +89,6 @@ def test_plan_by_warehouse_never_writes_into_the_scenario(scenario_dir: Path) ->
     assert sorted(p.name for p in scenario_dir.iterdir()) == before
 
 
-@pytest.mark.slow
 def test_ctrl_c_keeps_finished_pieces_and_resume_finishes(
     scenario_dir: Path, tmp_path: Path
 ) -> None:

@@ -117,7 +117,6 @@ def _start(args: list[str]) -> subprocess.Popen[bytes]:
     )
 
 
-@pytest.mark.slow
 def test_separate_scheduler_and_workers_survive_a_worker_killed_mid_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
