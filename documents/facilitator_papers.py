@@ -34,11 +34,7 @@ from datetime import date, datetime
 from enum import unique
 from typing import Any, Final, Protocol
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-
-from geodata.cells import spreadsheet_text
+from documents.xlsx import LONG_DATE_FORMATS, Book
 from geodata.files import unique_stems
 from geodata.i18n import (
     WordTable,
@@ -65,11 +61,6 @@ __all__ = [
 
 _DONE: Final = "done"
 _REPLACEMENT: Final = "replacement"
-"""Digits kept at each end of a masked NIK."""
-_XLSX_DATE_FORMATS: Final = {
-    "id": "[$-421]dddd, d mmmm yyyy",
-    "en": "[$-809]dddd, d mmmm yyyy",
-}
 
 
 @unique
@@ -346,29 +337,6 @@ _SCHEDULE_COLUMNS: Final = (
 # --- xlsx -------------------------------------------------------------------------------------
 
 
-def table_setup(ws: Any, header_row: int, n_columns: int) -> None:
-    """Freeze a sheet's header, filter its table, print it on A4 fitted to the width.
-
-    Parameters
-    ----------
-    ws
-        The openpyxl worksheet.
-    header_row
-        The table's header row (1-based); it repeats on every printed page.
-    n_columns
-        The table's width in columns.
-    """
-    last = get_column_letter(n_columns)
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
-    ws.auto_filter.ref = f"A{header_row}:{last}{max(ws.max_row, header_row)}"
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-
-
 def facilitator_xlsx(
     scenario: Scenario, plan: Plan, group: Group, *, language: str = "id"
 ) -> bytes:
@@ -397,39 +365,20 @@ def facilitator_xlsx(
     """
     language_index(language)
     t = FacilitatorText
-    workbook = Workbook()
-    ws = workbook.active
-    ws.title = t.SCHEDULE.label(language)[:31]
-    ws.append([t.SCHEDULE.label(language)])
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append([t.FACILITATOR.label(language), spreadsheet_text(group.name)])
-    ws.append([t.PHONE.label(language), spreadsheet_text(group.phone)])
-    for line in (2, 3):
-        ws.cell(row=line, column=1).font = Font(bold=True)
-        ws.cell(row=line, column=2).data_type = "s"
-    ws.append([])
-    header_row = 5
-    ws.append([text.label(language) for text, _ in _SCHEDULE_COLUMNS])
-    for index, (_, width) in enumerate(_SCHEDULE_COLUMNS, start=1):
-        cell = ws.cell(row=header_row, column=index)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.column_dimensions[get_column_letter(index)].width = width
-    date_format = _XLSX_DATE_FORMATS[language]
-    for row_number, row in enumerate(_schedule_rows(group, language), start=header_row + 1):
-        ws.append([spreadsheet_text(v) if isinstance(v, str) else v for v in row])
-        for column, value in enumerate(row, start=1):
-            cell = ws.cell(row=row_number, column=column)
-            if isinstance(value, str):
-                cell.data_type = "s"
-            elif isinstance(value, date):
-                cell.number_format = date_format
-            else:
-                cell.number_format = "#,##0" if float(value).is_integer() else "#,##0.0##"
-    table_setup(ws, header_row, len(_SCHEDULE_COLUMNS))
-    stream = io.BytesIO()
-    workbook.save(stream)
-    return stream.getvalue()
+    book = Book(LONG_DATE_FORMATS[language])
+    sheet = book.sheet(t.SCHEDULE.label(language)[:31])
+    sheet.title(t.SCHEDULE.label(language))
+    sheet.line((t.FACILITATOR.label(language), group.name), first_bold=True)
+    sheet.line((t.PHONE.label(language), group.phone), first_bold=True)
+    sheet.skip()
+    sheet.header(
+        [text.label(language) for text, _ in _SCHEDULE_COLUMNS],
+        [width for _, width in _SCHEDULE_COLUMNS],
+    )
+    for row in _schedule_rows(group, language):
+        sheet.line(row)
+    sheet.table_setup()
+    return book.finish()
 
 
 # --- pdf --------------------------------------------------------------------------------------

@@ -21,16 +21,11 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from enum import unique
 from typing import Any, Final
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-
-from documents.facilitator_papers import table_setup
-from geodata.cells import spreadsheet_text
+from documents.xlsx import SHORT_DATE_FORMATS, Book
 from geodata.files import unique_stems
 from geodata.i18n import (
     WordTable,
@@ -48,8 +43,6 @@ __all__ = ["OfficeText", "dinsos_summary_pdf", "dinsos_summary_xlsx", "dispatch_
 
 _DONE: Final = "done"
 _REPLACEMENT: Final = "replacement"
-_XLSX_DATE_FORMATS: Final = {"id": "[$-421]d mmmm yyyy", "en": "[$-809]d mmmm yyyy"}
-_XLSX_TIME_FORMAT: Final = "hh:mm"
 
 
 @unique
@@ -195,65 +188,43 @@ def dinsos_summary_xlsx(scenario: Scenario, plan: Plan, *, language: str = "id")
         sum(line.not_served for line in lines),
         "",
     )
-    workbook = Workbook()
-    ws = workbook.active
-    # The default sheet name ("Sheet") is a word of neither paper's language.
-    ws.title = OfficeText.SUMMARY_SHEET.label(language)
+    book = Book(SHORT_DATE_FORMATS[language])
+    # The sheet is named in the reader's language, not a default "Sheet".
     _table(
-        ws,
+        book,
+        OfficeText.SUMMARY_SHEET.label(language),
         OfficeText.SUMMARY.label(language),
         _SUMMARY_COLUMNS,
-        [*rows, total],
+        rows,
+        total,
         language,
         title_lines=(),
     )
-    for column in range(1, len(_SUMMARY_COLUMNS) + 1):
-        ws.cell(row=ws.max_row, column=column).font = Font(bold=True)
-    return _save(workbook)
+    return book.finish()
 
 
 def _table(
-    ws: Any,
+    book: Book,
+    sheet_name: str,
     title: str,
     columns: Sequence[tuple[OfficeText, float]],
     rows: Sequence[tuple[Any, ...]],
+    total: tuple[Any, ...],
     language: str,
     *,
     title_lines: Sequence[str],
 ) -> None:
-    """Fill ``ws``: title, extra lines, a frozen filtered header, rows; A4 print setup."""
-    ws.append([spreadsheet_text(title)])
-    ws["A1"].font = Font(bold=True, size=13)
+    """Add a sheet: title, extra lines, a frozen filtered header, rows, a bold total; A4."""
+    sheet = book.sheet(sheet_name)
+    sheet.title(title)
     for text in title_lines:
-        ws.append([spreadsheet_text(text)])
-    ws.append([])
-    header_row = 1 + len(title_lines) + 2  # title, extra lines, one blank line
-    ws.append([text.label(language) for text, _ in columns])
-    for index, (_, width) in enumerate(columns, start=1):
-        cell = ws.cell(row=header_row, column=index)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.column_dimensions[get_column_letter(index)].width = width
-    date_format = _XLSX_DATE_FORMATS[language]
-    for row_number, row in enumerate(rows, start=header_row + 1):
-        ws.append([spreadsheet_text(v) if isinstance(v, str) else v for v in row])
-        for column, value in enumerate(row, start=1):
-            cell = ws.cell(row=row_number, column=column)
-            if isinstance(value, str):
-                cell.data_type = "s"
-            elif isinstance(value, datetime):
-                cell.number_format = _XLSX_TIME_FORMAT
-            elif isinstance(value, date):
-                cell.number_format = date_format
-            elif isinstance(value, int | float):
-                cell.number_format = "#,##0" if float(value).is_integer() else "#,##0.0##"
-    table_setup(ws, header_row, len(columns))
-
-
-def _save(workbook: Workbook) -> bytes:
-    stream = io.BytesIO()
-    workbook.save(stream)
-    return stream.getvalue()
+        sheet.line((text,))
+    sheet.skip()
+    sheet.header([text.label(language) for text, _ in columns], [width for _, width in columns])
+    for row in rows:
+        sheet.line(row)
+    sheet.table_setup()  # the filter covers the table's lines, not its total
+    sheet.line(total, bold=True)
 
 
 def dinsos_summary_pdf(scenario: Scenario, plan: Plan, *, language: str = "id") -> bytes:
@@ -385,8 +356,7 @@ def dispatch_sheets(scenario: Scenario, plan: Plan, *, language: str = "id") -> 
         days = per_warehouse.get(warehouse.id)
         if not days:
             continue
-        workbook = Workbook()
-        workbook.remove(workbook.active)
+        book = Book(SHORT_DATE_FORMATS[language])
         for day in sorted(days):
             routes = sorted(days[day], key=lambda r: (r.depart, r.truck, r.trip))
             rows = [
@@ -411,16 +381,15 @@ def dispatch_sheets(scenario: Scenario, plan: Plan, *, language: str = "id") -> 
                 plain_number(sum(float(row[6]) for row in rows)),
             )
             # A person reads the tab: the day as they write it ("Rab, 2 Sep 2020").
-            ws = workbook.create_sheet(title=format_short_date(day, language)[:31])
             _table(
-                ws,
+                book,
+                format_short_date(day, language)[:31],
                 f"{OfficeText.DISPATCH.label(language)}: {format_long_date(day, language)}",
                 _DISPATCH_COLUMNS,
-                [*rows, total],
+                rows,
+                total,
                 language,
                 title_lines=(f"{OfficeText.WAREHOUSE.label(language)}: {warehouse.name}",),
             )
-            for column in range(1, len(_DISPATCH_COLUMNS) + 1):
-                ws.cell(row=ws.max_row, column=column).font = Font(bold=True)
-        files[f"{stems[warehouse.id]}.xlsx"] = _save(workbook)
+        files[f"{stems[warehouse.id]}.xlsx"] = book.finish()
     return files

@@ -46,10 +46,7 @@ from enum import unique
 from pathlib import Path
 from typing import Final
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-
+from documents.xlsx import LONG_DATE_FORMATS, Book, Value
 from geodata.cells import spreadsheet_text
 from geodata.files import unique_stems
 from geodata.i18n import (
@@ -86,13 +83,6 @@ SCHEDULE: Final = "schedule"
 Cell = str | int | float | date | tuple[date, ...] | None
 """One value in a paper: text (ids included), a number, a date, some dates, or empty."""
 
-_XLSX_DATE_FORMATS: Final = {
-    "id": "[$-421]dddd, d mmmm yyyy",
-    "en": "[$-809]dddd, d mmmm yyyy",
-}
-"""How a date cell shows in Excel and LibreOffice: weekday and month written out in the paper's
-language (``[$-421]`` is Bahasa Indonesia's locale id, ``[$-809]`` British English's), whatever
-the reader's own settings."""
 _XLSX_DATE_WIDTH: Final = 27.0
 """Room for the longest written-out date (``Wednesday, 30 September 2020``)."""
 
@@ -727,14 +717,10 @@ def _csv_bytes(sheets: Sequence[_Sheet], language: str) -> bytes:
     return stream.getvalue().encode("utf-8-sig")
 
 
-def _xlsx_value(value: Cell, language: str) -> str | int | float | date | None:
+def _xlsx_value(value: Cell, language: str) -> Value:
     if isinstance(value, tuple):
         # Several dates in one cell are text: written out, in the paper's language.
-        value = "; ".join(format_short_date(day, language) for day in value)
-    if isinstance(value, str):
-        # No formulas: the OWASP quote, and no control characters (openpyxl refuses them, and
-        # they cannot be shown on paper anyway).
-        return spreadsheet_text(value)
+        return "; ".join(format_short_date(day, language) for day in value)
     return value
 
 
@@ -755,55 +741,25 @@ def _sheet_names(sheets: Sequence[_Sheet], language: str) -> list[str]:
 
 
 def _xlsx_bytes(sheets: Sequence[_Sheet], language: str) -> bytes:
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    bold = Font(bold=True)
-    title_font = Font(bold=True, size=13)
-    wrap = Alignment(wrap_text=True, vertical="top")
+    book = Book(LONG_DATE_FORMATS[language])
     for sheet, name in zip(sheets, _sheet_names(sheets, language), strict=True):
-        ws = workbook.create_sheet(title=name)
+        out = book.sheet(name)
         lines = _sheet_lines(sheet, language)
-        for row_number, line in enumerate(lines, start=1):
-            ws.append([_xlsx_value(value, language) for value in line])
-            for column_number, value in enumerate(line, start=1):
-                cell = ws.cell(row=row_number, column=column_number)
-                # openpyxl reads a string starting with "=" as a formula; every text is a string
-                # cell, whatever it starts with (the quote already keeps it from being "=...").
-                if isinstance(value, str | tuple):
-                    cell.data_type = "s"
-                elif isinstance(value, date):
-                    cell.number_format = _XLSX_DATE_FORMATS[language]
-                elif isinstance(value, int | float) and not isinstance(value, bool):
-                    # Digits grouped as the reader's spreadsheet groups them (18.764 in id_ID).
-                    cell.number_format = "#,##0" if float(value).is_integer() else "#,##0.0##"
-        ws["A1"].font = title_font
-        for row_number in range(2, 2 + len(sheet.preamble)):
-            ws.cell(row=row_number, column=1).font = bold
-        header = sheet.header_row
-        for column_number in range(1, len(sheet.columns) + 1):
-            cell = ws.cell(row=header, column=column_number)
-            cell.font = bold
-            cell.alignment = wrap
+        out.title(sheet.title.label(language))
+        for text, value in sheet.preamble:
+            out.line((text.label(language), _xlsx_value(value, language)), first_bold=True)
+        out.skip()
+        out.header(
+            [column.text.label(language) for column in sheet.columns],
+            _column_widths(sheet, lines),
+        )
+        for row in sheet.rows:
+            out.line([_xlsx_value(value, language) for value in row])
+        # The filter covers the table's lines, not its total.
+        out.table_setup(landscape=sheet.landscape, row_height_pt=sheet.row_height_pt)
         if sheet.total is not None:
-            for column_number in range(1, len(sheet.columns) + 1):
-                ws.cell(row=ws.max_row, column=column_number).font = bold
-        if sheet.row_height_pt is not None:
-            # One sheet-wide default instead of a height per row: far faster to write.
-            ws.sheet_format.defaultRowHeight = sheet.row_height_pt
-            ws.sheet_format.customHeight = True
-        for column_number, width in enumerate(_column_widths(sheet, lines), start=1):
-            ws.column_dimensions[get_column_letter(column_number)].width = width
-        ws.freeze_panes = ws.cell(row=header + 1, column=1)
-        ws.print_title_rows = f"{header}:{header}"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.orientation = "landscape" if sheet.landscape else "portrait"
-        # Fit every column on the page width; as many pages down as needed.
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-    stream = io.BytesIO()
-    workbook.save(stream)
-    return stream.getvalue()
+            out.line([_xlsx_value(value, language) for value in sheet.total], bold=True)
+    return book.finish()
 
 
 def _column_widths(sheet: _Sheet, lines: Sequence[tuple[Cell, ...]]) -> list[float]:

@@ -239,7 +239,12 @@ def test_xlsx_has_real_dates_frozen_header_filter_and_print_setup(tmp_path: Path
     ws = load_workbook(io.BytesIO(facilitator_xlsx(scenario, plan, group))).active
     assert ws.freeze_panes == "A6"
     assert ws.auto_filter.ref == "A5:M7"
-    assert int(ws.page_setup.paperSize) == 9 and int(ws.page_setup.fitToWidth) == 1  # 9: A4
+    assert int(ws.page_setup.paperSize) == 9  # A4
+    # Fitted to one page wide (1 is the file format's default, so it may be left out) and as
+    # many pages down as needed (0), with the header line on every page.
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert int(ws.page_setup.fitToWidth or 1) == 1 and int(ws.page_setup.fitToHeight) == 0
+    assert ws.print_title_rows == "$5:$5"
     rows = list(ws.iter_rows(min_row=6, values_only=True))
     assert [r[0] for r in rows] == [datetime(2020, 9, 2), datetime(2020, 10, 1)]
     assert [r[8] for r in rows] == [50, 50] and [r[10] for r in rows] == [1500, 750]
