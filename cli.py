@@ -1537,6 +1537,52 @@ def bench_maps(
     _write_section(body, map_sizes.SECTION, results_md or _results_md_default(), no_write)
 
 
+@bench.command(name="papers")
+@click.option("--points", default="4000", show_default=True, help="Comma list of drop points.")
+@click.option("--kpm", type=click.IntRange(min=1), default=40, show_default=True, help="Per point.")
+@click.option("--tranches", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option(
+    "--workers",
+    default="1,2",
+    show_default=True,
+    help="Comma list of process counts to compare side by side.",
+)
+@click.option(
+    "--results-md",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Markdown file whose section gets the table (default: benchmarks/RESULTS.md).",
+)
+@click.option("--no-write", is_flag=True, help="Print the section only.")
+@click.pass_context
+@_handle_errors
+def bench_papers(
+    ctx: click.Context,
+    points: str,
+    kpm: int,
+    tranches: int,
+    workers: str,
+    results_md: Path | None,
+    no_write: bool,
+) -> None:
+    """Time every csv, xlsx and PDF paper of a synthetic plan (section papers).
+
+    \b
+    Example:
+      bsb bench papers --points 4000 --kpm 40 --tranches 2
+    """
+    from benchmarks import papers
+
+    rows = []
+    for size in _comma_numbers(points, "--points", int):
+        for count in _comma_numbers(workers, "--workers", int):
+            row = papers.run_papers(size, kpm, tranches, workers=count)
+            click.echo(papers.table([row]).splitlines()[-1])
+            rows.append(row)
+    body = papers.section(rows, command=_command_line(ctx))
+    _write_section(body, papers.SECTION, results_md or _results_md_default(), no_write)
+
+
 @bench.command(name="travel")
 @click.option("--sizes", default="500,2000,4000", show_default=True, help="Drop point counts.")
 @click.option(

@@ -284,3 +284,30 @@ def test_paper_files_render_what_write_papers_writes(tmp_path: Path) -> None:
     for relative, content in rendered.items():
         if relative.endswith(".csv"):  # xlsx files carry the time they were made
             assert (tmp_path / relative).read_bytes() == content, relative
+
+
+def _xlsx_content(data: bytes) -> dict[str, bytes]:
+    """An xlsx's parts without its creation time (docProps/core.xml)."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {n: archive.read(n) for n in archive.namelist() if n != "docProps/core.xml"}
+
+
+def test_papers_rendered_by_several_processes_are_the_same_files_in_the_same_order() -> None:
+    from benchmarks.papers import build
+
+    scenario, plan, roster = build(points=30, kpm=3, tranches=2, points_per_facilitator=4)
+    alone = list(paper_files(scenario, plan, roster=roster, workers=1))
+    shared = list(paper_files(scenario, plan, roster=roster, workers=2))
+    assert [name for name, _ in shared] == [name for name, _ in alone]
+    assert any(name.startswith("facilitators/without_names/") for name, _ in alone)
+    for (name, one), (_, two) in zip(alone, shared, strict=True):
+        if name.endswith(".xlsx"):
+            assert _xlsx_content(one) == _xlsx_content(two), name
+        else:
+            assert one == two, name
+    # Every csv and xlsx paper comes before the first PDF.
+    kinds = [name.endswith(".pdf") for name, _ in alone]
+    assert kinds == sorted(kinds)
