@@ -902,6 +902,43 @@ def map_command(
     click.echo(f"Map written to {written[0]}{more}")
 
 
+@main.command(name="papers")
+@click.argument("plan_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--facilitator",
+    default=None,
+    help="Only this facilitator's papers (their id, or a desa's file name when the plan has "
+    "no facilitators).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes rendering the papers (default: by the plan's size, at most 4).",
+)
+@language_option
+@_handle_errors
+def papers_command(
+    plan_dir: Path, facilitator: str | None, workers: int | None, language: str
+) -> None:
+    """Print a plan's papers again, without planning again.
+
+    Rewrites PLAN_DIR/papers (loading lists, TTB lists, schedules, the facilitators' PDFs and
+    xlsx, the Dinas Sosial summary, the dispatch sheets) from the plan, its scenario copy and
+    roster copy: in another language, or after the copy was corrected. Refuses if papers/
+    holds a file bsb did not write.
+
+    \b
+    Examples:
+      bsb papers plan/ --language en
+      bsb papers plan/ --facilitator F01
+    """
+    from documents.papers_again import rewrite_papers
+
+    written = rewrite_papers(plan_dir, language=language, facilitator=facilitator, workers=workers)
+    click.echo(f"{len(written):,} papers written in {plan_dir / 'papers'}")
+
+
 @main.command()
 def strategies() -> None:
     """List the routing strategies accepted by --strategy."""

@@ -148,6 +148,28 @@ def add_to_manifest(folder: Path, written: Iterable[Path]) -> None:
     _write_manifest_data(folder, manifest.kind, files)
 
 
+def relist_in_manifest(folder: Path, subfolder: str) -> None:
+    """Make ``folder``'s manifest list exactly the files now in ``subfolder``, which bsb rewrote.
+
+    Entries of other files are kept as they are: a file someone put elsewhere in the folder
+    never becomes listed as written by bsb.
+
+    Parameters
+    ----------
+    folder
+        The folder with the manifest (it must list files).
+    subfolder
+        The rewritten sub-folder, relative POSIX path (``"papers"``).
+    """
+    manifest = read_manifest(folder)
+    if manifest is None or manifest.files is None:
+        return
+    prefix = subfolder.rstrip("/") + "/"
+    files = {name: sha for name, sha in manifest.files.items() if not name.startswith(prefix)}
+    files |= {f"{prefix}{name}": sha for name, sha in _hash_files(folder / subfolder).items()}
+    _write_manifest_data(folder, manifest.kind, files)
+
+
 def foreign_entries(folder: Path, manifest: Manifest) -> list[str]:
     """List what in ``folder`` bsb did not write, judged by its manifest.
 

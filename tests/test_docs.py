@@ -52,6 +52,7 @@ from geodata.scenario_io import (
 from geodata.scenario_writer import (
     DROP_POINT_COLUMNS,
     FACILITATOR_COLUMNS,
+    REGION_COLUMNS,
     TRANCHE_COLUMNS,
     TRUCK_COLUMNS,
     WAREHOUSE_COLUMNS,
@@ -321,10 +322,11 @@ def test_plan_doc_example_route_obeys_every_rule_of_the_tiny_scenario(plan_doc: 
 @pytest.mark.parametrize(
     ("heading", "columns"),
     [
-        ("## `warehouses`", WAREHOUSE_COLUMNS),
+        # The region columns are written when any warehouse or point names its region.
+        ("## `warehouses`", (*WAREHOUSE_COLUMNS, *REGION_COLUMNS)),
         ("## `trucks`", TRUCK_COLUMNS),
         # The facilitator column is written when the scenario has facilitators.
-        ("## `drop_points`", (*DROP_POINT_COLUMNS, "facilitator")),
+        ("## `drop_points`", (*DROP_POINT_COLUMNS, "facilitator", *REGION_COLUMNS)),
         ("## `tranches`", TRANCHE_COLUMNS),
         ("## `facilitators`", FACILITATOR_COLUMNS),
         ("## `kpm`", ROSTER_COLUMNS),
