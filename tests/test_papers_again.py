@@ -61,9 +61,7 @@ def _copy(folder: Path, tmp_path: Path) -> Path:
 def _papers_listed_and_unchanged(plan: Path) -> None:
     manifest = read_manifest(plan)
     assert manifest is not None and manifest.files is not None
-    on_disk = {
-        p.relative_to(plan).as_posix() for p in (plan / "papers").rglob("*") if p.is_file()
-    }
+    on_disk = {p.relative_to(plan).as_posix() for p in (plan / "papers").rglob("*") if p.is_file()}
     listed = {name for name in manifest.files if name.startswith("papers/")}
     assert on_disk == listed
     for name in listed:
