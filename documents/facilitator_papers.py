@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import io
 import math
-import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -111,6 +111,11 @@ class FacilitatorText(WordTable):
     PLANNED = ("Rencana", "Planned")
     ACTUAL = ("Diterima", "Actual")
     FIELD = ("Isian", "Field")
+    COLUMN = ("kolom", "column")
+    TYPED_IN = (
+        "Isian bernomor diketik ke receipts_template.csv, kolom yang sama, apa adanya.",
+        "The numbered fields are typed into receipts_template.csv, same columns, as they are.",
+    )
     CONDITION = ("Kondisi beras", "Rice condition")
     GOOD = ("Baik", "Good")
     DAMAGED = ("Rusak", "Damaged")
@@ -391,12 +396,35 @@ _A5: Final = (148 * _MM, 210 * _MM)
 _MARGIN: Final = 15 * _MM
 _LINE_PT: Final = 18.0
 """Height of one TTB line: room to sign by hand."""
-_UNPRINTABLE = re.compile(r"[^\x20-\x7e\xa0-\xff\u2013]")
-"""Characters Helvetica (WinAnsi) cannot show; control characters included."""
+_WIN_ANSI: Final = frozenset(
+    [chr(c) for c in range(0x20, 0x7F)]
+    + [chr(c) for c in range(0xA0, 0x100)]
+    + list("€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ")
+)
+"""What the PDFs' Helvetica shows (its WinAnsi encoding); nothing else reaches the page."""
 
 
-def _clean(text: str) -> str:
-    return _UNPRINTABLE.sub(" ", text)
+def printable(text: str) -> str:
+    """Return ``text`` as Helvetica can print it.
+
+    Letters with marks WinAnsi lacks lose the mark (``ş`` -> ``s``, ``ā`` -> ``a``), other
+    characters it cannot show become ``?`` (so a reader sees something is missing), control
+    characters and line breaks a space.
+    """
+    if all(char in _WIN_ANSI for char in text):
+        return text
+    out = []
+    for char in unicodedata.normalize("NFC", text):
+        if char in _WIN_ANSI:
+            out.append(char)
+        elif unicodedata.category(char)[0] in "CZ":
+            out.append(" ")
+        else:
+            base = "".join(
+                c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+            )
+            out.append(base if base and all(c in _WIN_ANSI for c in base) else "?")
+    return "".join(out)
 
 
 class _Pages:
@@ -420,17 +448,17 @@ class _Pages:
 
     def text(self, x: float, y: float, text: str, size: float = 9, bold: bool = False) -> None:
         self.canvas.setFont("Helvetica-Bold" if bold else "Helvetica", size)
-        self.canvas.drawString(x, y, _clean(text))
+        self.canvas.drawString(x, y, printable(text))
 
     def right(self, x: float, y: float, text: str, size: float = 9, bold: bool = False) -> None:
         self.canvas.setFont("Helvetica-Bold" if bold else "Helvetica", size)
-        self.canvas.drawRightString(x, y, _clean(text))
+        self.canvas.drawRightString(x, y, printable(text))
 
     def fit(self, text: str, width: float, size: float) -> str:
         """Cut ``text`` to ``width`` points (with an ellipsis)."""
         from reportlab.pdfbase.pdfmetrics import stringWidth
 
-        text = _clean(text)
+        text = printable(text)
         if stringWidth(text, "Helvetica", size) <= width:
             return text
         while text and stringWidth(text + "...", "Helvetica", size) > width:
@@ -565,7 +593,7 @@ def _draw_notice(pages: _Pages, group: Group, visit: Visit, language: str) -> No
     pages.canvas.drawCentredString(width / 2, y, t.NOTICE.label(language))
     y -= 24
     pages.canvas.setFont("Helvetica-Bold", 15)
-    pages.canvas.drawCentredString(width / 2, y, _clean(t.NOTICE_LEAD.label(language)))
+    pages.canvas.drawCentredString(width / 2, y, printable(t.NOTICE_LEAD.label(language)))
     y -= 34
     usable = width - 2 * margin
     lines = (
@@ -590,7 +618,7 @@ def _wrap(pages: _Pages, text: str, width: float, size: float) -> list[str]:
 
     lines: list[str] = []
     current = ""
-    for word in _clean(text).split():
+    for word in printable(text).split():
         candidate = f"{current} {word}".strip()
         if current and stringWidth(candidate, "Helvetica", size) > width:
             lines.append(current)
@@ -762,9 +790,12 @@ def _draw_handover(pages: _Pages, visit: Visit, language: str) -> None:
     y -= 5
     pages.canvas.line(_MARGIN, y, width - _MARGIN, y)
     y -= 20
-    for column_name in RECEIPT_COLUMNS:
+    for number, column_name in enumerate(RECEIPT_COLUMNS, start=1):
         label = _RECEIPT_FIELD_LABELS[column_name].label(language)
-        pages.text(col[0], y, f"{label} ({column_name})", 9)
+        # The clerk types the form into receipts.csv: English papers name its column, the
+        # Indonesian ones its place (the column names are English words).
+        where = column_name if language == "en" else f"{t.COLUMN.label(language)} {number}"
+        pages.text(col[0], y, f"{number}. {label} ({where})", 9)
         value = planned[column_name]
         if column_name in prefilled:
             pages.text(col[2], y, value, 11, bold=True)
@@ -781,5 +812,7 @@ def _draw_handover(pages: _Pages, visit: Visit, language: str) -> None:
     pages.text(col[2] + 14, y, t.GOOD.label(language), 9)
     pages.canvas.rect(col[2] + 40 * _MM, y - 1, 9, 9)
     pages.text(col[2] + 40 * _MM + 14, y, t.DAMAGED.label(language), 9)
-    y -= 40
+    y -= 24
+    pages.text(col[0], y, t.TYPED_IN.label(language), 8)
+    y -= 24
     _signatures(pages, y, language)

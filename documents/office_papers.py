@@ -25,6 +25,7 @@ from datetime import date
 from enum import unique
 from typing import Any, Final
 
+from documents.facilitator_papers import printable
 from documents.xlsx import SHORT_DATE_FORMATS, Book
 from geodata.files import unique_stems
 from geodata.i18n import (
@@ -261,7 +262,7 @@ def dinsos_summary_pdf(scenario: Scenario, plan: Plan, *, language: str = "id") 
     canvas = Canvas(stream, pagesize=(width, height), pageCompression=1, invariant=1)
 
     def fit(text: str, room: float) -> str:
-        text = text.encode("latin-1", "replace").decode("latin-1")
+        text = printable(text)
         while text and stringWidth(text, "Helvetica", size) > room:
             text = text[:-1]
         return text
