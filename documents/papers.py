@@ -907,6 +907,8 @@ def _csv_bytes(sheets: Sequence[_Sheet], language: str) -> bytes:
 
 def _xlsx_value(value: Cell, language: str) -> Value:
     if isinstance(value, tuple):
+        if len(value) == 1:
+            return value[0]  # one date: a date cell
         # Several dates in one cell are text: written out, in the paper's language.
         return "; ".join(format_short_date(day, language) for day in value)
     return value

@@ -251,8 +251,17 @@ def test_xlsx_dates_are_dates_shown_in_the_papers_language(papers_id: Path) -> N
     assert cell.value.date() == date(2020, 9, 2)
     assert cell.number_format == "[$-421]dddd, d mmmm yyyy"
     receipts = load_workbook(papers_id / "receipts.xlsx").worksheets[0]
-    texts = {c.value for row in receipts.iter_rows() for c in row if isinstance(c.value, str)}
-    assert "Rab, 2 Sep 2020" in texts  # several dates in one cell: text, written out
+    delivered = [row[-1] for row in receipts.iter_rows(min_row=4)]
+    assert delivered and all(c.is_date for c in delivered)  # one delivery date each: a date
+    assert delivered[0].value.date() == date(2020, 9, 2)
+
+
+def test_several_delivery_dates_in_one_cell_are_written_out() -> None:
+    from documents.papers import _xlsx_value
+
+    days = (date(2020, 9, 2), date(2020, 9, 3))
+    assert _xlsx_value(days, "id") == "Rab, 2 Sep 2020; Kam, 3 Sep 2020"
+    assert _xlsx_value(days[:1], "id") == date(2020, 9, 2)
 
 
 def test_ids_that_look_like_formulas_stay_text(tmp_path: Path) -> None:
