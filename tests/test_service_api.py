@@ -551,7 +551,7 @@ def test_the_roster_is_for_planners_only(live_server: LiveServer, tmp_path: Path
         ttb = [
             f
             for f in planner.get(f"/api/v1/plans/{plan_id}").json()["files"]
-            if f.startswith("papers/facilitators/") and f.endswith(".pdf")
+            if f.startswith("papers/facilitators/") and f.endswith(".pdf") and f.count("/") == 2
         ]
         assert ttb
         viewer_files = viewer.get(f"/api/v1/plans/{plan_id}").json()["files"]
