@@ -213,3 +213,34 @@ def test_a_job_survives_the_loss_of_its_worker(
     starts = [e for e in events if isinstance(e, Progress) and e.message == "planning"]
     assert len(starts) >= 2
     assert (tmp_path / "plan" / "plan.json").is_file()
+
+
+@pytest.mark.slow
+def test_bsb_serve_hands_its_jobs_to_the_cluster(cluster: Any, tmp_path: Path) -> None:
+    from tests.service_live import create_token, scenario_zip, start_server, upload, wait_for_job
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    token = create_token(data_dir, "planner")
+    server = start_server(data_dir, "--scheduler", cluster.scheduler_address)
+    server.planner_token = token
+    try:
+        archive = scenario_zip(tmp_path, size=20, seed=91_919)
+        with server.client("planner") as client:
+            uploaded = upload(client, archive)
+            assert uploaded.status_code == 201, uploaded.text
+            response = client.post(
+                "/api/v1/jobs", json={"scenario_id": uploaded.json()["id"], "time_limit_s": 3}
+            )
+            assert response.status_code == 202, response.text
+            job = wait_for_job(client, response.json()["id"])
+            assert job["status"] == "done", job
+            plan = client.get(f"/api/v1/plans/{job['plan_id']}/files/plan.json")
+            assert plan.status_code == 200
+            assert plan.json()["kpis"] == job["kpis"]
+        log = (data_dir / "jobs" / f"{job['id']}.log").read_text(encoding="utf-8")
+        assert f"runs on the Dask cluster at {cluster.scheduler_address}" in log
+        # The planner logged on the Dask worker, not in the job process.
+        assert "planning took" not in log
+    finally:
+        server.stop()
