@@ -112,8 +112,6 @@ _DELIVERY: Final = "delivery"
 _RATION_EPS: Final = 1e-6
 """Slack when counting whole rations in kg that went through float sums."""
 
-_XLSX_DATE_FORMATS: Final = {"id": "[$-421]d mmmm yyyy", "en": "[$-809]d mmmm yyyy"}
-
 
 class UnmetFamilies(Protocol):
     """Families of a drop point that no warehouse could take (``optimizer.flow_assign.Unmet``)."""
@@ -587,47 +585,24 @@ def _display_name(value: str, language: str) -> str:
 def _summary_xlsx(
     title: str, sheet: str, columns: Sequence[_Column], rows: Sequence[Sequence[Any]], language: str
 ) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
+    from documents.xlsx import SHORT_DATE_FORMATS, Book
 
-    from documents.facilitator_papers import table_setup
-
-    workbook = Workbook()
-    ws = workbook.active
+    book = Book(SHORT_DATE_FORMATS[language])
     # A tab name may not hold "/" (Kabupaten/Kota) and has at most 31 characters.
-    ws.title = sheet.replace("/", "-")[:31]
-    ws.append([spreadsheet_text(title)])
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append([])
-    header_row = 3
-    ws.append([c.header for c in columns])
-    for index, column in enumerate(columns, start=1):
-        cell = ws.cell(row=header_row, column=index)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.column_dimensions[get_column_letter(index)].width = 22 if column.kind == "text" else 14
-    total = _total_row(columns, rows, IndexText.TOTAL.label(language))
-    for row_number, row in enumerate([*rows, total], start=header_row + 1):
-        for index, (column, value) in enumerate(zip(columns, row, strict=True), start=1):
-            if column.kind == "text":
-                shown = value if row is total else _display_name(value, language)
-                cell = ws.cell(row=row_number, column=index, value=spreadsheet_text(shown))
-                cell.data_type = "s"
-            else:
-                cell = ws.cell(row=row_number, column=index, value=value)
-                if column.kind == "date":
-                    cell.number_format = _XLSX_DATE_FORMATS[language]
-                elif column.kind == "decimal":
-                    cell.number_format = "#,##0.0##"
-                else:
-                    cell.number_format = "#,##0"
-            if row is total:
-                cell.font = Font(bold=True)
-    table_setup(ws, header_row, len(columns))
-    stream = io.BytesIO()
-    workbook.save(stream)
-    return stream.getvalue()
+    ws = book.sheet(sheet.replace("/", "-")[:31])
+    ws.title(title)
+    ws.skip()
+    ws.header([c.header for c in columns], [22.0 if c.kind == "text" else 14.0 for c in columns])
+    for row in rows:
+        ws.line(
+            [
+                _display_name(v, language) if c.kind == "text" else v
+                for c, v in zip(columns, row, strict=True)
+            ]
+        )
+    ws.line(_total_row(columns, rows, IndexText.TOTAL.label(language)), bold=True)
+    ws.table_setup()
+    return book.finish()
 
 
 _MARKDOWN_SPECIAL: Final = frozenset("\\`*_[]<>#|!&~")
