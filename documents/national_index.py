@@ -70,8 +70,11 @@ __all__ = [
     "WarehouseSummary",
     "index_map",
     "national_index_dict",
+    "summarise_plan_folder",
     "summarise_warehouse",
+    "summary_from_dict",
     "summary_rows",
+    "summary_to_dict",
     "write_national_index",
 ]
 
@@ -297,6 +300,125 @@ def summarise_warehouse(
         check_violations=check_violations,
         regions=rows,
     )
+
+
+def summary_to_dict(summary: WarehouseSummary) -> dict[str, Any]:
+    """Return a JSON-ready form of a summary (to keep beside a run, or send between processes).
+
+    Parameters
+    ----------
+    summary
+        A warehouse's summary.
+
+    Returns
+    -------
+    dict
+        Every field; dates ISO, reason maps sorted. :func:`summary_from_dict` reads it back.
+    """
+    return {
+        "warehouse": summary.warehouse,
+        "name": summary.name,
+        "provinsi": summary.provinsi,
+        "kabupaten": summary.kabupaten,
+        "lon": summary.lon,
+        "lat": summary.lat,
+        "folder": summary.folder,
+        "trucks": summary.trucks,
+        "trips": summary.trips,
+        "truck_days": summary.truck_days,
+        "distance_km": summary.distance_km,
+        "tonnes": summary.tonnes,
+        "status": summary.status,
+        "check_violations": summary.check_violations,
+        "regions": [
+            {
+                "provinsi": row.provinsi,
+                "kabupaten": row.kabupaten,
+                "tranche": row.tranche,
+                "families_served": row.families_served,
+                "kg": row.kg,
+                "families_unassigned": dict(sorted(row.families_unassigned.items())),
+                "last_delivery": row.last_delivery.isoformat() if row.last_delivery else None,
+            }
+            for row in summary.regions
+        ],
+    }
+
+
+def summary_from_dict(data: Mapping[str, Any]) -> WarehouseSummary:
+    """Read a summary back from :func:`summary_to_dict`'s form.
+
+    Raises
+    ------
+    KeyError, ValueError, TypeError
+        If a field is missing or malformed.
+    """
+    return WarehouseSummary(
+        warehouse=str(data["warehouse"]),
+        name=str(data["name"]),
+        provinsi=str(data["provinsi"]),
+        kabupaten=str(data["kabupaten"]),
+        lon=float(data["lon"]),
+        lat=float(data["lat"]),
+        folder=str(data["folder"]),
+        trucks=int(data["trucks"]),
+        trips=int(data["trips"]),
+        truck_days=int(data["truck_days"]),
+        distance_km=float(data["distance_km"]),
+        tonnes=float(data["tonnes"]),
+        status=str(data["status"]),
+        check_violations=int(data["check_violations"]),
+        regions=tuple(
+            RegionRow(
+                provinsi=str(row["provinsi"]),
+                kabupaten=str(row["kabupaten"]),
+                tranche=str(row["tranche"]),
+                families_served=int(row["families_served"]),
+                kg=float(row["kg"]),
+                families_unassigned={
+                    str(k): int(v) for k, v in dict(row["families_unassigned"]).items()
+                },
+                last_delivery=(
+                    date.fromisoformat(row["last_delivery"]) if row["last_delivery"] else None
+                ),
+            )
+            for row in data["regions"]
+        ),
+    )
+
+
+def summarise_plan_folder(out: Path, folder: str, *, check_violations: int = 0) -> WarehouseSummary:
+    """Summarise a warehouse's plan folder already written (a resumed run's earlier work).
+
+    Parameters
+    ----------
+    out
+        The national plan folder.
+    folder
+        The warehouse's plan folder relative to ``out`` (``warehouses/W0001``): its
+        ``scenario/`` copy and ``plan.json`` are read.
+    check_violations
+        Violations the checker found in it.
+
+    Returns
+    -------
+    WarehouseSummary
+        The same summary :func:`summarise_warehouse` gave when the folder was written.
+
+    Raises
+    ------
+    InputError
+        If the folder's scenario copy cannot be read.
+    OSError, KeyError, ValueError, TypeError
+        If its ``plan.json`` is missing or malformed.
+    """
+    from geodata.scenario_io import read_scenario
+    from optimizer.solution import plan_from_dict
+
+    path = out.joinpath(*folder.split("/"))
+    scenario = read_scenario(path / "scenario", side_files=False)
+    plan = plan_from_dict(json.loads((path / "plan.json").read_text(encoding="utf-8")))
+    return summarise_warehouse(scenario, plan, folder, check_violations=check_violations)
 
 
 # --- words -----------------------------------------------------------------------------------

@@ -449,3 +449,22 @@ def test_a_planned_warehouse_accounts_for_every_family() -> None:
         assert row.families == due[row.kabupaten], row
     assert any(row.families_unassigned.get("stock") for row in summary.regions)
     assert sum(r.kg for r in summary.regions) == pytest.approx(plan.kpis.kg_delivered)
+
+
+def test_a_summary_survives_json_and_a_written_folder_gives_it_again(tmp_path: Path) -> None:
+    from documents.national_index import (
+        summarise_plan_folder,
+        summary_from_dict,
+        summary_to_dict,
+    )
+    from documents.plan_files import write_complete_plan
+
+    scenario = _regional_tiny()
+    plan = make_tiny_plan(scenario)
+    summary = summarise_warehouse(scenario, plan, "warehouses/W1", check_violations=2)
+    text = json.dumps(summary_to_dict(summary))
+    assert summary_from_dict(json.loads(text)) == summary
+    # A resumed run reads what an earlier run wrote instead of planning it again.
+    write_complete_plan(scenario, plan, tmp_path / "warehouses" / "W1")
+    again = summarise_plan_folder(tmp_path, "warehouses/W1", check_violations=2)
+    assert again == summary
