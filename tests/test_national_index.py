@@ -468,3 +468,58 @@ def test_a_summary_survives_json_and_a_written_folder_gives_it_again(tmp_path: P
     write_complete_plan(scenario, plan, tmp_path / "warehouses" / "W1")
     again = summarise_plan_folder(tmp_path, "warehouses/W1", check_violations=2)
     assert again == summary
+
+
+def test_the_index_map_opens_each_warehouse_popup_in_a_browser(
+    tmp_path: Path, national_case: tuple[Scenario, list[WarehouseSummary], list[_Unmet]]
+) -> None:
+    """Headless Chromium (skipped without it): no script error, a circle per warehouse, links."""
+    import re
+
+    from tests.conftest import find_chromium
+
+    chromium = find_chromium()
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    national, summaries, unmet = national_case
+    write_national_index(tmp_path, national, summaries, unmet=unmet)
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            context = browser.new_context()
+            context.route(re.compile(r"^https?://"), lambda route: route.abort())
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto((tmp_path / "map.html").as_uri())
+            page.wait_for_selector(".bsb-index-info")
+            # Open every circle's popup in turn; keep what each shows.
+            popups = page.evaluate(
+                """() => {
+                  const map = Object.keys(window).filter(k => /^map_[0-9a-f]+$/.test(k))
+                    .map(k => window[k])[0];
+                  const shown = [];
+                  map.eachLayer(layer => {
+                    if (layer instanceof L.CircleMarker) {
+                      layer.openPopup();
+                      const box = layer.getPopup().getElement()
+                        .querySelector('.leaflet-popup-content');
+                      const link = box.querySelector('a');
+                      shown.push([box.querySelector('b').textContent,
+                                  link ? link.getAttribute('href') : null]);
+                    }
+                  });
+                  return shown;
+                }"""
+            )
+            info = page.locator(".bsb-index-info").inner_text()
+        finally:
+            browser.close()
+    assert errors == []
+    assert sorted(popups) == [
+        ["Gudang 0 (W0)", "warehouses/W0/map.html"],
+        ["Gudang 1 (W1)", "warehouses/W1/map.html"],
+        ["Gudang 2 (W2)", None],
+    ]
+    assert "KPM tanpa gudang: 10" in info
