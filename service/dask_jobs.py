@@ -250,6 +250,8 @@ def run_on_dask(args: JobArgs, events: _Events, stop: threading.Event) -> int:
         )
         LOG.info("job %s runs on the Dask cluster at %s as task %s", args.job, args.scheduler, name)
         relay = _Relay(events)
+        # Until a worker takes the task (all may be busy), the job says what it waits for.
+        events.send(Progress(progress=0.0, message=f"waiting for a worker of {args.scheduler}"))
         stop_sent = False
         while not future.done():
             if stop.is_set() and not stop_sent:

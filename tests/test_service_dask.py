@@ -81,6 +81,7 @@ def test_a_job_runs_as_a_task_on_the_cluster(
     events = pipe.events()
     assert isinstance(events[-1], Done)
     assert events[-1].status == "complete"
+    assert events[0] == Progress(0.0, f"waiting for a worker of {cluster.scheduler_address}")
     progress = _progress(events)
     assert progress and progress == sorted(progress)
     plan = json.loads((tmp_path / "plan" / "plan.json").read_text(encoding="utf-8"))
