@@ -2015,6 +2015,14 @@ def _service_database(data_dir: Path, db_url: str | None) -> Iterator[Any]:
     help="Memory cap of one job, its planner processes included; past it the job fails "
     "(default: half the machine's memory divided by --max-jobs).",
 )
+@click.option(
+    "--scheduler",
+    envvar="BSB_SCHEDULER",
+    default=None,
+    metavar="ADDR",
+    help="A Dask scheduler (tcp://host:8786): each job's pipeline runs as a task on that "
+    "cluster, whose workers must see the data folder at the same path (env BSB_SCHEDULER).",
+)
 @_handle_errors
 def serve(
     host: str,
@@ -2026,6 +2034,7 @@ def serve(
     job_workers: int | None,
     max_body_mb: float,
     job_memory_mb: int | None,
+    scheduler: str | None,
 ) -> None:
     """Run the planning service: HTTP API under /api/v1 and a web page at /.
 
@@ -2044,7 +2053,16 @@ def serve(
         job_workers=job_workers,
         max_body_bytes=int(max_body_mb * 2**20),
         job_memory_mb=job_memory_mb,
+        scheduler=scheduler,
     )
+    if scheduler is not None:
+        from service.dask_jobs import SchedulerError, check_scheduler
+
+        try:
+            workers = check_scheduler(scheduler)
+        except SchedulerError as error:
+            raise click.UsageError(str(error)) from error
+        LOG.info("jobs run on the Dask cluster at %s (%d worker(s) now)", scheduler, workers)
     import uvicorn
 
     from service.app import create_app
@@ -2069,6 +2087,7 @@ def serve(
 @click.option("--progress", default=None)
 @click.option("--today", default=None)
 @click.option("--freeze-days", type=int, default=None)
+@click.option("--scheduler", default=None)
 def job_worker(**options: Any) -> None:
     """Run one job of bsb serve (the server starts this; it is not for people).
 

@@ -128,12 +128,19 @@ class JobManager:
     def start(self) -> None:
         """Recover from the previous run, then start scheduling."""
         self.config.create_folders()
-        LOG.info(
-            "up to %d job(s) at once, %d planner process(es) and %d MB each",
-            self.config.max_jobs,
-            self.config.workers_per_job,
-            self.memory_cap_mb,
-        )
+        if self.config.scheduler is not None:
+            LOG.info(
+                "up to %d job(s) at once, each a task on the Dask cluster at %s",
+                self.config.max_jobs,
+                self.config.scheduler,
+            )
+        else:
+            LOG.info(
+                "up to %d job(s) at once, %d planner process(es) and %d MB each",
+                self.config.max_jobs,
+                self.config.workers_per_job,
+                self.memory_cap_mb,
+            )
         self.recover()
         self._scheduler = threading.Thread(target=self._schedule, name="bsb-scheduler")
         self._scheduler.start()
@@ -387,6 +394,8 @@ class JobManager:
             "--parent-pid",
             str(os.getpid()),
         ]
+        if self.config.scheduler is not None:
+            command += ["--scheduler", self.config.scheduler]
         if job.strategy:
             command += ["--strategy", job.strategy]
         if job.seed is not None:

@@ -804,3 +804,59 @@ def test_scenario_doc_roster_count_message_is_what_the_reader_says(
     quoted_in_doc = re.search(r'\("(drop point .*? table)"\)', " ".join(scenario_doc.split()))
     assert quoted_in_doc is not None
     assert problem.message.startswith(quoted_in_doc.group(1))
+
+
+# --- docs/national.md -------------------------------------------------------------------------
+
+
+def _national_index_case() -> tuple[Scenario, dict[str, Any], list[str]]:
+    """The tiny scenario as a national one: its plan summarised, one family left unmet."""
+    from documents.national_index import (
+        national_index_dict,
+        summarise_warehouse,
+        summary_rows,
+    )
+    from tests.conftest import make_tiny_plan
+
+    scenario = make_tiny_scenario()
+    summary = summarise_warehouse(scenario, make_tiny_plan(scenario), "warehouses/W1")
+
+    @dataclasses.dataclass(frozen=True)
+    class Unmet:
+        drop_point: str
+        families: int
+        reason_code: str
+
+    unmet = [Unmet("P2", 1, "stock")]
+    index = national_index_dict(scenario, [summary], unmet=unmet)
+    header, _ = summary_rows("kabupaten", scenario, [summary], unmet=unmet)
+    return scenario, index, header
+
+
+def test_national_doc_lists_exactly_the_index_keys() -> None:
+    doc = _text(DOCS / "national.md")
+    _, index, _ = _national_index_case()
+    assert _first_column(_section(doc, "### Top level")) == set(index)
+    assert _first_column(_section(doc, "### Totals")) == set(index["totals"])
+    assert _first_column(_section(doc, "### Warehouse entry")) == set(index["warehouses"][0])
+
+
+def test_national_doc_lists_exactly_the_summary_columns() -> None:
+    from documents.national_index import STATUSES
+
+    doc = _text(DOCS / "national.md")
+    scenario, _, header = _national_index_case()
+    reasons = {"stock", "fleet_time"}  # the tiny plan's reasons, and the unmet family's
+    generic = set()
+    for key in header:
+        for tranche in scenario.tranches:
+            if key.endswith(f"_{tranche.id}"):
+                key = key.removesuffix(f"_{tranche.id}") + "_{tranche}"
+        for reason in reasons:
+            key = key.replace(f"_{reason}_", "_{reason}_")
+        generic.add(key)
+    assert "families_unassigned_{reason}_{tranche}" in generic
+    section = _section(doc, "## Summaries by province and regency")
+    assert _first_column(section) == generic
+    statuses = _section(doc, "### Warehouse entry")
+    assert all(f"`{status}`" in statuses for status in STATUSES)
