@@ -20,7 +20,8 @@ Each island gets its share of the families (:data:`ISLAND_FAMILY_SHARE`, the 202
 shares of the population; Java holds more than half), split over its districts by lognormal
 weights (:data:`DISTRICT_WEIGHT_SIGMA`): a few crowded districts, many small ones, as real
 district populations are. A sample smaller than the nation keeps whole regencies: it draws
-regencies by weight (about :data:`MIN_POINTS_PER_REGENCY` points each at least), so that a
+regencies by weight (no more than the warehouses wanted, and about
+:data:`MIN_POINTS_PER_REGENCY` points each at least), so that a
 small sample is a few crowded regencies rather than single points all over the map. Drop points
 are RW-level points of about ``families_per_point`` families each (normal spread, as in
 :mod:`geodata.sample`), scattered around their district's centroid at a spread that follows the
@@ -397,7 +398,7 @@ def make_national(
     )
     rng = np.random.default_rng(draw_seed)
     n_points = min(families, max(1, round(families / families_per_point)))
-    district_points = _points_per_district(rng, geo, n_points)
+    district_points = _points_per_district(rng, geo, n_points, warehouses)
     district_of_point = np.repeat(np.arange(len(geo.kode)), district_points)
     kpm = _families_per_point(rng, n_points, families, families_per_point)
     lon, lat = _scatter_on_land(rng, geo, district_of_point)
@@ -717,35 +718,69 @@ def _district_weights(rng: np.random.Generator, geo: _Geography) -> FloatArray:
     return result
 
 
-def _points_per_district(rng: np.random.Generator, geo: _Geography, n_points: int) -> IntArray:
-    """Points of each district: regencies drawn by weight, then points over their districts."""
+def _points_per_district(
+    rng: np.random.Generator, geo: _Geography, n_points: int, warehouses: int
+) -> IntArray:
+    """Points of each district: regencies drawn by weight, then points over their districts.
+
+    At most one regency per warehouse wanted (each regency with points gets a warehouse) and
+    per :data:`MIN_POINTS_PER_REGENCY` points. Islands get regencies and points by their share
+    of the families, then regencies within an island are drawn by weight: drawing by weight
+    over the whole nation and then sharing by weight again would crowd Java twice over.
+    """
     weight = _district_weights(rng, geo)
     n_regencies = len(geo.regency_kode)
     regency_weight: FloatArray = np.bincount(
         geo.regency, weights=weight, minlength=n_regencies
     ).astype(np.float64)
-    keep = min(n_regencies, max(1, n_points // MIN_POINTS_PER_REGENCY))
-    if keep < n_regencies:
-        chosen = np.sort(
-            rng.choice(
-                n_regencies, size=keep, replace=False, p=regency_weight / regency_weight.sum()
-            )
-        )
-    else:
-        chosen = np.arange(n_regencies)
+    island_of_regency = [island_of_province(code) for code in geo.province_code]
+    islands = [name for name in ISLAND_FAMILY_SHARE if name in set(island_of_regency)]
+    members = [
+        np.array([r for r in range(n_regencies) if island_of_regency[r] == name], dtype=np.int64)
+        for name in islands
+    ]
+    share = np.array([ISLAND_FAMILY_SHARE[name] for name in islands])
+    keep = min(n_regencies, warehouses, max(1, n_points // MIN_POINTS_PER_REGENCY))
+    keep_per_island = _capped_split(keep, share, np.array([m.size for m in members]))
     regency_points = np.zeros(n_regencies, dtype=np.int64)
-    regency_points[chosen] = _largest_remainder(n_points, regency_weight[chosen], minimum=1)
+    on_island = keep_per_island > 0
+    island_points = _largest_remainder(
+        n_points, share[on_island], minimum=keep_per_island[on_island]
+    )
+    for island, points in zip(np.flatnonzero(on_island).tolist(), island_points, strict=True):
+        mine = members[island]
+        count = int(keep_per_island[island])
+        if count < mine.size:
+            odds = regency_weight[mine] / regency_weight[mine].sum()
+            mine = np.sort(rng.choice(mine, size=count, replace=False, p=odds))
+        regency_points[mine] = _largest_remainder(int(points), regency_weight[mine], minimum=1)
     district_points = np.zeros(len(geo.kode), dtype=np.int64)
-    for r in chosen:
+    for r in np.flatnonzero(regency_points):
         mine = np.flatnonzero(geo.regency == r)
-        share = weight[mine] / weight[mine].sum()
-        district_points[mine] = rng.multinomial(int(regency_points[r]), share)
+        district_points[mine] = rng.multinomial(
+            int(regency_points[r]), weight[mine] / weight[mine].sum()
+        )
     return district_points
 
 
-def _largest_remainder(total: int, weight: FloatArray, *, minimum: int = 0) -> IntArray:
-    """Split ``total`` in proportion to ``weight``, each at least ``minimum`` (whole numbers)."""
-    base = np.full(weight.size, minimum, dtype=np.int64)
+def _capped_split(total: int, weight: FloatArray, cap: IntArray) -> IntArray:
+    """Split ``total`` by largest remainders in proportion to ``weight``, none above its cap."""
+    split = np.zeros(weight.size, dtype=np.int64)
+    open_ = cap > 0
+    while (left := total - int(split.sum())) > 0 and open_.any():
+        split[open_] += _largest_remainder(left, weight[open_])
+        split = np.minimum(split, cap)
+        open_ = split < cap
+    return split
+
+
+def _largest_remainder(total: int, weight: FloatArray, *, minimum: int | IntArray = 0) -> IntArray:
+    """Split ``total`` in proportion to ``weight``, each at least ``minimum`` (whole numbers).
+
+    What is left over the minimums is shared by weight; when the minimums exceed ``total``
+    each gets its minimum.
+    """
+    base = np.zeros(weight.size, dtype=np.int64) + minimum
     rest = total - int(base.sum())
     if rest <= 0:
         return base
