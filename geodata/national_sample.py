@@ -20,8 +20,8 @@ Each island gets its share of the families (:data:`ISLAND_FAMILY_SHARE`, the 202
 shares of the population; Java holds more than half), split over its districts by lognormal
 weights (:data:`DISTRICT_WEIGHT_SIGMA`): a few crowded districts, many small ones, as real
 district populations are. A sample smaller than the nation keeps whole regencies: it draws
-regencies by weight (no more than the warehouses wanted, and about
-:data:`MIN_POINTS_PER_REGENCY` points each at least), so that a
+regencies by weight (one per :data:`WAREHOUSES_PER_REGENCY` warehouses wanted, as in the nation,
+and about :data:`MIN_POINTS_PER_REGENCY` points each at least), so that a
 small sample is a few crowded regencies rather than single points all over the map. Drop points
 are RW-level points of about ``families_per_point`` families each (normal spread, as in
 :mod:`geodata.sample`), scattered around their district's centroid at a spread that follows the
@@ -101,6 +101,7 @@ __all__ = [
     "NATIONAL_WAREHOUSES",
     "PROVINCE_NAMES",
     "RW_PER_DESA",
+    "WAREHOUSES_PER_REGENCY",
     "island_of_province",
     "make_national",
     "write_national",
@@ -141,6 +142,9 @@ districts holds about five times the median (an estimate of real district popula
 
 MIN_POINTS_PER_REGENCY = 20
 """A sample of N points keeps at most N / 20 regencies (all 514 from 10,280 points on)."""
+WAREHOUSES_PER_REGENCY = 3
+"""About 1,550 warehouse units over 514 regencies: a sample keeps one regency per three
+warehouses wanted, so that its regencies are served as densely as the nation's."""
 MIN_POINTS_PER_WAREHOUSE = 10
 """At most one warehouse per this many points (a small sample gets few warehouses)."""
 RW_PER_DESA = 9
@@ -723,8 +727,8 @@ def _points_per_district(
 ) -> IntArray:
     """Points of each district: regencies drawn by weight, then points over their districts.
 
-    At most one regency per warehouse wanted (each regency with points gets a warehouse) and
-    per :data:`MIN_POINTS_PER_REGENCY` points. Islands get regencies and points by their share
+    At most one regency per :data:`WAREHOUSES_PER_REGENCY` warehouses wanted and per
+    :data:`MIN_POINTS_PER_REGENCY` points. Islands get regencies and points by their share
     of the families, then regencies within an island are drawn by weight: drawing by weight
     over the whole nation and then sharing by weight again would crowd Java twice over.
     """
@@ -740,7 +744,11 @@ def _points_per_district(
         for name in islands
     ]
     share = np.array([ISLAND_FAMILY_SHARE[name] for name in islands])
-    keep = min(n_regencies, warehouses, max(1, n_points // MIN_POINTS_PER_REGENCY))
+    keep = min(
+        n_regencies,
+        math.ceil(warehouses / WAREHOUSES_PER_REGENCY),
+        max(1, n_points // MIN_POINTS_PER_REGENCY),
+    )
     keep_per_island = _capped_split(keep, share, np.array([m.size for m in members]))
     regency_points = np.zeros(n_regencies, dtype=np.int64)
     on_island = keep_per_island > 0
