@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,11 @@ from geodata.national_sample import (
 from geodata.output_guard import MANIFEST_NAME, read_manifest
 from geodata.scenario_io import read_scenario
 from optimizer.builder import inside_indonesia
+from optimizer.checker import check_plan
 from optimizer.errors import InputError
-from optimizer.model import DropPoint, Scenario, Warehouse, haversine_km
+from optimizer.model import DropPoint, Scenario, SolverSettings, Warehouse, haversine_km
+from optimizer.planner import plan_scenario
+from optimizer.solution import plan_to_dict
 from tests.conftest import tree_digest
 
 SHARED_NATIONAL = Path(
@@ -197,6 +201,16 @@ def test_write_national_reads_back_equal_and_refuses_to_overwrite(
     assert tree_digest(folder) == before
     write_national(small, folder, force=True)
     assert read_scenario(folder) == small
+
+
+def test_a_small_national_sample_plans_whole_and_passes_the_checker(small: Scenario) -> None:
+    scenario = replace(small, solver=SolverSettings(time_limit_s=10.0, seed=1, solution_limit=20))
+    plan = plan_scenario(scenario)
+    assert check_plan(scenario, plan_to_dict(plan)) == []
+    # Stock is exactly the need and every point is near its warehouse: all is delivered.
+    assert plan.unassigned == ()
+    delivered = Counter(stop.drop_point for route in plan.routes for stop in route.stops)
+    assert set(delivered) == {p.id for p in scenario.drop_points}
 
 
 @pytest.mark.parametrize(
