@@ -58,7 +58,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from geodata.land import find_sea_points
+from geodata.land import find_sea_points, load_land
 from geodata.output_guard import check_output_folder, write_folder_atomically
 from geodata.sample import (
     _NAME_HEADS,
@@ -162,8 +162,8 @@ ANCHOR_BEARINGS = 32
 ANCHOR_GRID_STEP_KM = 0.2
 ANCHOR_GRID_KM = (5.0, 20.0, 80.0)
 """When the rings find no land (islets between their bearings): grids of this step out to these
-half-widths. Any land lies within 141 m of a node, so a node within the land tolerance (150 m)
-is found whenever there is land inside the grid."""
+half-widths, whose nodes inside a land polygon are candidates (an islet narrower than the step
+may be missed; the next land is then found)."""
 KMEANS_ITERATIONS = 10
 
 PROVINCE_NAMES: dict[str, str] = {
@@ -891,8 +891,8 @@ def _land_anchors(geo: _Geography, districts: IntArray) -> list[tuple[float, flo
         base_lon + np.tile(ring_r * np.cos(ring_b), len(at_sea)) / np.cos(np.radians(base_lat)),
         "lon",
     )
-    wet = np.zeros(cand_lon.size, dtype=bool)
-    wet[[point.index for point in find_sea_points(cand_lon, cand_lat)]] = True
+    # Inside a land polygon or not: no distances to measure, and a node inside land is on it.
+    wet = ~load_land().contains(cand_lon, cand_lat)
     problems: list[Problem] = []
     for slot, k in enumerate(at_sea):
         lo = slot * per_district
@@ -929,9 +929,7 @@ def _land_on_grid(lon: float, lat: float) -> tuple[float, float] | None:
         east_km, north_km = east_km[order], north_km[order]
         node_lat = _clip_round(lat + north_km / 111.32, "lat")
         node_lon = _clip_round(lon + east_km / (111.32 * math.cos(math.radians(lat))), "lon")
-        wet = np.zeros(node_lon.size, dtype=bool)
-        wet[[point.index for point in find_sea_points(node_lon, node_lat)]] = True
-        dry = np.flatnonzero(~wet)
+        dry = np.flatnonzero(load_land().contains(node_lon, node_lat))
         if dry.size:
             return float(node_lon[dry[0]]), float(node_lat[dry[0]])
     return None
