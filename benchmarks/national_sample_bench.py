@@ -21,7 +21,13 @@ from geodata.national_sample import NATIONAL_FAMILIES, NATIONAL_WAREHOUSES
 
 
 def _peak_mb() -> float:
-    # Linux reports ru_maxrss in KiB.
+    # VmHWM belongs to this process image: ru_maxrss would carry the parent's peak over to the
+    # reading child (Linux keeps it across fork and exec). Both are in KiB.
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
