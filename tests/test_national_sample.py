@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -71,6 +73,33 @@ def _nearest(scenario: Scenario) -> dict[str, str]:
 def test_same_seed_gives_identical_scenario_and_another_seed_another(small: Scenario) -> None:
     assert make_national(families=2000, seed=3) == small
     assert make_national(families=2000, seed=4).drop_points != small.drop_points
+
+
+@pytest.mark.parametrize(
+    ("families", "warehouses", "per_point"),
+    [(1, 1, 50), (7, 3, 50), (120, 1550, 50), (5000, 1, 50), (3000, 10, 1)],
+)
+def test_any_size_down_to_one_family(families: int, warehouses: int, per_point: int) -> None:
+    scenario = make_national(families=families, warehouses=warehouses, families_per_point=per_point)
+    assert sum(p.kpm for p in scenario.drop_points) == families
+    assert 1 <= len(scenario.warehouses) <= warehouses
+    assert sum(w.stock_kg for w in scenario.warehouses) == families * RATION_KG
+
+
+def test_the_same_seed_gives_the_same_files_in_another_process(tmp_path: Path) -> None:
+    # Nothing may hang on the order of a set of strings, which differs between processes.
+    digests = set()
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"hash-{hash_seed}"
+        subprocess.run(
+            [sys.executable, "-m", "cli", "sample", str(out), "--national", "--families", "3000"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        digests.add((out / "drop_points.csv").read_bytes() + (out / "trucks.csv").read_bytes())
+    assert len(digests) == 1
 
 
 def test_families_add_up_exactly_in_points_of_about_fifty(
