@@ -19,10 +19,11 @@ How families are spread
 Each island gets its share of the families (:data:`ISLAND_FAMILY_SHARE`, the 2020 census's
 shares of the population; Java holds more than half), split over its districts by lognormal
 weights (:data:`DISTRICT_WEIGHT_SIGMA`): a few crowded districts, many small ones, as real
-district populations are. A sample smaller than the nation keeps whole regencies: it draws
-regencies by weight (one per :data:`WAREHOUSES_PER_REGENCY` warehouses wanted, as in the nation,
-and about :data:`MIN_POINTS_PER_REGENCY` points each at least), so that a
-small sample is a few crowded regencies rather than single points all over the map. Drop points
+district populations are. A sample smaller than the nation keeps whole regencies: each island
+gets its share of them, drawn by weight (one regency per :data:`WAREHOUSES_PER_REGENCY`
+warehouses wanted, as in the nation, and at most one per :data:`MIN_POINTS_PER_REGENCY`
+points), so that a small sample is a few crowded regencies rather than single points all over
+the map. Drop points
 are RW-level points of about ``families_per_point`` families each (normal spread, as in
 :mod:`geodata.sample`), scattered around their district's centroid at a spread that follows the
 gap to the neighbouring districts. The kecamatan of a point is its district; its desa are
@@ -31,7 +32,7 @@ groups of :data:`RW_PER_DESA` points named after the district.
 Every place passes the land test the reader applies (:func:`geodata.land.find_sea_points`):
 a point drawn in the sea is drawn again nearer its centroid, and what is still in the sea goes
 to the district's anchor, its centroid or, for a centroid in the sea (island districts), the
-nearest land found on rings around it.
+nearest land found on rings around it (then on a fine grid, for islets between the rings).
 
 Warehouses, stock and fleet
 ---------------------------
