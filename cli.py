@@ -747,13 +747,14 @@ def _road_warnings(scenario: Any, scenario_dir: Path) -> list[str]:
     type=click.IntRange(min=1),
     default=400,
     show_default=True,
-    help="Number of drop points.",
+    help="Number of drop points (not with --national: give --families).",
 )
 @click.option(
     "--warehouses",
     type=click.IntRange(min=1),
     default=None,
-    help="Number of warehouses (default: one per 500 drop points, at least 2).",
+    help="Number of warehouses (default: one per 500 drop points, at least 2; with --national "
+    "1,550, at least one per regency with points).",
 )
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option(
@@ -763,6 +764,38 @@ def _road_warnings(scenario: Any, scenario_dir: Path) -> list[str]:
     default=None,
     help="Place points in the real villages of Kabupaten Bogor (a folder like ../shared/geodata).",
 )
+@click.option(
+    "--national",
+    is_flag=True,
+    help="A national scenario: families over the districts of all Indonesia, warehouses per "
+    "regency, stock and fleet in proportion.",
+)
+@click.option(
+    "--families",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --national: families (KPM) in all [default: 10,000,000].",
+)
+@click.option(
+    "--families-per-point",
+    type=click.IntRange(min=1, max=10_000),
+    default=None,
+    help="With --national: mean families per drop point [default: 50].",
+)
+@click.option(
+    "--stock-ratio",
+    type=click.FloatRange(min=0.0, max=100.0),
+    default=None,
+    help="With --national: total stock as a share of the families' need [default: 1.0].",
+)
+@click.option(
+    "--centroids",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --national: district centroids (kode,nama,lat,lng, like "
+    "../shared/geodata/national/kec_centroids.csv; regency names from kab_centroids.csv beside "
+    "it). Default: synthetic districts over the main islands.",
+)
 @force_option
 @_handle_errors
 def sample(
@@ -771,22 +804,82 @@ def sample(
     warehouses: int | None,
     seed: int,
     bogor_dir: Path | None,
+    national: bool,
+    families: int | None,
+    families_per_point: int | None,
+    stock_ratio: float | None,
+    centroids: Path | None,
     force: bool,
 ) -> None:
     """Write a seeded synthetic scenario shaped like Kabupaten Bogor to OUT_DIR.
 
+    With --national, a scenario of the whole programme (or any share of it): for example
+    `bsb sample nat --national --families 750000 --warehouses 100 --centroids
+    ../shared/geodata/national/kec_centroids.csv`.
+
     OUT_DIR must be new or empty, or (with --force) a sample scenario bsb wrote.
     """
-    from geodata.sample import write_sample
+    from click.core import ParameterSource
 
-    scenario = write_sample(
-        out_dir,
-        n_drop_points=size,
-        n_warehouses=warehouses,
-        seed=seed,
-        bogor_geodata=bogor_dir,
-        force=force,
-    )
+    national_only = {
+        "--families": families,
+        "--families-per-point": families_per_point,
+        "--stock-ratio": stock_ratio,
+        "--centroids": centroids,
+    }
+    if not national:
+        given = [name for name, value in national_only.items() if value is not None]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} needs --national")
+        from geodata.sample import write_sample
+
+        scenario = write_sample(
+            out_dir,
+            n_drop_points=size,
+            n_warehouses=warehouses,
+            seed=seed,
+            bogor_geodata=bogor_dir,
+            force=force,
+        )
+    else:
+        ctx = click.get_current_context()
+        if ctx.get_parameter_source("size") is ParameterSource.COMMANDLINE:
+            raise click.UsageError("--size does not go with --national: give --families")
+        if bogor_dir is not None:
+            raise click.UsageError("--bogor does not go with --national: give --centroids")
+        if centroids is not None and not centroids.is_file():
+            raise click.BadParameter(f"{centroids} is not a file", param_hint="--centroids")
+        from geodata.national_sample import (
+            FAMILIES_PER_POINT,
+            NATIONAL_FAMILIES,
+            NATIONAL_WAREHOUSES,
+            make_national,
+            write_national,
+        )
+        from geodata.output_guard import check_output_folder
+
+        # Refused before minutes of generating, not after.
+        check_output_folder(out_dir, kind="scenario", force=force, option="OUT_DIR")
+        if (
+            families_per_point is not None
+            and families is not None
+            and families_per_point > families
+        ):
+            raise click.BadParameter(
+                f"{families_per_point} is more than --families {families}",
+                param_hint="--families-per-point",
+            )
+        scenario = make_national(
+            families=NATIONAL_FAMILIES if families is None else families,
+            warehouses=NATIONAL_WAREHOUSES if warehouses is None else warehouses,
+            seed=seed,
+            centroids=centroids,
+            families_per_point=FAMILIES_PER_POINT
+            if families_per_point is None
+            else families_per_point,
+            stock_ratio=1.0 if stock_ratio is None else stock_ratio,
+        )
+        write_national(scenario, out_dir, force=force)
     click.echo(
         f"Sample scenario {scenario.name} written to {out_dir}: {len(scenario.warehouses)} "
         f"warehouses, {len(scenario.trucks)} trucks, {len(scenario.drop_points)} drop points."

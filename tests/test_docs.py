@@ -438,6 +438,47 @@ def test_scenario_doc_quotes_the_sample_files_as_written(scenario_doc: str, tmp_
             assert actual.startswith(lines), f"{name}: {hint}"
 
 
+def test_scenario_doc_quotes_the_national_sample_as_written(
+    scenario_doc: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "national"
+    result = CliRunner().invoke(
+        main, ["sample", str(folder), "--national", "--families", "2000", "--seed", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    section = _section(scenario_doc, "## National sample")
+    quoted = dict(_QUOTED_FILE.findall(section))
+    assert set(quoted) == {"warehouses.csv", "drop_points.csv"}
+    for name, lines in quoted.items():
+        assert _text(folder / name).startswith(lines), (
+            f"{name}: regenerate with bsb sample OUT --national --families 2000 --seed 3"
+        )
+
+
+def test_scenario_doc_national_options_are_the_commands(scenario_doc: str) -> None:
+    from geodata.national_sample import FAMILIES_PER_POINT, NATIONAL_FAMILIES, NATIONAL_WAREHOUSES
+
+    section = _section(scenario_doc, "## National sample")
+    rows = {
+        match.group(1): match.group(2)
+        for match in re.finditer(r"^\| `(--[a-z-]+)[^`]*` \| ([^|]+) \|", section, re.MULTILINE)
+    }
+    sample = main.commands["sample"]
+    options = {opt for param in sample.params for opt in getattr(param, "opts", ())}
+    assert set(rows) <= options
+    assert set(rows) == {
+        "--families",
+        "--warehouses",
+        "--seed",
+        "--centroids",
+        "--families-per-point",
+        "--stock-ratio",
+    }
+    assert rows["--families"].strip() == f"{NATIONAL_FAMILIES:,}"
+    assert rows["--warehouses"].strip() == f"{NATIONAL_WAREHOUSES:,}"
+    assert rows["--families-per-point"].strip() == str(FAMILIES_PER_POINT)
+
+
 def test_scenario_doc_indonesian_locale_example_reads_like_the_sample(
     scenario_doc: str, tmp_path: Path
 ) -> None:
