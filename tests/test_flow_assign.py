@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +21,8 @@ from scipy.sparse.csgraph import maximum_flow
 from optimizer import flow_assign
 from optimizer.flow_assign import assign_by_flow, family_kg, min_cost_transport
 from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse, haversine_km
-from optimizer.planner import PlannerOptions
+from optimizer.planner import ASSIGNMENTS, PlannerOptions
+from optimizer.reasons import ReasonCode
 from tests.conftest import DRAMAGA, make_tiny_scenario, planned_feasible_and_conserved
 
 # --- the solver alone ------------------------------------------------------------------------
@@ -380,3 +384,21 @@ def test_planner_flow_reports_stock_when_every_warehouse_is_empty() -> None:
     )
     plan, _ = planned_feasible_and_conserved(scenario, PlannerOptions(assignment="flow"))
     assert {u.reason_code.value for u in plan.unassigned} == {"stock"}
+
+
+# --- the docs ------------------------------------------------------------------------------------
+
+
+def test_docs_name_every_option_and_default_of_the_assignment() -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "national.md").read_text("utf-8")
+    section = text.split("## Assignment", 1)[1]
+    parameters = inspect.signature(assign_by_flow).parameters
+    for name in ("nearest", "max_km", "unmet_penalty_per_family", "distance_km"):
+        assert f"`{name}`" in section, name
+    assert f"default {parameters['nearest'].default}" in section
+    for name in ASSIGNMENTS:
+        assert f'assignment="{name}"' in section, name
+    assert f'(assignment="{PlannerOptions().assignment}")` (the default)' in section
+    for code in re.findall(r"are `(\w+)`", section):
+        assert code in {c.value for c in ReasonCode}, code
+    assert f"{family_kg(_scenario([], [])):g} kg" in section
