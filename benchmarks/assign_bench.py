@@ -24,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -125,6 +126,7 @@ class NationalRow:
     arcs: int
     build_s: float
     assign_s: float
+    assign_cpu_s: float
     rss_before_mb: float
     rss_after_mb: float
     families: int
@@ -150,7 +152,9 @@ def _run_national(
     scenario = national_scenario(n_points, n_warehouses, seed)
     build_s = time.monotonic() - started
     before = peak_rss_mb()
+    cpu_started = time.process_time()
     result = assign_by_flow(scenario, nearest=nearest, unmet_penalty_per_family=penalty_km)
+    cpu_s = time.process_time() - cpu_started
     after = peak_rss_mb()
     served = sum(s.families for s in result.shares)
     unmet = sum(u.families for u in result.unmet)
@@ -162,6 +166,7 @@ def _run_national(
         arcs=n_points * min(nearest, n_warehouses),
         build_s=build_s,
         assign_s=result.seconds,
+        assign_cpu_s=cpu_s,
         rss_before_mb=before,
         rss_after_mb=after,
         families=served + unmet,
@@ -173,15 +178,16 @@ def _run_national(
 def national_table(rows: list[NationalRow]) -> str:
     """Markdown table of the national-size assignments."""
     lines = [
-        "| drop points | warehouses | nearest | unmet penalty | arcs | assignment s | peak RSS "
-        "before -> after (MB) | families | unmet families | km per family served |",
+        "| drop points | warehouses | nearest | unmet penalty | arcs | assignment s (CPU s) | "
+        "peak RSS before -> after (MB) | families | unmet families | km per family served |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         penalty = "none (max flow)" if r.penalty_km is None else f"{r.penalty_km:,.0f} km"
         lines.append(
             f"| {r.points:,} | {r.warehouses:,} | {r.nearest} | {penalty} | {r.arcs:,} | "
-            f"**{r.assign_s:.1f}** | {r.rss_before_mb:,.0f} -> {r.rss_after_mb:,.0f} | "
+            f"**{r.assign_s:.1f}** ({r.assign_cpu_s:.1f}) | "
+            f"{r.rss_before_mb:,.0f} -> {r.rss_after_mb:,.0f} | "
             f"{r.families:,} | {r.unmet:,} | {r.km_per_family:.1f} |"
         )
     return "\n".join(lines)
@@ -271,6 +277,30 @@ def planner_summary(rows: list[PlannerRow]) -> str:
     return "; ".join(out)
 
 
+def planner_verdict(rows: list[PlannerRow]) -> str:
+    """Which assignment planned better over the same scenarios: less rice left, then distance."""
+    totals = {}
+    for name in ("regret", "flow"):
+        mine = [r for r in rows if r.assignment == name]
+        totals[name] = (sum(r.kg_unassigned for r in mine), sum(r.distance_km for r in mine))
+    (regret_kg, regret_km), (flow_kg, flow_km) = totals["regret"], totals["flow"]
+    wins = sum(
+        (f.kg_unassigned, f.distance_km) < (r.kg_unassigned, r.distance_km)
+        for r, f in zip(
+            [r for r in rows if r.assignment == "regret"],
+            [r for r in rows if r.assignment == "flow"],
+            strict=True,
+        )
+    )
+    better = "flow" if (flow_kg, flow_km) < (regret_kg, regret_km) else "regret"
+    return (
+        f"Over these {len(rows) // 2} scenarios the flow leaves {flow_kg - regret_kg:+,.0f} kg "
+        f"unassigned and drives {flow_km - regret_km:+,.0f} km ({(flow_km / regret_km - 1):+.1%})"
+        f" against regret, and plans better (less rice left, then less distance) in {wins} of "
+        f"them; on the totals, **{better}** plans better."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the tables; write the RESULTS.md section unless told not to."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -290,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-planner", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
+    load_at_start = os.getloadavg()[0]
     national: list[NationalRow] = []
     if not args.skip_national:
         for k in (int(v) for v in args.nearest.split(",")):
@@ -328,8 +359,13 @@ def main(argv: list[str] | None = None) -> int:
             planner_table(planner),
             "",
             f"Totals: {planner_summary(planner)}.",
+            "",
+            planner_verdict(planner),
         ]
     notes = [
+        f"load average at start {load_at_start:.1f}, at end {os.getloadavg()[0]:.1f} (the 2 cores "
+        "are shared with other work: wall times carry its contention; CPU s is this process's "
+        "own time)",
         f"national: synthetic, seed {args.seed}, {FAMILIES_PER_POINT} families per point on "
         f"average, stock = need of the nearest points x U(0.7, 1.3) scaled to the national need "
         f"(one family = {family_kg(national_scenario(1, 1, 1)):.0f} kg)",
