@@ -297,7 +297,8 @@ def planner_verdict(rows: list[PlannerRow]) -> str:
         f"Over these {len(rows) // 2} scenarios the flow leaves {flow_kg - regret_kg:+,.0f} kg "
         f"unassigned and drives {flow_km - regret_km:+,.0f} km ({(flow_km / regret_km - 1):+.1%})"
         f" against regret, and plans better (less rice left, then less distance) in {wins} of "
-        f"them; on the totals, **{better}** plans better."
+        f"them; on the totals, **{better}** plans better. The planner's default "
+        f"(`PlannerOptions().assignment`): `{PlannerOptions().assignment}`."
     )
 
 

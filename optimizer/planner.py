@@ -7,11 +7,14 @@ How the problem is split, and why
    the point is open, on the roads of its access class. Deliveries that fail everywhere are
    unassigned with the binding reason (``no_road`` when no road of any class reaches the
    point, ``capacity`` when only trucks its warehouses lack can).
-2. **Warehouse assignment.** Drop points go to warehouses by *regret* (points with the most to
-   lose from a second-best warehouse choose first), each to the nearest warehouse that still has
-   stock and estimated fleet time for it. Stock is a hard limit; fleet time an estimate that only
-   steers. Rice moves in whole rations (``kg_per_kpm``): a family is served whole or waits.
-   Each warehouse's problem is then independent (national scale solves them in parallel).
+2. **Warehouse assignment.** Drop points go to warehouses by a min-cost flow of whole families
+   over the warehouses that can reach them (:mod:`optimizer.flow_assign`: as many families as
+   stock allows, at the least family-km), and what it leaves by *regret* (points with the most
+   to lose from a second-best warehouse choose first), each to the nearest warehouse that still
+   has stock and estimated fleet time for it (``PlannerOptions.assignment``). Stock is a hard
+   limit; fleet time an estimate that only steers. Rice moves in whole rations
+   (``kg_per_kpm``): a family is served whole or waits. Each warehouse's problem is then
+   independent (national scale solves them in parallel).
 3. **Routing.** Per warehouse and tranche, deliveries larger than a truckload are cut into full
    loads plus a remainder, and large sets are cut into angular sectors around the warehouse
    (``max_chunks_per_part``). Each part is a capacitated VRP with time windows whose vehicles are
@@ -140,12 +143,13 @@ class PlannerOptions:
     """Reachable warehouses each point keeps from screening, nearest first; a point that runs
     short of stock there is offered every warehouse that can serve it. Keeps memory in
     points x this, not points x warehouses."""
-    assignment: str = "regret"
-    """How deliveries get their warehouse in each stock round: ``"regret"`` (points with the
-    most to lose choose first, each its nearest warehouse with stock and estimated fleet time)
-    or ``"flow"`` (a min-cost flow of whole families over each point's reachable warehouses,
-    :mod:`optimizer.flow_assign`; what it leaves goes to regret). Measured side by side in
-    ``benchmarks/RESULTS.md`` (section ``assignment``)."""
+    assignment: str = "flow"
+    """How deliveries get their warehouse in each stock round: ``"flow"`` (a min-cost flow of
+    whole families over each point's reachable warehouses, :mod:`optimizer.flow_assign`; what
+    it leaves goes to regret) or ``"regret"`` alone (points with the most to lose choose first,
+    each its nearest warehouse with stock and estimated fleet time). The flow is the default:
+    side by side on sample scenarios (``benchmarks/RESULTS.md``, section ``assignment``) it
+    left less rice unassigned and drove less in total."""
 
     def __post_init__(self) -> None:
         if self.assignment not in ASSIGNMENTS:

@@ -398,7 +398,7 @@ def test_docs_name_every_option_and_default_of_the_assignment() -> None:
     assert f"default {parameters['nearest'].default}" in section
     for name in ASSIGNMENTS:
         assert f'assignment="{name}"' in section, name
-    assert f'(assignment="{PlannerOptions().assignment}")` (the default)' in section
+    assert f'PlannerOptions(assignment="{PlannerOptions().assignment}")` (the default)' in section
     for code in re.findall(r"are `(\w+)`", section):
         assert code in {c.value for c in ReasonCode}, code
     assert f"{family_kg(_scenario([], [])):g} kg" in section
