@@ -14,9 +14,9 @@ distance per family. By default every family that some warehouse can serve is se
 maximum flow, OR-Tools' ``solve_max_flow_with_min_cost``), at the least family-km: what a
 penalised "unmet" arc from each point to the sink gives when its penalty is large enough. A
 finite penalty per family (``unmet_penalty_per_family``) adds that arc, so a family is left
-unmet rather than carried farther than the penalty's km. The exact maximum flow is also the
-fastest: at national size a penalty large enough to guarantee it (about the largest arc times
-the number of warehouses) makes OR-Tools' cost scaling take twice as long (measured, section
+unmet rather than carried farther than the penalty's km. The exact maximum flow is also
+faster than a penalty large enough to give the same result: at national size a penalty of
+100,000 km per family made OR-Tools' cost scaling take 1.65 times as long (section
 ``assignment`` of ``benchmarks/RESULTS.md``).
 
 The graph is built with numpy arrays and handed to OR-Tools' ``SimpleMinCostFlow`` in one call:
