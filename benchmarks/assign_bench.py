@@ -17,36 +17,34 @@ Two measurements (section ``assignment`` of ``benchmarks/RESULTS.md``):
 
 Usage::
 
-    python -m benchmarks.assign_bench                      # both, writes RESULTS.md
-    python -m benchmarks.assign_bench --skip-planner --no-write
+    bsb bench assign                                  # both, writes RESULTS.md
+    bsb bench assign --skip-planner --no-write
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
-import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.metrics import replace_section, results_section
+from benchmarks.metrics import results_section
 from benchmarks.shortage import short_scenario
 from documents.pipeline import SolverOverrides, run_pipeline
 from geodata.sample import write_sample
 from geodata.scenario_io import read_scenario
-from optimizer.flow_assign import assign_by_flow, family_kg, unit_vectors
+from optimizer.flow_assign import assign_by_flow, unit_vectors
 from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse
 from optimizer.planner import PlannerOptions
 
 SECTION = "assignment"
 """The section of ``benchmarks/RESULTS.md`` these results replace."""
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 # Indonesia's span, and a few regional boxes (lon0, lon1, lat0, lat1, share of warehouses):
 # Sumatra, Java-Bali, Kalimantan, Sulawesi, Nusa Tenggara, Maluku-Papua. Java gets the most.
 REGIONS = (
@@ -302,60 +300,78 @@ def planner_verdict(rows: list[PlannerRow]) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; print the tables; write the RESULTS.md section unless told not to."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--points", type=int, default=200_000)
-    parser.add_argument("--warehouses", type=int, default=1550)
-    parser.add_argument("--nearest", default="8,17")
-    parser.add_argument(
-        "--penalties", default="100000,3000,300", help="km, runs with --nearest's last"
-    )
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--sizes", default="400,1000")
-    parser.add_argument("--seeds", default="1,2,3")
-    parser.add_argument("--time-limit", type=float, default=120.0)
-    parser.add_argument("--solution-limit", type=int, default=50, help="0: none")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--skip-national", action="store_true")
-    parser.add_argument("--skip-planner", action="store_true")
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args(argv)
-    load_at_start = os.getloadavg()[0]
-    national: list[NationalRow] = []
-    if not args.skip_national:
-        for k in (int(v) for v in args.nearest.split(",")):
-            national.append(run_national(args.points, args.warehouses, k, args.seed))
-            print(national_table(national[-1:]), flush=True)
-        for penalty in (float(v) for v in args.penalties.split(",") if v):
-            national.append(run_national(args.points, args.warehouses, k, args.seed, penalty))
-            print(national_table(national[-1:]), flush=True)
-    planner: list[PlannerRow] = []
-    if not args.skip_planner:
-        for short in (False, True):
-            for n in (int(v) for v in args.sizes.split(",")):
-                for seed in (int(v) for v in args.seeds.split(",")):
-                    for assignment in ("regret", "flow"):
-                        row = run_planner(
+def run_national_rows(
+    n_points: int,
+    n_warehouses: int,
+    *,
+    nearest: Sequence[int],
+    penalties_km: Sequence[float],
+    seed: int,
+    on_row: Callable[[NationalRow], None] | None = None,
+) -> list[NationalRow]:
+    """Assign the national scenario once per ``nearest``, then per penalty (last ``nearest``).
+
+    Each run is made in a fresh process, so that its peak memory is its own.
+    """
+    rows: list[NationalRow] = []
+    runs: list[tuple[int, float | None]] = [(k, None) for k in nearest]
+    runs += [(nearest[-1], penalty) for penalty in penalties_km]
+    for k, penalty in runs:
+        rows.append(run_national(n_points, n_warehouses, k, seed, penalty))
+        if on_row is not None:
+            on_row(rows[-1])
+    return rows
+
+
+def run_planner_rows(
+    sizes: Sequence[int],
+    seeds: Sequence[int],
+    *,
+    time_limit_s: float,
+    solution_limit: int | None,
+    workers: int,
+    on_row: Callable[[PlannerRow], None] | None = None,
+) -> list[PlannerRow]:
+    """Plan every sample (plain, then short) with regret and with flow."""
+    rows: list[PlannerRow] = []
+    for short in (False, True):
+        for n in sizes:
+            for seed in seeds:
+                for assignment in ("regret", "flow"):
+                    rows.append(
+                        run_planner(
                             n,
                             seed,
                             assignment,
                             short=short,
-                            time_limit_s=args.time_limit,
-                            solution_limit=args.solution_limit or None,
-                            workers=args.workers,
+                            time_limit_s=time_limit_s,
+                            solution_limit=solution_limit,
+                            workers=workers,
                         )
-                        planner.append(row)
-                        print(planner_table([row]).splitlines()[-1], flush=True)
-    if args.no_write:
-        return 0
-    command = "python -m benchmarks.assign_bench " + " ".join(argv or sys.argv[1:])
+                    )
+                    if on_row is not None:
+                        on_row(rows[-1])
+    return rows
+
+
+def section(
+    national: list[NationalRow],
+    planner: list[PlannerRow],
+    *,
+    command: str,
+    seed: int,
+    time_limit_s: float,
+    solution_limit: int | None,
+    workers: int,
+    load_at_start: float,
+) -> str:
+    """Return the RESULTS.md section of a run: machine, date, command, notes, the tables."""
     parts = []
     if national:
         parts += ["### National size: the min-cost flow alone", "", national_table(national), ""]
     if planner:
         parts += [
-            "### In the planner: regret (default) vs flow",
+            "### In the planner: regret vs flow",
             "",
             planner_table(planner),
             "",
@@ -364,23 +380,15 @@ def main(argv: list[str] | None = None) -> int:
             planner_verdict(planner),
         ]
     notes = [
-        f"load average at start {load_at_start:.1f}, at end {os.getloadavg()[0]:.1f} (the 2 cores "
-        "are shared with other work: wall times carry its contention; CPU s is this process's "
-        "own time)",
-        f"national: synthetic, seed {args.seed}, {FAMILIES_PER_POINT} families per point on "
-        f"average, stock = need of the nearest points x U(0.7, 1.3) scaled to the national need "
-        f"(one family = {family_kg(national_scenario(1, 1, 1)):.0f} kg)",
-        f"planner: `bsb sample` scenarios, {args.solution_limit} solutions per routing part "
-        f"(deterministic: the same plan every run), {args.time_limit:g} s time limit (not "
-        f"reached), {args.workers} workers; 'short' = benchmarks/shortage.py's stock and fleet "
+        f"load average at start {load_at_start:.1f}, at end {os.getloadavg()[0]:.1f} (the 2 "
+        "cores are shared with other work: wall times carry its contention; CPU s is the "
+        "assignment's own time)",
+        f"national: synthetic, seed {seed}, {FAMILIES_PER_POINT} families per point on average, "
+        "stock = need of the nearest points x U(0.7, 1.3) scaled to the national need (one "
+        "family = 45 kg); peak RSS of a fresh process per run, before and after the assignment",
+        f"planner: `bsb sample` scenarios, {solution_limit} solutions per routing part "
+        f"(deterministic: the same plan every run), {time_limit_s:g} s time limit (not "
+        f"reached), {workers} workers; 'short' = benchmarks/shortage.py's stock and fleet "
         "shortage (the last warehouse holds a fifth of its points' need; October 3 days)",
     ]
-    body = results_section(
-        "Assignment: min-cost flow vs regret", command.strip(), notes, "\n".join(parts)
-    )
-    replace_section(RESULTS, SECTION, body)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return results_section("Assignment: min-cost flow vs regret", command, notes, "\n".join(parts))

@@ -12,12 +12,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import maximum_flow
 
+from cli import main
 from optimizer import flow_assign
 from optimizer.flow_assign import assign_by_flow, family_kg, min_cost_transport
 from optimizer.model import DropPoint, Scenario, Tranche, Truck, Warehouse, haversine_km
@@ -402,3 +404,39 @@ def test_docs_name_every_option_and_default_of_the_assignment() -> None:
     for code in re.findall(r"are `(\w+)`", section):
         assert code in {c.value for c in ReasonCode}, code
     assert f"{family_kg(_scenario([], [])):g} kg" in section
+
+
+# --- the benchmark command -----------------------------------------------------------------------
+
+
+def test_bench_assign_measures_both_and_writes_nothing_with_no_write(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    result = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            "assign",
+            *("--points", "300", "--warehouses", "6", "--nearest", "3", "--penalties", "50"),
+            *("--sizes", "30", "--seeds", "1", "--workers", "1", "--solution-limit", "5"),
+            *("--results-md", str(results), "--no-write"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "## Assignment: min-cost flow vs regret" in result.output
+    assert "| 300 | 6 | 3 | none (max flow) |" in result.output
+    assert "| 300 | 6 | 3 | 50 km |" in result.output
+    for kind in ("plain", "short"):
+        for assignment in ("regret", "flow"):
+            row = next(
+                line
+                for line in result.output.splitlines()
+                if line.startswith(f"| {kind} | 30 | 1 | {assignment} |")
+            )
+            assert row.rstrip(" |").endswith("| 0"), row  # no checker violation
+    assert not results.exists()
+
+
+def test_bench_assign_refuses_a_bad_list_naming_the_option() -> None:
+    result = CliRunner().invoke(main, ["bench", "assign", "--seeds", "1,two", "--no-write"])
+    assert result.exit_code == 2
+    assert "--seeds" in result.output and "Traceback" not in result.output
