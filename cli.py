@@ -1635,6 +1635,133 @@ def bench_shortage(
     _write_section(body, shortage.SECTION, results_md or _results_md_default(), no_write)
 
 
+@bench.command(name="assign")
+@click.option(
+    "--points",
+    type=click.IntRange(min=1),
+    default=200_000,
+    show_default=True,
+    help="Drop points of the national assignment.",
+)
+@click.option("--warehouses", type=click.IntRange(min=1), default=1550, show_default=True)
+@click.option(
+    "--nearest",
+    default="8,17",
+    show_default=True,
+    help="Comma list: candidate warehouses per point, one national run each.",
+)
+@click.option(
+    "--penalties",
+    default="100000,3000,300",
+    show_default=True,
+    help="Comma list of unmet penalties (km per family), with the last --nearest.",
+)
+@click.option(
+    "--sizes",
+    default="400,1000",
+    show_default=True,
+    help="Comma list: drop points of the planner's samples.",
+)
+@click.option("--seeds", default="1,2,3", show_default=True, help="Comma list of sample seeds.")
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="Seed of the national scenario."
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    help="Seconds per plan (a bound; the solution limit decides).",
+)
+@click.option(
+    "--solution-limit",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Solutions per routing part: the same plan every run.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Planner processes (default: every core).",
+)
+@click.option("--skip-national", is_flag=True, help="Leave out the national assignment.")
+@click.option("--skip-planner", is_flag=True, help="Leave out regret vs flow in the planner.")
+@click.option(
+    "--results-md",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the section into this file instead of benchmarks/RESULTS.md.",
+)
+@click.option("--no-write", is_flag=True, help="Print the section only.")
+@click.pass_context
+@_handle_errors
+def bench_assign(
+    ctx: click.Context,
+    points: int,
+    warehouses: int,
+    nearest: str,
+    penalties: str,
+    sizes: str,
+    seeds: str,
+    seed: int,
+    time_limit: float,
+    solution_limit: int,
+    workers: int | None,
+    skip_national: bool,
+    skip_planner: bool,
+    results_md: Path | None,
+    no_write: bool,
+) -> None:
+    """Time the national min-cost flow assignment; regret vs flow (section assignment).
+
+    \b
+    Example:
+      bsb bench assign --points 20000 --warehouses 155 --sizes 400 --seeds 1 --no-write
+    """
+    from benchmarks import assign_bench
+
+    workers = workers or os.cpu_count() or 1
+    # Every list is read before anything runs: a typo must not cost a national run first.
+    nearest_list = _comma_numbers(nearest, "--nearest", int)
+    penalties_km = _comma_numbers(penalties, "--penalties", float) if penalties else []
+    size_list = _comma_numbers(sizes, "--sizes", int)
+    seed_list = _comma_numbers(seeds, "--seeds", int)
+    load_at_start = os.getloadavg()[0]
+    national = []
+    if not skip_national:
+        national = assign_bench.run_national_rows(
+            points,
+            warehouses,
+            nearest=nearest_list,
+            penalties_km=penalties_km,
+            seed=seed,
+            on_row=lambda row: click.echo(assign_bench.national_table([row]).splitlines()[-1]),
+        )
+    planner = []
+    if not skip_planner:
+        planner = assign_bench.run_planner_rows(
+            size_list,
+            seed_list,
+            time_limit_s=time_limit,
+            solution_limit=solution_limit,
+            workers=workers,
+            on_row=lambda row: click.echo(assign_bench.planner_table([row]).splitlines()[-1]),
+        )
+    body = assign_bench.section(
+        national,
+        planner,
+        command=_command_line(ctx),
+        seed=seed,
+        time_limit_s=time_limit,
+        solution_limit=solution_limit,
+        workers=workers,
+        load_at_start=load_at_start,
+    )
+    _write_section(body, assign_bench.SECTION, results_md or _results_md_default(), no_write)
+
+
 @bench.command(name="maps")
 @_sizes_options("500,2000,4000")
 @click.pass_context
