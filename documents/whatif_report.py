@@ -399,8 +399,9 @@ def _save(figure: Any, stem: str) -> dict[str, bytes]:
     import matplotlib
 
     files: dict[str, bytes] = {}
-    # Same inputs, same bytes: no creation date, fixed SVG ids.
-    with matplotlib.rc_context({"svg.hashsalt": "bsb", "svg.fonttype": "path"}):
+    # Same inputs, same bytes: no creation date, fixed SVG ids. SVG text stays text, so a
+    # report can edit it and a test can read it.
+    with matplotlib.rc_context({"svg.hashsalt": "bsb", "svg.fonttype": "none"}):
         for suffix, metadata in (
             ("png", {"Software": None}),
             ("svg", {"Date": None, "Creator": None}),
