@@ -286,3 +286,11 @@ def test_an_unknown_truck_type_is_refused_before_planning(sample: Scenario) -> N
 
     with pytest.raises(ValueError, match="unknown truck type 'X'"):
         finish_by(sample, date(2020, 9, 10), plan_fn, truck_type="X")
+
+
+def test_the_same_seed_and_solution_limit_give_the_same_table(sample: Scenario) -> None:
+    first = fleet_scale_table(sample, [0.5, 1.5], plan_scenario)
+    second = fleet_scale_table(sample, [0.5, 1.5], plan_scenario)
+    assert first == second
+    totals = [r.outcome for r in first.rows if r.outcome.warehouse == ALL_WAREHOUSES]
+    assert totals[0].trucks < totals[1].trucks
