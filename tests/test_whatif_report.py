@@ -6,7 +6,7 @@ import csv
 import io
 import itertools
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -230,3 +230,26 @@ def test_a_folder_with_files_bsb_did_not_write_is_refused(sample_dir: Path, tmp_
     )
     assert result.exit_code == 2, result.output
     assert tree_digest(out) == before
+
+
+def test_a_plan_the_checker_rejects_is_not_written(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from documents.pipeline import PlanFailsCheckError, write_checked_plan
+    from optimizer.planner import plan_scenario
+
+    scenario = make_tiny_scenario()
+    plan = plan_scenario(scenario)
+    first = min(r.date for r in plan.routes if r.stops[0].tranche == "T-SEP")
+    # A release after the plan's first September day makes that trip early.
+    tranches = tuple(
+        replace(t, release=first + timedelta(days=1)) if t.id == "T-SEP" else t
+        for t in scenario.tranches
+    )
+    out = tmp_path / "plan"
+    with pytest.raises(PlanFailsCheckError) as failed:
+        write_checked_plan(replace(scenario, tranches=tranches), plan, out, folder=None)
+    assert "tranche_window" in {v.rule for v in failed.value.violations}
+    assert not out.exists()
+    write_checked_plan(scenario, plan, out, folder=None, maps_and_trip_sheets=False)
+    assert (out / "plan.json").exists()
