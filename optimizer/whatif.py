@@ -72,7 +72,7 @@ PlanFunction = Callable[[Scenario], Plan]
 """Plans a scenario (and, in the CLI, checks the plan); the caller's stop flag lives inside."""
 
 Progress = Callable[[str], None]
-"""Told one line per step (the CLI writes it to stderr)."""
+"""Told exactly one line per plan (the CLI writes it to stderr; a service job moves its bar)."""
 
 
 # --- fleets -----------------------------------------------------------------------------------
@@ -504,9 +504,6 @@ def _table(
         if stop is not None and stop.is_set():
             complete = False
             break
-        _say(
-            progress, f"{kind} {setting:g} ({number}/{len(settings)}): {len(variant.trucks)} trucks"
-        )
         plan = plan_fn(variant)
         if stop is not None and stop.is_set():
             # The plan was cut short: its dates would not be this setting's.
@@ -517,7 +514,8 @@ def _table(
         total = outcomes[-1]
         _say(
             progress,
-            f"{kind} {setting:g}: 95% by {_iso(total.date_95)}, 100% by {_iso(total.date_100)}, "
+            f"{kind} {setting:g} ({number}/{len(settings)}, {total.trucks} trucks): "
+            f"95% by {_iso(total.date_95)}, 100% by {_iso(total.date_100)}, "
             f"cost {total.cost:,.0f}",
         )
     rows = _with_warnings(done, larger_is_faster=larger_is_faster)

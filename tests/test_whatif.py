@@ -242,7 +242,15 @@ def test_finish_by_adds_the_fewest_trucks_that_serve_everyone_by_the_date(
     sample: Scenario,
 ) -> None:
     day = date(2020, 9, 2)  # two working days for 60 points: both warehouses need more
-    result = finish_by(sample, day, plan_scenario, tranche_id="2020-09")
+    plans: list[int] = []
+    lines: list[str] = []
+
+    def plan_fn(variant: Scenario) -> Plan:
+        plans.append(len(variant.trucks))
+        return plan_scenario(variant)
+
+    result = finish_by(sample, day, plan_fn, tranche_id="2020-09", progress=lines.append)
+    assert len(lines) == len(plans)  # a line per plan: a service job's bar moves by plans
     assert result.tranches == ("2020-09",) and result.confirmed
     assert result.plan is not None and result.scenario is not None
     added = {a.warehouse: a.trucks_added for a in result.answers}
