@@ -302,3 +302,22 @@ def test_the_same_seed_and_solution_limit_give_the_same_table(sample: Scenario) 
     assert first == second
     totals = [r.outcome for r in first.rows if r.outcome.warehouse == ALL_WAREHOUSES]
     assert totals[0].trucks < totals[1].trucks
+
+
+def test_a_stop_during_finish_by_keeps_the_answers_found_and_no_plan() -> None:
+    import threading
+
+    from documents.whatif_report import finish_by_files
+
+    scenario = make_tiny_scenario()
+    stop = threading.Event()
+
+    def plan_fn(variant: Scenario) -> Plan:
+        stop.set()  # Ctrl-C during the base plan
+        return make_tiny_plan(scenario)  # P3's September is short of fleet at W1
+
+    result = finish_by(scenario, date(2020, 9, 10), plan_fn, stop=stop)
+    assert result.plan is None and result.scenario is None and not result.confirmed
+    (answer,) = result.answers
+    assert (answer.warehouse, answer.trucks_added, answer.note) == ("W1", None, "stopped")
+    assert finish_by_files(result)["whatif.csv"].decode().splitlines()[1].startswith("W1,2,,")
