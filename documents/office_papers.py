@@ -5,7 +5,11 @@ family's name or NIK appears here (the roster is not read).
 
 * :func:`dinsos_summary_xlsx` / :func:`dinsos_summary_pdf`: one line per kecamatan, desa and
   tranche: families, families served, kg delivered, first and last delivery date, families not
-  served and why (the plan's reasons, :func:`geodata.i18n.reason_label`).
+  served and why (the plan's reasons, :func:`geodata.i18n.reason_label`). The workbook's second
+  sheet (``Kurva``/``Curve``) is the families' waiting: per tranche and delivery day, families
+  served that day, so far and their share (:func:`optimizer.waiting.waiting_curves`); the PDF
+  says the same per tranche in a short block above the table
+  (:func:`geodata.waiting_text.waiting_lines`).
 * :func:`dispatch_sheets`: per warehouse one xlsx with one sheet per day: each trip's truck,
   trip number, departure and return time, stops, sacks and kg, with the day's total.
 
@@ -37,8 +41,10 @@ from geodata.i18n import (
     plain_number,
     reason_label,
 )
+from geodata.waiting_text import waiting_lines
 from optimizer.model import Scenario
 from optimizer.solution import Plan
+from optimizer.waiting import WaitingCurve, waiting_curves
 
 __all__ = ["OfficeText", "dinsos_summary_pdf", "dinsos_summary_xlsx", "dispatch_sheets"]
 
@@ -74,6 +80,12 @@ class OfficeText(WordTable):
     SACKS = ("Karung", "Sacks")
     LOAD_KG = ("Muatan (kg)", "Load (kg)")
     PAGE = ("Halaman", "Page")
+    CURVE_SHEET = ("Kurva", "Curve")
+    CURVE_TITLE = ("KPM terlayani per tanggal", "Families served by date")
+    SERVED_ON_DAY = ("KPM terlayani hari itu", "Families served that day")
+    SERVED_SO_FAR = ("KPM terlayani s.d. tanggal ini", "Families served up to this date")
+    SHARE = ("Persentase KPM terlayani (%)", "Share of families served (%)")
+    WAITING = ("Waktu tunggu KPM", "Families' waiting")
 
 
 @dataclass(slots=True)
@@ -167,7 +179,10 @@ def dinsos_summary_xlsx(scenario: Scenario, plan: Plan, *, language: str = "id")
     Returns
     -------
     bytes
-        One sheet: a line per kecamatan, desa and tranche (sorted) and a total line.
+        Two sheets. ``Rekap``/``Summary``: a line per kecamatan, desa and tranche (sorted) and
+        a total line. ``Kurva``/``Curve``: per tranche its dates reaching 95 % and 100 % and
+        its mean wait, then a line per tranche and delivery day (date cell): families served
+        that day, up to that day, all the tranche's families and the share served (%).
 
     Raises
     ------
@@ -201,7 +216,45 @@ def dinsos_summary_xlsx(scenario: Scenario, plan: Plan, *, language: str = "id")
         language,
         title_lines=(),
     )
+    _curve_sheet(book, waiting_curves(scenario, plan), language)
     return book.finish()
+
+
+_CURVE_COLUMNS: Final = (
+    (OfficeText.TRANCHE, 9.0),
+    (OfficeText.DATE, 17.0),
+    (OfficeText.SERVED_ON_DAY, 14.0),
+    (OfficeText.SERVED_SO_FAR, 16.0),
+    (OfficeText.FAMILIES, 10.0),
+    (OfficeText.SHARE, 14.0),
+)
+
+
+def _curve_sheet(book: Book, curves: Sequence[WaitingCurve], language: str) -> None:
+    """Add the families' waiting: a line per tranche and delivery day (no total: it is a curve)."""
+    sheet = book.sheet(OfficeText.CURVE_SHEET.label(language))
+    sheet.title(OfficeText.CURVE_TITLE.label(language))
+    for curve in curves:
+        sheet.line(
+            (
+                f"{OfficeText.TRANCHE.label(language)} {curve.tranche}: "
+                f"{waiting_lines(curve, language)[1]}",
+            )
+        )
+    sheet.skip()
+    sheet.header(
+        [text.label(language) for text, _ in _CURVE_COLUMNS],
+        [width for _, width in _CURVE_COLUMNS],
+    )
+    for curve in curves:
+        before = 0
+        for day, served in curve.points:
+            share = 100 * served / curve.families_total if curve.families_total else 100.0
+            sheet.line(
+                (curve.tranche, day, served - before, served, curve.families_total, round(share, 1))
+            )
+            before = served
+    sheet.table_setup(landscape=False)
 
 
 def _table(
@@ -248,6 +301,7 @@ def dinsos_summary_pdf(scenario: Scenario, plan: Plan, *, language: str = "id") 
     ValueError
         If ``language`` is not ``"id"`` or ``"en"``.
     """
+    from reportlab.lib.utils import simpleSplit
     from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.pdfgen.canvas import Canvas
 
@@ -267,6 +321,24 @@ def dinsos_summary_pdf(scenario: Scenario, plan: Plan, *, language: str = "id") 
             text = text[:-1]
         return text
 
+    def waiting_block(y: float) -> float:
+        """Each tranche's waiting above the table of the first page; return the next line."""
+        canvas.setFont("Helvetica-Bold", 9)
+        canvas.drawString(margin, y, printable(OfficeText.WAITING.label(language)))
+        y -= 12
+        for curve in waiting_curves(scenario, plan):
+            canvas.setFont("Helvetica-Bold", size)
+            canvas.drawString(
+                margin, y, printable(f"{OfficeText.TRANCHE.label(language)} {curve.tranche}")
+            )
+            y -= 10
+            canvas.setFont("Helvetica", size)
+            for text in waiting_lines(curve, language):
+                for part in simpleSplit(printable(text), "Helvetica", size, width - 2 * margin):
+                    canvas.drawString(margin, y, part)
+                    y -= 10
+        return y - 12
+
     index, page = 0, 0
     while index < len(lines) or page == 0:
         page += 1
@@ -276,6 +348,8 @@ def dinsos_summary_pdf(scenario: Scenario, plan: Plan, *, language: str = "id") 
         canvas.setFont("Helvetica", 8)
         canvas.drawRightString(width - margin, y, f"{OfficeText.PAGE.label(language)} {page}")
         y -= 22
+        if page == 1:
+            y = waiting_block(y)
         canvas.setFont("Helvetica-Bold", size)
         x = margin
         for (text, _), w in zip(_SUMMARY_COLUMNS, widths_mm, strict=True):

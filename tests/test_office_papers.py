@@ -64,3 +64,36 @@ def test_dispatch_sheets_one_sheet_per_day_with_time_cells() -> None:
     assert ws.freeze_panes == "A5"
     assert rows[0][:3] == ("T1", 1, datetime(2020, 9, 2, 7, 30))
     assert rows[-1][4:] == (3, 240, 3600)
+
+
+def test_the_curve_sheet_gives_families_served_per_tranche_and_day() -> None:
+    scenario = make_tiny_scenario()
+    book = load_workbook(io.BytesIO(dinsos_summary_xlsx(scenario, make_tiny_plan(scenario))))
+    assert book.sheetnames == ["Rekap", "Kurva"]
+    ws = book["Kurva"]
+    lines = list(ws.iter_rows(values_only=True))
+    assert lines[0][0] == "KPM terlayani per tanggal"
+    assert lines[1][0] == (
+        "Tahap T-SEP: 95% KPM: belum tercapai; 100% KPM: belum tercapai;"
+        " rata-rata menunggu: 1,3 hari setelah tahap dibuka"
+    )
+    header = lines.index(next(r for r in lines if r[0] == "Tahap"))
+    # 120 of 240 families on 2 September, 60 more on the 3rd; 90 on 1 October.
+    assert lines[header + 1 :] == [
+        ("T-SEP", datetime(2020, 9, 2), 120, 120, 240, 50),
+        ("T-SEP", datetime(2020, 9, 3), 60, 180, 240, 75),
+        ("T-OKT", datetime(2020, 10, 1), 90, 90, 240, 37.5),
+    ]
+    assert ws.freeze_panes == f"A{header + 2}"
+    english = load_workbook(
+        io.BytesIO(dinsos_summary_xlsx(scenario, make_tiny_plan(scenario), language="en"))
+    )
+    assert english.sheetnames == ["Summary", "Curve"]
+
+
+def test_the_pdf_says_each_tranches_waiting_above_the_table() -> None:
+    scenario = make_tiny_scenario()
+    text = _text(dinsos_summary_pdf(scenario, make_tiny_plan(scenario)))
+    assert b"(Waktu tunggu KPM)" in text and b"(Tahap T-OKT)" in text
+    assert b"rata-rata menunggu: 1,3 hari setelah tahap dibuka" in text
+    assert text.index(b"Waktu tunggu KPM") < text.index(b"(Sukawening)")
