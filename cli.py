@@ -1903,6 +1903,142 @@ def bench_campaign(
     _write_section(body, campaign.SECTION, results_md or _results_md_default(), no_write)
 
 
+# --- what if: fleet sizes, finishing by a date, waiting against cost ---------------------------
+
+
+def _number_list(text: str | None, option: str, *, zero_ok: bool) -> tuple[float, ...]:
+    """Parse a comma list of numbers given to ``option``; bad input exits 2, naming it."""
+    from optimizer.errors import Problem
+
+    if text is None:
+        return ()
+    kind = "non-negative" if zero_ok else "positive"
+    try:
+        values = tuple(float(t.strip()) for t in text.split(",") if t.strip())
+    except ValueError as error:
+        raise InputError(
+            [Problem(option, f"a comma list of {kind} numbers, not {text!r}")]
+        ) from error
+    if not values or any(v < 0 or (v == 0 and not zero_ok) or v != v for v in values):
+        raise InputError([Problem(option, f"a comma list of {kind} numbers, not {text!r}")])
+    return values
+
+
+@main.command()
+@click.argument("scenario_dir", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="What-if folder to write (new or empty; --force to replace one bsb wrote).",
+)
+@click.option(
+    "--finish-by",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="YYYY-MM-DD: the fewest trucks to add per warehouse so that every deliverable "
+    "family of the tranche is served by that date; writes the confirming plan to OUT/plan.",
+)
+@click.option(
+    "--fleet-scale",
+    default=None,
+    metavar="LIST",
+    help="Comma list of fleet scales, e.g. 0.5,0.75,1,1.5,2: dates 95%/100% served, cost, "
+    "truck-days and waiting per warehouse for each.",
+)
+@click.option(
+    "--wait-cost",
+    default=None,
+    metavar="LIST",
+    help="Comma list of wait_cost_per_kpm_day weights, e.g. 0,1000,5000,20000: cost "
+    "against families' waiting.",
+)
+@click.option(
+    "--tranche",
+    default=None,
+    help="The tranche asked about (default for --finish-by: every tranche whose window holds "
+    "the date; for the tables: every tranche).",
+)
+@click.option(
+    "--truck-type",
+    default=None,
+    help="Type of the trucks added (default: each warehouse's most common type).",
+)
+@time_limit_option
+@seed_option
+@strategy_option
+@solution_limit_option
+@config_option
+@workers_option
+@language_option
+@force_option
+@_handle_errors
+def whatif(
+    scenario_dir: Path,
+    out_dir: Path,
+    finish_by: datetime | None,
+    fleet_scale: str | None,
+    wait_cost: str | None,
+    tranche: str | None,
+    truck_type: str | None,
+    time_limit: float | None,
+    seed: int | None,
+    strategy: str | None,
+    solution_limit: int | None,
+    config: Path | None,
+    workers: int | None,
+    language: str,
+    force: bool,
+) -> None:
+    """Answer what-ifs: trucks to finish by a date, what each fleet size or waiting weight gives.
+
+    Plans SCENARIO_DIR again and again (--time-limit is per plan) and writes OUT/whatif.csv,
+    whatif.xlsx, whatif.md and plots (PNG and SVG). Ctrl-C stops after the plan under way and
+    writes what is done.
+
+    \b
+    Examples:
+      bsb whatif scen/ --fleet-scale 0.5,0.75,1,1.5,2 -o wi/ --time-limit 30
+      bsb whatif scen/ --finish-by 2020-09-20 --tranche 2020-09 -o wi/
+      bsb whatif scen/ --wait-cost 0,1000,5000,20000 -o wi/
+    """
+    from documents.pipeline import SolverOverrides
+    from documents.whatif_report import WhatIfRequest, run_whatif
+
+    request = WhatIfRequest(
+        finish_by=finish_by.date() if finish_by is not None else None,
+        fleet_scales=_number_list(fleet_scale, "--fleet-scale", zero_ok=False),
+        wait_costs=_number_list(wait_cost, "--wait-cost", zero_ok=True),
+        tranche=tranche,
+        truck_type=truck_type,
+        overrides=SolverOverrides(
+            time_limit_s=time_limit, seed=seed, strategy=strategy, solution_limit=solution_limit
+        ),
+    )
+    stop = threading.Event()
+    with _ctrl_c_stops(stop):
+        run = run_whatif(
+            scenario_dir,
+            out_dir,
+            request,
+            config=config,
+            workers=workers or os.cpu_count() or 1,
+            language=language,
+            force=force,
+            stop=stop,
+            progress=lambda line: LOG.info("whatif: %s", line),
+        )
+    click.echo((run.out_dir / "whatif.md").read_text(encoding="utf-8"))
+    if run.finish is not None and not run.finish.confirmed:
+        LOG.warning(
+            "whatif: the confirming plan still leaves %d families for want of fleet",
+            run.finish.families_left,
+        )
+    click.echo(f"What-if written to {run.out_dir}")
+
+
 # --- the planning service ---------------------------------------------------------------------
 
 data_option = click.option(

@@ -55,6 +55,7 @@ KIND_NAMES: Final[Mapping[str, str]] = {
     "scenario": "a sample scenario",
     "demo": "a demo (sample scenario and plan)",
     "bench-run": "a benchmark run",
+    "whatif": "a what-if (tables, plots and, for --finish-by, a plan)",
 }
 """Manifest kinds and how a message names them."""
 
