@@ -2205,6 +2205,7 @@ def serve(
 @click.option("--progress", default=None)
 @click.option("--today", default=None)
 @click.option("--freeze-days", type=int, default=None)
+@click.option("--whatif", default=None)
 def job_worker(**options: Any) -> None:
     """Run one job of bsb serve (the server starts this; it is not for people).
 

@@ -399,6 +399,9 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
     _add_plan_routes(app, service)
     _add_replan_routes(app, service)
     _add_view_routes(app, service)
+    from service.whatif import add_whatif_routes  # it reads this module's helpers
+
+    add_whatif_routes(app, service)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)

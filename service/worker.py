@@ -150,6 +150,10 @@ def run_job(args: JobArgs, events: _Events, stop: threading.Event) -> int:
         "progress": events.planning,
         "write_progress": events.writing,
     }
+    if args.whatif is not None:
+        from service.whatif import run_whatif_job
+
+        return run_whatif_job(args, events, stop)
     try:
         if args.previous_plan is None:
             result = pipeline.run_pipeline(Path(args.scenario), Path(args.out), **shared)
@@ -204,6 +208,9 @@ class JobArgs:
     progress: str | None = None
     today: str | None = None
     freeze_days: int | None = None
+    whatif: str | None = None
+    """A what-if job: its question's file (``jobs/<id>.whatif.json``, :mod:`service.whatif`);
+    ``out`` is then its answer folder."""
 
 
 def start() -> tuple[_Events, threading.Event]:

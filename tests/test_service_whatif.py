@@ -1,0 +1,206 @@
+"""What-if jobs in the service: the endpoint, the job's command, the worker, the answer.
+
+The API runs in this process (FastAPI's TestClient, jobs not started); the worker runs the real
+``run_whatif`` on the tiny scenario, then the job manager records its end as the server would.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from geodata.scenario_writer import write_scenario
+from service import worker
+from service.app import create_app
+from service.config import ServiceConfig
+from service.datafolder import foreign_entries, remove_own_temporary
+from service.db import JobRow, PlanRow, ScenarioRow, open_database, utcnow
+from service.events import Done, decode
+from service.jobs import JobManager, _Running
+from service.tokens import create_token
+from service.whatif import output_dir, request_path
+from tests.conftest import make_tiny_scenario
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # Starlette's warning about httpx, which works
+    from starlette.testclient import TestClient
+
+SCENARIO_ID = "s_00000000000000aa"
+JOB_ID = "j_00000000000000bb"
+
+
+def _seed(config: ServiceConfig) -> None:
+    config.create_folders()
+    write_scenario(make_tiny_scenario(), config.scenarios_dir / SCENARIO_ID)
+    engine, sessions = open_database(config.database_url)
+    with sessions.begin() as session:
+        session.add(
+            ScenarioRow(
+                id=SCENARIO_ID,
+                name="tiny",
+                created_at=utcnow(),
+                created_by="t_1",
+                drop_points=4,
+                families=240,
+                warehouses=1,
+                trucks=2,
+                demand_kg=10800.0,
+            )
+        )
+    engine.dispose()
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[tuple[TestClient, ServiceConfig]]:
+    config = ServiceConfig(data_dir=tmp_path / "data")
+    _seed(config)
+    app = create_app(config, run_jobs=False)
+    with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {create_token(app.state.sessions, 'planner')}"
+        client.app_state = app.state  # type: ignore[attr-defined]
+        yield client, config
+
+
+def test_a_whatif_is_queued_with_its_question_kept_beside_its_log(
+    service: tuple[TestClient, ServiceConfig],
+) -> None:
+    client, config = service
+    body = {"scenario_id": SCENARIO_ID, "fleet_scales": [0.5, 1, 2], "time_limit_s": 2}
+    answer = client.post("/api/v1/whatif", json=body)
+    assert answer.status_code == 202, answer.text
+    job = answer.json()
+    assert answer.headers["Location"] == f"/api/v1/jobs/{job['id']}"
+    # The job's budget: 2 s for each of the three scales and the base plan.
+    assert (job["status"], job["time_limit_s"]) == ("queued", 8.0)
+    question = json.loads(request_path(config, job["id"]).read_text(encoding="utf-8"))
+    assert question["fleet_scales"] == [0.5, 1.0, 2.0] and question["finish_by"] is None
+    assert foreign_entries(config.data_dir) == []  # the service's own names
+    # Until it runs, its answer is empty.
+    empty = client.get(f"/api/v1/whatif/{job['id']}").json()
+    assert (empty["status"], empty["rows"], empty["files"]) == ("queued", [], [])
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "where"),
+    [
+        ({"fleet_scales": [1], "wait_costs": [0]}, 422, "body."),
+        ({}, 422, "body."),
+        ({"wait_costs": [0], "truck_type": "CDD"}, 422, "body.truck_type"),
+        ({"fleet_scales": [0]}, 422, "body.fleet_scales.0"),
+        ({"fleet_scales": [1], "scenario_id": "s_0000000000000099"}, 404, None),
+    ],
+)
+def test_bad_whatifs_are_refused_and_nothing_is_queued(
+    service: tuple[TestClient, ServiceConfig], body: dict[str, Any], status: int, where: str | None
+) -> None:
+    client, config = service
+    answer = client.post(
+        "/api/v1/whatif", json={"scenario_id": SCENARIO_ID, "time_limit_s": 2, **body}
+    )
+    assert answer.status_code == status, answer.text
+    if where is not None:
+        assert any(item["where"].startswith(where) for item in answer.json()["errors"])
+    assert client.get("/api/v1/jobs").json() == []
+    assert list(config.jobs_dir.iterdir()) == []
+
+
+def test_viewers_cannot_ask_a_whatif(service: tuple[TestClient, ServiceConfig]) -> None:
+    client, _config = service
+    viewer = create_token(client.app_state.sessions, "viewer")  # type: ignore[attr-defined]
+    answer = client.post(
+        "/api/v1/whatif",
+        json={"scenario_id": SCENARIO_ID, "fleet_scales": [1], "time_limit_s": 2},
+        headers={"Authorization": f"Bearer {viewer}"},
+    )
+    assert answer.status_code == 403
+
+
+def test_a_plain_job_is_not_a_whatif(service: tuple[TestClient, ServiceConfig]) -> None:
+    client, _config = service
+    job = client.post("/api/v1/jobs", json={"scenario_id": SCENARIO_ID, "time_limit_s": 2}).json()
+    assert client.get(f"/api/v1/whatif/{job['id']}").status_code == 404
+
+
+def test_a_whatif_job_runs_the_worker_and_ends_with_its_answer(tmp_path: Path) -> None:
+    config = ServiceConfig(data_dir=tmp_path / "data")
+    _seed(config)
+    app = create_app(config, run_jobs=False)
+    with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {create_token(app.state.sessions, 'planner')}"
+        body = {
+            "scenario_id": SCENARIO_ID,
+            "fleet_scales": [1, 2],
+            "time_limit_s": 1,
+            "seed": 1,
+            "language": "en",
+        }
+        job_id = client.post("/api/v1/whatif", json=body).json()["id"]
+        manager = JobManager(config, app.state.sessions)
+        with manager.sessions() as session:
+            job = session.get(JobRow, job_id)
+        assert job is not None
+        command = manager.command(job, "p_00000000000000ee")
+        at = command.index("--whatif")
+        assert command[at : at + 4] == [
+            "--whatif",
+            str(request_path(config, job_id)),
+            "--out",
+            str(output_dir(config, job_id)),
+        ]
+        options = dict(zip(command[4::2], command[5::2], strict=False))
+        args = worker.JobArgs(
+            job=job_id,
+            scenario=options["--scenario"],
+            out=str(output_dir(config, job_id)),
+            time_limit=1.0,
+            strategy=None,
+            seed=1,
+            language="en",
+            workers=1,
+            parent_pid=1,
+            whatif=str(request_path(config, job_id)),
+        )
+        pipe = io.StringIO()
+        assert worker.run_job(args, worker._Events(pipe), threading.Event()) == worker.EXIT_OK
+        events = [decode(line) for line in pipe.getvalue().splitlines()]
+        assert isinstance(events[-1], Done)
+        run = _Running(job_id, "p_00000000000000ee", None, 0.0, 4.0)  # type: ignore[arg-type]
+        manager._finish(run, 0, events[-1])
+        with manager.sessions() as session:
+            row = session.get(JobRow, job_id)
+            assert session.get(PlanRow, "p_00000000000000ee") is None  # an answer, not a plan
+        assert row is not None and (row.status, row.plan_id) == ("done", None)
+
+        answer = client.get(f"/api/v1/whatif/{job_id}").json()
+        assert answer["status"] == "done"
+        assert answer["columns"][:3] == ["fleet_scale", "warehouse", "trucks"]
+        written = list(
+            csv.DictReader(
+                io.StringIO(
+                    (output_dir(config, job_id) / "whatif.csv").read_text(encoding="utf-8-sig")
+                )
+            )
+        )
+        assert answer["rows"] == written
+        assert {r["fleet_scale"] for r in answer["rows"]} == {"1", "2"}
+        assert "whatif.xlsx" in answer["files"]
+        plots = [f for f in answer["files"] if f.endswith(".png")]
+        assert plots
+        picture = client.get(f"/api/v1/whatif/{job_id}/files/{plots[0]}")
+        assert picture.status_code == 200 and picture.content[:4] == b"\x89PNG"
+        assert client.get(f"/api/v1/whatif/{job_id}/files/../secret.key").status_code == 404
+    # A restart keeps the answer and removes only a half-written one.
+    staging = config.jobs_dir / f".{job_id}.whatif.tmp-42-0123456789ab"
+    staging.mkdir()
+    assert foreign_entries(config.data_dir) == []
+    removed = remove_own_temporary(config.data_dir, scenario_ids=[SCENARIO_ID], plan_ids=[])
+    assert removed == [f"jobs/{staging.name}"]
+    assert output_dir(config, job_id).is_dir() and request_path(config, job_id).is_file()
