@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from fastapi import FastAPI, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 # service.app adds these routes from inside create_app, so it is whole by now; FastAPI reads
 # the routes' annotations (Reader, Writer, the models) from this module's globals.
@@ -105,11 +106,21 @@ class WhatIfIn(BaseModel):
     language: Literal["id", "en"] = Field(default="id", description="Language of the tables.")
 
 
+class WhatIfListed(BaseModel):
+    """A what-if job in the list: its scenario, status and question."""
+
+    job_id: str
+    scenario_id: str
+    status: str
+    question: dict[str, Any]
+
+
 class WhatIfOut(BaseModel):
     """A what-if job's answer: its table (``whatif.csv`` as rows of text) and its files."""
 
     job_id: str
     status: str
+    question: dict[str, Any]
     columns: list[str]
     rows: list[dict[str, str]]
     files: list[str]
@@ -249,6 +260,25 @@ def add_whatif_routes(app: FastAPI, service: _Service) -> None:
         response.headers["Location"] = f"{API}/jobs/{job.id}"
         return _job_out(job)
 
+    def question_of(job_id: str) -> dict[str, Any]:
+        try:
+            data = json.loads(request_path(config, job_id).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @app.get(f"{API}/whatif", tags=["whatif"], responses=_errors(401))
+    def list_whatifs(_identity: Reader) -> list[WhatIfListed]:
+        """List the what-if jobs, newest first."""
+        with sessions() as session:
+            rows = session.scalars(select(JobRow).order_by(JobRow.created_at.desc()).limit(1000))
+            jobs = [(row.id, row.scenario_id, str(row.status)) for row in rows]
+        return [
+            WhatIfListed(job_id=j, scenario_id=s, status=st, question=question_of(j))
+            for j, s, st in jobs
+            if request_path(config, j).is_file()
+        ]
+
     def whatif_job(job_id: str) -> JobRow:
         with sessions() as session:
             row = session.get(JobRow, job_id)
@@ -271,6 +301,7 @@ def add_whatif_routes(app: FastAPI, service: _Service) -> None:
         return WhatIfOut(
             job_id=job_id,
             status=str(row.status),
+            question=question_of(job_id),
             columns=columns,
             rows=rows,
             files=list(answer_files(folder)),

@@ -86,6 +86,13 @@ def test_a_whatif_is_queued_with_its_question_kept_beside_its_log(
     # Until it runs, its answer is empty.
     empty = client.get(f"/api/v1/whatif/{job['id']}").json()
     assert (empty["status"], empty["rows"], empty["files"]) == ("queued", [], [])
+    assert empty["question"]["fleet_scales"] == [0.5, 1.0, 2.0]
+    # Only what-ifs are listed as what-ifs.
+    client.post("/api/v1/jobs", json={"scenario_id": SCENARIO_ID, "time_limit_s": 2})
+    listed = client.get("/api/v1/whatif").json()
+    assert [(w["job_id"], w["scenario_id"], w["status"]) for w in listed] == [
+        (job["id"], SCENARIO_ID, "queued")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -109,6 +116,7 @@ def test_bad_whatifs_are_refused_and_nothing_is_queued(
     if where is not None:
         assert any(item["where"].startswith(where) for item in answer.json()["errors"])
     assert client.get("/api/v1/jobs").json() == []
+    assert client.get("/api/v1/whatif").json() == []
     assert list(config.jobs_dir.iterdir()) == []
 
 
@@ -204,3 +212,23 @@ def test_a_whatif_job_runs_the_worker_and_ends_with_its_answer(tmp_path: Path) -
     removed = remove_own_temporary(config.data_dir, scenario_ids=[SCENARIO_ID], plan_ids=[])
     assert removed == [f"jobs/{staging.name}"]
     assert output_dir(config, job_id).is_dir() and request_path(config, job_id).is_file()
+
+
+def test_the_service_doc_names_the_whatif_calls_fields_and_entries() -> None:
+    from service import datafolder
+    from service.whatif import MAX_SETTINGS, WhatIfIn
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "service.md").read_text()
+    for call in ("`POST /whatif`", "`GET /whatif`", "`GET /whatif/{job_id}`"):
+        assert call in doc, call
+    for name in WhatIfIn.model_fields:
+        assert f'"{name}"' in doc, name
+    assert f"at most {MAX_SETTINGS}" in doc
+    assert "`jobs/j_<16 hex digits>.whatif.json`" in doc
+    assert "`jobs/j_<16 hex digits>.whatif/`" in doc
+    assert datafolder.JOB_WHATIF_NAME.fullmatch("j_0123456789abcdef.whatif.json")
+    assert datafolder.JOB_WHATIF_NAME.fullmatch("j_0123456789abcdef.whatif")
+    assert "`.j_<16 hex>.whatif.tmp-<pid>-<12 hex>`" in doc
+    assert datafolder.JOB_WHATIF_STAGING_NAME.fullmatch(
+        ".j_0123456789abcdef.whatif.tmp-4-0123456789ab"
+    )
