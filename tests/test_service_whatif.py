@@ -27,7 +27,8 @@ from service.events import Done, decode
 from service.jobs import JobManager, _Running
 from service.tokens import create_token
 from service.whatif import output_dir, request_path
-from tests.conftest import make_tiny_scenario
+from tests.conftest import find_chromium, make_tiny_scenario
+from tests.service_live import LiveServer, scenario_zip
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Starlette's warning about httpx, which works
@@ -232,3 +233,66 @@ def test_the_service_doc_names_the_whatif_calls_fields_and_entries() -> None:
     assert datafolder.JOB_WHATIF_STAGING_NAME.fullmatch(
         ".j_0123456789abcdef.whatif.tmp-4-0123456789ab"
     )
+
+
+# --- the web page, in a real browser -------------------------------------------------------------
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # pragma: no cover - depends on the environment
+    sync_playwright = None  # type: ignore[assignment]
+
+CHROMIUM = find_chromium()
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None or sync_playwright is None, reason="chromium or playwright is not installed"
+)
+def test_the_web_page_asks_a_whatif_and_shows_its_table_and_plots(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    archive = scenario_zip(tmp_path, size=12, seed=61_052)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(base_url=live_server.url)
+            page.add_init_script(
+                "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+                " (e) => window.__csp.push(e.violatedDirective));"
+            )
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto("/")
+            page.get_by_test_id("login-token").fill(live_server.planner_token)
+            page.get_by_test_id("login-submit").click()
+            page.get_by_test_id("upload-file").set_input_files(archive)
+            page.get_by_test_id("upload-submit").click()
+            expect(page.get_by_test_id("scenario-row")).to_have_count(1)
+
+            form = page.get_by_test_id("whatif-form")
+            expect(form.get_by_test_id("whatif-scenario")).not_to_be_empty()
+            form.get_by_test_id("whatif-values").fill("1, 2")
+            form.get_by_test_id("whatif-time-limit").fill("1")
+            page.get_by_test_id("whatif-submit").click()
+            expect(page.get_by_test_id("whatif-result")).to_contain_text("antrean")
+
+            whatif = page.get_by_test_id("whatif")
+            expect(whatif).to_have_count(1)
+            expect(whatif.get_by_test_id("whatif-status")).to_have_attribute(
+                "data-status", "done", timeout=180_000
+            )
+            expect(whatif).to_contain_text("Ukuran armada (kali armada sekarang): 1, 2")
+            table = whatif.get_by_test_id("whatif-table")
+            expect(table).to_contain_text("fleet_scale")
+            expect(table.get_by_test_id("whatif-row").first).to_be_visible()
+            expect(table).to_contain_text("ALL")  # the totals of each fleet size
+            plots = whatif.get_by_test_id("whatif-plot")
+            expect(plots.first).to_be_visible()
+            widths = plots.evaluate_all("(images) => images.map((i) => i.naturalWidth)")
+            assert widths and all(w > 100 for w in widths), widths
+            expect(whatif.get_by_test_id("whatif-xlsx")).to_be_visible()
+            whatif.screenshot(path="/tmp/bsb_whatif_page.png")
+            assert page.evaluate("window.__csp") == []
+            assert errors == []
+        finally:
+            browser.close()
