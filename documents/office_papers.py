@@ -49,6 +49,8 @@ from optimizer.waiting import WaitingCurve, waiting_curves
 __all__ = ["OfficeText", "dinsos_summary_pdf", "dinsos_summary_xlsx", "dispatch_sheets"]
 
 _DONE: Final = "done"
+WAITING_ROOM_PT: Final = 150.0
+"""Room the first page of the Dinas Sosial PDF keeps under the waiting block for its table."""
 _REPLACEMENT: Final = "replacement"
 
 
@@ -327,6 +329,10 @@ def dinsos_summary_pdf(scenario: Scenario, plan: Plan, *, language: str = "id") 
         canvas.drawString(margin, y, printable(OfficeText.WAITING.label(language)))
         y -= 12
         for curve in waiting_curves(scenario, plan):
+            if y < margin + WAITING_ROOM_PT:
+                # Many tranches: the table must still start on this page; the xlsx has them all.
+                canvas.drawString(margin, y, "...")
+                return y - 12
             canvas.setFont("Helvetica-Bold", size)
             canvas.drawString(
                 margin, y, printable(f"{OfficeText.TRANCHE.label(language)} {curve.tranche}")

@@ -97,3 +97,32 @@ def test_the_pdf_says_each_tranches_waiting_above_the_table() -> None:
     assert b"(Waktu tunggu KPM)" in text and b"(Tahap T-OKT)" in text
     assert b"rata-rata menunggu: 1,3 hari setelah tahap dibuka" in text
     assert text.index(b"Waktu tunggu KPM") < text.index(b"(Sukawening)")
+
+
+def test_many_tranches_leave_the_table_room_on_the_first_page() -> None:
+    from dataclasses import replace
+    from datetime import date, timedelta
+
+    from documents.office_papers import WAITING_ROOM_PT
+    from optimizer.model import Tranche
+    from optimizer.solution import Plan, compute_kpis
+
+    base = make_tiny_scenario()
+    start = date(2020, 9, 1)
+    tranches = tuple(
+        Tranche(
+            f"T{i:02d}",
+            f"Tahap {i}",
+            15.0,
+            start + timedelta(30 * i),
+            start + timedelta(30 * i + 29),
+        )
+        for i in range(30)
+    )
+    scenario = replace(base, tranches=tranches)
+    pdf = dinsos_summary_pdf(scenario, Plan("tiny", (), (), compute_kpis(scenario, (), ())))
+    first_page = _text(pdf).split(b"Rekap penyaluran")[1]
+    # The block stops with "..." and the table's first rows still start on the first page.
+    assert b"(Tahap T00)" in first_page and b"(Tahap T29)" not in first_page
+    assert b"(...)" in first_page and b"(Babakan)" in first_page
+    assert WAITING_ROOM_PT > 0
