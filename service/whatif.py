@@ -210,7 +210,7 @@ def add_whatif_routes(app: FastAPI, service: _Service) -> None:
         f"{API}/whatif",
         tags=["whatif"],
         status_code=202,
-        responses=_located(202) | _errors(401, 403, 404, 422, 429),
+        responses=_located(202) | _errors(400, 401, 403, 404, 413, 422, 429),
     )
     def create_whatif(body: WhatIfIn, identity: Writer, response: Response) -> JobOut:
         """Ask a what-if as `bsb whatif` does: a job planning the scenario again and again.
