@@ -15,10 +15,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import threading
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import FastAPI, Response
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
 
 REQUEST_SUFFIX = ".whatif.json"
 FOLDER_SUFFIX = ".whatif"
+JOB_ID = re.compile(r"j_[0-9a-f]{16}")
+"""The service's job ids (:func:`service.db.new_id`)."""
 MAX_SETTINGS = 12
 """Most fleet scales or waiting weights one job may plan."""
 
@@ -280,14 +283,17 @@ def add_whatif_routes(app: FastAPI, service: _Service) -> None:
         ]
 
     def whatif_job(job_id: str) -> JobRow:
-        with sessions() as session:
-            row = session.get(JobRow, job_id)
+        # Only the service's own job ids name a file under jobs/.
+        row = None
+        if JOB_ID.fullmatch(job_id):
+            with sessions() as session:
+                row = session.get(JobRow, job_id)
         if row is None or not request_path(config, job_id).is_file():
             raise ApiError(404, "Not found", f"no what-if job {job_id!r}")
         return row
 
     @app.get(f"{API}/whatif/{{job_id}}", tags=["whatif"], responses=READ)
-    def get_whatif(job_id: str, _identity: Reader) -> WhatIfOut:
+    def get_whatif(job_id: str, identity: Reader) -> WhatIfOut:
         """Read a what-if's answer: `whatif.csv` as rows, and the files (empty until done)."""
         row = whatif_job(job_id)
         folder = output_dir(config, job_id)
@@ -304,7 +310,11 @@ def add_whatif_routes(app: FastAPI, service: _Service) -> None:
             question=question_of(job_id),
             columns=columns,
             rows=rows,
-            files=list(answer_files(folder)),
+            files=[
+                f
+                for f in answer_files(folder)
+                if identity.role == "planner" or not is_personal(folder, f)
+            ],
         )
 
     @app.get(
@@ -320,12 +330,20 @@ def add_whatif_routes(app: FastAPI, service: _Service) -> None:
         """
         whatif_job(job_id)
         folder = output_dir(config, job_id)
-        personal = path.startswith("plan/") and (
-            path.removeprefix("plan/") in personal_files(folder / "plan")
-        )
-        if identity.role != "planner" and personal:
+        if identity.role != "planner" and is_personal(folder, path):
             raise ApiError(403, "Forbidden", "this file holds personal data: planners only")
         return _serve_file(folder, path)
+
+
+def is_personal(folder: Path, path: str) -> bool:
+    """Tell whether ``path`` of a what-if folder holds families' names (its plan's roster, TTB).
+
+    The path is compared as the file server resolves it (``plan//x`` is ``plan/x``).
+    """
+    parts = PurePosixPath(path).parts
+    if len(parts) < 2 or parts[0] != "plan":
+        return False
+    return PurePosixPath(*parts[1:]).as_posix() in personal_files(folder / "plan")
 
 
 def answer_files(folder: Path) -> tuple[str, ...]:

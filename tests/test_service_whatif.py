@@ -225,6 +225,10 @@ def test_the_service_doc_names_the_whatif_calls_fields_and_entries() -> None:
     for name in WhatIfIn.model_fields:
         assert f'"{name}"' in doc, name
     assert f"at most {MAX_SETTINGS}" in doc
+    from optimizer.whatif import CONFIRM_ROUNDS, MAX_SEARCH_STEPS
+
+    # The job's budget, as StoredQuestion.most_plans counts it.
+    assert f"{MAX_SEARCH_STEPS + 1} per warehouse and {CONFIRM_ROUNDS} confirming plans" in doc
     assert "`jobs/j_<16 hex digits>.whatif.json`" in doc
     assert "`jobs/j_<16 hex digits>.whatif/`" in doc
     assert datafolder.JOB_WHATIF_NAME.fullmatch("j_0123456789abcdef.whatif.json")
@@ -296,3 +300,25 @@ def test_the_web_page_asks_a_whatif_and_shows_its_table_and_plots(
             assert errors == []
         finally:
             browser.close()
+
+
+def test_the_confirming_plans_roster_is_for_planners_only(
+    service: tuple[TestClient, ServiceConfig],
+) -> None:
+    client, config = service
+    body = {"scenario_id": SCENARIO_ID, "finish_by": "2020-09-20", "time_limit_s": 2}
+    job_id = client.post("/api/v1/whatif", json=body).json()["id"]
+    scenario_copy = output_dir(config, job_id) / "plan" / "scenario"
+    scenario_copy.mkdir(parents=True)
+    (scenario_copy / "scenario.toml").write_text('[files]\nkpm = "kpm.csv"\n', encoding="utf-8")
+    (scenario_copy / "kpm.csv").write_text("nik,name\n1,Ibu Rahasia\n", encoding="utf-8")
+    (output_dir(config, job_id) / "whatif.csv").write_text("warehouse\nW1\n", encoding="utf-8")
+    viewer = {"Authorization": f"Bearer {create_token(client.app_state.sessions, 'viewer')}"}  # type: ignore[attr-defined]
+    base = f"/api/v1/whatif/{job_id}"
+    for path in ("plan/scenario/kpm.csv", "plan//scenario/kpm.csv"):
+        assert client.get(f"{base}/files/{path}", headers=viewer).status_code == 403, path
+    assert "Ibu Rahasia" in client.get(f"{base}/files/plan/scenario/kpm.csv").text
+    assert "plan/scenario/kpm.csv" in client.get(base).json()["files"]
+    assert "plan/scenario/kpm.csv" not in client.get(base, headers=viewer).json()["files"]
+    assert client.get(f"{base}/files/whatif.csv", headers=viewer).status_code == 200
+    assert client.get("/api/v1/whatif/j_..%2Fsecret/files/x", headers=viewer).status_code == 404
