@@ -2039,6 +2039,75 @@ def whatif(
     click.echo(f"What-if written to {run.out_dir}")
 
 
+@bench.command(name="whatif")
+@click.option("--size", type=click.IntRange(min=10), default=2000, show_default=True)
+@click.option("--warehouses", type=click.IntRange(min=1), default=None, help="Default: by size.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Seconds per plan of the fleet-size what-if.",
+)
+@click.option(
+    "--bracket-time-limit",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds per plan of the --finish-by runs.",
+)
+@click.option(
+    "--days",
+    default="6,10",
+    show_default=True,
+    help="--finish-by dates: the first tranche's release plus these days (comma list).",
+)
+@workers_option
+@click.option(
+    "--results-md",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="RESULTS.md to update (default: benchmarks/RESULTS.md).",
+)
+@click.option("--no-write", is_flag=True, help="Print the section only.")
+@click.pass_context
+@_handle_errors
+def bench_whatif(
+    ctx: click.Context,
+    size: int,
+    warehouses: int | None,
+    seed: int,
+    time_limit: float,
+    bracket_time_limit: float,
+    days: str,
+    workers: int | None,
+    results_md: Path | None,
+    no_write: bool,
+) -> None:
+    """Time a 5-size fleet what-if and check the estimate's bracket (section whatif).
+
+    \b
+    Example:
+      bsb bench whatif --size 300 --time-limit 5 --bracket-time-limit 3 --no-write
+    """
+    from benchmarks import whatif as whatif_bench
+
+    workers = workers or os.cpu_count() or 1
+    bench = whatif_bench.run_bench(
+        n_points=size,
+        n_warehouses=warehouses,
+        seed=seed,
+        time_limit_s=time_limit,
+        bracket_time_limit_s=bracket_time_limit,
+        days_after_release=_comma_numbers(days, "--days", int),
+        workers=workers,
+        on_line=lambda line: LOG.info("bench whatif: %s", line),
+    )
+    body = whatif_bench.section(bench, command=_command_line(ctx), workers=workers)
+    _write_section(body, whatif_bench.SECTION, results_md or _results_md_default(), no_write)
+
+
 # --- the planning service ---------------------------------------------------------------------
 
 data_option = click.option(

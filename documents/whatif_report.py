@@ -419,6 +419,13 @@ def _date_axis(axis: Any, language: str) -> None:
     axis.set_major_formatter(FuncFormatter(lambda value, _pos: _ordinal_text(value, language)))
 
 
+def _whole_numbers(axis: Any) -> None:
+    # Trucks come whole: no tick at 2.5 trucks.
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _ordinal_text(value: float, language: str) -> str:
     try:
         day = date.fromordinal(round(value))
@@ -455,6 +462,7 @@ def plot_dates(table: WhatIfTable, language: str = "id") -> dict[str, bytes]:
                 label=label.label(language),
             )
     axes.set_xlabel(WhatIfText.TOTAL_TRUCKS.label(language))
+    _whole_numbers(axes.xaxis)
     axes.set_ylabel(WhatIfText.COMPLETION.label(language))
     axes.set_title(_title(table, language))
     _date_axis(axes.yaxis, language)
@@ -474,6 +482,7 @@ def plot_cost(table: WhatIfTable, language: str = "id") -> dict[str, bytes]:
         marker="o",
     )
     axes.set_xlabel(WhatIfText.TOTAL_TRUCKS.label(language))
+    _whole_numbers(axes.xaxis)
     axes.set_ylabel(WhatIfText.COST_AXIS.label(language))
     axes.set_title(_title(table, language))
     axes.grid(True, alpha=0.3)
@@ -512,6 +521,9 @@ def plot_trucks(result: FinishByResult, language: str = "id") -> dict[str, bytes
     axes.bar(names, added, bottom=now, label=WhatIfText.TRUCKS_ADDED.label(language))
     axes.set_xlabel(WhatIfText.WAREHOUSE.label(language))
     axes.set_ylabel(WhatIfText.TRUCKS.label(language))
+    _whole_numbers(axes.yaxis)
+    # Room above the tallest bar for the legend.
+    axes.set_ylim(0, max([n + a for n, a in zip(now, added, strict=True)], default=1) * 1.3)
     axes.set_title(
         f"{WhatIfText.TITLE_FINISH.label(language)} {format_short_date(result.day, language)}"
     )

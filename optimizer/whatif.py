@@ -72,7 +72,7 @@ PlanFunction = Callable[[Scenario], Plan]
 """Plans a scenario (and, in the CLI, checks the plan); the caller's stop flag lives inside."""
 
 Progress = Callable[[str], None]
-"""Told one line per step (the CLI writes it to stderr)."""
+"""Told exactly one line per plan (the CLI writes it to stderr; a service job moves its bar)."""
 
 
 # --- fleets -----------------------------------------------------------------------------------
@@ -504,9 +504,6 @@ def _table(
         if stop is not None and stop.is_set():
             complete = False
             break
-        _say(
-            progress, f"{kind} {setting:g} ({number}/{len(settings)}): {len(variant.trucks)} trucks"
-        )
         plan = plan_fn(variant)
         if stop is not None and stop.is_set():
             # The plan was cut short: its dates would not be this setting's.
@@ -517,7 +514,8 @@ def _table(
         total = outcomes[-1]
         _say(
             progress,
-            f"{kind} {setting:g}: 95% by {_iso(total.date_95)}, 100% by {_iso(total.date_100)}, "
+            f"{kind} {setting:g} ({number}/{len(settings)}, {total.trucks} trucks): "
+            f"95% by {_iso(total.date_95)}, 100% by {_iso(total.date_100)}, "
             f"cost {total.cost:,.0f}",
         )
     rows = _with_warnings(done, larger_is_faster=larger_is_faster)
@@ -684,13 +682,20 @@ def estimate_trucks(
 ) -> int:
     """Estimate the trucks the warehouse needs by ``day`` from a base plan, without planning.
 
-    Two figures, the larger wins. *Throughput*: the base plan's trucks delivered some kg by
-    ``day`` and left the rest for want of fleet, so ``trucks now x (delivered + left) /
-    delivered`` trucks would deliver it all at the same pace (this counts the time trucks
-    lose to packing, opening hours and payloads that do not match the trips). *Hours*: the
-    base plan's route hours (trip plus loading) grown to the kg left, over one truck's shift
-    hours on the working days from the tranches' first release (or the start date) to
-    ``day``. At least one truck.
+    Two figures, then their mean, rounded up (at least one truck):
+
+    - *throughput*: the base plan's trucks delivered some kg by ``day`` and left the rest for
+      want of fleet, so ``trucks now x (delivered + left) / delivered`` trucks would deliver
+      it all at the same pace. It counts every hour the base fleet lost (the first day's
+      late start, shift tails no trip fits, payloads that do not match the trips) as if it
+      grew with the fleet, so it runs high;
+    - *hours*: the base plan's route hours (trip plus loading) grown to the kg left, over one
+      truck's shift hours on the working days from the tranches' first release (or the start
+      date) to ``day``. It counts none of those losses, so it runs low.
+
+    On samples the mean was within one truck of the fleet the plans confirmed on most
+    warehouses (``bsb bench whatif``, section ``whatif`` of ``benchmarks/RESULTS.md``), where
+    each figure alone missed by two or three at tight dates.
     """
     chosen = [scenario.tranche(t) for t in tranches]
     routes = [
@@ -704,11 +709,11 @@ def estimate_trucks(
     short = [u for u in _fixable(base.unassigned, tranches) if _owner(u) == warehouse_id]
     short_kg = sum(u.kg for u in short)
     now = len(trucks_by_warehouse(scenario).get(warehouse_id, []))
-    throughput = 1
+    throughput: float | None = None
     if delivered_kg > 0:
         grow = (delivered_kg + short_kg) / delivered_kg
         work_s *= grow
-        throughput = math.ceil(now * grow - 1e-9)
+        throughput = now * grow
     elif short:
         # No trip delivered: time the trips that found no truck, from their own facts.
         per_kg = [
@@ -726,8 +731,9 @@ def estimate_trucks(
     first = max(scenario.start_date, min(t.release for t in chosen))
     days = len(scenario.calendar.working_days_between(first, day))
     capacity_s = days * shift_s
-    hours = math.ceil(work_s / capacity_s - 1e-9) if capacity_s > 0 else 1
-    return max(1, throughput, hours)
+    hours = work_s / capacity_s if capacity_s > 0 else 1.0
+    figure = hours if throughput is None else (throughput + hours) / 2
+    return max(1, math.ceil(figure - 1e-9))
 
 
 def _owner(item: Unassigned) -> str | None:
@@ -858,9 +864,10 @@ def _search_warehouse(
 ) -> WarehouseAnswer:
     """Smallest fleet > ``now`` whose plan of the warehouse alone leaves nobody for want of fleet.
 
-    Starts at the estimate; steps up (doubling) until a fleet is enough, then halves the gap
-    to the largest fleet known to fall short, so the answer ``n`` is planned and enough and
-    ``n - 1`` is planned and not (``now`` is known short from the base plan).
+    Starts at the estimate; steps up (1, 2, 4, ... trucks) until a fleet is enough, tries one
+    truck fewer, then halves the gap to the largest fleet known to fall short, so the answer
+    ``n`` is planned and enough and ``n - 1`` is planned and not (``now`` is known short from
+    the base plan).
     """
     tried: dict[int, bool] = {now: False}
 
@@ -877,7 +884,7 @@ def _search_warehouse(
 
     low = now
     count = max(now + 1, estimate)
-    step = max(1, count - now)
+    step = 1
     high: int | None = None
     for _ in range(MAX_SEARCH_STEPS):
         if stop is not None and stop.is_set():
@@ -889,21 +896,20 @@ def _search_warehouse(
         count += step
         step *= 2
     if high is None:
-        why = (
-            "stopped"
-            if stop is not None and stop.is_set()
-            else f"{count - step // 2} trucks still short"
-        )
+        stopped = stop is not None and stop.is_set()
+        why = "stopped" if stopped else f"{low} trucks still short"
         return WarehouseAnswer(warehouse_id, now, None, None, estimate, dict(tried), why)
     low = max([c for c, ok in tried.items() if not ok and c < high], default=now)
+    # The estimate is usually right or one off: one truck fewer first, then halve the gap.
+    middle = high - 1
     while high - low > 1:
         if stop is not None and stop.is_set():
             return WarehouseAnswer(warehouse_id, now, None, None, estimate, dict(tried), "stopped")
-        middle = (low + high) // 2
         if enough(middle):
             high = middle
         else:
             low = middle
+        middle = (low + high) // 2
     return WarehouseAnswer(warehouse_id, now, high - now, None, estimate, dict(tried))
 
 

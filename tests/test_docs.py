@@ -831,3 +831,53 @@ def test_plan_doc_states_how_waiting_is_counted_and_where_it_shows(plan_doc: str
     for place in ("`summary.md`", "`map.html`", "`dinsos/summary.xlsx`", "`dinsos/summary.pdf`"):
         assert place in section
     assert "`family_wait_days`" in section and "`families_served_per_tranche`" in section
+
+
+# --- docs/whatif.md ---------------------------------------------------------------------------
+
+WHATIF_DOC = DOCS / "whatif.md"
+
+
+def test_whatif_doc_lists_exactly_the_columns_written() -> None:
+    from documents.whatif_report import FINISH_BY_COLUMNS, TABLE_COLUMNS
+    from optimizer.whatif import FLEET_SCALE, WAIT_COST
+
+    doc = _text(WHATIF_DOC)
+    tables = _section(doc, "## `--fleet-scale` and `--wait-cost`: `whatif.csv`")
+    assert _first_column(tables) == {FLEET_SCALE, WAIT_COST, *TABLE_COLUMNS}
+    finish = _section(doc, "## `--finish-by DATE`: the fewest trucks to add")
+    assert _first_column(finish) == set(FINISH_BY_COLUMNS)
+
+
+def test_whatif_doc_names_the_added_ids_the_fixable_reasons_and_the_files(
+    tmp_path: Path,
+) -> None:
+    from documents.whatif_report import finish_by_files, table_files
+    from optimizer.whatif import (
+        ALL_WAREHOUSES,
+        CONFIRM_ROUNDS,
+        FIXABLE_REASONS,
+        FinishByResult,
+        WhatIfTable,
+        added_truck_id,
+    )
+
+    doc = _text(WHATIF_DOC)
+    assert added_truck_id("{warehouse}", 1) == "{warehouse}-TAMBAH-1"
+    assert "`{warehouse}-TAMBAH-{k}`" in doc
+    assert f"warehouse `{ALL_WAREHOUSES}`" in doc
+    assert (
+        f"(at most {CONFIRM_ROUNDS}\n   plans)" in doc or f"(at most {CONFIRM_ROUNDS} plans)" in doc
+    )
+    fixable = re.search(r"Only (.*?) count against a fleet", " ".join(doc.split()))
+    assert fixable is not None
+    assert set(_BACKTICKED.findall(fixable.group(1))) == {str(r) for r in FIXABLE_REASONS}
+    # Every file a what-if writes is in the folder's table, and nothing else.
+    files = _section(doc, "## The folder")
+    # "`whatif_dates.png`, `.svg`": one row per stem; ".bsb-output.json" is the manifest.
+    named = {n.lstrip(".").split(".")[0] for n in _first_column(files) if n != ".svg"}
+    table = WhatIfTable("fleet_scale", ())
+    wait = WhatIfTable("wait_cost_per_kpm_day", ())
+    finish = FinishByResult(date(2020, 9, 5), ("T",), (), None, None, False)
+    written = set(table_files(table)) | set(table_files(wait)) | set(finish_by_files(finish))
+    assert {n.split(".")[0] for n in written} | {"plan/", "bsb-output"} == named

@@ -242,7 +242,15 @@ def test_finish_by_adds_the_fewest_trucks_that_serve_everyone_by_the_date(
     sample: Scenario,
 ) -> None:
     day = date(2020, 9, 2)  # two working days for 60 points: both warehouses need more
-    result = finish_by(sample, day, plan_scenario, tranche_id="2020-09")
+    plans: list[int] = []
+    lines: list[str] = []
+
+    def plan_fn(variant: Scenario) -> Plan:
+        plans.append(len(variant.trucks))
+        return plan_scenario(variant)
+
+    result = finish_by(sample, day, plan_fn, tranche_id="2020-09", progress=lines.append)
+    assert len(lines) == len(plans)  # a line per plan: a service job's bar moves by plans
     assert result.tranches == ("2020-09",) and result.confirmed
     assert result.plan is not None and result.scenario is not None
     added = {a.warehouse: a.trucks_added for a in result.answers}
@@ -286,3 +294,30 @@ def test_an_unknown_truck_type_is_refused_before_planning(sample: Scenario) -> N
 
     with pytest.raises(ValueError, match="unknown truck type 'X'"):
         finish_by(sample, date(2020, 9, 10), plan_fn, truck_type="X")
+
+
+def test_the_same_seed_and_solution_limit_give_the_same_table(sample: Scenario) -> None:
+    first = fleet_scale_table(sample, [0.5, 1.5], plan_scenario)
+    second = fleet_scale_table(sample, [0.5, 1.5], plan_scenario)
+    assert first == second
+    totals = [r.outcome for r in first.rows if r.outcome.warehouse == ALL_WAREHOUSES]
+    assert totals[0].trucks < totals[1].trucks
+
+
+def test_a_stop_during_finish_by_keeps_the_answers_found_and_no_plan() -> None:
+    import threading
+
+    from documents.whatif_report import finish_by_files
+
+    scenario = make_tiny_scenario()
+    stop = threading.Event()
+
+    def plan_fn(variant: Scenario) -> Plan:
+        stop.set()  # Ctrl-C during the base plan
+        return make_tiny_plan(scenario)  # P3's September is short of fleet at W1
+
+    result = finish_by(scenario, date(2020, 9, 10), plan_fn, stop=stop)
+    assert result.plan is None and result.scenario is None and not result.confirmed
+    (answer,) = result.answers
+    assert (answer.warehouse, answer.trucks_added, answer.note) == ("W1", None, "stopped")
+    assert finish_by_files(result)["whatif.csv"].decode().splitlines()[1].startswith("W1,2,,")
