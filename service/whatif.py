@@ -17,7 +17,7 @@ import io
 import json
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -139,10 +139,12 @@ class StoredQuestion:
     tranche: str | None
     truck_type: str | None
     time_limit_s: float
+    warehouses: int = 1
+    """The scenario's warehouses (a finish-by searches each): the progress bar's scale."""
 
     @classmethod
-    def of(cls, body: WhatIfIn) -> StoredQuestion:
-        """Return the question of a request."""
+    def of(cls, body: WhatIfIn, warehouses: int) -> StoredQuestion:
+        """Return the question of a request about a scenario with ``warehouses``."""
         return cls(
             None if body.finish_by is None else body.finish_by.isoformat(),
             tuple(body.fleet_scales),
@@ -150,6 +152,7 @@ class StoredQuestion:
             body.tranche,
             body.truck_type,
             body.time_limit_s,
+            warehouses,
         )
 
     def to_json(self) -> str:
@@ -162,6 +165,7 @@ class StoredQuestion:
                 "tranche": self.tranche,
                 "truck_type": self.truck_type,
                 "time_limit_s": self.time_limit_s,
+                "warehouses": self.warehouses,
             },
             indent=2,
         )
@@ -177,6 +181,7 @@ class StoredQuestion:
             data["tranche"],
             data["truck_type"],
             float(data["time_limit_s"]),
+            int(data.get("warehouses", 1)),
         )
 
     def request(self, *, seed: int | None, strategy: str | None) -> WhatIfRequest:
@@ -193,13 +198,13 @@ class StoredQuestion:
             overrides=SolverOverrides(time_limit_s=self.time_limit_s, seed=seed, strategy=strategy),
         )
 
-    def most_plans(self, warehouses: int) -> int:
+    def most_plans(self) -> int:
         """Return the most plans the question may need (the job's budget is this many)."""
         from optimizer.whatif import CONFIRM_ROUNDS, MAX_SEARCH_STEPS
 
         if self.finish_by is not None:
             # A base plan, a search per warehouse, then the confirming rounds.
-            return 1 + max(1, warehouses) * (MAX_SEARCH_STEPS + 1) + CONFIRM_ROUNDS
+            return 1 + max(1, self.warehouses) * (MAX_SEARCH_STEPS + 1) + CONFIRM_ROUNDS
         return len(self.fleet_scales) + len(self.wait_costs) + 1
 
 
@@ -222,7 +227,7 @@ def add_whatif_routes(app: FastAPI, service: _Service) -> None:
         each plan's. Poll the `Location` (the job), then read `/whatif/{job_id}`.
         """
         _check_solver_options(config, body.time_limit_s, body.strategy)
-        question = StoredQuestion.of(body)
+        question = StoredQuestion.of(body, warehouses=1)
         problems = question.request(seed=body.seed, strategy=body.strategy).problems()
         if problems:
             raise ApiError(
@@ -238,14 +243,14 @@ def add_whatif_routes(app: FastAPI, service: _Service) -> None:
             scenario = session.get(ScenarioRow, body.scenario_id)
             if scenario is None:
                 raise ApiError(404, "Not found", f"no scenario {body.scenario_id!r}")
-            warehouses = scenario.warehouses
+            question = replace(question, warehouses=scenario.warehouses)
         job_id = new_id("j")
         path = request_path(config, job_id)
         path.write_text(question.to_json(), encoding="utf-8")
         try:
             job = manager.submit(
                 scenario_id=body.scenario_id,
-                time_limit_s=body.time_limit_s * question.most_plans(warehouses),
+                time_limit_s=body.time_limit_s * question.most_plans(),
                 strategy=body.strategy,
                 seed=body.seed,
                 language=body.language,
@@ -371,7 +376,7 @@ def run_whatif_job(args: JobArgs, events: _Events, stop: threading.Event) -> int
     def progress(line: str) -> None:
         # A line per plan: the bar moves by plans over the most the question may need.
         plans[0] += 1
-        events.progress(min(0.99, plans[0] / max(1, question.most_plans(1))), line)
+        events.progress(min(0.99, plans[0] / question.most_plans()), line)
 
     events.progress(0.0, "what-if: planning")
     try:

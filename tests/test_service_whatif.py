@@ -307,7 +307,11 @@ def test_the_confirming_plans_roster_is_for_planners_only(
 ) -> None:
     client, config = service
     body = {"scenario_id": SCENARIO_ID, "finish_by": "2020-09-20", "time_limit_s": 2}
-    job_id = client.post("/api/v1/whatif", json=body).json()["id"]
+    job = client.post("/api/v1/whatif", json=body).json()
+    job_id = job["id"]
+    # Budget: 2 s for a base plan, 13 plans of the search in its one warehouse, 3 confirming.
+    assert job["time_limit_s"] == 2 * (1 + 13 + 3)
+    assert json.loads(request_path(config, job_id).read_text(encoding="utf-8"))["warehouses"] == 1
     scenario_copy = output_dir(config, job_id) / "plan" / "scenario"
     scenario_copy.mkdir(parents=True)
     (scenario_copy / "scenario.toml").write_text('[files]\nkpm = "kpm.csv"\n', encoding="utf-8")
