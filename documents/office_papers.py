@@ -248,15 +248,37 @@ def _curve_sheet(book: Book, curves: Sequence[WaitingCurve], language: str) -> N
         [text.label(language) for text, _ in _CURVE_COLUMNS],
         [width for _, width in _CURVE_COLUMNS],
     )
+    rows: list[tuple[WaitingCurve, int, int]] = []  # each tranche's first and last line
     for curve in curves:
         before = 0
+        first = sheet.row
         for day, served in curve.points:
             share = 100 * served / curve.families_total if curve.families_total else 100.0
             sheet.line(
                 (curve.tranche, day, served - before, served, curve.families_total, round(share, 1))
             )
             before = served
+        if curve.points:
+            rows.append((curve, first, sheet.row - 1))
     sheet.table_setup(landscape=False)
+    if not rows or sheet.header_row is None:
+        return
+    # The curves themselves, beside the table: share served (%) against the date, a line each.
+    chart = book.chart({"type": "scatter", "subtype": "straight_with_markers"})
+    name = sheet.worksheet.name
+    date_column, share_column = 1, len(_CURVE_COLUMNS) - 1
+    for curve, first, last in rows:
+        chart.add_series(
+            {
+                "name": f"{OfficeText.TRANCHE.label(language)} {curve.tranche}",
+                "categories": [name, first, date_column, last, date_column],
+                "values": [name, first, share_column, last, share_column],
+            }
+        )
+    chart.set_title({"name": OfficeText.CURVE_TITLE.label(language)})
+    chart.set_x_axis({"name": OfficeText.DATE.label(language), "num_format": "d mmm yyyy"})
+    chart.set_y_axis({"name": OfficeText.SHARE.label(language), "min": 0, "max": 100})
+    sheet.worksheet.insert_chart(sheet.header_row, len(_CURVE_COLUMNS) + 1, chart)
 
 
 def _table(

@@ -126,3 +126,19 @@ def test_many_tranches_leave_the_table_room_on_the_first_page() -> None:
     assert b"(Tahap T00)" in first_page and b"(Tahap T29)" not in first_page
     assert b"(...)" in first_page and b"(Babakan)" in first_page
     assert WAITING_ROOM_PT > 0
+
+
+def test_the_curve_sheet_charts_each_tranches_share_against_the_date() -> None:
+    import zipfile
+
+    scenario = make_tiny_scenario()
+    data = dinsos_summary_xlsx(scenario, make_tiny_plan(scenario), language="en")
+    chart = zipfile.ZipFile(io.BytesIO(data)).read("xl/charts/chart1.xml").decode("utf-8")
+    # September's two delivery days and October's one: dates (B) against the share (F).
+    assert re.findall(r"<c:f>(.*?)</c:f>", chart) == [
+        "Curve!$B$6:$B$7",
+        "Curve!$F$6:$F$7",
+        "Curve!$B$8",
+        "Curve!$F$8",
+    ]
+    assert "Tranche T-SEP" in chart and "Families served by date" in chart
