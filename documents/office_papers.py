@@ -41,7 +41,7 @@ from geodata.i18n import (
     plain_number,
     reason_label,
 )
-from geodata.waiting_text import waiting_lines
+from geodata.waiting_text import day_fraction, step_points, waiting_lines
 from optimizer.model import Scenario
 from optimizer.solution import Plan
 from optimizer.waiting import WaitingCurve, waiting_curves
@@ -49,6 +49,9 @@ from optimizer.waiting import WaitingCurve, waiting_curves
 __all__ = ["OfficeText", "dinsos_summary_pdf", "dinsos_summary_xlsx", "dispatch_sheets"]
 
 _DONE: Final = "done"
+CURVE_WIDTH_MM: Final = 60.0
+CURVE_HEIGHT_MM: Final = 12.0
+"""Size of each tranche's curve in the Dinas Sosial PDF."""
 WAITING_ROOM_PT: Final = 150.0
 """Room the first page of the Dinas Sosial PDF keeps under the waiting block for its table."""
 _REPLACEMENT: Final = "replacement"
@@ -345,16 +348,43 @@ def dinsos_summary_pdf(scenario: Scenario, plan: Plan, *, language: str = "id") 
             text = text[:-1]
         return text
 
+    curve_w, curve_h = CURVE_WIDTH_MM * mm, CURVE_HEIGHT_MM * mm
+
+    def draw_curve(curve: WaitingCurve, left: float, top: float) -> None:
+        """Draw the tranche's curve in a small box: share served by date, deadline red."""
+        bottom = top - curve_h
+        canvas.setStrokeColorRGB(0.8, 0.8, 0.8)
+        canvas.rect(left, bottom, curve_w, curve_h)
+        deadline = left + day_fraction(curve, curve.deadline) * curve_w
+        canvas.setStrokeColorRGB(0.84, 0.1, 0.11)
+        canvas.line(deadline, bottom, deadline, top)
+        canvas.setStrokeColorRGB(0.1, 0.6, 0.31)
+        canvas.setLineWidth(1.2)
+        path = canvas.beginPath()
+        for i, (fx, share) in enumerate(step_points(curve)):
+            point = (left + fx * curve_w, bottom + share * curve_h)
+            if i == 0:
+                path.moveTo(*point)
+            else:
+                path.lineTo(*point)
+        canvas.drawPath(path, stroke=1, fill=0)
+        canvas.setLineWidth(1)
+        canvas.setStrokeColorRGB(0, 0, 0)
+
     def waiting_block(y: float) -> float:
         """Each tranche's waiting above the table of the first page; return the next line."""
         canvas.setFont("Helvetica-Bold", 9)
         canvas.drawString(margin, y, printable(OfficeText.WAITING.label(language)))
         y -= 12
+        # The text on the left, the tranche's curve on the right.
+        text_w = width - 2 * margin - curve_w - 6 * mm
         for curve in waiting_curves(scenario, plan):
             if y < margin + WAITING_ROOM_PT:
                 # Many tranches: the table must still start on this page; the xlsx has them all.
                 canvas.drawString(margin, y, "...")
                 return y - 12
+            top = y + size
+            draw_curve(curve, width - margin - curve_w, top)
             canvas.setFont("Helvetica-Bold", size)
             canvas.drawString(
                 margin, y, printable(f"{OfficeText.TRANCHE.label(language)} {curve.tranche}")
@@ -362,9 +392,10 @@ def dinsos_summary_pdf(scenario: Scenario, plan: Plan, *, language: str = "id") 
             y -= 10
             canvas.setFont("Helvetica", size)
             for text in waiting_lines(curve, language):
-                for part in simpleSplit(printable(text), "Helvetica", size, width - 2 * margin):
+                for part in simpleSplit(printable(text), "Helvetica", size, text_w):
                     canvas.drawString(margin, y, part)
                     y -= 10
+            y = min(y, top - curve_h - 8)
         return y - 12
 
     index, page = 0, 0

@@ -91,6 +91,41 @@ def waiting_lines(curve: WaitingCurve, language: str) -> tuple[str, str]:
     return served, "; ".join([*reached, wait])
 
 
+def curve_span(curve: WaitingCurve) -> tuple[date, date]:
+    """Return the days a picture of ``curve`` spans (release to deadline or last delivery)."""
+    last = curve.last_delivery
+    return curve.release, (max(curve.deadline, last) if last is not None else curve.deadline)
+
+
+def day_fraction(curve: WaitingCurve, day: date) -> float:
+    """Return where ``day`` falls in :func:`curve_span`, from 0 (release) to 1 (its end)."""
+    release, end = curve_span(curve)
+    return (day - release).days / max(1, (end - release).days)
+
+
+def step_points(curve: WaitingCurve) -> tuple[tuple[float, float], ...]:
+    """Return the vertices of ``curve`` drawn as steps: ``(day fraction, share served)``.
+
+    Both from 0 to 1 (:func:`day_fraction`; the share of the tranche's families): families
+    served on a day count from that day on, so the line is flat between delivery days and rises
+    on them. Every picture of the curve (the map's SVG, the Dinas Sosial PDF) draws these.
+    """
+    total = curve.families_total
+
+    def share(families: int) -> float:
+        return families / total if total > 0 else 0.0
+
+    _release, end = curve_span(curve)
+    vertices = [(0.0, 0.0)]
+    served = 0
+    for day, count in curve.points:
+        vertices.append((day_fraction(curve, day), share(served)))
+        vertices.append((day_fraction(curve, day), share(count)))
+        served = count
+    vertices.append((day_fraction(curve, end), share(served)))
+    return tuple(vertices)
+
+
 def curve_svg(
     curve: WaitingCurve,
     language: str,
@@ -127,27 +162,18 @@ def curve_svg(
     parse_language(language)
     label_px = 12  # room under the plot for the dates
     plot_h = height_px - label_px
-    last = curve.last_delivery
-    end = max(curve.deadline, last) if last is not None else curve.deadline
-    span_days = max(1, (end - curve.release).days)
+    _release, end = curve_span(curve)
 
-    def x(day: date) -> float:
-        return round((day - curve.release).days / span_days * (width_px - 2) + 1, 1)
+    def x(fraction: float) -> float:
+        return round(fraction * (width_px - 2) + 1, 1)
 
-    def y(families: int) -> float:
-        share = families / curve.families_total if curve.families_total > 0 else 0.0
+    def y(share: float) -> float:
         return round((1 - share) * (plot_h - 2) + 1, 1)
 
-    # A step curve: families served on a day count from that day on.
-    vertices = [(x(curve.release), y(0))]
-    served = 0
-    for day, count in curve.points:
-        vertices.append((x(day), y(served)))
-        vertices.append((x(day), y(count)))
-        served = count
-    vertices.append((x(end), y(served)))
+    vertices = [(x(fx), y(share)) for fx, share in step_points(curve)]
+    deadline_x = x(day_fraction(curve, curve.deadline))
     path = " ".join(f"{vx},{vy}" for vx, vy in vertices)
-    ninety_five = round((1 - REACHED_SHARES[0]) * (plot_h - 2) + 1, 1)
+    ninety_five = y(REACHED_SHARES[0])
     title = f"{Term.TRANCHE.label(language)} {curve.tranche}: " + waiting_lines(curve, language)[1]
     font = 'font-size="9" font-family="sans-serif" fill="#555"'
     return (
@@ -158,7 +184,7 @@ def curve_svg(
         'stroke="#ccc"/>'
         f'<line x1="1" y1="{ninety_five}" x2="{width_px - 1}" y2="{ninety_five}" '
         'stroke="#999" stroke-dasharray="2,2"/>'
-        f'<line x1="{x(curve.deadline)}" y1="1" x2="{x(curve.deadline)}" y2="{plot_h - 1}" '
+        f'<line x1="{deadline_x}" y1="1" x2="{deadline_x}" y2="{plot_h - 1}" '
         f'stroke="{DEADLINE_COLOUR}"/>'
         f'<polyline points="{path}" fill="none" stroke="{CURVE_COLOUR}" stroke-width="2"/>'
         f'<text x="1" y="{height_px - 2}" {font}>'

@@ -142,3 +142,17 @@ def test_the_curve_sheet_charts_each_tranches_share_against_the_date() -> None:
         "Curve!$F$8",
     ]
     assert "Tranche T-SEP" in chart and "Families served by date" in chart
+
+
+def test_the_pdf_draws_each_tranches_curve_beside_its_lines() -> None:
+    scenario = make_tiny_scenario()
+    text = _text(dinsos_summary_pdf(scenario, make_tiny_plan(scenario)))
+    # The curve's colour, one stroke per tranche; September steps to 50 % then 75 % of its box.
+    assert text.count(b".1 .6 .31 RG") == len(scenario.tranches)
+    path = re.search(rb"\.1 \.6 \.31 RG\n1\.2 w\nn (.*?) l\nS", text)
+    assert path is not None
+    numbers = [float(v) for v in re.findall(rb"[\d.]+", path.group(1))]
+    ys = numbers[1::2]
+    box_bottom, box_height = ys[0], 12.0 * 72 / 25.4
+    shares = sorted({round((y - box_bottom) / box_height, 3) for y in ys})
+    assert shares == [0.0, 0.5, 0.75]
