@@ -7,7 +7,14 @@ from datetime import date
 
 import pytest
 
-from geodata.waiting_text import curve_svg, share_label, waiting_lines
+from geodata.waiting_text import (
+    curve_span,
+    curve_svg,
+    day_fraction,
+    share_label,
+    step_points,
+    waiting_lines,
+)
 from optimizer.waiting import WaitingCurve
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -74,3 +81,20 @@ def test_a_curve_with_no_delivery_stays_at_zero() -> None:
     root = ET.fromstring(curve_svg(empty, "id"))
     ys = {p.split(",")[1] for p in root.find(f"{SVG}polyline").get("points").split()}  # type: ignore[union-attr]
     assert len(ys) == 1
+
+
+def test_step_points_rise_on_delivery_days_and_end_at_the_span_end() -> None:
+    release, end = curve_span(CURVE)
+    assert (release, end) == (date(2020, 9, 1), date(2020, 10, 2))  # the late last delivery
+    span = 31
+    assert step_points(CURVE) == (
+        (0.0, 0.0),
+        (2 / span, 0.0),
+        (2 / span, 0.5),
+        (4 / span, 0.5),
+        (4 / span, 0.95),
+        (1.0, 0.95),
+        (1.0, 1.0),
+        (1.0, 1.0),
+    )
+    assert day_fraction(CURVE, date(2020, 9, 30)) == 29 / span
