@@ -295,7 +295,7 @@ def test_the_web_page_asks_a_whatif_and_shows_its_table_and_plots(
             widths = plots.evaluate_all("(images) => images.map((i) => i.naturalWidth)")
             assert widths and all(w > 100 for w in widths), widths
             expect(whatif.get_by_test_id("whatif-xlsx")).to_be_visible()
-            whatif.screenshot(path="/tmp/bsb_whatif_page.png")
+            whatif.screenshot(path=str(tmp_path / "whatif.png"))  # for a look when it fails
             assert page.evaluate("window.__csp") == []
             assert errors == []
         finally:
