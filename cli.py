@@ -2513,6 +2513,7 @@ def serve(
 @click.option("--today", default=None)
 @click.option("--freeze-days", type=int, default=None)
 @click.option("--scheduler", default=None)
+@click.option("--whatif", default=None)
 def job_worker(**options: Any) -> None:
     """Run one job of bsb serve (the server starts this; it is not for people).
 

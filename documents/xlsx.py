@@ -94,6 +94,10 @@ class Book:
             found = self._formats[key] = self._workbook.add_format(properties)
         return found
 
+    def chart(self, options: dict[str, Any]) -> Any:
+        """Add a chart (xlsxwriter's ``add_chart`` options); a sheet inserts it."""
+        return self._workbook.add_chart(options)
+
     def sheet(self, name: str) -> Sheet:
         """Add a sheet named ``name`` (at most 31 characters, none of ``[]:*?/\\``)."""
         return Sheet(self, self._workbook.add_worksheet(name))

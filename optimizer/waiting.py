@@ -29,11 +29,32 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Final
 
 from optimizer.model import Scenario
 from optimizer.solution import Plan
+
+KEY_DAYS_AFTER_RELEASE: Final = (7, 14)
+"""Days after a tranche's release at which summaries show the share of families served: a
+week and two weeks, the checkpoints of the programme's weekly reports."""
+
+
+class KeyDay(StrEnum):
+    """The dates at which summaries show a tranche's share of families served."""
+
+    WEEK_1 = "release+7"
+    """:data:`KEY_DAYS_AFTER_RELEASE` [0] days after the release."""
+    WEEK_2 = "release+14"
+    """:data:`KEY_DAYS_AFTER_RELEASE` [1] days after the release."""
+    DEADLINE = "deadline"
+    """The tranche's deadline."""
+    LAST_DELIVERY = "last_delivery"
+    """The plan's last delivery of the tranche."""
+
 
 # Kilograms are sums of floats (sacks, rations): a ration short by less than this is whole.
 _KG_TOLERANCE = 1e-6
@@ -64,6 +85,25 @@ class WaitingCurve:
     def last_delivery(self) -> date | None:
         """The last day the plan delivers rice of this tranche, or ``None``."""
         return self.points[-1][0] if self.points else None
+
+    def key_days(self) -> tuple[tuple[KeyDay, date], ...]:
+        """Return the dates summaries show, in date order (ties: the order of :class:`KeyDay`).
+
+        A week and two weeks after the release (each only when on or before the deadline),
+        the deadline, and the last delivery when the plan delivers any of the tranche.
+        """
+        days: list[tuple[KeyDay, date]] = []
+        for key, after_days in zip(
+            (KeyDay.WEEK_1, KeyDay.WEEK_2), KEY_DAYS_AFTER_RELEASE, strict=True
+        ):
+            day = self.release + timedelta(days=after_days)
+            if day <= self.deadline:
+                days.append((key, day))
+        days.append((KeyDay.DEADLINE, self.deadline))
+        if self.last_delivery is not None:
+            days.append((KeyDay.LAST_DELIVERY, self.last_delivery))
+        order = list(KeyDay)
+        return tuple(sorted(days, key=lambda item: (item[1], order.index(item[0]))))
 
     def served_by(self, day: date) -> int:
         """Return the families served on or before ``day``."""
@@ -114,7 +154,9 @@ class WaitingCurve:
         return None
 
 
-def waiting_curves(scenario: Scenario, plan: Plan) -> tuple[WaitingCurve, ...]:
+def waiting_curves(
+    scenario: Scenario, plan: Plan, *, drop_points: Iterable[str] | None = None
+) -> tuple[WaitingCurve, ...]:
     """Return the waiting curve of every tranche of ``scenario``, in scenario order.
 
     Parameters
@@ -123,6 +165,10 @@ def waiting_curves(scenario: Scenario, plan: Plan) -> tuple[WaitingCurve, ...]:
         The scenario the plan is for (its tranches, drop points and families).
     plan
         The plan; all its trips count, whatever their status.
+    drop_points
+        Ids of the drop points whose families are counted (the map of one warehouse passes
+        the points it shows); every point of the scenario when omitted. Families at these
+        points count whoever brought their rice.
 
     Returns
     -------
@@ -132,9 +178,15 @@ def waiting_curves(scenario: Scenario, plan: Plan) -> tuple[WaitingCurve, ...]:
     Raises
     ------
     KeyError
-        If a stop names a drop point or tranche the scenario does not have.
+        If a stop, or ``drop_points``, names a drop point or tranche the scenario does not
+        have.
     """
-    families_total = sum(point.kpm for point in scenario.drop_points)
+    counted = (
+        {p.id for p in scenario.drop_points}
+        if drop_points is None
+        else {scenario.drop_point(p).id for p in drop_points}
+    )
+    families_total = sum(scenario.drop_point(p).kpm for p in counted)
     # (tranche, day) -> point -> net kg delivered that day
     kg_by_day: dict[str, dict[date, dict[str, float]]] = {
         t.id: defaultdict(lambda: defaultdict(float)) for t in scenario.tranches
@@ -142,9 +194,10 @@ def waiting_curves(scenario: Scenario, plan: Plan) -> tuple[WaitingCurve, ...]:
     for route in plan.routes:
         for stop in route.stops:
             scenario.drop_point(stop.drop_point)  # an unknown point is an error, not a zero
-            kg_by_day[scenario.tranche(stop.tranche).id][route.date][stop.drop_point] += (
-                stop.kg - stop.pickup_kg
-            )
+            tranche_id = scenario.tranche(stop.tranche).id
+            if stop.drop_point not in counted:
+                continue
+            kg_by_day[tranche_id][route.date][stop.drop_point] += stop.kg - stop.pickup_kg
     curves = []
     for tranche in scenario.tranches:
         by_day = kg_by_day[tranche.id]

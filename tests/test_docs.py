@@ -903,6 +903,33 @@ def test_national_doc_lists_exactly_the_summary_columns() -> None:
     assert all(f"`{status}`" in statuses for status in STATUSES)
 
 
+# --- docs/plan-format.md: families' waiting ----------------------------------------------------
+
+
+def test_plan_doc_states_how_waiting_is_counted_and_where_it_shows(plan_doc: str) -> None:
+    from documents.office_papers import OfficeText
+    from geodata.waiting_text import REACHED_SHARES
+    from optimizer.waiting import KEY_DAYS_AFTER_RELEASE
+
+    section = _section(plan_doc, "### Families' waiting")
+    first, second = KEY_DAYS_AFTER_RELEASE
+    assert f"{first} and {second} days after the tranche's `release`" in section
+    for share in REACHED_SHARES:
+        assert f"{round(share * 100)} %" in section
+    for text in (
+        OfficeText.CURVE_SHEET,
+        OfficeText.SERVED_ON_DAY,
+        OfficeText.SERVED_SO_FAR,
+        OfficeText.FAMILIES,
+        OfficeText.SHARE,
+    ):
+        assert f"*{text.label('id')}*" in section, text
+    assert f"*{OfficeText.CURVE_SHEET.label('en')}*" in section
+    for place in ("`summary.md`", "`map.html`", "`dinsos/summary.xlsx`", "`dinsos/summary.pdf`"):
+        assert place in section
+    assert "`family_wait_days`" in section and "`families_served_per_tranche`" in section
+
+
 # --- docs/whatif.md ---------------------------------------------------------------------------
 
 WHATIF_DOC = DOCS / "whatif.md"

@@ -17,7 +17,7 @@ from geodata.sample import write_sample
 from geodata.scenario_io import read_scenario
 from optimizer.model import DropPoint, Scenario
 from optimizer.solution import Plan, Route, Stop, compute_kpis, plan_from_dict
-from optimizer.waiting import WaitingCurve, waiting_curves
+from optimizer.waiting import KeyDay, WaitingCurve, waiting_curves
 from tests.conftest import make_tiny_plan, make_tiny_scenario
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
@@ -284,3 +284,28 @@ def test_whole_rations_wait_as_many_family_days_as_the_kpi(
     curves = waiting_curves(scenario, plan)
     family_days = sum(c.mean_wait_days * c.families_served for c in curves)
     assert family_days == pytest.approx(plan.kpis.family_wait_days, abs=0.01)
+
+
+def test_key_days_are_a_week_two_weeks_the_deadline_and_the_last_delivery_in_date_order() -> None:
+    scenario = make_tiny_scenario()
+    sep, _ = waiting_curves(scenario, make_tiny_plan(scenario))
+    assert sep.key_days() == (
+        (KeyDay.LAST_DELIVERY, date(2020, 9, 3)),
+        (KeyDay.WEEK_1, date(2020, 9, 8)),
+        (KeyDay.WEEK_2, date(2020, 9, 15)),
+        (KeyDay.DEADLINE, date(2020, 9, 30)),
+    )
+    short = WaitingCurve("T", 10, SEP_RELEASE, date(2020, 9, 10), (), 0.0)
+    assert short.key_days() == (
+        (KeyDay.WEEK_1, date(2020, 9, 8)),
+        (KeyDay.DEADLINE, date(2020, 9, 10)),
+    )
+
+
+def test_a_warehouses_points_count_their_own_families_whoever_brought_the_rice() -> None:
+    scenario = make_tiny_scenario()
+    sep, _ = waiting_curves(scenario, make_tiny_plan(scenario), drop_points=["P3", "P4"])
+    assert sep.families_total == 150
+    assert sep.points == ((date(2020, 9, 2), 30), (date(2020, 9, 3), 90))
+    with pytest.raises(KeyError):
+        waiting_curves(scenario, make_tiny_plan(scenario), drop_points=["P9"])
