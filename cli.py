@@ -915,13 +915,14 @@ def _road_warnings(scenario: Any, scenario_dir: Path) -> list[str]:
     type=click.IntRange(min=1),
     default=400,
     show_default=True,
-    help="Number of drop points.",
+    help="Number of drop points (not with --national: give --families).",
 )
 @click.option(
     "--warehouses",
     type=click.IntRange(min=1),
     default=None,
-    help="Number of warehouses (default: one per 500 drop points, at least 2).",
+    help="Number of warehouses (default: one per 500 drop points, at least 2; with --national "
+    "1,550, at least one per regency with points).",
 )
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option(
@@ -931,6 +932,38 @@ def _road_warnings(scenario: Any, scenario_dir: Path) -> list[str]:
     default=None,
     help="Place points in the real villages of Kabupaten Bogor (a folder like ../shared/geodata).",
 )
+@click.option(
+    "--national",
+    is_flag=True,
+    help="A national scenario: families over the districts of all Indonesia, warehouses per "
+    "regency, stock and fleet in proportion.",
+)
+@click.option(
+    "--families",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --national: families (KPM) in all [default: 10,000,000].",
+)
+@click.option(
+    "--families-per-point",
+    type=click.IntRange(min=1, max=10_000),
+    default=None,
+    help="With --national: mean families per drop point [default: 50].",
+)
+@click.option(
+    "--stock-ratio",
+    type=click.FloatRange(min=0.0, max=100.0),
+    default=None,
+    help="With --national: total stock as a share of the families' need [default: 1.0].",
+)
+@click.option(
+    "--centroids",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --national: district centroids (kode,nama,lat,lng, like "
+    "../shared/geodata/national/kec_centroids.csv; regency names from kab_centroids.csv beside "
+    "it). Default: synthetic districts over the main islands.",
+)
 @force_option
 @_handle_errors
 def sample(
@@ -939,22 +972,82 @@ def sample(
     warehouses: int | None,
     seed: int,
     bogor_dir: Path | None,
+    national: bool,
+    families: int | None,
+    families_per_point: int | None,
+    stock_ratio: float | None,
+    centroids: Path | None,
     force: bool,
 ) -> None:
     """Write a seeded synthetic scenario shaped like Kabupaten Bogor to OUT_DIR.
 
+    With --national, a scenario of the whole programme (or any share of it): for example
+    `bsb sample nat --national --families 750000 --warehouses 100 --centroids
+    ../shared/geodata/national/kec_centroids.csv`.
+
     OUT_DIR must be new or empty, or (with --force) a sample scenario bsb wrote.
     """
-    from geodata.sample import write_sample
+    from click.core import ParameterSource
 
-    scenario = write_sample(
-        out_dir,
-        n_drop_points=size,
-        n_warehouses=warehouses,
-        seed=seed,
-        bogor_geodata=bogor_dir,
-        force=force,
-    )
+    national_only = {
+        "--families": families,
+        "--families-per-point": families_per_point,
+        "--stock-ratio": stock_ratio,
+        "--centroids": centroids,
+    }
+    if not national:
+        given = [name for name, value in national_only.items() if value is not None]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} needs --national")
+        from geodata.sample import write_sample
+
+        scenario = write_sample(
+            out_dir,
+            n_drop_points=size,
+            n_warehouses=warehouses,
+            seed=seed,
+            bogor_geodata=bogor_dir,
+            force=force,
+        )
+    else:
+        ctx = click.get_current_context()
+        if ctx.get_parameter_source("size") is ParameterSource.COMMANDLINE:
+            raise click.UsageError("--size does not go with --national: give --families")
+        if bogor_dir is not None:
+            raise click.UsageError("--bogor does not go with --national: give --centroids")
+        if centroids is not None and not centroids.is_file():
+            raise click.BadParameter(f"{centroids} is not a file", param_hint="--centroids")
+        from geodata.national_sample import (
+            FAMILIES_PER_POINT,
+            NATIONAL_FAMILIES,
+            NATIONAL_WAREHOUSES,
+            make_national,
+            write_national,
+        )
+        from geodata.output_guard import check_output_folder
+
+        # Refused before minutes of generating, not after.
+        check_output_folder(out_dir, kind="scenario", force=force, option="OUT_DIR")
+        if (
+            families_per_point is not None
+            and families is not None
+            and families_per_point > families
+        ):
+            raise click.BadParameter(
+                f"{families_per_point} is more than --families {families}",
+                param_hint="--families-per-point",
+            )
+        scenario = make_national(
+            families=NATIONAL_FAMILIES if families is None else families,
+            warehouses=NATIONAL_WAREHOUSES if warehouses is None else warehouses,
+            seed=seed,
+            centroids=centroids,
+            families_per_point=FAMILIES_PER_POINT
+            if families_per_point is None
+            else families_per_point,
+            stock_ratio=1.0 if stock_ratio is None else stock_ratio,
+        )
+        write_national(scenario, out_dir, force=force)
     click.echo(
         f"Sample scenario {scenario.name} written to {out_dir}: {len(scenario.warehouses)} "
         f"warehouses, {len(scenario.trucks)} trucks, {len(scenario.drop_points)} drop points."
@@ -1068,6 +1161,43 @@ def map_command(
     )
     more = f" (+{len(written) - 1} more)" if len(written) > 1 else ""
     click.echo(f"Map written to {written[0]}{more}")
+
+
+@main.command(name="papers")
+@click.argument("plan_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--facilitator",
+    default=None,
+    help="Only this facilitator's papers (their id, or a desa's file name when the plan has "
+    "no facilitators).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes rendering the papers (default: by the plan's size, at most 4).",
+)
+@language_option
+@_handle_errors
+def papers_command(
+    plan_dir: Path, facilitator: str | None, workers: int | None, language: str
+) -> None:
+    """Print a plan's papers again, without planning again.
+
+    Rewrites PLAN_DIR/papers (loading lists, TTB lists, schedules, the facilitators' PDFs and
+    xlsx, the Dinas Sosial summary, the dispatch sheets) from the plan, its scenario copy and
+    roster copy: in another language, or after the copy was corrected. Refuses if papers/
+    holds a file bsb did not write.
+
+    \b
+    Examples:
+      bsb papers plan/ --language en
+      bsb papers plan/ --facilitator F01
+    """
+    from documents.papers_again import rewrite_papers
+
+    written = rewrite_papers(plan_dir, language=language, facilitator=facilitator, workers=workers)
+    click.echo(f"{len(written):,} papers written in {plan_dir / 'papers'}")
 
 
 @main.command()
@@ -1780,6 +1910,133 @@ def bench_shortage(
     _write_section(body, shortage.SECTION, results_md or _results_md_default(), no_write)
 
 
+@bench.command(name="assign")
+@click.option(
+    "--points",
+    type=click.IntRange(min=1),
+    default=200_000,
+    show_default=True,
+    help="Drop points of the national assignment.",
+)
+@click.option("--warehouses", type=click.IntRange(min=1), default=1550, show_default=True)
+@click.option(
+    "--nearest",
+    default="8,17",
+    show_default=True,
+    help="Comma list: candidate warehouses per point, one national run each.",
+)
+@click.option(
+    "--penalties",
+    default="100000,3000,300",
+    show_default=True,
+    help="Comma list of unmet penalties (km per family), with the last --nearest.",
+)
+@click.option(
+    "--sizes",
+    default="400,1000",
+    show_default=True,
+    help="Comma list: drop points of the planner's samples.",
+)
+@click.option("--seeds", default="1,2,3", show_default=True, help="Comma list of sample seeds.")
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="Seed of the national scenario."
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=120.0,
+    show_default=True,
+    help="Seconds per plan (a bound; the solution limit decides).",
+)
+@click.option(
+    "--solution-limit",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Solutions per routing part: the same plan every run.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Planner processes (default: every core).",
+)
+@click.option("--skip-national", is_flag=True, help="Leave out the national assignment.")
+@click.option("--skip-planner", is_flag=True, help="Leave out regret vs flow in the planner.")
+@click.option(
+    "--results-md",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the section into this file instead of benchmarks/RESULTS.md.",
+)
+@click.option("--no-write", is_flag=True, help="Print the section only.")
+@click.pass_context
+@_handle_errors
+def bench_assign(
+    ctx: click.Context,
+    points: int,
+    warehouses: int,
+    nearest: str,
+    penalties: str,
+    sizes: str,
+    seeds: str,
+    seed: int,
+    time_limit: float,
+    solution_limit: int,
+    workers: int | None,
+    skip_national: bool,
+    skip_planner: bool,
+    results_md: Path | None,
+    no_write: bool,
+) -> None:
+    """Time the national min-cost flow assignment; regret vs flow (section assignment).
+
+    \b
+    Example:
+      bsb bench assign --points 20000 --warehouses 155 --sizes 400 --seeds 1 --no-write
+    """
+    from benchmarks import assign_bench
+
+    workers = workers or os.cpu_count() or 1
+    # Every list is read before anything runs: a typo must not cost a national run first.
+    nearest_list = _comma_numbers(nearest, "--nearest", int)
+    penalties_km = _comma_numbers(penalties, "--penalties", float) if penalties else []
+    size_list = _comma_numbers(sizes, "--sizes", int)
+    seed_list = _comma_numbers(seeds, "--seeds", int)
+    load_at_start = os.getloadavg()[0]
+    national = []
+    if not skip_national:
+        national = assign_bench.run_national_rows(
+            points,
+            warehouses,
+            nearest=nearest_list,
+            penalties_km=penalties_km,
+            seed=seed,
+            on_row=lambda row: click.echo(assign_bench.national_table([row]).splitlines()[-1]),
+        )
+    planner = []
+    if not skip_planner:
+        planner = assign_bench.run_planner_rows(
+            size_list,
+            seed_list,
+            time_limit_s=time_limit,
+            solution_limit=solution_limit,
+            workers=workers,
+            on_row=lambda row: click.echo(assign_bench.planner_table([row]).splitlines()[-1]),
+        )
+    body = assign_bench.section(
+        national,
+        planner,
+        command=_command_line(ctx),
+        seed=seed,
+        time_limit_s=time_limit,
+        solution_limit=solution_limit,
+        workers=workers,
+        load_at_start=load_at_start,
+    )
+    _write_section(body, assign_bench.SECTION, results_md or _results_md_default(), no_write)
+
+
 @bench.command(name="maps")
 @_sizes_options("500,2000,4000")
 @click.pass_context
@@ -1810,6 +2067,52 @@ def bench_maps(
     )
     body = map_sizes.section(rows, command=_command_line(ctx), seed=seed)
     _write_section(body, map_sizes.SECTION, results_md or _results_md_default(), no_write)
+
+
+@bench.command(name="papers")
+@click.option("--points", default="4000", show_default=True, help="Comma list of drop points.")
+@click.option("--kpm", type=click.IntRange(min=1), default=40, show_default=True, help="Per point.")
+@click.option("--tranches", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option(
+    "--workers",
+    default="1,2",
+    show_default=True,
+    help="Comma list of process counts to compare side by side.",
+)
+@click.option(
+    "--results-md",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Markdown file whose section gets the table (default: benchmarks/RESULTS.md).",
+)
+@click.option("--no-write", is_flag=True, help="Print the section only.")
+@click.pass_context
+@_handle_errors
+def bench_papers(
+    ctx: click.Context,
+    points: str,
+    kpm: int,
+    tranches: int,
+    workers: str,
+    results_md: Path | None,
+    no_write: bool,
+) -> None:
+    """Time every csv, xlsx and PDF paper of a synthetic plan (section papers).
+
+    \b
+    Example:
+      bsb bench papers --points 4000 --kpm 40 --tranches 2
+    """
+    from benchmarks import papers
+
+    rows = []
+    for size in _comma_numbers(points, "--points", int):
+        for count in _comma_numbers(workers, "--workers", int):
+            row = papers.run_papers(size, kpm, tranches, workers=count)
+            click.echo(papers.table([row]).splitlines()[-1])
+            rows.append(row)
+    body = papers.section(rows, command=_command_line(ctx))
+    _write_section(body, papers.SECTION, results_md or _results_md_default(), no_write)
 
 
 @bench.command(name="travel")
@@ -2095,6 +2398,211 @@ def bench_campaign(
     _write_section(body, campaign.SECTION, results_md or _results_md_default(), no_write)
 
 
+# --- what if: fleet sizes, finishing by a date, waiting against cost ---------------------------
+
+
+def _number_list(text: str | None, option: str, *, zero_ok: bool) -> tuple[float, ...]:
+    """Parse a comma list of numbers given to ``option``; bad input exits 2, naming it."""
+    from optimizer.errors import Problem
+
+    if text is None:
+        return ()
+    kind = "non-negative" if zero_ok else "positive"
+    try:
+        values = tuple(float(t.strip()) for t in text.split(",") if t.strip())
+    except ValueError as error:
+        raise InputError(
+            [Problem(option, f"a comma list of {kind} numbers, not {text!r}")]
+        ) from error
+    if not values or any(v < 0 or (v == 0 and not zero_ok) or v != v for v in values):
+        raise InputError([Problem(option, f"a comma list of {kind} numbers, not {text!r}")])
+    return values
+
+
+@main.command()
+@click.argument("scenario_dir", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="What-if folder to write (new or empty; --force to replace one bsb wrote).",
+)
+@click.option(
+    "--finish-by",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="YYYY-MM-DD: the fewest trucks to add per warehouse so that every deliverable "
+    "family of the tranche is served by that date; writes the confirming plan to OUT/plan.",
+)
+@click.option(
+    "--fleet-scale",
+    default=None,
+    metavar="LIST",
+    help="Comma list of fleet scales, e.g. 0.5,0.75,1,1.5,2: dates 95%/100% served, cost, "
+    "truck-days and waiting per warehouse for each.",
+)
+@click.option(
+    "--wait-cost",
+    default=None,
+    metavar="LIST",
+    help="Comma list of wait_cost_per_kpm_day weights, e.g. 0,1000,5000,20000: cost "
+    "against families' waiting.",
+)
+@click.option(
+    "--tranche",
+    default=None,
+    help="The tranche asked about (default for --finish-by: every tranche whose window holds "
+    "the date; for the tables: every tranche).",
+)
+@click.option(
+    "--truck-type",
+    default=None,
+    help="Type of the trucks added (default: each warehouse's most common type).",
+)
+@time_limit_option
+@seed_option
+@strategy_option
+@solution_limit_option
+@config_option
+@workers_option
+@language_option
+@force_option
+@_handle_errors
+def whatif(
+    scenario_dir: Path,
+    out_dir: Path,
+    finish_by: datetime | None,
+    fleet_scale: str | None,
+    wait_cost: str | None,
+    tranche: str | None,
+    truck_type: str | None,
+    time_limit: float | None,
+    seed: int | None,
+    strategy: str | None,
+    solution_limit: int | None,
+    config: Path | None,
+    workers: int | None,
+    language: str,
+    force: bool,
+) -> None:
+    """Answer what-ifs: trucks to finish by a date, what each fleet size or waiting weight gives.
+
+    Plans SCENARIO_DIR again and again (--time-limit is per plan) and writes OUT/whatif.csv,
+    whatif.xlsx, whatif.md and plots (PNG and SVG). Ctrl-C stops after the plan under way and
+    writes what is done.
+
+    \b
+    Examples:
+      bsb whatif scen/ --fleet-scale 0.5,0.75,1,1.5,2 -o wi/ --time-limit 30
+      bsb whatif scen/ --finish-by 2020-09-20 --tranche 2020-09 -o wi/
+      bsb whatif scen/ --wait-cost 0,1000,5000,20000 -o wi/
+    """
+    from documents.pipeline import SolverOverrides
+    from documents.whatif_report import WhatIfRequest, run_whatif
+
+    request = WhatIfRequest(
+        finish_by=finish_by.date() if finish_by is not None else None,
+        fleet_scales=_number_list(fleet_scale, "--fleet-scale", zero_ok=False),
+        wait_costs=_number_list(wait_cost, "--wait-cost", zero_ok=True),
+        tranche=tranche,
+        truck_type=truck_type,
+        overrides=SolverOverrides(
+            time_limit_s=time_limit, seed=seed, strategy=strategy, solution_limit=solution_limit
+        ),
+    )
+    stop = threading.Event()
+    with _ctrl_c_stops(stop):
+        run = run_whatif(
+            scenario_dir,
+            out_dir,
+            request,
+            config=config,
+            workers=workers or os.cpu_count() or 1,
+            language=language,
+            force=force,
+            stop=stop,
+            progress=lambda line: LOG.info("whatif: %s", line),
+        )
+    click.echo((run.out_dir / "whatif.md").read_text(encoding="utf-8"))
+    if run.finish is not None and not run.finish.confirmed:
+        LOG.warning(
+            "whatif: the confirming plan still leaves %d families for want of fleet",
+            run.finish.families_left,
+        )
+    click.echo(f"What-if written to {run.out_dir}")
+
+
+@bench.command(name="whatif")
+@click.option("--size", type=click.IntRange(min=10), default=2000, show_default=True)
+@click.option("--warehouses", type=click.IntRange(min=1), default=None, help="Default: by size.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Seconds per plan of the fleet-size what-if.",
+)
+@click.option(
+    "--bracket-time-limit",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds per plan of the --finish-by runs.",
+)
+@click.option(
+    "--days",
+    default="6,10",
+    show_default=True,
+    help="--finish-by dates: the first tranche's release plus these days (comma list).",
+)
+@workers_option
+@click.option(
+    "--results-md",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="RESULTS.md to update (default: benchmarks/RESULTS.md).",
+)
+@click.option("--no-write", is_flag=True, help="Print the section only.")
+@click.pass_context
+@_handle_errors
+def bench_whatif(
+    ctx: click.Context,
+    size: int,
+    warehouses: int | None,
+    seed: int,
+    time_limit: float,
+    bracket_time_limit: float,
+    days: str,
+    workers: int | None,
+    results_md: Path | None,
+    no_write: bool,
+) -> None:
+    """Time a 5-size fleet what-if and check the estimate's bracket (section whatif).
+
+    \b
+    Example:
+      bsb bench whatif --size 300 --time-limit 5 --bracket-time-limit 3 --no-write
+    """
+    from benchmarks import whatif as whatif_bench
+
+    workers = workers or os.cpu_count() or 1
+    bench = whatif_bench.run_bench(
+        n_points=size,
+        n_warehouses=warehouses,
+        seed=seed,
+        time_limit_s=time_limit,
+        bracket_time_limit_s=bracket_time_limit,
+        days_after_release=_comma_numbers(days, "--days", int),
+        workers=workers,
+        on_line=lambda line: LOG.info("bench whatif: %s", line),
+    )
+    body = whatif_bench.section(bench, command=_command_line(ctx), workers=workers)
+    _write_section(body, whatif_bench.SECTION, results_md or _results_md_default(), no_write)
+
+
 # --- the planning service ---------------------------------------------------------------------
 
 data_option = click.option(
@@ -2207,6 +2715,14 @@ def _service_database(data_dir: Path, db_url: str | None) -> Iterator[Any]:
     help="Memory cap of one job, its planner processes included; past it the job fails "
     "(default: half the machine's memory divided by --max-jobs).",
 )
+@click.option(
+    "--scheduler",
+    envvar="BSB_SCHEDULER",
+    default=None,
+    metavar="ADDR",
+    help="A Dask scheduler (tcp://host:8786): each job's pipeline runs as a task on that "
+    "cluster, whose workers must see the data folder at the same path (env BSB_SCHEDULER).",
+)
 @_handle_errors
 def serve(
     host: str,
@@ -2218,6 +2734,7 @@ def serve(
     job_workers: int | None,
     max_body_mb: float,
     job_memory_mb: int | None,
+    scheduler: str | None,
 ) -> None:
     """Run the planning service: HTTP API under /api/v1 and a web page at /.
 
@@ -2236,7 +2753,16 @@ def serve(
         job_workers=job_workers,
         max_body_bytes=int(max_body_mb * 2**20),
         job_memory_mb=job_memory_mb,
+        scheduler=scheduler,
     )
+    if scheduler is not None:
+        from service.dask_jobs import SchedulerError, check_scheduler
+
+        try:
+            workers = check_scheduler(scheduler)
+        except SchedulerError as error:
+            raise click.UsageError(str(error)) from error
+        LOG.info("jobs run on the Dask cluster at %s (%d worker(s) now)", scheduler, workers)
     import uvicorn
 
     from service.app import create_app
@@ -2261,6 +2787,8 @@ def serve(
 @click.option("--progress", default=None)
 @click.option("--today", default=None)
 @click.option("--freeze-days", type=int, default=None)
+@click.option("--scheduler", default=None)
+@click.option("--whatif", default=None)
 def job_worker(**options: Any) -> None:
     """Run one job of bsb serve (the server starts this; it is not for people).
 

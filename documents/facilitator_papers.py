@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import io
 import math
-import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,11 +34,7 @@ from datetime import date, datetime
 from enum import unique
 from typing import Any, Final, Protocol
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-
-from geodata.cells import spreadsheet_text
+from documents.xlsx import LONG_DATE_FORMATS, Book
 from geodata.files import unique_stems
 from geodata.i18n import (
     WordTable,
@@ -65,11 +61,6 @@ __all__ = [
 
 _DONE: Final = "done"
 _REPLACEMENT: Final = "replacement"
-"""Digits kept at each end of a masked NIK."""
-_XLSX_DATE_FORMATS: Final = {
-    "id": "[$-421]dddd, d mmmm yyyy",
-    "en": "[$-809]dddd, d mmmm yyyy",
-}
 
 
 @unique
@@ -120,6 +111,11 @@ class FacilitatorText(WordTable):
     PLANNED = ("Rencana", "Planned")
     ACTUAL = ("Diterima", "Actual")
     FIELD = ("Isian", "Field")
+    COLUMN = ("kolom", "column")
+    TYPED_IN = (
+        "Isian bernomor diketik ke receipts_template.csv, kolom yang sama, apa adanya.",
+        "The numbered fields are typed into receipts_template.csv, same columns, as they are.",
+    )
     CONDITION = ("Kondisi beras", "Rice condition")
     GOOD = ("Baik", "Good")
     DAMAGED = ("Rusak", "Damaged")
@@ -346,29 +342,6 @@ _SCHEDULE_COLUMNS: Final = (
 # --- xlsx -------------------------------------------------------------------------------------
 
 
-def table_setup(ws: Any, header_row: int, n_columns: int) -> None:
-    """Freeze a sheet's header, filter its table, print it on A4 fitted to the width.
-
-    Parameters
-    ----------
-    ws
-        The openpyxl worksheet.
-    header_row
-        The table's header row (1-based); it repeats on every printed page.
-    n_columns
-        The table's width in columns.
-    """
-    last = get_column_letter(n_columns)
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
-    ws.auto_filter.ref = f"A{header_row}:{last}{max(ws.max_row, header_row)}"
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-
-
 def facilitator_xlsx(
     scenario: Scenario, plan: Plan, group: Group, *, language: str = "id"
 ) -> bytes:
@@ -397,39 +370,20 @@ def facilitator_xlsx(
     """
     language_index(language)
     t = FacilitatorText
-    workbook = Workbook()
-    ws = workbook.active
-    ws.title = t.SCHEDULE.label(language)[:31]
-    ws.append([t.SCHEDULE.label(language)])
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append([t.FACILITATOR.label(language), spreadsheet_text(group.name)])
-    ws.append([t.PHONE.label(language), spreadsheet_text(group.phone)])
-    for line in (2, 3):
-        ws.cell(row=line, column=1).font = Font(bold=True)
-        ws.cell(row=line, column=2).data_type = "s"
-    ws.append([])
-    header_row = 5
-    ws.append([text.label(language) for text, _ in _SCHEDULE_COLUMNS])
-    for index, (_, width) in enumerate(_SCHEDULE_COLUMNS, start=1):
-        cell = ws.cell(row=header_row, column=index)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.column_dimensions[get_column_letter(index)].width = width
-    date_format = _XLSX_DATE_FORMATS[language]
-    for row_number, row in enumerate(_schedule_rows(group, language), start=header_row + 1):
-        ws.append([spreadsheet_text(v) if isinstance(v, str) else v for v in row])
-        for column, value in enumerate(row, start=1):
-            cell = ws.cell(row=row_number, column=column)
-            if isinstance(value, str):
-                cell.data_type = "s"
-            elif isinstance(value, date):
-                cell.number_format = date_format
-            else:
-                cell.number_format = "#,##0" if float(value).is_integer() else "#,##0.0##"
-    table_setup(ws, header_row, len(_SCHEDULE_COLUMNS))
-    stream = io.BytesIO()
-    workbook.save(stream)
-    return stream.getvalue()
+    book = Book(LONG_DATE_FORMATS[language])
+    sheet = book.sheet(t.SCHEDULE.label(language)[:31])
+    sheet.title(t.SCHEDULE.label(language))
+    sheet.line((t.FACILITATOR.label(language), group.name), first_bold=True)
+    sheet.line((t.PHONE.label(language), group.phone), first_bold=True)
+    sheet.skip()
+    sheet.header(
+        [text.label(language) for text, _ in _SCHEDULE_COLUMNS],
+        [width for _, width in _SCHEDULE_COLUMNS],
+    )
+    for row in _schedule_rows(group, language):
+        sheet.line(row)
+    sheet.table_setup()
+    return book.finish()
 
 
 # --- pdf --------------------------------------------------------------------------------------
@@ -442,12 +396,35 @@ _A5: Final = (148 * _MM, 210 * _MM)
 _MARGIN: Final = 15 * _MM
 _LINE_PT: Final = 18.0
 """Height of one TTB line: room to sign by hand."""
-_UNPRINTABLE = re.compile(r"[^\x20-\x7e\xa0-\xff\u2013]")
-"""Characters Helvetica (WinAnsi) cannot show; control characters included."""
+_WIN_ANSI: Final = frozenset(
+    [chr(c) for c in range(0x20, 0x7F)]
+    + [chr(c) for c in range(0xA0, 0x100)]
+    + list("€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ")
+)
+"""What the PDFs' Helvetica shows (its WinAnsi encoding); nothing else reaches the page."""
 
 
-def _clean(text: str) -> str:
-    return _UNPRINTABLE.sub(" ", text)
+def printable(text: str) -> str:
+    """Return ``text`` as Helvetica can print it.
+
+    Letters with marks WinAnsi lacks lose the mark (``ş`` -> ``s``, ``ā`` -> ``a``), other
+    characters it cannot show become ``?`` (so a reader sees something is missing), control
+    characters and line breaks a space.
+    """
+    if all(char in _WIN_ANSI for char in text):
+        return text
+    out = []
+    for char in unicodedata.normalize("NFC", text):
+        if char in _WIN_ANSI:
+            out.append(char)
+        elif unicodedata.category(char)[0] in "CZ":
+            out.append(" ")
+        else:
+            base = "".join(
+                c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+            )
+            out.append(base if base and all(c in _WIN_ANSI for c in base) else "?")
+    return "".join(out)
 
 
 class _Pages:
@@ -471,17 +448,17 @@ class _Pages:
 
     def text(self, x: float, y: float, text: str, size: float = 9, bold: bool = False) -> None:
         self.canvas.setFont("Helvetica-Bold" if bold else "Helvetica", size)
-        self.canvas.drawString(x, y, _clean(text))
+        self.canvas.drawString(x, y, printable(text))
 
     def right(self, x: float, y: float, text: str, size: float = 9, bold: bool = False) -> None:
         self.canvas.setFont("Helvetica-Bold" if bold else "Helvetica", size)
-        self.canvas.drawRightString(x, y, _clean(text))
+        self.canvas.drawRightString(x, y, printable(text))
 
     def fit(self, text: str, width: float, size: float) -> str:
         """Cut ``text`` to ``width`` points (with an ellipsis)."""
         from reportlab.pdfbase.pdfmetrics import stringWidth
 
-        text = _clean(text)
+        text = printable(text)
         if stringWidth(text, "Helvetica", size) <= width:
             return text
         while text and stringWidth(text + "...", "Helvetica", size) > width:
@@ -616,7 +593,7 @@ def _draw_notice(pages: _Pages, group: Group, visit: Visit, language: str) -> No
     pages.canvas.drawCentredString(width / 2, y, t.NOTICE.label(language))
     y -= 24
     pages.canvas.setFont("Helvetica-Bold", 15)
-    pages.canvas.drawCentredString(width / 2, y, _clean(t.NOTICE_LEAD.label(language)))
+    pages.canvas.drawCentredString(width / 2, y, printable(t.NOTICE_LEAD.label(language)))
     y -= 34
     usable = width - 2 * margin
     lines = (
@@ -641,7 +618,7 @@ def _wrap(pages: _Pages, text: str, width: float, size: float) -> list[str]:
 
     lines: list[str] = []
     current = ""
-    for word in _clean(text).split():
+    for word in printable(text).split():
         candidate = f"{current} {word}".strip()
         if current and stringWidth(candidate, "Helvetica", size) > width:
             lines.append(current)
@@ -813,9 +790,12 @@ def _draw_handover(pages: _Pages, visit: Visit, language: str) -> None:
     y -= 5
     pages.canvas.line(_MARGIN, y, width - _MARGIN, y)
     y -= 20
-    for column_name in RECEIPT_COLUMNS:
+    for number, column_name in enumerate(RECEIPT_COLUMNS, start=1):
         label = _RECEIPT_FIELD_LABELS[column_name].label(language)
-        pages.text(col[0], y, f"{label} ({column_name})", 9)
+        # The clerk types the form into receipts.csv: English papers name its column, the
+        # Indonesian ones its place (the column names are English words).
+        where = column_name if language == "en" else f"{t.COLUMN.label(language)} {number}"
+        pages.text(col[0], y, f"{number}. {label} ({where})", 9)
         value = planned[column_name]
         if column_name in prefilled:
             pages.text(col[2], y, value, 11, bold=True)
@@ -832,5 +812,7 @@ def _draw_handover(pages: _Pages, visit: Visit, language: str) -> None:
     pages.text(col[2] + 14, y, t.GOOD.label(language), 9)
     pages.canvas.rect(col[2] + 40 * _MM, y - 1, 9, 9)
     pages.text(col[2] + 40 * _MM + 14, y, t.DAMAGED.label(language), 9)
-    y -= 40
+    y -= 24
+    pages.text(col[0], y, t.TYPED_IN.label(language), 8)
+    y -= 24
     _signatures(pages, y, language)

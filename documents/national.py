@@ -44,7 +44,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -65,10 +65,9 @@ from optimizer.planner import PlannerOptions, plan_scenario
 from optimizer.solution import PlanStatus, plan_from_dict, plan_to_dict
 
 if TYPE_CHECKING:
-    from optimizer.flow_assign import Assignment
-
     from documents.national_index import WarehouseSummary
     from documents.pipeline import SolverOverrides
+    from optimizer.flow_assign import Assignment
 
 LOG = logging.getLogger(__name__)
 
@@ -200,17 +199,35 @@ class NationalResult:
 
 
 def scenario_sha256(scenario: Scenario) -> str:
-    """SHA-256 of everything in a scenario (its dataclasses' text), to recognise it on resume."""
+    """SHA-256 of everything in a scenario, to recognise it on resume.
+
+    Made of each field's canonical text: sets sorted, so that the same scenario read in another
+    process (another string hash seed) gives the same digest.
+    """
     digest = hashlib.sha256()
     for item in fields(scenario):
         value = getattr(scenario, item.name)
         if isinstance(value, tuple):
             digest.update(f"{item.name}:{len(value)}\n".encode())
             for element in value:
-                digest.update(repr(element).encode())
+                digest.update(_canonical(element).encode())
         else:
-            digest.update(f"{item.name}={value!r}\n".encode())
+            digest.update(f"{item.name}={_canonical(value)}\n".encode())
     return digest.hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    if is_dataclass(value) and not isinstance(value, type):
+        inner = ", ".join(f"{f.name}={_canonical(getattr(value, f.name))}" for f in fields(value))
+        return f"{type(value).__name__}({inner})"
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(_canonical(v) for v in value)) + "}"
+    if isinstance(value, dict):
+        items = sorted(f"{_canonical(k)}: {_canonical(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_canonical(v) for v in value) + ")"
+    return repr(value)
 
 
 def run_national(

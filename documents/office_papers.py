@@ -5,7 +5,11 @@ family's name or NIK appears here (the roster is not read).
 
 * :func:`dinsos_summary_xlsx` / :func:`dinsos_summary_pdf`: one line per kecamatan, desa and
   tranche: families, families served, kg delivered, first and last delivery date, families not
-  served and why (the plan's reasons, :func:`geodata.i18n.reason_label`).
+  served and why (the plan's reasons, :func:`geodata.i18n.reason_label`). The workbook's second
+  sheet (``Kurva``/``Curve``) is the families' waiting: per tranche and delivery day, families
+  served that day, so far and their share (:func:`optimizer.waiting.waiting_curves`); the PDF
+  says the same per tranche in a short block above the table
+  (:func:`geodata.waiting_text.waiting_lines`).
 * :func:`dispatch_sheets`: per warehouse one xlsx with one sheet per day: each trip's truck,
   trip number, departure and return time, stops, sacks and kg, with the day's total.
 
@@ -21,16 +25,12 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from enum import unique
 from typing import Any, Final
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-
-from documents.facilitator_papers import table_setup
-from geodata.cells import spreadsheet_text
+from documents.facilitator_papers import printable
+from documents.xlsx import SHORT_DATE_FORMATS, Book
 from geodata.files import unique_stems
 from geodata.i18n import (
     WordTable,
@@ -41,15 +41,20 @@ from geodata.i18n import (
     plain_number,
     reason_label,
 )
+from geodata.waiting_text import day_fraction, step_points, waiting_lines
 from optimizer.model import Scenario
 from optimizer.solution import Plan
+from optimizer.waiting import WaitingCurve, waiting_curves
 
 __all__ = ["OfficeText", "dinsos_summary_pdf", "dinsos_summary_xlsx", "dispatch_sheets"]
 
 _DONE: Final = "done"
+CURVE_WIDTH_MM: Final = 60.0
+CURVE_HEIGHT_MM: Final = 12.0
+"""Size of each tranche's curve in the Dinas Sosial PDF."""
+WAITING_ROOM_PT: Final = 150.0
+"""Room the first page of the Dinas Sosial PDF keeps under the waiting block for its table."""
 _REPLACEMENT: Final = "replacement"
-_XLSX_DATE_FORMATS: Final = {"id": "[$-421]d mmmm yyyy", "en": "[$-809]d mmmm yyyy"}
-_XLSX_TIME_FORMAT: Final = "hh:mm"
 
 
 @unique
@@ -80,6 +85,12 @@ class OfficeText(WordTable):
     SACKS = ("Karung", "Sacks")
     LOAD_KG = ("Muatan (kg)", "Load (kg)")
     PAGE = ("Halaman", "Page")
+    CURVE_SHEET = ("Kurva", "Curve")
+    CURVE_TITLE = ("KPM terlayani per tanggal", "Families served by date")
+    SERVED_ON_DAY = ("KPM terlayani hari itu", "Families served that day")
+    SERVED_SO_FAR = ("KPM terlayani s.d. tanggal ini", "Families served up to this date")
+    SHARE = ("Persentase KPM terlayani (%)", "Share of families served (%)")
+    WAITING = ("Waktu tunggu KPM", "Families' waiting")
 
 
 @dataclass(slots=True)
@@ -173,7 +184,10 @@ def dinsos_summary_xlsx(scenario: Scenario, plan: Plan, *, language: str = "id")
     Returns
     -------
     bytes
-        One sheet: a line per kecamatan, desa and tranche (sorted) and a total line.
+        Two sheets. ``Rekap``/``Summary``: a line per kecamatan, desa and tranche (sorted) and
+        a total line. ``Kurva``/``Curve``: per tranche its dates reaching 95 % and 100 % and
+        its mean wait, then a line per tranche and delivery day (date cell): families served
+        that day, up to that day, all the tranche's families and the share served (%).
 
     Raises
     ------
@@ -195,65 +209,103 @@ def dinsos_summary_xlsx(scenario: Scenario, plan: Plan, *, language: str = "id")
         sum(line.not_served for line in lines),
         "",
     )
-    workbook = Workbook()
-    ws = workbook.active
-    # The default sheet name ("Sheet") is a word of neither paper's language.
-    ws.title = OfficeText.SUMMARY_SHEET.label(language)
+    book = Book(SHORT_DATE_FORMATS[language])
+    # The sheet is named in the reader's language, not a default "Sheet".
     _table(
-        ws,
+        book,
+        OfficeText.SUMMARY_SHEET.label(language),
         OfficeText.SUMMARY.label(language),
         _SUMMARY_COLUMNS,
-        [*rows, total],
+        rows,
+        total,
         language,
         title_lines=(),
     )
-    for column in range(1, len(_SUMMARY_COLUMNS) + 1):
-        ws.cell(row=ws.max_row, column=column).font = Font(bold=True)
-    return _save(workbook)
+    _curve_sheet(book, waiting_curves(scenario, plan), language)
+    return book.finish()
+
+
+_CURVE_COLUMNS: Final = (
+    (OfficeText.TRANCHE, 9.0),
+    (OfficeText.DATE, 17.0),
+    (OfficeText.SERVED_ON_DAY, 14.0),
+    (OfficeText.SERVED_SO_FAR, 16.0),
+    (OfficeText.FAMILIES, 10.0),
+    (OfficeText.SHARE, 14.0),
+)
+
+
+def _curve_sheet(book: Book, curves: Sequence[WaitingCurve], language: str) -> None:
+    """Add the families' waiting: a line per tranche and delivery day (no total: it is a curve)."""
+    sheet = book.sheet(OfficeText.CURVE_SHEET.label(language))
+    sheet.title(OfficeText.CURVE_TITLE.label(language))
+    for curve in curves:
+        sheet.line(
+            (
+                f"{OfficeText.TRANCHE.label(language)} {curve.tranche}: "
+                f"{waiting_lines(curve, language)[1]}",
+            )
+        )
+    sheet.skip()
+    sheet.header(
+        [text.label(language) for text, _ in _CURVE_COLUMNS],
+        [width for _, width in _CURVE_COLUMNS],
+    )
+    rows: list[tuple[WaitingCurve, int, int]] = []  # each tranche's first and last line
+    for curve in curves:
+        before = 0
+        first = sheet.row
+        for day, served in curve.points:
+            share = 100 * served / curve.families_total if curve.families_total else 100.0
+            sheet.line(
+                (curve.tranche, day, served - before, served, curve.families_total, round(share, 1))
+            )
+            before = served
+        if curve.points:
+            rows.append((curve, first, sheet.row - 1))
+    sheet.table_setup(landscape=False)
+    if not rows or sheet.header_row is None:
+        return
+    # The curves themselves, beside the table: share served (%) against the date, a line each.
+    chart = book.chart({"type": "scatter", "subtype": "straight_with_markers"})
+    name = sheet.worksheet.name
+    date_column, share_column = 1, len(_CURVE_COLUMNS) - 1
+    for curve, first, last in rows:
+        chart.add_series(
+            {
+                "name": f"{OfficeText.TRANCHE.label(language)} {curve.tranche}",
+                "categories": [name, first, date_column, last, date_column],
+                "values": [name, first, share_column, last, share_column],
+            }
+        )
+    chart.set_title({"name": OfficeText.CURVE_TITLE.label(language)})
+    chart.set_x_axis({"name": OfficeText.DATE.label(language), "num_format": "d mmm yyyy"})
+    chart.set_y_axis({"name": OfficeText.SHARE.label(language), "min": 0, "max": 100})
+    sheet.worksheet.insert_chart(sheet.header_row, len(_CURVE_COLUMNS) + 1, chart)
 
 
 def _table(
-    ws: Any,
+    book: Book,
+    sheet_name: str,
     title: str,
     columns: Sequence[tuple[OfficeText, float]],
     rows: Sequence[tuple[Any, ...]],
+    total: tuple[Any, ...],
     language: str,
     *,
     title_lines: Sequence[str],
 ) -> None:
-    """Fill ``ws``: title, extra lines, a frozen filtered header, rows; A4 print setup."""
-    ws.append([spreadsheet_text(title)])
-    ws["A1"].font = Font(bold=True, size=13)
+    """Add a sheet: title, extra lines, a frozen filtered header, rows, a bold total; A4."""
+    sheet = book.sheet(sheet_name)
+    sheet.title(title)
     for text in title_lines:
-        ws.append([spreadsheet_text(text)])
-    ws.append([])
-    header_row = 1 + len(title_lines) + 2  # title, extra lines, one blank line
-    ws.append([text.label(language) for text, _ in columns])
-    for index, (_, width) in enumerate(columns, start=1):
-        cell = ws.cell(row=header_row, column=index)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.column_dimensions[get_column_letter(index)].width = width
-    date_format = _XLSX_DATE_FORMATS[language]
-    for row_number, row in enumerate(rows, start=header_row + 1):
-        ws.append([spreadsheet_text(v) if isinstance(v, str) else v for v in row])
-        for column, value in enumerate(row, start=1):
-            cell = ws.cell(row=row_number, column=column)
-            if isinstance(value, str):
-                cell.data_type = "s"
-            elif isinstance(value, datetime):
-                cell.number_format = _XLSX_TIME_FORMAT
-            elif isinstance(value, date):
-                cell.number_format = date_format
-            elif isinstance(value, int | float):
-                cell.number_format = "#,##0" if float(value).is_integer() else "#,##0.0##"
-    table_setup(ws, header_row, len(columns))
-
-
-def _save(workbook: Workbook) -> bytes:
-    stream = io.BytesIO()
-    workbook.save(stream)
-    return stream.getvalue()
+        sheet.line((text,))
+    sheet.skip()
+    sheet.header([text.label(language) for text, _ in columns], [width for _, width in columns])
+    for row in rows:
+        sheet.line(row)
+    sheet.table_setup()  # the filter covers the table's lines, not its total
+    sheet.line(total, bold=True)
 
 
 def dinsos_summary_pdf(scenario: Scenario, plan: Plan, *, language: str = "id") -> bytes:
@@ -276,6 +328,7 @@ def dinsos_summary_pdf(scenario: Scenario, plan: Plan, *, language: str = "id") 
     ValueError
         If ``language`` is not ``"id"`` or ``"en"``.
     """
+    from reportlab.lib.utils import simpleSplit
     from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.pdfgen.canvas import Canvas
 
@@ -290,10 +343,60 @@ def dinsos_summary_pdf(scenario: Scenario, plan: Plan, *, language: str = "id") 
     canvas = Canvas(stream, pagesize=(width, height), pageCompression=1, invariant=1)
 
     def fit(text: str, room: float) -> str:
-        text = text.encode("latin-1", "replace").decode("latin-1")
+        text = printable(text)
         while text and stringWidth(text, "Helvetica", size) > room:
             text = text[:-1]
         return text
+
+    curve_w, curve_h = CURVE_WIDTH_MM * mm, CURVE_HEIGHT_MM * mm
+
+    def draw_curve(curve: WaitingCurve, left: float, top: float) -> None:
+        """Draw the tranche's curve in a small box: share served by date, deadline red."""
+        bottom = top - curve_h
+        canvas.setStrokeColorRGB(0.8, 0.8, 0.8)
+        canvas.rect(left, bottom, curve_w, curve_h)
+        deadline = left + day_fraction(curve, curve.deadline) * curve_w
+        canvas.setStrokeColorRGB(0.84, 0.1, 0.11)
+        canvas.line(deadline, bottom, deadline, top)
+        canvas.setStrokeColorRGB(0.1, 0.6, 0.31)
+        canvas.setLineWidth(1.2)
+        path = canvas.beginPath()
+        for i, (fx, share) in enumerate(step_points(curve)):
+            point = (left + fx * curve_w, bottom + share * curve_h)
+            if i == 0:
+                path.moveTo(*point)
+            else:
+                path.lineTo(*point)
+        canvas.drawPath(path, stroke=1, fill=0)
+        canvas.setLineWidth(1)
+        canvas.setStrokeColorRGB(0, 0, 0)
+
+    def waiting_block(y: float) -> float:
+        """Each tranche's waiting above the table of the first page; return the next line."""
+        canvas.setFont("Helvetica-Bold", 9)
+        canvas.drawString(margin, y, printable(OfficeText.WAITING.label(language)))
+        y -= 12
+        # The text on the left, the tranche's curve on the right.
+        text_w = width - 2 * margin - curve_w - 6 * mm
+        for curve in waiting_curves(scenario, plan):
+            if y < margin + WAITING_ROOM_PT:
+                # Many tranches: the table must still start on this page; the xlsx has them all.
+                canvas.drawString(margin, y, "...")
+                return y - 12
+            top = y + size
+            draw_curve(curve, width - margin - curve_w, top)
+            canvas.setFont("Helvetica-Bold", size)
+            canvas.drawString(
+                margin, y, printable(f"{OfficeText.TRANCHE.label(language)} {curve.tranche}")
+            )
+            y -= 10
+            canvas.setFont("Helvetica", size)
+            for text in waiting_lines(curve, language):
+                for part in simpleSplit(printable(text), "Helvetica", size, text_w):
+                    canvas.drawString(margin, y, part)
+                    y -= 10
+            y = min(y, top - curve_h - 8)
+        return y - 12
 
     index, page = 0, 0
     while index < len(lines) or page == 0:
@@ -304,6 +407,8 @@ def dinsos_summary_pdf(scenario: Scenario, plan: Plan, *, language: str = "id") 
         canvas.setFont("Helvetica", 8)
         canvas.drawRightString(width - margin, y, f"{OfficeText.PAGE.label(language)} {page}")
         y -= 22
+        if page == 1:
+            y = waiting_block(y)
         canvas.setFont("Helvetica-Bold", size)
         x = margin
         for (text, _), w in zip(_SUMMARY_COLUMNS, widths_mm, strict=True):
@@ -385,8 +490,7 @@ def dispatch_sheets(scenario: Scenario, plan: Plan, *, language: str = "id") -> 
         days = per_warehouse.get(warehouse.id)
         if not days:
             continue
-        workbook = Workbook()
-        workbook.remove(workbook.active)
+        book = Book(SHORT_DATE_FORMATS[language])
         for day in sorted(days):
             routes = sorted(days[day], key=lambda r: (r.depart, r.truck, r.trip))
             rows = [
@@ -411,16 +515,15 @@ def dispatch_sheets(scenario: Scenario, plan: Plan, *, language: str = "id") -> 
                 plain_number(sum(float(row[6]) for row in rows)),
             )
             # A person reads the tab: the day as they write it ("Rab, 2 Sep 2020").
-            ws = workbook.create_sheet(title=format_short_date(day, language)[:31])
             _table(
-                ws,
+                book,
+                format_short_date(day, language)[:31],
                 f"{OfficeText.DISPATCH.label(language)}: {format_long_date(day, language)}",
                 _DISPATCH_COLUMNS,
-                [*rows, total],
+                rows,
+                total,
                 language,
                 title_lines=(f"{OfficeText.WAREHOUSE.label(language)}: {warehouse.name}",),
             )
-            for column in range(1, len(_DISPATCH_COLUMNS) + 1):
-                ws.cell(row=ws.max_row, column=column).font = Font(bold=True)
-        files[f"{stems[warehouse.id]}.xlsx"] = _save(workbook)
+        files[f"{stems[warehouse.id]}.xlsx"] = book.finish()
     return files

@@ -22,6 +22,12 @@ depend on the language::
                                          numbered line per family served, and how many of the
                                          point's families still wait, and why
         schedule.csv|xlsx                facilitator schedule by kecamatan, desa, date, arrival
+        facilitators/{id}.pdf|xlsx       each facilitator's (or desa's) schedule, notices for
+                                         families, TTB lists and handover reports
+        facilitators/without_names/{id}.pdf
+                                         with a roster: the same PDF, TTB lines left blank
+        dinsos/summary.xlsx|pdf          the Dinas Sosial summary per kecamatan and desa
+        dispatch/{warehouse}.xlsx        daily dispatch sheets of each warehouse
 
 Ids are echoed verbatim inside the papers, with one exception: no text cell is ever a formula.
 Control and invisible characters are dropped, and text that a spreadsheet would read as a formula
@@ -36,20 +42,21 @@ from __future__ import annotations
 import csv
 import io
 import math
+import multiprocessing
+import os
 import re
+import signal
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from enum import unique
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-
+from documents.xlsx import LONG_DATE_FORMATS, Book, Value
 from geodata.cells import spreadsheet_text
 from geodata.files import unique_stems
 from geodata.i18n import (
@@ -70,6 +77,8 @@ from optimizer.solution import Plan, Route, Stop, Unassigned
 
 __all__ = ["LANGUAGES", "PaperFile", "Text", "language_index", "paper_files", "write_papers"]
 
+_T = TypeVar("_T")
+
 PaperFile = tuple[str, bytes]
 """One rendered paper: its path relative to the papers folder, and its bytes."""
 
@@ -77,6 +86,8 @@ LOADING_LISTS: Final = "loading_lists"
 RECEIPTS: Final = "receipts"
 FACILITATORS: Final = "facilitators"
 """Each facilitator's (or desa's) PDF and xlsx: schedule, notices, TTB lists, handovers."""
+WITHOUT_NAMES: Final = "without_names"
+"""With a roster: each facilitator's PDF again, its TTB lines blank (no name, no NIK)."""
 DINSOS: Final = "dinsos"
 """The Dinas Sosial summary per kecamatan and desa (xlsx, PDF)."""
 DISPATCH: Final = "dispatch"
@@ -86,13 +97,6 @@ SCHEDULE: Final = "schedule"
 Cell = str | int | float | date | tuple[date, ...] | None
 """One value in a paper: text (ids included), a number, a date, some dates, or empty."""
 
-_XLSX_DATE_FORMATS: Final = {
-    "id": "[$-421]dddd, d mmmm yyyy",
-    "en": "[$-809]dddd, d mmmm yyyy",
-}
-"""How a date cell shows in Excel and LibreOffice: weekday and month written out in the paper's
-language (``[$-421]`` is Bahasa Indonesia's locale id, ``[$-809]`` British English's), whatever
-the reader's own settings."""
 _XLSX_DATE_WIDTH: Final = 27.0
 """Room for the longest written-out date (``Wednesday, 30 September 2020``)."""
 
@@ -208,6 +212,7 @@ def write_papers(
     language: str = "id",
     progress: Callable[[int], None] | None = None,
     roster: Roster | None = None,
+    workers: int | None = None,
 ) -> list[Path]:
     """Write loading lists, receipt lists (TTB) and the facilitator schedule into ``folder``.
 
@@ -230,11 +235,13 @@ def write_papers(
     roster
         The families by drop point (``geodata.roster_io.read_roster``), for the names on the
         facilitators' TTB lists; ``None``: numbered blank lines.
+    workers
+        Processes rendering the papers (see :func:`paper_files`); ``None``: by the plan's size.
 
     Returns
     -------
     list of Path
-        Every file written, CSV and xlsx, in a stable order.
+        Every file written, in a stable order.
 
     Raises
     ------
@@ -248,7 +255,9 @@ def write_papers(
         subfolder.mkdir(parents=True, exist_ok=True)  # even when empty, as they always were
     tick = _Tick(progress)
     written: list[Path] = []
-    for relative, content in paper_files(scenario, plan, language=language, roster=roster):
+    for relative, content in paper_files(
+        scenario, plan, language=language, roster=roster, workers=workers
+    ):
         # Plain writes: the plan folder around the papers is written and renamed atomically.
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -259,12 +268,19 @@ def write_papers(
 
 
 def paper_files(
-    scenario: Scenario, plan: Plan, *, language: str = "id", roster: Roster | None = None
+    scenario: Scenario,
+    plan: Plan,
+    *,
+    language: str = "id",
+    roster: Roster | None = None,
+    workers: int | None = 1,
 ) -> Iterator[PaperFile]:
-    """Render the papers one file at a time: loading lists, receipt lists, schedule.
+    """Render the papers one file at a time: loading lists, receipt lists, schedule, the rest.
 
     A generator, so a plan of 100,000 drop points never holds every paper in memory; the
-    writer (:func:`write_papers`) writes each as it comes.
+    writer (:func:`write_papers`) writes each as it comes. The csv and xlsx papers come first,
+    then each facilitator's PDF and xlsx, the Dinas Sosial summary and the dispatch sheets; the
+    order, and every byte, are the same whatever ``workers`` is.
 
     Parameters
     ----------
@@ -274,12 +290,18 @@ def paper_files(
         The plan to print.
     language
         ``"id"`` (Bahasa Indonesia, default) or ``"en"`` for the headers.
+    roster
+        The families by drop point, for the names on the facilitators' TTB lists.
+    workers
+        Processes rendering papers at once: the papers of a large plan (thousands of
+        workbooks, hundreds of PDFs) are cut into parts rendered in spawned processes, in
+        order. ``None``: :func:`paper_workers` decides from the plan's size; 1: in this
+        process.
 
     Yields
     ------
     tuple of (str, bytes)
-        The file's path relative to the papers folder (``receipts/00042.xlsx``) and its bytes:
-        per trip and per drop point first, then each combined paper.
+        The file's path relative to the papers folder (``receipts/00042.xlsx``) and its bytes.
 
     Raises
     ------
@@ -287,20 +309,143 @@ def paper_files(
         If ``language`` is not one of :data:`LANGUAGES` (when the first file is asked for).
     """
     language_index(language)
-    yield from _loading_lists(scenario, plan, language)
-    yield from _receipts(scenario, plan, language)
-    yield from _schedule(scenario, plan, language)
-    yield from _field_and_office_papers(scenario, plan, language, roster)
+    if workers is None:
+        workers = paper_workers(plan)
+    if workers <= 1:
+        for kind, _ in _JOB_KINDS:
+            yield from _render(kind, scenario, plan, language, roster, 0, 1)
+        return
+    jobs = [
+        (kind, part, parts)
+        for kind, per_worker in _JOB_KINDS
+        for parts in (max(1, per_worker * workers),)
+        for part in range(parts)
+    ]
+    context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=_init_paper_worker,
+        initargs=(scenario, plan, language, roster),
+    ) as pool:
+        try:
+            # In order, a part at a time: the writer writes a part while later ones render.
+            for files in pool.map(_render_job, jobs):
+                yield from files
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
-def _field_and_office_papers(
+PAPER_WORKERS_FROM_STOPS: Final = 2000
+"""Plans with at least this many stops render their papers in several processes: below it,
+starting the processes costs more than it saves."""
+MAX_PAPER_WORKERS: Final = 4
+
+
+def paper_workers(plan: Plan) -> int:
+    """Return how many processes should render the papers of ``plan``.
+
+    One for small plans and inside daemonic processes (which may not start children); else one
+    per core, at most :data:`MAX_PAPER_WORKERS`.
+    """
+    stops = sum(len(route.stops) for route in plan.routes)
+    if stops < PAPER_WORKERS_FROM_STOPS or multiprocessing.current_process().daemon:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_PAPER_WORKERS))
+
+
+_JOB_KINDS: Final = (
+    ("trips", 2),
+    ("loading_lists", 0),
+    ("points", 2),
+    ("receipts", 0),
+    ("schedule", 0),
+    ("group_tables", 1),
+    ("office_tables", 0),
+    ("group_pdfs", 4),
+    ("office_pdf", 0),
+)
+"""The kinds of paper in the order they are written (every csv and xlsx first, then the PDFs),
+and how many parts per worker each is cut into (0: one part): small parts of the heavy kinds
+keep every worker busy to the end."""
+
+_WORKER_INPUT: tuple[Scenario, Plan, str, Roster | None] | None = None
+
+
+def _init_paper_worker(
     scenario: Scenario, plan: Plan, language: str, roster: Roster | None
-) -> Iterator[PaperFile]:
-    """Each facilitator's PDF and xlsx, the Dinas Sosial summary, the dispatch sheets."""
-    from documents.facilitator_papers import facilitator_groups, facilitator_pdf, facilitator_xlsx
-    from documents.office_papers import dinsos_summary_pdf, dinsos_summary_xlsx, dispatch_sheets
+) -> None:
+    """Keep the inputs once per worker process; Ctrl-C is the parent's to handle."""
+    global _WORKER_INPUT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_INPUT = (scenario, plan, language, roster)
 
-    for group in facilitator_groups(scenario, plan):
+
+def _render_job(job: tuple[str, int, int]) -> list[PaperFile]:
+    assert _WORKER_INPUT is not None, "the pool's initializer sets the inputs"
+    scenario, plan, language, roster = _WORKER_INPUT
+    kind, part, parts = job
+    return list(_render(kind, scenario, plan, language, roster, part, parts))
+
+
+def _render(
+    kind: str,
+    scenario: Scenario,
+    plan: Plan,
+    language: str,
+    roster: Roster | None,
+    part: int,
+    parts: int,
+) -> Iterator[PaperFile]:
+    """Render part ``part`` of ``parts`` of one kind of paper."""
+    if kind == "trips":
+        yield from _trip_papers(scenario, plan, language, part, parts)
+    elif kind == "loading_lists":
+        yield from _loading_lists(scenario, plan, language)
+    elif kind == "points":
+        yield from _point_receipts(scenario, plan, language, part, parts)
+    elif kind == "receipts":
+        yield from _receipts(scenario, plan, language)
+    elif kind == "schedule":
+        yield from _schedule(scenario, plan, language)
+    elif kind == "group_tables":
+        yield from _group_tables(scenario, plan, language, part, parts)
+    elif kind == "office_tables":
+        yield from _office_tables(scenario, plan, language)
+    elif kind == "group_pdfs":
+        yield from _group_pdfs(scenario, plan, language, roster, part, parts)
+    elif kind == "office_pdf":
+        yield from _office_pdf(scenario, plan, language)
+    else:
+        raise ValueError(f"unknown kind of paper: {kind!r}")
+
+
+def _share(items: Sequence[_T], part: int, parts: int) -> Sequence[_T]:
+    """Return part ``part`` of ``parts`` nearly equal runs of ``items``."""
+    return items[len(items) * part // parts : len(items) * (part + 1) // parts]
+
+
+def _group_tables(
+    scenario: Scenario, plan: Plan, language: str, part: int, parts: int
+) -> Iterator[PaperFile]:
+    """Render each facilitator's (or desa's) schedule as xlsx."""
+    from documents.facilitator_papers import facilitator_groups, facilitator_xlsx
+
+    for group in _share(facilitator_groups(scenario, plan), part, parts):
+        yield (
+            f"{FACILITATORS}/{group.id}.xlsx",
+            facilitator_xlsx(scenario, plan, group, language=language),
+        )
+
+
+def _group_pdfs(
+    scenario: Scenario, plan: Plan, language: str, roster: Roster | None, part: int, parts: int
+) -> Iterator[PaperFile]:
+    """Render each facilitator's (or desa's) PDF."""
+    from documents.facilitator_papers import facilitator_groups, facilitator_pdf
+
+    for group in _share(facilitator_groups(scenario, plan), part, parts):
         yield (
             f"{FACILITATORS}/{group.id}.pdf",
             facilitator_pdf(
@@ -312,14 +457,29 @@ def _field_and_office_papers(
                 full_nik=scenario.papers.full_nik,
             ),
         )
-        yield (
-            f"{FACILITATORS}/{group.id}.xlsx",
-            facilitator_xlsx(scenario, plan, group, language=language),
-        )
+        if roster:
+            # The same papers with numbered blank TTB lines, for readers who may not see
+            # the families' names (the service's viewers).
+            yield (
+                f"{FACILITATORS}/{WITHOUT_NAMES}/{group.id}.pdf",
+                facilitator_pdf(scenario, plan, group, {}, language=language),
+            )
+
+
+def _office_tables(scenario: Scenario, plan: Plan, language: str) -> Iterator[PaperFile]:
+    """Render the Dinas Sosial summary's xlsx and the dispatch sheets."""
+    from documents.office_papers import dinsos_summary_xlsx, dispatch_sheets
+
     yield f"{DINSOS}/summary.xlsx", dinsos_summary_xlsx(scenario, plan, language=language)
-    yield f"{DINSOS}/summary.pdf", dinsos_summary_pdf(scenario, plan, language=language)
     for name, content in dispatch_sheets(scenario, plan, language=language).items():
         yield f"{DISPATCH}/{name}", content
+
+
+def _office_pdf(scenario: Scenario, plan: Plan, language: str) -> Iterator[PaperFile]:
+    """Render the Dinas Sosial summary's PDF."""
+    from documents.office_papers import dinsos_summary_pdf
+
+    yield f"{DINSOS}/summary.pdf", dinsos_summary_pdf(scenario, plan, language=language)
 
 
 class _Tick:
@@ -347,30 +507,35 @@ def _sorted_routes(plan: Plan) -> list[Route]:
     return sorted(plan.routes, key=lambda r: (r.date, r.truck, r.trip))
 
 
-def _loading_lists(scenario: Scenario, plan: Plan, language: str) -> Iterator[PaperFile]:
+_STOP_COLUMNS: Final = (
+    _Column(Text.SEQ),
+    _Column(Text.DROP_POINT),
+    _Column(Text.DROP_POINT_NAME, 20.0),
+    _Column(Text.DESA),
+    _Column(Text.RT_RW),
+    _Column(Text.TRANCHE),
+    _Column(Text.SACKS),
+    _Column(Text.KG),
+)
+
+
+def _stop_rows(scenario: Scenario, route: Route) -> list[tuple[Cell, ...]]:
+    return [(seq, *_stop_cells(scenario, stop)) for seq, stop in enumerate(route.stops, start=1)]
+
+
+def _trip_papers(
+    scenario: Scenario, plan: Plan, language: str, part: int, parts: int
+) -> Iterator[PaperFile]:
+    """Render one loading list per trip (part ``part`` of ``parts`` of the trips, by date)."""
     routes = _sorted_routes(plan)
     truck_stems = unique_stems(sorted({r.truck for r in routes}))
-    combined: list[tuple[Cell, ...]] = []
-    stop_columns = (
-        _Column(Text.SEQ),
-        _Column(Text.DROP_POINT),
-        _Column(Text.DROP_POINT_NAME, 20.0),
-        _Column(Text.DESA),
-        _Column(Text.RT_RW),
-        _Column(Text.TRANCHE),
-        _Column(Text.SACKS),
-        _Column(Text.KG),
-    )
-    for route in routes:
-        stop_rows = [
-            (seq, *_stop_cells(scenario, stop)) for seq, stop in enumerate(route.stops, start=1)
-        ]
+    for route in _share(routes, part, parts):
         warehouse = scenario.warehouse(route.warehouse)
         truck = scenario.truck(route.truck)
         sheet = _Sheet(
             title=Text.LOADING_LIST,
-            columns=stop_columns,
-            rows=stop_rows,
+            columns=_STOP_COLUMNS,
+            rows=_stop_rows(scenario, route),
             preamble=(
                 (Text.TRUCK, route.truck),
                 (Text.TRUCK_TYPE, truck.type),
@@ -393,6 +558,12 @@ def _loading_lists(scenario: Scenario, plan: Plan, language: str) -> Iterator[Pa
         )
         stem = f"{route.date.isoformat()}_{truck_stems[route.truck]}_trip{route.trip}"
         yield from _both(f"{LOADING_LISTS}/{stem}", (sheet,), language)
+
+
+def _loading_lists(scenario: Scenario, plan: Plan, language: str) -> Iterator[PaperFile]:
+    """Render every trip's stops as one table."""
+    combined: list[tuple[Cell, ...]] = []
+    for route in _sorted_routes(plan):
         trip_cells: tuple[Cell, ...] = (
             route.date,
             route.truck,
@@ -400,7 +571,7 @@ def _loading_lists(scenario: Scenario, plan: Plan, language: str) -> Iterator[Pa
             format_clock(route.depart, language),
             route.warehouse,
         )
-        combined.extend(trip_cells + row for row in stop_rows)
+        combined.extend(trip_cells + row for row in _stop_rows(scenario, route))
     combined_sheet = _Sheet(
         title=Text.LOADING_LIST,
         columns=(
@@ -409,7 +580,7 @@ def _loading_lists(scenario: Scenario, plan: Plan, language: str) -> Iterator[Pa
             _Column(Text.TRIP),
             _Column(Text.DEPART),
             _Column(Text.WAREHOUSE),
-            *stop_columns,
+            *_STOP_COLUMNS,
         ),
         rows=combined,
         landscape=True,
@@ -461,19 +632,26 @@ def _deliveries(scenario: Scenario, plan: Plan) -> list[_Delivery]:
     return deliveries
 
 
-def _receipts(scenario: Scenario, plan: Plan, language: str) -> Iterator[PaperFile]:
-    deliveries = _deliveries(scenario, plan)
+def _point_receipts(
+    scenario: Scenario, plan: Plan, language: str, part: int, parts: int
+) -> Iterator[PaperFile]:
+    """Render one TTB form per drop point (part ``part`` of ``parts`` of the points)."""
     missing = _missing(plan)
     per_point: dict[str, list[_Delivery]] = defaultdict(list)
-    for delivery in deliveries:
+    for delivery in _deliveries(scenario, plan):
         per_point[delivery.point.id].append(delivery)
     point_stems = unique_stems(list(per_point))
-    for point_id, point_deliveries in per_point.items():
+    for point_id in _share(list(per_point), part, parts):
         sheets = tuple(
             _receipt_sheet(d, missing.get((d.point.id, d.tranche.id), []), language)
-            for d in point_deliveries
+            for d in per_point[point_id]
         )
         yield from _both(f"{RECEIPTS}/{point_stems[point_id]}", sheets, language)
+
+
+def _receipts(scenario: Scenario, plan: Plan, language: str) -> Iterator[PaperFile]:
+    """Render every (drop point, tranche) delivered as one table."""
+    deliveries = _deliveries(scenario, plan)
     summary_rows = [
         (
             d.point.id,
@@ -727,14 +905,12 @@ def _csv_bytes(sheets: Sequence[_Sheet], language: str) -> bytes:
     return stream.getvalue().encode("utf-8-sig")
 
 
-def _xlsx_value(value: Cell, language: str) -> str | int | float | date | None:
+def _xlsx_value(value: Cell, language: str) -> Value:
     if isinstance(value, tuple):
+        if len(value) == 1:
+            return value[0]  # one date: a date cell
         # Several dates in one cell are text: written out, in the paper's language.
-        value = "; ".join(format_short_date(day, language) for day in value)
-    if isinstance(value, str):
-        # No formulas: the OWASP quote, and no control characters (openpyxl refuses them, and
-        # they cannot be shown on paper anyway).
-        return spreadsheet_text(value)
+        return "; ".join(format_short_date(day, language) for day in value)
     return value
 
 
@@ -755,55 +931,25 @@ def _sheet_names(sheets: Sequence[_Sheet], language: str) -> list[str]:
 
 
 def _xlsx_bytes(sheets: Sequence[_Sheet], language: str) -> bytes:
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    bold = Font(bold=True)
-    title_font = Font(bold=True, size=13)
-    wrap = Alignment(wrap_text=True, vertical="top")
+    book = Book(LONG_DATE_FORMATS[language])
     for sheet, name in zip(sheets, _sheet_names(sheets, language), strict=True):
-        ws = workbook.create_sheet(title=name)
+        out = book.sheet(name)
         lines = _sheet_lines(sheet, language)
-        for row_number, line in enumerate(lines, start=1):
-            ws.append([_xlsx_value(value, language) for value in line])
-            for column_number, value in enumerate(line, start=1):
-                cell = ws.cell(row=row_number, column=column_number)
-                # openpyxl reads a string starting with "=" as a formula; every text is a string
-                # cell, whatever it starts with (the quote already keeps it from being "=...").
-                if isinstance(value, str | tuple):
-                    cell.data_type = "s"
-                elif isinstance(value, date):
-                    cell.number_format = _XLSX_DATE_FORMATS[language]
-                elif isinstance(value, int | float) and not isinstance(value, bool):
-                    # Digits grouped as the reader's spreadsheet groups them (18.764 in id_ID).
-                    cell.number_format = "#,##0" if float(value).is_integer() else "#,##0.0##"
-        ws["A1"].font = title_font
-        for row_number in range(2, 2 + len(sheet.preamble)):
-            ws.cell(row=row_number, column=1).font = bold
-        header = sheet.header_row
-        for column_number in range(1, len(sheet.columns) + 1):
-            cell = ws.cell(row=header, column=column_number)
-            cell.font = bold
-            cell.alignment = wrap
+        out.title(sheet.title.label(language))
+        for text, value in sheet.preamble:
+            out.line((text.label(language), _xlsx_value(value, language)), first_bold=True)
+        out.skip()
+        out.header(
+            [column.text.label(language) for column in sheet.columns],
+            _column_widths(sheet, lines),
+        )
+        for row in sheet.rows:
+            out.line([_xlsx_value(value, language) for value in row])
+        # The filter covers the table's lines, not its total.
+        out.table_setup(landscape=sheet.landscape, row_height_pt=sheet.row_height_pt)
         if sheet.total is not None:
-            for column_number in range(1, len(sheet.columns) + 1):
-                ws.cell(row=ws.max_row, column=column_number).font = bold
-        if sheet.row_height_pt is not None:
-            # One sheet-wide default instead of a height per row: far faster to write.
-            ws.sheet_format.defaultRowHeight = sheet.row_height_pt
-            ws.sheet_format.customHeight = True
-        for column_number, width in enumerate(_column_widths(sheet, lines), start=1):
-            ws.column_dimensions[get_column_letter(column_number)].width = width
-        ws.freeze_panes = ws.cell(row=header + 1, column=1)
-        ws.print_title_rows = f"{header}:{header}"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.orientation = "landscape" if sheet.landscape else "portrait"
-        # Fit every column on the page width; as many pages down as needed.
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-    stream = io.BytesIO()
-    workbook.save(stream)
-    return stream.getvalue()
+            out.line([_xlsx_value(value, language) for value in sheet.total], bold=True)
+    return book.finish()
 
 
 def _column_widths(sheet: _Sheet, lines: Sequence[tuple[Cell, ...]]) -> list[float]:

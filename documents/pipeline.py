@@ -439,6 +439,64 @@ def _plan_legs(scenario: Scenario, plan: Plan, travel: Travel | None) -> Legs | 
     return legs_mapping(plan_legs(scenario, plan, travel.matrix))
 
 
+def write_checked_plan(
+    scenario: Scenario,
+    plan: Plan,
+    out_dir: Path,
+    *,
+    folder: Path | None,
+    travel: Travel | None = None,
+    language: str = "id",
+    force: bool = False,
+    protected: Sequence[Path] = (),
+    maps_and_trip_sheets: bool = True,
+) -> None:
+    """Check a plan made elsewhere against ``scenario`` and write it as ``bsb plan`` would.
+
+    For plans not made by :func:`run_pipeline` on this scenario: ``bsb whatif --finish-by``
+    plans with deadlines clipped to a date and writes the plan with the original ones.
+
+    Parameters
+    ----------
+    scenario
+        The scenario the plan folder holds a copy of, and is checked against.
+    plan
+        The plan.
+    out_dir
+        The plan folder to write atomically.
+    folder
+        The scenario folder read (its roster and boundaries), or ``None``.
+    travel, language, force, protected, maps_and_trip_sheets
+        As for :func:`run_pipeline`.
+
+    Raises
+    ------
+    PlanFailsCheckError
+        If the checker rejects the plan; nothing is written.
+    InputError
+        If ``out_dir`` may not be written.
+    """
+    legs = _plan_legs(scenario, plan, travel)
+    violations = check_plan(scenario, plan_to_dict(plan), legs)
+    if violations:
+        raise PlanFailsCheckError(violations)
+    _, _, boundaries = _side_inputs(scenario, folder, travel, None, None, maps_and_trip_sheets)
+    _write(
+        scenario,
+        plan,
+        out_dir,
+        language=language,
+        force=force,
+        protected=protected,
+        progress=None,
+        maps_and_trip_sheets=maps_and_trip_sheets,
+        travel=travel,
+        boundaries=boundaries,
+        legs=legs,
+        folder=folder,
+    )
+
+
 def _write(
     scenario: Scenario,
     plan: Plan,

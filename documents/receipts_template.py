@@ -25,13 +25,9 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final
+from typing import Final
 
-from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-
+from documents.xlsx import ISO_DATE_FORMAT, Book
 from geodata.cells import spreadsheet_text
 from geodata.progress_io import RECEIPT_COLUMNS
 from geodata.scenario_writer import format_float
@@ -45,8 +41,6 @@ TEMPLATE_STEM: Final = "receipts_template"
 
 _DONE: Final = "done"
 _REPLACEMENT: Final = "replacement"
-_XLSX_DATE_FORMAT: Final = "yyyy-mm-dd"
-"""ISO in the sheet too: what the clerk sees is what the reader takes."""
 _XLSX_WIDTHS: Final = (14.0, 10.0, 12.0, 9.0, 12.0, 12.0, 30.0)
 
 
@@ -141,47 +135,22 @@ def _csv_bytes(rows: list[TemplateRow]) -> bytes:
 
 
 def _xlsx_bytes(rows: list[TemplateRow]) -> bytes:
-    # Write-only: rows are streamed to the file, so 100,000 handovers never sit in memory as
-    # cell objects (a plan of that size is written within the time its papers take anyway).
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("receipts")
-    sheet.freeze_panes = "A2"
-    for column, width in enumerate(_XLSX_WIDTHS, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    bold = Font(bold=True)
-    sheet.append([_cell(sheet, name, font=bold) for name in RECEIPT_COLUMNS])
+    # Dates as real date cells shown as the readers accept them typed back (2020-09-07);
+    # ids are text cells whatever they look like: 00042 must not become 42.
+    book = Book(ISO_DATE_FORMAT)
+    sheet = book.sheet("receipts")
+    sheet.header(RECEIPT_COLUMNS, _XLSX_WIDTHS)
     for row in rows:
-        sheet.append(
-            [
-                # Ids are text cells whatever they look like: 00042 must not become 42.
-                _cell(sheet, spreadsheet_text(row.drop_point)),
-                _cell(sheet, spreadsheet_text(row.tranche)),
-                _cell(sheet, row.date, number_format=_XLSX_DATE_FORMAT),
+        sheet.line(
+            (
+                row.drop_point,
+                row.tranche,
+                row.date,
                 row.families,
                 row.kg_received,
                 row.kg_rejected,
-                _cell(sheet, spreadsheet_text(row.note)) if row.note else None,
-            ]
+                row.note or None,
+            )
         )
-    stream = io.BytesIO()
-    workbook.save(stream)
-    return stream.getvalue()
-
-
-def _cell(
-    sheet: Any,  # openpyxl's write-only worksheet
-    value: str | date,
-    *,
-    font: Font | None = None,
-    number_format: str | None = None,
-) -> Cell:
-    cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str):
-        # openpyxl would take a text starting with "=" for a formula; the quote
-        # spreadsheet_text puts there already keeps it from being one, and so does this.
-        cell.data_type = "s"
-    if font is not None:
-        cell.font = font
-    if number_format is not None:
-        cell.number_format = number_format
-    return cell
+    sheet.table_setup(landscape=False)
+    return book.finish()

@@ -1,7 +1,9 @@
 """``summary.md``: a plan in a few lines of Markdown, in the plan's language.
 
 The CLI prints the same text after ``bsb plan`` and ``bsb demo``. The figures are the plan's
-KPIs (``plan.kpis``), the ones ``plan.json`` holds; the words are :class:`geodata.i18n.Term`.
+KPIs (``plan.kpis``), the ones ``plan.json`` holds, and under each tranche its families'
+waiting (:func:`optimizer.waiting.waiting_curves`, in the words of
+:func:`geodata.waiting_text.waiting_lines`); the words are :class:`geodata.i18n.Term`.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from geodata.i18n import (
     reason_label,
     reason_sentence,
 )
+from geodata.waiting_text import waiting_lines
 from optimizer.model import Scenario
 from optimizer.reasons import ReasonCode
 from optimizer.solution import Plan, PlanStatus
+from optimizer.waiting import waiting_curves
 
 __all__ = ["format_summary"]
 
@@ -79,7 +83,8 @@ def format_summary(scenario: Scenario, plan: Plan, *, language: str = "id") -> s
         f"- {t(Term.FAMILIES_SERVED)}: {n(served)} {t(Term.OF)} {n(total)}"
         f" ({format_percent(served, total, language)})",
     ]
-    for tranche in scenario.tranches:
+    curves = waiting_curves(scenario, plan)
+    for tranche, curve in zip(scenario.tranches, curves, strict=True):
         demand_kg = sum(scenario.demand_kg(p, tranche) for p in scenario.drop_points)
         delivered_kg = kpis.kg_delivered_per_tranche[tranche.id]
         last_day = kpis.last_delivery_date_per_tranche[tranche.id]
@@ -96,6 +101,8 @@ def format_summary(scenario: Scenario, plan: Plan, *, language: str = "id") -> s
             f" {t(Term.KG_SCHEDULED)} ({format_percent(delivered_kg, demand_kg, language)});"
             f" {timing}"
         )
+        # Families' view of the same tranche: who has their rice by when, and how long they wait.
+        lines.extend(f"  - {_md(line)}" for line in waiting_lines(curve, language))
     lines.append(
         f"- {t(Term.TRIPS)}: {format_integer(kpis.trips, language)}; "
         f"{t(Term.TRUCK_DAYS)}: {format_integer(kpis.truck_days, language)}; "

@@ -66,9 +66,11 @@ from geodata.leg_lines import (
     simplify_lines,
 )
 from geodata.map_assets import LEAFLET_CSS_URL, LEAFLET_JS_URL, inline_assets
+from geodata.waiting_text import curve_svg, waiting_lines
 from optimizer.errors import InputError
 from optimizer.model import DropPoint, Scenario, haversine_km
 from optimizer.solution import Kpis, Plan, Route, Unassigned, compute_kpis
+from optimizer.waiting import WaitingCurve, waiting_curves
 
 if TYPE_CHECKING:
     import folium
@@ -235,6 +237,7 @@ class MapText(WordTable):
     BACKGROUND = ("Latar", "Background")
     MAIN_ROADS = ("Jalan utama", "Main roads")
     BOUNDARIES = ("Batas desa", "Village boundaries")
+    WAITING = ("KPM menunggu beras", "Families waiting for rice")
 
 
 NUMBER_LOCALES: Final = BROWSER_LOCALES
@@ -439,6 +442,9 @@ class MapContent:
     background: dict[str, Any] = field(default_factory=lambda: {"roads": [], "boundaries": []})
     """Main roads (``roads``: lines) and villages (``boundaries``: name, rings, label point)
     near the map's drop points, ``[lon, lat]``; empty without :class:`MapRoads`."""
+    waiting: tuple[WaitingCurve, ...] = ()
+    """The summary panel's waiting curves, one per tranche: of the whole plan, or of the
+    families at the drop points the warehouse's map shows (served whoever brought the rice)."""
 
     @property
     def n_points(self) -> int:
@@ -512,6 +518,9 @@ def map_content(
         summary=_summary(scenario, plan, routes, unassigned, shown_points, warehouse),
         bounds=bounds,
         background=_background(roads, bounds),
+        waiting=waiting_curves(
+            scenario, plan, drop_points=None if warehouse is None else shown_points
+        ),
     )
 
 
@@ -915,6 +924,15 @@ def build_map(
         "truck_days": content.summary.truck_days,
         "unassigned": content.summary.unassigned_deliveries,
         "kg_unassigned": plain_number(content.summary.kg_unassigned, MAP_DECIMALS),
+        # Written here in the map's language; the page only places them (the SVG is escaped).
+        "waiting": [
+            {
+                "tranche": f"{MapText.TRANCHE.label(language)} {curve.tranche}",
+                "lines": list(waiting_lines(curve, language)),
+                "svg": curve_svg(curve, language),
+            }
+            for curve in content.waiting
+        ],
     }
     controls = _add_script(m, "BsbControls", f"{state}.finish({_json(summary)});")
     controls.bsb_content = content

@@ -55,6 +55,7 @@ KIND_NAMES: Final[Mapping[str, str]] = {
     "scenario": "a sample scenario",
     "demo": "a demo (sample scenario and plan)",
     "bench-run": "a benchmark run",
+    "whatif": "a what-if (tables, plots and, for --finish-by, a plan)",
     "national": "a national plan (bsb plan --by-warehouse)",
 }
 """Manifest kinds and how a message names them."""
@@ -146,6 +147,28 @@ def add_to_manifest(folder: Path, written: Iterable[Path]) -> None:
     files = dict(manifest.files)
     for path in written:
         files[path.relative_to(folder).as_posix()] = file_sha256(path)
+    _write_manifest_data(folder, manifest.kind, files)
+
+
+def relist_in_manifest(folder: Path, subfolder: str) -> None:
+    """Make ``folder``'s manifest list exactly the files now in ``subfolder``, which bsb rewrote.
+
+    Entries of other files are kept as they are: a file someone put elsewhere in the folder
+    never becomes listed as written by bsb.
+
+    Parameters
+    ----------
+    folder
+        The folder with the manifest (it must list files).
+    subfolder
+        The rewritten sub-folder, relative POSIX path (``"papers"``).
+    """
+    manifest = read_manifest(folder)
+    if manifest is None or manifest.files is None:
+        return
+    prefix = subfolder.rstrip("/") + "/"
+    files = {name: sha for name, sha in manifest.files.items() if not name.startswith(prefix)}
+    files |= {f"{prefix}{name}": sha for name, sha in _hash_files(folder / subfolder).items()}
     _write_manifest_data(folder, manifest.kind, files)
 
 

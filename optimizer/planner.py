@@ -7,11 +7,14 @@ How the problem is split, and why
    the point is open, on the roads of its access class. Deliveries that fail everywhere are
    unassigned with the binding reason (``no_road`` when no road of any class reaches the
    point, ``capacity`` when only trucks its warehouses lack can).
-2. **Warehouse assignment.** Drop points go to warehouses by *regret* (points with the most to
-   lose from a second-best warehouse choose first), each to the nearest warehouse that still has
-   stock and estimated fleet time for it. Stock is a hard limit; fleet time an estimate that only
-   steers. Rice moves in whole rations (``kg_per_kpm``): a family is served whole or waits.
-   Each warehouse's problem is then independent (national scale solves them in parallel).
+2. **Warehouse assignment.** Drop points go to warehouses by a min-cost flow of whole families
+   over the warehouses that can reach them (:mod:`optimizer.flow_assign`: as many families as
+   stock allows, at the least family-km), and what it leaves by *regret* (points with the most
+   to lose from a second-best warehouse choose first), each to the nearest warehouse that still
+   has stock and estimated fleet time for it (``PlannerOptions.assignment``). Stock is a hard
+   limit; fleet time an estimate that only steers. Rice moves in whole rations
+   (``kg_per_kpm``): a family is served whole or waits. Each warehouse's problem is then
+   independent (national scale solves them in parallel).
 3. **Routing.** Per warehouse and tranche, deliveries larger than a truckload are cut into full
    loads plus a remainder, and large sets are cut into angular sectors around the warehouse
    (``max_chunks_per_part``). Each part is a capacitated VRP with time windows whose vehicles are
@@ -55,7 +58,7 @@ import logging
 import math
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -120,6 +123,8 @@ MAX_RESERVE_SHARE = 0.5
 # Share of the time limit the first routing round may use when stock is already short: the rest
 # routes deliveries offered stock that comes back from trips no truck could drive.
 FIRST_ROUND_SHARE = 0.85
+ASSIGNMENTS = ("regret", "flow")
+"""The ways of giving deliveries their warehouse (``PlannerOptions.assignment``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +143,19 @@ class PlannerOptions:
     """Reachable warehouses each point keeps from screening, nearest first; a point that runs
     short of stock there is offered every warehouse that can serve it. Keeps memory in
     points x this, not points x warehouses."""
+    assignment: str = "flow"
+    """How deliveries get their warehouse in each stock round: ``"flow"`` (a min-cost flow of
+    whole families over each point's reachable warehouses, :mod:`optimizer.flow_assign`; what
+    it leaves goes to regret) or ``"regret"`` alone (points with the most to lose choose first,
+    each its nearest warehouse with stock and estimated fleet time). The flow is the default:
+    side by side on sample scenarios (``benchmarks/RESULTS.md``, section ``assignment``) it
+    left less rice unassigned and drove less in total."""
+
+    def __post_init__(self) -> None:
+        if self.assignment not in ASSIGNMENTS:
+            raise ValueError(
+                f"unknown assignment {self.assignment!r}; use one of {', '.join(ASSIGNMENTS)}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,7 +494,7 @@ def _route_in_rounds(
     routing_deadline = deadline
     for n_rounds in range(1, max(1, options.stock_rounds) + 1):
         with ctx.timed("assignment"):
-            assigned, short = _assign_warehouses(ctx, pending, rounds)
+            assigned, short = _assign_warehouses(ctx, pending, rounds, options.assignment)
         if not assigned:
             pending = short
             break
@@ -1057,16 +1075,21 @@ def _fleet_need_s(ctx: _Context, wh: int, delivery: _Delivery) -> float:
 
 
 def _assign_warehouses(
-    ctx: _Context, pending: list[_Delivery], rounds: _StockRounds
+    ctx: _Context, pending: list[_Delivery], rounds: _StockRounds, assignment: str = "regret"
 ) -> tuple[dict[int, list[_Delivery]], list[_Delivery]]:
     """Give pending deliveries stock at warehouses that can reach them, in whole rations.
 
     Returns the deliveries per warehouse, and the rations no warehouse had stock for (yet).
     A (delivery, warehouse) pair whose trip already found no truck is not offered again.
+    With ``assignment="flow"`` a min-cost flow places the bulk first (:func:`_assign_by_flow`)
+    and regret places what it leaves.
     """
     stock = rounds.stock_left
     budget = rounds.budget
     by_warehouse: dict[int, list[_Delivery]] = defaultdict(list)
+    if assignment == "flow":
+        flowed, pending = _assign_by_flow(ctx, pending, rounds)
+        by_warehouse.update(flowed)
     short: list[_Delivery] = []
     by_point: dict[int, list[_Delivery]] = defaultdict(list)
     for d in pending:
@@ -1135,6 +1158,80 @@ def _assign_warehouses(
             if remaining:
                 short.append(replace(d, sacks=remaining))
     return by_warehouse, short
+
+
+def _assign_by_flow(
+    ctx: _Context, pending: list[_Delivery], rounds: _StockRounds
+) -> tuple[dict[int, list[_Delivery]], list[_Delivery]]:
+    """Place the bulk of pending rations by a min-cost flow of whole families.
+
+    The flow moves families: a family's rations of every pending tranche go to one warehouse
+    (so a point is split only in whole families, as by regret). It takes the points whose
+    pending tranches are the most common set (all tranches, in a first round) and, of each,
+    the families pending in every one of them; arcs join a point to the warehouses of its
+    screened reach that it has not been tried at, at road metres per family; a warehouse takes
+    the families its stock left holds. Stock is the only limit: the fleet-time estimate is
+    charged afterwards, as regret charges it. Everything else (replacements, other tranche
+    sets, odd rations, families no warehouse in reach had stock for) is returned for regret,
+    which may look beyond the nearest warehouses.
+    """
+    from optimizer.flow_assign import min_cost_transport
+
+    rest: list[_Delivery] = []
+    merged: dict[int, dict[str, int]] = defaultdict(dict)
+    for d in pending:
+        if d.extra >= 0:
+            rest.append(d)
+        else:
+            # Two trips that failed may return one point's tranche in two pieces.
+            merged[d.point][d.tranche] = merged[d.point].get(d.tranche, 0) + d.sacks
+    by_warehouse: dict[int, list[_Delivery]] = defaultdict(list)
+    if not merged:
+        return by_warehouse, rest
+    key_of = {p: tuple(sorted(sacks)) for p, sacks in merged.items()}
+    bulk = Counter(key_of.values()).most_common(1)[0][0]
+    rations = [ctx.ration_sacks[t] for t in bulk]
+    family_sacks = sum(rations)
+    points = sorted(p for p in merged if key_of[p] == bulk)
+    families = []
+    for p in sorted(merged):
+        if key_of[p] != bulk:
+            rest.extend(_Delivery(p, t, sacks) for t, sacks in merged[p].items())
+    for p in points:
+        whole = min(merged[p][t] // r for t, r in zip(bulk, rations, strict=True))
+        families.append(whole)
+        for t, r in zip(bulk, rations, strict=True):
+            if merged[p][t] > whole * r:
+                rest.append(_Delivery(p, t, merged[p][t] - whole * r))
+    arc_point: list[int] = []
+    arc_wh: list[int] = []
+    arc_m: list[int] = []
+    for i, p in enumerate(points):
+        for wh, km in zip(ctx.reach[p], ctx.reach_km[p], strict=True):
+            if all(
+                (p, t, -1, wh) not in rounds.tried and (wh, t, False) not in rounds.fleet_full
+                for t in bulk
+            ):
+                arc_point.append(i)
+                arc_wh.append(wh)
+                arc_m.append(round(km * 1000))
+    stock = rounds.stock_left
+    capacity = [stock[wh] // family_sacks for wh in range(ctx.n_wh)]
+    result = min_cost_transport(families, capacity, arc_point, arc_wh, arc_m)
+    for i, wh, flow in zip(arc_point, arc_wh, result.arc_flow.tolist(), strict=True):
+        if flow <= 0:
+            continue
+        for t, r in zip(bulk, rations, strict=True):
+            d = _Delivery(points[i], t, flow * r)
+            rounds.budget[(wh, t)] -= _fleet_need_s(ctx, wh, d)
+            by_warehouse[wh].append(d)
+        stock[wh] -= flow * family_sacks
+    for i, unmet in enumerate(result.unmet.tolist()):
+        if unmet:
+            rest.extend(
+                _Delivery(points[i], t, unmet * r) for t, r in zip(bulk, rations, strict=True)
+            )
+    return by_warehouse, rest
 
 
 class _StockRounds:

@@ -399,6 +399,9 @@ def create_app(config: ServiceConfig, *, run_jobs: bool = True) -> FastAPI:
     _add_plan_routes(app, service)
     _add_replan_routes(app, service)
     _add_view_routes(app, service)
+    from service.whatif import add_whatif_routes  # it reads this module's helpers
+
+    add_whatif_routes(app, service)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
@@ -629,7 +632,8 @@ def _add_plan_routes(app: FastAPI, service: _Service) -> None:
         """
         _plan_row(sessions, plan_id)
         folder = config.plans_dir / plan_id
-        if identity.role != "planner" and path in personal_files(folder):
+        # Compared as the file is found: "scenario//kpm.csv" and "scenario/kpm.csv/" are it too.
+        if identity.role != "planner" and _as_found(path) in personal_files(folder):
             raise ApiError(403, "Forbidden", "this file holds personal data: planners only")
         return _serve_file(folder, path)
 
@@ -815,7 +819,7 @@ def _add_view_routes(app: FastAPI, service: _Service) -> None:
         _plan_row(sessions, plan_id)
         folder = config.plans_dir / plan_id
         # Links are shared (chats, mail): never with families' names or NIKs in them.
-        if path in personal_files(folder):
+        if _as_found(path) in personal_files(folder):
             raise ApiError(404, "Not found", "the link is unknown, has expired or was revoked")
         # The bare folder opens the map too: relative links in it resolve the same way.
         return _serve_file(folder, path or PLAN_MAP)
@@ -881,6 +885,11 @@ def _lineage(parents: Mapping[str, str | None], previous: str | None) -> list[st
         found.append(previous)
         previous = parents.get(previous)
     return found
+
+
+def _as_found(path: str) -> str:
+    """Return a requested path as :func:`_serve_file` resolves it (``a//b/`` is ``a/b``)."""
+    return PurePosixPath(path).as_posix()
 
 
 def personal_files(folder: Path) -> frozenset[str]:

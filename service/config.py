@@ -81,6 +81,10 @@ class ServiceConfig:
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     poll_s: float = 0.25
     """How often the scheduler looks for queued jobs and finished processes."""
+    scheduler: str | None = None
+    """Address of a Dask scheduler (``tcp://host:8786``): each job's pipeline then runs as a
+    task on that cluster, its job process only relaying (:mod:`service.dask_jobs`); ``None``
+    plans in the job process itself."""
 
     @property
     def database_url(self) -> str:

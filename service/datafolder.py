@@ -42,6 +42,13 @@ UPLOAD_NAME = re.compile(rf"upload-[sj]_{_HEX16}")
 being received and checked."""
 JOB_PROGRESS_NAME = re.compile(rf"j_{_HEX16}\.progress")
 """``jobs/<job id>.progress/``: the progress folder a re-plan job reads (kept with its log)."""
+JOB_WHATIF_NAME = re.compile(rf"j_{_HEX16}\.whatif(\.json)?")
+"""``jobs/<job id>.whatif.json`` (a what-if job's question) and ``jobs/<job id>.whatif/`` (its
+answer folder), kept with its log (:mod:`service.whatif`)."""
+JOB_WHATIF_STAGING_NAME = re.compile(
+    rf"\.j_{_HEX16}\.whatif\.(tmp-[0-9]+-[0-9a-f]{{12}}|old-[A-Za-z0-9_]+)"
+)
+"""A what-if answer folder being written (``geodata.output_guard``'s staging and backup)."""
 PLAN_STAGING_NAME = re.compile(rf"\.p_{_HEX16}\.(tmp-[0-9]+-[0-9a-f]{{12}}|old-[A-Za-z0-9_]+)")
 """A plan folder being written (``geodata.output_guard``'s staging and backup names)."""
 SECRET_TEMP_NAME = re.compile(r"secret\.key\.tmp-[0-9]+")
@@ -67,7 +74,7 @@ FOLDERS = frozenset({"scenarios", "plans", "jobs", "tmp"})
 NAMED: dict[str, tuple[re.Pattern[str], ...]] = {
     "scenarios": (SCENARIO_NAME,),
     "plans": (PLAN_NAME, PLAN_STAGING_NAME),
-    "jobs": (JOB_LOG_NAME, JOB_PROGRESS_NAME),
+    "jobs": (JOB_LOG_NAME, JOB_PROGRESS_NAME, JOB_WHATIF_NAME, JOB_WHATIF_STAGING_NAME),
     "tmp": (UPLOAD_NAME,),
 }
 """What each sub-folder may hold: only names the service gives its own entries."""
@@ -265,11 +272,13 @@ def remove_own_temporary(
             return UPLOAD_NAME.fullmatch(name) is not None
         if sub == "plans" and PLAN_STAGING_NAME.fullmatch(name):
             return True
+        if sub == "jobs":
+            return JOB_WHATIF_STAGING_NAME.fullmatch(name) is not None
         own = PLAN_NAME if sub == "plans" else SCENARIO_NAME
         return own.fullmatch(name) is not None and name not in known[sub]
 
     removed: list[str] = []
-    for sub in ("tmp", "plans", "scenarios"):
+    for sub in ("tmp", "plans", "scenarios", "jobs"):
         here = folder / sub
         if not here.is_dir() or here.is_symlink():
             continue

@@ -128,12 +128,19 @@ class JobManager:
     def start(self) -> None:
         """Recover from the previous run, then start scheduling."""
         self.config.create_folders()
-        LOG.info(
-            "up to %d job(s) at once, %d planner process(es) and %d MB each",
-            self.config.max_jobs,
-            self.config.workers_per_job,
-            self.memory_cap_mb,
-        )
+        if self.config.scheduler is not None:
+            LOG.info(
+                "up to %d job(s) at once, each a task on the Dask cluster at %s",
+                self.config.max_jobs,
+                self.config.scheduler,
+            )
+        else:
+            LOG.info(
+                "up to %d job(s) at once, %d planner process(es) and %d MB each",
+                self.config.max_jobs,
+                self.config.workers_per_job,
+                self.memory_cap_mb,
+            )
         self.recover()
         self._scheduler = threading.Thread(target=self._schedule, name="bsb-scheduler")
         self._scheduler.start()
@@ -387,10 +394,13 @@ class JobManager:
             "--parent-pid",
             str(os.getpid()),
         ]
+        if self.config.scheduler is not None:
+            command += ["--scheduler", self.config.scheduler]
         if job.strategy:
             command += ["--strategy", job.strategy]
         if job.seed is not None:
             command += ["--seed", str(job.seed)]
+        command += _whatif_options(self.config, job)
         if job.previous_plan_id is not None and job.today is not None:
             command += [
                 "--previous-plan",
@@ -496,7 +506,22 @@ class JobManager:
                 return
             job.worker_pid = None
             job.finished_at = utcnow()
-            if isinstance(outcome, Done) and code == 0 and plan_dir.is_dir():
+            if _is_whatif(self.config, job.id):
+                # Its answer is its folder, jobs/<id>.whatif/: no plan row (service.whatif).
+                plan_dir = _whatif_dir(self.config, job.id)
+                if isinstance(outcome, Done) and code == 0 and plan_dir.is_dir():
+                    job.progress = 1.0
+                    if job.cancel_requested:
+                        job.status = JobStatus.CANCELLED
+                        job.message = "cancelled; what was planned by then was kept"
+                    else:
+                        job.status = JobStatus.DONE
+                        job.message = "done"
+                    if outcome.kpis:
+                        job.kpis = Kpis.from_dict(outcome.kpis)
+                    LOG.info("job %s done: what-if %s", job.id, plan_dir.name)
+                    return
+            elif isinstance(outcome, Done) and code == 0 and plan_dir.is_dir():
                 kpis = Kpis.from_dict(outcome.kpis)
                 session.add(
                     PlanRow(
@@ -551,6 +576,33 @@ class JobManager:
             job.error = reason
             job.message = job.status
             LOG.warning("job %s %s: %s", job.id, job.status, reason)
+
+
+def _is_whatif(config: ServiceConfig, job_id: str) -> bool:
+    from service.whatif import request_path
+
+    return request_path(config, job_id).is_file()
+
+
+def _whatif_dir(config: ServiceConfig, job_id: str) -> Path:
+    from service.whatif import output_dir
+
+    return output_dir(config, job_id)
+
+
+def _whatif_options(config: ServiceConfig, job: JobRow) -> list[str]:
+    """Return the options of a what-if job: its question, and its answer folder as ``--out``."""
+    if not _is_whatif(config, job.id):
+        return []
+    from service.whatif import request_path
+
+    # The later --out wins (click keeps an option's last value).
+    return [
+        "--whatif",
+        str(request_path(config, job.id)),
+        "--out",
+        str(_whatif_dir(config, job.id)),
+    ]
 
 
 def _lines(stream: IO[str]) -> Iterator[str]:

@@ -134,7 +134,20 @@ def _heartbeat(events: _Events, scenario: Scenario) -> Iterator[None]:
 
 
 def run_job(args: JobArgs, events: _Events, stop: threading.Event) -> int:
-    """Run the pipeline on the job's scenario; report on ``events``."""
+    """Run the pipeline on the job's scenario; report on ``events``.
+
+    With ``args.scheduler`` the pipeline runs as a task on that Dask cluster and this process
+    relays its events (:mod:`service.dask_jobs`). A what-if job runs in this process
+    (:mod:`service.whatif`), scheduler or not.
+    """
+    if args.whatif is not None:
+        from service.whatif import run_whatif_job
+
+        return run_whatif_job(args, events, stop)
+    if args.scheduler is not None:
+        from service.dask_jobs import run_on_dask
+
+        return run_on_dask(args, events, stop)
     from documents import pipeline
     from documents.pipeline import PlanFailsCheckError, SolverOverrides
     from optimizer.planner import PlannerOptions
@@ -204,6 +217,11 @@ class JobArgs:
     progress: str | None = None
     today: str | None = None
     freeze_days: int | None = None
+    scheduler: str | None = None
+    """A Dask scheduler's address: the pipeline runs as a task on that cluster."""
+    whatif: str | None = None
+    """A what-if job: its question's file (``jobs/<id>.whatif.json``, :mod:`service.whatif`);
+    ``out`` is then its answer folder."""
 
 
 def start() -> tuple[_Events, threading.Event]:

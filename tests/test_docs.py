@@ -52,6 +52,7 @@ from geodata.scenario_io import (
 from geodata.scenario_writer import (
     DROP_POINT_COLUMNS,
     FACILITATOR_COLUMNS,
+    REGION_COLUMNS,
     TRANCHE_COLUMNS,
     TRUCK_COLUMNS,
     WAREHOUSE_COLUMNS,
@@ -321,10 +322,11 @@ def test_plan_doc_example_route_obeys_every_rule_of_the_tiny_scenario(plan_doc: 
 @pytest.mark.parametrize(
     ("heading", "columns"),
     [
-        ("## `warehouses`", WAREHOUSE_COLUMNS),
+        # The region columns are written when any warehouse or point names its region.
+        ("## `warehouses`", (*WAREHOUSE_COLUMNS, *REGION_COLUMNS)),
         ("## `trucks`", TRUCK_COLUMNS),
         # The facilitator column is written when the scenario has facilitators.
-        ("## `drop_points`", (*DROP_POINT_COLUMNS, "facilitator")),
+        ("## `drop_points`", (*DROP_POINT_COLUMNS, "facilitator", *REGION_COLUMNS)),
         ("## `tranches`", TRANCHE_COLUMNS),
         ("## `facilitators`", FACILITATOR_COLUMNS),
         ("## `kpm`", ROSTER_COLUMNS),
@@ -434,6 +436,47 @@ def test_scenario_doc_quotes_the_sample_files_as_written(scenario_doc: str, tmp_
             assert lines == actual, hint
         else:
             assert actual.startswith(lines), f"{name}: {hint}"
+
+
+def test_scenario_doc_quotes_the_national_sample_as_written(
+    scenario_doc: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "national"
+    result = CliRunner().invoke(
+        main, ["sample", str(folder), "--national", "--families", "2000", "--seed", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    section = _section(scenario_doc, "## National sample")
+    quoted = dict(_QUOTED_FILE.findall(section))
+    assert set(quoted) == {"warehouses.csv", "drop_points.csv"}
+    for name, lines in quoted.items():
+        assert _text(folder / name).startswith(lines), (
+            f"{name}: regenerate with bsb sample OUT --national --families 2000 --seed 3"
+        )
+
+
+def test_scenario_doc_national_options_are_the_commands(scenario_doc: str) -> None:
+    from geodata.national_sample import FAMILIES_PER_POINT, NATIONAL_FAMILIES, NATIONAL_WAREHOUSES
+
+    section = _section(scenario_doc, "## National sample")
+    rows = {
+        match.group(1): match.group(2)
+        for match in re.finditer(r"^\| `(--[a-z-]+)[^`]*` \| ([^|]+) \|", section, re.MULTILINE)
+    }
+    sample = main.commands["sample"]
+    options = {opt for param in sample.params for opt in getattr(param, "opts", ())}
+    assert set(rows) <= options
+    assert set(rows) == {
+        "--families",
+        "--warehouses",
+        "--seed",
+        "--centroids",
+        "--families-per-point",
+        "--stock-ratio",
+    }
+    assert rows["--families"].strip() == f"{NATIONAL_FAMILIES:,}"
+    assert rows["--warehouses"].strip() == f"{NATIONAL_WAREHOUSES:,}"
+    assert rows["--families-per-point"].strip() == str(FAMILIES_PER_POINT)
 
 
 def test_scenario_doc_indonesian_locale_example_reads_like_the_sample(
@@ -802,3 +845,136 @@ def test_scenario_doc_roster_count_message_is_what_the_reader_says(
     quoted_in_doc = re.search(r'\("(drop point .*? table)"\)', " ".join(scenario_doc.split()))
     assert quoted_in_doc is not None
     assert problem.message.startswith(quoted_in_doc.group(1))
+
+
+# --- docs/national.md -------------------------------------------------------------------------
+
+
+def _national_index_case() -> tuple[Scenario, dict[str, Any], list[str]]:
+    """The tiny scenario as a national one: its plan summarised, one family left unmet."""
+    from documents.national_index import (
+        national_index_dict,
+        summarise_warehouse,
+        summary_rows,
+    )
+    from tests.conftest import make_tiny_plan
+
+    scenario = make_tiny_scenario()
+    summary = summarise_warehouse(scenario, make_tiny_plan(scenario), "warehouses/W1")
+
+    @dataclasses.dataclass(frozen=True)
+    class Unmet:
+        drop_point: str
+        families: int
+        reason_code: str
+
+    unmet = [Unmet("P2", 1, "stock")]
+    index = national_index_dict(scenario, [summary], unmet=unmet)
+    header, _ = summary_rows("kabupaten", scenario, [summary], unmet=unmet)
+    return scenario, index, header
+
+
+def test_national_doc_lists_exactly_the_index_keys() -> None:
+    doc = _text(DOCS / "national.md")
+    _, index, _ = _national_index_case()
+    assert _first_column(_section(doc, "### Top level")) == set(index)
+    assert _first_column(_section(doc, "### Totals")) == set(index["totals"])
+    assert _first_column(_section(doc, "### Warehouse entry")) == set(index["warehouses"][0])
+
+
+def test_national_doc_lists_exactly_the_summary_columns() -> None:
+    from documents.national_index import STATUSES
+
+    doc = _text(DOCS / "national.md")
+    scenario, _, header = _national_index_case()
+    reasons = {"stock", "fleet_time"}  # the tiny plan's reasons, and the unmet family's
+    generic = set()
+    for key in header:
+        for tranche in scenario.tranches:
+            if key.endswith(f"_{tranche.id}"):
+                key = key.removesuffix(f"_{tranche.id}") + "_{tranche}"
+        for reason in reasons:
+            key = key.replace(f"_{reason}_", "_{reason}_")
+        generic.add(key)
+    assert "families_unassigned_{reason}_{tranche}" in generic
+    section = _section(doc, "## Summaries by province and regency")
+    assert _first_column(section) == generic
+    statuses = _section(doc, "### Warehouse entry")
+    assert all(f"`{status}`" in statuses for status in STATUSES)
+
+
+# --- docs/plan-format.md: families' waiting ----------------------------------------------------
+
+
+def test_plan_doc_states_how_waiting_is_counted_and_where_it_shows(plan_doc: str) -> None:
+    from documents.office_papers import OfficeText
+    from geodata.waiting_text import REACHED_SHARES
+    from optimizer.waiting import KEY_DAYS_AFTER_RELEASE
+
+    section = _section(plan_doc, "### Families' waiting")
+    first, second = KEY_DAYS_AFTER_RELEASE
+    assert f"{first} and {second} days after the tranche's `release`" in section
+    for share in REACHED_SHARES:
+        assert f"{round(share * 100)} %" in section
+    for text in (
+        OfficeText.CURVE_SHEET,
+        OfficeText.SERVED_ON_DAY,
+        OfficeText.SERVED_SO_FAR,
+        OfficeText.FAMILIES,
+        OfficeText.SHARE,
+    ):
+        assert f"*{text.label('id')}*" in section, text
+    assert f"*{OfficeText.CURVE_SHEET.label('en')}*" in section
+    for place in ("`summary.md`", "`map.html`", "`dinsos/summary.xlsx`", "`dinsos/summary.pdf`"):
+        assert place in section
+    assert "`family_wait_days`" in section and "`families_served_per_tranche`" in section
+
+
+# --- docs/whatif.md ---------------------------------------------------------------------------
+
+WHATIF_DOC = DOCS / "whatif.md"
+
+
+def test_whatif_doc_lists_exactly_the_columns_written() -> None:
+    from documents.whatif_report import FINISH_BY_COLUMNS, TABLE_COLUMNS
+    from optimizer.whatif import FLEET_SCALE, WAIT_COST
+
+    doc = _text(WHATIF_DOC)
+    tables = _section(doc, "## `--fleet-scale` and `--wait-cost`: `whatif.csv`")
+    assert _first_column(tables) == {FLEET_SCALE, WAIT_COST, *TABLE_COLUMNS}
+    finish = _section(doc, "## `--finish-by DATE`: the fewest trucks to add")
+    assert _first_column(finish) == set(FINISH_BY_COLUMNS)
+
+
+def test_whatif_doc_names_the_added_ids_the_fixable_reasons_and_the_files(
+    tmp_path: Path,
+) -> None:
+    from documents.whatif_report import finish_by_files, table_files
+    from optimizer.whatif import (
+        ALL_WAREHOUSES,
+        CONFIRM_ROUNDS,
+        FIXABLE_REASONS,
+        FinishByResult,
+        WhatIfTable,
+        added_truck_id,
+    )
+
+    doc = _text(WHATIF_DOC)
+    assert added_truck_id("{warehouse}", 1) == "{warehouse}-TAMBAH-1"
+    assert "`{warehouse}-TAMBAH-{k}`" in doc
+    assert f"warehouse `{ALL_WAREHOUSES}`" in doc
+    assert (
+        f"(at most {CONFIRM_ROUNDS}\n   plans)" in doc or f"(at most {CONFIRM_ROUNDS} plans)" in doc
+    )
+    fixable = re.search(r"Only (.*?) count against a fleet", " ".join(doc.split()))
+    assert fixable is not None
+    assert set(_BACKTICKED.findall(fixable.group(1))) == {str(r) for r in FIXABLE_REASONS}
+    # Every file a what-if writes is in the folder's table, and nothing else.
+    files = _section(doc, "## The folder")
+    # "`whatif_dates.png`, `.svg`": one row per stem; ".bsb-output.json" is the manifest.
+    named = {n.lstrip(".").split(".")[0] for n in _first_column(files) if n != ".svg"}
+    table = WhatIfTable("fleet_scale", ())
+    wait = WhatIfTable("wait_cost_per_kpm_day", ())
+    finish = FinishByResult(date(2020, 9, 5), ("T",), (), None, None, False)
+    written = set(table_files(table)) | set(table_files(wait)) | set(finish_by_files(finish))
+    assert {n.split(".")[0] for n in written} | {"plan/", "bsb-output"} == named

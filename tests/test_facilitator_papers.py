@@ -212,8 +212,14 @@ def test_pdf_pages_without_roster_and_renders() -> None:
     # schedule + per delivery (2): notice, TTB (50 lines: 2 pages), handover
     assert len(_PAGE.findall(pdf)) >= 1 + 2 * 3
     assert b"(Keluarga" not in _text(pdf)
-    for column in RECEIPT_COLUMNS:  # the handover form names receipts.csv's columns
-        assert f"\\({column}\\))".encode() in _text(pdf)
+    # The handover form has receipts.csv's fields in its column order: by place in
+    # Indonesian (the column names are English words), by name in English.
+    for number, _ in enumerate(RECEIPT_COLUMNS, start=1):
+        assert f"\\(kolom {number}\\))".encode() in _text(pdf)
+    pdf_en = _text(facilitator_pdf(scenario, plan, group, None, language="en"))
+    for column in RECEIPT_COLUMNS:
+        assert f"\\({column}\\))".encode() in pdf_en
+        assert f"\\({column}\\))".encode() not in _text(pdf)
     if shutil.which("pdftoppm"):
         subprocess.run(["pdftoppm", "-r", "20", "-png", "-", "/dev/null"], input=pdf, check=True)
 
@@ -239,7 +245,12 @@ def test_xlsx_has_real_dates_frozen_header_filter_and_print_setup(tmp_path: Path
     ws = load_workbook(io.BytesIO(facilitator_xlsx(scenario, plan, group))).active
     assert ws.freeze_panes == "A6"
     assert ws.auto_filter.ref == "A5:M7"
-    assert int(ws.page_setup.paperSize) == 9 and int(ws.page_setup.fitToWidth) == 1  # 9: A4
+    assert int(ws.page_setup.paperSize) == 9  # A4
+    # Fitted to one page wide (1 is the file format's default, so it may be left out) and as
+    # many pages down as needed (0), with the header line on every page.
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert int(ws.page_setup.fitToWidth or 1) == 1 and int(ws.page_setup.fitToHeight) == 0
+    assert ws.print_title_rows == "$5:$5"
     rows = list(ws.iter_rows(min_row=6, values_only=True))
     assert [r[0] for r in rows] == [datetime(2020, 9, 2), datetime(2020, 10, 1)]
     assert [r[8] for r in rows] == [50, 50] and [r[10] for r in rows] == [1500, 750]
@@ -291,3 +302,12 @@ def test_replacement_rice_gets_a_handover_but_no_ttb_nor_notice() -> None:
     assert text.count(b"(Berita Acara Serah Terima") == 2
     assert text.count(b"(Jumlah: 30 KPM") == 1  # one TTB's total
     assert b"Beras pengganti" in _text(pdf)
+
+
+def test_printable_keeps_win_ansi_and_strips_what_helvetica_cannot_show() -> None:
+    from documents.facilitator_papers import printable
+
+    assert printable("Siti ’Aisyah – Pos “RW 03”") == "Siti ’Aisyah – Pos “RW 03”"
+    assert printable("Şükrü Ādi") == "Sükrü Adi"  # marks WinAnsi lacks are dropped
+    assert printable("Ali\tbin\nAbu") == "Ali bin Abu"
+    assert printable("محمد Ali") == "???? Ali"

@@ -26,6 +26,7 @@ from documents.papers import Text
 from documents.plan_files import write_complete_plan
 from documents.receipts_template import TEMPLATE_STEM
 from documents.trip_sheets import SheetText
+from documents.whatif_report import WhatIfText
 from geodata.i18n import (
     LANGUAGES,
     LOCALES,
@@ -50,7 +51,7 @@ from optimizer.solution import Plan, Unassigned, compute_kpis
 from tests.conftest import make_tiny_plan, make_tiny_scenario
 
 GLOSSARY = Path(__file__).resolve().parent.parent / "docs" / "glossary.md"
-TABLES = (Text, SheetText, MapText, Term, ChangeText)
+TABLES = (Text, SheetText, MapText, Term, ChangeText, WhatIfText)
 
 FULL_FACTS = ReasonFacts(
     warehouses=("W1",),

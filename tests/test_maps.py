@@ -39,10 +39,12 @@ from geodata.maps import (
     write_maps,
 )
 from geodata.sample import make_sample
+from geodata.waiting_text import curve_svg, waiting_lines
 from optimizer.errors import InputError
 from optimizer.model import Scenario, SolverSettings
 from optimizer.planner import plan_scenario
 from optimizer.solution import Plan, ReasonCode, Route, Stop, Unassigned, compute_kpis
+from optimizer.waiting import waiting_curves
 from tests.conftest import make_tiny_scenario
 
 if TYPE_CHECKING:
@@ -599,3 +601,30 @@ def test_map_files_with_roads_draw_every_warehouse_map_along_the_roads(
     for name in files:
         if name.startswith(f"{MAPS_FOLDER}/"):
             assert len(files[name]) > len(straight[name])
+
+
+def test_the_summary_panel_shows_each_tranches_waiting(
+    two_warehouses: tuple[Scenario, Plan],
+) -> None:
+    scenario, plan = two_warehouses
+    whole = map_content(scenario, plan)
+    assert whole.waiting == waiting_curves(scenario, plan)
+    warehouse = scenario.warehouses[1].id
+    part = map_content(scenario, plan, warehouse=warehouse)
+    # One warehouse's map: the families of the points it shows, as its summary counts them.
+    assert [c.families_total for c in part.waiting] == [part.summary.families_total] * len(
+        scenario.tranches
+    )
+    assert 0 < part.summary.families_total < whole.summary.families_total
+    page = render_map_html(build_map(scenario, plan, language="en"), offline=True)
+    controls = next(
+        line for line in page.splitlines() if ".finish(" in line and '"waiting"' in line
+    )
+    summary = json.loads(controls[controls.index(".finish(") + len(".finish(") : -2])
+    assert [w["tranche"] for w in summary["waiting"]] == [
+        f"Tranche {t.id}" for t in scenario.tranches
+    ]
+    for shown, curve in zip(summary["waiting"], whole.waiting, strict=True):
+        assert shown["lines"] == list(waiting_lines(curve, "en"))
+        assert shown["svg"] == curve_svg(curve, "en")
+    assert "Families waiting for rice" in page

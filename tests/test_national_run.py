@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections import Counter
 from dataclasses import replace
@@ -154,3 +157,25 @@ def test_a_scenario_on_roads_is_refused(tmp_path: Path) -> None:
     with InProcess() as executor, pytest.raises(InputError, match="straight line"):
         run_national(on_roads, tmp_path / "out", executor=executor)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_scenario_digest_is_the_same_in_every_process() -> None:
+    # Sets of strings iterate in another order under another hash seed; resume runs in a new
+    # process, so the digest must not depend on it.
+    code = (
+        "from geodata.sample import make_sample; from documents.national import scenario_sha256;"
+        "print(scenario_sha256(make_sample(n_drop_points=30, n_warehouses=2, seed=1)))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=root,
+            env=dict(os.environ, PYTHONHASHSEED=str(seed)),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 2, 3)
+    }
+    assert len(digests) == 1

@@ -251,8 +251,17 @@ def test_xlsx_dates_are_dates_shown_in_the_papers_language(papers_id: Path) -> N
     assert cell.value.date() == date(2020, 9, 2)
     assert cell.number_format == "[$-421]dddd, d mmmm yyyy"
     receipts = load_workbook(papers_id / "receipts.xlsx").worksheets[0]
-    texts = {c.value for row in receipts.iter_rows() for c in row if isinstance(c.value, str)}
-    assert "Rab, 2 Sep 2020" in texts  # several dates in one cell: text, written out
+    delivered = [row[-1] for row in receipts.iter_rows(min_row=4)]
+    assert delivered and all(c.is_date for c in delivered)  # one delivery date each: a date
+    assert delivered[0].value.date() == date(2020, 9, 2)
+
+
+def test_several_delivery_dates_in_one_cell_are_written_out() -> None:
+    from documents.papers import _xlsx_value
+
+    days = (date(2020, 9, 2), date(2020, 9, 3))
+    assert _xlsx_value(days, "id") == "Rab, 2 Sep 2020; Kam, 3 Sep 2020"
+    assert _xlsx_value(days[:1], "id") == date(2020, 9, 2)
 
 
 def test_ids_that_look_like_formulas_stay_text(tmp_path: Path) -> None:
@@ -284,3 +293,30 @@ def test_paper_files_render_what_write_papers_writes(tmp_path: Path) -> None:
     for relative, content in rendered.items():
         if relative.endswith(".csv"):  # xlsx files carry the time they were made
             assert (tmp_path / relative).read_bytes() == content, relative
+
+
+def _xlsx_content(data: bytes) -> dict[str, bytes]:
+    """An xlsx's parts without its creation time (docProps/core.xml)."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {n: archive.read(n) for n in archive.namelist() if n != "docProps/core.xml"}
+
+
+def test_papers_rendered_by_several_processes_are_the_same_files_in_the_same_order() -> None:
+    from benchmarks.papers import build
+
+    scenario, plan, roster = build(points=30, kpm=3, tranches=2, points_per_facilitator=4)
+    alone = list(paper_files(scenario, plan, roster=roster, workers=1))
+    shared = list(paper_files(scenario, plan, roster=roster, workers=2))
+    assert [name for name, _ in shared] == [name for name, _ in alone]
+    assert any(name.startswith("facilitators/without_names/") for name, _ in alone)
+    for (name, one), (_, two) in zip(alone, shared, strict=True):
+        if name.endswith(".xlsx"):
+            assert _xlsx_content(one) == _xlsx_content(two), name
+        else:
+            assert one == two, name
+    # Every csv and xlsx paper comes before the first PDF.
+    kinds = [name.endswith(".pdf") for name, _ in alone]
+    assert kinds == sorted(kinds)

@@ -67,10 +67,32 @@ def test_names_and_niks_are_only_on_the_facilitators_papers(tmp_path: Path) -> N
     assert "papers/facilitators/F01.pdf" in papers and "papers/facilitators/F01.xlsx" in papers
     assert "papers/dinsos/summary.xlsx" in papers and "papers/dinsos/summary.pdf" in papers
     assert any(p.startswith("papers/dispatch/") for p in papers)
-    # Names and NIKs: only in the roster's copy and the facilitators' PDFs (compressed there).
+    # Names and NIKs: only in the roster's copy and the facilitators' PDFs (compressed there),
+    # not in the same PDFs without names.
+    assert "Rahasiawati" in _pdf_text(plan / "papers/facilitators/F01.pdf")
+    unnamed = plan / "papers/facilitators/without_names/F01.pdf"
+    assert "Rahasiawati" not in _pdf_text(unnamed) and "3201" not in _pdf_text(unnamed)
+    assert "Siti Aminah" in _pdf_text(unnamed)  # the facilitator's own name stays
     for path in plan.rglob("*"):
-        if not path.is_file() or path.name == "kpm.csv":
+        if not path.is_file() or path.name == "kpm.csv" or "without_names" in path.parts:
             continue
         data = path.read_bytes()
         assert b"Rahasiawati" not in data, path
         assert b"3201000000000" not in data, path
+
+
+def _pdf_text(path: Path) -> str:
+    """The text of a PDF's content streams, decoded (ReportLab writes ASCII85 of deflate)."""
+    import base64
+    import re
+    import zlib
+
+    text = []
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", path.read_bytes(), re.S):
+        data = stream.strip()
+        try:
+            data = base64.a85decode(data.removesuffix(b"~>"))
+            text.append(zlib.decompress(data).decode("latin-1"))
+        except (ValueError, zlib.error):
+            continue
+    return "".join(text)

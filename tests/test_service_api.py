@@ -551,12 +551,16 @@ def test_the_roster_is_for_planners_only(live_server: LiveServer, tmp_path: Path
         ttb = [
             f
             for f in planner.get(f"/api/v1/plans/{plan_id}").json()["files"]
-            if f.startswith("papers/facilitators/") and f.endswith(".pdf")
+            if f.startswith("papers/facilitators/") and f.endswith(".pdf") and f.count("/") == 2
         ]
         assert ttb
         viewer_files = viewer.get(f"/api/v1/plans/{plan_id}").json()["files"]
         assert not set(ttb) & set(viewer_files)
         assert any(f.startswith("papers/facilitators/") for f in viewer_files)  # the xlsx
+        # Viewers get each facilitator's PDF without names instead.
+        unnamed = [f for f in viewer_files if f.startswith("papers/facilitators/without_names/")]
+        assert len(unnamed) == len(ttb)
+        assert viewer.get(f"/api/v1/plans/{plan_id}/files/{unnamed[0]}").status_code == 200
         _is_problem(viewer.get(f"/api/v1/plans/{plan_id}/files/{ttb[0]}"), 403)
         link = viewer.post(f"/api/v1/plans/{plan_id}/links").json()["folder_url"]
     assert httpx.get(link + "scenario/kpm.csv").status_code == 404

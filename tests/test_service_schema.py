@@ -61,8 +61,12 @@ OPERATIONS = (
     f"GET {API}/plans/{{plan_id}}/files/{{path}}",
     f"POST {API}/plans/{{plan_id}}/links",
     f"POST {API}/plans/{{plan_id}}/replan",
+    f"POST {API}/whatif",
+    f"GET {API}/whatif",
+    f"GET {API}/whatif/{{job_id}}",
+    f"GET {API}/whatif/{{job_id}}/files/{{path}}",
 )
-REPLAN = OPERATIONS[-1]
+REPLAN = OPERATIONS[13]
 ROLES = ("planner", "viewer", "anonymous")
 # Examples per operation and role: about 2,000 requests in all, some 20 s.
 MAX_EXAMPLES = 50

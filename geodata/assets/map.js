@@ -357,6 +357,18 @@ function (map, cfg) {
           "</td></tr><tr><td>" + esc(T.unassigned_deliveries) + '</td><td class="n">' +
           num(sum.unassigned) + " " + esc(T.deliveries) + ", " + num(sum.kg_unassigned) +
           " kg</td></tr></table>";
+        if (sum.waiting && sum.waiting.length) {
+          // Who has their rice by when, per tranche: the lines and the curve of summary.md.
+          // Folded at first on a narrow screen, like the other sections.
+          h += '<details class="bsb-waiting"' + (map.getSize().x >= cfg.narrow_px ? " open" : "") +
+            "><summary><h5>" + esc(T.waiting) +
+            "</h5></summary>";
+          sum.waiting.forEach(function (w) {
+            h += "<div><b>" + esc(w.tranche) + "</b><br>" + w.svg + "<div>" + esc(w.lines[0]) +
+              "</div><div>" + esc(w.lines[1]) + "</div></div>";
+          });
+          h += "</details>";
+        }
         if (cfg.index_href) {
           h += '<a href="' + esc(cfg.index_href) + '">' + esc(T.back_to_index) + "</a>";
         }

@@ -137,6 +137,26 @@
       jobFailed: "Tidak dapat memulai pekerjaan",
       printed: (time) => `Dicetak ${time}`,
       seconds: (value) => `${value} detik`,
+      "whatif.title": "Bagaimana jika",
+      "whatif.hint": [
+        "Merencanakan skenario berulang kali, seperti ",
+        { code: "bsb whatif" },
+        " (ukuran armada, bobot waktu tunggu KPM, atau truk tambahan agar selesai pada tanggal).",
+      ],
+      "whatif.kind": "Pertanyaan",
+      "whatif.fleetScales": "Ukuran armada (kali armada sekarang)",
+      "whatif.waitCosts": "Bobot waktu tunggu (Rp per KPM per hari)",
+      "whatif.finishBy": "Selesai paling lambat (tanggal)",
+      "whatif.values": "Nilai (dipisah koma) atau tanggal",
+      "whatif.valuesExample": "0.5, 1, 2 atau 2020-09-20",
+      "whatif.timeLimit": "Batas waktu per rencana (detik)",
+      "whatif.submit": "Mulai",
+      "whatif.queued": (id, scenario) => ["Pertanyaan ", id, ` masuk antrean untuk ${scenario}.`],
+      "whatif.failed": "Tidak dapat memulai pertanyaan",
+      "whatifs.title": "Hasil bagaimana jika",
+      "whatifs.empty": "Belum ada pertanyaan bagaimana jika.",
+      "whatifs.download": "Unduh xlsx",
+      "whatifs.plot": (name) => `Grafik ${name}`,
       "message.queued": "menunggu giliran",
       "message.starting": "dimulai",
       "message.planning": "merencanakan",
@@ -251,6 +271,27 @@
       jobFailed: "Could not start the job",
       printed: (time) => `Printed ${time}`,
       seconds: (value) => `${value} s`,
+      "whatif.title": "What if",
+      "whatif.hint": [
+        "Plans the scenario again and again, as ",
+        { code: "bsb whatif" },
+        " does (fleet sizes, the weight of families' waiting, or the trucks to add to finish by a " +
+          "date).",
+      ],
+      "whatif.kind": "Question",
+      "whatif.fleetScales": "Fleet sizes (times today's fleet)",
+      "whatif.waitCosts": "Waiting weights (Rp per family per day)",
+      "whatif.finishBy": "Finish by (date)",
+      "whatif.values": "Values (comma-separated) or a date",
+      "whatif.valuesExample": "0.5, 1, 2 or 2020-09-20",
+      "whatif.timeLimit": "Time limit per plan (s)",
+      "whatif.submit": "Start",
+      "whatif.queued": (id, scenario) => ["What-if ", id, ` queued for ${scenario}.`],
+      "whatif.failed": "Could not start the what-if",
+      "whatifs.title": "What-if answers",
+      "whatifs.empty": "No what-ifs yet.",
+      "whatifs.download": "Download xlsx",
+      "whatifs.plot": (name) => `Plot ${name}`,
       "message.queued": "queued",
       "message.starting": "starting",
       "message.planning": "planning",
@@ -353,6 +394,10 @@
     preferredScenario: null,
     // When the lists were last refreshed and the delay to the next refresh, for the note.
     refreshNote: null,
+    whatifs: [],
+    // What-if answers by job id (fetched once the job has ended) and their plots as data URLs.
+    whatifAnswers: {},
+    whatifPlots: {},
   };
 
   // --- small DOM helpers --------------------------------------------------------------------
@@ -615,16 +660,22 @@
     state.scenarios = [];
     state.jobs = [];
     state.plans = [];
+    state.whatifs = [];
+    state.whatifAnswers = {};
+    state.whatifPlots = {};
     state.renderedKeys = {};
     state.openPapers.clear();
     state.preferredScenario = null;
-    for (const id of ["scenarios-body", "jobs-body", "plans-body", "job-scenario"]) clear($(id));
-    for (const id of ["upload-result", "job-result", "notice", "action-problem"]) {
+    for (const id of ["scenarios-body", "jobs-body", "plans-body", "job-scenario",
+      "whatif-scenario", "whatifs-list"]) clear($(id));
+    for (const id of ["upload-result", "job-result", "whatif-result", "notice",
+      "action-problem"]) {
       clear($(id));
       show($(id), false);
     }
     $("upload-form").reset();
     $("job-form").reset();
+    $("whatif-form").reset();
   }
 
   /** Forget the token and show the log-in form, with `message` if given. */
@@ -723,15 +774,19 @@
     state.refreshing = generation;
     state.refreshAgain = false;
     try {
-      const [scenarios, jobs, plans] = await Promise.all([
+      const [scenarios, jobs, plans, whatifs] = await Promise.all([
         api("GET", "/scenarios"),
         api("GET", "/jobs"),
         api("GET", "/plans"),
+        api("GET", "/whatif"),
       ]);
       if (generation !== state.generation) return;
       state.scenarios = Array.isArray(scenarios) ? scenarios : [];
       state.jobs = Array.isArray(jobs) ? jobs : [];
       state.plans = Array.isArray(plans) ? plans : [];
+      state.whatifs = Array.isArray(whatifs) ? whatifs : [];
+      await loadWhatifAnswers(generation);
+      if (generation !== state.generation) return;
       render();
       show($("notice"), false);
     } catch (error) {
@@ -777,6 +832,8 @@
     renderIfChanged("scenario-select", JSON.stringify(names), renderScenarioSelect);
     renderIfChanged("jobs", JSON.stringify([state.jobs, names, role]), renderJobs);
     renderIfChanged("plans", JSON.stringify([state.plans, names]), renderPlans);
+    renderIfChanged("whatifs", JSON.stringify([state.whatifs, names,
+      Object.keys(state.whatifAnswers), Object.keys(state.whatifPlots)]), renderWhatifs);
   }
 
   function numCell(text) {
@@ -804,7 +861,11 @@
   }
 
   function renderScenarioSelect() {
-    const select = $("job-scenario");
+    fillScenarioSelect($("job-scenario"));
+    fillScenarioSelect($("whatif-scenario"));
+  }
+
+  function fillScenarioSelect(select) {
     const previous = select.value;
     clear(select);
     if (state.scenarios.length === 0) {
@@ -1050,6 +1111,136 @@
     show($("plans-empty"), state.plans.length === 0);
   }
 
+  // --- what-ifs -----------------------------------------------------------------------------
+
+  const ENDED_STATUSES = new Set(["done", "cancelled"]);
+
+  /** Fetch the answers (table, files, plots) of what-ifs that ended since the last refresh. */
+  async function loadWhatifAnswers(generation) {
+    for (const whatif of state.whatifs) {
+      const id = String(whatif.job_id);
+      if (!ENDED_STATUSES.has(whatif.status) || state.whatifAnswers[id]) continue;
+      const answer = await api("GET", `/whatif/${encodeURIComponent(id)}`);
+      if (generation !== state.generation) return;
+      state.whatifAnswers[id] = answer;
+      const files = Array.isArray(answer.files) ? answer.files.map(String) : [];
+      for (const name of files.filter((f) => f.endsWith(".png") && !f.includes("/"))) {
+        const data = await fileData(id, name);
+        if (generation !== state.generation) return;
+        if (data) state.whatifPlots[`${id}/${name}`] = data;
+      }
+    }
+  }
+
+  /**
+   * A what-if file as a data: URL (the page's CSP allows data: images, not blob:); the token
+   * goes in the header, never in a URL.
+   */
+  async function fileData(jobId, name) {
+    const response = await fetch(
+      `${API}/whatif/${encodeURIComponent(jobId)}/files/${encodePath(name)}`,
+      { headers: { Authorization: "Bearer " + state.token }, cache: "no-store",
+        credentials: "omit", referrerPolicy: "no-referrer" });
+    if (!response.ok) return null;
+    const blob = await response.blob();
+    return await new Promise((resolve) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(String(reader.result));
+      reader.onerror = () => resolve(null);
+      reader.readAsDataURL(blob);
+    });
+  }
+
+  function questionText(question) {
+    const q = question || {};
+    if (q.finish_by) return `${t("whatif.finishBy")}: ${q.finish_by}`;
+    if (Array.isArray(q.fleet_scales) && q.fleet_scales.length) {
+      return `${t("whatif.fleetScales")}: ${q.fleet_scales.join(", ")}`;
+    }
+    if (Array.isArray(q.wait_costs) && q.wait_costs.length) {
+      return `${t("whatif.waitCosts")}: ${q.wait_costs.join(", ")}`;
+    }
+    return DASH;
+  }
+
+  function renderWhatifs() {
+    const list = $("whatifs-list");
+    clear(list);
+    for (const whatif of state.whatifs) {
+      const id = String(whatif.job_id);
+      const item = el("article", { className: "whatif", testid: "whatif" });
+      item.dataset.id = id;
+      item.append(el("h3", { className: "whatif-head" },
+        el("span", { className: "name", text: scenarioName(whatif.scenario_id) }), " ",
+        statusBadge(whatif.status, "whatif-status"), " ",
+        el("span", { className: "hint", text: questionText(whatif.question) })));
+      const answer = state.whatifAnswers[id];
+      if (answer && Array.isArray(answer.columns) && answer.columns.length) {
+        const head = el("tr", {}, ...answer.columns.map((c) => el("th", { text: c,
+          attrs: { scope: "col" } })));
+        const rows = (answer.rows || []).map((r) => el("tr", { testid: "whatif-row" },
+          ...answer.columns.map((c) => el("td", { text: r[c] === undefined ? "" : r[c] }))));
+        item.append(el("div", { className: "table-wrap" },
+          el("table", { className: "table", testid: "whatif-table" },
+            el("thead", {}, head), el("tbody", {}, ...rows))));
+        const files = Array.isArray(answer.files) ? answer.files.map(String) : [];
+        if (files.includes("whatif.xlsx")) {
+          const link = el("a", { className: "file-link", testid: "whatif-xlsx",
+            text: t("whatifs.download"), attrs: { href: "#" } });
+          link.addEventListener("click", async (event) => {
+            event.preventDefault();
+            const data = await fileData(id, "whatif.xlsx");
+            if (!data) return;
+            const save = el("a", { attrs: { href: data, download: `whatif-${id}.xlsx` } });
+            save.click();
+          });
+          item.append(el("div", { className: "plan-links" }, link));
+        }
+        const plots = el("div", { className: "whatif-plots" });
+        for (const name of files.filter((f) => f.endsWith(".png") && !f.includes("/"))) {
+          const data = state.whatifPlots[`${id}/${name}`];
+          if (!data) continue;
+          plots.append(el("img", { className: "whatif-plot", testid: "whatif-plot",
+            attrs: { src: data, alt: t("whatifs.plot", name) } }));
+        }
+        item.append(plots);
+      }
+      list.append(item);
+    }
+    show($("whatifs-empty"), state.whatifs.length === 0);
+  }
+
+  async function submitWhatif(event) {
+    event.preventDefault();
+    const box = $("whatif-result");
+    const scenarioId = $("whatif-scenario").value;
+    if (!scenarioId) return;
+    const kind = $("whatif-kind").value;
+    const text = $("whatif-values").value.trim();
+    const body = {
+      scenario_id: scenarioId,
+      time_limit_s: Number($("whatif-time-limit").value),
+      language: language,
+    };
+    if (kind === "finish_by") {
+      body.finish_by = text;
+    } else {
+      body[kind] = text.split(/[,;\s]+/).filter((v) => v !== "").map(Number);
+    }
+    const button = event.target.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const job = await api("POST", "/whatif", { json: body });
+      showOk(box, ...nodes("whatif.queued", el("span", { className: "mono",
+        text: shortId(job.id) }), scenarioName(job.scenario_id)));
+      await refresh();
+    } catch (error) {
+      if (!(error instanceof AuthError)) showProblem(box, error, t("whatif.failed"));
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   // --- planner actions ----------------------------------------------------------------------
 
   async function cancelJob(jobId, button) {
@@ -1165,6 +1356,7 @@
     }
     $("upload-form").addEventListener("submit", uploadScenario);
     $("job-form").addEventListener("submit", submitJob);
+    $("whatif-form").addEventListener("submit", submitWhatif);
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible" && state.token) refresh();
     });
