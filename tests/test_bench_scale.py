@@ -14,11 +14,7 @@ from benchmarks.scale import (
     section,
 )
 from optimizer.executors import InProcess
-from tests.national_standins import install
 from tests.test_national_run import national_scenario
-
-# TODO(lead): drop once parts F and I are merged (see tests/national_standins.py).
-install()
 
 seconds_lists = st.lists(st.floats(min_value=0.0, max_value=1000.0), max_size=40)
 

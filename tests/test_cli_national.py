@@ -14,10 +14,6 @@ from click.testing import CliRunner
 
 from cli import main
 from geodata.sample import write_sample
-from tests.national_standins import install
-
-# TODO(lead): drop once parts F and I are merged (see tests/national_standins.py).
-install()
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = ["--time-limit", "1", "--solution-limit", "5", "--max-piece-points", "25"]
@@ -93,12 +89,10 @@ def test_ctrl_c_keeps_finished_pieces_and_resume_finishes(
     scenario_dir: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    # TODO(lead): once parts F and I are merged, run `bsb` itself instead of the stand-ins.
     command = [
         sys.executable,
         "-c",
-        "import sys; from tests.national_standins import install; install(); "
-        "from cli import main; sys.exit(main())",
+        "import sys; from cli import main; sys.exit(main())",
         "plan", str(scenario_dir), "-o", str(out), "--by-warehouse", "--executor", "inprocess",
         "--time-limit", "2", "--max-piece-points", "25",
     ]  # fmt: skip

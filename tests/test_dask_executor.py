@@ -19,11 +19,7 @@ import pytest
 from documents.national import NationalProgress, run_national
 from optimizer.dask_executor import SCHEDULER_ENV, DaskExecutor
 from optimizer.executors import worker_stop
-from tests.national_standins import StandinExecutor, install
 from tests.test_national_run import assert_national_folder, national_scenario
-
-# TODO(lead): drop once parts F and I are merged (see tests/national_standins.py).
-install()
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -89,7 +85,7 @@ def test_the_stop_flag_reaches_running_tasks(local_dask: DaskExecutor) -> None:
 
 def test_a_national_run_on_a_local_cluster(tmp_path: Path) -> None:
     out = tmp_path / "national"
-    with StandinExecutor(DaskExecutor(workers=2)) as executor:
+    with DaskExecutor(workers=2) as executor:
         result = run_national(
             national_scenario(), out, executor=executor, time_limit_s=2.0, max_piece_points=25
         )
@@ -133,8 +129,8 @@ def test_separate_scheduler_and_workers_survive_a_worker_killed_mid_run(
         monkeypatch.setenv(SCHEDULER_ENV, address)
         killed: list[int] = []
         out = tmp_path / "national"
-        with StandinExecutor(DaskExecutor()) as executor:
-            client = executor.inner.client
+        with DaskExecutor() as executor:
+            client = executor.client
             client.wait_for_workers(2, timeout=60)
             assert executor.workers == 2
 

@@ -12,11 +12,7 @@ from click.testing import CliRunner
 from cli import main
 from documents.national import ASSIGNMENT_COLUMNS, run_national
 from optimizer.executors import InProcess
-from tests.national_standins import install
 from tests.test_national_run import national_scenario
-
-# TODO(lead): drop once parts F and I are merged (see tests/national_standins.py).
-install()
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "national-run.md"
 

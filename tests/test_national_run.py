@@ -21,10 +21,6 @@ from optimizer.checker import check_plan_file
 from optimizer.errors import InputError
 from optimizer.executors import InProcess, SpawnPool
 from optimizer.model import Scenario
-from tests.national_standins import StandinExecutor, install
-
-# TODO(lead): drop once parts F and I are merged (see tests/national_standins.py).
-install()
 
 
 @cache
@@ -86,7 +82,7 @@ def test_a_national_run_in_process_writes_every_warehouse_folder(tmp_path: Path)
 
 def test_a_national_run_on_a_process_pool(tmp_path: Path) -> None:
     out = tmp_path / "national"
-    with StandinExecutor(SpawnPool(2)) as executor:
+    with SpawnPool(2) as executor:
         result = _run(out, executor)
     assert result.finished, result.failures
     assert_national_folder(out, national_scenario())
