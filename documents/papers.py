@@ -44,6 +44,7 @@ import io
 import math
 import multiprocessing
 import os
+import pickle
 import re
 import signal
 import time
@@ -326,7 +327,7 @@ def paper_files(
         workers,
         mp_context=context,
         initializer=_init_paper_worker,
-        initargs=(scenario, plan, language, roster),
+        initargs=(scenario, plan, language, None if roster is None else pickle.dumps(roster)),
     ) as pool:
         try:
             # In order, a part at a time: the writer writes a part while later ones render.
@@ -370,22 +371,35 @@ _JOB_KINDS: Final = (
 and how many parts per worker each is cut into (0: one part): small parts of the heavy kinds
 keep every worker busy to the end."""
 
-_WORKER_INPUT: tuple[Scenario, Plan, str, Roster | None] | None = None
+_WORKER_INPUT: tuple[Scenario, Plan, str] | None = None
+_WORKER_ROSTER: bytes | Roster | None = None
 
 
-def _init_paper_worker(
-    scenario: Scenario, plan: Plan, language: str, roster: Roster | None
-) -> None:
-    """Keep the inputs once per worker process; Ctrl-C is the parent's to handle."""
-    global _WORKER_INPUT
+def _init_paper_worker(scenario: Scenario, plan: Plan, language: str, roster: bytes | None) -> None:
+    """Keep the inputs once per worker process; Ctrl-C is the parent's to handle.
+
+    The roster (160,000 families: 12 MB) comes pickled once by the parent and is unpickled
+    only by a worker that renders a PDF: the tables do not wait for it.
+    """
+    global _WORKER_INPUT, _WORKER_ROSTER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER_INPUT = (scenario, plan, language, roster)
+    _WORKER_INPUT = (scenario, plan, language)
+    _WORKER_ROSTER = roster
+
+
+def _worker_roster() -> Roster | None:
+    global _WORKER_ROSTER
+    if isinstance(_WORKER_ROSTER, bytes):
+        _WORKER_ROSTER = pickle.loads(_WORKER_ROSTER)  # bytes the parent pickled
+    assert not isinstance(_WORKER_ROSTER, bytes)
+    return _WORKER_ROSTER
 
 
 def _render_job(job: tuple[str, int, int]) -> list[PaperFile]:
     assert _WORKER_INPUT is not None, "the pool's initializer sets the inputs"
-    scenario, plan, language, roster = _WORKER_INPUT
+    scenario, plan, language = _WORKER_INPUT
     kind, part, parts = job
+    roster = _worker_roster() if kind == "group_pdfs" else None
     return list(_render(kind, scenario, plan, language, roster, part, parts))
 
 

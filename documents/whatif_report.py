@@ -445,6 +445,7 @@ def plot_dates(table: WhatIfTable, language: str = "id") -> dict[str, bytes]:
     """
     figure, axes = _figure()
     totals = sorted(_total_rows(table), key=lambda r: (r.outcome.trucks, r.setting))
+    days: list[int] = []
     for series, label, marker in (
         ("date_95", WhatIfText.SERIES_95, "o"),
         ("date_100", WhatIfText.SERIES_100, "s"),
@@ -454,6 +455,7 @@ def plot_dates(table: WhatIfTable, language: str = "id") -> dict[str, bytes]:
             for r in totals
             if getattr(r.outcome, series) is not None
         ]
+        days += [p[1] for p in points]
         if points:
             axes.plot(
                 [p[0] for p in points],
@@ -466,6 +468,10 @@ def plot_dates(table: WhatIfTable, language: str = "id") -> dict[str, bytes]:
     axes.set_ylabel(WhatIfText.COMPLETION.label(language))
     axes.set_title(_title(table, language))
     _date_axis(axes.yaxis, language)
+    if days and max(days) - min(days) < 4:
+        # Every fleet finishes within a few days: show a week around them, not the
+        # centuries matplotlib's automatic margin gives one repeated date.
+        axes.set_ylim(min(days) - 3, max(days) + 3)
     axes.grid(True, alpha=0.3)
     if axes.get_legend_handles_labels()[0]:
         axes.legend()

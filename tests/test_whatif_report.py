@@ -8,6 +8,7 @@ import itertools
 import json
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -253,3 +254,22 @@ def test_a_plan_the_checker_rejects_is_not_written(tmp_path: Path) -> None:
     assert not out.exists()
     write_checked_plan(scenario, plan, out, folder=None, maps_and_trip_sheets=False)
     assert (out / "plan.json").exists()
+
+
+def test_the_dates_plot_shows_the_days_around_one_repeated_date(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import documents.whatif_report as report
+
+    shown: list[tuple[float, float]] = []
+    save = report._save
+
+    def keep_limits(figure: Any, stem: str) -> dict[str, bytes]:
+        shown.append(figure.axes[0].get_ylim())
+        return save(figure, stem)
+
+    monkeypatch.setattr(report, "_save", keep_limits)
+    report.plot_dates(_table())  # both fleets finish on the same day
+    low, high = shown[0]
+    # A week around that day, not the centuries of matplotlib's automatic margin.
+    assert 0 < high - low <= 7
