@@ -668,6 +668,17 @@ class _Run:
 
 
 def _peak_rss_mb() -> float:
+    """Peak resident memory of this process's own program, in MB.
+
+    On Linux from ``VmHWM``: ``ru_maxrss`` survives ``exec``, so a worker spawned by a large
+    parent would report the parent's memory at the time it started as its own.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux gives kB, macOS bytes.
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
