@@ -65,11 +65,7 @@ from geodata.sample import (
     _NAME_HEADS,
     _NAME_TAILS,
     CALENDAR,
-    CDD,
-    CDE,
     HOST_RT_MAX,
-    LIMITED_TRIPS_PER_DAY,
-    LIMITED_TRIPS_SHARE,
     OPENING_HOURS_CHOICES_H,
     OPENING_HOURS_SHARE,
     SACK_KG,
@@ -77,7 +73,7 @@ from geodata.sample import (
     SERVICE_MIN_SHARE,
     START_DATE,
     TRANCHES,
-    _fleet_size,
+    warehouse_fleet,
 )
 from geodata.scenario_writer import write_scenario
 from optimizer.builder import INDONESIA_LAT_RANGE, INDONESIA_LON_RANGE, check_scenario
@@ -1105,22 +1101,13 @@ def _warehouses_and_fleet(
             )
         )
         mine = owner == w
-        n_cde, n_cdd = _fleet_size(
-            kpm[mine].astype(np.float64), straight_km[mine], working_days, travel, service
+        trucks += warehouse_fleet(
+            rng,
+            warehouse_id,
+            kpm[mine].astype(np.float64),
+            straight_km[mine],
+            working_days,
+            travel,
+            service,
         )
-        for number, kind in enumerate([CDD] * n_cdd + [CDE] * n_cde, start=1):
-            limited = rng.uniform(0.0, 1.0) < LIMITED_TRIPS_SHARE
-            trucks.append(
-                Truck(
-                    id=f"{warehouse_id}-{kind.name}-{number:02d}",
-                    warehouse_id=warehouse_id,
-                    capacity_kg=kind.capacity_kg,
-                    shift_start_s=CALENDAR.shift_start_s,
-                    shift_end_s=CALENDAR.shift_end_s,
-                    cost_per_km=kind.cost_per_km,
-                    cost_per_day=kind.cost_per_day,
-                    max_trips_per_day=LIMITED_TRIPS_PER_DAY if limited else None,
-                    type=kind.name,
-                )
-            )
     return tuple(warehouses), tuple(trucks)

@@ -662,23 +662,44 @@ def _warehouses_and_fleet(
                 stock_kg,
             )
         )
-        n_cde, n_cdd = _fleet_size(kpm[mine], distance_km[mine, c], working_days, travel, service)
-        for number, kind in enumerate([CDD] * n_cdd + [CDE] * n_cde, start=1):
-            limited = rng.uniform(0.0, 1.0) < LIMITED_TRIPS_SHARE
-            trucks.append(
-                Truck(
-                    id=f"{warehouse_id}-{kind.name}-{number:02d}",
-                    warehouse_id=warehouse_id,
-                    capacity_kg=kind.capacity_kg,
-                    shift_start_s=CALENDAR.shift_start_s,
-                    shift_end_s=CALENDAR.shift_end_s,
-                    cost_per_km=kind.cost_per_km,
-                    cost_per_day=kind.cost_per_day,
-                    max_trips_per_day=LIMITED_TRIPS_PER_DAY if limited else None,
-                    type=kind.name,
-                )
-            )
+        trucks += warehouse_fleet(
+            rng, warehouse_id, kpm[mine], distance_km[mine, c], working_days, travel, service
+        )
     return tuple(warehouses), tuple(trucks)
+
+
+def warehouse_fleet(
+    rng: np.random.Generator,
+    warehouse_id: str,
+    kpm: FloatArray,
+    straight_km: FloatArray,
+    working_days: dict[str, int],
+    travel: TravelSettings,
+    service: ServiceSettings,
+) -> list[Truck]:
+    """Return one warehouse's trucks, CDD first, sized for its points (see :func:`_fleet_size`).
+
+    Ids are ``{warehouse}-{type}-{nn}``; a seeded share of the trucks
+    (:data:`LIMITED_TRIPS_SHARE`) may make at most :data:`LIMITED_TRIPS_PER_DAY` trips a day.
+    """
+    n_cde, n_cdd = _fleet_size(kpm, straight_km, working_days, travel, service)
+    trucks = []
+    for number, kind in enumerate([CDD] * n_cdd + [CDE] * n_cde, start=1):
+        limited = rng.uniform(0.0, 1.0) < LIMITED_TRIPS_SHARE
+        trucks.append(
+            Truck(
+                id=f"{warehouse_id}-{kind.name}-{number:02d}",
+                warehouse_id=warehouse_id,
+                capacity_kg=kind.capacity_kg,
+                shift_start_s=CALENDAR.shift_start_s,
+                shift_end_s=CALENDAR.shift_end_s,
+                cost_per_km=kind.cost_per_km,
+                cost_per_day=kind.cost_per_day,
+                max_trips_per_day=LIMITED_TRIPS_PER_DAY if limited else None,
+                type=kind.name,
+            )
+        )
+    return trucks
 
 
 def _fleet_size(
