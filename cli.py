@@ -1359,6 +1359,21 @@ bogor_options = [
 ]
 
 
+def _results_options() -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Return the ``--results-md FILE`` and ``--no-write`` options of benchmark commands."""
+    return _with(
+        [
+            click.option(
+                "--results-md",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help="Markdown file whose section gets the table (default: benchmarks/RESULTS.md).",
+            ),
+            click.option("--no-write", is_flag=True, help="Print the section only."),
+        ]
+    )
+
+
 def _sizes_options(sizes: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Options of the benchmarks that plan seeded samples of several sizes."""
     options = [
@@ -1812,13 +1827,7 @@ def bench_sizes(
     help="Points of the one-warehouse split-vs-whole measurement (0: skip it).",
 )
 @click.option("--quality-time-limit", type=click.FloatRange(min=0.1), default=20.0)
-@click.option(
-    "--results-md",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="RESULTS.md to update (default: benchmarks/RESULTS.md).",
-)
-@click.option("--no-write", is_flag=True, help="Print the section only.")
+@_results_options()
 @click.pass_context
 @_handle_errors
 def bench_scale(
@@ -2079,13 +2088,7 @@ def bench_maps(
     show_default=True,
     help="Comma list of process counts to compare side by side.",
 )
-@click.option(
-    "--results-md",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Markdown file whose section gets the table (default: benchmarks/RESULTS.md).",
-)
-@click.option("--no-write", is_flag=True, help="Print the section only.")
+@_results_options()
 @click.pass_context
 @_handle_errors
 def bench_papers(
@@ -2151,13 +2154,7 @@ def bench_papers(
     show_default=True,
     help="Each compared plan's time limit, seconds.",
 )
-@click.option(
-    "--results-md",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Markdown file whose section gets the table (default: benchmarks/RESULTS.md).",
-)
-@click.option("--no-write", is_flag=True, help="Print the section only.")
+@_results_options()
 @click.pass_context
 @_handle_errors
 def bench_travel(
@@ -2339,13 +2336,7 @@ def bench_limits_child(scenario_dir: Path, time_limit: float, workers: int) -> N
     show_default=True,
     help="Working days a broken truck is out of service.",
 )
-@click.option(
-    "--results-md",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="RESULTS.md to update (default: benchmarks/RESULTS.md).",
-)
-@click.option("--no-write", is_flag=True, help="Print the section only.")
+@_results_options()
 @click.pass_context
 @_handle_errors
 def bench_campaign(
@@ -2559,13 +2550,7 @@ def whatif(
     help="--finish-by dates: the first tranche's release plus these days (comma list).",
 )
 @workers_option
-@click.option(
-    "--results-md",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="RESULTS.md to update (default: benchmarks/RESULTS.md).",
-)
-@click.option("--no-write", is_flag=True, help="Print the section only.")
+@_results_options()
 @click.pass_context
 @_handle_errors
 def bench_whatif(
