@@ -263,6 +263,8 @@ def section(rows: list[PapersRow], *, command: str) -> str:
             "temporary folder as `bsb plan` writes them",
             "goal (issue 15): 4,000 points and 160,000 families: csv and xlsx <= 15 s, with the "
             "PDFs <= 2 min, peak memory <= 1 GB",
+            "the worker column is the children's `ru_maxrss`, which counts the parent's memory "
+            "at spawn (it survives exec): an upper bound of a worker's own peak",
         ],
         table(rows),
     )
