@@ -43,6 +43,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from benchmarks.metrics import results_section
+from geodata.progress_io import (
+    CLOSED_COLUMNS,
+    RECEIPT_COLUMNS,
+    STOCK_CHANGE_COLUMNS,
+    UNAVAILABLE_COLUMNS,
+)
 from optimizer.model import Scenario
 from optimizer.progress import Closed, Progress, Receipt, StockChange, Unavailable
 from optimizer.replan import nth_working_day_after
@@ -57,18 +63,6 @@ LATE_STOCK_SHARE = 0.1
 """Late stock: this share of one warehouse's scenario stock arrives late."""
 LATE_STOCK_DAYS = 3
 """Late stock arrives this many working days after the day it was due."""
-RECEIPTS_COLUMNS = (
-    "drop_point",
-    "tranche",
-    "date",
-    "families",
-    "kg_received",
-    "kg_rejected",
-    "note",
-)
-UNAVAILABLE_COLUMNS = ("truck", "from_date", "to_date", "note")
-STOCK_CHANGES_COLUMNS = ("warehouse", "date", "kg", "note")
-CLOSED_COLUMNS = ("drop_point", "from_date", "to_date", "note")
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +233,7 @@ def progress_tables(progress: Progress) -> dict[str, str]:
     """
     tables: dict[str, tuple[tuple[str, ...], list[tuple[object, ...]]]] = {
         "receipts.csv": (
-            RECEIPTS_COLUMNS,
+            RECEIPT_COLUMNS,
             [
                 (
                     r.drop_point,
@@ -258,7 +252,7 @@ def progress_tables(progress: Progress) -> dict[str, str]:
             [(u.truck, u.from_date, u.to_date, u.note) for u in progress.unavailable],
         ),
         "stock_changes.csv": (
-            STOCK_CHANGES_COLUMNS,
+            STOCK_CHANGE_COLUMNS,
             [(s.warehouse, s.date, _number(s.kg), s.note) for s in progress.stock_changes],
         ),
         "closed.csv": (

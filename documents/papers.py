@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import unique
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from documents.xlsx import LONG_DATE_FORMATS, Book, Value
 from geodata.cells import spreadsheet_text
@@ -76,7 +76,18 @@ from geodata.roster_io import Roster
 from optimizer.model import DropPoint, Scenario, Tranche
 from optimizer.solution import Plan, Route, Stop, Unassigned
 
-__all__ = ["LANGUAGES", "PaperFile", "Text", "language_index", "paper_files", "write_papers"]
+__all__ = [
+    "LANGUAGES",
+    "PaperFile",
+    "Text",
+    "group_pdfs",
+    "language_index",
+    "paper_files",
+    "write_papers",
+]
+
+if TYPE_CHECKING:
+    from documents.facilitator_papers import Group
 
 _T = TypeVar("_T")
 
@@ -457,27 +468,53 @@ def _group_pdfs(
     scenario: Scenario, plan: Plan, language: str, roster: Roster | None, part: int, parts: int
 ) -> Iterator[PaperFile]:
     """Render each facilitator's (or desa's) PDF."""
-    from documents.facilitator_papers import facilitator_groups, facilitator_pdf
+    from documents.facilitator_papers import facilitator_groups
 
     for group in _share(facilitator_groups(scenario, plan), part, parts):
+        yield from group_pdfs(scenario, plan, group, roster, language)
+
+
+def group_pdfs(
+    scenario: Scenario, plan: Plan, group: Group, roster: Roster | None, language: str
+) -> Iterator[PaperFile]:
+    """Render one facilitator's (or desa's) PDF and, with a roster, the same without names.
+
+    Parameters
+    ----------
+    scenario, plan
+        The scenario and its plan.
+    group
+        One of :func:`documents.facilitator_papers.facilitator_groups`'s groups.
+    roster
+        The families by drop point; ``None`` or empty: numbered blank TTB lines.
+    language
+        ``"id"`` or ``"en"``.
+
+    Yields
+    ------
+    tuple of (str, bytes)
+        ``facilitators/{id}.pdf`` and, with a roster, ``facilitators/without_names/{id}.pdf``.
+    """
+    from documents.facilitator_papers import facilitator_pdf
+
+    yield (
+        f"{FACILITATORS}/{group.id}.pdf",
+        facilitator_pdf(
+            scenario,
+            plan,
+            group,
+            roster or {},
+            language=language,
+            full_nik=scenario.papers.full_nik,
+        ),
+    )
+    if roster:
+        # The same papers with numbered blank TTB lines, for readers who may not see the
+        # families' names (the service's viewers).
         yield (
-            f"{FACILITATORS}/{group.id}.pdf",
-            facilitator_pdf(
-                scenario,
-                plan,
-                group,
-                roster or {},
-                language=language,
-                full_nik=scenario.papers.full_nik,
-            ),
+            f"{FACILITATORS}/{WITHOUT_NAMES}/{group.id}.pdf",
+            facilitator_pdf(scenario, plan, group, {}, language=language),
         )
-        if roster:
-            # The same papers with numbered blank TTB lines, for readers who may not see
-            # the families' names (the service's viewers).
-            yield (
-                f"{FACILITATORS}/{WITHOUT_NAMES}/{group.id}.pdf",
-                facilitator_pdf(scenario, plan, group, {}, language=language),
-            )
 
 
 def _office_tables(scenario: Scenario, plan: Plan, language: str) -> Iterator[PaperFile]:

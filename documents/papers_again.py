@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from documents.papers import FACILITATORS, WITHOUT_NAMES, write_papers
+from documents.papers import FACILITATORS, group_pdfs, write_papers
 from documents.receipts_template import receipts_template_files
 from geodata.files import file_sha256, write_atomic
 from geodata.output_guard import (
@@ -152,7 +152,7 @@ def _rewrite_one(
     facilitator: str,
     language: str,
 ) -> list[Path]:
-    from documents.facilitator_papers import facilitator_groups, facilitator_pdf, facilitator_xlsx
+    from documents.facilitator_papers import facilitator_groups, facilitator_xlsx
 
     groups = {group.id: group for group in facilitator_groups(scenario, plan)}
     group = groups.get(facilitator)
@@ -170,22 +170,14 @@ def _rewrite_one(
                 )
             ]
         )
-    folder = plan_dir / PAPERS / FACILITATORS
+    papers = plan_dir / PAPERS
     files = {
-        folder / f"{group.id}.pdf": facilitator_pdf(
-            scenario,
-            plan,
-            group,
-            roster or {},
-            language=language,
-            full_nik=scenario.papers.full_nik,
-        ),
-        folder / f"{group.id}.xlsx": facilitator_xlsx(scenario, plan, group, language=language),
+        papers / name: content
+        for name, content in group_pdfs(scenario, plan, group, roster, language)
     }
-    if roster:
-        files[folder / WITHOUT_NAMES / f"{group.id}.pdf"] = facilitator_pdf(
-            scenario, plan, group, {}, language=language
-        )
+    files[papers / FACILITATORS / f"{group.id}.xlsx"] = facilitator_xlsx(
+        scenario, plan, group, language=language
+    )
     for path, content in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, content, private=False)
