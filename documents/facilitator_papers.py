@@ -293,7 +293,8 @@ def _visits(scenario: Scenario, plan: Plan) -> list[Visit]:
     return visits
 
 
-def _rt_rw(rt: str, rw: str) -> str:
+def rt_rw(rt: str, rw: str) -> str:
+    """Return ``"001/002"`` (``-`` for a missing half), or empty when neither is known."""
     if not rt and not rw:
         return ""
     return f"{rt or '-'}/{rw or '-'}"
@@ -308,7 +309,7 @@ def _schedule_rows(group: Group, language: str) -> list[tuple[Any, ...]]:
                 format_time_range(v.arrive, v.depart, language),
                 v.point.kecamatan,
                 v.point.desa,
-                _rt_rw(v.point.rt, v.point.rw),
+                rt_rw(v.point.rt, v.point.rw),
                 v.point.id,
                 v.point.name,
                 v.tranche.id,
@@ -576,9 +577,9 @@ def _number(value: float, language: str) -> str:
 
 def _place(visit: Visit) -> str:
     parts = [visit.point.name]
-    rt_rw = _rt_rw(visit.point.rt, visit.point.rw)
-    if rt_rw:
-        parts.append(f"RT/RW {rt_rw}")
+    neighbourhood = rt_rw(visit.point.rt, visit.point.rw)
+    if neighbourhood:
+        parts.append(f"RT/RW {neighbourhood}")
     parts.extend(p for p in (visit.point.desa, visit.point.kecamatan) if p)
     return ", ".join(parts)
 
@@ -646,7 +647,7 @@ def _heading(pages: _Pages, title: str, visit: Visit, language: str) -> float:
         y,
         f"{t.DESA.label(language)}: {visit.point.desa or '-'}   "
         f"{t.KECAMATAN.label(language)}: {visit.point.kecamatan or '-'}   "
-        f"{t.RT_RW.label(language)}: {_rt_rw(visit.point.rt, visit.point.rw) or '-'}",
+        f"{t.RT_RW.label(language)}: {rt_rw(visit.point.rt, visit.point.rw) or '-'}",
         9,
     )
     y -= 12
@@ -706,7 +707,7 @@ def _draw_ttb(
                     str(index + 1),
                     family.name,
                     nik,
-                    _rt_rw(family.rt, family.rw),
+                    rt_rw(family.rt, family.rw),
                     format_number(kg_each, language),
                 )
             x = _MARGIN

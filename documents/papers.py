@@ -57,6 +57,7 @@ from enum import unique
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
 
+from documents.facilitator_papers import rt_rw
 from documents.xlsx import LONG_DATE_FORMATS, Book, Value
 from geodata.cells import spreadsheet_text
 from geodata.files import unique_stems
@@ -903,9 +904,7 @@ def _reason_sentences(items: Iterable[Unassigned], language: str) -> str:
 
 
 def _rt_rw(point: DropPoint) -> str:
-    if not point.rt and not point.rw:
-        return ""
-    return f"{point.rt or '-'}/{point.rw or '-'}"
+    return rt_rw(point.rt, point.rw)
 
 
 # --- writers --------------------------------------------------------------------------------
